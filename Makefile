@@ -1,0 +1,47 @@
+# The two commands of the README contract: `make demo` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-install when the package metadata changes.
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint venv system-deps clean
+
+# One pip resolve for the whole stack: installed one after the other, litert-torch's xdsl and
+# executorch's coremltools disagree on typing-extensions (see docs/install.md).
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" "setuptools>=68"
+	$(BIN)/python -m pip install --progress-bar off -e ".[all,dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the tests need: dbus-daemon (a private bus for the mock-BlueZ test) and a C compiler
+# (the reference stream encoder). Installed only when missing, and only where we may (root with apt-get).
+system-deps:
+	@missing=""; \
+	command -v dbus-daemon >/dev/null 2>&1 || missing="$$missing dbus"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; the tests that need them will be skipped with a reason"; \
+	  else \
+	    echo "warning: missing$$missing (not root or no apt-get); the tests that need them will be skipped"; \
+	  fi; \
+	fi
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: $(STAMP)
+	$(BIN)/mujo-edge demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,62 @@
+"""The paper's numbers, named once.
+
+Every module takes its defaults from here; no other file repeats these literals. Sources: MuJo (Fritsch,
+Oguz et al. 2024) sections 3-5 and the MM-Fit preprocessing it follows.
+"""
+
+from __future__ import annotations
+
+#: Grid rate of every window the toolkit handles, Hz.
+RATE_HZ: float = 50.0
+#: Samples per window (2 s at 50 Hz).
+WINDOW: int = 100
+#: Samples between window starts (1 s at 50 Hz, 50 % overlap).
+HOP: int = 50
+#: Accelerometer channels, in this order.
+ACC_AXES: tuple[str, str, str] = ("x", "y", "z")
+#: Standard gravity, m/s^2 (to convert m/s^2 to g).
+STANDARD_GRAVITY: float = 9.80665
+#: Number of joints of the Human3.6M / VideoPose3D skeleton used for pose.
+N_JOINTS: int = 17
+#: Dimension of the joint (shared) embedding space.
+JOINT_DIM: int = 1280
+#: Downstream learning rate (section 5.1).
+LEARNING_RATE: float = 1e-4
+#: Maximum downstream epochs (section 5.1).
+MAX_EPOCHS: int = 200
+#: Early-stopping patience in epochs (section 5.1).
+PATIENCE: int = 25
+#: Independent runs per configuration in the paper.
+PAPER_SEEDS: int = 20
+#: Training fractions of the evaluation protocol, in percent.
+TRAIN_FRACTIONS_PCT: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 100)
+#: Quantiles per channel in a PIT calibration table.
+PIT_QUANTILES: int = 256
+
+#: Axis convention of every accelerometer array: right-handed watch frame, specific force in g.
+#: x along the forearm towards the hand, y across the wrist towards the thumb side, z out of the watch face.
+AXIS_CONVENTION: str = (
+    "watch frame, right-handed: x along the forearm towards the hand, y across the wrist towards the thumb, "
+    "z out of the watch face; specific force in g (a watch lying face-up reads z = +1 g)"
+)
+
+#: The 17 joints in Human3.6M / VideoPose3D order.
+H36M_JOINTS: tuple[str, ...] = (
+    "hip",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "spine",
+    "thorax",
+    "neck",
+    "head",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+)

@@ -1,0 +1,69 @@
+"""Provenance for artifacts: what made them, and a content hash to tell whether they changed.
+
+Every dataset, checkpoint, bundle and benchmark result carries the dict from :func:`provenance` in its
+manifest. Shared here so that all artifacts describe their origin the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mujo_edge import __version__
+
+_CHUNK = 1 << 20
+
+
+def provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
+    """The command, toolkit version, Python, time (UTC, ISO 8601) and seed that produced an artifact."""
+    info: dict[str, Any] = {
+        "command": " ".join(["mujo-edge", *sys.argv[1:]])
+        if sys.argv and "mujo-edge" in sys.argv[0]
+        else " ".join(sys.argv),
+        "mujo_edge_version": __version__,
+        "python": platform.python_version(),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if seed is not None:
+        info["seed"] = int(seed)
+    info.update(extra)
+    return info
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_hash(files: Iterable[str | Path], root: str | Path | None = None) -> str:
+    """One sha256 over several files: their names (relative to ``root``) and bytes, in sorted name order."""
+    h = hashlib.sha256()
+    paths = sorted(Path(p) for p in files)
+    for p in paths:
+        name = str(p.relative_to(root)) if root is not None else p.name
+        h.update(name.encode())
+        h.update(bytes.fromhex(sha256_file(p)))
+    return h.hexdigest()
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON, atomically (temp file + rename)."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,61 @@
+"""Timestamped accelerometer samples: what a device profile hands to the runtime.
+
+``firmware_bridge`` decodes notification bytes into :class:`SampleBatch` objects; the runtime core (clock
+model, 50 Hz grid, windows) consumes them. Neither side knows about the other's internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mujo_edge.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Accelerometer samples decoded from one notification (or one replayed record).
+
+    Attributes:
+        device: Name of the stream this batch belongs to (a device address or a user-chosen name).
+        acc_g: (n, 3) float32, specific force in g, in the device's axes.
+        t_recv_s: Host receive time of the notification, seconds on the host's monotonic clock.
+        rate_hz: Nominal sample rate the device was configured for, Hz.
+        t_sensor_s: (n,) float64 sensor-clock time of each sample in seconds, or ``None`` when the device
+            sends no timestamps (InfiniTime): the runtime then stamps samples with host time.
+        seq: Device sequence number of this batch, or ``None`` when the protocol has none.
+        gap_before: The decoder saw samples go missing right before this batch (sequence jump).
+    """
+
+    device: str
+    acc_g: np.ndarray
+    t_recv_s: float
+    rate_hz: float
+    t_sensor_s: np.ndarray | None = None
+    seq: int | None = None
+    gap_before: bool = False
+
+    def __post_init__(self) -> None:
+        acc = self.acc_g
+        if acc.ndim != 2 or acc.shape[1] != 3:
+            raise ShapeError(f"SampleBatch.acc_g must be (n, 3) in g, got shape {acc.shape}")
+        if self.t_sensor_s is not None and self.t_sensor_s.shape != (acc.shape[0],):
+            raise ShapeError(
+                f"SampleBatch.t_sensor_s must be ({acc.shape[0]},) to match acc_g, got {self.t_sensor_s.shape}"
+            )
+        if not self.rate_hz > 0:
+            raise ShapeError(f"SampleBatch.rate_hz must be > 0, got {self.rate_hz}")
+
+    def __len__(self) -> int:
+        return int(self.acc_g.shape[0])
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    """A connection-level event in a stream: the runtime restarts its grid after ``reconnected``."""
+
+    device: str
+    t_recv_s: float
+    kind: str  # "connected" | "disconnected" | "reconnected" | "stopped"
+    detail: str = field(default="")
