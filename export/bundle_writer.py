@@ -1,0 +1,154 @@
+"""Write a ``.mujo`` bundle: the exported models, label embeddings and a manifest that describes them.
+
+The schema is the one :mod:`mujo_edge.bundle` reads (``BUNDLE_FORMAT``, ``BUNDLE_SCHEMA_VERSION``); see
+docs/bundle.md for every key. No torch here: the writer only packs bytes and JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mujo_edge.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_SCHEMA_VERSION,
+    INPUT_LAYOUTS,
+    MANIFEST_NAME,
+    MODEL_FORMATS,
+    Bundle,
+)
+from mujo_edge.constants import ACC_AXES, AXIS_CONVENTION, HOP, RATE_HZ, WINDOW
+from mujo_edge.errors import ExportError
+from mujo_edge.provenance import provenance, sha256_bytes
+
+LABEL_EMBEDDINGS_FILE = "label_embeddings.npy"
+
+#: What the model input is, stated in every manifest.
+INPUT_CONTRACT = (
+    "one window of wrist accelerometer specific force in g, resampled to rate_hz, axes in axis_order "
+    "(axis_convention), AFTER the bundle's PIT calibration when 'calibration' is present; no other "
+    "scaling or normalization (the runner handles layout and int8 quantization)"
+)
+
+
+@dataclass
+class ModelFile:
+    """One exported model to pack: bytes plus what the runtime needs to feed and read it."""
+
+    format: str  # "tflite" | "executorch"
+    filename: str  # e.g. "student_litert_int8.tflite"
+    data: bytes
+    dtype: str  # "int8" | "float32"
+    input_layout: str  # "BWC" | "BCW"
+    inputs: list[dict[str, Any]]  # [{name, shape, dtype, position, scale?, zero_point?}]
+    outputs: list[dict[str, Any]]
+    info: dict[str, Any] = field(default_factory=dict)  # partitions, runtime, verification...
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def write_bundle(
+    out: str | Path,
+    *,
+    labels: Sequence[str],
+    models: Sequence[ModelFile],
+    name: str = "mujo-student",
+    rate_hz: float = RATE_HZ,
+    window: int = WINDOW,
+    hop: int = HOP,
+    calibration: Mapping[str, Any] | None = None,
+    label_embeddings: np.ndarray | None = None,
+    label_embedding_info: Mapping[str, Any] | None = None,
+    student: Mapping[str, Any] | None = None,
+    teacher: Mapping[str, Any] | None = None,
+    verification: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Bundle:
+    """Pack ``models`` (and optional calibration table / label embeddings) into a ``.mujo`` zip at ``out``.
+
+    The zip is written to a temporary name and renamed, then re-opened with :meth:`Bundle.open`, so a
+    returned bundle is known to load. Raises ExportError on inconsistent input.
+    """
+    out = Path(out)
+    if not models:
+        raise ExportError("a bundle needs at least one model; none was given.")
+    for m in models:
+        if m.format not in MODEL_FORMATS or m.input_layout not in INPUT_LAYOUTS:
+            raise ExportError(
+                f"model {m.filename}: format {m.format!r} / layout {m.input_layout!r} must be one of "
+                f"{MODEL_FORMATS} / {INPUT_LAYOUTS}."
+            )
+        if not any(o["name"] == "logits" for o in m.outputs):
+            raise ExportError(f"model {m.filename} has no output named 'logits'.")
+    files: dict[str, bytes] = {f"models/{m.filename}": m.data for m in models}
+    emb_meta: dict[str, Any] | None = None
+    if label_embeddings is not None:
+        emb = np.asarray(label_embeddings, np.float32)
+        if emb.ndim != 2 or emb.shape[0] != len(labels):
+            raise ExportError(
+                f"label embeddings must be ({len(labels)}, D), one row per label; got {emb.shape}."
+            )
+        files[LABEL_EMBEDDINGS_FILE] = _npy_bytes(emb)
+        emb_meta = {"file": LABEL_EMBEDDINGS_FILE, "shape": list(emb.shape), **(label_embedding_info or {})}
+    manifest: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "schema_version": BUNDLE_SCHEMA_VERSION,
+        "name": name,
+        "labels": list(labels),
+        "rate_hz": float(rate_hz),
+        "window": int(window),
+        "hop": int(hop),
+        "axis_order": list(ACC_AXES),
+        "axis_convention": AXIS_CONVENTION,
+        "units": "g",
+        "input": {
+            "name": "acc_g",
+            "shape": [1, int(window), len(ACC_AXES)],
+            "dtype": "float32",
+            "units": "g",
+            "contract": INPUT_CONTRACT,
+        },
+        "models": [
+            {
+                "format": m.format,
+                "file": f"models/{m.filename}",
+                "bytes": len(m.data),
+                "sha256": sha256_bytes(m.data),
+                "dtype": m.dtype,
+                "input_layout": m.input_layout,
+                "inputs": m.inputs,
+                "outputs": m.outputs,
+                **m.info,
+            }
+            for m in models
+        ],
+        "calibration": dict(calibration) if calibration else None,
+        "label_embeddings": emb_meta,
+        "student": dict(student or {}),
+        "teacher": dict(teacher or {}),
+        "verification": dict(verification or {}),
+        "provenance": provenance(seed=seed),
+        "files": {k: {"sha256": sha256_bytes(v), "bytes": len(v)} for k, v in files.items()},
+    }
+    if extra:
+        manifest.update(extra)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        for k, v in files.items():
+            zf.writestr(k, v)
+    tmp.replace(out)
+    return Bundle.open(out)

@@ -1,0 +1,284 @@
+"""Runners: execute a bundle's model in a real on-device runtime (LiteRT or ExecuTorch).
+
+A runner applies the model and nothing else: its input is raw windows of accelerometer specific force in g,
+``(B, WINDOW, 3)`` float32, already PIT-calibrated when the bundle has a calibration table (the pipeline's
+job). The runner takes care of the model's input layout (the students take ``(B, 3, WINDOW)``), of int8
+(de)quantization with the model's own scale and zero point, and of batches (one invoke per window: the
+exported graphs have batch size 1, which is also what a streaming watch produces).
+
+Runtimes:
+
+* ``tflite``: ``ai_edge_litert.interpreter.Interpreter`` (the maintained LiteRT interpreter); falls back to
+  ``tflite_runtime.interpreter`` where only that is installed, and logs which one it uses.
+* ``executorch``: ``executorch.runtime`` (imported lazily: ~6.5 s). ExecuTorch's Python runtime takes and
+  returns torch tensors and imports torch itself; this module never imports torch at import time, and the
+  LiteRT path never touches it.
+
+No torch import here: this module is part of the runtime core.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mujo_edge.errors import BundleError, MissingDependencyError, ShapeError
+
+if TYPE_CHECKING:
+    from mujo_edge.bundle import Bundle, ModelEntry
+
+log = logging.getLogger(__name__)
+
+#: The extra that installs each format's runtime.
+RUNTIME_EXTRA = {"tflite": "runtime", "executorch": "export"}
+_RUNTIME_MODULES = {
+    "tflite": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter"),
+    "executorch": ("executorch.runtime",),
+}
+
+
+def runtime_available(fmt: str) -> bool:
+    """Whether a runtime for ``fmt`` is installed (checked without importing it)."""
+    for mod in _RUNTIME_MODULES.get(fmt, ()):
+        try:
+            if importlib.util.find_spec(mod) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (B, C) logits, float32, numerically stable."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32, copy=False)
+
+
+class Runner:
+    """Base runner: validates windows, loops the batch, maps outputs by name. Subclasses implement
+    :meth:`_invoke` for one window already in the model's layout.
+
+    Attributes: ``name`` (runtime name and version), ``format`` (``tflite``/``executorch``), ``dtype``
+    (``int8``/``float32``), ``threads``, ``model_bytes``, ``labels``, ``has_embedding``.
+    """
+
+    name: str = "runner"
+    format: str = ""
+
+    def __init__(self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.entry = entry
+        self.dtype = entry.dtype
+        self.threads = int(threads)
+        self.model_bytes = len(model)
+        self.labels = list(labels)
+        self.window = int(window)
+        self._bcw = entry.input_layout == "BCW"
+        logit = entry.output("logits")
+        if logit is None:
+            raise BundleError(f"model {entry.file} has no 'logits' output; re-export the bundle.")
+        self._logits_spec = logit
+        self._embed_spec = entry.output("embedding")
+        self.has_embedding = self._embed_spec is not None
+
+    # --- public API ------------------------------------------------------------------------------
+    def logits(self, windows_g: np.ndarray) -> np.ndarray:
+        """(B, n_labels) float32 logits for (B, WINDOW, 3) float32 windows in g (a (WINDOW, 3) window is
+        treated as a batch of one)."""
+        return self.run(windows_g, embedding=False)[0]
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:
+        """(B, n_labels) float32 class probabilities (softmax of :meth:`logits`)."""
+        return softmax(self.logits(windows_g))
+
+    def embed(self, windows_g: np.ndarray) -> np.ndarray:
+        """(B, D) float32 joint-space embeddings (not normalized), when the model exports them."""
+        if not self.has_embedding:
+            raise BundleError(
+                f"model {self.entry.file} does not export an embedding output, so on-device zero-shot is "
+                "not available with it; re-export the student with its embedding head."
+            )
+        emb = self.run(windows_g, embedding=True)[1]
+        assert emb is not None
+        return emb
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits (B, n_labels) and, when exported and asked for, embeddings (B, D), in one pass."""
+        x = self._check(windows_g)
+        want_emb = embedding and self.has_embedding
+        n = x.shape[0]
+        logits = np.empty((n, len(self.labels)), np.float32)
+        emb = np.empty((n, self._embed_spec.shape[-1]), np.float32) if want_emb else None  # type: ignore[union-attr]
+        for i in range(n):
+            one = x[i : i + 1]
+            if self._bcw:
+                one = np.ascontiguousarray(one.transpose(0, 2, 1))
+            outs = self._invoke(one)
+            logits[i] = self._dequant(outs[self._logits_spec.position], self._logits_spec)
+            if emb is not None:
+                emb[i] = self._dequant(outs[self._embed_spec.position], self._embed_spec)  # type: ignore[union-attr]
+        return logits, emb
+
+    # --- internals -------------------------------------------------------------------------------
+    def _check(self, windows_g: np.ndarray) -> np.ndarray:
+        x = np.asarray(windows_g)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1:] != (self.window, 3):
+            raise ShapeError(
+                f"model input must be windows of shape (B, {self.window}, 3) in g (x, y, z last), got "
+                f"{np.shape(windows_g)}. Window the 50 Hz stream first (mujo_edge.windows)."
+            )
+        if x.dtype != np.float32:
+            x = x.astype(np.float32)
+        if not np.isfinite(x).all():
+            bad = int(np.argwhere(~np.isfinite(x))[0][0])
+            raise ShapeError(
+                f"window {bad} of the batch holds NaN or infinite values; drop or repair it before the "
+                "model (the other windows are unaffected)."
+            )
+        return x
+
+    @staticmethod
+    def _dequant(q: np.ndarray, spec: Any) -> np.ndarray:
+        if spec.scale is not None and q.dtype != np.float32:
+            return (q.astype(np.float32) - np.float32(spec.zero_point)) * np.float32(spec.scale)
+        return q.astype(np.float32, copy=False)
+
+    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name}, {self.format}/{self.dtype}, threads={self.threads})"
+
+
+class LiteRtRunner(Runner):
+    """Runs a ``.tflite`` model with the LiteRT interpreter (ai-edge-litert, else tflite_runtime)."""
+
+    format = "tflite"
+
+    def __init__(
+        self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1
+    ) -> None:
+        super().__init__(entry, model, labels, window, threads)
+        interpreter_cls, self.name = _litert_interpreter()
+        try:
+            self._it = interpreter_cls(model_content=model, num_threads=self.threads)
+            self._it.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise BundleError(
+                f"the LiteRT interpreter rejected {entry.file} ({e}); the bundle's model is not a valid "
+                "TFLite flatbuffer for this runtime. Re-export it."
+            ) from e
+        inp = self._it.get_input_details()[0]
+        self._in_index = inp["index"]
+        self._in_dtype = inp["dtype"]
+        scale, zp = inp["quantization"]
+        self._in_scale = np.float32(scale) if scale else None
+        self._in_zp = np.float32(zp)
+        self._out_index = [o["index"] for o in self._it.get_output_details()]
+        # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
+        outs = self._it.get_output_details()
+        for spec_name in ("_logits_spec", "_embed_spec"):
+            spec = getattr(self, spec_name)
+            if spec is None:
+                continue
+            s, z = outs[spec.position]["quantization"]
+            if s:
+                setattr(self, spec_name, replace(spec, scale=float(s), zero_point=int(z)))
+
+    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
+        if self._in_scale is not None:
+            info = np.iinfo(self._in_dtype)
+            x = np.clip(np.round(x / self._in_scale) + self._in_zp, info.min, info.max).astype(self._in_dtype)
+        self._it.set_tensor(self._in_index, x)
+        self._it.invoke()
+        return [self._it.get_tensor(i) for i in self._out_index]
+
+
+class ExecuTorchRunner(Runner):
+    """Runs a ``.pte`` program with ExecuTorch's Python runtime (XNNPACK delegate inside the program)."""
+
+    format = "executorch"
+
+    def __init__(
+        self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1
+    ) -> None:
+        super().__init__(entry, model, labels, window, threads)
+        try:
+            from mujo_edge.noise import quiet_third_party
+
+            quiet_third_party()
+            runtime_mod = importlib.import_module("executorch.runtime")
+        except ImportError as e:
+            raise MissingDependencyError(
+                "Running .pte models (ExecuTorch)", RUNTIME_EXTRA["executorch"], "executorch"
+            ) from e
+        if self.threads != 1:
+            log.warning(
+                "ExecuTorch's Python runtime sizes XNNPACK's thread pool itself; threads=%d is recorded, "
+                "not applied (pin threads with taskset/OMP on the host or the C++ runner on a phone).",
+                self.threads,
+            )
+        try:
+            program = runtime_mod.Runtime.get().load_program(model)
+            self._method = program.load_method("forward")
+        except Exception as e:
+            raise BundleError(
+                f"ExecuTorch could not load {entry.file} ({type(e).__name__}: {e}); the program is not valid "
+                "for this runtime version. Re-export the bundle."
+            ) from e
+        import torch
+
+        self._from_numpy = torch.from_numpy
+        version = getattr(importlib.import_module("executorch"), "__version__", "")
+        self.name = f"executorch.runtime {version}".strip()
+
+    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
+        outs = self._method.execute([self._from_numpy(x)])
+        return [o.numpy() for o in outs]
+
+
+def _litert_interpreter() -> tuple[type, str]:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
+
+        log.info("ai-edge-litert is not installed; using the tflite_runtime interpreter instead")
+        return Interpreter, "tflite_runtime"
+    except ImportError as e:
+        raise MissingDependencyError(
+            "Running .tflite models (LiteRT)", RUNTIME_EXTRA["tflite"], "ai-edge-litert"
+        ) from e
+
+
+_RUNNERS: dict[str, type[Runner]] = {"tflite": LiteRtRunner, "executorch": ExecuTorchRunner}
+
+
+def make_runner(bundle: Bundle, entry: ModelEntry, threads: int = 1) -> Runner:
+    """A runner for one model entry of ``bundle`` (see :meth:`mujo_edge.bundle.Bundle.runner`)."""
+    if not runtime_available(entry.format):
+        others = [f for f in bundle.formats if f != entry.format and runtime_available(f)]
+        hint = f" The bundle also holds {others}, whose runtime is installed." if others else ""
+        raise MissingDependencyError(
+            f"Running the bundle's {entry.format} model{hint}",
+            RUNTIME_EXTRA[entry.format],
+            "ai-edge-litert" if entry.format == "tflite" else "executorch",
+        )
+    runner = _RUNNERS[entry.format](
+        entry, bundle.file_bytes(entry.file), bundle.labels, bundle.window, threads=threads
+    )
+    log.info("runner: %r for %s", runner, entry.file)
+    return runner
