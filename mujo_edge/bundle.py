@@ -236,11 +236,8 @@ class Bundle:
 
         if fmt is None:
             usable = [f for f in MODEL_FORMATS if f in self.formats and runtime_available(f)]
-            if not usable:
-                # Let make_runner raise the precise MissingDependencyError for the preferred format.
-                fmt = next(f for f in MODEL_FORMATS if f in self.formats)
-            else:
-                fmt = usable[0]
+            # With no usable runtime, make_runner raises the precise MissingDependencyError.
+            fmt = usable[0] if usable else next(f for f in MODEL_FORMATS if f in self.formats)
             log.info("bundle %s: running the %s model (best installed runtime)", self.path.name, fmt)
         return make_runner(self, self.model(fmt, dtype), threads=threads)
 

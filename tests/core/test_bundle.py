@@ -103,7 +103,7 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 def test_corrupted_zip_is_refused(bundle_path: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.mujo"
     bad.write_bytes(bundle_path.read_bytes()[: bundle_path.stat().st_size // 2])
-    with pytest.raises(BundleError, match="not a readable zip.*corrupted or truncated"):
+    with pytest.raises(BundleError, match=r"not a readable zip.*corrupted or truncated"):
         Bundle.open(bad)
     bad.write_bytes(b"this is not a zip at all")
     with pytest.raises(BundleError, match="not a readable zip"):
@@ -147,7 +147,7 @@ def test_not_a_bundle_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "other.mujo"
     with zipfile.ZipFile(p, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    with pytest.raises(BundleError, match="no manifest.json"):
+    with pytest.raises(BundleError, match=r"no manifest\.json"):
         Bundle.open(p)
     with zipfile.ZipFile(p, "w") as zf:
         zf.writestr(MANIFEST_NAME, json.dumps({"format": "something-else"}))
