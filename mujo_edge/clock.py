@@ -1,0 +1,187 @@
+"""Clock model: a device's sensor clock -> the host's monotonic clock, and gap detection.
+
+A watch stamps samples with its own clock; the host only knows when a notification arrived. The arrival
+time is the sensor time plus an offset, plus a slowly growing drift (crystals differ by up to a few hundred
+ppm), plus a transmission latency that is never negative but jitters and comes in bursts (the radio or the OS
+holds notifications and delivers them together). So the points ``latency(t) = t_recv - t_sensor`` lie ON or
+ABOVE a straight line ``offset + skew * t``: the line is their **lower envelope** (minimum latency).
+
+:class:`ClockModel` fits that line over a sliding window: per-bucket minima of the latency (one point per
+``bucket_s`` of sensor time), then least squares, then twice more on the points at or below the median
+residual, which pulls the line onto the envelope. Bursts and jitter only ever raise points, so they leave
+the fit alone. ``to_host`` maps sensor time to the **earliest possible host receive time**: the fixed
+part of the radio latency cannot be told apart from the clock offset, and is included in it.
+
+Host-stamped devices (InfiniTime: ``t_sensor_s is None``) have no sensor clock. :func:`host_stamp` gives
+their samples host times (the last sample of a notification at its arrival, earlier ones back at the
+nominal rate, never overlapping the previous notification). This is a documented lower-quality mode:
+transmission jitter becomes timing jitter and the host cannot see lost samples except as long silences.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from mujo_edge.grid import GAP_FACTOR
+
+log = logging.getLogger(__name__)
+
+#: Sliding window of the clock fit, seconds of sensor time.
+CLOCK_WINDOW_S: float = 120.0
+#: One lower-envelope point (the minimum latency) per bucket of this many seconds of sensor time.
+CLOCK_BUCKET_S: float = 2.0
+#: Fit the skew only once the buckets span at least this long; before that, skew 0 and offset = min latency.
+CLOCK_MIN_SPAN_S: float = 10.0
+#: A point this far BELOW the fitted envelope means the sensor clock jumped forward: the fit restarts.
+CLOCK_JUMP_BELOW_S: float = 0.25
+#: This many consecutive points more than ``CLOCK_JUMP_ABOVE_S`` above the envelope: the clock jumped back.
+CLOCK_JUMP_ABOVE_S: float = 2.0
+CLOCK_JUMP_ABOVE_COUNT: int = 5
+#: Skews beyond this (1000 ppm) are not crystals; a fit that says so is not trusted.
+MAX_SKEW: float = 1e-3
+#: Silence that ends a run for a host-stamped device (InfiniTime sends only when the value changes and is
+#: polled at ~10 Hz, so silences shorter than this are ordinary), seconds.
+HOST_STAMPED_GAP_S: float = 1.0
+
+
+@dataclass(frozen=True)
+class ClockFit:
+    """``host = sensor + offset_s + skew * (sensor - t_ref_s)``; ``n_points`` lower-envelope points used."""
+
+    offset_s: float
+    skew: float
+    t_ref_s: float
+    n_points: int
+
+    @property
+    def skew_ppm(self) -> float:
+        """How fast the sensor clock runs against the host clock, ppm (positive: fast)."""
+        return -self.skew / (1.0 + self.skew) * 1e6
+
+
+class ClockModel:
+    """Maps one device's sensor time (seconds) to host monotonic time (seconds).
+
+    Feed it one point per notification with :meth:`observe` (the sensor time of the batch's LAST sample and
+    the notification's host receive time); read times back with :meth:`to_host`. Cost: O(1) per observation
+    and one small least-squares fit per closed bucket.
+
+    Args:
+        window_s: sliding window of the fit, seconds of sensor time.
+        bucket_s: one minimum-latency point per bucket of this many seconds.
+    """
+
+    def __init__(self, window_s: float = CLOCK_WINDOW_S, bucket_s: float = CLOCK_BUCKET_S) -> None:
+        self.window_s = window_s
+        self.bucket_s = bucket_s
+        self.resets = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the next observation starts a new fit)."""
+        self._buckets: deque[tuple[int, float, float]] = deque()  # (bucket id, t_sensor at min, min latency)
+        self._bucket_id: int | None = None
+        self._t_min = 0.0
+        self._lat_min = 0.0
+        self._t_last: float | None = None
+        self._above = 0
+        self.fit: ClockFit | None = None
+
+    # -- fitting ------------------------------------------------------------------------------------
+    def observe(self, t_sensor_s: float, t_recv_s: float) -> None:
+        """Add one (sensor time of the last sample, host receive time) point."""
+        if self._t_last is not None and t_sensor_s < self._t_last - 1e-6:
+            log.info("sensor clock went back by %.3f s: restarting the clock fit", self._t_last - t_sensor_s)
+            self.resets += 1
+            self.reset()
+        lat = t_recv_s - t_sensor_s
+        fit = self.fit
+        if fit is not None and fit.n_points > 1:
+            resid = lat - (fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s))
+            if resid < -CLOCK_JUMP_BELOW_S:
+                log.info("sensor clock jumped forward by %.3f s: restarting the clock fit", -resid)
+                self.resets += 1
+                self.reset()
+            elif resid > CLOCK_JUMP_ABOVE_S:
+                self._above += 1
+                if self._above >= CLOCK_JUMP_ABOVE_COUNT:
+                    log.info("sensor clock jumped back by %.3f s: restarting the clock fit", resid)
+                    self.resets += 1
+                    self.reset()
+            else:
+                self._above = 0
+        self._t_last = t_sensor_s
+        bid = int(np.floor(t_sensor_s / self.bucket_s))
+        if bid == self._bucket_id:
+            if lat < self._lat_min:
+                self._t_min, self._lat_min = t_sensor_s, lat
+            if self.fit is not None and self.fit.n_points <= 1 and lat < self.fit.offset_s:
+                self.fit = ClockFit(lat, 0.0, t_sensor_s, 1)
+            return
+        if self._bucket_id is not None:
+            self._buckets.append((self._bucket_id, self._t_min, self._lat_min))
+            while self._buckets and self._buckets[0][0] * self.bucket_s < t_sensor_s - self.window_s:
+                self._buckets.popleft()
+        self._bucket_id, self._t_min, self._lat_min = bid, t_sensor_s, lat
+        self._refit()
+
+    def _refit(self) -> None:
+        pts = [*self._buckets, (self._bucket_id, self._t_min, self._lat_min)]
+        t = np.array([p[1] for p in pts])
+        lat = np.array([p[2] for p in pts])
+        t_ref = float(t[-1])
+        if len(pts) < 3 or t[-1] - t[0] < CLOCK_MIN_SPAN_S:
+            self.fit = ClockFit(float(lat.min()), 0.0, t_ref, 1)
+            return
+        x = t - t_ref
+        keep = np.ones(x.size, dtype=bool)
+        skew = offset = 0.0
+        for _ in range(3):
+            xs, ys = x[keep], lat[keep]
+            xm, ym = xs.mean(), ys.mean()
+            den = float(((xs - xm) ** 2).sum())
+            skew = float(((xs - xm) * (ys - ym)).sum() / den) if den > 0 else 0.0
+            offset = float(ym - skew * xm)
+            resid = lat - (offset + skew * x)
+            keep = resid <= np.median(resid)
+            if keep.sum() < 2:
+                break
+        if abs(skew) > MAX_SKEW:
+            self.fit = ClockFit(float(lat.min()), 0.0, t_ref, 1)
+            return
+        self.fit = ClockFit(offset, skew, t_ref, int(x.size))
+
+    # -- mapping ------------------------------------------------------------------------------------
+    def to_host(self, t_sensor_s: np.ndarray | float) -> np.ndarray | float:
+        """Host monotonic time (s) of sensor time(s) ``t_sensor_s``; identity before the first observation."""
+        fit = self.fit
+        if fit is None:
+            return t_sensor_s
+        return t_sensor_s + fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s)
+
+
+def host_stamp(n: int, t_recv_s: float, rate_hz: float, t_prev_s: float | None) -> np.ndarray:
+    """Host times (n,) float64 for ``n`` samples of a host-stamped notification received at ``t_recv_s``.
+
+    The last sample gets the receive time, earlier ones step back at the nominal ``rate_hz``; if that would
+    reach back to the previous notification's last sample ``t_prev_s``, the samples are spread evenly
+    between the two instead (a burst), so times stay strictly increasing.
+    """
+    period = 1.0 / rate_hz
+    t = t_recv_s - period * np.arange(n - 1, -1, -1, dtype=np.float64)
+    if t_prev_s is not None and t[0] <= t_prev_s:
+        end = max(t_recv_s, t_prev_s + period * n * 1e-3)
+        t = t_prev_s + (end - t_prev_s) * np.arange(1, n + 1, dtype=np.float64) / n
+    return t
+
+
+def gap_threshold_s(rate_hz: float, host_stamped: bool) -> float:
+    """Largest step between consecutive sample times (s) that is not a gap: 1.5 nominal periods
+    (sensor time), or :data:`HOST_STAMPED_GAP_S` for host-stamped devices."""
+    if host_stamped:
+        return max(HOST_STAMPED_GAP_S, GAP_FACTOR / rate_hz)
+    return GAP_FACTOR / rate_hz

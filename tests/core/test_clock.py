@@ -1,0 +1,91 @@
+"""Clock model: lower-envelope fit of sensor -> host time under drift, jitter and bursts; host stamping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
+from mujo_edge.samples import SampleBatch
+from mujo_edge.stream_sim import SimFaults, simulate_stream
+
+RATE = 52.0
+
+
+def _run_clock(
+    skew_ppm: float, seed: int, minutes: float = 10.0
+) -> tuple[np.ndarray, np.ndarray, ClockModel]:
+    """Feed a simulated 52 Hz stream; return (t_sensor of each batch's last sample, online clock error s)."""
+    n = int(minutes * 60 * RATE)
+    faults = SimFaults(
+        skew_ppm=skew_ppm,
+        latency_min_s=0.005,
+        latency_mean_s=0.012,
+        latency_max_s=0.050,
+        burst_every_s=7.0,
+        burst_hold_s=0.6,
+        seed=seed,
+    )
+    sim = simulate_stream(np.zeros((n, 3), np.float32), RATE, batch=9, faults=faults)
+    clock = ClockModel()
+    t_last, err = [], []
+    truth = dict(zip(sim.t_sensor_s.tolist(), sim.t_host_true_s.tolist(), strict=True))
+    for b in sim.items:
+        assert isinstance(b, SampleBatch) and b.t_sensor_s is not None
+        ts = float(b.t_sensor_s[-1])
+        clock.observe(ts, b.t_recv_s)
+        t_last.append(ts)
+        # What the clock says now about this sample vs. when it was really taken (+ the latency floor,
+        # which no receiver can separate from the offset).
+        err.append(float(clock.to_host(ts)) - (truth[ts] + sim.latency_min_s))
+    return np.array(t_last), np.array(err), clock
+
+
+@pytest.mark.parametrize(("skew_ppm", "seed"), [(200.0, 1), (-200.0, 2), (35.0, 3)])
+def test_clock_error_under_5ms_after_10_minutes(skew_ppm: float, seed: int) -> None:
+    t, err, clock = _run_clock(skew_ppm, seed)
+    settled = t >= t[0] + 30.0  # after half a minute of fitting
+    assert np.abs(err[settled]).max() < 0.005
+    assert np.abs(err[-200:]).max() < 0.003
+    assert clock.fit is not None
+    assert clock.fit.skew_ppm == pytest.approx(skew_ppm, abs=25.0)
+    assert clock.resets == 0
+
+
+def test_clock_is_deterministic() -> None:
+    _, e1, _ = _run_clock(200.0, 7, minutes=2)
+    _, e2, _ = _run_clock(200.0, 7, minutes=2)
+    np.testing.assert_array_equal(e1, e2)
+
+
+def test_bursts_do_not_move_the_clock() -> None:
+    """A burst holds 0.6 s of notifications and delivers them at once; the mapping does not budge."""
+    clock = ClockModel()
+    for k in range(600):  # 60 s of clean points, latency exactly 10 ms
+        clock.observe(100.0 + k * 0.1, 5.010 + k * 0.1)
+    before = float(clock.to_host(160.0))
+    for k in range(600, 606):
+        clock.observe(100.0 + k * 0.1, 5.010 + 60.5 + 0.6)  # all arrive at once, late
+    assert float(clock.to_host(160.0)) == pytest.approx(before, abs=1e-4)
+    assert float(clock.to_host(161.0)) == pytest.approx(66.01, abs=1e-3)
+
+
+def test_clock_restarts_when_the_sensor_clock_goes_back() -> None:
+    clock = ClockModel()
+    for k in range(300):
+        clock.observe(500.0 + k * 0.1, 10.0 + k * 0.1)
+    clock.observe(3.0, 40.0)  # device rebooted: its clock starts from ~0
+    assert clock.resets == 1
+    assert float(clock.to_host(3.0)) == pytest.approx(40.0)
+
+
+def test_host_stamp_steps_back_at_nominal_rate_and_never_overlaps() -> None:
+    t = host_stamp(3, 10.0, 10.0, None)
+    np.testing.assert_allclose(t, [9.8, 9.9, 10.0])
+    burst = host_stamp(4, 10.05, 10.0, 10.0)  # arrived right after the previous notification
+    assert burst[0] > 10.0 and np.all(np.diff(burst) > 0) and burst[-1] == pytest.approx(10.05)
+
+
+def test_gap_threshold() -> None:
+    assert gap_threshold_s(50.0, host_stamped=False) == pytest.approx(0.03)
+    assert gap_threshold_s(10.0, host_stamped=True) == pytest.approx(1.0)
