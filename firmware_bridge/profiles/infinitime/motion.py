@@ -1,0 +1,58 @@
+"""InfiniTime (PineTime) Motion Service byte format: decoding AND encoding, no I/O.
+
+Source: InfiniTimeOrg/InfiniTime ``src/components/ble/MotionService.cpp``, ``doc/MotionService.md``,
+``src/drivers/Bma421.cpp``.
+
+* Service ``00030000-78fc-48fe-8e23-433b3a1942d0``; step count ``00030001-...`` (u32 LE, read/notify);
+  raw motion ``00030002-...`` (read/notify): ``int16 LE x, y, z`` -- 6 bytes, no timestamp, no sequence.
+* Units: the BMA421/BMA425 runs at +-2 g with 12-bit output, i.e. 1024 counts per g; since InfiniTime PR #1950
+  the driver scales explicitly to "binary milli-g" (1 g = 1024). Either way: ``g = raw / 1024``.
+* The firmware polls the sensor ~10 Hz (its main loop; newer versions average the 200 Hz FIFO over each
+  poll) and notifies only when the value CHANGED: the host cannot see drops and must stamp arrival time.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from mujo_edge.errors import ProtocolError
+
+MOTION_SERVICE_UUID = "00030000-78fc-48fe-8e23-433b3a1942d0"
+STEP_COUNT_UUID = "00030001-78fc-48fe-8e23-433b3a1942d0"
+MOTION_VALUES_UUID = "00030002-78fc-48fe-8e23-433b3a1942d0"
+
+#: Counts per g of the motion values (BMA421 at +-2 g, 12 bit; "binary milli-g" since InfiniTime PR #1950).
+COUNTS_PER_G = 1024.0
+#: Nominal notification rate: the firmware's motion polling loop, Hz (notified only on change).
+NOMINAL_RATE_HZ = 10.0
+MOTION_BYTES = 6
+
+
+def decode_motion(payload: bytes) -> np.ndarray:
+    """6 bytes ``int16 LE x, y, z`` -> (1, 3) float32 in g. ProtocolError for any other length."""
+    if len(payload) != MOTION_BYTES:
+        raise ProtocolError(
+            f"InfiniTime motion value: expected {MOTION_BYTES} bytes (3 x int16 LE), got {len(payload)} "
+            f"({payload[:16].hex()}); is this the raw motion characteristic 00030002?"
+        )
+    raw = np.frombuffer(payload, dtype="<i2").astype(np.float32)
+    return (raw / np.float32(COUNTS_PER_G)).reshape(1, 3)
+
+
+def encode_motion(acc_g: np.ndarray) -> bytes:
+    """(3,) g -> the 6 bytes InfiniTime notifies (rounded to counts, clipped to int16)."""
+    counts = np.clip(np.rint(np.asarray(acc_g, dtype=np.float64).reshape(3) * COUNTS_PER_G), -32768, 32767)
+    return counts.astype("<i2").tobytes()
+
+
+def decode_step_count(payload: bytes) -> int:
+    """4 bytes u32 LE -> steps."""
+    if len(payload) != 4:
+        raise ProtocolError(f"InfiniTime step count: expected 4 bytes (u32 LE), got {len(payload)}")
+    return int(struct.unpack("<I", payload)[0])
+
+
+def encode_step_count(steps: int) -> bytes:
+    return struct.pack("<I", steps)

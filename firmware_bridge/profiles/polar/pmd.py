@@ -1,0 +1,432 @@
+"""Polar Measurement Data (PMD) byte formats: decoding AND encoding, no I/O.
+
+Layouts follow polar-ble-sdk (Android ``.../gatt/client/pmd/``: ``PmdDataFrame.kt``, ``PmdSetting.kt``,
+``PmdControlPointResponse.kt``, ``model/AccData.kt``, ``model/PmdTimeStampUtils.kt``); see docs/devices.md.
+
+Data frame (data characteristic ``FB005C82``, notify)::
+
+    byte 0      measurement type (& 0x3F; ACC = 2)
+    bytes 1-8   u64 LE timestamp of the LAST sample, ns since 2000-01-01T00:00:00 (add 946684800 s for Unix)
+    byte 9      frame type: bit 7 = delta-compressed, bits 0-6 = type
+    bytes 10-   raw: x,y,z little-endian signed ints (type 0/1/2 = 8/16/24 bit), mG
+                compressed: reference sample (3 x int16 LE) then blocks
+                [delta_bits u8][count u8][ceil(delta_bits*count*3/8) bytes], bits LSB-first,
+                each delta sign-extended and accumulated per channel.
+                Compressed type 0 is in g x FACTOR; compressed type 1 in mG x FACTOR.
+
+Control point (``FB005C81``, read/write/indicate): read -> ``0F <feature bitmask>``; commands
+``01 <type>`` get settings, ``02 <type> <settings>`` start, ``03 <type>`` stop; responses
+``F0 <op> <type> <status> <more> [parameters]``; settings ``<id> <count> <value LE>...``.
+
+The encoders (:func:`encode_acc_frame_raw`, :func:`encode_acc_frame_delta`, :func:`encode_response`,
+:class:`PmdDeviceModel`) exist for virtual watches and round-trip tests.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mujo_edge.errors import ProtocolError
+
+PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+PMD_CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+PMD_DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+
+#: Seconds from the Unix epoch to PMD's epoch 2000-01-01T00:00:00Z.
+PMD_EPOCH_UNIX_S = 946_684_800
+
+MEAS_ACC = 2
+MEAS_SDK_MODE = 9
+FEATURE_READ_RESPONSE = 0x0F
+#: Bit of feature byte 1 (the first bitmask byte) that says ACC streaming is available.
+FEATURE_ACC_BIT = 2
+
+OP_GET_SETTINGS = 0x01
+OP_START = 0x02
+OP_STOP = 0x03
+RESPONSE_CODE = 0xF0
+
+SETTING_SAMPLE_RATE = 0
+SETTING_RESOLUTION = 1
+SETTING_RANGE = 2
+SETTING_RANGE_MILLIUNIT = 3
+SETTING_CHANNELS = 4
+SETTING_FACTOR = 5
+SETTING_NAMES = {
+    0: "sample rate",
+    1: "resolution",
+    2: "range",
+    3: "range (milli-unit)",
+    4: "channels",
+    5: "factor",
+}
+_SETTING_SIZE = {0: 2, 1: 2, 2: 2, 3: 4, 4: 1, 5: 4}
+
+#: PmdControlPointResponse.PmdControlPointResponseCode, by status byte.
+STATUS_NAMES = (
+    "SUCCESS",
+    "ERROR_INVALID_OP_CODE",
+    "ERROR_INVALID_MEASUREMENT_TYPE",
+    "ERROR_NOT_SUPPORTED",
+    "ERROR_INVALID_LENGTH",
+    "ERROR_INVALID_PARAMETER",
+    "ERROR_ALREADY_IN_STATE",
+    "ERROR_INVALID_RESOLUTION",
+    "ERROR_INVALID_SAMPLE_RATE",
+    "ERROR_INVALID_RANGE",
+    "ERROR_INVALID_MTU",
+    "ERROR_INVALID_NUMBER_OF_CHANNELS",
+    "ERROR_INVALID_STATE",
+    "ERROR_DEVICE_IN_CHARGER",
+    "ERROR_DISK_FULL",
+)
+STATUS_SUCCESS = 0
+STATUS_ALREADY_IN_STATE = 6
+
+HEADER_BYTES = 10
+_REF_BYTES = 6  # compressed reference sample: 3 x int16
+
+
+def status_name(status: int) -> str:
+    """Name of a control-point status byte (``"UNKNOWN_STATUS_<n>"`` beyond the SDK's table)."""
+    return STATUS_NAMES[status] if 0 <= status < len(STATUS_NAMES) else f"UNKNOWN_STATUS_{status}"
+
+
+# ------------------------------------------------------------------------------------------ settings
+def parse_settings(data: bytes) -> dict[int, list[float]]:
+    """``<id> <count> <value>...`` -> {id: [values]}; FACTOR (id 5) as float32, others as unsigned ints."""
+    out: dict[int, list[float]] = {}
+    offset = 0
+    while offset < len(data):
+        if offset + 2 > len(data):
+            raise ProtocolError(
+                f"PMD settings: setting header cut at byte {offset} of {len(data)} ({data.hex()})"
+            )
+        sid, count = data[offset], data[offset + 1]
+        offset += 2
+        size = _SETTING_SIZE.get(sid)
+        if size is None:
+            raise ProtocolError(f"PMD settings: unknown setting id {sid} at byte {offset - 2} ({data.hex()})")
+        if offset + size * count > len(data):
+            raise ProtocolError(
+                f"PMD settings: {SETTING_NAMES[sid]} needs {size * count} bytes, {len(data) - offset} left"
+            )
+        values: list[float] = []
+        for _ in range(count):
+            raw = data[offset : offset + size]
+            offset += size
+            if sid == SETTING_FACTOR:
+                values.append(float(struct.unpack("<f", raw)[0]))
+            else:
+                values.append(int.from_bytes(raw, "little"))
+        out.setdefault(sid, []).extend(values)
+    return out
+
+
+def encode_settings(settings: Mapping[int, float | Sequence[float]]) -> bytes:
+    """{id: value or [values]} -> settings bytes (one ``<id> <count>`` group per id, ids in order)."""
+    out = bytearray()
+    for sid in sorted(settings):
+        values = settings[sid]
+        seq = list(values) if isinstance(values, Sequence) else [values]
+        out += bytes((sid, len(seq)))
+        for v in seq:
+            if sid == SETTING_FACTOR:
+                out += struct.pack("<f", float(v))
+            else:
+                out += int(v).to_bytes(_SETTING_SIZE[sid], "little")
+    return bytes(out)
+
+
+# ------------------------------------------------------------------------------------------ control point
+@dataclass(frozen=True)
+class PmdResponse:
+    """A control-point response ``F0 <op> <type> <status> <more> [parameters]``."""
+
+    op: int
+    measurement_type: int
+    status: int
+    more: bool
+    parameters: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_SUCCESS
+
+    @property
+    def status_name(self) -> str:
+        return status_name(self.status)
+
+
+def parse_response(data: bytes) -> PmdResponse:
+    """Parse a control-point response; ProtocolError unless it starts with ``F0`` and has 4+ bytes."""
+    if len(data) < 4 or data[0] != RESPONSE_CODE:
+        raise ProtocolError(
+            f"PMD control point: expected a response 'F0 <op> <type> <status> ...', got {data[:16].hex() or 'nothing'}"
+        )
+    status = data[3]
+    more = status == STATUS_SUCCESS and len(data) > 4 and data[4] != 0
+    params = data[5:] if status == STATUS_SUCCESS and len(data) > 5 else b""
+    return PmdResponse(
+        op=data[1], measurement_type=data[2], status=status, more=more, parameters=bytes(params)
+    )
+
+
+def encode_response(
+    op: int, measurement_type: int, status: int = STATUS_SUCCESS, parameters: bytes = b""
+) -> bytes:
+    """A control-point response as a device sends it (``more`` = 0)."""
+    if status != STATUS_SUCCESS:
+        return bytes((RESPONSE_CODE, op, measurement_type, status))
+    return bytes((RESPONSE_CODE, op, measurement_type, status, 0)) + parameters
+
+
+def parse_features(data: bytes) -> set[int]:
+    """``0F <bitmask...>`` -> set of measurement types the device can stream."""
+    if len(data) < 2 or data[0] != FEATURE_READ_RESPONSE:
+        raise ProtocolError(f"PMD features: expected '0F <bitmask>', got {data[:16].hex() or 'nothing'}")
+    return {8 * i + bit for i, byte in enumerate(data[1:]) for bit in range(8) if byte >> bit & 1}
+
+
+def encode_features(measurement_types: Sequence[int]) -> bytes:
+    """The control point's read value for a device offering ``measurement_types``."""
+    mask = bytearray(2)
+    for mt in measurement_types:
+        mask[mt // 8] |= 1 << (mt % 8)
+    return bytes((FEATURE_READ_RESPONSE, *mask))
+
+
+# ------------------------------------------------------------------------------------------ data frames
+@dataclass(frozen=True)
+class PmdAccFrame:
+    """One decoded ACC data frame before scaling and timing.
+
+    Attributes:
+        raw: (n, 3) int64 samples as sent (mG for raw/compressed type 1, g/FACTOR units for compressed type 0).
+        timestamp_ns: u64 time of the last sample, ns since 2000-01-01.
+        frame_type: low 7 bits of byte 9.
+        compressed: bit 7 of byte 9.
+    """
+
+    raw: np.ndarray
+    timestamp_ns: int
+    frame_type: int
+    compressed: bool
+
+    def to_g(self, factor: float = 1.0) -> np.ndarray:
+        """(n, 3) float32 in g: compressed type 0 is g x FACTOR, every other type mG x FACTOR."""
+        scale = factor if (self.compressed and self.frame_type == 0) else factor / 1000.0
+        return (self.raw.astype(np.float64) * scale).astype(np.float32)
+
+
+def _sign_extend(values: np.ndarray, bits: int) -> np.ndarray:
+    sign = np.int64(1) << np.int64(bits - 1)
+    return (values ^ sign) - sign
+
+
+def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
+    """Reference sample + delta blocks starting at ``offset`` -> (n, 3) int64."""
+    if len(payload) - offset < _REF_BYTES:
+        raise ProtocolError(
+            f"PMD compressed frame: expected a {_REF_BYTES}-byte reference sample, {len(payload) - offset} bytes left"
+        )
+    ref = np.frombuffer(payload, dtype="<i2", count=3, offset=offset).astype(np.int64)
+    offset += _REF_BYTES
+    rows = [ref[None, :]]
+    current = ref
+    while offset < len(payload):
+        if offset + 2 > len(payload):
+            raise ProtocolError(
+                f"PMD compressed frame: delta block header cut at byte {offset} of {len(payload)}"
+            )
+        bits, count = payload[offset], payload[offset + 1]
+        offset += 2
+        if bits > 32:
+            raise ProtocolError(
+                f"PMD compressed frame: delta width {bits} bits at byte {offset - 2}; expected <= 32"
+            )
+        nbytes = math.ceil(bits * count * 3 / 8)
+        if offset + nbytes > len(payload):
+            raise ProtocolError(
+                f"PMD compressed frame: block of {count} deltas x {bits} bits needs {nbytes} bytes, "
+                f"{len(payload) - offset} left"
+            )
+        if count == 0:
+            offset += nbytes
+            continue
+        if bits == 0:
+            deltas = np.zeros((count, 3), dtype=np.int64)
+        else:
+            block = np.frombuffer(payload, dtype=np.uint8, count=nbytes, offset=offset)
+            stream = np.unpackbits(block, bitorder="little")[: bits * count * 3].reshape(count * 3, bits)
+            weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
+            deltas = _sign_extend(stream.astype(np.int64) @ weights, bits).reshape(count, 3)
+        offset += nbytes
+        block_values = current + np.cumsum(deltas, axis=0)
+        rows.append(block_values)
+        current = block_values[-1]
+    return np.concatenate(rows, axis=0)
+
+
+def decode_acc_frame(payload: bytes) -> PmdAccFrame:
+    """Decode an ACC data frame's bytes (no scaling, no timing). ProtocolError on anything malformed."""
+    if len(payload) < HEADER_BYTES:
+        raise ProtocolError(
+            f"PMD data frame: expected at least {HEADER_BYTES} header bytes, got {len(payload)} ({payload.hex()})"
+        )
+    meas = payload[0] & 0x3F
+    if meas != MEAS_ACC:
+        raise ProtocolError(
+            f"PMD data frame: measurement type {meas}, this decoder handles ACC ({MEAS_ACC}) only"
+        )
+    timestamp_ns = int.from_bytes(payload[1:9], "little")
+    ftype_byte = payload[9]
+    compressed = bool(ftype_byte & 0x80)
+    ftype = ftype_byte & 0x7F
+    body = payload[HEADER_BYTES:]
+    if compressed:
+        if ftype not in (0, 1):
+            raise ProtocolError(f"PMD data frame: compressed ACC frame type {ftype}; known: 0, 1")
+        raw = _decode_deltas(payload, HEADER_BYTES)
+    else:
+        if ftype not in (0, 1, 2):
+            raise ProtocolError(
+                f"PMD data frame: raw ACC frame type {ftype}; known: 0 (int8), 1 (int16), 2 (int24)"
+            )
+        width = ftype + 1
+        stride = 3 * width
+        if len(body) == 0 or len(body) % stride:
+            raise ProtocolError(
+                f"PMD data frame: raw type {ftype} body of {len(body)} bytes; expected a non-zero multiple of {stride}"
+            )
+        b = np.frombuffer(body, dtype=np.uint8).reshape(-1, width).astype(np.int64)
+        values = (b << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
+        raw = _sign_extend(values, 8 * width).reshape(-1, 3)
+    return PmdAccFrame(raw=raw, timestamp_ns=timestamp_ns, frame_type=ftype, compressed=compressed)
+
+
+def sample_times_ns(timestamp_ns: int, n: int, rate_hz: float, previous_ns: int | None) -> np.ndarray:
+    """Per-sample times (ns since 2000) the way PmdTimeStampUtils computes them.
+
+    With a previous frame: evenly spread over (previous_ns, timestamp_ns], the last one exactly
+    ``timestamp_ns``. Without one (first frame after (re)connecting): spaced at the nominal rate, ending
+    at ``timestamp_ns``.
+    """
+    k = np.arange(n, dtype=np.float64)
+    if previous_ns is None or timestamp_ns <= previous_ns:
+        delta = 1e9 / rate_hz
+        times = timestamp_ns - delta * (n - 1 - k)
+    else:
+        delta = (timestamp_ns - previous_ns) / n
+        times = previous_ns + delta * (k + 1)
+    times[-1] = timestamp_ns
+    return times
+
+
+# ------------------------------------------------------------------------------------------ encoders
+def _header(timestamp_ns: int, frame_type_byte: int) -> bytes:
+    return bytes((MEAS_ACC,)) + int(timestamp_ns).to_bytes(8, "little") + bytes((frame_type_byte,))
+
+
+def encode_acc_frame_raw(samples_mg: np.ndarray, timestamp_ns: int, frame_type: int = 1) -> bytes:
+    """A raw ACC frame: (n, 3) ints in mG as int8/int16/int24 (frame type 0/1/2)."""
+    s = np.asarray(samples_mg, dtype=np.int64).reshape(-1, 3)
+    width = frame_type + 1
+    lo, hi = -(1 << (8 * width - 1)), (1 << (8 * width - 1)) - 1
+    if s.size and (s.min() < lo or s.max() > hi):
+        raise ValueError(f"samples outside int{8 * width} range [{lo}, {hi}] for raw frame type {frame_type}")
+    body = b"".join(int(v).to_bytes(width, "little", signed=True) for v in s.ravel())
+    return _header(timestamp_ns, frame_type) + body
+
+
+def encode_acc_frame_delta(
+    samples: np.ndarray,
+    timestamp_ns: int,
+    frame_type: int = 1,
+    block: int = 255,
+    delta_bits: int | None = None,
+) -> bytes:
+    """A delta-compressed ACC frame (type 0: g/FACTOR units, type 1: mG): reference + blocks of ``block``.
+
+    Each block uses the fewest bits that hold its deltas (two's complement), or ``delta_bits`` when given
+    (a device may use a wider, fixed width).
+    """
+    s = np.asarray(samples, dtype=np.int64).reshape(-1, 3)
+    if len(s) == 0:
+        raise ValueError("a compressed frame needs at least the reference sample")
+    if s.min() < -32768 or s.max() > 32767:
+        raise ValueError("compressed PMD frames carry int16 samples; values are out of range")
+    out = bytearray(_header(timestamp_ns, 0x80 | frame_type))
+    out += s[0].astype("<i2").tobytes()
+    deltas = np.diff(s, axis=0)
+    for start in range(0, len(deltas), block):
+        chunk = deltas[start : start + block]
+        peak = int(max(chunk.max(), -chunk.min() - 1, 0))
+        bits = peak.bit_length() + 1
+        if delta_bits is not None:
+            if delta_bits < bits:
+                raise ValueError(f"deltas need {bits} bits, delta_bits={delta_bits} is too narrow")
+            bits = delta_bits
+        unsigned = (chunk.ravel() & ((1 << bits) - 1)).astype(np.int64)
+        bit_rows = ((unsigned[:, None] >> np.arange(bits)) & 1).astype(np.uint8).ravel()
+        out += bytes((bits, len(chunk)))
+        out += np.packbits(bit_rows, bitorder="little").tobytes()
+    return bytes(out)
+
+
+@dataclass
+class PmdDeviceModel:
+    """The device side of PMD ACC streaming, without radio: what a virtual Polar watch answers.
+
+    ``offered`` are the ACC settings the device lists in its GET response; ``factor`` is sent in the start
+    response. :meth:`handle_command` takes a control-point write and returns the indication(s) to send back.
+    """
+
+    offered: dict[int, list[float]] = field(
+        default_factory=lambda: {SETTING_SAMPLE_RATE: [52], SETTING_RESOLUTION: [16], SETTING_RANGE: [8]}
+    )
+    factor: float = 1.0
+    features: tuple[int, ...] = (MEAS_ACC,)
+    streaming: bool = False
+    selected: dict[int, float] = field(default_factory=dict)
+
+    def read_features(self) -> bytes:
+        return encode_features(self.features)
+
+    def handle_command(self, data: bytes) -> list[bytes]:
+        """One control-point write -> the indication(s) the device sends back."""
+        if not data:
+            return [encode_response(0, 0, 4)]
+        op = data[0]
+        mt = data[1] if len(data) > 1 else 0
+        if op not in (OP_GET_SETTINGS, OP_START, OP_STOP):
+            return [encode_response(op, mt, 1)]
+        if len(data) < 2:
+            return [encode_response(op, mt, 4)]
+        if mt not in self.features:
+            return [encode_response(op, mt, 3)]
+        if op == OP_GET_SETTINGS:
+            return [encode_response(op, mt, parameters=encode_settings(self.offered))]
+        if op == OP_STOP:
+            if not self.streaming:
+                return [encode_response(op, mt, STATUS_ALREADY_IN_STATE)]
+            self.streaming = False
+            return [encode_response(op, mt)]
+        if self.streaming:
+            return [encode_response(op, mt, STATUS_ALREADY_IN_STATE)]
+        try:
+            chosen = parse_settings(data[2:])
+        except ProtocolError:
+            return [encode_response(op, mt, 5)]
+        codes = {SETTING_SAMPLE_RATE: 8, SETTING_RESOLUTION: 7, SETTING_RANGE: 9, SETTING_CHANNELS: 11}
+        for sid, values in chosen.items():
+            if len(values) != 1 or values[0] not in self.offered.get(sid, []):
+                return [encode_response(op, mt, codes.get(sid, 5))]
+        self.selected = {sid: v[0] for sid, v in chosen.items()}
+        self.streaming = True
+        return [encode_response(op, mt, parameters=encode_settings({SETTING_FACTOR: self.factor}))]

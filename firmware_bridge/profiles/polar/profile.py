@@ -1,0 +1,224 @@
+"""PolarPmdProfile: accelerometer streaming from Polar Verity Sense, H10, OH1 over PMD."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from mujo_edge.errors import DeviceError, ProtocolError
+from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile
+from mujo_edge.firmware_bridge.profiles.polar import pmd
+from mujo_edge.firmware_bridge.transport import Transport
+from mujo_edge.samples import SampleBatch
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for a control-point response.
+RESPONSE_TIMEOUT_S = 5.0
+#: A frame interval longer than this many nominal intervals per sample means frames went missing.
+GAP_FACTOR = 1.5
+#: Preferred ACC rates, best first: Verity Sense streams 52 Hz without SDK mode; H10 offers 200 Hz.
+PREFERRED_RATES_HZ = (52, 200)
+
+
+class PolarPmdProfile(DeviceProfile):
+    """Polar PMD accelerometer stream.
+
+    Args:
+        device: Stream name for the batches.
+        rate_hz: Requested ACC rate; used when the device offers it, else the first of 52, 200 Hz offered,
+            else the highest offered. Updated to the rate actually started.
+        range_g: Requested range in g (when offered; else the highest offered).
+
+    Sample times: each frame carries the sensor time of its last sample; the others are spread evenly
+    back to the previous frame's timestamp (first frame after (re)connect: at the nominal rate). A frame
+    interval longer than 1.5 nominal sample intervals per sample is a gap: ``gap_before=True``, the missing
+    samples are counted in ``dropped_samples`` and the frame is timed at the nominal rate instead.
+    ``t_sensor_s`` is Unix seconds (PMD time + 946684800 s) of the device's clock.
+    """
+
+    name = "polar"
+    service_uuid = pmd.PMD_SERVICE_UUID
+    host_stamped = False
+
+    def __init__(self, device: str = "", rate_hz: float | None = None, range_g: int | None = None) -> None:
+        super().__init__(device=device, rate_hz=rate_hz or PREFERRED_RATES_HZ[0])
+        self.requested_rate_hz = rate_hz
+        self.requested_range_g = range_g
+        self.factor = 1.0
+        self.settings: dict[int, float] = {}
+        self._previous_ns: int | None = None
+        self._responses: asyncio.Queue[pmd.PmdResponse] | None = None
+
+    @property
+    def data_uuids(self) -> tuple[str, ...]:
+        return (pmd.PMD_DATA_UUID,)
+
+    def reset(self) -> None:
+        super().reset()
+        self._previous_ns = None
+
+    # -------------------------------------------------------------------------------- choosing settings
+    def choose_settings(self, offered: dict[int, list[float]]) -> dict[int, float]:
+        """One value per offered setting id (FACTOR excluded): the requested one when offered, else a default."""
+        chosen: dict[int, float] = {}
+        for sid, values in offered.items():
+            if sid == pmd.SETTING_FACTOR or not values:
+                continue
+            if sid == pmd.SETTING_SAMPLE_RATE:
+                wanted = [self.requested_rate_hz, *PREFERRED_RATES_HZ]
+            elif sid == pmd.SETTING_RANGE:
+                wanted = [self.requested_range_g, 8]
+            elif sid == pmd.SETTING_CHANNELS:
+                wanted = [3]
+            else:
+                wanted = []
+            chosen[sid] = next((w for w in wanted if w is not None and w in values), max(values))
+        if pmd.SETTING_SAMPLE_RATE not in chosen:
+            raise DeviceError(
+                f"Polar device offered no ACC sample rate in its settings ({offered}); expected at least one. "
+                "Update the watch firmware or report the device model."
+            )
+        return chosen
+
+    # -------------------------------------------------------------------------------- start / stop
+    async def _command(self, transport: Transport, command: bytes) -> pmd.PmdResponse:
+        assert self._responses is not None
+        while not self._responses.empty():  # a stale response from an earlier command
+            self._responses.get_nowait()
+        await transport.write(pmd.PMD_CONTROL_UUID, command, response=True)
+        params = b""
+        while True:
+            try:
+                response = await asyncio.wait_for(self._responses.get(), RESPONSE_TIMEOUT_S)
+            except asyncio.TimeoutError as err:
+                raise DeviceError(
+                    f"Polar device did not answer command {command.hex()} within {RESPONSE_TIMEOUT_S:.0f} s; "
+                    "expected an indication on the PMD control point. Reconnect, or restart the sensor."
+                ) from err
+            params += response.parameters
+            if not response.more:
+                break
+        return pmd.PmdResponse(response.op, response.measurement_type, response.status, False, params)
+
+    async def start(self, transport: Transport, on_data: DataCallback) -> None:
+        """Subscribe to control point and data, read features, GET settings, START with the chosen settings."""
+        self._responses = asyncio.Queue()
+        responses = self._responses
+
+        def on_control(t_recv_s: float, payload: bytes) -> None:
+            on_data(pmd.PMD_CONTROL_UUID, t_recv_s, payload)
+            if payload[:1] == bytes((pmd.RESPONSE_CODE,)):
+                try:
+                    responses.put_nowait(pmd.parse_response(payload))
+                except ProtocolError as err:
+                    log.warning("Polar: unreadable control-point response: %s", err)
+
+        def on_frame(t_recv_s: float, payload: bytes) -> None:
+            on_data(pmd.PMD_DATA_UUID, t_recv_s, payload)
+
+        await transport.subscribe(pmd.PMD_CONTROL_UUID, on_control)
+        await transport.subscribe(pmd.PMD_DATA_UUID, on_frame)
+        try:
+            features = pmd.parse_features(await transport.read(pmd.PMD_CONTROL_UUID))
+        except ProtocolError as err:
+            raise DeviceError(
+                f"Polar device: the PMD feature read did not decode ({err}); is this a Polar sensor?"
+            ) from err
+        if pmd.MEAS_ACC not in features:
+            raise DeviceError(
+                f"Polar device offers PMD measurement types {sorted(features)} but not ACC ({pmd.MEAS_ACC}); "
+                "this model cannot stream its accelerometer."
+            )
+        got = await self._command(transport, bytes((pmd.OP_GET_SETTINGS, pmd.MEAS_ACC)))
+        self._check(got, "get ACC settings")
+        try:
+            offered = pmd.parse_settings(got.parameters)
+        except ProtocolError as err:
+            raise DeviceError(f"Polar device sent ACC settings that do not decode: {err}") from err
+        self.settings = self.choose_settings(offered)
+        start = bytes((pmd.OP_START, pmd.MEAS_ACC)) + pmd.encode_settings(self.settings)
+        started = await self._command(transport, start)
+        if started.status == pmd.STATUS_ALREADY_IN_STATE:
+            log.info("Polar: ACC was already streaming (an earlier session); stopping and starting it again")
+            await self._command(transport, bytes((pmd.OP_STOP, pmd.MEAS_ACC)))
+            started = await self._command(transport, start)
+        self._check(started, f"start ACC with {self.settings}")
+        factor = (
+            pmd.parse_settings(started.parameters).get(pmd.SETTING_FACTOR) if started.parameters else None
+        )
+        self.factor = float(factor[0]) if factor else 1.0
+        self.rate_hz = float(self.settings[pmd.SETTING_SAMPLE_RATE])
+        log.info(
+            "Polar: ACC started at %.0f Hz, settings %s, factor %g", self.rate_hz, self.settings, self.factor
+        )
+
+    @staticmethod
+    def _check(response: pmd.PmdResponse, what: str) -> None:
+        if not response.ok:
+            raise DeviceError(
+                f"Polar device refused to {what}: {response.status_name} (status {response.status}). "
+                + (
+                    "Take the sensor off its charger."
+                    if response.status == 13
+                    else "Check the requested rate/range against `mujo-edge` docs/devices.md, or power-cycle the sensor."
+                )
+            )
+
+    async def stop(self, transport: Transport) -> None:
+        """Send ``03 02`` (stop ACC); best effort, the link may be gone."""
+        await transport.write(pmd.PMD_CONTROL_UUID, bytes((pmd.OP_STOP, pmd.MEAS_ACC)), response=True)
+
+    # -------------------------------------------------------------------------------- decoding
+    def decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
+        uuid = char_uuid.lower()
+        if uuid == pmd.PMD_CONTROL_UUID:
+            return self._decode_control(payload)
+        if uuid != pmd.PMD_DATA_UUID:
+            return []
+        frame = pmd.decode_acc_frame(payload)
+        n = len(frame.raw)
+        interval_ns = 1e9 / self.rate_hz
+        gap = False
+        previous = self._previous_ns
+        if previous is not None:
+            per_sample = (frame.timestamp_ns - previous) / n
+            if frame.timestamp_ns <= previous:
+                log.warning(
+                    "Polar: frame time went backwards (%d -> %d ns); timing it at the nominal rate",
+                    previous,
+                    frame.timestamp_ns,
+                )
+                previous = None
+            elif per_sample > GAP_FACTOR * interval_ns:
+                gap = True
+                missing = round((frame.timestamp_ns - previous) / interval_ns) - n
+                self.dropped_samples += max(missing, 0)
+                self.gaps += 1
+                previous = None
+        times_ns = pmd.sample_times_ns(frame.timestamp_ns, n, self.rate_hz, previous)
+        self._previous_ns = frame.timestamp_ns
+        return [
+            SampleBatch(
+                device=self.device,
+                acc_g=frame.to_g(self.factor),
+                t_recv_s=t_recv_s,
+                rate_hz=self.rate_hz,
+                t_sensor_s=times_ns * 1e-9 + pmd.PMD_EPOCH_UNIX_S,
+                gap_before=gap,
+            )
+        ]
+
+    def _decode_control(self, payload: bytes) -> list[SampleBatch]:
+        if not payload:
+            raise ProtocolError("Polar control point: empty indication; expected a response or a stop notice")
+        if payload[0] == pmd.RESPONSE_CODE:
+            pmd.parse_response(payload)  # validates; the start() coroutine consumes responses
+            return []
+        if payload[0] == pmd.OP_GET_SETTINGS:
+            # Unsolicited: the device stopped the listed measurement types on its own.
+            stopped = sorted(set(payload[1:]))
+            if pmd.MEAS_ACC in stopped or not stopped:
+                self._event("device_stopped", f"the Polar device stopped measurement types {stopped}")
+            return []
+        raise ProtocolError(f"Polar control point: unknown indication {payload[:16].hex()}")
