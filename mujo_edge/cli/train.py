@@ -1,0 +1,307 @@
+"""``mujo-edge pretrain | evaluate | zeroshot | finetune``: the joint space and what is measured on it.
+
+Handlers import torch and the training package lazily. Under ``torchrun`` ``pretrain`` trains with
+DistributedDataParallel (``torchrun --nproc_per_node 2 -m mujo_edge.cli pretrain ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mujo_edge.constants import JOINT_DIM, LEARNING_RATE, MAX_EPOCHS, PATIENCE, TRAIN_FRACTIONS_PCT
+
+
+def _ints(s: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in s.split(",") if v.strip())
+
+
+def _floats(s: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in s.split(",") if v.strip())
+
+
+def _names(s: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in s.split(",") if v.strip())
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pretrain",
+        help="learn the joint space (pairwise symmetric InfoNCE) on a multimodal corpus",
+        description="Pretrain encoders + projections of every modality into one joint space (paper eq. 3). "
+        "Checkpoints every epoch into OUT; --resume continues an interrupted run exactly.",
+    )
+    p.add_argument("--data", required=True, type=Path, help="dataset folder (mujo-edge data synth)")
+    p.add_argument("--out", required=True, type=Path, help="run folder to write")
+    p.add_argument(
+        "--modalities",
+        type=_names,
+        default=("acc", "pose", "text"),
+        help="comma list (default acc,pose,text)",
+    )
+    p.add_argument(
+        "--preset", choices=["demo"], help="demo: a small model and ~3000 windows, ~1 min on 2 cores"
+    )
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--temperature", type=float, default=0.07, help="softmax temperature (initial if learnable)"
+    )
+    p.add_argument("--learnable-temperature", action="store_true")
+    p.add_argument("--text-anchored", action="store_true", help="only (text, m) pairs (the paper's ablation)")
+    p.add_argument("--same-label-positives", action="store_true", help="same-label windows are positives too")
+    p.add_argument("--joint-dim", type=int, help=f"joint space size (default {JOINT_DIM})")
+    p.add_argument(
+        "--cnn", choices=["mmfit", "wide"], help="acc/pose encoder: MM-Fit's (9-15-24) or wide (32-64-128)"
+    )
+    p.add_argument("--proj-layers", type=int, default=2)
+    p.add_argument("--proj-hidden", type=int, default=512)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--activation", choices=["relu", "gelu", "silu"], default="relu")
+    p.add_argument("--augment-rotation", type=float, default=0.0, help="max random rotation of acc, degrees")
+    p.add_argument(
+        "--augment-scale", type=float, default=0.0, help="max random gain change of acc (0.1 = ±10%%)"
+    )
+    p.add_argument("--max-windows", type=int, help="use at most this many training windows")
+    p.add_argument(
+        "--val-subjects", type=_ints, default=(), help="comma list (default: last 10%% of subjects)"
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, default=200, help="also checkpoint every N steps (0: per epoch)"
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument(
+        "--search", type=int, default=0, metavar="N", help="random hyperparameter search with N trials"
+    )
+    p.set_defaults(func=_pretrain)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="the paper's classification protocol: baseline vs frozen vs fine-tuned over fractions and seeds",
+    )
+    e.add_argument("--pretrained", required=True, type=Path, help="pretraining run folder")
+    e.add_argument("--data", required=True, type=Path, help="labelled dataset (e.g. seglearn watch import)")
+    e.add_argument("--out", required=True, type=Path, help="report folder (results.json, table.md, boxplots)")
+    e.add_argument("--modes", type=_names, default=("baseline", "frozen", "finetuned"))
+    e.add_argument("--inputs", type=_names, default=("acc",), help="comma list of acc, pose, multimodal")
+    e.add_argument("--fractions", type=_floats, default=TRAIN_FRACTIONS_PCT, help="percent, comma list")
+    e.add_argument("--seeds", type=int, default=5, help="independent runs per configuration")
+    e.add_argument(
+        "--calibration", type=_names, default=("none",), help="comma list of none, unsupervised, supervised"
+    )
+    e.add_argument("--test-subjects", type=_ints, default=(9, 10))
+    e.add_argument("--val-subjects", type=_ints, default=(8,))
+    e.add_argument("--max-epochs", type=int, default=MAX_EPOCHS)
+    e.add_argument("--patience", type=int, default=PATIENCE)
+    e.add_argument("--lr", type=float, default=LEARNING_RATE)
+    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--jobs", type=int, default=1, help="parallel worker processes (one torch thread each)")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=_evaluate)
+
+    z = sub.add_parser("zeroshot", help="nearest label text in the joint space, top-1/3/5 macro-F1")
+    z.add_argument("--pretrained", required=True, type=Path)
+    z.add_argument("--data", required=True, type=Path)
+    z.add_argument("--calibration", choices=["none", "unsupervised", "supervised"], default="none")
+    z.add_argument("--subjects", type=_ints, help="only these subjects (default all)")
+    z.add_argument("--out", type=Path, help="write the results as JSON here")
+    z.set_defaults(func=_zeroshot)
+
+    f = sub.add_parser(
+        "finetune", help="fine-tune the pretrained acc encoder + a head on labelled data (the teacher)"
+    )
+    f.add_argument("--pretrained", required=True, type=Path)
+    f.add_argument("--data", required=True, type=Path)
+    f.add_argument("--out", required=True, type=Path, help="classifier folder to write")
+    f.add_argument("--fraction", type=float, default=1.0, help="fraction of the training windows, (0, 1]")
+    f.add_argument("--calibration", choices=["none", "unsupervised"], default="none")
+    f.add_argument("--test-subjects", type=_ints, default=(9, 10))
+    f.add_argument("--val-subjects", type=_ints, default=(8,))
+    f.add_argument("--epochs", type=int, default=MAX_EPOCHS, help="maximum epochs")
+    f.add_argument("--patience", type=int, default=PATIENCE)
+    f.add_argument("--lr", type=float, default=LEARNING_RATE)
+    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", default="cpu")
+    f.set_defaults(func=_finetune)
+
+
+def _torch(threads: int = 1) -> None:
+    from mujo_edge.noise import quiet_third_party
+
+    quiet_third_party()
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    _torch(args.threads)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mujo_edge.cli._console import console
+    from mujo_edge.training.models import ModelConfig
+    from mujo_edge.training.pretrain import PRESETS, PretrainConfig, pretrain, random_search
+
+    preset: dict[str, Any] = PRESETS.get(args.preset, {}) if args.preset else {}
+
+    def pick(name: str, default: Any) -> Any:
+        v = getattr(args, name)
+        return v if v is not None else preset.get(name, default)
+
+    model = ModelConfig(
+        modalities=tuple(args.modalities),
+        joint_dim=pick("joint_dim", JOINT_DIM),
+        cnn=pick("cnn", "wide"),
+        proj_layers=args.proj_layers,
+        proj_hidden=args.proj_hidden,
+        dropout=args.dropout,
+        activation=args.activation,
+        temperature=args.temperature,
+        learnable_temperature=args.learnable_temperature,
+    )
+    cfg = PretrainConfig(
+        model=model,
+        epochs=pick("epochs", 20),
+        batch_size=pick("batch_size", 256),
+        lr=pick("lr", 1e-3),
+        weight_decay=args.weight_decay,
+        text_anchored=args.text_anchored,
+        same_label_positives=args.same_label_positives,
+        augment_rotation_deg=args.augment_rotation,
+        augment_scale=args.augment_scale,
+        val_subjects=tuple(args.val_subjects),
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        max_windows=pick("max_windows", 0),
+        device=args.device,
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("pretrain", total=None, info="")
+
+        def progress(event: str, info: dict[str, Any]) -> None:
+            if event == "start":
+                bar.reset(task, total=info["total_steps"], completed=info["done"], info="")
+            elif event == "step":
+                bar.update(
+                    task,
+                    completed=info["global_step"],
+                    info=f"epoch {info['epoch']} loss {info['loss']:.3f} {info['windows_per_s']:.0f} win/s",
+                )
+            elif event == "epoch":
+                extra = " ".join(
+                    f"{k} {info[k]:.3f}" for k in ("val_loss", "val_top1", "val_top5") if k in info
+                )
+                bar.console.print(f"epoch {info['epoch']}: train loss {info['train_loss']:.3f} {extra}")
+
+        if args.search:
+            rec = random_search(args.data, args.out, cfg, args.search, progress=progress)
+            best = rec["trials"][rec["best_trial"]] if rec["trials"][0]["trial"] == 0 else None
+            console.print(f"search done: best trial {rec['best_trial']} -> {args.out}")
+            if best:
+                console.print(json.dumps(best, indent=1))
+            return 0
+        res = pretrain(args.data, args.out, cfg, resume=args.resume, progress=progress)
+    if res:
+        console.print(f"[green]pretrained[/] {args.out}: best epoch {res['best'].get('epoch')} {res['best']}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    _torch(1)
+    from mujo_edge.cli._console import console
+    from mujo_edge.training.evaluate import evaluate
+
+    def on_result(row: dict[str, Any], k: int, total: int) -> None:
+        console.print(
+            f"[{k}/{total}] {row['key']}: macro-F1 {row['macro_f1']:.3f} ({row['epochs']} epochs, "
+            f"{row['seconds']:.0f} s)"
+        )
+
+    evaluate(
+        args.pretrained,
+        args.data,
+        args.out,
+        modes=args.modes,
+        inputs=args.inputs,
+        fractions_pct=args.fractions,
+        seeds=args.seeds,
+        calibrations=args.calibration,
+        test_subjects=args.test_subjects,
+        val_subjects=args.val_subjects,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        jobs=args.jobs,
+        device=args.device,
+        on_result=on_result,
+    )
+    console.print((args.out / "table.md").read_text())
+    return 0
+
+
+def _zeroshot(args: argparse.Namespace) -> int:
+    _torch(1)
+    from mujo_edge.cli._console import console
+    from mujo_edge.provenance import write_json
+    from mujo_edge.training.zeroshot import zeroshot
+
+    res = zeroshot(args.pretrained, args.data, calibration=args.calibration, subjects=args.subjects)
+    for part in ("without_no_activity", "with_no_activity"):
+        r = res[part]
+        console.print(
+            f"{part.replace('_', ' ')}: top-1 {r['top1']:.3f}  top-3 {r['top3']:.3f}  top-5 {r['top5']:.3f}"
+        )
+    console.print(f"chance top-1: {res['chance_top1']:.3f}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(args.out, res)
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    _torch(1)
+    from mujo_edge.cli._console import console
+    from mujo_edge.training.finetune import finetune
+
+    def on_epoch(epoch: int, f1: float, loss: float) -> None:
+        if epoch % 10 == 0:
+            console.print(f"epoch {epoch}: val macro-F1 {f1:.3f} val loss {loss:.3f}")
+
+    m = finetune(
+        args.pretrained,
+        args.data,
+        args.out,
+        fraction=args.fraction,
+        calibration=args.calibration,
+        test_subjects=args.test_subjects,
+        val_subjects=args.val_subjects,
+        seed=args.seed,
+        max_epochs=args.epochs,
+        patience=args.patience,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        device=args.device,
+        on_epoch=on_epoch,
+    )
+    console.print(
+        f"[green]classifier[/] {args.out}: test macro-F1 {m['metrics']['test_macro_f1']:.3f} "
+        f"(best epoch {m['metrics']['best_epoch']})"
+    )
+    return 0

@@ -1,0 +1,613 @@
+"""Joint-space pretraining (paper section 4): pairwise symmetric InfoNCE over acc, pose, text (, gyr, video).
+
+``pretrain(data, out, cfg)`` trains a :class:`~mujo_edge.training.models.JointModel` on a dataset folder
+(``mujo-edge data synth``) with AdamW, linear warm-up then cosine decay, validation on held-out subjects
+(loss, and accelerometer -> label-text retrieval top-1 / top-5), and checkpoints in ``out`` every epoch, every
+``checkpoint_every`` steps and on Ctrl-C. ``resume=True`` continues from ``out/state.pt`` and ends with the
+same weights as an uninterrupted run (same seed): the epoch permutation comes from a ``DistributedSampler``
+seeded by (seed, epoch), augmentation from a generator seeded by (seed, epoch, step, rank), and the global
+torch RNG (dropout) is saved and restored with the optimizer and scheduler.
+
+Under ``torchrun`` the same function trains with DistributedDataParallel: each rank sees its shard, the
+contrastive loss uses the rank's local batch (``batch_size`` is the global batch, split over ranks), and only
+rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+
+from mujo_edge.errors import ArtifactError, DataError
+from mujo_edge.provenance import provenance, write_json
+from mujo_edge.training.checkpoint import (
+    load_train_state,
+    save_train_state,
+    save_weights,
+    write_joint_manifest,
+)
+from mujo_edge.training.data.format import Dataset
+from mujo_edge.training.distributed import DistInfo, all_reduce_mean, barrier, init_distributed, shutdown
+from mujo_edge.training.loss import multimodal_info_nce
+from mujo_edge.training.models import JointModel, ModelConfig
+
+log = logging.getLogger(__name__)
+
+#: Callback of the trainer's progress: ``(event, info)`` with events "start", "step", "epoch", "end".
+ProgressFn = Callable[[str, dict[str, Any]], None]
+
+#: Windows of each label kept in ``calibration_target.npz``.
+CALIBRATION_WINDOWS_PER_LABEL = 200
+#: At most this many validation windows are scored per epoch (a fixed, seeded subset).
+MAX_VAL_WINDOWS = 4096
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that decides a pretraining run's result (stored in its manifest)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_frac: float = 0.05
+    text_anchored: bool = False
+    same_label_positives: bool = False
+    augment_rotation_deg: float = 0.0
+    augment_scale: float = 0.0
+    val_subjects: tuple[int, ...] = ()
+    seed: int = 0
+    checkpoint_every: int = 0
+    max_windows: int = 0
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        d["val_subjects"] = list(self.val_subjects)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PretrainConfig:
+        d = dict(d)
+        d["model"] = ModelConfig.from_dict(d["model"])
+        d["val_subjects"] = tuple(d.get("val_subjects", ()))
+        return cls(**d)
+
+
+#: Scale presets: ``demo`` pretrains in about a minute on 2 cores (for the end-to-end demo).
+PRESETS: dict[str, dict[str, Any]] = {
+    "demo": {"epochs": 3, "batch_size": 128, "max_windows": 3000, "cnn": "mmfit", "joint_dim": 256},
+}
+
+
+def _mix_seed(*parts: int) -> int:
+    h = 1469598103934665603
+    for p in parts:
+        h = ((h ^ (p & 0xFFFFFFFF)) * 1099511628211) % (1 << 63)
+    return h
+
+
+class PretrainData:
+    """The dataset's arrays (memory-mapped) and the train / validation split by subject."""
+
+    def __init__(self, ds: Dataset, cfg: PretrainConfig):
+        self.ds = ds
+        self.modalities = cfg.model.modalities
+        for m in self.modalities:
+            if m == "text":
+                if ds.text is None or ds.text_id is None:
+                    raise DataError(
+                        f"{ds.root}: --modalities includes text but the dataset has no text.npy/text_id.npy; "
+                        "create it with `mujo-edge data synth` or drop text."
+                    )
+            elif getattr(ds, m) is None:
+                raise DataError(
+                    f"{ds.root}: --modalities includes {m} but the dataset has no {m}.npy "
+                    f"(it has {ds.modalities}); choose --modalities from those."
+                )
+        subjects = np.asarray(ds.subject)
+        uniq = np.unique(subjects)
+        if cfg.val_subjects:
+            val_s = np.asarray(cfg.val_subjects)
+            missing = sorted(set(val_s.tolist()) - set(uniq.tolist()))
+            if missing:
+                raise DataError(
+                    f"{ds.root}: validation subjects {missing} are not in the dataset ({uniq.tolist()})"
+                )
+        else:
+            n_val = max(1, round(0.1 * len(uniq))) if len(uniq) > 1 else 0
+            val_s = uniq[len(uniq) - n_val :]
+        is_val = np.isin(subjects, val_s)
+        self.val_subjects = [int(s) for s in val_s]
+        train_idx = np.flatnonzero(~is_val)
+        val_idx = np.flatnonzero(is_val)
+        if cfg.max_windows and len(train_idx) > cfg.max_windows:
+            rng = np.random.default_rng(cfg.seed)
+            train_idx = np.sort(rng.choice(train_idx, cfg.max_windows, replace=False))
+        if len(val_idx) > MAX_VAL_WINDOWS:
+            rng = np.random.default_rng(cfg.seed + 1)
+            val_idx = np.sort(rng.choice(val_idx, MAX_VAL_WINDOWS, replace=False))
+        if len(train_idx) < 2:
+            raise DataError(f"{ds.root}: fewer than 2 training windows after the subject split")
+        self.train_idx, self.val_idx = train_idx, val_idx
+        self.cfg = cfg
+
+    def batch(self, idx: np.ndarray, device: str, gen: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Tensors of the windows ``idx`` (sorted read from the memory map), augmented if ``gen`` is given."""
+        order = np.argsort(idx, kind="stable")
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        sidx = idx[order]
+        out: dict[str, Tensor] = {}
+        for m in self.modalities:
+            if m == "text":
+                assert self.ds.text is not None and self.ds.text_id is not None
+                arr = np.asarray(self.ds.text[np.asarray(self.ds.text_id[sidx])])
+            else:
+                arr = np.asarray(getattr(self.ds, m)[sidx])
+            out[m] = torch.from_numpy(np.ascontiguousarray(arr[inv], dtype=np.float32))
+        if gen is not None:
+            out = augment(out, self.cfg, gen)
+        out["label"] = torch.from_numpy(np.asarray(self.ds.label[sidx])[inv].astype(np.int64))
+        return {k: v.to(device) for k, v in out.items()}
+
+
+def random_rotations(n: int, max_deg: float, gen: torch.Generator) -> Tensor:
+    """(n, 3, 3) rotation matrices about uniformly random axes by angles uniform in [-max_deg, max_deg]."""
+    axis = torch.randn(n, 3, generator=gen)
+    axis = axis / axis.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(max_deg)
+    k = torch.zeros(n, 3, 3)
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(1, 2)
+    s, c = angle.sin()[:, None, None], angle.cos()[:, None, None]
+    return torch.eye(3).expand(n, 3, 3) + s * k + (1 - c) * (k @ k)
+
+
+def augment(batch: dict[str, Tensor], cfg: PretrainConfig, gen: torch.Generator) -> dict[str, Tensor]:
+    """Random rotation (watch placement) and gain (sensor scale) of acc and gyr windows; others unchanged."""
+    out = dict(batch)
+    for m in ("acc", "gyr"):
+        if m not in out:
+            continue
+        x = out[m]
+        if cfg.augment_rotation_deg > 0:
+            r = random_rotations(x.shape[0], cfg.augment_rotation_deg, gen)
+            x = x @ r.transpose(1, 2)
+        if cfg.augment_scale > 0:
+            x = x * (1 + (torch.rand(x.shape[0], 1, 1, generator=gen) * 2 - 1) * cfg.augment_scale)
+        out[m] = x
+    return out
+
+
+def _lr_lambda(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+    return f
+
+
+def label_text_embeddings(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """For each label the sentence embeddings of the texts its windows are paired with.
+
+    Returns (text (T, D) embeddings, owner (T,) label index). Labels without paired windows are absent.
+    """
+    if ds.text is None or ds.text_id is None:
+        raise DataError(f"{ds.root} has no text.npy/text_id.npy to build label texts from")
+    tid = np.asarray(ds.text_id)
+    lab = np.asarray(ds.label)
+    pairs = np.unique(np.stack([tid, lab], axis=1), axis=0)
+    return np.asarray(ds.text)[pairs[:, 0]], pairs[:, 1]
+
+
+@torch.no_grad()
+def class_text_matrix(
+    model: JointModel, text: np.ndarray, owner: np.ndarray, n_labels: int, device: str
+) -> Tensor:
+    """(n_labels, joint_dim) normalized mean of each label's projected texts (zero rows for absent labels)."""
+    z = torch.nn.functional.normalize(model.embed("text", torch.from_numpy(text).float().to(device)), dim=1)
+    out = torch.zeros(n_labels, z.shape[1], device=device)
+    for c in range(n_labels):
+        sel = torch.from_numpy(owner == c).to(device)
+        if bool(sel.any()):
+            out[c] = torch.nn.functional.normalize(z[sel].mean(0), dim=0)
+    return out
+
+
+@torch.no_grad()
+def validate(model: JointModel, data: PretrainData, cfg: PretrainConfig, device: str) -> dict[str, float]:
+    """Validation loss and acc -> label-text retrieval top-1 / top-5 over the held-out subjects."""
+    if len(data.val_idx) < 2:
+        return {}
+    model.eval()
+    bs = max(2, cfg.batch_size)
+    loss_sum, n_scored, zs, labels = 0.0, 0, [], []
+    for i in range(0, len(data.val_idx), bs):
+        idx = data.val_idx[i : i + bs]
+        if len(idx) < 2:
+            continue
+        batch = data.batch(idx, device)
+        lab = batch.pop("label")
+        out = model(batch)
+        scale = out.pop("logit_scale")
+        loss, _ = multimodal_info_nce(
+            out, scale, labels=lab if cfg.same_label_positives else None, text_anchored=cfg.text_anchored
+        )
+        loss_sum += float(loss) * len(idx)
+        n_scored += len(idx)
+        if "acc" in out:
+            zs.append(torch.nn.functional.normalize(out["acc"], dim=1))
+            labels.append(lab)
+    metrics = {"val_loss": loss_sum / max(1, n_scored)}
+    if zs and "text" in cfg.model.modalities:
+        text, owner = label_text_embeddings(data.ds)
+        ct = class_text_matrix(model, text, owner, len(data.ds.labels), device)
+        sim = torch.cat(zs) @ ct.T
+        present = torch.from_numpy(np.isin(np.arange(len(data.ds.labels)), owner)).to(device)
+        sim[:, ~present] = -math.inf
+        y = torch.cat(labels)
+        rank = sim.argsort(dim=1, descending=True)
+        metrics["val_top1"] = float((rank[:, 0] == y).float().mean())
+        metrics["val_top5"] = float((rank[:, :5] == y[:, None]).any(1).float().mean())
+    model.train()
+    return metrics
+
+
+def save_calibration_target(ds: Dataset, idx: np.ndarray, out: Path, seed: int) -> None:
+    """Keep up to CALIBRATION_WINDOWS_PER_LABEL acc windows per label of the training split."""
+    rng = np.random.default_rng(seed)
+    lab = np.asarray(ds.label)[idx]
+    keep = []
+    for c in np.unique(lab):
+        sel = idx[lab == c]
+        keep.append(np.sort(rng.choice(sel, min(len(sel), CALIBRATION_WINDOWS_PER_LABEL), replace=False)))
+    k = np.sort(np.concatenate(keep))
+    np.savez_compressed(
+        out / "calibration_target.npz",
+        acc=np.asarray(ds.acc[k], dtype=np.float32),
+        label=np.asarray(ds.label[k], dtype=np.int64),
+        labels=np.asarray(ds.labels),
+    )
+
+
+def pretrain(
+    data: str | Path,
+    out: str | Path,
+    cfg: PretrainConfig,
+    *,
+    resume: bool = False,
+    stop_after_steps: int | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Train a joint model on ``data`` into the run folder ``out``; return the final manifest.
+
+    Args:
+        resume: continue from ``out/state.pt`` (refused if the config or data changed).
+        stop_after_steps: stop (and checkpoint) once this many optimizer steps are done in total, as if
+            the run had been interrupted there (used to test resume).
+        progress: optional callback for progress display.
+    Raises:
+        ArtifactError: ``out`` holds another run and ``resume`` is not set, or resume state mismatches.
+        DataError: the dataset lacks a requested modality or subjects.
+    """
+    info = init_distributed(cfg.device)
+    try:
+        return _pretrain(Path(data), Path(out), cfg, info, resume, stop_after_steps, progress)
+    finally:
+        shutdown(info)
+
+
+def _pretrain(
+    data_dir: Path,
+    out: Path,
+    cfg: PretrainConfig,
+    info: DistInfo,
+    resume: bool,
+    stop_after_steps: int | None,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
+    emit = progress if (progress and info.is_main) else (lambda _e, _i: None)
+    ds = Dataset.open(data_dir)
+    if "video" in cfg.model.modalities and ds.video is not None and cfg.model.video_dim != ds.video.shape[1]:
+        cfg = replace(cfg, model=replace(cfg.model, video_dim=int(ds.video.shape[1])))
+    data = PretrainData(ds, cfg)
+    text_dim = int(ds.text.shape[1]) if ds.text is not None else 384
+    data_hash = ds.manifest.get("content_hash")
+
+    state = load_train_state(out) if out.exists() else None
+    if state is not None and not resume:
+        raise ArtifactError(
+            f"{out} already holds a pretraining run (state.pt); pass --resume to continue it or choose "
+            "another --out."
+        )
+    if state is not None:
+        if state["config"] != cfg.to_dict():
+            raise ArtifactError(
+                f"{out}: --resume with a different configuration than the run was started with; use the "
+                "same flags or another --out."
+            )
+        if state["data_hash"] != data_hash:
+            raise ArtifactError(
+                f"{out}: --resume on different data (content hash changed); use the same --data."
+            )
+    if info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(cfg.seed)
+    model = JointModel(cfg.model, text_dim=text_dim).to(info.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    local_bs = max(2, cfg.batch_size // info.world_size)
+    sampler = DistributedSampler(
+        range(len(data.train_idx)),  # type: ignore[arg-type]
+        num_replicas=info.world_size,
+        rank=info.rank,
+        shuffle=True,
+        seed=cfg.seed,
+        drop_last=True,
+    )
+    steps_per_epoch = max(1, len(sampler) // local_bs)
+    total_steps = steps_per_epoch * cfg.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _lr_lambda(total_steps, max(1, int(cfg.warmup_frac * total_steps)))
+    )
+    epoch, step_in_epoch, global_step = 0, 0, 0
+    loss_sum, n_steps, seen = 0.0, 0, 0
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"val_loss": math.inf, "epoch": -1}
+    if state is not None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(out / "last.safetensors")))
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"][info.rank] if isinstance(state["rng"], list) else state["rng"])
+        epoch, step_in_epoch, global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
+        history, best = state["history"], state["best"]
+        loss_sum, n_steps, seen = state["epoch_progress"]
+        log.info("resuming %s at epoch %d step %d", out, epoch, step_in_epoch)
+    else:
+        torch.manual_seed(_mix_seed(cfg.seed, 7, info.rank))
+    net: torch.nn.Module = (
+        DistributedDataParallel(model, device_ids=None if info.device == "cpu" else [info.device])
+        if info.enabled
+        else model
+    )
+    if info.is_main and not (out / "calibration_target.npz").exists():
+        save_calibration_target(ds, data.train_idx, out, cfg.seed)
+
+    def rng_states() -> Any:
+        rng = torch.get_rng_state()
+        if not info.enabled:
+            return rng
+        gathered: list[Any] = [None] * info.world_size
+        torch.distributed.all_gather_object(gathered, rng)
+        return gathered
+
+    def checkpoint(ep: int, step: int, complete: bool) -> None:
+        rng = rng_states()
+        if not info.is_main:
+            return
+        save_weights(model, out / "last.safetensors")
+        save_train_state(
+            out,
+            {
+                "config": cfg.to_dict(),
+                "data_hash": data_hash,
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "rng": rng,
+                "epoch": ep,
+                "step_in_epoch": step,
+                "global_step": global_step,
+                "history": history,
+                "best": best,
+                "complete": complete,
+                "epoch_progress": [loss_sum, n_steps, seen],
+            },
+        )
+
+    def manifest_fields(complete: bool) -> dict[str, Any]:
+        return {
+            "config": cfg.to_dict(),
+            "data": {
+                "path": str(data_dir),
+                "content_hash": data_hash,
+                "labels": ds.labels,
+                "n_train_windows": len(data.train_idx),
+                "n_val_windows": len(data.val_idx),
+                "val_subjects": data.val_subjects,
+                "rate_hz": ds.rate_hz,
+                "window": int(ds.acc.shape[1]),
+            },
+            "best": best,
+            "history": history,
+            "epochs_done": len(history),
+            "complete": complete,
+            "world_size": info.world_size,
+            "provenance": provenance(seed=cfg.seed),
+        }
+
+    emit("start", {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "done": global_step})
+    model.train()
+    interrupted = False
+    pos = step_in_epoch
+    try:
+        while epoch < cfg.epochs:
+            sampler.set_epoch(epoch)
+            order = np.asarray(list(sampler), dtype=np.int64)
+            t0 = time.perf_counter()
+            if step_in_epoch == 0:
+                loss_sum, n_steps, seen = 0.0, 0, 0
+            for step in range(step_in_epoch, steps_per_epoch):
+                idx = data.train_idx[order[step * local_bs : (step + 1) * local_bs]]
+                gen = torch.Generator().manual_seed(_mix_seed(cfg.seed, epoch, step, info.rank))
+                batch = data.batch(idx, info.device, gen)
+                labels = batch.pop("label")
+                z = net(batch)
+                scale = z.pop("logit_scale")
+                loss, _ = multimodal_info_nce(
+                    z,
+                    scale,
+                    labels=labels if cfg.same_label_positives else None,
+                    text_anchored=cfg.text_anchored,
+                )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                global_step, pos = global_step + 1, step + 1
+                seen += len(idx) * info.world_size
+                loss_sum += float(loss.detach())
+                n_steps += 1
+                emit(
+                    "step",
+                    {
+                        "global_step": global_step,
+                        "loss": float(loss.detach()),
+                        "windows_per_s": seen / max(1e-9, time.perf_counter() - t0),
+                        "epoch": epoch,
+                    },
+                )
+                if cfg.checkpoint_every and global_step % cfg.checkpoint_every == 0:
+                    checkpoint(epoch, step + 1, False)
+                if stop_after_steps is not None and global_step >= stop_after_steps:
+                    checkpoint(epoch, step + 1, False)
+                    interrupted = True
+                    break
+            if interrupted:
+                break
+            train_loss = all_reduce_mean(loss_sum / max(1, n_steps), info)
+            metrics = validate(model, data, cfg, info.device) if info.is_main else {}
+            entry = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "lr": sched.get_last_lr()[0],
+                "temperature": float(1.0 / model.logit_scale()),
+                "windows_per_s": seen / max(1e-9, time.perf_counter() - t0),
+                **metrics,
+            }
+            history.append(entry)
+            epoch, step_in_epoch, pos = epoch + 1, 0, 0
+            if info.is_main:
+                score = metrics.get("val_loss", train_loss)
+                if score < best["val_loss"]:
+                    best = {"val_loss": score, "epoch": entry["epoch"], **metrics}
+                    sha = save_weights(model, out / "model.safetensors")
+                    write_joint_manifest(out, model, sha, **manifest_fields(False))
+            checkpoint(epoch, 0, epoch >= cfg.epochs)
+            emit("epoch", entry)
+    except KeyboardInterrupt:
+        checkpoint(epoch, pos, False)
+        raise
+    barrier(info)
+    result: dict[str, Any] = {}
+    if info.is_main:
+        complete = epoch >= cfg.epochs
+        mpath = out / "manifest.json"
+        if mpath.exists():
+            manifest = json.loads(mpath.read_text())
+            manifest.update({k: v for k, v in manifest_fields(complete).items() if k != "best"})
+            manifest["best"] = best
+            write_json(mpath, manifest)
+            result = manifest
+        else:
+            result = manifest_fields(complete)
+        result["interrupted"] = interrupted
+        emit("end", result)
+    return result
+
+
+#: The random-search space of the paper (lr, dropout, projection depth / width, activation).
+SEARCH_SPACE: dict[str, Any] = {
+    "lr": (3e-4, 3e-3),
+    "dropout": (0.0, 0.1, 0.2, 0.3),
+    "proj_layers": (1, 2, 3),
+    "proj_hidden": (256, 512, 1024),
+    "activation": ("relu", "gelu", "silu"),
+}
+
+
+def sample_trial(base: PretrainConfig, rng: np.random.Generator) -> PretrainConfig:
+    """One random configuration around ``base`` (log-uniform lr, the rest uniform over SEARCH_SPACE)."""
+    lo, hi = SEARCH_SPACE["lr"]
+    model = replace(
+        base.model,
+        dropout=float(rng.choice(SEARCH_SPACE["dropout"])),
+        proj_layers=int(rng.choice(SEARCH_SPACE["proj_layers"])),
+        proj_hidden=int(rng.choice(SEARCH_SPACE["proj_hidden"])),
+        activation=str(rng.choice(SEARCH_SPACE["activation"])),
+    )
+    return replace(base, model=model, lr=float(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+
+
+def random_search(
+    data: str | Path,
+    out: str | Path,
+    base: PretrainConfig,
+    n_trials: int,
+    *,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Random hyperparameter search: ``n_trials`` runs under ``out/trials/``, the best by validation loss
+    copied to ``out`` itself; every trial (config, best validation metrics) in ``out/search.json``.
+
+    Resumable: trials already finished in ``search.json`` are skipped, an interrupted one is resumed.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    spath = out / "search.json"
+    record: dict[str, Any] = json.loads(spath.read_text()) if spath.exists() else {"trials": []}
+    if record.get("base") not in (None, base.to_dict()):
+        raise ArtifactError(f"{spath} belongs to a search with other base flags; use another --out.")
+    record["base"] = base.to_dict()
+    record["n_trials"] = n_trials
+    rng = np.random.default_rng(base.seed)
+    trials = [sample_trial(base, rng) for _ in range(n_trials)]
+    done = {t["trial"] for t in record["trials"]}
+    for i, trial_cfg in enumerate(trials):
+        if i in done:
+            continue
+        tdir = out / "trials" / f"trial_{i:03d}"
+        res = pretrain(data, tdir, trial_cfg, resume=(tdir / "state.pt").exists(), progress=progress)
+        record["trials"].append(
+            {
+                "trial": i,
+                "dir": str(tdir.relative_to(out)),
+                "lr": trial_cfg.lr,
+                "dropout": trial_cfg.model.dropout,
+                "proj_layers": trial_cfg.model.proj_layers,
+                "proj_hidden": trial_cfg.model.proj_hidden,
+                "activation": trial_cfg.model.activation,
+                "best": res.get("best", {}),
+            }
+        )
+        write_json(spath, record)
+    best = min(record["trials"], key=lambda t: t["best"].get("val_loss", math.inf))
+    record["best_trial"] = best["trial"]
+    write_json(spath, record)
+    src = out / best["dir"]
+    for name in ("model.safetensors", "calibration_target.npz", "manifest.json"):
+        shutil.copy2(src / name, out / name)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["search"] = {"n_trials": n_trials, "best_trial": best["trial"], "file": "search.json"}
+    write_json(out / "manifest.json", manifest)
+    return copy.deepcopy(record)

@@ -1,0 +1,137 @@
+"""Zero-shot recognition on an unseen dataset (paper section 5.2, Table 3).
+
+Each label's text embedding: the dataset's ``label_text`` strings of that label (or the label name if it
+has none) encoded with the frozen sentence encoder (``encode_texts``), passed through the pretrained text
+encoder + projection, L2-normalized and averaged (then normalized again). A window's accelerometer
+projection is compared with every label by cosine similarity, and the most similar label is the prediction
+(the paper writes argmin; the nearest label is the argmax of similarity).
+
+"No activity" gets the mean of all label embeddings. *With* it, the candidate set is the activity labels
+plus "no activity" (windows whose label is a no-activity label count as that class; in a dataset without
+such windows it is a pure distractor). *Without* it, no-activity windows are dropped and only the activity
+labels are candidates.
+
+Top-k macro-F1: a window counts as correct if its true label is among the k most similar labels; otherwise
+its prediction is the top-1 label. Macro-F1 averages over the classes present among the true labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mujo_edge.errors import DataError
+from mujo_edge.provenance import provenance
+
+#: Label names treated as "no activity" (case-insensitive, spaces/underscores/hyphens ignored).
+NO_ACTIVITY_NAMES = {"nonactivity", "noactivity", "null", "rest", "none", "idle"}
+TOPK = (1, 3, 5)
+
+
+def _is_no_activity(name: str) -> bool:
+    return name.lower().replace("_", "").replace(" ", "").replace("-", "") in NO_ACTIVITY_NAMES
+
+
+def topk_macro_f1(sim: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Macro-F1 where a window is correct if ``y`` is in its top-k labels by ``sim`` (N, L), else top-1."""
+    from sklearn.metrics import f1_score
+
+    order = np.argsort(-sim, axis=1)
+    hit = (order[:, :k] == y[:, None]).any(1)
+    pred = np.where(hit, y, order[:, 0])
+    return float(f1_score(y, pred, labels=np.unique(y), average="macro"))
+
+
+@torch.no_grad()
+def label_embeddings(model: Any, label_texts: Sequence[Sequence[str]]) -> np.ndarray:
+    """(L, joint_dim) unit vectors: per label the normalized mean of its projected, encoded texts."""
+    from mujo_edge.training.text import encode_texts
+
+    flat = [t for texts in label_texts for t in texts]
+    owner = np.repeat(np.arange(len(label_texts)), [len(t) for t in label_texts])
+    z = torch.nn.functional.normalize(
+        model.embed("text", torch.from_numpy(encode_texts(flat)).float()), dim=1
+    )
+    out = np.zeros((len(label_texts), z.shape[1]), np.float32)
+    for c in range(len(label_texts)):
+        v = z[torch.from_numpy(owner == c)].mean(0)
+        out[c] = torch.nn.functional.normalize(v, dim=0).numpy()
+    return out
+
+
+@torch.no_grad()
+def zeroshot(
+    pretrained: str | Path,
+    data: str | Path,
+    *,
+    calibration: str = "none",
+    subjects: Sequence[int] | None = None,
+    batch_size: int = 512,
+) -> dict[str, Any]:
+    """Zero-shot top-1/3/5 macro-F1 of a pretrained run on a labelled dataset, with and without "no activity".
+
+    ``calibration``: none | unsupervised (PIT fitted on all evaluated windows) | supervised (per class).
+    """
+    from mujo_edge.training.checkpoint import load_pretrained
+    from mujo_edge.training.data.format import Dataset
+    from mujo_edge.training.finetune import apply_calibration, fit_calibration
+
+    model = load_pretrained(pretrained)
+    for m in ("acc", "text"):
+        if m not in model.cfg.modalities:
+            raise DataError(
+                f"zero-shot needs a model pretrained with acc and text, this one has {list(model.cfg.modalities)}"
+            )
+    ds = Dataset.open(data)
+    idx = (
+        np.arange(len(ds))
+        if subjects is None
+        else np.flatnonzero(np.isin(np.asarray(ds.subject), list(subjects)))
+    )
+    if len(idx) == 0:
+        raise DataError(f"no windows of subjects {subjects} in {data}")
+    y = np.asarray(ds.label, dtype=np.int64)[idx]
+    labels = ds.labels
+    acc = np.asarray(ds.acc, dtype=np.float32)[idx]
+    cal = fit_calibration(pretrained, calibration, acc, y, labels)
+    acc = apply_calibration(cal, acc, y, labels, pretrained)
+    z = torch.cat(
+        [
+            torch.nn.functional.normalize(
+                model.embed("acc", torch.from_numpy(acc[i : i + batch_size])), dim=1
+            )
+            for i in range(0, len(acc), batch_size)
+        ]
+    ).numpy()
+    texts = ds.label_text
+    activity = [i for i, n in enumerate(labels) if not _is_no_activity(n)]
+    emb = label_embeddings(model, [texts.get(labels[i]) or [labels[i]] for i in activity])
+    no_act = emb.mean(0)
+    no_act /= max(1e-12, float(np.linalg.norm(no_act)))
+    remap = {c: j for j, c in enumerate(activity)}
+    results: dict[str, Any] = {"labels": [labels[i] for i in activity], "n_windows": len(idx)}
+    # without "no activity": drop its windows, activity labels only
+    keep = np.isin(y, activity)
+    y_wo = np.array([remap[c] for c in y[keep]], dtype=np.int64)
+    sim_wo = z[keep] @ emb.T
+    results["without_no_activity"] = {f"top{k}": topk_macro_f1(sim_wo, y_wo, k) for k in TOPK}
+    # with "no activity": one more candidate (the mean embedding); no-activity windows are that class
+    y_w = np.array([remap.get(c, len(activity)) for c in y], dtype=np.int64)
+    sim_w = z @ np.vstack([emb, no_act]).T
+    results["with_no_activity"] = {f"top{k}": topk_macro_f1(sim_w, y_w, k) for k in TOPK}
+    results["chance_top1"] = 1.0 / len(activity)
+    results["per_class_top1_recall_without"] = {
+        labels[c]: float((sim_wo.argmax(1)[y_wo == remap[c]] == remap[c]).mean())
+        if (y_wo == remap[c]).any()
+        else None
+        for c in activity
+    }
+    results["calibration"] = calibration
+    results["pretrained"] = str(pretrained)
+    results["data"] = str(data)
+    results["provenance"] = provenance()
+    return results
