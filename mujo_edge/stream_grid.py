@@ -93,6 +93,11 @@ class StreamGrid:
     def started(self) -> bool:
         return self._t0 is not None
 
+    @property
+    def next_time_s(self) -> float | None:
+        """Time of the next grid sample to be emitted, or None before the run starts."""
+        return None if self._t0 is None else self._t0 + self._k / self.rate_hz
+
     def push(self, t_s: np.ndarray, x: np.ndarray) -> GridChunk:
         """Continue the run with samples ``t_s`` (n,) strictly increasing, ``x`` (n, 3) g; returns the grid
         samples that became computable (possibly none)."""

@@ -1,0 +1,154 @@
+"""Activity events: what the runtime says about each window, as JSON lines.
+
+One event per window (every hop, 1 s at 50 Hz; each covers 2 s)::
+
+    {"t_start": 1234.56, "t_end": 1236.56, "label": "ABD", "confidence": 0.9132, "device": "watch-1",
+     "calibrated": true, "upsampled": false}
+
+* ``t_start`` / ``t_end``: the window's span in HOST monotonic seconds (the clock the BLE layer stamps
+  notifications with, ``firmware_bridge.transport.host_time_s``), mapped from the sensor clock by the
+  lower-envelope clock model; ``t_end`` is the end of the last sample's period. Rounded to 1 ms.
+* ``label``: the most probable class of the bundle (after optional smoothing); ``confidence`` its
+  probability in [0, 1], rounded to 1e-4.
+* ``calibrated``: PIT calibration from the bundle was applied to the window before the model.
+* ``upsampled``: the device is slower than 50 Hz (InfiniTime) and its samples were interpolated up: the
+  window holds less information than its 100 samples suggest.
+
+Events hold nothing that depends on when or how fast they were computed, so replaying a recording gives
+the same lines as the live run; processing latency goes to the pipeline's stats instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from mujo_edge.errors import DataError
+
+#: Required fields of an event line and their JSON types.
+EVENT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "t_start": (int, float),
+    "t_end": (int, float),
+    "label": str,
+    "confidence": (int, float),
+    "device": str,
+}
+#: Optional fields (absent = false).
+EVENT_FLAGS: tuple[str, ...] = ("calibrated", "upsampled")
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    """The recognized activity of one window of one device."""
+
+    device: str
+    t_start: float
+    t_end: float
+    label: str
+    confidence: float
+    calibrated: bool = False
+    upsampled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "t_start": round(float(self.t_start), 3),
+            "t_end": round(float(self.t_end), 3),
+            "label": self.label,
+            "confidence": round(float(self.confidence), 4),
+            "device": self.device,
+            "calibrated": bool(self.calibrated),
+            "upsampled": bool(self.upsampled),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(", ", ": "))
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ActivityEvent:
+        """Parse and validate one event object; DataError names the missing or mistyped field."""
+        if not isinstance(d, dict):
+            raise DataError(f"an event must be a JSON object, got {type(d).__name__}")
+        for name, typ in EVENT_FIELDS.items():
+            if name not in d:
+                raise DataError(f"event {d} lacks the field '{name}'; fields are {list(EVENT_FIELDS)}")
+            if not isinstance(d[name], typ) or isinstance(d[name], bool):
+                raise DataError(f"event field '{name}' must be {typ}, got {d[name]!r}")
+        if not d["t_end"] >= d["t_start"]:
+            raise DataError(f"event ends before it starts: t_start={d['t_start']}, t_end={d['t_end']}")
+        if not 0.0 <= d["confidence"] <= 1.0:
+            raise DataError(f"event confidence must be in [0, 1], got {d['confidence']}")
+        return cls(
+            device=d["device"],
+            t_start=float(d["t_start"]),
+            t_end=float(d["t_end"]),
+            label=d["label"],
+            confidence=float(d["confidence"]),
+            calibrated=bool(d.get("calibrated", False)),
+            upsampled=bool(d.get("upsampled", False)),
+        )
+
+
+class EventWriter:
+    """Appends events to a JSON-lines file (or an open text ``stream``), flushing after every write so a
+    crash loses none."""
+
+    def __init__(self, path: str | Path | None = None, stream: IO[str] | None = None) -> None:
+        if (path is None) == (stream is None):
+            raise ValueError("give exactly one of path or stream")
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._own = True
+        else:
+            assert stream is not None
+            self._f, self._own = stream, False
+        self.count = 0
+
+    def write(self, events: Iterable[ActivityEvent]) -> None:
+        wrote = False
+        for e in events:
+            self._f.write(e.to_json() + "\n")
+            self.count += 1
+            wrote = True
+        if wrote:
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._own and not self._f.closed:
+            self._f.close()
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_events(path: str | Path) -> list[ActivityEvent]:
+    """Read an events file; a truncated last line (a crash mid-write) is skipped, any other bad line raises
+    DataError naming the line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(
+            f"events file {p} not found; expected a JSON-lines file written by `mujo-edge stream`"
+        )
+    lines = p.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == len(lines):
+                break  # a line cut by a crash
+            raise DataError(f"{p}, line {i}: not JSON ({e}); each line must be one event object") from e
+        try:
+            out.append(ActivityEvent.from_dict(obj))
+        except DataError as e:
+            raise DataError(f"{p}, line {i}: {e}") from e
+    return out
