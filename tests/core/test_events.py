@@ -1,0 +1,66 @@
+"""Event lines: schema, rounding, writer flushing, reader validation and crash tolerance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mujo_edge.errors import DataError
+from mujo_edge.events import EVENT_FIELDS, ActivityEvent, EventWriter, read_events
+
+E = ActivityEvent("watch-1", 1234.56789, 1236.56789, "ABD", 0.912345678, calibrated=True)
+
+
+def test_event_json_schema_and_rounding() -> None:
+    d = json.loads(E.to_json())
+    assert d == {
+        "t_start": 1234.568,
+        "t_end": 1236.568,
+        "label": "ABD",
+        "confidence": 0.9123,
+        "device": "watch-1",
+        "calibrated": True,
+        "upsampled": False,
+    }
+    assert set(EVENT_FIELDS) <= set(d)
+    assert ActivityEvent.from_dict(d) == ActivityEvent(
+        "watch-1", 1234.568, 1236.568, "ABD", 0.9123, True, False
+    )
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"label": None}, "field 'label'"),
+        ({"confidence": 1.5}, r"confidence must be in \[0, 1\]"),
+        ({"t_end": 1000.0}, "ends before it starts"),
+        ({"t_start": True}, "field 't_start'"),
+    ],
+)
+def test_bad_events_are_refused_with_the_reason(patch: dict, message: str) -> None:
+    d = {**E.to_dict(), **patch}
+    with pytest.raises(DataError, match=message):
+        ActivityEvent.from_dict(d)
+    d = E.to_dict()
+    del d["device"]
+    with pytest.raises(DataError, match="lacks the field 'device'"):
+        ActivityEvent.from_dict(d)
+
+
+def test_writer_flushes_each_write_and_reader_skips_a_cut_last_line(tmp_path: Path) -> None:
+    p = tmp_path / "ev" / "events.jsonl"
+    w = EventWriter(p)
+    w.write([E, E])
+    assert len(p.read_text().splitlines()) == 2  # on disk before close
+    w.write([])
+    w.close()
+    with p.open("a") as f:
+        f.write('{"t_start": 1, "t_e')  # a crash mid-line
+    assert read_events(p) == [ActivityEvent.from_dict(E.to_dict())] * 2
+    p.write_text(E.to_json() + "\nnot json\n" + E.to_json() + "\n")
+    with pytest.raises(DataError, match="line 2: not JSON"):
+        read_events(p)
+    with pytest.raises(DataError, match="not found"):
+        read_events(tmp_path / "missing.jsonl")
