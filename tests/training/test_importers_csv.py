@@ -1,0 +1,131 @@
+"""CSV importer: resampling, gaps, units, labels, and one clear error (with the row) per kind of bad file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mujo_edge.cli import main
+from mujo_edge.constants import STANDARD_GRAVITY
+from mujo_edge.errors import CsvFormatError
+from mujo_edge.training.data.csv_import import import_csv
+from mujo_edge.training.data.format import Dataset
+from tests.fixtures import write_csv
+
+
+def _still(seconds: float, rate_hz: float, start_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A watch lying face-up: (0, 0, 1 g) plus a 1 Hz wobble on x of 0.1 g."""
+    t = start_s + np.arange(round(seconds * rate_hz)) / rate_hz
+    acc = np.column_stack([0.1 * np.sin(2 * np.pi * t), np.zeros_like(t), np.ones_like(t)])
+    return t, acc
+
+
+def test_100hz_m_s2_file_with_a_gap(tmp_path: Path) -> None:
+    t1, a1 = _still(10.0, 100.0)
+    t2, a2 = _still(6.0, 100.0, start_s=13.0)  # 3 s gap: never interpolated across
+    t, acc = np.concatenate([t1, t2]), np.concatenate([a1, a2]) * STANDARD_GRAVITY
+    f = write_csv(tmp_path / "rec.csv", t, acc, subject=7, time_name="timestamp")
+    ds = import_csv([f], tmp_path / "ds", units="m/s2", label="lying")
+    # 10 s -> 500 grid samples -> 9 windows; 6 s -> 300 samples -> 5 windows.
+    assert len(ds) == 14 and ds.labels == ["lying"]
+    assert np.asarray(ds.subject).tolist() == [7] * 14
+    starts = np.asarray(ds.start)
+    assert starts[:9].tolist() == list(range(0, 450, 50))
+    assert starts[9:].tolist() == [650 + 50 * k for k in range(5)]  # 13 s * 50 Hz
+    np.testing.assert_allclose(ds.acc[..., 2], 1.0, atol=1e-4)  # a still watch reads 1 g
+    # The wobble survives the anti-aliased 100 -> 50 Hz resampling: window 2 starts at t = 2 s.
+    np.testing.assert_allclose(ds.acc[2, :, 0], 0.1 * np.sin(2 * np.pi * np.arange(100) / 50), atol=2e-3)
+
+
+def test_25hz_file_is_upsampled_and_labels_take_the_majority(tmp_path: Path) -> None:
+    t, acc = _still(8.0, 25.0)
+    labels = ["curl" if x < 3.0 else "rest" for x in t]
+    f = write_csv(tmp_path / "slow.csv", t, acc, labels=labels)
+    ds = import_csv([f], tmp_path / "ds", subject=3)
+    assert ds.labels == ["curl", "rest"]
+    # Grid samples 0..396 (7.92 s at 50 Hz) -> windows at 0, 50, ..., 250; label switch at sample 150.
+    assert np.asarray(ds.start).tolist() == [0, 50, 100, 150, 200, 250]
+    assert np.asarray(ds.label).tolist() == [0, 0, 0, 1, 1, 1]  # window 100..199: 50/50 -> lower index
+    assert set(np.asarray(ds.subject).tolist()) == {3}
+    np.testing.assert_allclose(
+        ds.acc[1, :, 0], 0.1 * np.sin(2 * np.pi * (1 + np.arange(100) / 50)), atol=3e-3
+    )
+
+
+def test_cli_imports_several_files_as_recordings(tmp_path: Path) -> None:
+    t, acc = _still(5.0, 50.0)
+    a = write_csv(tmp_path / "a.csv", t, acc)
+    b = write_csv(tmp_path / "b.csv", t, acc, subject=12)
+    out = tmp_path / "ds"
+    assert main(["data", "import", "csv", str(a), str(b), "--out", str(out), "--label", "x"]) == 0
+    ds = Dataset.open(out, verify=True)
+    assert len(ds) == 8 and ds.labels == ["x"]
+    assert np.asarray(ds.recording).tolist() == [0] * 4 + [1] * 4
+    assert np.asarray(ds.subject).tolist() == [1] * 4 + [12] * 4  # file position + 1, or its subject column
+    ms = write_csv(tmp_path / "ms.csv", t * 1000.0, acc, time_name="ms_time")
+    args = f"data import csv {ms} --out {tmp_path / 'ds2'} --time-col ms_time --time-unit ms".split()
+    assert main(args) == 0
+    assert Dataset.open(tmp_path / "ds2").manifest["recordings"][0]["source_rate_hz"] == pytest.approx(50.0)
+
+
+def _rows(tmp_path: Path, text: str) -> Path:
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    return f
+
+
+def _good_rows(n: int = 120, rate_hz: float = 50.0) -> list[str]:
+    return [f"{i / rate_hz:.4f},0.0,0.0,1.0" for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("make", "row", "problem"),
+    [
+        (lambda: "t,ax,ay\n" + "\n".join(r[:-4] for r in _good_rows()), 1, "missing column"),
+        (lambda: "time,ax,ay,az\n" + "\n".join([*_good_rows()[:5], "0.1,abc,0,1"]), 7, "not a number"),
+        (lambda: "t,ax,ay,az\n" + "\n".join([*_good_rows()[:9], "0.1,0,nan,1"]), 11, "NaN or infinite"),
+        (lambda: "t,ax,ay,az\n" + "\n".join([*_good_rows()[:3], "0.1,inf,0,1"]), 5, "NaN or infinite"),
+        (
+            lambda: "t,ax,ay,az\n" + "\n".join([*_good_rows()[:4], "0.06,0,0,1", *_good_rows()[5:]]),
+            6,
+            "duplicate timestamp",
+        ),
+        (
+            lambda: "t,ax,ay,az\n" + "\n".join([*_good_rows()[:40], "0.5,0,0,1", *_good_rows()[41:]]),
+            42,
+            "goes back in time",
+        ),
+        (lambda: "t,ax,ay,az\n" + "\n".join(_good_rows(60)), 61, "shorter than one 2 s window"),
+        (lambda: "t,ax,ay,az\n" + "\n".join([*_good_rows()[:3], "0.1,0,0"]), 5, "3 cells for 4 columns"),
+        (lambda: "t,ax,ay,az\n", 1, "no data rows"),
+        (lambda: "t,ax,ay,az,subject\n0,0,0,1,1\n0.02,0,0,1,2\n", 3, "subject changes from 1 to 2"),
+        (lambda: "t,ax,ay,az,label\n0,0,0,1,a\n0.02,0,0,1,\n", 3, "label cell is empty"),
+    ],
+)
+def test_bad_files_name_file_row_and_fix(tmp_path: Path, make, row: int, problem: str) -> None:  # type: ignore[no-untyped-def]
+    f = _rows(tmp_path, make())
+    with pytest.raises(CsvFormatError) as e:
+        import_csv([f], tmp_path / "ds")
+    assert e.value.row == row
+    assert f"{f}, row {row}: " in str(e.value) and problem in str(e.value)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_empty_file_and_unknown_units(tmp_path: Path) -> None:
+    empty = _rows(tmp_path, "\n\n")
+    with pytest.raises(CsvFormatError, match="the file is empty") as e:
+        import_csv([empty], tmp_path / "ds")
+    assert e.value.row is None
+    good = write_csv(tmp_path / "ok.csv", *_still(3.0, 50.0))
+    with pytest.raises(CsvFormatError, match=r"unknown units 'furlongs'.*use one of"):
+        import_csv([good], tmp_path / "ds", units="furlongs")
+
+
+def test_one_bad_file_writes_nothing(tmp_path: Path) -> None:
+    good = write_csv(tmp_path / "good.csv", *_still(5.0, 50.0))
+    bad = _rows(tmp_path, "t,ax,ay,az\n" + "\n".join([*_good_rows()[:30], "0.6,0,0,1", "0.5,0,0,1"]))
+    out = tmp_path / "ds"
+    assert main(["data", "import", "csv", str(good), str(bad), "--out", str(out)]) == 2
+    assert not out.exists()
