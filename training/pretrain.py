@@ -518,6 +518,7 @@ def _pretrain(
     except KeyboardInterrupt:
         checkpoint(epoch, pos, False)
         raise
+    digests = rank_weight_digests(model, info)
     barrier(info)
     result: dict[str, Any] = {}
     if info.is_main:
@@ -527,6 +528,7 @@ def _pretrain(
             manifest = json.loads(mpath.read_text())
             manifest.update({k: v for k, v in manifest_fields(complete).items() if k != "best"})
             manifest["best"] = best
+            manifest["rank_weight_sha256"] = digests
             write_json(mpath, manifest)
             result = manifest
         else:
@@ -534,6 +536,24 @@ def _pretrain(
         result["interrupted"] = interrupted
         emit("end", result)
     return result
+
+
+def rank_weight_digests(model: torch.nn.Module, info: DistInfo) -> list[str]:
+    """sha256 of every rank's final weights (one entry per rank): DDP must leave them all identical."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    digest = h.hexdigest()
+    if not info.enabled:
+        return [digest]
+    gathered: list[Any] = [None] * info.world_size
+    torch.distributed.all_gather_object(gathered, digest)
+    if len(set(gathered)) > 1:
+        log.error("ranks ended with different weights: %s", gathered)
+    return [str(g) for g in gathered]
 
 
 #: The random-search space of the paper (lr, dropout, projection depth / width, activation).

@@ -1,0 +1,121 @@
+"""The pretraining trainer: it learns, checkpoints describe themselves, resume is bit-identical, search records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="pretraining needs torch (training extra)")
+
+from safetensors.torch import load_file  # noqa: E402
+
+from mujo_edge.errors import ArtifactError, DataError  # noqa: E402
+from mujo_edge.training.checkpoint import load_pretrained  # noqa: E402
+from mujo_edge.training.models import JointModel, ModelConfig  # noqa: E402
+from mujo_edge.training.pretrain import PretrainConfig, pretrain, random_rotations, random_search  # noqa: E402
+from tests.training.tiny_data import make_tiny_dataset  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+SMALL = ModelConfig(cnn="mmfit", joint_dim=32, proj_hidden=32, text_hidden=32, dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("pretrain")
+    make_tiny_dataset(root / "data")
+    return root / "data"
+
+
+def _cfg(**kw: object) -> PretrainConfig:
+    base = {"model": SMALL, "epochs": 2, "batch_size": 32, "lr": 3e-3, "val_subjects": (6,), "seed": 3}
+    base.update(kw)
+    return PretrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_pretrain_learns_and_writes_a_self_describing_run(tiny: Path, tmp_path: Path) -> None:
+    res = pretrain(tiny, tmp_path / "run", _cfg(epochs=6, augment_rotation_deg=10, augment_scale=0.1))
+    hist = res["history"]
+    assert len(hist) == 6 and res["complete"] is True
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"] - 0.05
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert 0.0 <= hist[-1]["val_top1"] <= hist[-1]["val_top5"] <= 1.0
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert man["format"] == "mujo-edge-joint-model"
+    assert man["data"]["content_hash"] == json.loads((tiny / "manifest.json").read_text())["content_hash"]
+    assert man["data"]["val_subjects"] == [6]
+    assert man["model"]["joint_dim"] == 32
+    model = load_pretrained(tmp_path / "run")
+    z = model.embed("acc", torch.zeros(5, 100, 3))
+    assert z.shape == (5, 32)
+    cal = np.load(tmp_path / "run" / "calibration_target.npz")
+    assert cal["acc"].shape[1:] == (100, 3) and set(cal["label"].tolist()) == {0, 1, 2, 3}
+
+
+def test_resume_after_interruption_gives_identical_weights(tiny: Path, tmp_path: Path) -> None:
+    cfg = _cfg(epochs=2, checkpoint_every=2)
+    pretrain(tiny, tmp_path / "straight", cfg)
+    # stop mid-epoch 0 (8 steps per epoch here), then resume to the end
+    part = pretrain(tiny, tmp_path / "resumed", cfg, stop_after_steps=3)
+    assert part["interrupted"] is True and part["complete"] is False
+    state = torch.load(tmp_path / "resumed" / "state.pt", weights_only=False)
+    assert (state["epoch"], state["step_in_epoch"], state["global_step"]) == (0, 3, 3)
+    pretrain(tiny, tmp_path / "resumed", cfg, resume=True)
+    a = load_file(str(tmp_path / "straight" / "last.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "last.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ha = json.loads((tmp_path / "straight" / "manifest.json").read_text())["history"]
+    hb = json.loads((tmp_path / "resumed" / "manifest.json").read_text())["history"]
+    assert [h["val_loss"] for h in ha] == [h["val_loss"] for h in hb]
+
+
+def test_same_seed_same_weights_and_different_seed_differs(tiny: Path, tmp_path: Path) -> None:
+    pretrain(tiny, tmp_path / "a", _cfg(epochs=1))
+    pretrain(tiny, tmp_path / "b", _cfg(epochs=1))
+    pretrain(tiny, tmp_path / "c", _cfg(epochs=1, seed=4))
+    a, b, c = (load_file(str(tmp_path / n / "last.safetensors")) for n in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_existing_run_is_refused_without_resume_and_resume_checks_config(tiny: Path, tmp_path: Path) -> None:
+    pretrain(tiny, tmp_path / "run", _cfg(epochs=1))
+    with pytest.raises(ArtifactError, match="--resume"):
+        pretrain(tiny, tmp_path / "run", _cfg(epochs=1))
+    with pytest.raises(ArtifactError, match="different configuration"):
+        pretrain(tiny, tmp_path / "run", _cfg(epochs=1, lr=1e-2), resume=True)
+
+
+def test_missing_modality_is_a_clear_data_error(tmp_path: Path) -> None:
+    make_tiny_dataset(tmp_path / "nopose", with_pose=False, per_label_subject=2)
+    with pytest.raises(DataError, match=r"no pose\.npy"):
+        pretrain(tmp_path / "nopose", tmp_path / "run", _cfg())
+
+
+def test_random_rotations_are_rotations_within_the_angle(tmp_path: Path) -> None:
+    r = random_rotations(64, 30.0, torch.Generator().manual_seed(0))
+    eye = torch.eye(3).expand(64, 3, 3)
+    assert torch.allclose(r @ r.transpose(1, 2), eye, atol=1e-5)
+    assert torch.allclose(torch.linalg.det(r), torch.ones(64), atol=1e-5)
+    angle = torch.rad2deg(torch.arccos(((r.diagonal(dim1=1, dim2=2).sum(1) - 1) / 2).clamp(-1, 1)))
+    assert float(angle.max()) <= 30.0 + 1e-3 and float(angle.max()) > 15.0
+
+
+def test_random_search_records_every_trial_and_keeps_the_best(tiny: Path, tmp_path: Path) -> None:
+    rec = random_search(tiny, tmp_path / "search", _cfg(epochs=1), n_trials=2)
+    assert [t["trial"] for t in rec["trials"]] == [0, 1]
+    losses = [t["best"]["val_loss"] for t in rec["trials"]]
+    assert rec["best_trial"] == int(np.argmin(losses))
+    saved = json.loads((tmp_path / "search" / "search.json").read_text())
+    assert saved["trials"][0]["lr"] != saved["trials"][1]["lr"]
+    man = json.loads((tmp_path / "search" / "manifest.json").read_text())
+    assert man["search"]["best_trial"] == rec["best_trial"]
+    assert isinstance(load_pretrained(tmp_path / "search"), JointModel)
+    # resumable: running again trains nothing new
+    again = random_search(tiny, tmp_path / "search", _cfg(epochs=1), n_trials=2)
+    assert len(again["trials"]) == 2
