@@ -49,9 +49,9 @@ def topk_macro_f1(sim: np.ndarray, y: np.ndarray, k: int) -> float:
 @torch.no_grad()
 def label_embeddings(model: Any, label_texts: Sequence[Sequence[str]]) -> np.ndarray:
     """(L, joint_dim) unit vectors: per label the normalized mean of its projected, encoded texts."""
-    from mujo_edge.training.text import encode_texts
+    from mujo_edge.training.text import encode_texts, normalize_text
 
-    flat = [t for texts in label_texts for t in texts]
+    flat = [normalize_text(t) for texts in label_texts for t in texts]
     owner = np.repeat(np.arange(len(label_texts)), [len(t) for t in label_texts])
     z = torch.nn.functional.normalize(
         model.embed("text", torch.from_numpy(encode_texts(flat)).float()), dim=1
