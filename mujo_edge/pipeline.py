@@ -38,6 +38,8 @@ from mujo_edge.windowing import StreamWindower, WindowBatch
 
 log = logging.getLogger(__name__)
 
+#: Decimals of a receive time the pipeline uses (1 us; recordings store the same).
+RECV_DECIMALS: int = 6
 #: Status kinds after which a device's run ends (the grid restarts with the next sample).
 _RUN_ENDING = ("connected", "disconnected", "reconnected", "device_stopped", "stopped")
 
@@ -295,12 +297,14 @@ class Pipeline:
         if n == 0:
             return
         x = b.acc_g
+        # Receive times count to the microsecond, as recordings keep them: a replay is then bit-identical.
+        t_recv = round(b.t_recv_s, RECV_DECIMALS)
         if dev.host_stamped:
-            t = host_stamp(n, b.t_recv_s, dev.rate_hz, dev.last_t)
+            t = host_stamp(n, t_recv, dev.rate_hz, dev.last_t)
         else:
             t = b.t_sensor_s
             assert t is not None
-            dev.clock.observe(float(t[-1]), b.t_recv_s)
+            dev.clock.observe(float(t[-1]), t_recv)
         if not np.isfinite(x).all():
             ok = np.isfinite(x).all(axis=1)
             st.bad_samples += int(n - ok.sum())
