@@ -57,6 +57,11 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     mm.add_argument(
         "--mirror", action="store_true", help="mirror the watch x axis (left-wrist data into the convention)"
     )
+    mm.add_argument(
+        "--swap-pose-sides",
+        action="store_true",
+        help="read MM-Fit's pose joint names with left and right exchanged",
+    )
     mm.add_argument("--force", action="store_true", help="replace a dataset already at --out")
     mm.set_defaults(func=_mmfit)
 
@@ -103,6 +108,7 @@ def _mmfit(args: argparse.Namespace) -> int:
         with_gyr=args.with_gyr,
         with_pose=not args.no_pose,
         mirror=args.mirror,
+        swap_pose_sides=args.swap_pose_sides,
         overwrite=args.force,
     )
     print_summary(ds)

@@ -1,0 +1,145 @@
+"""A picture of a dataset: a few windows per class, accelerometer traces beside a skeleton frame.
+
+Used by ``mujo-edge data show``: look at the data before training on it (a flipped axis, a wrong unit or an
+empty class shows at a glance). matplotlib with the Agg backend, so it runs without a display.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mujo_edge.constants import H36M_JOINTS, RATE_HZ
+from mujo_edge.errors import DataError
+from mujo_edge.training.data.format import Dataset
+
+#: Bones of the H36M skeleton as pairs of indices into H36M_JOINTS.
+H36M_BONES: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
+    (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16),
+)  # fmt: skip
+_WRISTS = (H36M_JOINTS.index("l_wrist"), H36M_JOINTS.index("r_wrist"))
+_AXIS_COLORS = ("tab:red", "tab:green", "tab:blue")
+
+
+def pick_windows(labels: np.ndarray, per_class: int, seed: int) -> dict[int, np.ndarray]:
+    """Up to ``per_class`` random window indices of every class present, sorted; deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    picked = {}
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        picked[int(c)] = np.sort(rng.choice(idx, size=min(per_class, idx.size), replace=False))
+    return picked
+
+
+def view_axes(pose: np.ndarray, up_axis: str | None = None) -> tuple[int, int, float]:
+    """(horizontal axis, vertical axis, sign making "up" point up) to draw poses (..., 17, 3) from the front.
+
+    ``up_axis`` (e.g. ``"+z"`` or ``"-y"``, from ``manifest["pose_up_axis"]``) wins; otherwise "up" is the
+    world axis along which the head sits farthest from the ankles on average over all of ``pose`` (most
+    windows of most datasets are upright even if a few, e.g. push-ups, are not).
+    """
+    flat = pose.reshape(-1, len(H36M_JOINTS), 3)
+    if up_axis:
+        v = "xyz".index(up_axis[-1].lower())
+        sign = -1.0 if up_axis.startswith("-") else 1.0
+    else:
+        ankles = flat[:, [H36M_JOINTS.index("l_ankle"), H36M_JOINTS.index("r_ankle")]].mean(axis=1)
+        mean_up = (flat[:, H36M_JOINTS.index("head")] - ankles).mean(axis=0)
+        v = int(np.argmax(np.abs(mean_up)))
+        sign = float(np.sign(mean_up[v]) or 1.0)
+    spread = flat.reshape(-1, 3).std(axis=0)
+    spread[v] = -1.0
+    return int(np.argmax(spread)), v, sign
+
+
+def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int = 0) -> Path:
+    """Draw ``per_class`` windows of every class into a PNG at ``out``; returns the path.
+
+    Each window: x/y/z acceleration (g) against time (s); with pose, the skeleton at the window's middle frame
+    (up is up, the widest horizontal axis across; wrists and their paths in orange) beside it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if per_class < 1:
+        raise DataError(f"--per-class must be at least 1, got {per_class}")
+    labels = np.asarray(ds.label)
+    if labels.size == 0:
+        raise DataError(f"{ds.root} holds no windows; nothing to show")
+    picked = pick_windows(labels, per_class, seed)
+    has_pose = ds.pose is not None
+    cols = per_class * (2 if has_pose else 1)
+    ratios = [3, 1.2] * per_class if has_pose else [3] * per_class
+    fig, axes = plt.subplots(
+        len(picked),
+        cols,
+        figsize=(sum(ratios) * 1.25 + 0.5, 1.9 * len(picked) + 0.6),
+        gridspec_kw={"width_ratios": ratios},
+        squeeze=False,
+    )
+    t_s = np.arange(ds.acc.shape[1]) / ds.rate_hz if ds.rate_hz else np.arange(ds.acc.shape[1]) / RATE_HZ
+    shown = np.asarray(ds.acc[np.concatenate(list(picked.values()))])
+    lo, hi = min(float(shown.min()), -1.2) - 0.1, max(float(shown.max()), 1.2) + 0.1
+    texts = ds.label_text
+    view = None
+    if has_pose:
+        every = np.concatenate(list(picked.values()))
+        view = view_axes(np.asarray(ds.pose[every]), ds.manifest.get("pose_up_axis"))
+    for row, (c, idx) in enumerate(picked.items()):
+        name = ds.labels[c]
+        title = texts.get(name, [name])[0]
+        for k in range(per_class):
+            ax = axes[row, k * (2 if has_pose else 1)]
+            if k >= idx.size:
+                ax.axis("off")
+                if has_pose:
+                    axes[row, 2 * k + 1].axis("off")
+                continue
+            w = int(idx[k])
+            for ch in range(3):
+                ax.plot(t_s, ds.acc[w, :, ch], color=_AXIS_COLORS[ch], lw=0.9, label="xyz"[ch])
+            ax.set_ylim(lo, hi)
+            ax.grid(alpha=0.3)
+            ax.set_title(
+                f"{title} | s{int(ds.subject[w])} r{int(ds.recording[w])} @{int(ds.start[w])}", fontsize=7
+            )
+            ax.tick_params(labelsize=6)
+            if k == 0:
+                ax.set_ylabel(f"{name}\nacc (g)", fontsize=8)
+            if row == len(picked) - 1:
+                ax.set_xlabel("time (s)", fontsize=7)
+            if row == 0 and k == 0:
+                ax.legend(fontsize=6, loc="upper right", ncol=3)
+            if has_pose:
+                _draw_skeleton(axes[row, 2 * k + 1], np.asarray(ds.pose[w]), view)  # type: ignore[arg-type]
+    fig.suptitle(
+        f"{ds.manifest.get('name', 'dataset')}: {len(ds)} windows, {len(picked)} classes, "
+        f"{ds.acc.shape[1]} samples at {ds.rate_hz:g} Hz",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _draw_skeleton(ax: object, pose: np.ndarray, view: tuple[int, int, float]) -> None:
+    """Stick figure of the middle frame of a (100, 17, 3) pose window, wrists and their paths in orange."""
+    h, v, sign = view
+    frame = pose[pose.shape[0] // 2]
+    x, y = frame[:, h], sign * frame[:, v]
+    for a, b in H36M_BONES:
+        ax.plot([x[a], x[b]], [y[a], y[b]], color="0.25", lw=1.4)  # type: ignore[attr-defined]
+    ax.scatter(x, y, s=5, color="0.1", zorder=3)  # type: ignore[attr-defined]
+    ax.scatter(x[list(_WRISTS)], y[list(_WRISTS)], s=18, color="tab:orange", zorder=4)  # type: ignore[attr-defined]
+    # The watch wrist's path over the whole window.
+    for j in _WRISTS:
+        ax.plot(pose[:, j, h], sign * pose[:, j, v], color="tab:orange", lw=0.6, alpha=0.6)  # type: ignore[attr-defined]
+    ax.set_aspect("equal")  # type: ignore[attr-defined]
+    ax.axis("off")  # type: ignore[attr-defined]
