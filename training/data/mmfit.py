@@ -243,7 +243,7 @@ def _window_ok(valid: np.ndarray) -> np.ndarray:
     """(n_windows,) True where every sample of the window is valid."""
     if valid.size < WINDOW:
         return np.zeros(0, dtype=bool)
-    return sliding_windows(valid.astype(np.int8)).all(axis=1)
+    return np.asarray(sliding_windows(valid.astype(np.int8)).all(axis=1), dtype=bool)
 
 
 def import_mmfit(

@@ -7,12 +7,16 @@ empty class shows at a glance). matplotlib with the Agg backend, so it runs with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mujo_edge.constants import H36M_JOINTS, RATE_HZ
 from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import Dataset
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Bones of the H36M skeleton as pairs of indices into H36M_JOINTS.
 H36M_BONES: tuple[tuple[int, int], ...] = (
@@ -81,14 +85,16 @@ def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int =
         gridspec_kw={"width_ratios": ratios},
         squeeze=False,
     )
-    t_s = np.arange(ds.acc.shape[1]) / ds.rate_hz if ds.rate_hz else np.arange(ds.acc.shape[1]) / RATE_HZ
-    shown = np.asarray(ds.acc[np.concatenate(list(picked.values()))])
+    t_s = np.arange(ds.acc.shape[1]) / (ds.rate_hz or RATE_HZ)
+    every = np.concatenate(list(picked.values()))
+    shown = np.asarray(ds.acc[every])
     lo, hi = min(float(shown.min()), -1.2) - 0.1, max(float(shown.max()), 1.2) + 0.1
     texts = ds.label_text
-    view = None
-    if has_pose:
-        every = np.concatenate(list(picked.values()))
-        view = view_axes(np.asarray(ds.pose[every]), ds.manifest.get("pose_up_axis"))
+    view = (
+        view_axes(np.asarray(ds.pose[every]), ds.manifest.get("pose_up_axis"))
+        if ds.pose is not None
+        else None
+    )
     for row, (c, idx) in enumerate(picked.items()):
         name = ds.labels[c]
         title = texts.get(name, [name])[0]
@@ -114,8 +120,8 @@ def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int =
                 ax.set_xlabel("time (s)", fontsize=7)
             if row == 0 and k == 0:
                 ax.legend(fontsize=6, loc="upper right", ncol=3)
-            if has_pose:
-                _draw_skeleton(axes[row, 2 * k + 1], np.asarray(ds.pose[w]), view)  # type: ignore[arg-type]
+            if ds.pose is not None and view is not None:
+                _draw_skeleton(axes[row, 2 * k + 1], np.asarray(ds.pose[w]), view)
     fig.suptitle(
         f"{ds.manifest.get('name', 'dataset')}: {len(ds)} windows, {len(picked)} classes, "
         f"{ds.acc.shape[1]} samples at {ds.rate_hz:g} Hz",
@@ -129,17 +135,17 @@ def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int =
     return out
 
 
-def _draw_skeleton(ax: object, pose: np.ndarray, view: tuple[int, int, float]) -> None:
+def _draw_skeleton(ax: Axes, pose: np.ndarray, view: tuple[int, int, float]) -> None:
     """Stick figure of the middle frame of a (100, 17, 3) pose window, wrists and their paths in orange."""
     h, v, sign = view
     frame = pose[pose.shape[0] // 2]
     x, y = frame[:, h], sign * frame[:, v]
     for a, b in H36M_BONES:
-        ax.plot([x[a], x[b]], [y[a], y[b]], color="0.25", lw=1.4)  # type: ignore[attr-defined]
-    ax.scatter(x, y, s=5, color="0.1", zorder=3)  # type: ignore[attr-defined]
-    ax.scatter(x[list(_WRISTS)], y[list(_WRISTS)], s=18, color="tab:orange", zorder=4)  # type: ignore[attr-defined]
+        ax.plot([x[a], x[b]], [y[a], y[b]], color="0.25", lw=1.4)
+    ax.scatter(x, y, s=5, color="0.1", zorder=3)
+    ax.scatter(x[list(_WRISTS)], y[list(_WRISTS)], s=18, color="tab:orange", zorder=4)
     # The watch wrist's path over the whole window.
     for j in _WRISTS:
-        ax.plot(pose[:, j, h], sign * pose[:, j, v], color="tab:orange", lw=0.6, alpha=0.6)  # type: ignore[attr-defined]
-    ax.set_aspect("equal")  # type: ignore[attr-defined]
-    ax.axis("off")  # type: ignore[attr-defined]
+        ax.plot(pose[:, j, h], sign * pose[:, j, v], color="tab:orange", lw=0.6, alpha=0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
