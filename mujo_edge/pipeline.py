@@ -19,6 +19,7 @@ per-batch cost stays small however small the notifications are.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections import deque
@@ -34,7 +35,7 @@ from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
 from mujo_edge.samples import SampleBatch, StreamStatus
 from mujo_edge.stream_grid import StreamGrid
-from mujo_edge.windowing import StreamWindower, WindowBatch
+from mujo_edge.windowing import StreamWindower
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,24 @@ class _Smoother:
         return out
 
 
+@dataclass
+class _Ready:
+    """Windows of one device ready for the model, with their host times; ``new_run``: the smoother
+    restarts before them."""
+
+    dev: _Device
+    x: np.ndarray  # (B, window, 3)
+    t_start: np.ndarray  # (B,) host s
+    t_end: np.ndarray  # (B,) host s
+    new_run: bool
+
+
 class _Device:
-    """Per-device state: clock, grid, windower, smoother, pending samples, stats."""
+    """Per-device state: clock, grid, windower, smoother, pending samples, stats.
+
+    A batch is only appended (:meth:`add`); :meth:`process` takes all pending samples at once: clock
+    points, non-finite samples, gaps (vectorized over the whole pending block), grid, windows.
+    """
 
     def __init__(self, name: str, rate_hz: float, host_stamped: bool, p: Pipeline) -> None:
         self.name = name
@@ -133,64 +150,129 @@ class _Device:
         self.windower = StreamWindower(p.window, p.hop)
         self.smoother = _Smoother(p.smooth)
         self.gap_s = gap_threshold_s(rate_hz, host_stamped)
-        self.pending_t: list[np.ndarray] = []
-        self.pending_x: list[np.ndarray] = []
-        self.last_t: float | None = None  # last accepted sample time (sensor clock, or host for host-stamped)
+        self._grid_dt = 1.0 / p.rate_hz
+        self._t: list[np.ndarray] = []  # pending sample times
+        self._x: list[np.ndarray] = []  # pending samples
+        self._clock_t: list[float] = []  # pending clock points: last sample's sensor time...
+        self._clock_r: list[float] = []  # ...and the receive time
+        self._flags: list[int] = []  # pending sample offsets where a decoder-flagged gap begins
+        self._n = 0  # pending samples
+        self.last_t: float | None = None  # last sample added (sensor clock, or host for host-stamped)
+        self.run_last_t: float | None = None  # last sample the current run's grid has taken
         self.due_t: float | None = None  # process once last_t reaches this
+        self.new_run = True
         self.stats = p.stats.setdefault(name, StreamStats(name))
         self.stats.nominal_rate_hz = rate_hz
         self.stats.host_stamped = host_stamped
         self.stats.upsampled = self.grid.upsampled
-        self._grid_dt = 1.0 / p.rate_hz
 
-    def to_host(self, t: np.ndarray) -> np.ndarray:
-        return t if self.host_stamped else np.asarray(self.clock.to_host(t))
-
-    def take_pending(self) -> tuple[np.ndarray, np.ndarray] | None:
-        if not self.pending_t:
-            return None
-        if len(self.pending_t) == 1:
-            t, x = self.pending_t[0], self.pending_x[0]
+    def add(self, b: SampleBatch) -> bool:
+        """Append a batch; True when it is time to :meth:`process` (a window is due, or a gap)."""
+        n = b.acc_g.shape[0]
+        t_recv = round(float(b.t_recv_s), RECV_DECIMALS)
+        if self.host_stamped:
+            t = host_stamp(n, t_recv, self.rate_hz, self.last_t)
         else:
-            t, x = np.concatenate(self.pending_t), np.concatenate(self.pending_x)
-        self.pending_t, self.pending_x = [], []
-        return t, x
+            t = b.t_sensor_s
+            assert t is not None
+            self._clock_t.append(t[-1])
+            self._clock_r.append(t_recv)
+        if b.gap_before:
+            self._flags.append(self._n)
+        self._t.append(t)
+        self._x.append(b.acc_g)
+        self._n += n
+        last = self.last_t
+        t_first, self.last_t = float(t[0]), float(t[-1])
+        if last is not None and not 0.0 < t_first - last <= self.gap_s:
+            return True  # a gap (or time going back): close the run at once
+        return self.due_t is None or self.last_t >= self.due_t or b.gap_before
 
-    def process(self) -> WindowBatch | None:
-        """Pending samples -> grid -> windows; sets when to process next."""
-        got = self.take_pending()
-        if got is None:
-            return None
-        chunk = self.grid.push(*got)
+    def process(self, out: list[_Ready]) -> None:
+        """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""
+        if not self._n:
+            return
+        t = self._t[0] if len(self._t) == 1 else np.concatenate(self._t)
+        x = self._x[0] if len(self._x) == 1 else np.concatenate(self._x)
+        flags = self._flags
+        self._t, self._x, self._flags, self._n = [], [], [], 0
+        st = self.stats
+        if self._clock_t:
+            self.clock.observe_many(np.asarray(self._clock_t), np.asarray(self._clock_r))
+            self._clock_t, self._clock_r = [], []
+        if not np.isfinite(x.sum()):
+            ok = np.isfinite(x).all(axis=1)
+            st.bad_samples += int(ok.size - ok.sum())
+            log.warning("%s: dropped %d NaN/inf samples (treated as lost)", self.name, ok.size - ok.sum())
+            keep = np.flatnonzero(ok)
+            flags = sorted({int(np.searchsorted(keep, f)) for f in flags})
+            t, x = t[ok], x[ok]
+            if not t.size:
+                return
+        st.samples_in += t.size
+        # Where does a new run begin? At a step beyond the gap threshold (or back in time), at a
+        # decoder-flagged batch, and at the very start if it does not continue the current run.
+        prev = self.run_last_t
+        d = np.diff(t, prepend=t[0] if prev is None else prev)
+        brk = (d > self.gap_s) | (d <= 0.0)
+        if prev is None:
+            brk[0] = False
+        for f in flags:
+            if f < brk.size and (f > 0 or prev is not None):
+                brk[f] = True
+        edges = sorted({0, *np.flatnonzero(brk).tolist(), t.size})
+        for a, e in itertools.pairwise(edges):
+            if brk[a]:
+                st.gaps += 1
+                gap = float(d[a])
+                if not self.host_stamped and gap > 0:
+                    st.samples_lost += max(0, round(gap * self.rate_hz) - 1)
+                self.end_run(out, cut=True)
+                st._rate_n += e - a - 1
+            else:
+                st._rate_n += e - a - (1 if self.run_last_t is None else 0)
+            st._rate_span_s += float(t[e - 1]) - (float(t[a]) if self.run_last_t is None else self.run_last_t)
+            self._push(t[a:e], x[a:e], out)
+
+    def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
+        chunk = self.grid.push(t, x)
+        self.run_last_t = float(t[-1])
         self.stats.grid_samples += chunk.t_s.size
         wins = self.windower.push(chunk.t_s, chunk.x)
         if len(wins):
-            # Host times now, with the clock as it is when the window completes (not when the batch of
-            # several devices' windows is classified), so events depend on this device's stream alone.
-            wins = WindowBatch(
-                wins.x, self.to_host(wins.t_first_s), self.to_host(wins.t_last_s + self._grid_dt)
+            # Host times now, with the clock as it is when the window completes (not when the windows of
+            # several devices are classified together), so events depend on this device's stream alone.
+            out.append(
+                _Ready(
+                    self,
+                    wins.x,
+                    self.to_host(wins.t_first_s),
+                    self.to_host(wins.t_last_s + self._grid_dt),
+                    self.new_run,
+                )
             )
-        # The next window's last grid sample is computable once the input reaches its time + filter delay.
+            self.new_run = False
+        # The next window's last grid sample is computable once the input reaches it + the filter delay.
         nxt = self.grid.next_time_s
         self.due_t = (
             None
             if nxt is None
             else nxt + (self.windower.samples_to_next_window - 1) * self._grid_dt + self.grid.group_delay_s
         )
-        return wins if len(wins) else None
 
-    def end_run(self, cut: bool = True) -> WindowBatch | None:
-        """Flush what can still be windowed, then restart grid and windower; ``cut``: the run ends at a gap
-        or link loss (count the begun windows as dropped), not at the end of the stream."""
-        wins = self.process()
+    def to_host(self, t: np.ndarray) -> np.ndarray:
+        return t if self.host_stamped else np.asarray(self.clock.to_host(t))
+
+    def end_run(self, out: list[_Ready], cut: bool) -> None:
+        """Restart grid and windower (the pending samples must have been processed); ``cut``: the run ends
+        at a gap or link loss (count the begun windows as dropped), not at the end of the stream."""
         dropped = self.windower.restart()
         if cut:
             self.stats.windows_dropped_at_gaps += dropped
         self.grid.restart()
-        self.smoother.reset()
-        self.last_t = None
+        self.run_last_t = None
         self.due_t = None
-        return wins
+        self.new_run = True
 
 
 class Pipeline:
@@ -257,7 +339,7 @@ class Pipeline:
 
     def feed_many(self, items: Iterable[SampleBatch | StreamStatus]) -> list[ActivityEvent]:
         """Take several items (any devices); every window they complete goes through ONE model call."""
-        ready: list[tuple[_Device, WindowBatch]] = []
+        ready: list[_Ready] = []
         for item in items:
             if isinstance(item, SampleBatch):
                 self._batch(item, ready)
@@ -270,12 +352,10 @@ class Pipeline:
         return self._classify(ready) if ready else []
 
     def close(self) -> list[ActivityEvent]:
-        """End every device's run (the stream is over): classify what is complete, count what is cut."""
-        ready: list[tuple[_Device, WindowBatch]] = []
+        """End every device's run (the stream is over): classify what is complete."""
+        ready: list[_Ready] = []
         for dev in self._devices.values():
-            wins = dev.end_run(cut=False)
-            if wins is not None:
-                ready.append((dev, wins))
+            self._end(dev, ready, cut=False)
         return self._classify(ready) if ready else []
 
     def note_decode_errors(self, device: str, total: int) -> None:
@@ -283,88 +363,24 @@ class Pipeline:
         self.stats.setdefault(device, StreamStats(device)).decode_errors = int(total)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _batch(self, b: SampleBatch, ready: list[tuple[_Device, WindowBatch]]) -> None:
+    def _batch(self, b: SampleBatch, ready: list[_Ready]) -> None:
         host_stamped = b.t_sensor_s is None
         dev = self._devices.get(b.device)
         if dev is None or dev.rate_hz != b.rate_hz or dev.host_stamped != host_stamped:
             if dev is not None:
                 log.info("%s: stream changed to %.1f Hz; starting a new grid", b.device, b.rate_hz)
-                self._end(dev, ready)
+                self._end(dev, ready, cut=True)
             dev = self._devices[b.device] = _Device(b.device, float(b.rate_hz), host_stamped, self)
-        n = b.acc_g.shape[0]
-        st = dev.stats
-        st.batches_in += 1
-        if n == 0:
-            return
-        x = b.acc_g
-        # Receive times count to the microsecond, as recordings keep them: a replay is then bit-identical.
-        t_recv = round(b.t_recv_s, RECV_DECIMALS)
-        if dev.host_stamped:
-            t = host_stamp(n, t_recv, dev.rate_hz, dev.last_t)
-        else:
-            t = b.t_sensor_s
-            assert t is not None
-            dev.clock.observe(float(t[-1]), t_recv)
-        if not np.isfinite(x).all():
-            ok = np.isfinite(x).all(axis=1)
-            st.bad_samples += int(n - ok.sum())
-            log.warning("%s: dropped %d NaN/inf samples (treated as lost)", dev.name, n - ok.sum())
-            t, x = t[ok], x[ok]
-            n = t.size
-            if n == 0:
-                return
-        st.samples_in += n
-        if n > 1:
-            d = np.diff(t)
-            if d.max() > dev.gap_s or d.min() <= 0:
-                # A gap inside one notification: split there and take the pieces in order.
-                cut = np.flatnonzero((d > dev.gap_s) | (d <= 0)) + 1
-                edges = [0, *cut.tolist(), n]
-                for k in range(len(edges) - 1):
-                    a, e = edges[k], edges[k + 1]
-                    self._segment(dev, t[a:e], x[a:e], b.gap_before if k == 0 else True, ready)
-                return
-        self._segment(dev, t, x, b.gap_before, ready)
+        dev.stats.batches_in += 1
+        if b.acc_g.shape[0] and dev.add(b):
+            dev.process(ready)
 
-    def _segment(
-        self,
-        dev: _Device,
-        t: np.ndarray,
-        x: np.ndarray,
-        gap_flag: bool,
-        ready: list[tuple[_Device, WindowBatch]],
-    ) -> None:
-        st = dev.stats
-        last = dev.last_t
-        if last is not None:
-            dt = float(t[0]) - last
-            if gap_flag or dt > dev.gap_s or dt <= 0:
-                st.gaps += 1
-                if not dev.host_stamped and dt > 0:
-                    st.samples_lost += max(0, round(dt * dev.rate_hz) - 1)
-                self._end(dev, ready)
-                st._rate_n += t.size - 1
-                st._rate_span_s += float(t[-1] - t[0])
-            else:
-                st._rate_n += t.size
-                st._rate_span_s += float(t[-1]) - last
-        else:
-            st._rate_n += t.size - 1
-            st._rate_span_s += float(t[-1] - t[0])
-        dev.pending_t.append(t)
-        dev.pending_x.append(x)
-        dev.last_t = float(t[-1])
-        if dev.due_t is None or dev.last_t >= dev.due_t:
-            wins = dev.process()
-            if wins is not None:
-                ready.append((dev, wins))
+    def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
+        dev.process(ready)
+        dev.end_run(ready, cut)
+        dev.last_t = None
 
-    def _end(self, dev: _Device, ready: list[tuple[_Device, WindowBatch]], cut: bool = True) -> None:
-        wins = dev.end_run(cut)
-        if wins is not None:
-            ready.append((dev, wins))
-
-    def _status(self, s: StreamStatus, ready: list[tuple[_Device, WindowBatch]]) -> None:
+    def _status(self, s: StreamStatus, ready: list[_Ready]) -> None:
         st = self.stats.setdefault(s.device, StreamStats(s.device))
         if s.kind == "reconnected":
             st.reconnects += 1
@@ -374,8 +390,8 @@ class Pipeline:
         if dev is not None and s.kind in _RUN_ENDING:
             self._end(dev, ready, cut=s.kind != "stopped")
 
-    def _classify(self, ready: list[tuple[_Device, WindowBatch]]) -> list[ActivityEvent]:
-        x = ready[0][1].x if len(ready) == 1 else np.concatenate([w.x for _, w in ready])
+    def _classify(self, ready: list[_Ready]) -> list[ActivityEvent]:
+        x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
         if self.calibration is not None:
             x = self.calibration.apply(x)
         probs = np.asarray(self.runner.predict(x), dtype=np.float32)
@@ -388,30 +404,28 @@ class Pipeline:
         events: list[ActivityEvent] = []
         i = 0
         calibrated = self.calibration is not None
-        for dev, w in ready:
-            p = dev.smoother(probs[i : i + len(w)])
-            i += len(w)
+        labels = self.labels
+        for r in ready:
+            dev, n = r.dev, r.x.shape[0]
+            if r.new_run:
+                dev.smoother.reset()
+            p = dev.smoother(probs[i : i + n])
+            i += n
             best = p.argmax(axis=1)
-            conf = p[np.arange(len(w)), best]
-            t0, t1 = w.t_first_s, w.t_last_s  # host times of the window's start and end (see process)
+            conf = np.clip(p[np.arange(n), best], 0.0, 1.0).tolist()
             st = dev.stats
-            st.windows += len(w)
+            st.windows += n
             if now is not None:
-                st.latency_ms.extend(((now - (t1 - dev._grid_dt)) * 1e3).tolist())
+                st.latency_ms.extend(((now - (r.t_end - dev._grid_dt)) * 1e3).tolist())
             fit = dev.clock.fit
             st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
-            for k in range(len(w)):
-                events.append(
-                    ActivityEvent(
-                        device=dev.name,
-                        t_start=float(t0[k]),
-                        t_end=float(t1[k]),
-                        label=self.labels[int(best[k])],
-                        confidence=float(min(1.0, max(0.0, conf[k]))),
-                        calibrated=calibrated,
-                        upsampled=dev.grid.upsampled,
-                    )
+            up = dev.grid.upsampled
+            events += [
+                ActivityEvent(dev.name, t0, t1, labels[k], c, calibrated, up)
+                for t0, t1, k, c in zip(
+                    r.t_start.tolist(), r.t_end.tolist(), best.tolist(), conf, strict=True
                 )
+            ]
             st.last_label, st.last_confidence = events[-1].label, events[-1].confidence
         return events
 

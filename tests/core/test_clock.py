@@ -89,3 +89,18 @@ def test_host_stamp_steps_back_at_nominal_rate_and_never_overlaps() -> None:
 def test_gap_threshold() -> None:
     assert gap_threshold_s(50.0, host_stamped=False) == pytest.approx(0.03)
     assert gap_threshold_s(10.0, host_stamped=True) == pytest.approx(1.0)
+
+
+def test_observe_many_equals_observe_point_by_point() -> None:
+    rng = np.random.default_rng(3)
+    t = 50.0 + np.cumsum(rng.uniform(0.05, 0.3, 2000))
+    r = t * (1 - 120e-6) + 7.0 + 0.004 + rng.exponential(0.01, t.size)
+    r[700] -= 3.0  # a clock jump in the middle takes the slow path
+    one, many = ClockModel(), ClockModel()
+    for a, b in zip(t, r, strict=True):
+        one.observe(float(a), float(b))
+    for k in range(0, t.size, 37):
+        many.observe_many(t[k : k + 37], r[k : k + 37])
+    assert one.resets == many.resets >= 1
+    assert one.fit is not None and many.fit is not None
+    assert float(many.to_host(t[-1])) == pytest.approx(float(one.to_host(t[-1])), abs=1e-3)
