@@ -165,7 +165,6 @@ def _bench_pytorch(spec: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(spec["threads"])
     t0 = time.perf_counter()
     model, model_bytes, what = _load_float_student(Path(spec["student"]))
-    model.eval()
     load_ms = (time.perf_counter() - t0) * 1e3
 
     def fn(x: np.ndarray) -> np.ndarray:
@@ -194,21 +193,21 @@ def _bench_pytorch(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_float_student(student: Path) -> tuple[Any, int, str]:
-    """The float student module from a STUDENT dir written by ``mujo-edge distill`` (helper D's format)."""
+    """The float student of a STUDENT dir (``mujo-edge distill --out``) as ``(B, 100, 3) g -> logits``.
+
+    Uses ``mujo_edge.training.distill.load_student``; the BatchNorm-folded copy (``fused()``) is timed,
+    the graph that export converts, so the comparison with the int8 runtimes is like for like.
+    """
     try:
-        from mujo_edge.training import distill
+        from mujo_edge.training.distill import load_student
     except ImportError as e:
         raise MissingDependencyError("loading the float student", "training", "torch") from e
-    loader = getattr(distill, "load_student", None)
-    if loader is None:
-        raise MujoError(
-            "mujo_edge.training.distill has no load_student(dir): this mujo-edge cannot load a float student "
-            "for the PyTorch reference; run `mujo-edge bench` without --student."
-        )
-    loaded = loader(student)
-    model = loaded[0] if isinstance(loaded, tuple) else loaded
+    model, _manifest = load_student(student)
+    if hasattr(model, "fused"):
+        model = model.fused()
+    classify = getattr(model, "classify", model)
     weights = sorted(student.glob("*.safetensors"))
-    return model, sum(w.stat().st_size for w in weights), str(student)
+    return classify, sum(w.stat().st_size for w in weights), f"{student} (BatchNorm folded)"
 
 
 class _NoOpRunner:

@@ -1,0 +1,659 @@
+"""``mujo-edge demo``: the whole toolkit end to end, at demo scale, in about ten minutes (``make demo``).
+
+    synthetic corpus -> real seglearn watch data -> joint-space pretraining -> brief evaluation on the
+    real data -> fine-tuned teacher -> distilled student -> int8 export (LiteRT + ExecuTorch) -> a scripted
+    workout streamed from a virtual Polar watch over a bumble BLE link through the runtime -> scored.
+
+Every stage is a subprocess of this same CLI (memory stays tidy, and the printed command is exactly what
+a user re-runs); each shows its own progress and its wall time, and a summary table closes the run.
+Resumable and idempotent in ``--out`` (default ``demo-out/``): a stage whose command is unchanged and
+whose outputs exist is not run again; when a stage re-runs, every later stage re-runs too. A stage whose
+command this installation lacks fails the demo LOUDLY, naming the stage and the missing command.
+
+    mujo-edge demo [--out DIR] [--fast] [--dry-run] [--force] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mujo_edge.errors import MujoError
+
+#: The seven seglearn shoulder exercises the demo's workout script walks through (seglearn short names).
+SHOULDER_EXERCISES: tuple[str, ...] = ("PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW")
+MARKER_DIR = ".demo"
+
+
+@dataclass
+class Stage:
+    """One step of the demo: a ``mujo-edge`` command line, or an in-process step (``run``)."""
+
+    name: str
+    title: str
+    argv: list[str]  # arguments after `mujo-edge` (empty for in-process steps)
+    outputs: list[Path]  # must exist after the stage
+    provider: str  # who provides the command, for the loud failure when it is missing
+    run: Callable[[Stage], dict[str, Any]] | None = None  # in-process step
+    results: Callable[[], dict[str, Any]] | None = None  # key numbers for the summary after it ran
+    info: dict[str, Any] = field(default_factory=dict)
+    owns: list[Path] = field(default_factory=list)  # what the stage writes: removed before it re-runs
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["mujo-edge", *self.argv]) if self.argv else f"(in-process: {self.title})"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Demo scale. ``fast`` is for a quick check (and the test), the default for ``make demo``."""
+
+    synth_hours: float
+    pretrain_epochs: int
+    eval_fractions: str
+    eval_max_epochs: int
+    eval_patience: int
+    finetune_epochs: int
+    distill_epochs: int
+    exercise_s: float
+    rest_s: float
+
+
+SCALES: dict[str, Scale] = {
+    "default": Scale(2.0, 3, "10,100", 12, 4, 25, 30, 16.0, 6.0),
+    "fast": Scale(0.5, 1, "100", 3, 2, 4, 4, 8.0, 4.0),
+}
+
+
+def workout_script(scale: Scale, exercises: tuple[str, ...] = SHOULDER_EXERCISES) -> list[dict[str, Any]]:
+    """The scripted workout the virtual watch performs: every exercise once, rests between."""
+    script: list[dict[str, Any]] = [{"rest": scale.rest_s, "kind": "standing"}]
+    for ex in exercises:
+        script.append({"activity": ex, "seconds": scale.exercise_s})
+        script.append({"rest": scale.rest_s, "kind": "standing"})
+    return script
+
+
+def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
+    """The demo's stages, in order, with their exact commands and outputs under ``out``."""
+    s = SCALES["fast" if fast else "default"]
+    corpus, real, run = out / "corpus", out / "seglearn", out / "pretrain"
+    report, teacher, student, bundle = out / "evaluate", out / "teacher", out / "student", out / "model.mujo"
+    script, events, record = out / "workout.json", out / "events.jsonl", out / "stream-record.jsonl"
+    duration = sum(float(step.get("seconds", step.get("rest", 0))) for step in workout_script(s))
+    stages = [
+        Stage(
+            "synth",
+            "synthetic multimodal corpus (virtual IMU + pose + text)",
+            ["data", "synth", "--out", str(corpus), "--hours", f"{s.synth_hours:g}", "--seed", "0"],
+            [corpus / "manifest.json"],
+            "helper B: training/synth + mujo_edge/cli/data_synth.py",
+            results=lambda: _dataset_info(corpus),
+        ),
+        Stage(
+            "import",
+            "real seglearn smartwatch data (7 shoulder exercises, 10 subjects)",
+            ["data", "import", "seglearn-watch", "--out", str(real)],
+            [real / "manifest.json"],
+            "helper A: training/data/seglearn.py + mujo_edge/cli/data_import.py",
+            results=lambda: _dataset_info(real),
+        ),
+        Stage(
+            "pretrain",
+            "joint-space pretraining on the synthetic corpus (demo preset)",
+            [
+                "pretrain",
+                "--data",
+                str(corpus),
+                "--out",
+                str(run),
+                "--preset",
+                "demo",
+                "--epochs",
+                str(s.pretrain_epochs),
+                "--threads",
+                str(threads),
+                "--seed",
+                "0",
+            ],
+            [run / "manifest.json", run / "model.safetensors"],
+            "helper C: training/pretrain.py + mujo_edge/cli/train.py",
+        ),
+        Stage(
+            "evaluate",
+            "brief evaluation on the real data (subjects 9-10 unseen): baseline vs fine-tuned",
+            [
+                "evaluate",
+                "--pretrained",
+                str(run),
+                "--data",
+                str(real),
+                "--out",
+                str(report),
+                "--modes",
+                "baseline,finetuned",
+                "--inputs",
+                "acc",
+                "--fractions",
+                s.eval_fractions,
+                "--seeds",
+                "1",
+                "--calibration",
+                "none",
+                "--test-subjects",
+                "9,10",
+                "--val-subjects",
+                "8",
+                "--max-epochs",
+                str(s.eval_max_epochs),
+                "--patience",
+                str(s.eval_patience),
+                "--jobs",
+                str(threads),
+            ],
+            [report / "results.json", report / "table.md"],
+            "helper C: training/evaluate.py + mujo_edge/cli/train.py",
+            results=lambda: _evaluate_info(report),
+        ),
+        Stage(
+            "finetune",
+            "fine-tuned teacher on the real data (train subjects 1-7, val 8, test 9-10)",
+            [
+                "finetune",
+                "--pretrained",
+                str(run),
+                "--data",
+                str(real),
+                "--out",
+                str(teacher),
+                "--fraction",
+                "1.0",
+                "--test-subjects",
+                "9,10",
+                "--val-subjects",
+                "8",
+                "--epochs",
+                str(s.finetune_epochs),
+                "--seed",
+                "0",
+            ],
+            [teacher / "manifest.json", teacher / "model.safetensors"],
+            "helper C: training/finetune.py + mujo_edge/cli/train.py",
+            results=lambda: _manifest_metrics(teacher),
+        ),
+        Stage(
+            "distill",
+            "distilled int8-friendly student (~30k parameters)",
+            [
+                "distill",
+                "--teacher",
+                str(teacher),
+                "--data",
+                str(real),
+                "--out",
+                str(student),
+                "--epochs",
+                str(s.distill_epochs),
+                "--seed",
+                "0",
+            ],
+            [student / "manifest.json"],
+            "helper D: training/distill.py + mujo_edge/cli/export.py",
+            results=lambda: _manifest_metrics(student),
+        ),
+        Stage(
+            "export",
+            "int8 export to LiteRT (.tflite) and ExecuTorch (.pte), verified in both runtimes",
+            ["export", "--int8", str(student), "--out", str(bundle), "--data", str(real)],
+            [bundle],
+            "helper D: mujo_edge/export + mujo_edge/cli/export.py",
+            results=lambda: _bundle_info(bundle),
+        ),
+        Stage(
+            "workout",
+            "scripted workout for the virtual watch",
+            [],
+            [script],
+            "the demo itself",
+            run=lambda st: _write_script(script, workout_script(s)),
+        ),
+        Stage(
+            "stream",
+            "stream the workout from a virtual Polar watch (bumble BLE link) through the runtime",
+            [
+                "stream",
+                "--bundle",
+                str(bundle),
+                "--virtual",
+                "--profile",
+                "polar",
+                "--script",
+                str(script),
+                "--events",
+                str(events),
+                "--record",
+                str(record),
+                "--no-live",
+            ],
+            [events, record],
+            "helper G: mujo_edge/cli/stream.py (+ helper F's virtual watch, helper E's Polar profile)",
+            info={"script_seconds": duration},
+        ),
+        Stage(
+            "score",
+            "score the live events against the script; stream health and latency from the recording",
+            [],
+            [out / "score.json"],
+            "the demo itself (+ helper B's simulate_workout, helper G's replay)",
+            run=lambda st: score_stream(bundle, script, events, record, out / "score.json"),
+        ),
+    ]
+    owned = {"synth": corpus, "import": real, "pretrain": run, "evaluate": report, "finetune": teacher}
+    owned["distill"] = student
+    for st in stages:
+        if st.name in owned:
+            st.owns = [owned[st.name]]
+    return stages
+
+
+# --- stage outputs -> summary numbers -------------------------------------------------------------------
+def _read_json(p: Path) -> Any:
+    return json.loads(p.read_text())
+
+
+def _dataset_info(folder: Path) -> dict[str, Any]:
+    try:
+        m = _read_json(folder / "manifest.json")
+    except (OSError, ValueError):
+        return {}
+    n = m.get("n_windows") or m.get("windows") or m.get("count")
+    return {"windows": n, "labels": len(m.get("labels", []))}
+
+
+def _manifest_metrics(folder: Path) -> dict[str, Any]:
+    try:
+        m = _read_json(folder / "manifest.json")
+    except (OSError, ValueError):
+        return {}
+    metrics = m.get("metrics") or {}
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and "f1" in k.lower()}
+
+
+def _evaluate_info(report: Path) -> dict[str, Any]:
+    try:
+        rows = _read_json(report / "results.json")
+    except (OSError, ValueError):
+        return {}
+    rows = rows.get("runs", rows) if isinstance(rows, dict) else rows
+    out: dict[str, Any] = {}
+    for r in rows if isinstance(rows, list) else []:
+        spec = r.get("spec", r)
+        f1 = r.get("macro_f1")
+        if isinstance(f1, (int, float)):
+            out[f"{spec.get('mode')} {spec.get('fraction')}% F1"] = round(float(f1), 3)
+    return out
+
+
+def _bundle_info(bundle: Path) -> dict[str, Any]:
+    try:
+        from mujo_edge.bundle import Bundle
+
+        b = Bundle.open(bundle)
+    except MujoError:
+        return {}
+    sizes = {f"{m['format']} bytes": m["bytes"] for m in b.summary()["models"]}
+    return {"labels": len(b.labels), **sizes}
+
+
+def _write_script(path: Path, script: list[dict[str, Any]]) -> dict[str, Any]:
+    path.write_text(json.dumps(script, indent=1) + "\n")
+    return {"steps": len(script), "seconds": sum(float(s.get("seconds", s.get("rest", 0))) for s in script)}
+
+
+# --- scoring the live run -------------------------------------------------------------------------------
+#: A window counts for accuracy when at least this fraction of its samples is one scripted exercise.
+CLEAN_WINDOW_FRACTION = 0.75
+
+
+def score_events(
+    events: list[Any], truth_idx: Any, names: list[str], rate_hz: float, labels: list[str]
+) -> dict[str, Any]:
+    """Accuracy of ``events`` (``t_start``, ``t_end``, ``label``) against per-sample truth.
+
+    ``truth_idx`` (n,) indexes ``names`` per sample taken at ``t0 + i / rate_hz``, ``t0`` = the first
+    event's ``t_start``. A window is scored when >= :data:`CLEAN_WINDOW_FRACTION` of its samples carry one
+    label of ``labels`` (the model's classes); others (rests, transitions, boundaries) are only counted.
+    """
+    import numpy as np
+
+    truth_idx = np.asarray(truth_idx)
+    t0 = min(e.t_start for e in events)
+    scored = correct = other = 0
+    confusion: dict[str, dict[str, int]] = {}
+    for e in events:
+        i0 = max(0, round((e.t_start - t0) * rate_hz))
+        i1 = min(len(truth_idx), round((e.t_end - t0) * rate_hz))
+        if i1 <= i0:
+            other += 1
+            continue
+        counts = np.bincount(truth_idx[i0:i1], minlength=len(names))
+        top = int(counts.argmax())
+        truth = names[top]
+        if truth not in labels or counts[top] < CLEAN_WINDOW_FRACTION * (i1 - i0):
+            other += 1
+            continue
+        scored += 1
+        correct += int(e.label == truth)
+        row = confusion.setdefault(truth, {})
+        row[e.label] = row.get(e.label, 0) + 1
+    return {
+        "accuracy": round(correct / scored, 4) if scored else None,
+        "scored_windows": scored,
+        "correct_windows": correct,
+        "rest_or_transition_windows": other,
+        "confusion": confusion,
+    }
+
+
+def score_stream(
+    bundle_path: Path, script_path: Path, events_path: Path, record_path: Path, out: Path
+) -> dict[str, Any]:
+    """Accuracy against the script, latency per window and dropped samples of the live stream stage.
+
+    * Truth: the script rendered again exactly as ``mujo-edge stream --virtual`` renders it
+      (``simulate_workout(steps, seed=0, wrist="left", rate_hz=<Polar rate>)``), per-sample labels; sample i
+      was taken at ``t0 + i / rate`` where ``t0`` is the first event's ``t_start`` (the first window starts
+      at the first sample). A window is scored when >= 75 % of its samples are one scripted exercise;
+      windows over rests and transitions are counted, not scored (the bundle has no rest class).
+    * Stream health and latency: the recording replayed through the same pipeline (what ``mujo-edge
+      replay`` does): samples received/lost, gaps, windows dropped at gaps, reconnects; per window,
+      latency = receive time of the notification that completed it + processing time - the window's end.
+    * ``replay_identical``: the replay's event labels equal the live run's.
+    """
+    import numpy as np
+
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.cli.stream import make_pipeline, parse_script, recorded_settings, replay_items
+    from mujo_edge.events import read_events
+    from mujo_edge.firmware_bridge.profiles import get_profile
+    from mujo_edge.samples import SampleBatch
+    from mujo_edge.training.synth import simulate_workout
+
+    bundle = Bundle.open(bundle_path)
+    live = read_events(events_path)
+    if not live:
+        raise MujoError(
+            f"{events_path} holds no event: the stream stage recognized nothing. Run its command again "
+            "and look at its output (was the virtual watch found?)."
+        )
+    rate = float(get_profile("polar").rate_hz)
+    steps = parse_script(str(script_path))
+    rec = simulate_workout(steps, seed=0, wrist="left", rate_hz=rate)
+    scores = score_events(live, np.asarray(rec.label), list(rec.labels), rate, bundle.labels)
+    settings = recorded_settings([record_path])
+    pipe = make_pipeline(bundle, settings.get("format"), 1, int(settings.get("smooth") or 1), live=False)
+    replayed: list[Any] = []
+    latency_ms: list[float] = []
+    for item in replay_items([record_path]):
+        t_a = time.perf_counter()
+        ev = pipe.feed(item)
+        dt = time.perf_counter() - t_a
+        if ev and isinstance(item, SampleBatch):
+            latency_ms += [(item.t_recv_s + dt - e.t_end) * 1e3 for e in ev]
+        replayed += ev
+    replayed += pipe.close()
+    stats = list(pipe.stats.values())
+    samples_in = sum(st.samples_in for st in stats)
+    lat = np.asarray(latency_ms) if latency_ms else np.asarray([np.nan])
+    result = {
+        **scores,
+        "events": len(live),
+        "latency_ms": {
+            "p50": round(float(np.nanpercentile(lat, 50)), 2),
+            "p95": round(float(np.nanpercentile(lat, 95)), 2),
+            "max": round(float(np.nanmax(lat)), 2),
+        },
+        "samples_sent": len(rec.label),
+        "samples_received": int(samples_in),
+        "samples_lost": int(sum(st.samples_lost for st in stats)),
+        "samples_not_received": int(len(rec.label) - samples_in),
+        "gaps": int(sum(st.gaps for st in stats)),
+        "windows_dropped_at_gaps": int(sum(st.windows_dropped_at_gaps for st in stats)),
+        "reconnects": int(sum(st.reconnects for st in stats)),
+        "replay_identical": [e.label for e in replayed] == [e.label for e in live],
+        "rate_hz": rate,
+    }
+    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return {k: v for k, v in result.items() if not isinstance(v, dict)}
+
+
+# --- running --------------------------------------------------------------------------------------------
+def _command_exists(parser: argparse.ArgumentParser, path: list[str]) -> bool:
+    """Whether ``mujo-edge <path...>`` is a registered (sub)command."""
+    current = parser
+    for word in path:
+        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or word not in subs[0].choices:
+            return False
+        current = subs[0].choices[word]
+    return True
+
+
+def _command_path(argv: list[str]) -> list[str]:
+    path = []
+    for a in argv:
+        if a.startswith("-"):
+            break
+        path.append(a)
+    return path[:3] if path[:1] == ["data"] else path[:1]
+
+
+def check_commands(stages: list[Stage]) -> list[tuple[Stage, str]]:
+    """Stages this installation cannot run, with why: a missing command (its helper's part has not
+    landed) or flags the command does not accept. Checked before anything runs."""
+    import contextlib
+    import io
+
+    from mujo_edge.cli import build_parser
+
+    parser = build_parser()
+    problems: list[tuple[Stage, str]] = []
+    for st in stages:
+        if not st.argv:
+            continue
+        path = _command_path(st.argv)
+        if not _command_exists(parser, path):
+            problems.append((st, f"`mujo-edge {' '.join(path)}` is missing"))
+            continue
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err):
+                parser.parse_args(st.argv)
+        except SystemExit:
+            msg = err.getvalue().strip().splitlines()
+            problems.append(
+                (st, f"`mujo-edge {' '.join(path)}` rejects the demo's flags: {msg[-1] if msg else '?'}")
+            )
+    return problems
+
+
+def _marker(out: Path, st: Stage) -> Path:
+    return out / MARKER_DIR / f"{st.name}.json"
+
+
+def is_done(out: Path, st: Stage) -> bool:
+    """Done = its marker records the same command, and every output exists."""
+    m = _marker(out, st)
+    if not m.is_file() or not all(p.exists() for p in st.outputs):
+        return False
+    try:
+        return _read_json(m).get("command") == st.command
+    except ValueError:
+        return False
+
+
+def _clear_outputs(out: Path, st: Stage) -> None:
+    """Remove what a stage writes (its ``owns``, else its outputs) before it runs again; only inside ``out``."""
+    root = out.resolve()
+    for p in st.owns or st.outputs:
+        rp = p.resolve()
+        if root not in rp.parents:
+            continue  # never touch anything outside the demo folder
+        if rp.is_dir():
+            shutil.rmtree(rp)
+        elif rp.exists():
+            rp.unlink()
+
+
+def run_stage(out: Path, st: Stage, env: dict[str, str], again: str = "") -> tuple[float, dict[str, Any]]:
+    """Run one stage (subprocess or in-process); its wall time and result numbers. Raises on failure."""
+    _clear_outputs(out, st)
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {}
+    if st.run is not None:
+        result = st.run(st)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "mujo_edge.cli", *st.argv], env=env)
+        if proc.returncode != 0:
+            raise MujoError(
+                f"demo stage '{st.name}' ({st.title}) failed with exit code {proc.returncode}. Its command, to "
+                f"re-run and debug it alone:\n  {st.command}\nFix the cause and run `{again or 'mujo-edge demo'}` "
+                "again: the stages already done are kept."
+            )
+    wall = time.perf_counter() - t0
+    missing = [str(p) for p in st.outputs if not p.exists()]
+    if missing:
+        raise MujoError(
+            f"demo stage '{st.name}' exited successfully but did not write {', '.join(missing)}. Its command:\n"
+            f"  {st.command}\n({st.provider}) The demo needs those files for the next stages."
+        )
+    if st.results is not None:
+        result = {**st.results(), **result}
+    _marker(out, st).parent.mkdir(parents=True, exist_ok=True)
+    _marker(out, st).write_text(
+        json.dumps(
+            {"command": st.command, "wall_s": wall, "results": result, "finished": time.time()}, indent=1
+        )
+    )
+    return wall, result
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.rule import Rule
+    from rich.table import Table
+
+    from mujo_edge.cli._console import console
+
+    out = Path(args.out)
+    stages = plan(out, fast=args.fast, threads=args.threads)
+    problems = check_commands(stages)
+    if args.dry_run:
+        for i, st in enumerate(stages, 1):
+            console.print(f"[{i}/{len(stages)}] {st.name}: {st.title}\n  $ {st.command}", markup=False)
+        for st, why in problems:
+            console.print(f"[red]cannot run yet:[/] stage '{st.name}': {why} ({st.provider})")
+        return 1 if problems else 0
+    if problems:
+        lines = "\n".join(f"  - stage '{st.name}': {why} ({st.provider})" for st, why in problems)
+        raise MujoError(
+            f"the demo cannot run: {len(problems)} of its stages need commands this installation does not "
+            f"have or accept:\n{lines}\nInstall everything (`pip install -e '.[all,dev]'`, what `make demo` "
+            "does) or update the checkout; `mujo-edge demo --dry-run` lists every stage's command."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(args.threads))
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    console.print(
+        Rule(f"MuJo Edge end-to-end demo ({'fast' if args.fast else 'demo'} scale) -> {out}", style="bold")
+    )
+    rows: list[tuple[Stage, str, float, dict[str, Any]]] = []
+    t_start = time.perf_counter()
+    rerun = args.force
+    for i, st in enumerate(stages, 1):
+        if not rerun and is_done(out, st):
+            rec = _read_json(_marker(out, st))
+            console.print(
+                f"[dim][{i}/{len(stages)}] {st.name}: already done ({rec['wall_s']:.1f} s earlier), kept[/]"
+            )
+            rows.append((st, "kept", float(rec["wall_s"]), rec.get("results", {})))
+            continue
+        rerun = True  # everything after a re-run stage depends on it
+        console.print(Rule(f"[{i}/{len(stages)}] {st.name}: {st.title}", align="left"))
+        console.print(f"$ {st.command}", markup=False, style="cyan")
+        again = shlex.join(["mujo-edge", "demo", "--out", str(out), *(["--fast"] if args.fast else [])])
+        wall, result = run_stage(out, st, env, again)
+        console.print(f"[green]{st.name} done in {wall:.1f} s[/]")
+        rows.append((st, "ran", wall, result))
+    total = time.perf_counter() - t_start
+    table = Table(
+        title=f"MuJo Edge demo: {total:.0f} s this run ({sum(r[2] for r in rows):.0f} s of stage time)"
+    )
+    for col in ("stage", "status", "wall s", "result"):
+        table.add_column(col, justify="right" if col == "wall s" else "left")
+    for st, status, wall, result in rows:
+        table.add_row(st.name, status, f"{wall:.1f}", _fmt_result(result))
+    console.print(table)
+    score = out / "score.json"
+    if score.is_file():
+        _print_score(_read_json(score))
+    return 0
+
+
+def _fmt_result(result: dict[str, Any]) -> str:
+    parts = []
+    for k, v in result.items():
+        if isinstance(v, float):
+            v = f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"
+        elif isinstance(v, (dict, list)):
+            continue
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+def _print_score(score: dict[str, Any]) -> None:
+    from mujo_edge.cli._console import console
+
+    acc = score.get("accuracy")
+    lat = score.get("latency_ms") or {}
+    console.print(
+        "[bold]Closing summary[/] (virtual Polar watch -> bumble BLE -> runtime): "
+        + (
+            f"accuracy vs script {acc:.1%} ({score['correct_windows']}/{score['scored_windows']} exercise windows; "
+            f"{score['rest_or_transition_windows']} rest/transition windows not scored); "
+            if acc is not None
+            else ""
+        )
+        + f"latency per window p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms; "
+        + f"samples sent {score.get('samples_sent')}, received {score.get('samples_received')}, lost "
+        f"{score.get('samples_lost')}; windows dropped at gaps {score.get('windows_dropped_at_gaps')}; "
+        f"reconnects {score.get('reconnects')}; replay identical: {score.get('replay_identical')}"
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole toolkit end to end at demo scale (what `make demo` runs)",
+        description="Synthetic corpus -> seglearn import -> pretrain -> evaluate -> fine-tuned teacher -> "
+        "distill -> int8 export -> virtual Polar watch streamed through the runtime, scored against the "
+        "script. Resumable: re-running keeps the stages already done.",
+    )
+    p.add_argument("--out", default="demo-out", help="folder for every artifact (default demo-out/)")
+    p.add_argument("--fast", action="store_true", help="an even smaller scale (a quick check, a few minutes)")
+    p.add_argument("--dry-run", action="store_true", help="print the stages and their commands, run nothing")
+    p.add_argument("--force", action="store_true", help="re-run every stage even when its outputs exist")
+    p.add_argument(
+        "--threads", type=int, default=2, help="CPU threads / parallel jobs for training (default 2)"
+    )
+    p.set_defaults(func=cmd_demo)

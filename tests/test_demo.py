@@ -1,0 +1,167 @@
+"""`mujo-edge demo`: its stage plan and commands (dry run), the loud failure when a stage's command is
+missing, resumability (a stage is skipped only when its command and outputs are unchanged) and the
+scoring of live events against the scripted workout. The full demo takes minutes; it is run by
+`make demo`, not here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mujo_edge.cli import main
+from mujo_edge.cli._console import console
+from mujo_edge.cli.demo import (
+    SCALES,
+    Stage,
+    check_commands,
+    is_done,
+    plan,
+    run_stage,
+    score_events,
+    workout_script,
+)
+from mujo_edge.errors import MujoError
+
+
+def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
+    stages = plan(tmp_path, fast=False, threads=2)
+    assert [s.name for s in stages] == [
+        "synth",
+        "import",
+        "pretrain",
+        "evaluate",
+        "finetune",
+        "distill",
+        "export",
+        "workout",
+        "stream",
+        "score",
+    ]
+    cmd = {s.name: s.command for s in stages}
+    t = str(tmp_path)
+    assert cmd["synth"] == f"mujo-edge data synth --out {t}/corpus --hours 2 --seed 0"
+    assert cmd["import"] == f"mujo-edge data import seglearn-watch --out {t}/seglearn"
+    assert cmd["pretrain"].startswith(
+        f"mujo-edge pretrain --data {t}/corpus --out {t}/pretrain --preset demo"
+    )
+    assert f"--pretrained {t}/pretrain --data {t}/seglearn" in cmd["evaluate"]
+    assert f"--teacher {t}/teacher --data {t}/seglearn --out {t}/student" in cmd["distill"]
+    assert cmd["export"] == f"mujo-edge export --int8 {t}/student --out {t}/model.mujo --data {t}/seglearn"
+    assert cmd["stream"] == (
+        f"mujo-edge stream --bundle {t}/model.mujo --virtual --profile polar --script {t}/workout.json "
+        f"--events {t}/events.jsonl --record {t}/stream-record.jsonl --no-live"
+    )
+    # every stage's input is an earlier stage's output
+    produced: set[Path] = set()
+    for s in stages:
+        for a in s.argv:
+            p = Path(a)
+            if (
+                a.startswith(t)
+                and s.name not in ("synth", "import")
+                and a not in map(str, s.owns + s.outputs)
+            ):
+                assert any(p == q or p in q.parents or q.parent == p for q in produced), (s.name, a)
+        produced |= set(s.outputs) | set(s.owns)
+
+
+def test_workout_script_walks_through_the_seven_exercises() -> None:
+    script = workout_script(SCALES["default"])
+    acts = [s["activity"] for s in script if "activity" in s]
+    assert acts == ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
+    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 16 + 8 * 6
+
+
+def test_dry_run_lists_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(console, "width", 400)
+    rc = main(["demo", "--dry-run", "--out", str(tmp_path / "d")])
+    out = capsys.readouterr().out
+    problems = check_commands(plan(tmp_path / "d"))
+    assert rc == (1 if problems else 0)
+    assert f"$ mujo-edge data import seglearn-watch --out {tmp_path}/d/seglearn" in out
+    assert "[10/10] score" in out
+    assert not (tmp_path / "d").exists()  # a dry run writes nothing
+
+
+def test_missing_command_or_bad_flag_fails_loudly_naming_the_stage(tmp_path: Path) -> None:
+    stages = plan(tmp_path)
+    stages[2].argv = ["no-such-command", "--x"]
+    stages[5].argv = [*stages[5].argv, "--no-such-flag"]
+    problems = {s.name: why for s, why in check_commands(stages)}
+    assert problems["pretrain"] == "`mujo-edge no-such-command` is missing"
+    assert problems["distill"].startswith("`mujo-edge distill` rejects the demo's flags")
+    assert "--no-such-flag" in problems["distill"]
+
+
+def test_stages_resume_only_when_command_and_outputs_are_unchanged(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def write(st: Stage) -> dict[str, Any]:
+        calls.append(st.name)
+        st.outputs[0].parent.mkdir(parents=True, exist_ok=True)
+        st.outputs[0].write_text("x")
+        return {"n": 1}
+
+    out = tmp_path / "demo"
+    st = Stage("one", "a step", [], [out / "one" / "result.txt"], "test", run=write, owns=[out / "one"])
+    assert not is_done(out, st)
+    (out / "one").mkdir(parents=True)
+    (out / "one" / "stale.txt").write_text("left by an interrupted run")
+    wall, result = run_stage(out, st, {})
+    assert result == {"n": 1} and wall >= 0 and calls == ["one"]
+    assert not (out / "one" / "stale.txt").exists()  # a stage starts from a clean folder
+    assert is_done(out, st)
+    (out / "one" / "result.txt").unlink()
+    assert not is_done(out, st)  # an output vanished
+    run_stage(out, st, {})
+    st2 = Stage("one", "a step", ["data", "--changed"], st.outputs, "test", run=write)
+    assert not is_done(out, st2)  # same name, different command
+
+
+def test_stage_that_writes_nothing_is_an_error(tmp_path: Path) -> None:
+    st = Stage("lazy", "does nothing", [], [tmp_path / "never.txt"], "helper Z", run=lambda s: {})
+    with pytest.raises(MujoError, match=r"stage 'lazy' exited successfully but did not write .*never\.txt"):
+        run_stage(tmp_path, st, {})
+
+
+def test_failing_subprocess_stage_names_its_command(tmp_path: Path) -> None:
+    st = Stage("bad", "bad flags", ["bench", "--runs", "0"], [tmp_path / "x"], "helper H")
+    with pytest.raises(MujoError, match=r"stage 'bad' \(bad flags\) failed with exit code 2") as e:
+        run_stage(tmp_path, st, {**__import__("os").environ}, again="mujo-edge demo --out X")
+    assert "mujo-edge bench --runs 0" in str(e.value) and "mujo-edge demo --out X" in str(e.value)
+
+
+@dataclass
+class Ev:
+    t_start: float
+    t_end: float
+    label: str
+
+
+def test_score_events_against_per_sample_truth() -> None:
+    rate = 50.0
+    names = ["ABD", "FEL", "non_activity"]
+    # 10 s ABD, 4 s rest, 10 s FEL
+    truth = np.array([0] * 500 + [2] * 200 + [1] * 500)
+    t0 = 1000.0
+    events = []
+    for k in range(23):  # 2 s windows every 1 s
+        s = t0 + k
+        i_mid = int((k + 1) * rate)
+        label = names[truth[i_mid]] if truth[i_mid] != 2 else "ABD"
+        if k == 20:
+            label = "ABD"  # one mistake inside the FEL block
+        events.append(Ev(s, s + 2.0, label))
+    sc = score_events(events, truth, names, rate, ["ABD", "FEL"])
+    # clean windows: ABD k=0..8 (9), FEL k=14..22 (9); k=9..13 straddle or cover the rest
+    assert sc["scored_windows"] == 18 and sc["rest_or_transition_windows"] == 5
+    assert sc["correct_windows"] == 17 and sc["accuracy"] == round(17 / 18, 4)
+    assert sc["confusion"] == {"ABD": {"ABD": 9}, "FEL": {"FEL": 8, "ABD": 1}}
+    json.dumps(sc)  # serializable as score.json
