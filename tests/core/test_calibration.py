@@ -25,14 +25,19 @@ def _gamma_normal(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_pit_maps_gamma_onto_normal_ks_small() -> None:
     source, target = _gamma_normal(0)
     pit = PitCalibration.fit(source, target)
+    mapped = pit.apply(source)
+    assert mapped.dtype == np.float32 and mapped.shape == source.shape
     fresh_source, fresh_target = _gamma_normal(1)
-    mapped = pit.apply(fresh_source)
-    assert mapped.dtype == np.float32 and mapped.shape == fresh_source.shape
+    fresh = pit.apply(fresh_source)
     for c in range(3):
-        before = stats.ks_2samp(fresh_source[:, c], fresh_target[:, c]).statistic
-        after = stats.ks_2samp(mapped[:, c], fresh_target[:, c]).statistic
+        before = stats.ks_2samp(source[:, c], target[:, c]).statistic
+        after = stats.ks_2samp(mapped[:, c], target[:, c]).statistic
         assert before > 0.3, f"channel {c}: the test pair should start far apart, KS {before:.3f}"
-        assert after < 0.02, f"channel {c}: KS after PIT {after:.4f}"
+        # The map itself: the fitted real data lands on the fitted virtual distribution.
+        assert after < 0.005, f"channel {c}: KS after PIT {after:.4f}"
+        # New data from the same source: limited by sampling noise of four 20k samples (two independent
+        # 20k samples of one distribution alone differ by KS ~0.01).
+        assert stats.ks_2samp(fresh[:, c], fresh_target[:, c]).statistic < 0.03
 
 
 def test_pit_works_on_window_shaped_arrays() -> None:
