@@ -6,8 +6,9 @@ File format ``mujo-edge-ble-recording`` version 1: JSON lines, UTF-8.
   "rate_hz": ..., "host_stamped": ..., "clock": "host monotonic seconds", "t0_unix_s": ..., "meta": {...},
   "provenance": {...}}``
 * a notification: ``{"t": t_recv_s, "c": "<characteristic uuid>", "d": "<payload hex>"}``
-* a connection event: ``{"t": t_recv_s, "s": "<kind>", "detail": "..."}`` (connected, disconnected,
-  reconnected, device_stopped, stopped)
+* a connection event: ``{"t": t_recv_s, "s": "<kind>", "detail": "...", "config": {...}}`` (connected,
+  disconnected, reconnected, device_stopped, stopped); ``config`` (on connected/reconnected only) is what the
+  profile needs to decode that connection again (``DeviceProfile.config()``: rate, Polar FACTOR...)
 
 The raw bytes are kept (not decoded samples), so a recording can be decoded again by a fixed decoder and
 replayed through the :class:`~mujo_edge.firmware_bridge.transport.Transport` interface. The file is append-only
@@ -17,15 +18,19 @@ and every line is flushed as it is written: a crash loses at most the line being
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from mujo_edge.errors import DataError, ProtocolError
+import numpy as np
+
+from mujo_edge.errors import DataError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
+from mujo_edge.firmware_bridge.transport import Connector, NotifyCallback, Transport, host_time_s
 from mujo_edge.provenance import provenance
 from mujo_edge.samples import SampleBatch, StreamStatus
 
@@ -65,6 +70,7 @@ class StatusRecord:
     t_recv_s: float
     kind: str
     detail: str = ""
+    config: dict[str, Any] | None = None
 
 
 Record = Notification | StatusRecord
@@ -131,9 +137,14 @@ class Recorder:
         self._write({"t": round(float(t_recv_s), 6), "c": char_uuid, "d": bytes(payload).hex()})
         self.records += 1
 
-    def write_status(self, t_recv_s: float, kind: str, detail: str = "") -> None:
-        """Append one connection event."""
-        self._write({"t": round(float(t_recv_s), 6), "s": kind, "detail": detail})
+    def write_status(
+        self, t_recv_s: float, kind: str, detail: str = "", config: dict[str, Any] | None = None
+    ) -> None:
+        """Append one connection event (with the profile's decoding ``config`` on connected/reconnected)."""
+        obj: dict[str, Any] = {"t": round(float(t_recv_s), 6), "s": kind, "detail": detail}
+        if config is not None:
+            obj["config"] = config
+        self._write(obj)
         self.records += 1
 
     def flush(self) -> None:
@@ -192,7 +203,13 @@ def _parse_record(obj: Any) -> Record:
     if not isinstance(obj, dict) or "t" not in obj:
         raise ValueError("expected an object with a time 't'")
     if "s" in obj:
-        return StatusRecord(float(obj["t"]), str(obj["s"]), str(obj.get("detail", "")))
+        config = obj.get("config")
+        return StatusRecord(
+            float(obj["t"]),
+            str(obj["s"]),
+            str(obj.get("detail", "")),
+            dict(config) if config is not None else None,
+        )
     return Notification(float(obj["t"]), str(obj["c"]), bytes.fromhex(obj["d"]))
 
 
@@ -272,6 +289,8 @@ def replay_batches(
         if isinstance(record, StatusRecord):
             if record.kind in ("connected", "reconnected"):
                 profile.reset()
+                if record.config:
+                    profile.apply_config(record.config)
             yield StreamStatus(name, record.t_recv_s, record.kind, record.detail)
             continue
         try:
@@ -282,3 +301,331 @@ def replay_batches(
                 "%s: skipped a bad packet at t=%.3f s (%d so far): %s", path, record.t_recv_s, bad, err
             )
         profile.take_events()
+
+
+# ============================================================================================ replay transport
+@dataclass(frozen=True)
+class Faults:
+    """Faults injected by :class:`ReplayConnector`, all deterministic.
+
+    Indices count the DATA notifications of the recording (0 = first).
+
+    Attributes:
+        drop_indices: Notifications that never arrive (the radio lost them).
+        drop_prob: Additional random loss probability per notification (seeded by ``seed``).
+        corrupt_indices: Notifications delivered with one byte flipped (bad CRC / garbage).
+        burst_every, burst_len: Every ``burst_every`` notifications, ``burst_len`` are held back and delivered
+            together with the receive time of the last one (a congested host stack).
+        disconnect_at_s: Recording-relative times (s after the first notification) at which the link drops.
+        down_s: After a drop, the device is unreachable for this long (recording time): its notifications in
+            that window are lost.
+        scan_failures: After each drop, this many ``find`` calls fail before the device is found again.
+        clock_skew_ppm, clock_offset_s: Host receive times become ``t0 + (t - t0) * (1 + ppm 1e-6) + offset``.
+    """
+
+    drop_indices: frozenset[int] = frozenset()
+    drop_prob: float = 0.0
+    seed: int = 0
+    corrupt_indices: frozenset[int] = frozenset()
+    burst_every: int = 0
+    burst_len: int = 0
+    disconnect_at_s: tuple[float, ...] = ()
+    down_s: float = 1.0
+    scan_failures: int = 0
+    clock_skew_ppm: float = 0.0
+    clock_offset_s: float = 0.0
+
+
+class ReplayDevice:
+    """Device-side GATT behaviour for replay: reads, control writes and when the stream runs.
+
+    ``model`` is a profile's device model (``PmdDeviceModel``, ``MujoDeviceModel``) or ``None`` for a device
+    that streams as soon as its data characteristic is subscribed (InfiniTime).
+    """
+
+    def __init__(self, profile_name: str, model: Any = None) -> None:
+        self.profile_name = profile_name
+        self.model = model
+        self._subscribed = False
+
+    @classmethod
+    def for_profile(cls, profile_name: str, config: dict[str, Any] | None = None) -> ReplayDevice:
+        """A device that accepts what the profile will ask, at the recorded ``config`` (rate, factor)."""
+        config = config or {}
+        if profile_name == "polar":
+            from mujo_edge.firmware_bridge.profiles.polar import pmd
+
+            rate = round(float(config.get("rate_hz", 52)))
+            return cls(
+                profile_name,
+                pmd.PmdDeviceModel(
+                    offered={
+                        pmd.SETTING_SAMPLE_RATE: [rate],
+                        pmd.SETTING_RESOLUTION: [16],
+                        pmd.SETTING_RANGE: [8],
+                    },
+                    factor=float(config.get("factor", 1.0)),
+                ),
+            )
+        if profile_name == "mujo":
+            from mujo_edge.firmware_bridge.profiles.mujo import stream
+
+            rate = round(float(config.get("rate_hz", 50)) * 100)
+            return cls(profile_name, stream.MujoDeviceModel(rates_centihz=(rate,), range_codes=(0, 1, 2, 3)))
+        return cls(profile_name, None)
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.model.streaming) if self.model is not None else self._subscribed
+
+    def read(self, char_uuid: str) -> bytes:
+        if self.profile_name == "polar" and self.model is not None:
+            return bytes(self.model.read_features())
+        if self.profile_name == "mujo" and self.model is not None:
+            return bytes(self.model.read_info())
+        raise DeviceError(f"replay device ({self.profile_name}) has no readable characteristic {char_uuid}")
+
+    def write(self, char_uuid: str, data: bytes) -> list[tuple[str, bytes]]:
+        """A control write -> the indications to send back on the same characteristic."""
+        if self.model is None:
+            raise DeviceError(f"replay device ({self.profile_name}) accepts no writes (got {data.hex()})")
+        return [(char_uuid, r) for r in self.model.handle_command(bytes(data))]
+
+    def subscribed(self, char_uuid: str, data_uuids: tuple[str, ...]) -> None:
+        if char_uuid in data_uuids:
+            self._subscribed = True
+
+    def disconnected(self) -> None:
+        """The link dropped: a real device stops streaming and forgets subscriptions."""
+        self._subscribed = False
+        if self.model is not None:
+            self.model.streaming = False
+
+
+class ReplayConnector(Connector):
+    """Replays recorded data notifications through the Transport interface, with :class:`Faults`.
+
+    The device's timeline is shared by all transports it makes: after an injected disconnect the recording
+    moves on by ``faults.down_s`` (those notifications are lost, as with a real watch), and the next
+    transport resumes from there. ``speed=None`` replays as fast as the consumer takes it (tests);
+    ``speed=1.0`` in real time, ``10.0`` ten times faster. ``finished`` is set when the recording ends.
+
+    Args:
+        notifications: Data notifications in time order.
+        device: Device-side behaviour (see :meth:`ReplayDevice.for_profile`).
+        data_uuids: Characteristics carrying the notifications.
+        name, address, service_uuids: What ``find(target)`` matches.
+        mtu: ATT MTU the transports report.
+    """
+
+    def __init__(
+        self,
+        notifications: Sequence[Notification],
+        device: ReplayDevice,
+        data_uuids: tuple[str, ...],
+        faults: Faults = Faults(),
+        speed: float | None = None,
+        name: str = "replay",
+        address: str = "replay:00",
+        service_uuids: tuple[str, ...] = (),
+        mtu: int = 247,
+    ) -> None:
+        self.notifications = list(notifications)
+        self.device = device
+        self.data_uuids = tuple(u.lower() for u in data_uuids)
+        self.faults = faults
+        self.speed = speed
+        self.name = name
+        self.address = address
+        self.service_uuids = tuple(u.lower() for u in service_uuids)
+        self.mtu = mtu
+        self.cursor = 0
+        self.transports: list[ReplayTransport] = []
+        self.writes: list[tuple[str, bytes]] = []
+        self.finds = 0
+        self._pending_scan_failures = 0
+        self._disconnects = sorted(faults.disconnect_at_s)
+        self._t_first = self.notifications[0].t_recv_s if self.notifications else 0.0
+        rng = np.random.default_rng(faults.seed)
+        random_drops = np.flatnonzero(rng.random(len(self.notifications)) < faults.drop_prob)
+        self._drops = set(faults.drop_indices) | {int(i) for i in random_drops}
+        self.finished = asyncio.Event()
+        self.delivered = 0
+        self.lost = 0
+
+    @classmethod
+    def from_recording(
+        cls, path: str | Path, faults: Faults = Faults(), speed: float | None = None, **kwargs: Any
+    ) -> ReplayConnector:
+        """A connector replaying a recording's data notifications, answering as the recorded device did."""
+        from mujo_edge.firmware_bridge.profiles import get_profile
+
+        header = read_header(path)
+        profile = get_profile(header.profile)
+        records = list(read_recording(path))
+        config = next((r.config for r in records if isinstance(r, StatusRecord) and r.config), None)
+        config = config or {"rate_hz": header.rate_hz}
+        data = [
+            r for r in records if isinstance(r, Notification) and r.char_uuid.lower() in profile.data_uuids
+        ]
+        kwargs.setdefault("name", header.device)
+        kwargs.setdefault("service_uuids", (profile.service_uuid,))
+        return cls(
+            data,
+            ReplayDevice.for_profile(header.profile, config),
+            profile.data_uuids,
+            faults,
+            speed,
+            **kwargs,
+        )
+
+    def matches(self, target: str) -> bool:
+        t = target.strip().lower()
+        return t in (self.name.lower(), self.address.lower()) or t in self.service_uuids
+
+    async def find(self, target: str, timeout_s: float) -> Transport:
+        self.finds += 1
+        if not self.matches(target):
+            raise DeviceError(
+                f"device '{target}' not found after {timeout_s:g} s: the replay offers '{self.name}' "
+                f"({self.address}). Is it advertising and in range?"
+            )
+        if self._pending_scan_failures > 0:
+            self._pending_scan_failures -= 1
+            raise DeviceError(
+                f"device '{target}' not found after {timeout_s:g} s: is it advertising and in range?"
+            )
+        transport = ReplayTransport(self)
+        self.transports.append(transport)
+        return transport
+
+    def _host_time(self, t: float) -> float:
+        f = self.faults
+        return self._t_first + (t - self._t_first) * (1.0 + f.clock_skew_ppm * 1e-6) + f.clock_offset_s
+
+    def _link_dropped(self, t_now: float) -> None:
+        """Move the device timeline past the unreachable window and arm the scan failures."""
+        resume_t = t_now + self.faults.down_s
+        while self.cursor < len(self.notifications) and self.notifications[self.cursor].t_recv_s < resume_t:
+            self.cursor += 1
+            self.lost += 1
+        self._pending_scan_failures = self.faults.scan_failures
+        self.device.disconnected()
+
+
+class ReplayTransport(Transport):
+    """One replayed connection (made by :class:`ReplayConnector`)."""
+
+    def __init__(self, connector: ReplayConnector) -> None:
+        self.connector = connector
+        self.name = connector.name
+        self.address = connector.address
+        self.connected = False
+        self._callbacks: dict[str, NotifyCallback] = {}
+        self._on_disconnect: Callable[[], None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.subscriptions: list[str] = []
+
+    @property
+    def mtu(self) -> int:
+        return self.connector.mtu
+
+    async def connect(self, timeout_s: float) -> None:
+        self.connected = True
+
+    async def disconnect(self) -> None:
+        was = self.connected
+        self.connected = False
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+        if was:
+            self.connector.device.disconnected()
+
+    def _require(self) -> None:
+        if not self.connected:
+            raise DeviceError("replay transport is not connected; connect first (or the link dropped)")
+
+    async def read(self, char_uuid: str) -> bytes:
+        self._require()
+        return self.connector.device.read(char_uuid.lower())
+
+    async def write(self, char_uuid: str, data: bytes, response: bool = True) -> None:
+        self._require()
+        uuid = char_uuid.lower()
+        self.connector.writes.append((uuid, bytes(data)))
+        replies = self.connector.device.write(uuid, data)
+        loop = asyncio.get_running_loop()
+        for reply_uuid, payload in replies:
+            cb = self._callbacks.get(reply_uuid)
+            if cb is not None:
+                loop.call_soon(cb, host_time_s(), payload)
+        self._maybe_stream()
+
+    async def subscribe(self, char_uuid: str, on_data: NotifyCallback) -> None:
+        self._require()
+        uuid = char_uuid.lower()
+        self._callbacks[uuid] = on_data
+        self.subscriptions.append(uuid)
+        self.connector.device.subscribed(uuid, self.connector.data_uuids)
+        self._maybe_stream()
+
+    def set_disconnected_callback(self, cb: Callable[[], None]) -> None:
+        self._on_disconnect = cb
+
+    def _maybe_stream(self) -> None:
+        if self._task is None and self.connected and self.connector.device.streaming:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        c, f = self.connector, self.connector.faults
+        previous_t: float | None = None
+        held: list[tuple[str, bytes]] = []
+        while self.connected and c.cursor < len(c.notifications):
+            if not c.device.streaming:
+                self._task = None  # the device was told to stop; a later start command resumes
+                return
+            index = c.cursor
+            note = c.notifications[index]
+            if c.speed is not None and previous_t is not None:
+                await asyncio.sleep(max(0.0, (note.t_recv_s - previous_t) / c.speed))
+            else:
+                await asyncio.sleep(0)
+            if not self.connected:
+                return
+            previous_t = note.t_recv_s
+            rel = note.t_recv_s - c._t_first
+            if c._disconnects and rel >= c._disconnects[0]:
+                c._disconnects.pop(0)
+                self.connected = False
+                c._link_dropped(note.t_recv_s)
+                if self._on_disconnect is not None:
+                    self._on_disconnect()
+                return
+            c.cursor += 1
+            if index in c._drops:
+                c.lost += 1
+                continue
+            payload = note.payload
+            if index in f.corrupt_indices and payload:
+                payload = (
+                    bytes((payload[0] ^ 0xFF,)) + payload[1:]
+                    if len(payload) == 1
+                    else (payload[:-1] + bytes((payload[-1] ^ 0x5A,)))
+                )
+            held.append((note.char_uuid.lower(), payload))
+            if (
+                f.burst_every
+                and f.burst_len
+                and index % f.burst_every < f.burst_len - 1
+                and c.cursor < len(c.notifications)
+            ):
+                continue  # hold back: this burst is delivered with its last notification's receive time
+            t_host = c._host_time(note.t_recv_s)
+            for uuid, data in held:
+                cb = self._callbacks.get(uuid)
+                if cb is not None:
+                    cb(t_host, data)
+                    c.delivered += 1
+            held = []
+        if c.cursor >= len(c.notifications):
+            c.finished.set()

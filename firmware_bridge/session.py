@@ -210,13 +210,12 @@ class DeviceSession:
                 await transport.disconnect()
 
     # ----------------------------------------------------------------------------------------- streaming
-    def _record_status(self, status: StreamStatus) -> StreamStatus:
-        if self.recorder is not None:
-            self.recorder.write_status(status.t_recv_s, status.kind, status.detail)
-        return status
-
     def _status(self, kind: str, detail: str = "") -> StreamStatus:
-        return self._record_status(StreamStatus(self.device_name, self._clock(), kind, detail))
+        status = StreamStatus(self.device_name, self._clock(), kind, detail)
+        if self.recorder is not None:
+            config = self.profile.config() if kind in ("connected", "reconnected") else None
+            self.recorder.write_status(status.t_recv_s, status.kind, status.detail, config)
+        return status
 
     def _decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
         self.stats.packets += 1

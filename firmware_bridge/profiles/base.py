@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import Any
 
 from mujo_edge.errors import ProtocolError
 from mujo_edge.firmware_bridge.transport import Transport
@@ -72,6 +73,15 @@ class DeviceProfile(abc.ABC):
     @abc.abstractmethod
     def decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
         """Decode one notification into sample batches; ``[]`` for non-sample packets; ProtocolError if bad."""
+
+    def config(self) -> dict[str, Any]:
+        """What a recording must keep to decode this connection again (rate, scale factor...), JSON-able."""
+        return {"rate_hz": self.rate_hz}
+
+    def apply_config(self, config: dict[str, Any]) -> None:
+        """Restore :meth:`config` when replaying a recording (after :meth:`reset`)."""
+        if "rate_hz" in config:
+            self.rate_hz = float(config["rate_hz"])
 
     def reset(self) -> None:
         """Forget per-connection state (previous frame timestamp, sequence number) after a reconnect."""

@@ -25,7 +25,8 @@ class MujoStreamProfile(DeviceProfile):
 
     Args:
         device: Stream name.
-        rate_hz: Requested rate (used when the watch lists it; else 50, 52, 100, 104 Hz, else the highest).
+        rate_hz: Requested rate (DeviceError if the watch does not list it); default: the first of 50, 52,
+            100, 104 Hz the watch lists, else its highest.
         range_g: Requested full scale in g (2, 4, 8, 16; default 8 when offered, else the highest).
 
     Decoding: CRC and length are checked (ProtocolError otherwise). Sequence numbers (u16, wrapping)
@@ -63,15 +64,17 @@ class MujoStreamProfile(DeviceProfile):
         """(rate_centihz, range_code) to request from what the watch lists."""
         if not info.rates_centihz or not info.range_codes:
             raise DeviceError(f"MuJo watch lists no rates or ranges ({info}); its firmware is misconfigured")
-        wanted = [round(self.requested_rate_hz * 100)] if self.requested_rate_hz else []
-        rate = next((r for r in [*wanted, *PREFERRED_RATES_CENTIHZ] if r in info.rates_centihz), None)
-        if rate is None:
-            if wanted:
+        if self.requested_rate_hz:
+            rate = round(self.requested_rate_hz * 100)
+            if rate not in info.rates_centihz:
                 raise DeviceError(
                     f"MuJo watch does not offer {self.requested_rate_hz} Hz; it offers "
                     f"{[r / 100 for r in info.rates_centihz]} Hz. Pick one of those."
                 )
-            rate = max(info.rates_centihz)
+        else:
+            rate = next(
+                (r for r in PREFERRED_RATES_CENTIHZ if r in info.rates_centihz), max(info.rates_centihz)
+            )
         codes = [stream.range_code_for_g(self.requested_range_g)] if self.requested_range_g else []
         code = next((c for c in [*codes, 2] if c in info.range_codes), max(info.range_codes))
         return rate, code

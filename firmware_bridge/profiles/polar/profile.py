@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from mujo_edge.errors import DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile
@@ -57,6 +58,18 @@ class PolarPmdProfile(DeviceProfile):
     def reset(self) -> None:
         super().reset()
         self._previous_ns = None
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "rate_hz": self.rate_hz,
+            "factor": self.factor,
+            "settings": {str(k): v for k, v in self.settings.items()},
+        }
+
+    def apply_config(self, config: dict[str, Any]) -> None:
+        super().apply_config(config)
+        self.factor = float(config.get("factor", self.factor))
+        self.settings = {int(k): v for k, v in dict(config.get("settings", {})).items()} or self.settings
 
     # -------------------------------------------------------------------------------- choosing settings
     def choose_settings(self, offered: dict[int, list[float]]) -> dict[int, float]:
@@ -213,7 +226,11 @@ class PolarPmdProfile(DeviceProfile):
         if not payload:
             raise ProtocolError("Polar control point: empty indication; expected a response or a stop notice")
         if payload[0] == pmd.RESPONSE_CODE:
-            pmd.parse_response(payload)  # validates; the start() coroutine consumes responses
+            response = pmd.parse_response(payload)  # start() consumes responses; here only the FACTOR matters
+            if response.ok and response.op == pmd.OP_START and response.parameters:
+                factor = pmd.parse_settings(response.parameters).get(pmd.SETTING_FACTOR)
+                if factor:
+                    self.factor = float(factor[0])
             return []
         if payload[0] == pmd.OP_GET_SETTINGS:
             # Unsolicited: the device stopped the listed measurement types on its own.
