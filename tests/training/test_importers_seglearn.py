@@ -78,3 +78,22 @@ def test_left_wrists_are_mirrored_into_the_axis_convention(imported: Dataset, tm
     raw = Dataset.open(raw_out)
     assert raw.gyr is None
     assert float(raw.acc[pen & (sides == "left")][..., 0].mean()) > 0.9
+
+
+def test_manifest_split_holds_out_subjects_9_and_10(imported: Dataset) -> None:
+    from mujo_edge.training.data.splits import predefined_split
+
+    train, val, test = predefined_split(imported)
+    subject = np.asarray(imported.subject)
+    assert set(subject[train].tolist()) == set(range(1, 8))
+    assert set(subject[val].tolist()) == {8} and set(subject[test].tolist()) == {9, 10}
+    assert train.size + val.size + test.size == len(imported)
+
+
+def test_missing_seglearn_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mujo_edge.errors import MissingDependencyError
+    from mujo_edge.training.data import seglearn
+
+    monkeypatch.setattr(seglearn.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(MissingDependencyError, match=r"mujo-edge\[training\]"):
+        seglearn.find_watch_file()

@@ -101,6 +101,15 @@ LABEL_TEXT: dict[str, list[str]] = {
 
 _SIDES = {0: "left", 1: "right"}
 
+#: The subject split of the reference baseline (data-sources: train 1-7, test on unseen subjects 9 and 10),
+#: with subject 8 for validation; stored in the manifest for ``predefined_split``.
+SEGLEARN_SPLITS: dict[str, Any] = {
+    "by": "subject",
+    "train": [1, 2, 3, 4, 5, 6, 7],
+    "val": [8],
+    "test": [9, 10],
+}
+
 
 def find_watch_file() -> Path:
     """Path of ``watch_dataset.npy`` inside the installed seglearn package (its code is not imported)."""
@@ -213,6 +222,7 @@ def import_seglearn_watch(
             "source_sha256": sha256_file(path),
             "mirror_left": bool(mirror_left),
             "recordings": recordings,
+            "splits": SEGLEARN_SPLITS,
         },
         overwrite=overwrite,
     )
