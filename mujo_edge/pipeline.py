@@ -175,7 +175,7 @@ class _Device:
         else:
             t = b.t_sensor_s
             assert t is not None
-            self._clock_t.append(t[-1])
+            self._clock_t.append(float(t[-1]))
             self._clock_r.append(t_recv)
         if b.gap_before:
             self._flags.append(self._n)
@@ -198,7 +198,7 @@ class _Device:
         self._t, self._x, self._flags, self._n = [], [], [], 0
         st = self.stats
         if self._clock_t:
-            self.clock.observe_many(np.asarray(self._clock_t), np.asarray(self._clock_r))
+            self.clock.observe_many(self._clock_t, self._clock_r)
             self._clock_t, self._clock_r = [], []
         if not np.isfinite(x.sum()):
             ok = np.isfinite(x).all(axis=1)

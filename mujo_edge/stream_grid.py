@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from mujo_edge.constants import RATE_HZ
@@ -69,7 +68,7 @@ class StreamGrid:
         self.upsampled = source_rate_hz < rate_hz * (1.0 - RATE_TOLERANCE)
         if source_rate_hz > rate_hz * (1.0 + RATE_TOLERANCE):
             self.taps: np.ndarray | None = anti_alias_fir(source_rate_hz, rate_hz)
-            self._h = np.ascontiguousarray(self.taps[::-1])
+            self._h = self.taps
             self._half = (self.taps.size - 1) // 2
         else:
             self.taps, self._h, self._half = None, None, 0
@@ -111,11 +110,12 @@ class StreamGrid:
                 self._hist_t = t_s[0] - np.arange(k, 0, -1) / self.source_rate_hz
                 self._hist_x = np.repeat(x[:1].astype(np.float32), k, axis=0)
         if self._h is not None:
-            xs = np.concatenate([self._hist_x, x.astype(np.float32, copy=False)])
+            xs = np.concatenate([self._hist_x, x])
             ts = np.concatenate([self._hist_t, t_s])
             k = self._h.size - 1
-            y = sliding_window_view(xs, self._h.size, axis=0) @ self._h  # (n, 3): causal FIR outputs
-            ty = ts[self._half : self._half + t_s.size]  # stamped at each output's centre input
+            # Causal FIR outputs, one per new input, each stamped at its centre input's time.
+            y = np.stack([np.convolve(xs[:, c], self.taps, "valid") for c in range(3)], axis=1)
+            ty = ts[self._half : self._half + t_s.size]
             self._hist_t, self._hist_x = ts[-k:], xs[-k:]
         else:
             y, ty = x, t_s
@@ -129,9 +129,10 @@ class StreamGrid:
             return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
         g = self._t0 + np.arange(self._k, k_end + 1) / self.rate_hz
         self._k = k_end + 1
-        i = np.clip(np.searchsorted(ty, g, side="right") - 1, 0, max(ty.size - 2, 0))
         if ty.size == 1:
             return GridChunk(g, np.repeat(y[:1], g.size, axis=0).astype(np.float32))
+        # g >= ty[0] always (the run starts at a centre time); only the top needs clamping.
+        i = np.minimum(np.searchsorted(ty, g, side="right") - 1, ty.size - 2)
+        y0 = y[i]
         w = ((g - ty[i]) / (ty[i + 1] - ty[i]))[:, None]
-        out = y[i] + w * (y[i + 1] - y[i])
-        return GridChunk(g, out.astype(np.float32))
+        return GridChunk(g, (y0 + w * (y[i + 1] - y0)).astype(np.float32))
