@@ -331,6 +331,14 @@ def bench_host(
     specs = plan_specs(bundle_path, keys, threads, runs, warmup, batch, student, pipeline)
     results: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    if student is None:
+        skipped.append(
+            {
+                "name": "pytorch float32",
+                "reason": "no --student DIR given (a bundle holds no torch weights; pass the `mujo-edge "
+                "distill --out` folder to time the float student in PyTorch)",
+            }
+        )
     for spec in specs:
         label = spec["kind"] if spec["kind"] != "model" else f"{spec['format']} {spec['dtype']}"
         log.info("benchmarking %s", label)

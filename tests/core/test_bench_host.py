@@ -1,0 +1,74 @@
+"""`mujo-edge bench` on a real bundle: every model in its real runtime, the pipeline row, one isolated
+worker. Uses the shipped default bundle (no conversion in the test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mujo_edge.bench.host import _run_in_worker, bench_host
+from mujo_edge.bench.schema import validate_report
+from mujo_edge.cli import main
+
+DEFAULT = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo"
+needs_bundle = pytest.mark.skipif(not DEFAULT.is_file(), reason=f"no shipped default bundle at {DEFAULT}")
+
+
+def _runtime(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
+@needs_bundle
+@pytest.mark.slow
+@pytest.mark.skipif(not _runtime("ai_edge_litert"), reason="ai-edge-litert (runtime extra) not installed")
+@pytest.mark.skipif(not _runtime("executorch"), reason="executorch (export extra) not installed")
+def test_bench_every_model_of_the_default_bundle() -> None:
+    from mujo_edge.bundle import Bundle
+
+    bundle = Bundle.open(DEFAULT)
+    rep = bench_host(DEFAULT, runs=40, warmup=5, batch=4, isolate=False, pipeline=True)
+    validate_report(rep)
+    by = {(r["runtime"], r["dtype"]): r for r in rep["results"]}
+    for m in bundle.models:
+        runtime = {"tflite": "litert", "executorch": "executorch"}[m.format]
+        r = by[(runtime, m.dtype)]
+        lat = r["latency_us"]
+        assert lat["n"] == 40 and 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+        assert r["model_bytes"] == len(bundle.file_bytes(m.file))
+        assert r["throughput_wps"] > 0 and r["load_ms"] > 0 and r["batch"] == 4
+    pipe = by[("mujo-pipeline", "none")]
+    assert pipe["extra"]["windows_per_repeat"] > 500  # ten simulated minutes at hop 1 s
+    assert rep["bundle"]["labels"] == bundle.labels
+    assert [s["name"] for s in rep["skipped"]] == ["pytorch float32"]
+
+
+@needs_bundle
+@pytest.mark.skipif(not _runtime("ai_edge_litert"), reason="ai-edge-litert (runtime extra) not installed")
+def test_isolated_worker_measures_its_own_peak_rss(tmp_path: Path) -> None:
+    from mujo_edge.bundle import Bundle
+
+    dtype = next(m.dtype for m in Bundle.open(DEFAULT).models if m.format == "tflite")
+    spec = {"kind": "model", "bundle": str(DEFAULT), "format": "tflite", "dtype": dtype}
+    reply = _run_in_worker({**spec, "threads": 1, "runs": 20, "warmup": 2, "batch": 2})
+    assert reply["ok"], reply
+    r = reply["result"]
+    assert r["runtime"] == "litert" and r["latency_us"]["n"] == 20
+    assert r["peak_rss_mb"] >= r["extra"]["rss_baseline_mb"] > 0
+    assert r["import_ms"] > 0
+
+
+@needs_bundle
+@pytest.mark.slow
+@pytest.mark.skipif(not _runtime("ai_edge_litert"), reason="ai-edge-litert (runtime extra) not installed")
+def test_cli_writes_json_and_markdown(tmp_path: Path) -> None:
+    out, md = tmp_path / "b.json", tmp_path / "b.md"
+    args = ["bench", "--bundle", str(DEFAULT), "--runs", "20", "--warmup", "2", "--batch", "2"]
+    assert main([*args, "--no-pipeline", "--in-process", "--json", str(out), "--markdown", str(md)]) == 0
+    text = md.read_text()
+    assert "| litert | tflite |" in text and "Skipped pytorch float32" in text
+    assert main(["bench", "compare", str(out)]) == 0
