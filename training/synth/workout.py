@@ -1,0 +1,277 @@
+"""Workouts: scripts of sets and rests rendered into continuous pose + virtual watch recordings.
+
+A *script* is a list of steps, each one of
+
+- ``{"activity": "ABD", "seconds": 30}`` or ``{"activity": "squats", "reps": 12}``: a set;
+- ``{"rest": 10}`` (a random non-activity kind) or ``{"rest": 10, "kind": "walking"}``;
+- a pair ``("ABD", 30)`` / ``("rest", 10)``.
+
+A script file is JSON (that list) or plain text with one step per line, ``ABD 30`` / ``squats 12 reps`` /
+``rest 10`` / ``rest 10 walking``; ``#`` starts a comment. Activity names are the corpus labels (MM-Fit names,
+seglearn short names ``PEN ABD FEL IR ER TRAP ROW``) or their long names ("pendulum").
+
+Between consecutive steps the body moves smoothly from one posture to the next (0.8-3 s, labelled
+``non_activity``, activity "transition").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mujo_edge.constants import RATE_HZ
+from mujo_edge.errors import DataError
+
+from .imu import SensorModel, virtual_imu
+from .motion import (
+    ACTIVITIES,
+    CHANNELS,
+    EXERCISES,
+    NON_ACTIVITY,
+    REST_KINDS,
+    Activity,
+    Style,
+    channel_dict,
+    resolve_activity,
+    segment_channels,
+    smooth_channels,
+    transition_channels,
+)
+from .skeleton import forward_kinematics
+
+#: Per-sample activity names: every generator activity, then "transition".
+KINDS: tuple[str, ...] = (*ACTIVITIES, "transition")
+_KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+_CH = {c: i for i, c in enumerate(CHANNELS)}
+_ANGLE_COLS = [i for c, i in _CH.items() if c not in ("x", "y", "hop", "floor", "anchor")]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One script step: ``activity`` for ``seconds``; ``rest_kind`` for a rest (``activity`` is "rest")."""
+
+    activity: str
+    seconds: float
+    rest_kind: str | None = None
+    side: str | None = None  #: "r" / "l": the exercising arm of a unilateral set (default: the watch's)
+
+
+@dataclass
+class WorkoutRecording:
+    """A rendered workout on one wrist.
+
+    Attributes:
+        t_s: (n,) float64 sample times, s, from 0 at ``rate_hz``.
+        acc_g: (n, 3) float32 virtual accelerometer, g, watch frame.
+        gyr_rad_s: (n, 3) float32 virtual gyroscope, rad/s.
+        pose_m: (n, 17, 3) float32 joints, m, z up.
+        label: (n,) int64 index into ``labels`` per sample.
+        labels: label names (exercises, then ``non_activity``).
+        kind: (n,) int64 index into :data:`KINDS` (which exercise or which kind of rest) per sample.
+        wrist: "left" or "right".
+        rate_hz: sampling rate.
+    """
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyr_rad_s: np.ndarray
+    pose_m: np.ndarray
+    label: np.ndarray
+    labels: list[str]
+    kind: np.ndarray
+    wrist: str
+    rate_hz: float
+
+
+def _step_from(item: Any, where: str) -> Step:
+    if isinstance(item, (list, tuple)) and len(item) == 2:
+        name, secs = item
+        item = {"rest": secs} if str(name).lower() == "rest" else {"activity": name, "seconds": secs}
+    if not isinstance(item, dict):
+        raise DataError(f"{where}: a script step must be {{'activity': NAME, 'seconds': S}}, got {item!r}")
+    if "rest" in item:
+        kind = item.get("kind")
+        if kind is not None and kind not in REST_KINDS:
+            raise DataError(f"{where}: rest kind {kind!r} unknown; use one of {', '.join(REST_KINDS)}")
+        return Step("rest", _positive(item["rest"], where), kind)
+    if "activity" not in item:
+        raise DataError(f"{where}: step {item!r} has neither 'activity' nor 'rest'")
+    act = resolve_activity(str(item["activity"]))
+    if act.group == "rest":
+        return Step("rest", _positive(item.get("seconds", 10), where), act.name)
+    if "reps" in item:
+        return Step(act.name, _positive(item["reps"], where) * act.rep_s)
+    if "seconds" not in item:
+        raise DataError(f"{where}: step {item!r} needs 'seconds' or 'reps'")
+    return Step(act.name, _positive(item["seconds"], where))
+
+
+def _positive(v: Any, where: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not np.isfinite(f) or f <= 0:
+        raise DataError(f"{where}: durations and reps must be positive numbers, got {v!r}")
+    return f
+
+
+def parse_script(script: Sequence[Any] | str | Path) -> list[Step]:
+    """Steps from a list (see the module docstring), a JSON/text file path, or the text of a script."""
+    if isinstance(script, Path) or (
+        isinstance(script, str) and "\n" not in script and Path(script).is_file()
+    ):
+        path = Path(script)
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise DataError(f"cannot read workout script {path}: {e}") from e
+        return parse_script_text(text, str(path))
+    if isinstance(script, str):
+        return parse_script_text(script, "script")
+    steps = [_step_from(item, f"script step {i + 1}") for i, item in enumerate(script)]
+    if not steps:
+        raise DataError(
+            "the workout script is empty; give at least one step like {'activity': 'ABD', 'seconds': 30}"
+        )
+    return steps
+
+
+def parse_script_text(text: str, where: str = "script") -> list[Step]:
+    """Steps from JSON text or from the line format (``ABD 30``, ``squats 12 reps``, ``rest 10 walking``)."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            return parse_script(json.loads(stripped))
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: not valid JSON ({e})") from e
+    items: list[Any] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split("#", 1)[0].split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise DataError(
+                f"{where}, line {n}: expected 'ACTIVITY SECONDS' or 'rest SECONDS [KIND]', got {line!r}"
+            )
+        if parts[0].lower() == "rest":
+            items.append({"rest": parts[1], **({"kind": parts[2]} if len(parts) > 2 else {})})
+        elif len(parts) > 2 and parts[2].lower().startswith("rep"):
+            items.append({"activity": parts[0], "reps": parts[1]})
+        else:
+            items.append({"activity": parts[0], "seconds": parts[1]})
+    if not items:
+        raise DataError(f"{where}: no steps found; write one step per line, e.g. 'ABD 30'")
+    return [_step_from(item, f"{where}, step {i + 1}") for i, item in enumerate(items)]
+
+
+def render_channels(
+    steps: Sequence[Step],
+    style: Style,
+    rng: np.random.Generator,
+    rate_hz: float,
+    active: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint-angle channels of a whole workout with transitions: ((n, C) channels, (n,) kind index)."""
+    chunks: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    prev: np.ndarray | None = None
+    for step in steps:
+        name = step.rest_kind or (str(rng.choice(REST_KINDS)) if step.activity == "rest" else step.activity)
+        act: Activity = ACTIVITIES[name]
+        n = max(round(step.seconds * rate_hz), 1)
+        seg = segment_channels(act, n, rate_hz, style, rng, step.side or active)
+        if prev is not None:
+            # keep walking progress: the next segment starts where the last one ended
+            for c in ("x", "y"):
+                seg[:, _CH[c]] += prev[_CH[c]] - seg[0, _CH[c]]
+            change = float(np.abs(seg[0, _ANGLE_COLS] - prev[_ANGLE_COLS]).max())
+            n_tr = round(float(np.clip(0.6 + 0.9 * change, 0.8, 3.0)) * rate_hz * rng.uniform(0.85, 1.2))
+            chunks.append(transition_channels(prev, seg[0], n_tr))
+            kinds.append(np.full(n_tr, _KIND_INDEX["transition"]))
+        chunks.append(seg)
+        kinds.append(np.full(n, _KIND_INDEX[name]))
+        prev = seg[-1]
+    return smooth_channels(np.concatenate(chunks), rate_hz), np.concatenate(kinds)
+
+
+def render(
+    channels: np.ndarray,
+    kind: np.ndarray,
+    style: Style,
+    wrist: Literal["left", "right"],
+    rate_hz: float,
+    rng: np.random.Generator,
+    sensor: SensorModel | None,
+    labels: Sequence[str],
+) -> WorkoutRecording:
+    """Pose and virtual watch of rendered channels."""
+    ch = channel_dict(channels)
+    pose = forward_kinematics(ch, style.body, rate_hz)
+    side = "r" if wrist == "right" else "l"
+    roll = -ch[f"{side}.pron"] if side == "r" else ch[f"{side}.pron"]
+    imu = virtual_imu(pose, rate_hz, wrist=wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng)
+    lab_index = {name: i for i, name in enumerate(labels)}
+    kind_to_label = np.array(
+        [
+            lab_index.get(NON_ACTIVITY if (k == "transition" or ACTIVITIES[k].group == "rest") else k, -1)
+            for k in KINDS
+        ]
+    )
+    label = kind_to_label[kind]
+    n = len(kind)
+    return WorkoutRecording(
+        t_s=np.arange(n) / rate_hz,
+        acc_g=imu.acc_g,
+        gyr_rad_s=imu.gyr_rad_s,
+        pose_m=pose.astype(np.float32),
+        label=label.astype(np.int64),
+        labels=list(labels),
+        kind=kind.astype(np.int64),
+        wrist=wrist,
+        rate_hz=float(rate_hz),
+    )
+
+
+def simulate_workout(
+    script: Sequence[Any] | str | Path,
+    seed: int = 0,
+    wrist: Literal["left", "right"] = "left",
+    rate_hz: float = RATE_HZ,
+    sensor: SensorModel | None = None,
+    labels: Sequence[str] | None = None,
+    style: Style | None = None,
+) -> WorkoutRecording:
+    """Render a scripted workout of one synthetic subject wearing a watch on ``wrist``.
+
+    Args:
+        script: steps (see the module docstring), a script file, or script text.
+        seed: everything random (body, style, rep timing, sensor errors) follows from it.
+        wrist: the watch's wrist; unilateral exercises are done with this arm (as in the seglearn recordings).
+        rate_hz: output rate.
+        sensor: sensor model (default :class:`SensorModel`, ``SensorModel.ideal()`` for none).
+        labels: label list for ``label``; default every exercise then ``non_activity``. An exercise of the
+            script that is not in ``labels`` raises.
+        style: the subject; drawn from ``seed`` if not given.
+    Returns:
+        :class:`WorkoutRecording` with per-sample labels matching the script.
+    """
+    steps = parse_script(script)
+    labels = list(labels) if labels is not None else [*EXERCISES, NON_ACTIVITY]
+    missing = sorted({s.activity for s in steps if s.activity != "rest" and s.activity not in labels})
+    if missing or NON_ACTIVITY not in labels:
+        raise DataError(
+            f"labels {labels} lack {missing or [NON_ACTIVITY]}; add them or remove those steps from the script"
+        )
+    if wrist not in ("left", "right"):
+        raise DataError(f"wrist must be 'left' or 'right', got {wrist!r}")
+    rng = np.random.default_rng(seed)
+    style = Style.sample(rng) if style is None else style
+    active = "r" if wrist == "right" else "l"
+    channels, kind = render_channels(steps, style, rng, rate_hz, active)
+    return render(channels, kind, style, wrist, rate_hz, rng, sensor, labels)
