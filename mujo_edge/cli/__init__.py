@@ -54,12 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _setup_logging(args.verbose)
+    from rich.markup import escape
+
     from mujo_edge.cli._console import console
 
     try:
         code = args.func(args)
     except MujoError as e:
-        console.print(f"[bold red]error:[/] {e}")
+        # escape: messages hold brackets ("pip install 'mujo-edge[training]'") that rich would eat as markup
+        console.print(f"[bold red]error:[/] {escape(str(e))}")
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
