@@ -136,11 +136,13 @@ def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -
         rec = simulate_workout(steps, seed=seed, wrist="left", rate_hz=rate_hz)
         return np.asarray(rec.acc_g, np.float32), "synthetic workout (mujo_edge.training.synth)"
     try:
-        from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch, mirror_to_convention
+        from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
     except ImportError as e:
         raise MissingDependencyError(
             "The virtual watch's motion (synthetic workout or recorded seglearn data)", "training"
         ) from e
+    from mujo_edge.axes import mirror_left_wrist
+
     raw = load_watch()
     rng = np.random.default_rng(seed)
     parts = []
@@ -161,7 +163,7 @@ def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -
         rec = int(idx[int(rng.integers(len(idx)))])
         x = raw["X"][rec][:, :3].astype(np.float64)
         if int(raw["side"][rec]) == 0:
-            x, _ = mirror_to_convention(x, np.zeros_like(x))
+            x, _ = mirror_left_wrist(x)
         n = round(float(step["seconds"]) * RATE_HZ)
         parts.append(np.resize(x, (n, 3)) if x.shape[0] < n else x[:n])
     acc50 = np.concatenate(parts)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.axes import mirror_left_wrist
 from mujo_edge.constants import H36M_JOINTS, HOP, RATE_HZ, STANDARD_GRAVITY, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.grid import resample_recording, resample_segment, split_at_gaps
@@ -370,9 +371,7 @@ def import_mmfit(
     acc_all = np.concatenate(acc_w)
     gyr_all = np.concatenate(gyr_w) if with_gyr else None
     if mirror:
-        acc_all[..., 0] *= -1.0
-        if gyr_all is not None:
-            gyr_all[..., 1:] *= -1.0
+        acc_all, gyr_all = mirror_left_wrist(acc_all, gyr_all)
     return write_dataset(
         out,
         acc=acc_all,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.axes import mirror_left_wrist
 from mujo_edge.constants import HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError, MissingDependencyError
 from mujo_edge.provenance import sha256_file
@@ -149,11 +150,6 @@ def load_watch(path: str | Path | None = None) -> dict[str, Any]:
     return raw
 
 
-def mirror_to_convention(acc_g: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mirror a left-wrist recording across the forearm's x axis: ``ax -> -ax``, ``(wx, wy, wz) -> (wx, -wy, -wz)``."""
-    return acc_g * np.array([-1.0, 1.0, 1.0]), gyr_rad_s * np.array([1.0, -1.0, -1.0])
-
-
 def import_seglearn_watch(
     out: str | Path,
     with_gyr: bool = True,
@@ -182,7 +178,7 @@ def import_seglearn_watch(
         a, w = x[:, :3], x[:, 3:]
         mirrored = mirror_left and side == "left"
         if mirrored:
-            a, w = mirror_to_convention(a, w)
+            a, w = mirror_left_wrist(a, w)
         starts = window_starts(x.shape[0])
         acc.append(sliding_windows(a.astype(np.float32)))
         gyr.append(sliding_windows(w.astype(np.float32)))
