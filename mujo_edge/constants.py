@@ -33,11 +33,13 @@ TRAIN_FRACTIONS_PCT: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 100)
 #: Quantiles per channel in a PIT calibration table.
 PIT_QUANTILES: int = 256
 
-#: Axis convention of every accelerometer array: right-handed watch frame, specific force in g.
-#: x along the forearm towards the hand, y across the wrist towards the thumb side, z out of the watch face.
+#: Axis convention of every accelerometer array: the frame of a watch on the RIGHT wrist, specific force in g.
+#: x along the forearm towards the hand, y across the wrist towards the thumb, z out of the watch face.
+#: Left-wrist recordings are mirrored into it (``mujo_edge.axes.mirror_left_wrist``: x -> -x).
 AXIS_CONVENTION: str = (
-    "watch frame, right-handed: x along the forearm towards the hand, y across the wrist towards the thumb, "
-    "z out of the watch face; specific force in g (a watch lying face-up reads z = +1 g)"
+    "right-wrist watch frame: x along the forearm towards the hand, y across the wrist towards the thumb, "
+    "z out of the watch face; left-wrist data mirrored into it (x -> -x; gyro y, z -> -y, -z); "
+    "specific force in g (a watch lying face-up reads z = +1 g)"
 )
 
 #: The 17 joints in Human3.6M / VideoPose3D order.
