@@ -21,6 +21,7 @@ DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "default.mu
 
 
 def _print_report(report: dict[str, Any], title: str) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from mujo_edge.cli._console import console
@@ -60,7 +61,7 @@ def _print_report(report: dict[str, Any], title: str) -> None:
         )
     console.print(t)
     for s in report["skipped"]:
-        console.print(f"[yellow]skipped[/] {s['name']}: {s['reason']}")
+        console.print(f"[yellow]skipped[/] {escape(s['name'])}: {escape(s['reason'])}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

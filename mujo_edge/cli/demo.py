@@ -549,6 +549,7 @@ def run_stage(out: Path, st: Stage, env: dict[str, str], again: str = "") -> tup
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.rule import Rule
     from rich.table import Table
 
@@ -561,7 +562,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for i, st in enumerate(stages, 1):
             console.print(f"[{i}/{len(stages)}] {st.name}: {st.title}\n  $ {st.command}", markup=False)
         for st, why in problems:
-            console.print(f"[red]cannot run yet:[/] stage '{st.name}': {why} ({st.provider})")
+            console.print(f"[red]cannot run yet:[/] stage '{st.name}': {escape(why)} ({st.provider})")
         return 1 if problems else 0
     if problems:
         lines = "\n".join(f"  - stage '{st.name}': {why} ({st.provider})" for st, why in problems)
