@@ -135,6 +135,12 @@ def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -
     if simulate_workout is not None:
         rec = simulate_workout(steps, seed=seed, wrist="left", rate_hz=rate_hz)
         return np.asarray(rec.acc_g, np.float32), "synthetic workout (mujo_edge.training.synth)"
+    return seglearn_motion(steps, rate_hz, seed), "recorded seglearn watch data (real), resampled"
+
+
+def seglearn_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -> np.ndarray:
+    """(n, 3) float32 g: real seglearn recordings of each step's exercise (rests: a still, hanging arm),
+    resampled to ``rate_hz``."""
     try:
         from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
     except ImportError as e:
@@ -169,8 +175,7 @@ def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -
     acc50 = np.concatenate(parts)
     t50 = np.arange(acc50.shape[0]) / RATE_HZ
     t = np.arange(int(acc50.shape[0] * rate_hz / RATE_HZ)) / rate_hz
-    acc = np.stack([np.interp(t, t50, acc50[:, c]) for c in range(3)], 1)
-    return acc.astype(np.float32), "recorded seglearn watch data (real), resampled"
+    return np.stack([np.interp(t, t50, acc50[:, c]) for c in range(3)], 1).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------- engine

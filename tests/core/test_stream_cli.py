@@ -1,0 +1,165 @@
+"""`mujo-edge stream` and `mujo-edge replay` end to end through the CLI: a watch on E's replay link (in place
+of the BLE connector), events and a raw recording written, and the replay of that recording yielding the
+same event lines. The model is a numpy stand-in bundle, so this runs without the export extras."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mujo_edge.cli.stream as stream_cli
+from mujo_edge.cli import main
+from mujo_edge.errors import DataError, MujoError
+from mujo_edge.firmware_bridge.profiles.polar import pmd
+from mujo_edge.firmware_bridge.record import Faults, ReplayConnector, ReplayDevice, read_header
+
+from .test_replay_faults import LABELS, MeanXRunner, polar_notifications
+
+
+class FakeBundle:
+    """The parts of mujo_edge.bundle.Bundle the stream commands use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.labels = list(LABELS)
+        self.window, self.hop, self.rate_hz = 100, 50, 50.0
+        self.calibration = None
+        self.formats = ["tflite"]
+
+    def runner(self, fmt: str | None = None, threads: int = 1) -> MeanXRunner:
+        r = MeanXRunner()
+        r.name = "numpy stand-in"  # type: ignore[attr-defined]
+        return r
+
+
+@pytest.fixture
+def fake_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    p = tmp_path / "fake.mujo"
+    p.write_bytes(b"stand-in")
+    monkeypatch.setattr(stream_cli, "open_bundle", lambda path: FakeBundle(p))
+    return p
+
+
+@pytest.fixture
+def replay_radio(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """`--device watch` finds a watch replaying 60 s of PMD frames (one link loss at 25 s)."""
+    made: dict = {}
+
+    def connector() -> ReplayConnector:
+        c = ReplayConnector(
+            polar_notifications(60.0),
+            ReplayDevice.for_profile("polar", {"rate_hz": 52.0}),
+            (pmd.PMD_DATA_UUID,),
+            Faults(disconnect_at_s=(25.0,), drop_indices=frozenset({150})),
+            name="watch",
+        )
+        made["connector"] = c
+        return c
+
+    fake = types.ModuleType("mujo_edge.firmware_bridge.bleak_transport")
+    fake.BleakConnector = connector  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mujo_edge.firmware_bridge.bleak_transport", fake)
+    return made
+
+
+def test_stream_records_and_replay_gives_the_same_events(
+    tmp_path: Path, fake_bundle: Path, replay_radio: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev, raw = tmp_path / "events.jsonl", tmp_path / "raw.jsonl"
+    code = main(
+        [
+            *("stream", "--device", "watch", "--profile", "polar", "--events", str(ev), "--record", str(raw)),
+            *("--duration", "4", "--no-live", "--smooth", "2"),
+        ]
+    )
+    assert code == 0
+    assert replay_radio["connector"].finished.is_set()
+    live = ev.read_text().splitlines()
+    assert len(live) > 40
+    first = json.loads(live[0])
+    assert set(first) == {"t_start", "t_end", "label", "confidence", "device", "calibrated", "upsampled"}
+    assert first["device"] == "watch" and first["label"] == "down"
+    out = _said(capsys)
+    assert "summary" in out and f"{len(live)} events" in out
+    header = read_header(raw)
+    assert header.profile == "polar" and header.meta["mujo_edge_stream"]["smooth"] == 2
+
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", str(raw), "--events", str(again)]) == 0  # smoothing 2 read from the recording
+    assert again.read_text().splitlines() == live
+    assert main(["replay", str(raw), "--events", str(tmp_path / "s1.jsonl"), "--smooth", "1"]) == 0
+    assert (tmp_path / "s1.jsonl").read_text().splitlines() != live  # the override is honoured
+
+
+def _said(capsys: pytest.CaptureFixture[str]) -> str:
+    return " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+
+
+def test_gateway_records_one_file_per_device(tmp_path: Path) -> None:
+    assert stream_cli.recording_path(str(tmp_path / "raw.jsonl"), "AA:BB", 2).name == "raw-AA_BB.jsonl"
+    assert stream_cli.recording_path(str(tmp_path / "raw.jsonl"), "AA:BB", 1).name == "raw.jsonl"
+
+
+def test_bad_invocations_say_what_to_do(
+    tmp_path: Path, fake_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["stream"]) == 2
+    assert "--device NAME|ADDRESS" in _said(capsys)
+    assert (
+        main(
+            [
+                "stream",
+                "--device",
+                "a",
+                "--device",
+                "b",
+                "--profile",
+                "polar",
+                "--profile",
+                "mujo",
+                "--profile",
+                "polar",
+            ]
+        )
+        == 2
+    )
+    assert "one per --device" in _said(capsys)
+    assert main(["replay", str(tmp_path / "nope.jsonl")]) == 2
+    assert "not found" in _said(capsys)
+
+
+def test_workout_scripts() -> None:
+    assert stream_cli.parse_script("ABD:20,rest:5") == [{"activity": "ABD", "seconds": 20.0}, {"rest": 5.0}]
+    with pytest.raises(DataError, match="NAME:SECONDS"):
+        stream_cli.parse_script("ABD-20")
+    steps = stream_cli.default_script(["PEN", "ABD"])
+    assert stream_cli.script_seconds(steps) == 2 * (stream_cli.DEFAULT_ACTIVITY_S + stream_cli.DEFAULT_REST_S)
+
+
+def test_fallback_motion_is_real_seglearn_data() -> None:
+    pytest.importorskip("mujo_edge.training.data.seglearn")
+    try:
+        acc = stream_cli.seglearn_motion([{"activity": "PEN", "seconds": 4}, {"rest": 2}], 52.0)
+    except MujoError as e:  # seglearn not installed: the message names the extra
+        pytest.skip(f"seglearn watch data not available here: {e}")
+    assert acc.shape == (6 * 52, 3) and acc.dtype == np.float32
+    # a still arm at rest reads 1 g along -x (hanging); the exercise moves
+    assert np.linalg.norm(acc[-50:], axis=1).mean() == pytest.approx(1.0, abs=0.05)
+    assert acc[-50:, 0].mean() == pytest.approx(-1.0, abs=0.05)
+    assert acc[:150].std(axis=0).max() > 0.02
+    with pytest.raises(DataError, match="no recorded motion"):
+        stream_cli.seglearn_motion([{"activity": "squats", "seconds": 2}], 50.0)
+
+
+def test_workout_motion_covers_the_script() -> None:
+    try:
+        acc, source = stream_cli.workout_motion([{"activity": "ABD", "seconds": 6}, {"rest": 3}], 52.0)
+    except MujoError as e:
+        pytest.skip(f"no workout motion available here: {e}")
+    assert acc.ndim == 2 and acc.shape[1] == 3 and acc.shape[0] >= 9 * 52 * 0.95
+    assert np.isfinite(acc).all() and source
