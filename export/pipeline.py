@@ -1,0 +1,321 @@
+"""``mujo-edge export``: student -> int8 (or float32) LiteRT + ExecuTorch models -> verified -> ``.mujo``.
+
+Steps: load the STUDENT folder; fold BatchNorm; pick representative calibration windows from the teacher's
+training subjects and held-out windows from its test subjects (both through the student's PIT table when it
+has one); quantize and convert per format; run every converted model in its real runtime through
+:mod:`mujo_edge.runners` and compare with the float student; write the bundle only when every model agrees
+with the float student on at least ``min_agreement`` of the held-out windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
+from mujo_edge.errors import DataError, ExportError
+from mujo_edge.export.bundle_writer import ModelFile, write_bundle
+from mujo_edge.export.verify import Verification, make_runner, tensor_dict, verify
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("tflite", "executorch")
+#: File name pattern per (format, int8): names say what they hold, as ExecuTorch's examples do.
+FILE_NAMES = {
+    ("tflite", True): "{name}_litert_int8.tflite",
+    ("tflite", False): "{name}_litert_fp32.tflite",
+    ("executorch", True): "{name}_xnnpack_q8.pte",
+    ("executorch", False): "{name}_xnnpack_fp32.pte",
+}
+OUTPUT_NAMES = ("logits", "embedding")
+
+
+@dataclass
+class ExportData:
+    """Windows for calibration (BCW, model layout) and verification (toolkit layout, with labels)."""
+
+    calib_bcw: np.ndarray  # (K, 3, WINDOW) float32 g, after PIT
+    test_g: np.ndarray  # (N, WINDOW, 3) float32 g, after PIT
+    test_label: np.ndarray  # (N,) int64
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExportedModel:
+    file: ModelFile
+    verification: Verification
+    seconds: float
+
+
+@dataclass
+class ExportReport:
+    models: list[ExportedModel]
+    min_agreement: float
+    int8: bool
+
+    @property
+    def passed(self) -> bool:
+        return all(m.verification.agreement >= self.min_agreement for m in self.models)
+
+    def failures(self) -> list[str]:
+        return [
+            f"{m.file.filename}: top-1 agreement {m.verification.agreement:.4f} < {self.min_agreement}"
+            for m in self.models
+            if m.verification.agreement < self.min_agreement
+        ]
+
+
+def export_data(
+    student_manifest: dict[str, Any],
+    data_dir: str | Path | None,
+    calib_windows: int = 512,
+    seed: int = 0,
+) -> ExportData:
+    """Calibration windows from the training subjects and held-out windows from the test subjects."""
+    from mujo_edge.training.data.format import Dataset
+    from mujo_edge.training.distill import apply_calibration
+
+    path = data_dir or student_manifest.get("data", {}).get("path")
+    if not path:
+        raise DataError(
+            "export needs representative windows for int8 calibration and held-out windows for verification; "
+            "pass --data DIR (the dataset the student was distilled on)."
+        )
+    ds = Dataset.open(path)
+    if ds.acc.shape[1] != student_manifest["window"]:
+        raise DataError(
+            f"{path}: windows have {ds.acc.shape[1]} samples, the student takes {student_manifest['window']}"
+        )
+    splits = student_manifest["splits"]
+    subject = np.asarray(ds.subject)
+    train = np.flatnonzero(np.isin(subject, splits["train"]))
+    test = np.flatnonzero(np.isin(subject, splits["test"]))
+    if len(train) == 0 or len(test) == 0:
+        raise DataError(
+            f"{path} has no windows of the student's training subjects {splits['train']} or test subjects "
+            f"{splits['test']}; pass the dataset the student was distilled on."
+        )
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(train, size=min(calib_windows, len(train)), replace=False))
+    table = student_manifest.get("calibration")
+    calib = apply_calibration(np.asarray(ds.acc[pick]), table)
+    test_g = apply_calibration(np.asarray(ds.acc[test]), table)
+    return ExportData(
+        calib_bcw=np.ascontiguousarray(calib.transpose(0, 2, 1)),
+        test_g=test_g,
+        test_label=np.asarray(ds.label[test], np.int64),
+        info={
+            "path": str(path),
+            "content_hash": ds.manifest.get("content_hash"),
+            "calibration_windows": len(pick),
+            "calibration_subjects": list(splits["train"]),
+            "verification_windows": len(test),
+            "verification_subjects": list(splits["test"]),
+        },
+    )
+
+
+def _float_outputs(model: torch.nn.Module, windows_g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(windows_g.transpose(0, 2, 1), np.float32))
+        logits, emb = model(x)
+    return logits.numpy(), emb.numpy()
+
+
+def _tflite_entry(
+    data: bytes, example_g: np.ndarray, float_out: Sequence[np.ndarray], int8: bool
+) -> ModelEntry:
+    """Describe a converted .tflite: its I/O quantization, and which output is logits vs embedding.
+
+    litert-torch may reorder outputs, so each is matched to the float output it reproduces best.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=data, num_threads=1)
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+
+    def spec(d: dict[str, Any], name: str, pos: int) -> TensorSpec:
+        scale, zp = d["quantization"]
+        q = bool(scale)
+        return TensorSpec(
+            name=name,
+            shape=tuple(int(s) for s in d["shape"]),
+            dtype=np.dtype(d["dtype"]).name,
+            position=pos,
+            scale=float(scale) if q else None,
+            zero_point=int(zp) if q else None,
+        )
+
+    x = example_g[:1].transpose(0, 2, 1)
+    scale, zp = inp["quantization"]
+    if scale:
+        x = np.clip(np.round(x / scale) + zp, -128, 127).astype(inp["dtype"])
+    it.set_tensor(inp["index"], np.ascontiguousarray(x, dtype=inp["dtype"]))
+    it.invoke()
+    outs = it.get_output_details()
+    specs: list[TensorSpec] = []
+    taken: set[int] = set()
+    for name, ref in zip(OUTPUT_NAMES, float_out, strict=True):
+        best, best_err = None, np.inf
+        for pos, d in enumerate(outs):
+            if pos in taken or tuple(d["shape"]) != ref[:1].shape:
+                continue
+            s = spec(d, name, pos)
+            v = it.get_tensor(d["index"]).astype(np.float32)
+            if s.scale is not None:
+                v = (v - s.zero_point) * s.scale
+            err = float(np.abs(v - ref[:1]).max())
+            if err < best_err:
+                best, best_err = s, err
+        if best is None:
+            raise ExportError(f"the converted .tflite has no output of shape {ref[:1].shape} for {name}")
+        taken.add(best.position)
+        specs.append(best)
+    return ModelEntry(
+        format="tflite",
+        file="",
+        dtype="int8" if int8 else "float32",
+        input_layout="BCW",
+        inputs=(spec(inp, "acc", 0),),
+        outputs=tuple(specs),
+        info={},
+    )
+
+
+def _pte_entry(float_out: Sequence[np.ndarray], int8: bool, window: int) -> ModelEntry:
+    """The XNNPACK program takes and returns float32 (its quantize/dequantize ops run inside the delegate)."""
+    return ModelEntry(
+        format="executorch",
+        file="",
+        dtype="int8" if int8 else "float32",
+        input_layout="BCW",
+        inputs=(TensorSpec(name="acc", shape=(1, 3, window), dtype="float32", position=0),),
+        outputs=tuple(
+            TensorSpec(name=n, shape=(1, int(o.shape[1])), dtype="float32", position=i)
+            for i, (n, o) in enumerate(zip(OUTPUT_NAMES, float_out, strict=True))
+        ),
+        info={},
+    )
+
+
+def export_models(
+    student: torch.nn.Module,
+    labels: list[str],
+    window: int,
+    data: ExportData,
+    formats: Sequence[str] = FORMATS,
+    int8: bool = True,
+    min_agreement: float = 0.99,
+    name: str = "student",
+    on_step: Callable[[str], None] | None = None,
+) -> ExportReport:
+    """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each."""
+    from mujo_edge.export.executorch import to_pte
+    from mujo_edge.export.quantize import calibration_batches
+    from mujo_edge.export.tflite import op_summary, to_tflite
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ExportError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
+    torch.manual_seed(0)
+    model = student.fused() if hasattr(student, "fused") else student.eval()
+    example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
+    calib = calibration_batches(data.calib_bcw) if int8 else None
+    float_logits, float_emb = _float_outputs(model, data.test_g)
+    models: list[ExportedModel] = []
+    for fmt in formats:
+        t0 = time.perf_counter()
+        if on_step:
+            on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
+        if fmt == "tflite":
+            blob = to_tflite(model, example, calib)
+            entry = _tflite_entry(blob, data.test_g, (float_logits, float_emb), int8)
+            partitions = op_summary(blob)
+        else:
+            blob, partitions = to_pte(model, example, calib)
+            entry = _pte_entry((float_logits, float_emb), int8, window)
+        seconds = time.perf_counter() - t0
+        if on_step:
+            on_step(f"{fmt}: verifying in the real runtime on {len(data.test_g)} held-out windows")
+        runner = make_runner(entry, blob, labels, window)
+        ver = verify(runner, data.test_g, data.test_label, float_logits, float_emb)
+        filename = FILE_NAMES[(fmt, int8)].format(name=name)
+        mf = ModelFile(
+            format=fmt,
+            filename=filename,
+            data=blob,
+            dtype=entry.dtype,
+            input_layout=entry.input_layout,
+            inputs=[tensor_dict(s) for s in entry.inputs],
+            outputs=[tensor_dict(s) for s in entry.outputs],
+            info={
+                "runtime": "ai-edge-litert Interpreter"
+                if fmt == "tflite"
+                else "executorch.runtime (XNNPACK)",
+                "quantization": "PT2E static int8: per-channel symmetric weights, per-tensor activations"
+                if int8
+                else "none (float32)",
+                "partitions": partitions,
+                "verification": ver.to_dict(),
+            },
+        )
+        if not partitions.get("whole_model_in_one_partition"):
+            log.warning("%s is not one XNNPACK partition: %s", filename, partitions)
+        models.append(ExportedModel(file=mf, verification=ver, seconds=seconds))
+    return ExportReport(models=models, min_agreement=min_agreement, int8=int8)
+
+
+def write_export_bundle(
+    out: str | Path,
+    report: ExportReport,
+    student_manifest: dict[str, Any],
+    data: ExportData,
+    label_embeddings: np.ndarray | None,
+    name: str = "mujo-student",
+) -> Bundle:
+    """Write the verified models into a bundle (refuses when verification failed)."""
+    if not report.passed:
+        raise ExportError(
+            "verification failed, no bundle written: " + "; ".join(report.failures()) + ". Calibrate on more "
+            "windows (--calib-windows), export float32 (drop --int8), or lower --min-agreement knowingly."
+        )
+    metrics = student_manifest.get("metrics", {})
+    return write_bundle(
+        out,
+        name=name,
+        labels=student_manifest["labels"],
+        models=[m.file for m in report.models],
+        rate_hz=float(student_manifest["rate_hz"]),
+        window=int(student_manifest["window"]),
+        hop=int(student_manifest["hop"]),
+        calibration=student_manifest.get("calibration"),
+        label_embeddings=label_embeddings,
+        label_embedding_info={
+            "space": "student embedding (D) = W^T of the teacher joint space; rank labels by "
+            "dot(normalize(runner.embed(window)), row)"
+        },
+        student={
+            "model": student_manifest["model"],
+            "params": metrics.get("student_params"),
+            "test_macro_f1": metrics.get("student_test_macro_f1"),
+            "splits": student_manifest.get("splits"),
+            "distill": student_manifest.get("distill"),
+        },
+        teacher={
+            **student_manifest.get("teacher", {}),
+            "test_macro_f1": metrics.get("teacher_test_macro_f1"),
+        },
+        verification={
+            "data": data.info,
+            "min_agreement": report.min_agreement,
+            "models": {m.file.filename: m.verification.to_dict() for m in report.models},
+        },
+    )

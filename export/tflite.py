@@ -1,0 +1,67 @@
+"""LiteRT ``.tflite`` through litert-torch: int8 end to end (PT2E, input and output int8) or float32.
+
+The int8 model takes an int8 input and returns int8 outputs; the runner quantizes windows and dequantizes
+outputs with the interpreter's scale and zero point (recorded in the bundle manifest too).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from mujo_edge.noise import quiet_third_party
+
+
+def to_tflite(model: nn.Module, example: torch.Tensor, calib: Sequence[torch.Tensor] | None = None) -> bytes:
+    """Convert ``model`` (eval, BatchNorm folded) to a TFLite flatbuffer; int8 when ``calib`` is given."""
+    quiet_third_party()
+    import litert_torch
+    from litert_torch.quantize.quant_config import QuantConfig
+
+    from mujo_edge.export.quantize import quantize
+
+    if calib is not None:
+        qmodel, quantizer = quantize(model, example, calib, "tflite")
+        edge = litert_torch.convert(qmodel, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
+    else:
+        edge = litert_torch.convert(model.eval(), (example,))
+    fd, path = tempfile.mkstemp(suffix=".tflite")
+    os.close(fd)
+    try:
+        edge.export(path)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+def op_summary(model: bytes) -> dict[str, Any]:
+    """Ops of the flatbuffer and whether the interpreter's default XNNPACK delegate takes all of them.
+
+    The model is whole in one partition when the interpreter holds exactly one DELEGATE node, fed by the
+    model input and producing every model output (a CPU op before or after it would sit in between).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=model, num_threads=1)
+    it.allocate_tensors()
+    details = it._get_ops_details()  # the only op listing the interpreter API offers
+    delegates = [o for o in details if o["op_name"] == "DELEGATE"]
+    model_in = {d["index"] for d in it.get_input_details()}
+    model_out = {d["index"] for d in it.get_output_details()}
+    whole = (
+        len(delegates) == 1
+        and model_in <= set(int(i) for i in delegates[0]["inputs"])
+        and model_out <= set(int(i) for i in delegates[0]["outputs"])
+    )
+    return {
+        "backend": "XNNPACK (LiteRT default delegate)",
+        "ops": [o["op_name"] for o in details if o["op_name"] != "DELEGATE"],
+        "xnnpack_partitions": len(delegates),
+        "whole_model_in_one_partition": bool(whole),
+    }

@@ -1,0 +1,305 @@
+"""``mujo-edge distill`` and ``mujo-edge export``: teacher -> compact student -> verified int8 ``.mujo`` bundle.
+
+Both handlers import torch, executorch and litert-torch lazily, inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _ints(s: str) -> list[int]:
+    try:
+        return [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated subject ids like 9,10, got {s!r}"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    d = sub.add_parser(
+        "distill",
+        help="train a compact accelerometer student (<= 30k params) from a fine-tuned teacher",
+        description="Distill the fine-tuned teacher into a depthwise-separable 1D CNN student: soft targets "
+        "(KL at --temperature), weighted hard-label CE and the teacher's joint-space embedding (cosine through "
+        "an orthonormal map). Trains on the teacher's training subjects, picks the best epoch on its validation "
+        "subjects, reports student vs teacher macro-F1 on its test subjects.",
+    )
+    d.add_argument("--teacher", required=True, type=Path, help="teacher folder (mujo-edge finetune --out)")
+    d.add_argument("--data", required=True, type=Path, help="dataset folder the teacher was fine-tuned on")
+    d.add_argument("--out", required=True, type=Path, help="STUDENT folder to write")
+    d.add_argument("--epochs", type=int, default=60)
+    d.add_argument("--batch-size", type=int, default=64)
+    d.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle schedule)")
+    d.add_argument("--temperature", type=float, default=4.0, help="softmax temperature of the soft targets")
+    d.add_argument(
+        "--alpha", type=float, default=0.7, help="weight of the soft-target KL (1 - alpha: hard CE)"
+    )
+    d.add_argument("--embed-weight", type=float, default=1.0, help="weight of the joint-space cosine term")
+    d.add_argument("--width", type=int, default=32, help="stem channels; blocks scale from it")
+    d.add_argument("--embed-dim", type=int, default=32, help="student joint-space embedding size D")
+    d.add_argument("--max-params", type=int, default=30_000, help="refuse a student larger than this")
+    d.add_argument("--test-subjects", type=_ints, help="override the teacher's test subjects (e.g. 9,10)")
+    d.add_argument("--val-subjects", type=_ints, help="override the teacher's validation subjects (e.g. 8)")
+    d.add_argument(
+        "--pretrained",
+        type=Path,
+        help="pretraining RUN whose text encoder embeds the label texts (for on-device zero-shot); "
+        "default: the one the teacher's manifest names, if any",
+    )
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_distill)
+
+    e = sub.add_parser(
+        "export",
+        help="quantize a student to int8, convert to LiteRT (.tflite) and ExecuTorch (.pte), verify, bundle",
+        description="Static int8 PTQ through PT2E (per-channel weights) calibrated on training windows; "
+        ".tflite via litert-torch and .pte via ExecuTorch + XNNPACK; both run in their real runtimes on the "
+        "held-out test subjects and must agree with the float student on --min-agreement of windows, else no "
+        "bundle is written and the command fails.",
+    )
+    e.add_argument("student", type=Path, help="STUDENT folder (mujo-edge distill --out)")
+    e.add_argument("--out", required=True, type=Path, help="bundle to write, e.g. model.mujo")
+    e.add_argument("--int8", action="store_true", help="int8 models (default: float32 variants)")
+    e.add_argument("--formats", default="tflite,executorch", help="comma-separated: tflite, executorch")
+    e.add_argument("--calib-windows", type=int, default=512, help="training windows for int8 calibration")
+    e.add_argument("--min-agreement", type=float, default=0.99, help="required top-1 agreement with float")
+    e.add_argument("--data", type=Path, help="dataset (default: the one recorded in the student manifest)")
+    e.add_argument("--name", default="student", help="model file stem inside the bundle")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=_export)
+
+
+def _pretrained_path(args: argparse.Namespace, teacher_manifest: dict[str, Any]) -> Path | None:
+    if args.pretrained:
+        return Path(args.pretrained)
+    for key in ("pretrained", "pretrained_run"):
+        v = teacher_manifest.get(key)
+        if isinstance(v, dict):
+            v = v.get("path") or v.get("run")
+        if isinstance(v, str) and Path(v).is_dir():
+            return Path(v)
+    return None
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from mujo_edge.noise import quiet_third_party
+
+    quiet_third_party()
+    import numpy as np
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from mujo_edge.cli._console import console
+    from mujo_edge.errors import DataError
+    from mujo_edge.training.checkpoint import load_classifier
+    from mujo_edge.training.data.format import Dataset
+    from mujo_edge.training.distill import (
+        DistillConfig,
+        Splits,
+        distill,
+        save_student,
+        student_label_embeddings,
+        teacher_calibration,
+        teacher_label_embeddings,
+        teacher_splits,
+    )
+
+    torch.set_num_threads(1)
+    teacher = load_classifier(args.teacher)
+    tman: dict[str, Any] = dict(getattr(teacher, "manifest", {}))
+    ds = Dataset.open(args.data)
+    labels = list(teacher.labels)
+    if ds.labels != labels:
+        raise DataError(
+            f"{args.data} has labels {ds.labels} but the teacher predicts {labels}; distill on the dataset "
+            "the teacher was fine-tuned on."
+        )
+    subjects = sorted(int(s) for s in np.unique(ds.subject))
+    splits = teacher_splits(tman, subjects)
+    if args.test_subjects:
+        val = args.val_subjects if args.val_subjects is not None else (splits.val if splits else [])
+        held = set(args.test_subjects) | set(val)
+        splits = Splits(
+            train=[s for s in subjects if s not in held], val=list(val), test=list(args.test_subjects)
+        )
+    elif args.val_subjects is not None and splits:
+        splits = Splits(
+            train=[s for s in subjects if s not in set(splits.test) | set(args.val_subjects)],
+            val=list(args.val_subjects),
+            test=splits.test,
+        )
+    if splits is None:
+        raise DataError(
+            f"the teacher manifest in {args.teacher} records no test subjects; pass --test-subjects (and "
+            "--val-subjects) so the student trains and tests on the same subjects as its teacher."
+        )
+    calibration = teacher_calibration(tman)
+    cfg = DistillConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        temperature=args.temperature,
+        alpha=args.alpha,
+        embed_weight=args.embed_weight,
+        width=args.width,
+        embed_dim=args.embed_dim,
+        seed=args.seed,
+        max_params=args.max_params,
+    )
+    console.print(
+        f"distilling {args.teacher} -> {args.out}: train subjects {splits.train}, val {splits.val}, "
+        f"test {splits.test}; PIT {'from the teacher' if calibration else 'none'}"
+    )
+    with Progress(
+        TextColumn("[bold]distill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("distill", total=cfg.epochs, info="")
+
+        def on_epoch(epoch: int, m: dict[str, float]) -> None:
+            info = f"loss {m['loss']:.3f} kl {m['kl']:.3f} cos {m['cos']:.3f}"
+            if "val_macro_f1" in m:
+                info += f" val F1 {m['val_macro_f1']:.3f}"
+            progress.update(task, completed=epoch, info=info)
+
+        result = distill(
+            teacher,
+            np.asarray(ds.acc),
+            np.asarray(ds.label),
+            np.asarray(ds.subject),
+            labels,
+            splits,
+            cfg,
+            calibration=calibration,
+            on_epoch=on_epoch,
+        )
+    label_emb = None
+    pre = _pretrained_path(args, tman)
+    if pre is not None:
+        from mujo_edge.training.checkpoint import load_pretrained
+
+        t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
+        label_emb = student_label_embeddings(t_emb, result.joint_map)
+    else:
+        console.print(
+            "[yellow]no pretraining run known (--pretrained): the student carries no label-text embeddings, "
+            "so its bundle cannot do on-device zero-shot[/]"
+        )
+    save_student(
+        args.out,
+        result,
+        cfg,
+        splits=splits,
+        calibration=calibration,
+        teacher_info={
+            "path": str(args.teacher),
+            "weights_sha256": tman.get("weights", {}).get("sha256"),
+            "metrics": tman.get("metrics"),
+        },
+        data_info={"path": str(args.data), "content_hash": ds.manifest.get("content_hash")},
+        label_embeddings=label_emb,
+    )
+    m = result.metrics
+    table = Table(title=f"student {args.out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "student_params",
+        "best_epoch",
+        "train_kl_to_teacher",
+        "teacher_test_macro_f1",
+        "student_test_macro_f1",
+        "student_teacher_test_agreement",
+    ):
+        if key in m:
+            v = m[key]
+            table.add_row(key, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console.print(table)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mujo_edge.noise import quiet_third_party
+
+    quiet_third_party()
+    import numpy as np
+    import torch
+    from rich.table import Table
+
+    from mujo_edge.cli._console import console
+    from mujo_edge.errors import ExportError
+    from mujo_edge.export.pipeline import export_data, export_models, write_export_bundle
+    from mujo_edge.training.distill import load_student
+
+    torch.set_num_threads(1)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    student, manifest = load_student(args.student)
+    data = export_data(manifest, args.data, calib_windows=args.calib_windows, seed=args.seed)
+    with console.status("exporting") as status:
+        report = export_models(
+            student,
+            list(manifest["labels"]),
+            int(manifest["window"]),
+            data,
+            formats=formats,
+            int8=args.int8,
+            min_agreement=args.min_agreement,
+            name=args.name,
+            on_step=lambda s: status.update(s),
+        )
+    table = Table(
+        title=f"export of {args.student} ({'int8' if args.int8 else 'float32'}), "
+        f"{data.info['verification_windows']} held-out windows of subjects {data.info['verification_subjects']}"
+    )
+    for col in (
+        "model",
+        "KB",
+        "XNNPACK partitions",
+        "agreement",
+        "macro-F1",
+        "float macro-F1",
+        "max |logit err|",
+        "embedding cos",
+    ):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for m in report.models:
+        v, p = m.verification, m.file.info["partitions"]
+        ok = v.agreement >= report.min_agreement
+        table.add_row(
+            m.file.filename,
+            f"{len(m.file.data) / 1024:.1f}",
+            f"{p['xnnpack_partitions']}{' (whole model)' if p['whole_model_in_one_partition'] else ' [red](split)[/]'}",
+            f"[{'green' if ok else 'red'}]{v.agreement:.4f}[/]",
+            f"{v.macro_f1:.4f}",
+            f"{v.float_macro_f1:.4f}",
+            f"{v.max_abs_logit_error:.3f}",
+            "-" if v.embedding_cosine is None else f"{v.embedding_cosine:.4f}",
+        )
+    console.print(table)
+    if not report.passed:
+        raise ExportError(
+            "verification failed, no bundle written: "
+            + "; ".join(report.failures())
+            + ". Calibrate on more windows (--calib-windows) or export float32 (drop --int8)."
+        )
+    label_emb = None
+    meta = manifest.get("label_embeddings")
+    if meta:
+        label_emb = np.load(Path(args.student) / meta["file"], allow_pickle=False)
+    bundle = write_export_bundle(args.out, report, manifest, data, label_emb)
+    size = Path(args.out).stat().st_size
+    console.print(
+        f"[green]wrote {args.out}[/] ({size / 1024:.1f} KB): {len(bundle.labels)} labels, formats "
+        f"{', '.join(bundle.formats)}, calibration {'yes' if bundle.calibration is not None else 'no'}, "
+        f"zero-shot label embeddings {'yes' if bundle.label_embeddings is not None else 'no'}"
+    )
+    return 0
