@@ -50,7 +50,7 @@ CLOCK_REFIT_S: float = 30.0
 CLOCK_REFIT_BELOW_S: float = 0.001
 #: observe_many takes up to this many points one by one (numpy's per-call cost dominates below it).
 SCALAR_POINTS: int = 12
-#: Skews beyond this (1000 ppm) are not crystals; a fit that says so is not trusted.
+#: Skews beyond this (1000 ppm) are not crystals: a fit that says so is used, with a warning.
 MAX_SKEW: float = 1e-3
 #: Silence that ends a run for a host-stamped device (InfiniTime sends only when the value changes and is
 #: polled at ~10 Hz, so silences shorter than this are ordinary), seconds.
@@ -88,6 +88,7 @@ class ClockModel:
         self.window_s = window_s
         self.bucket_s = bucket_s
         self.resets = 0
+        self._warned = False
         self.reset()
 
     def reset(self) -> None:
@@ -195,9 +196,13 @@ class ClockModel:
             if keep.sum() < 2:
                 break
             xs, ys = x[keep], lat[keep]
-        if abs(skew) > MAX_SKEW:
-            self.fit = ClockFit(float(lat.min()), 0.0, t_ref, 1)
-            return
+        if abs(skew) > MAX_SKEW and not self._warned:
+            self._warned = True
+            log.warning(
+                "the sensor clock runs %.0f ppm off the host clock: no crystal drifts that much. An accelerated "
+                "replay or virtual watch (--speed)? Event times follow the fitted line anyway.",
+                -skew * 1e6,
+            )
         self.fit = ClockFit(offset, skew, t_ref, int(x.size))
 
     # -- mapping ------------------------------------------------------------------------------------

@@ -163,3 +163,18 @@ def test_workout_motion_covers_the_script() -> None:
         pytest.skip(f"no workout motion available here: {e}")
     assert acc.ndim == 2 and acc.shape[1] == 3 and acc.shape[0] >= 9 * 52 * 0.95
     assert np.isfinite(acc).all() and source
+
+
+@pytest.mark.ble
+def test_stream_virtual_watch_over_bumble_then_replay(tmp_path: Path, fake_bundle: Path) -> None:
+    """`--virtual`: a bumble Polar watch doing a scripted workout (5x real time), recorded and replayed."""
+    pytest.importorskip("bumble", reason="the virtual watch needs bumble (the dev extra)")
+    ev, raw = tmp_path / "ev.jsonl", tmp_path / "raw.jsonl"
+    args = ["stream", "--virtual", "--script", "PEN:9,rest:3,ABD:9", "--speed", "6"]
+    assert main([*args, "--events", str(ev), "--record", str(raw), "--no-live"]) == 0
+    live = ev.read_text().splitlines()
+    assert len(live) >= 15
+    assert {json.loads(line)["device"] for line in live} == {"virtual-1"}
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", str(raw), "--events", str(again)]) == 0
+    assert again.read_text().splitlines() == live
