@@ -119,3 +119,25 @@ def test_random_search_records_every_trial_and_keeps_the_best(tiny: Path, tmp_pa
     # resumable: running again trains nothing new
     again = random_search(tiny, tmp_path / "search", _cfg(epochs=1), n_trials=2)
     assert len(again["trials"]) == 2
+
+
+def test_pretrain_command_demo_preset_and_resume(tiny: Path, tmp_path: Path) -> None:
+    from mujo_edge.cli import main
+
+    argv = [
+        "pretrain",
+        "--data",
+        str(tiny),
+        "--out",
+        str(tmp_path / "run"),
+        "--preset",
+        "demo",
+        "--epochs",
+        "1",
+    ]
+    assert main(argv) == 0
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert man["model"]["cnn"] == "mmfit" and man["model"]["joint_dim"] == 256 and man["epochs_done"] == 1
+    assert main(argv) == 2  # exists: refused with a message, not overwritten
+    assert main([*argv[:-1], "2", "--resume"]) == 2  # a different --epochs is a different configuration
+    assert main([*argv, "--resume"]) == 0  # the same flags: resumes a finished run, nothing to do
