@@ -178,3 +178,27 @@ def test_stream_virtual_watch_over_bumble_then_replay(tmp_path: Path, fake_bundl
     again = tmp_path / "again.jsonl"
     assert main(["replay", str(raw), "--events", str(again)]) == 0
     assert again.read_text().splitlines() == live
+
+
+def test_live_view_renders_activity_and_health() -> None:
+    import io
+
+    from rich.console import Console
+
+    from mujo_edge.cli.live_view import LiveView
+    from mujo_edge.pipeline import Pipeline
+    from mujo_edge.stream_sim import SimFaults, simulate_stream
+
+    acc = np.tile(np.array([[0.5, 0.0, 1.0]], np.float32), (52 * 8, 1))
+    sim = simulate_stream(acc, 52.0, device="w1", batch=8, faults=SimFaults(drop_prob=0.05, seed=2))
+    p = Pipeline(MeanXRunner(), list(LABELS), now=lambda: 2000.0)
+    buf = io.StringIO()
+    con = Console(file=buf, force_terminal=True, width=160)
+    with LiveView(con, p, ["w1", "w2"]) as view:
+        for it in sim.items:
+            view.add_events(p.feed(it))
+            view.refresh()
+    text = buf.getvalue()
+    assert "w1" in text and "up" in text and "connecting" in text  # w2 never sent anything
+    st = p.stats["w1"]
+    assert st.gaps > 0 and str(st.gaps) in text
