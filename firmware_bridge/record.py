@@ -320,6 +320,7 @@ class Faults:
         down_s: After a drop, the device is unreachable for this long (recording time): its notifications in
             that window are lost.
         scan_failures: After each drop, this many ``find`` calls fail before the device is found again.
+        first_scan_failures: This many ``find`` calls fail before the very first connection.
         clock_skew_ppm, clock_offset_s: Host receive times become ``t0 + (t - t0) * (1 + ppm 1e-6) + offset``.
     """
 
@@ -332,6 +333,7 @@ class Faults:
     disconnect_at_s: tuple[float, ...] = ()
     down_s: float = 1.0
     scan_failures: int = 0
+    first_scan_failures: int = 0
     clock_skew_ppm: float = 0.0
     clock_offset_s: float = 0.0
 
@@ -443,7 +445,7 @@ class ReplayConnector(Connector):
         self.transports: list[ReplayTransport] = []
         self.writes: list[tuple[str, bytes]] = []
         self.finds = 0
-        self._pending_scan_failures = 0
+        self._pending_scan_failures = faults.first_scan_failures
         self._disconnects = sorted(faults.disconnect_at_s)
         self._t_first = self.notifications[0].t_recv_s if self.notifications else 0.0
         rng = np.random.default_rng(faults.seed)

@@ -179,29 +179,44 @@ class DeviceSession:
             raise
         return transport
 
-    async def _reconnect(self) -> None:
-        """Background task: retry with backoff until connected, then queue ("up", ...)."""
+    async def _connect_loop(self, first: bool) -> None:
+        """Background task: (re)connect with backoff until it works, then queue ("up", ...).
+
+        A reconnection waits before every attempt (0.5 s, 1 s, 2 s ...); a first connection tries at once and
+        waits only after failures. Errors other than DeviceError/OS/timeouts end the stream with a "fail".
+        """
         failures = 0
-        for delay_s in self.backoff.delays_s():
-            if self._stopping:
+        delays = self.backoff.delays_s()
+        try:
+            while not self._stopping:
+                if not first or failures:
+                    delay_s = next(delays)
+                    log.info("%s: connecting again in %.1f s", self.device_name, delay_s)
+                    await self._sleep(delay_s)
+                    if self._stopping:
+                        return
+                if not first:
+                    self.stats.reconnect_attempts += 1
+                try:
+                    transport = await self._connect_once()
+                except (MujoError, OSError, asyncio.TimeoutError) as err:
+                    failures += 1
+                    self.stats.last_error = str(err)
+                    log.warning("%s: connection attempt %d failed: %s", self.device_name, failures, err)
+                    if self.max_reconnect_attempts is not None and failures >= self.max_reconnect_attempts:
+                        self._put(("fail", self._generation, f"gave up after {failures} attempts: {err}"))
+                        return
+                    continue
+                detail = "first connection" if first else f"after {failures + 1} attempt(s)"
+                self._put(("up", self._generation, transport, detail))
                 return
-            log.info("%s: reconnecting in %.1f s", self.device_name, delay_s)
-            await self._sleep(delay_s)
-            if self._stopping:
-                return
-            self.stats.reconnect_attempts += 1
-            try:
-                transport = await self._connect_once()
-            except (MujoError, OSError, asyncio.TimeoutError) as err:
-                failures += 1
-                self.stats.last_error = str(err)
-                log.warning("%s: reconnection attempt %d failed: %s", self.device_name, failures, err)
-                if self.max_reconnect_attempts is not None and failures >= self.max_reconnect_attempts:
-                    self._put(("fail", self._generation, f"gave up after {failures} attempts: {err}"))
-                    return
-                continue
-            self._put(("up", self._generation, transport, f"after {failures + 1} attempt(s)"))
-            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            log.exception("%s: unexpected error while connecting", self.device_name)
+            self._put(
+                ("fail", self._generation, f"unexpected error while connecting: {type(err).__name__}: {err}")
+            )
 
     async def _drop_transport(self) -> None:
         transport, self.transport = self.transport, None
@@ -253,7 +268,7 @@ class DeviceSession:
         self._pending = []
         try:
             if self.retry_first_connect:
-                self._reconnect_task = asyncio.ensure_future(self._first_connect_with_retry())
+                self._reconnect_task = asyncio.ensure_future(self._connect_loop(first=True))
             else:
                 self.transport = await self._connect_once()
                 self._active_generation = self._generation
@@ -279,7 +294,7 @@ class DeviceSession:
                         continue  # a late callback from an old link, or we are already reconnecting
                     await self._drop_transport()
                     yield self._status("disconnected", item[2])
-                    self._reconnect_task = asyncio.ensure_future(self._reconnect())
+                    self._reconnect_task = asyncio.ensure_future(self._connect_loop(first=False))
                 elif kind == "up":
                     _, generation, transport, detail = item
                     self.transport = transport
@@ -314,24 +329,6 @@ class DeviceSession:
             yield self._status(event_kind, detail)
             if event_kind == "device_stopped":
                 self._put(("lost", self._active_generation, detail))
-
-    async def _first_connect_with_retry(self) -> None:
-        failures = 0
-        delays = self.backoff.delays_s()
-        while not self._stopping:
-            try:
-                transport = await self._connect_once()
-            except (MujoError, OSError, asyncio.TimeoutError) as err:
-                failures += 1
-                self.stats.last_error = str(err)
-                log.warning("%s: connection attempt %d failed: %s", self.device_name, failures, err)
-                if self.max_reconnect_attempts is not None and failures >= self.max_reconnect_attempts:
-                    self._put(("fail", self._generation, f"gave up after {failures} attempts: {err}"))
-                    return
-                await self._sleep(next(delays))
-                continue
-            self._put(("up", self._generation, transport, "first connection"))
-            return
 
     async def _shutdown(self) -> None:
         self._stopping = True

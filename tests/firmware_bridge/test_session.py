@@ -235,3 +235,58 @@ def test_stop_during_backoff_cancels_the_reconnection() -> None:
     items = asyncio.run(asyncio.wait_for(main(), 5))
     assert kinds(items) == ["connected", "disconnected", "stopped"]
     assert session.stats.reconnect_attempts == 0
+
+
+def test_retry_first_connect_waits_with_backoff_until_the_watch_appears() -> None:
+    connector, _ = mujo_connector(Faults(first_scan_failures=3))
+    sleep = FakeSleep()
+    session = DeviceSession(
+        connector, "watch", MujoStreamProfile(), "left", sleep=sleep, retry_first_connect=True
+    )
+    items = asyncio.run(run_session(session, connector))
+    assert sleep.delays == [0.5, 1.0, 2.0] and connector.finds == 4
+    assert kinds(items) == ["connected", "stopped"] and session.stats.samples == 500
+    assert session.stats.reconnects == 0
+
+
+def test_polar_stopping_on_its_own_restarts_the_stream() -> None:
+    frames = [
+        Notification(
+            1.0 + 0.1 * i, pmd.PMD_DATA_UUID, pmd.encode_acc_frame_raw(np.full((5, 3), i), 10**12 + i * 10**8)
+        )
+        for i in range(20)
+    ]
+    frames.insert(
+        10, Notification(1.95, pmd.PMD_CONTROL_UUID, bytes((0x01, pmd.MEAS_ACC)))
+    )  # "I stopped ACC"
+    device = ReplayDevice.for_profile("polar", {"rate_hz": 52})
+    connector = ReplayConnector(frames, device, (pmd.PMD_DATA_UUID,), Faults(down_s=0.0))
+    session = DeviceSession(connector, "replay", PolarPmdProfile(), "h10", sleep=FakeSleep())
+    items = asyncio.run(run_session(session, connector))
+    assert kinds(items) == ["connected", "device_stopped", "disconnected", "reconnected", "stopped"]
+    assert len(connector.transports) == 2
+    assert [w[1][:2] for w in connector.writes].count(b"\x02\x02") == 2  # START sent again
+    values = [int(b.acc_g[0, 0] * 1000) for b in batches(items)]
+    assert values == sorted(values) and len(values) == len(set(values))
+
+
+def test_an_unexpected_error_while_reconnecting_ends_the_stream_clearly() -> None:
+    connector, _ = mujo_connector(Faults(disconnect_at_s=(0.5,)))
+    original_find = connector.find
+
+    async def broken_find(target: str, timeout_s: float):
+        if connector.finds >= 1:
+            raise RuntimeError("adapter driver crashed")
+        return await original_find(target, timeout_s)
+
+    connector.find = broken_find  # type: ignore[method-assign]
+    session = DeviceSession(connector, "watch", MujoStreamProfile(), "left", sleep=FakeSleep())
+
+    async def consume() -> None:
+        async for _ in session.stream():
+            pass
+
+    with pytest.raises(
+        DeviceError, match="unexpected error while connecting: RuntimeError: adapter driver crashed"
+    ):
+        asyncio.run(consume())
