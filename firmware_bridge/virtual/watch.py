@@ -48,7 +48,8 @@ class WatchStats:
 
     ``samples_sent`` counts samples in every frame handed to the radio, including the ``samples_dropped``
     ones that fault injection lost on the air: a host receives ``samples_sent - samples_dropped``.
-    ``delivered`` / ``dropped`` list ``(first stream index, count)`` per frame, in send order.
+    ``delivered`` / ``dropped`` list ``(first stream index, count)`` per frame, in send order;
+    ``stream_starts`` holds ``len(delivered)`` at each START (a new connection's first frame).
     """
 
     connections: int = 0
@@ -61,6 +62,7 @@ class WatchStats:
     bursts: int = 0
     delivered: list[tuple[int, int]] = field(default_factory=list)
     dropped: list[tuple[int, int]] = field(default_factory=list)
+    stream_starts: list[int] = field(default_factory=list)
 
 
 class VirtualWatch:
@@ -265,6 +267,7 @@ class VirtualWatch:
         now = self.device.streaming
         if now and not was and self._connection is connection:
             self.stats.starts += 1
+            self.stats.stream_starts.append(len(self.stats.delivered))
             if self._stream_task is not None:
                 self._stream_task.cancel()
             self._stream_task = self._spawn(self._stream(connection))
@@ -292,9 +295,8 @@ class VirtualWatch:
         frame_no = 0
         held: list[tuple[int, int, bytes]] = []
         while device.streaming and self._connection is connection:
-            self._disconnect_at = [
-                k for k in self._disconnect_at if k >= i
-            ]  # cuts missed while offline lapse
+            # Cuts that fell while the watch was offline lapse.
+            self._disconnect_at = [k for k in self._disconnect_at if k >= i]
             next_cut = self._disconnect_at[0] if self._disconnect_at else None
             if next_cut is not None and next_cut <= i:
                 await self._send(connection, data, held)
@@ -313,8 +315,8 @@ class VirtualWatch:
             first, i = i, i + n
             if payload is None:
                 continue
-            self.stats.samples_sent += n
             if self._plan.drop():
+                self.stats.samples_sent += n
                 self.stats.frames_dropped += 1
                 self.stats.samples_dropped += n
                 self.stats.dropped.append((first, n))
@@ -332,6 +334,7 @@ class VirtualWatch:
             first, n, payload = held.pop(0)
             await self._bumble.notify_subscriber(connection, data, payload)
             self.stats.frames_sent += 1
+            self.stats.samples_sent += n
             self.stats.delivered.append((first, n))
 
     async def _fault_disconnect(self, connection: Connection) -> None:
