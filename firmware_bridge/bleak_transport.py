@@ -130,6 +130,9 @@ def _mapped_types() -> tuple[type[BaseException], ...]:
 class BleakConnector(Connector):
     """Scans with ``BleakScanner`` for a name, an address (MAC, or UUID on macOS) or an advertised service UUID.
 
+    One connector can serve several sessions (a gateway): their scans are serialized, since BlueZ refuses a
+    second discovery on the same adapter while one runs (``org.bluez.Error.InProgress``).
+
     Args:
         adapter: BlueZ adapter name (``"hci1"``), ``None`` for the default.
         connect_kwargs: Extra ``BleakClient`` keyword arguments (e.g. ``pair=True``).
@@ -138,6 +141,7 @@ class BleakConnector(Connector):
     def __init__(self, adapter: str | None = None, **connect_kwargs: Any) -> None:
         self.adapter = adapter
         self.connect_kwargs = connect_kwargs
+        self._scan_lock: asyncio.Lock | None = None  # one scan at a time: BlueZ answers InProgress otherwise
 
     def _scanner_kwargs(self) -> dict[str, Any]:
         return {"bluez": {"adapter": self.adapter}} if self.adapter else {}
@@ -155,10 +159,13 @@ class BleakConnector(Connector):
                 return True
             return bool(wanted_uuid) and wanted_uuid in {normalize_uuid(u) for u in adv.service_uuids}
 
+        if self._scan_lock is None:
+            self._scan_lock = asyncio.Lock()
         try:
-            device = await bleak.BleakScanner.find_device_by_filter(
-                matches, timeout=timeout_s, **self._scanner_kwargs()
-            )
+            async with self._scan_lock:  # sessions of a gateway share the connector; scans must not overlap
+                device = await bleak.BleakScanner.find_device_by_filter(
+                    matches, timeout=timeout_s, **self._scanner_kwargs()
+                )
         except _mapped_types() as err:
             raise device_error(err, "scanning for", target, timeout_s) from err
         if device is None:

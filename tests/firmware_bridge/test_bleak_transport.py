@@ -226,3 +226,23 @@ def test_device_error_passes_through_and_unknown_errors_are_named() -> None:
     original = DeviceError("already clear")
     assert device_error(original, "x") is original
     assert "ValueError" in str(device_error(ValueError("odd"), "reading", "w"))
+
+
+def test_scans_of_one_connector_never_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    running: list[int] = [0]
+    peak: list[int] = [0]
+
+    async def slow_scan(filterfunc: Any, timeout: float, **kwargs: Any) -> Any:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        await asyncio.sleep(0.01)
+        running[0] -= 1
+        return SimpleNamespace(address="AA:BB:CC:DD:EE:FF", name="w")
+
+    monkeypatch.setattr(bleak.BleakScanner, "find_device_by_filter", slow_scan)
+    connector = BleakConnector()
+
+    async def main() -> list:
+        return await asyncio.gather(*(connector.find(f"w{i}", 1) for i in range(3)))
+
+    assert len(asyncio.run(main())) == 3 and peak[0] == 1
