@@ -21,6 +21,7 @@ from mujo_edge.cli.demo import (
     check_commands,
     is_done,
     plan,
+    rendered_seconds,
     run_stage,
     score_events,
     workout_script,
@@ -54,6 +55,7 @@ def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
     assert cmd["export"] == f"mujo-edge export --int8 {t}/student --out {t}/model.mujo --data {t}/seglearn"
     assert cmd["stream"] == (
         f"mujo-edge stream --bundle {t}/model.mujo --virtual --profile polar --script {t}/workout.json "
+        f"--duration {rendered_seconds(workout_script(SCALES['default'])) + 4:.0f} "
         f"--events {t}/events.jsonl --record {t}/stream-record.jsonl --no-live"
     )
     # every stage's input is an earlier stage's output
@@ -75,6 +77,8 @@ def test_workout_script_walks_through_the_seven_exercises() -> None:
     acts = [s["activity"] for s in script if "activity" in s]
     assert acts == ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
     assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 16 + 8 * 6
+    # the generator adds 0.8-3 s transitions between steps: the stream must run that much longer
+    assert 7 * 16 + 8 * 6 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 16 + 8 * 6 + 15 * 3
 
 
 def test_dry_run_lists_every_command(

@@ -84,13 +84,30 @@ def workout_script(scale: Scale, exercises: tuple[str, ...] = SHOULDER_EXERCISES
     return script
 
 
+#: Seconds the stream stage runs past the rendered workout (connection set-up, the last window).
+STREAM_MARGIN_S = 4.0
+#: The Polar profile's sample rate the virtual watch streams at (the stream stage renders motion at it).
+POLAR_RATE_HZ = 52.0
+
+
+def rendered_seconds(script: list[dict[str, Any]]) -> float:
+    """How long the rendered workout lasts: the script's seconds plus the generator's transitions
+    between steps (0.8-3 s each), from rendering it as the stream stage will (~0.2 s)."""
+    try:
+        from mujo_edge.training.synth import simulate_workout
+    except ImportError:
+        return sum(float(x.get("seconds", x.get("rest", 0))) for x in script) * 1.3
+    rec = simulate_workout(script, seed=0, wrist="left", rate_hz=POLAR_RATE_HZ)
+    return len(rec.label) / POLAR_RATE_HZ
+
+
 def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
     """The demo's stages, in order, with their exact commands and outputs under ``out``."""
     s = SCALES["fast" if fast else "default"]
     corpus, real, run = out / "corpus", out / "seglearn", out / "pretrain"
     report, teacher, student, bundle = out / "evaluate", out / "teacher", out / "student", out / "model.mujo"
     script, events, record = out / "workout.json", out / "events.jsonl", out / "stream-record.jsonl"
-    duration = sum(float(step.get("seconds", step.get("rest", 0))) for step in workout_script(s))
+    duration = rendered_seconds(workout_script(s))
     stages = [
         Stage(
             "synth",
@@ -239,6 +256,8 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "polar",
                 "--script",
                 str(script),
+                "--duration",
+                f"{duration + STREAM_MARGIN_S:.0f}",
                 "--events",
                 str(events),
                 "--record",
@@ -247,7 +266,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             ],
             [events, record],
             "helper G: mujo_edge/cli/stream.py (+ helper F's virtual watch, helper E's Polar profile)",
-            info={"script_seconds": duration},
+            info={"workout_seconds": duration},
         ),
         Stage(
             "score",
