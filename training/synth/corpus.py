@@ -5,6 +5,9 @@ sets each, rests of standing / shifting / walking / hands on hips / arms crossed
 transitions). Sessions are planned up front from the seed, rendered (in parallel with ``workers``), cut into
 ``WINDOW``-sample windows at ``HOP``, and written with :func:`mujo_edge.training.data.format.write_dataset`.
 
+Every array is in the right-wrist frame of ``AXIS_CONVENTION``, as the importers store real data: a left-wrist
+session is mirrored (pose reflected across the sagittal plane, watch read on the reflected right wrist).
+
 Window label: the majority label of its samples. Window text: a random title or description of the window's
 majority activity (non-activity windows get the texts of their kind of rest, or of "transition").
 
@@ -158,7 +161,7 @@ def render_session(
     style = subject_style(corpus_seed, plan.subject)
     active = "r" if plan.wrist == "right" else "l"
     channels, kind = render_channels(plan.steps, style, rng, rate_hz, active)
-    rec = render(channels, kind, style, plan.wrist, rate_hz, rng, sensor, labels)
+    rec = render(channels, kind, style, plan.wrist, rate_hz, rng, sensor, labels, frame="convention")
     starts = window_starts(len(rec.kind), window, hop)
     return SessionWindows(
         acc=sliding_windows(rec.acc_g, window, hop),
@@ -269,6 +272,7 @@ def generate_corpus(
             "right": sum(p.wrist == "right" for p in plans),
         },
         "mounting": "thumb",
+        "frame": "AXIS_CONVENTION (right-wrist frame); left-wrist sessions are mirrored, pose included",
         "with_gyr": bool(with_gyr),
         "exercises": exercises,
         "sensor": {k: float(v) for k, v in asdict(sensor).items()},

@@ -9,8 +9,9 @@ wrist), y across the wrist, ``y = z x x``. The forearm frame is built from the p
 - x: elbow -> wrist;
 - the thumb direction of a mid-prone forearm: the part of elbow -> shoulder perpendicular to the forearm (the
   elbow-flexion plane; with a bent elbow the thumb points towards the upper arm's side). When the arm is nearly
-  straight the plane is undefined, so the reference blends smoothly (elbow angles below 20 degrees) into the
-  torso's forward direction (a hanging arm holds its thumb forward);
+  straight the plane is undefined, so the reference blends smoothly (elbow angles from 15 down to 5 degrees)
+  into the thumb of a straight mid-prone arm: the torso's forward direction turned with the arm about the
+  body's right-left axis (forward when hanging, up when the arm points forward, back when overhead);
 - forearm pronation is invisible in 17 joints: pass it as ``forearm_roll_rad`` (rotation about x), 0 = mid-prone.
 
 On the right wrist the forearm frame has x towards the hand and y towards the thumb. A right-handed frame with z
@@ -31,15 +32,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.signal import savgol_filter
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import butter, savgol_filter, sosfiltfilt
 
 from mujo_edge.constants import H36M_JOINTS, N_JOINTS, RATE_HZ, STANDARD_GRAVITY
 from mujo_edge.errors import DataError, ShapeError
 
 J = {name: i for i, name in enumerate(H36M_JOINTS)}
 _AXES = {"x": 0, "y": 1, "z": 2}
-#: Elbow angle below which the elbow plane no longer defines the forearm roll (rad).
-_STRAIGHT_ARM_RAD = np.deg2rad(20.0)
+#: Elbow angles between which the forearm roll reference blends from the straight-arm rule to the elbow plane.
+_STRAIGHT_ARM_RAD = (np.deg2rad(5.0), np.deg2rad(15.0))
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,28 @@ class SensorModel:
     gyr_scale: float = 0.01  #: std of the per-axis scale-factor error
     gyr_lsb_rad_s: float = np.deg2rad(2000.0) / 32768  #: quantization step, rad/s (16 bit over +-2000 dps)
     gyr_range_rad_s: float = np.deg2rad(2000.0)  #: saturation, rad/s
+    #: strap and soft-tissue wobble: 4-15 Hz band noise, std ``tissue_g + tissue_rel * |motion acceleration|``
+    #: (g); real seglearn windows carry 0.02 g above 4 Hz at rest and about 0.09 g in brisk exercises
+    tissue_g: float = 0.012
+    tissue_rel: float = 0.15
 
     @classmethod
     def ideal(cls) -> SensorModel:
-        """A perfect sensor: no noise, bias, scale error, misalignment, quantization or saturation."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0, 0.0, np.inf)
+        """A perfect sensor on a rigid strap: no noise, bias, scale error, misalignment, quantization,
+        saturation or soft-tissue wobble."""
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0)
+
+    def wobble(self, motion_g: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+        """Soft-tissue wobble (T, 3) in g for a motion-acceleration magnitude ``motion_g`` (T,) in g."""
+        n = motion_g.shape[0]
+        if not (self.tissue_g or self.tissue_rel) or n < 16:
+            return np.zeros((n, 3))
+        hi = min(15.0, 0.45 * rate_hz)
+        sos = butter(2, [4.0, hi], btype="bandpass", fs=rate_hz, output="sos")
+        band = sosfiltfilt(sos, rng.normal(size=(n, 3)), axis=0)
+        band /= max(float(band.std()), 1e-12)
+        envelope = gaussian_filter1d(motion_g, 0.25 * rate_hz, mode="nearest")
+        return band * (self.tissue_g + self.tissue_rel * envelope)[:, None]
 
     def apply(
         self, x: np.ndarray, rng: np.random.Generator, kind: Literal["acc", "gyr"] = "acc"
@@ -152,12 +171,14 @@ def forearm_frames(
     u = _unit(sh - el)
     y_plane = u - (u * x).sum(-1, keepdims=True) * x
     sin_elbow = np.linalg.norm(y_plane, axis=-1, keepdims=True)  # sine of the elbow flexion angle
-    lateral = pose_m[:, J["l_shoulder"]] - pose_m[:, J["r_shoulder"]]
-    forward = np.cross(lateral, pose_m[:, J["thorax"]] - pose_m[:, J["hip"]])
-    y_fwd = _unit(forward - (forward * x).sum(-1, keepdims=True) * x)
-    w = np.clip(sin_elbow / np.sin(_STRAIGHT_ARM_RAD), 0.0, 1.0)
+    right = _unit(pose_m[:, J["r_shoulder"]] - pose_m[:, J["l_shoulder"]])
+    forward = _unit(np.cross(-right, pose_m[:, J["thorax"]] - pose_m[:, J["hip"]]))
+    straight = np.cross(right, x) + 0.3 * forward  # the mid-prone thumb of a straight arm (see module doc)
+    y_straight = _unit(straight - (straight * x).sum(-1, keepdims=True) * x)
+    lo, hi = np.sin(_STRAIGHT_ARM_RAD[0]), np.sin(_STRAIGHT_ARM_RAD[1])
+    w = np.clip((sin_elbow - lo) / (hi - lo), 0.0, 1.0)
     w = w * w * (3 - 2 * w)  # smoothstep: the blend stays C1 in time
-    y = _unit(w * y_plane / np.maximum(sin_elbow, 1e-12) + (1 - w) * y_fwd)
+    y = _unit(w * y_plane / np.maximum(sin_elbow, 1e-12) + (1 - w) * y_straight)
     if side == "l":
         y = -y
     z = np.cross(x, y)
@@ -243,6 +264,7 @@ def virtual_imu(
         [omega[:, 2, 1] - omega[:, 1, 2], omega[:, 0, 2] - omega[:, 2, 0], omega[:, 1, 0] - omega[:, 0, 1]],
         -1,
     )
+    acc_true = acc_true + sensor.wobble(np.linalg.norm(acc_w, axis=1) / STANDARD_GRAVITY, rate_hz, rng)
     acc = sensor.apply(acc_true, rng, "acc")
     gyr = sensor.apply(gyr_true, rng, "gyr")
     return ImuSample(acc.astype(np.float32), gyr.astype(np.float32), rot, float(rate_hz))

@@ -45,6 +45,9 @@ STANDING: dict[str, float] = {
     "neck": 0.05,
 }
 
+#: Smallest elbow flexion the generator produces (rad).
+MIN_ELBOW_RAD = 0.27
+
 #: Label of everything that is not an exercise (rests, walking, transitions).
 NON_ACTIVITY = "non_activity"
 
@@ -166,57 +169,61 @@ ACTIVITIES: dict[str, Activity] = {
         ),
         # --- the seven shoulder physiotherapy exercises of the seglearn watch data ----------------------
         Activity(
-            "PEN", "pendulum", "shoulder", 1.35,
-            {"pitch": 0.45, "bend": 0.15, "a.flex": 0.7, "a.abd": 0.25, "a.elbow": 0.2, "a.pron": 0.25,
+            # a nearly free conical pendulum: the real recordings swing at the arm's natural frequency
+            # (0.7-0.8 Hz) with the specific force almost along the arm (x = -1.04 g, y and z near 0)
+            "PEN", "pendulum", "shoulder", 1.3,
+            {"pitch": 0.45, "bend": 0.15, "a.flex": 0.6, "a.abd": -0.2, "a.elbow": 0.2, "a.pron": -0.6,
              "o.flex": 1.3, "o.elbow": 0.5},
-            _a(("a.flex", 0.35, "sin"), ("a.abd", 0.22, "cos"), ("pitch", 0.03, "sin")),
+            _a(("a.flex", 0.4, "sin"), ("a.abd", 0.3, "cos"), ("pitch", 0.03, "sin")),
             reps=(18, 30),
         ),
         Activity(
+            # palm forward and up: the humerus rotates out as the arm goes overhead (real z = -0.44 g)
             "ABD", "shoulder abduction", "shoulder", 2.05,
-            {"a.abd": 0.12, "a.elbow": 0.2, "a.rot": -0.6, "a.pron": -0.9},
-            _a(("a.abd", 2.15), ("a.flex", 0.25), ("side", -0.08)),
+            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -1.2, "a.pron": -1.4},
+            _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08)),
             (0.42, 0.06, 0.42),
             unilateral=True,
             reps=(10, 20),
         ),
         Activity(
             "FEL", "forward elevation", "shoulder", 2.05,
-            {"a.elbow": 0.2, "a.pron": -0.5},
-            _a(("a.flex", 2.35), ("a.abd", 0.2), ("bend", -0.05)),
+            {"a.elbow": 0.3, "a.rot": 0.2, "a.pron": -1.8},
+            _a(("a.flex", 2.6), ("a.abd", 0.15), ("bend", -0.05)),
             (0.42, 0.06, 0.42),
             unilateral=True,
             reps=(10, 20),
         ),
         Activity(
+            # the hand dips a little towards the belly at the inner end: the real x dips once per rep
             "IR", "internal rotation", "shoulder", 2.0,
             {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": -0.5},
-            _a(("a.rot", 1.45),),
-            (0.3, 0.15, 0.3),
+            _a(("a.rot", 1.5), ("a.elbow", -0.3), ("a.flex", 0.3)),
+            (0.4, 0.1, 0.4),
             unilateral=True,
             reps=(10, 20),
         ),
         Activity(
             "ER", "external rotation", "shoulder", 1.9,
             {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": 0.5},
-            _a(("a.rot", -1.4),),
-            (0.3, 0.15, 0.3),
+            _a(("a.rot", -1.5), ("a.elbow", -0.3), ("a.flex", 0.3)),
+            (0.4, 0.1, 0.4),
             unilateral=True,
             reps=(10, 20),
         ),
         Activity(
             "TRAP", "trapezius extension", "shoulder", 0.76,
-            {"a.elbow": 0.15, "a.flex": -0.05, "a.pron": 0.1},
-            _a(("a.flex", -0.3), ("a.shrug", 0.04), ("a.pron", 0.25)),
-            (0.25, 0.1, 0.3),
+            {"a.elbow": 0.3, "a.flex": -0.25, "a.abd": -0.1, "a.pron": -0.2},
+            _a(("a.flex", -0.15), ("a.shrug", 0.03), ("a.pron", 0.1)),
+            (0.5, 0.0, 0.5),
             unilateral=True,
             reps=(20, 40),
         ),
         Activity(
             "ROW", "upright row", "shoulder", 1.65,
-            {"a.elbow": 0.3, "a.pron": 0.9, "a.rot": 0.3},
-            _a(("a.abd", 0.55), ("a.flex", 0.25), ("a.elbow", 1.25), ("a.rot", 0.3)),
-            (0.4, 0.08, 0.42),
+            {"a.elbow": 0.3, "a.pron": -0.45, "a.rot": 0.9},
+            _a(("a.abd", 0.6), ("a.flex", 0.25), ("a.elbow", 1.3), ("a.rot", 0.3)),
+            (0.3, 0.1, 0.3),
             unilateral=True,
             reps=(12, 22),
         ),
@@ -484,6 +491,11 @@ def segment_channels(
     for c, i in idx.items():
         if c not in _NOT_ANGLES:
             out[:, i] += style.wobble_rad * smooth_noise(n, rate_hz, rng)
+    # joint limits: knees do not hyperextend, elbows stay bent enough (15 deg) that the elbow plane fixes the
+    # forearm roll the virtual IMU sees (see imu.forearm_frames)
+    for s in "rl":
+        np.maximum(out[:, idx[f"{s}.knee"]], 0.0, out=out[:, idx[f"{s}.knee"]])
+        np.maximum(out[:, idx[f"{s}.elbow"]], MIN_ELBOW_RAD, out=out[:, idx[f"{s}.elbow"]])
     return out
 
 

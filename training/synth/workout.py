@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mujo_edge.constants import RATE_HZ
+from mujo_edge.constants import H36M_JOINTS, RATE_HZ
 from mujo_edge.errors import DataError
 
 from .imu import SensorModel, virtual_imu
@@ -209,13 +209,24 @@ def render(
     rng: np.random.Generator,
     sensor: SensorModel | None,
     labels: Sequence[str],
+    frame: Literal["device", "convention"] = "device",
 ) -> WorkoutRecording:
-    """Pose and virtual watch of rendered channels."""
+    """Pose and virtual watch of rendered channels.
+
+    ``frame="device"``: the watch's own axes (a left-wrist watch reads x = +1 g with the arm hanging, like the
+    real one). ``frame="convention"``: a left-wrist recording is mirrored into the right-wrist frame of
+    ``AXIS_CONVENTION`` (as :mod:`mujo_edge.axes` does to real left-wrist data): the pose is reflected across the
+    sagittal plane and the watch is read on the reflected right wrist, so pose and watch stay consistent.
+    """
     ch = channel_dict(channels)
     pose = forward_kinematics(ch, style.body, rate_hz)
-    side = "r" if wrist == "right" else "l"
-    roll = -ch[f"{side}.pron"] if side == "r" else ch[f"{side}.pron"]
-    imu = virtual_imu(pose, rate_hz, wrist=wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng)
+    if wrist == "left" and frame == "convention":
+        pose = mirror_pose(pose)
+        roll = -ch["l.pron"]  # a left pronation is the same pronation of the mirrored right arm
+        imu = virtual_imu(pose, rate_hz, wrist="right", sensor=sensor, forearm_roll_rad=roll, rng=rng)
+    else:
+        roll = -ch["r.pron"] if wrist == "right" else ch["l.pron"]
+        imu = virtual_imu(pose, rate_hz, wrist=wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng)
     lab_index = {name: i for i, name in enumerate(labels)}
     kind_to_label = np.array(
         [
@@ -238,6 +249,19 @@ def render(
     )
 
 
+def mirror_pose(pose_m: np.ndarray) -> np.ndarray:
+    """Reflect a z-up pose across the sagittal plane (y -> -y) and swap left and right joints, (T, 17, 3)."""
+    out = pose_m[:, _MIRROR_JOINTS].copy()
+    out[..., 1] *= -1
+    return out
+
+
+_MIRROR_JOINTS = [
+    H36M_JOINTS.index(("r_" if n.startswith("l_") else "l_") + n[2:]) if n[:2] in ("l_", "r_") else i
+    for i, n in enumerate(H36M_JOINTS)
+]
+
+
 def simulate_workout(
     script: Sequence[Any] | str | Path,
     seed: int = 0,
@@ -246,6 +270,7 @@ def simulate_workout(
     sensor: SensorModel | None = None,
     labels: Sequence[str] | None = None,
     style: Style | None = None,
+    frame: Literal["device", "convention"] = "device",
 ) -> WorkoutRecording:
     """Render a scripted workout of one synthetic subject wearing a watch on ``wrist``.
 
@@ -258,6 +283,9 @@ def simulate_workout(
         labels: label list for ``label``; default every exercise then ``non_activity``. An exercise of the
             script that is not in ``labels`` raises.
         style: the subject; drawn from ``seed`` if not given.
+        frame: "device" (default): the watch's own axes, what a real watch on that wrist streams (a virtual
+            watch feeds these to the runtime, which mirrors left-wrist data itself); "convention": left-wrist
+            data mirrored into the right-wrist frame (pose reflected too), as datasets store it.
     Returns:
         :class:`WorkoutRecording` with per-sample labels matching the script.
     """
@@ -274,4 +302,4 @@ def simulate_workout(
     style = Style.sample(rng) if style is None else style
     active = "r" if wrist == "right" else "l"
     channels, kind = render_channels(steps, style, rng, rate_hz, active)
-    return render(channels, kind, style, wrist, rate_hz, rng, sensor, labels)
+    return render(channels, kind, style, wrist, rate_hz, rng, sensor, labels, frame)
