@@ -12,6 +12,7 @@ connects to all of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
@@ -66,12 +67,14 @@ class VirtualLink:
         return self.connector
 
     async def close(self) -> None:
-        for watch in self.watches:
-            await watch.close()
+        """Drop the central's links first (as a phone leaving), then stop every watch."""
         if self.central is not None:
             for connection in list(self.central.connections.values()):
                 with contextlib.suppress(Exception):
-                    await connection.disconnect()
+                    await asyncio.wait_for(connection.disconnect(), 1.0)
+        for watch in self.watches:
+            await watch.close()
+        if self.central is not None:
             with contextlib.suppress(Exception):
                 await self.central.power_off()
 

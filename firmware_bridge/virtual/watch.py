@@ -333,6 +333,9 @@ class VirtualWatch:
         while held and self._connection is connection:
             first, n, payload = held.pop(0)
             await self._bumble.notify_subscriber(connection, data, payload)
+            # Back-pressure: wait until the controller took the packet, as a real stack's TX buffers do.
+            with contextlib.suppress(Exception):
+                await connection.drain()
             self.stats.frames_sent += 1
             self.stats.samples_sent += n
             self.stats.delivered.append((first, n))

@@ -56,6 +56,15 @@ async def stream_all(
 
             runs.append((session, items, asyncio.ensure_future(consume())))
         await asyncio.wait_for(asyncio.gather(*(w.finished.wait() for w in watches)), timeout_s)
+        # Wait for what is still in flight (a busy CI machine), then a little longer: a sample too many
+        # would show up in the counts.
+        for _ in range(500):
+            if all(
+                s.stats.samples >= w.stats.samples_sent - w.stats.samples_dropped
+                for w, (s, _, _) in zip(watches, runs, strict=True)
+            ):
+                break
+            await asyncio.sleep(0.01)
         await asyncio.sleep(settle_s)
         for session, _, task in runs:
             await session.stop()
