@@ -189,3 +189,24 @@ def test_status_events_end_runs_and_count() -> None:
     p.feed(StreamStatus("sim", 2001.0, "reconnected"))
     st = p.stats["sim"]
     assert (st.windows, st.windows_dropped_at_gaps, st.reconnects, st.disconnects) == (3, 1, 1, 1)
+
+
+def test_runtime_core_imports_no_torch_training_export_or_firmware_bridge() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "BANNED = ('torch', 'mujo_edge.training', 'mujo_edge.export', 'mujo_edge.firmware_bridge', 'bleak',"
+        " 'bumble')\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith(BANNED):\n"
+        "            raise ImportError(f'the runtime core imported {name}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import mujo_edge.clock, mujo_edge.stream_grid, mujo_edge.windowing, mujo_edge.pipeline\n"
+        "import mujo_edge.events, mujo_edge.stream_sim, mujo_edge.cli.stream, mujo_edge.cli.live_view\n"
+        "print(sorted(m for m in sys.modules if m.startswith(BANNED)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
