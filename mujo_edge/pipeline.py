@@ -151,6 +151,7 @@ class _Device:
         self.smoother = _Smoother(p.smooth)
         self.gap_s = gap_threshold_s(rate_hz, host_stamped)
         self._grid_dt = 1.0 / p.rate_hz
+        self._window_s = p.window / p.rate_hz
         self._t: list[np.ndarray] = []  # pending sample times
         self._x: list[np.ndarray] = []  # pending samples
         self._clock_t: list[float] = []  # pending clock points: last sample's sensor time...
@@ -210,9 +211,16 @@ class _Device:
             if not t.size:
                 return
         st.samples_in += t.size
+        prev = self.run_last_t
+        if not flags and prev is not None and 0.0 < t[0] - prev <= self.gap_s:
+            d = t[1:] - t[:-1]
+            if not d.size or (d.min() > 0.0 and d.max() <= self.gap_s):  # the usual case: no gap at all
+                st._rate_n += t.size
+                st._rate_span_s += float(t[-1]) - prev
+                self._push(t, x, out)
+                return
         # Where does a new run begin? At a step beyond the gap threshold (or back in time), at a
         # decoder-flagged batch, and at the very start if it does not continue the current run.
-        prev = self.run_last_t
         d = np.diff(t, prepend=t[0] if prev is None else prev)
         brk = (d > self.gap_s) | (d <= 0.0)
         if prev is None:
@@ -242,15 +250,10 @@ class _Device:
         if len(wins):
             # Host times now, with the clock as it is when the window completes (not when the windows of
             # several devices are classified together), so events depend on this device's stream alone.
-            out.append(
-                _Ready(
-                    self,
-                    wins.x,
-                    self.to_host(wins.t_first_s),
-                    self.to_host(wins.t_last_s + self._grid_dt),
-                    self.new_run,
-                )
-            )
+            t_start = self.to_host(wins.t_first_s)
+            fit = None if self.host_stamped else self.clock.fit
+            span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))  # grid is uniform
+            out.append(_Ready(self, wins.x, t_start, t_start + span_s, self.new_run))
             self.new_run = False
         # The next window's last grid sample is computable once the input reaches it + the filter delay.
         nxt = self.grid.next_time_s
