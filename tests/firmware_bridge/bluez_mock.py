@@ -217,7 +217,7 @@ class BluezMock:
 # ------------------------------------------------------------------------------------------- peripheral
 async def _peripheral() -> None:
     """bless GATT server on hci1: the MuJo stream protocol, driven by E's MujoDeviceModel and encoder."""
-    from bless import BlessServer, GATTAttributePermissions, GATTCharacteristicProperties
+    from bless import BlessServer, GATTAttributePermissions, GATTCharacteristicProperties  # type: ignore[attr-defined]
     from dbus_next import Variant
     from dbus_next.aio import MessageBus
     from dbus_next.constants import BusType
@@ -236,7 +236,7 @@ async def _peripheral() -> None:
         raise RuntimeError(f"bluezoo did not export {path}")
     props = adapter.get_interface("org.freedesktop.DBus.Properties")
     # Workaround 1: bluezoo reports an LE advertiser to scanners only when its adapter is discoverable.
-    await props.call_set("org.bluez.Adapter1", "Discoverable", Variant("b", True))
+    await props.call_set("org.bluez.Adapter1", "Discoverable", Variant("b", True))  # type: ignore[attr-defined]
 
     model = stream.MujoDeviceModel(
         rates_centihz=(round(MOCK_RATE_HZ * 100),), rate_centihz=round(MOCK_RATE_HZ * 100)

@@ -16,7 +16,9 @@ pytest.importorskip("bumble", reason="virtual watches need bumble (the dev extra
 
 from mujo_edge.errors import DeviceError
 from mujo_edge.firmware_bridge.profiles import get_profile
+from mujo_edge.firmware_bridge.profiles.infinitime import motion as it_motion
 from mujo_edge.firmware_bridge.profiles.mujo import stream
+from mujo_edge.firmware_bridge.profiles.polar import pmd
 from mujo_edge.firmware_bridge.session import Backoff, DeviceSession
 from mujo_edge.firmware_bridge.virtual import Faults, VirtualWatch, virtual_watches
 from mujo_edge.samples import SampleBatch, StreamStatus
@@ -230,3 +232,50 @@ def test_connector_finds_by_name_address_and_service_and_reports_a_miss() -> Non
     found, error = asyncio.run(scenario())
     assert found == ["Polar Sense@F0:00:00:00:00:01"] * 3
     assert "device 'Nobody' not found after 0 s" in error
+
+
+def test_gatt_layouts_match_the_real_devices() -> None:
+    from bumble.gatt import Characteristic
+
+    C = Characteristic.Properties
+
+    expected = {
+        "polar": {pmd.PMD_CONTROL_UUID: C.READ | C.WRITE | C.INDICATE, pmd.PMD_DATA_UUID: C.NOTIFY},
+        "infinitime": {
+            it_motion.STEP_COUNT_UUID: C.READ | C.NOTIFY,
+            it_motion.MOTION_VALUES_UUID: C.READ | C.NOTIFY,
+        },
+        "mujo": {
+            stream.MUJO_INFO_UUID: C.READ,
+            stream.MUJO_CONTROL_UUID: C.WRITE | C.INDICATE,
+            stream.MUJO_DATA_UUID: C.NOTIFY,
+        },
+    }
+
+    async def discover(profile: str) -> tuple[dict[str, int], int]:
+        watch = VirtualWatch(profile, motion(profile, 1.0), RATES_HZ[profile])
+        async with virtual_watches([watch]) as connector:
+            transport = await connector.find(get_profile(profile).service_uuid, 2.0)
+            await transport.connect(2.0)
+            props = {u: int(c.properties) for u, c in transport._chars.items() if u in expected[profile]}  # type: ignore[attr-defined]
+            mtu = transport.mtu
+            await transport.disconnect()
+            return props, mtu
+
+    for profile, chars in expected.items():
+        props, mtu = asyncio.run(discover(profile))
+        assert props == {u: int(p) for u, p in chars.items()}, profile
+        assert mtu == 247  # the MTU exchange happened
+
+
+def test_jitter_and_clock_drift_keep_every_sample_in_order() -> None:
+    faults = Faults(jitter_s=0.03, clock_drift_ppm=-180.0, seed=4)
+    watch = VirtualWatch("polar", motion("polar", 6.0), 52.0, faults=faults, loop=False, speed=12, max_mtu=60)
+    ((session, items),) = asyncio.run(stream_all([watch]))
+    got = batches(items)
+    assert sum(len(b) for b in got) == watch.stats.samples_sent == 312 and session.stats.gaps == 0
+    t_sensor = np.concatenate([b.t_sensor_s for b in got if b.t_sensor_s is not None])
+    np.testing.assert_allclose(np.diff(t_sensor), 1 / 52, rtol=0, atol=1e-6)  # the sensor clock's own spacing
+    # Frames of 8 samples are 12.8 ms apart at 12x; jitter of up to 30 ms makes their arrival uneven.
+    dt = np.diff([b.t_recv_s for b in got])
+    assert dt.std() > 0.004
