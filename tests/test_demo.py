@@ -45,14 +45,16 @@ def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
     ]
     cmd = {s.name: s.command for s in stages}
     t = str(tmp_path)
-    assert cmd["synth"] == f"mujo-edge data synth --out {t}/corpus --hours 2 --seed 0"
+    assert cmd["synth"] == f"mujo-edge data synth --out {t}/corpus --hours 1 --seed 0"
     assert cmd["import"] == f"mujo-edge data import seglearn-watch --out {t}/seglearn"
     assert cmd["pretrain"].startswith(
         f"mujo-edge pretrain --data {t}/corpus --out {t}/pretrain --preset demo"
     )
     assert f"--pretrained {t}/pretrain --data {t}/seglearn" in cmd["evaluate"]
     assert f"--teacher {t}/teacher --data {t}/seglearn --out {t}/student" in cmd["distill"]
-    assert cmd["export"] == f"mujo-edge export --int8 {t}/student --out {t}/model.mujo --data {t}/seglearn"
+    assert cmd["export"] == (
+        f"mujo-edge export --int8 {t}/student --out {t}/model.mujo --data {t}/seglearn --min-agreement 0.95"
+    )
     assert cmd["stream"] == (
         f"mujo-edge stream --bundle {t}/model.mujo --virtual --profile polar --script {t}/workout.json "
         f"--duration {rendered_seconds(workout_script(SCALES['default'])) + 4:.0f} "
@@ -76,9 +78,9 @@ def test_workout_script_walks_through_the_seven_exercises() -> None:
     script = workout_script(SCALES["default"])
     acts = [s["activity"] for s in script if "activity" in s]
     assert acts == ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
-    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 16 + 8 * 6
+    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 12 + 8 * 4
     # the generator adds 0.8-3 s transitions between steps: the stream must run that much longer
-    assert 7 * 16 + 8 * 6 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 16 + 8 * 6 + 15 * 3
+    assert 7 * 12 + 8 * 4 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 12 + 8 * 4 + 15 * 3
 
 
 def test_dry_run_lists_every_command(

@@ -67,11 +67,16 @@ class Scale:
     distill_epochs: int
     exercise_s: float
     rest_s: float
+    #: int8 top-1 agreement with the float student the export must reach. Demo-scale students are trained
+    #: for minutes, so their logits sit close together and int8 flips more of them than a fully trained
+    #: student's; the demo reports the measured agreement and gates at this value, the shipped bundle at
+    #: the export default 0.99 (docs/export.md).
+    min_agreement: float
 
 
 SCALES: dict[str, Scale] = {
-    "default": Scale(2.0, 3, "10,100", 12, 4, 25, 30, 16.0, 6.0),
-    "fast": Scale(0.5, 1, "100", 3, 2, 4, 4, 8.0, 4.0),
+    "default": Scale(1.0, 2, "10,100", 8, 3, 15, 15, 12.0, 4.0, 0.95),
+    "fast": Scale(0.5, 1, "100", 3, 2, 4, 4, 8.0, 4.0, 0.8),
 }
 
 
@@ -230,8 +235,19 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
         ),
         Stage(
             "export",
-            "int8 export to LiteRT (.tflite) and ExecuTorch (.pte), verified in both runtimes",
-            ["export", "--int8", str(student), "--out", str(bundle), "--data", str(real)],
+            f"int8 export to LiteRT (.tflite) and ExecuTorch (.pte), verified in both runtimes "
+            f"(demo gate: int8/float agreement >= {s.min_agreement:g})",
+            [
+                "export",
+                "--int8",
+                str(student),
+                "--out",
+                str(bundle),
+                "--data",
+                str(real),
+                "--min-agreement",
+                f"{s.min_agreement:g}",
+            ],
             [bundle],
             "helper D: mujo_edge/export + mujo_edge/cli/export.py",
             results=lambda: _bundle_info(bundle),
