@@ -415,7 +415,7 @@ class Pipeline:
             p = dev.smoother(probs[i : i + n])
             i += n
             best = p.argmax(axis=1)
-            conf = np.clip(p[np.arange(n), best], 0.0, 1.0).tolist()
+            conf = p.max(axis=1).tolist()
             st = dev.stats
             st.windows += n
             if now is not None:

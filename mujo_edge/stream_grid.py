@@ -154,10 +154,7 @@ class StreamGrid:
             return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
         g = self._t0 + np.arange(self._k, k_end + 1) / self.rate_hz
         self._k = k_end + 1
-        if ty.size == 1:
-            return GridChunk(g, np.repeat(y[:1], g.size, axis=0).astype(np.float32))
-        # g >= ty[0] always (the run starts at a centre time); only the top needs clamping.
-        i = np.minimum(np.searchsorted(ty, g, side="right") - 1, ty.size - 2)
-        y0 = y[i]
-        w = ((g - ty[i]) / (ty[i + 1] - ty[i]))[:, None]
-        return GridChunk(g, (y0 + w * (y[i + 1] - y0)).astype(np.float32))
+        out = np.empty((g.size, 3), np.float32)
+        for c in range(3):  # g >= ty[0] always: the run's grid starts at a centre time
+            out[:, c] = np.interp(g, ty, y[:, c])
+        return GridChunk(g, out)
