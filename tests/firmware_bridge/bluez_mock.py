@@ -1,15 +1,16 @@
-"""A mock BlueZ for stock bleak: private dbus-daemon + bluezoo (two fake adapters) + a bless peripheral.
+"""A mock BlueZ for stock bleak: private dbus-daemon + bluezoo (fake adapters) + bless peripherals.
 
 Used by ``test_bluez_mock.py``; also runnable by hand (see docs/testing-ble.md)::
 
     python tests/firmware_bridge/bluez_mock.py up          # prints DBUS_SYSTEM_BUS_ADDRESS=..., Ctrl-C ends
 
-Three processes on a private system bus (nothing touches the machine's real D-Bus):
+Processes on a private system bus (nothing touches the machine's real D-Bus):
 
 * ``dbus-daemon`` with a permissive system-bus configuration in a temporary folder;
-* ``bluezoo`` (a BlueZ D-Bus mock) with adapters hci0 (the central) and hci1 (the peripheral);
-* this file in ``peripheral`` mode: a ``bless`` GATT server on hci1 speaking the MuJo open stream protocol,
-  with E's device model and encoder (``profiles.mujo.stream``), streaming :func:`mock_motion`.
+* ``bluezoo`` (a BlueZ D-Bus mock) with adapters hci0 (the central), hci1 and hci2 (peripherals);
+* this file in ``peripheral`` mode, once per profile: a ``bless`` GATT server speaking the MuJo open
+  protocol (hci1) or Polar PMD (hci2). Each runs the same radio-agnostic device model as the bumble virtual
+  watches (``firmware_bridge.virtual.devices``, built on E's encoders and device models).
 
 The client side runs in ANOTHER process (``client`` mode) so that ``DBUS_SYSTEM_BUS_ADDRESS`` is set before
 bleak / dbus-fast are imported: E's ``BleakConnector`` + ``DeviceSession`` with the stock BlueZ backend.
@@ -41,13 +42,15 @@ from typing import Any
 import numpy as np
 
 CENTRAL_ADAPTER = "hci0"
-PERIPHERAL_ADAPTER = "hci1"
-ADAPTER_ADDRESSES = ("00:00:00:00:00:01", "00:00:00:00:00:02")
-PERIPHERAL_NAME = "MuJo Bless"
-#: Rate the mock watch streams, Hz (one sample per frame: bluezoo models no MTU, so frames fit ATT MTU 23).
-MOCK_RATE_HZ = 50.0
-#: Sensor time of the mock's first sample, microseconds since its boot.
-MOCK_T0_US = 5_000_000
+#: Peripherals: profile -> (adapter, advertised name). Each is its own bless process on its own adapter.
+PERIPHERALS = {"mujo": ("hci1", "MuJo Bless"), "polar": ("hci2", "Polar Bless")}
+ADAPTER_ADDRESSES = ("00:00:00:00:00:01", "00:00:00:00:00:02", "00:00:00:00:00:03")
+#: Rate each mock watch streams, Hz.
+MOCK_RATES_HZ = {"mujo": 50.0, "polar": 52.0}
+#: Samples of motion a mock watch holds (it loops over them).
+MOCK_SAMPLES = 2000
+#: bluezoo models no MTU exchange (bleak reports 23), so frames fit 20 bytes.
+MOCK_MAX_PAYLOAD = 20
 #: Seconds between two notifications of the mock (it streams faster than real time).
 MOCK_SEND_INTERVAL_S = 0.01
 #: Service data UUID whose value the mock changes so every scan sees the device (Eddystone's, unused here).
@@ -70,12 +73,19 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-def mock_motion(i: np.ndarray) -> np.ndarray:
-    """(n, 3) float32 g of the mock's samples ``i``: slow sines around 1 g on z, different per axis."""
-    t = np.asarray(i, dtype=np.float64)[:, None] / MOCK_RATE_HZ
+def mock_motion(profile: str) -> np.ndarray:
+    """(MOCK_SAMPLES, 3) float32 g a mock watch wears: slow sines around 1 g on z, different per axis."""
+    t = np.arange(MOCK_SAMPLES, dtype=np.float64)[:, None] / MOCK_RATES_HZ[profile]
     phase = np.array([0.0, 2.1, 4.2])
     amp = np.array([0.8, 0.5, 0.3])
     return (amp * np.sin(2 * np.pi * 0.7 * t + phase) + np.array([0.0, 0.0, 1.0])).astype(np.float32)
+
+
+def mock_device(profile: str) -> Any:
+    """The radio-agnostic device model the bless peripheral runs (the same one the bumble watches run)."""
+    from mujo_edge.firmware_bridge.virtual.devices import make_device
+
+    return make_device(profile, mock_motion(profile), MOCK_RATES_HZ[profile], loop=True)
 
 
 # ------------------------------------------------------------------------------------------- processes
@@ -119,12 +129,13 @@ def _read_line(proc: subprocess.Popen[str], timeout_s: float, want: str = "") ->
 
 @dataclass
 class BluezMock:
-    """The three mock processes; :meth:`start` brings them up, :meth:`stop` ends every one of them."""
+    """The mock processes; :meth:`start` brings them up, :meth:`stop` ends every one of them."""
 
     workdir: Path
     address: str = ""
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
     logs: dict[str, Path] = field(default_factory=dict)
+    files: list[Any] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         """Environment for a process that must use the private bus (set BEFORE it imports bleak)."""
@@ -134,6 +145,7 @@ class BluezMock:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
         err = log.open("w")
+        self.files.append(err)
         proc = subprocess.Popen(
             args,
             stdout=subprocess.PIPE if stdout_pipe else err,
@@ -157,26 +169,27 @@ class BluezMock:
         for address in ADAPTER_ADDRESSES:
             args += ["-a", address]
         self._spawn("bluezoo", args)
-        peripheral = self._spawn("peripheral", [sys.executable, __file__, "peripheral"], True)
-        _read_line(peripheral, timeout_s, "READY")
+        started = [
+            self._spawn(
+                f"peripheral-{profile}", [sys.executable, __file__, "peripheral", "--profile", profile], True
+            )
+            for profile in PERIPHERALS
+        ]
+        for peripheral in started:
+            _read_line(peripheral, timeout_s, "READY")
 
     def run_client(
         self,
+        profile: str,
         samples: int,
-        target: str = PERIPHERAL_NAME,
+        target: str | None = None,
         scan_timeout_s: float = 10.0,
         timeout_s: float = 60.0,
     ) -> dict[str, Any]:
         """Run E's BleakConnector + DeviceSession in a fresh process; returns what it received (JSON)."""
-        args = [
-            "client",
-            "--samples",
-            str(samples),
-            "--target",
-            target,
-            "--scan-timeout",
-            str(scan_timeout_s),
-        ]
+        target = target or PERIPHERALS[profile][1]
+        args = ["client", "--profile", profile, "--samples", str(samples), "--target", target]
+        args += ["--scan-timeout", str(scan_timeout_s)]
         done = subprocess.run(
             [sys.executable, __file__, *args, "--timeout", str(timeout_s - 5)],
             env=self.env(),
@@ -212,20 +225,27 @@ class BluezMock:
             if proc.stdout is not None:
                 proc.stdout.close()
         self.procs.clear()
+        for f in self.files:
+            f.close()
+        self.files.clear()
 
 
 # ------------------------------------------------------------------------------------------- peripheral
-async def _peripheral() -> None:
-    """bless GATT server on hci1: the MuJo stream protocol, driven by E's MujoDeviceModel and encoder."""
-    from bless import BlessServer, GATTAttributePermissions, GATTCharacteristicProperties  # type: ignore[attr-defined]
+async def _peripheral(profile: str) -> None:
+    """bless GATT server for ``profile`` on its adapter, running the device model of :func:`mock_device`."""
+    from bless import (  # type: ignore[attr-defined]
+        BlessServer,
+        GATTAttributePermissions,
+        GATTCharacteristicProperties,
+    )
     from dbus_next import Variant
     from dbus_next.aio import MessageBus
     from dbus_next.constants import BusType
 
-    from mujo_edge.firmware_bridge.profiles.mujo import stream
-
+    adapter_name, name = PERIPHERALS[profile]
+    device = mock_device(profile)
     bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-    path = f"/org/bluez/{PERIPHERAL_ADAPTER}"
+    path = f"/org/bluez/{adapter_name}"
     for _ in range(100):  # bluezoo may still be starting
         try:
             adapter = bus.get_proxy_object("org.bluez", path, await bus.introspect("org.bluez", path))
@@ -238,59 +258,55 @@ async def _peripheral() -> None:
     # Workaround 1: bluezoo reports an LE advertiser to scanners only when its adapter is discoverable.
     await props.call_set("org.bluez.Adapter1", "Discoverable", Variant("b", True))  # type: ignore[attr-defined]
 
-    model = stream.MujoDeviceModel(
-        rates_centihz=(round(MOCK_RATE_HZ * 100),), rate_centihz=round(MOCK_RATE_HZ * 100)
-    )
-    server = BlessServer(name=PERIPHERAL_NAME, adapter=PERIPHERAL_ADAPTER)
-    streaming: dict[str, Any] = {"task": None}
-    svc = stream.MUJO_SERVICE_UUID
-    P, A = GATTCharacteristicProperties, GATTAttributePermissions
+    server = BlessServer(name=name, adapter=adapter_name)
+    svc = device.service_uuid
+    tasks: set[asyncio.Future[None]] = set()
 
     def notify(uuid: str, payload: bytes) -> None:
         server.get_characteristic(uuid).value = bytearray(payload)
         server.update_value(svc, uuid)
 
     async def run_stream() -> None:
-        encoder = stream.MujoStreamEncoder(model.rate_centihz, model.range_code, max_payload_bytes=20)
-        scale = stream.counts_per_g(model.range_code)
         i = 0
-        while True:
-            counts = np.rint(mock_motion(np.array([i])) * scale).astype(np.int16)
-            for frame in encoder.encode(MOCK_T0_US + round(i * 1e8 / model.rate_centihz), counts):
-                notify(stream.MUJO_DATA_UUID, frame)
-            i += 1
+        while device.streaming:
+            n, payload = device.frame(i, MOCK_MAX_PAYLOAD, None)
+            if payload is not None:
+                notify(device.data_uuid, payload)
+            i += n
             await asyncio.sleep(MOCK_SEND_INTERVAL_S)
 
     def on_read(characteristic: Any, **_: Any) -> bytearray:
-        if str(characteristic.uuid).lower() == stream.MUJO_INFO_UUID:
-            return bytearray(model.read_info())
-        return bytearray(characteristic.value or b"")
+        return bytearray(device.read(str(characteristic.uuid).lower()))
 
     def on_write(characteristic: Any, value: Any, **_: Any) -> None:
-        if str(characteristic.uuid).lower() != stream.MUJO_CONTROL_UUID:
-            return
-        was = model.streaming
-        for reply in model.handle_command(bytes(value)):
-            notify(stream.MUJO_CONTROL_UUID, reply)
-        if model.streaming and not was:
-            streaming["task"] = asyncio.ensure_future(run_stream())
-        elif was and not model.streaming and streaming["task"] is not None:
-            streaming["task"].cancel()
+        was = device.streaming
+        for uuid, reply in device.write(str(characteristic.uuid).lower(), bytes(value)):
+            notify(uuid, reply)
+        if device.streaming and not was:
+            task = asyncio.ensure_future(run_stream())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     server.read_request_func = on_read
     server.write_request_func = on_write
     await server.add_new_service(svc)
-    await server.add_new_characteristic(
-        svc, stream.MUJO_INFO_UUID, P.read, bytearray(model.read_info()), A.readable
-    )
-    await server.add_new_characteristic(
-        svc, stream.MUJO_CONTROL_UUID, P.write | P.indicate, None, A.writeable
-    )
-    await server.add_new_characteristic(svc, stream.MUJO_DATA_UUID, P.notify, None, A.readable)
-    # Workaround 2: bless says Notifying=True from the start; bluezoo then calls AcquireNotify, which bless
-    # does not implement. Notifying=False makes bluezoo use StartNotify + PropertiesChanged.
-    for uuid in (stream.MUJO_CONTROL_UUID, stream.MUJO_DATA_UUID):
-        server.get_characteristic(uuid).gatt._notifying = False
+    P, A = GATTCharacteristicProperties, GATTAttributePermissions
+    for spec in device.characteristics():
+        flags, perms = P(0), A(0)
+        if spec.read:
+            flags, perms = flags | P.read, perms | A.readable
+        if spec.write:
+            flags, perms = flags | P.write, perms | A.writeable
+        if spec.notify:
+            flags |= P.notify
+        if spec.indicate:
+            flags |= P.indicate
+        initial = bytearray(device.read(spec.uuid)) if spec.read else None
+        await server.add_new_characteristic(svc, spec.uuid, flags, initial, perms)
+        if spec.notify or spec.indicate:
+            # Workaround 2: bless says Notifying=True from the start; bluezoo then calls AcquireNotify, which
+            # bless does not implement. Notifying=False makes bluezoo use StartNotify + PropertiesChanged.
+            server.get_characteristic(spec.uuid).gatt._notifying = False
     await server.start()
 
     async def beacon() -> None:
@@ -312,7 +328,9 @@ async def _peripheral() -> None:
 
 
 # ------------------------------------------------------------------------------------------- client
-async def _client(samples: int, timeout_s: float, target: str, scan_timeout_s: float) -> dict[str, Any]:
+async def _client(
+    profile: str, samples: int, timeout_s: float, target: str, scan_timeout_s: float
+) -> dict[str, Any]:
     """E's BleakConnector + DeviceSession on stock bleak; collects ``samples`` decoded samples.
 
     A DeviceError (e.g. the target is not found) is returned as ``{"error": message}``.
@@ -326,7 +344,7 @@ async def _client(samples: int, timeout_s: float, target: str, scan_timeout_s: f
     session = DeviceSession(
         BleakConnector(adapter=CENTRAL_ADAPTER),
         target,
-        get_profile("mujo"),
+        get_profile(profile),
         "bluez-mock",
         scan_timeout_s=scan_timeout_s,
     )
@@ -370,18 +388,21 @@ async def _client(samples: int, timeout_s: float, target: str, scan_timeout_s: f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    sub.add_parser("peripheral", help="run the bless MuJo peripheral on hci1 (needs the private bus)")
+    peripheral = sub.add_parser("peripheral", help="run a bless peripheral (needs the private bus)")
+    peripheral.add_argument("--profile", choices=sorted(PERIPHERALS), default="mujo")
     client = sub.add_parser("client", help="stream with E's BleakConnector + DeviceSession, print JSON")
+    client.add_argument("--profile", choices=sorted(PERIPHERALS), default="mujo")
     client.add_argument("--samples", type=int, default=100)
     client.add_argument("--timeout", type=float, default=45.0)
-    client.add_argument("--target", default=PERIPHERAL_NAME)
+    client.add_argument("--target", default=None, help="default: the profile's mock peripheral")
     client.add_argument("--scan-timeout", type=float, default=10.0)
-    sub.add_parser("up", help="start dbus-daemon + bluezoo + peripheral and wait (Ctrl-C ends them)")
+    sub.add_parser("up", help="start dbus-daemon + bluezoo + the peripherals and wait (Ctrl-C ends them)")
     args = parser.parse_args()
     if args.mode == "peripheral":
-        asyncio.run(_peripheral())
+        asyncio.run(_peripheral(args.profile))
     elif args.mode == "client":
-        result = asyncio.run(_client(args.samples, args.timeout, args.target, args.scan_timeout))
+        target = args.target or PERIPHERALS[args.profile][1]
+        result = asyncio.run(_client(args.profile, args.samples, args.timeout, target, args.scan_timeout))
         print(json.dumps(result), flush=True)
     else:
         daemon = ensure_dbus_daemon()
