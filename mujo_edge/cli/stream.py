@@ -76,16 +76,30 @@ def make_pipeline(
 
 # --------------------------------------------------------------------------------------------- workouts
 def parse_script(spec: str) -> list[dict[str, Any]]:
-    """A workout script from a JSON file (``[{"activity": "ABD", "seconds": 20}, {"rest": 5}, ...]``) or
-    an inline list ``"ABD:20,rest:5,FEL:20"``."""
+    """A workout script: a file (JSON list ``[{"activity": "ABD", "seconds": 20}, {"rest": 5}, ...]``, or the
+    synthetic generator's line format ``ABD 20`` / ``rest 5``) or inline ``"ABD:20,rest:5,FEL:20"``.
+
+    With the training extra installed the generator's own parser reads it (reps, long names, rest kinds);
+    without it, JSON lists and the inline form of activities in seconds are understood.
+    """
     p = Path(spec)
-    if p.suffix == ".json" or p.is_file():
-        if not p.is_file():
-            raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
+    is_file = p.is_file()
+    if not is_file and p.suffix == ".json":
+        raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
+    try:
+        from mujo_edge.training.synth.workout import parse_script as synth_parse
+    except ImportError:
+        synth_parse = None
+    if synth_parse is not None:
+        text = spec if is_file else "\n".join(part.strip().replace(":", " ") for part in spec.split(","))
+        return [_step_dict(s) for s in synth_parse(p if is_file else text)]
+    if is_file:
         try:
             steps = json.loads(p.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise DataError(f"workout script {p} is not JSON ({e})") from e
+            raise DataError(
+                f"workout script {p} is not JSON ({e}); the line format needs the training extra"
+            ) from e
     else:
         steps = []
         for part in spec.split(","):
@@ -108,6 +122,13 @@ def parse_script(spec: str) -> list[dict[str, Any]]:
         if not ok:
             raise DataError(f"workout step {s!r} must be {{'activity': NAME, 'seconds': S}} or {{'rest': S}}")
     return steps
+
+
+def _step_dict(step: Any) -> dict[str, Any]:
+    """The generator's Step as a script dict (what simulate_workout takes back)."""
+    if step.activity == "rest":
+        return {"rest": step.seconds, **({"kind": step.rest_kind} if step.rest_kind else {})}
+    return {"activity": step.activity, "seconds": step.seconds, **({"side": step.side} if step.side else {})}
 
 
 def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:

@@ -133,12 +133,28 @@ def test_bad_invocations_say_what_to_do(
     assert "not found" in _said(capsys)
 
 
-def test_workout_scripts() -> None:
+def test_workout_scripts(tmp_path: Path) -> None:
     assert stream_cli.parse_script("ABD:20,rest:5") == [{"activity": "ABD", "seconds": 20.0}, {"rest": 5.0}]
-    with pytest.raises(DataError, match="NAME:SECONDS"):
+    with pytest.raises(DataError):
         stream_cli.parse_script("ABD-20")
+    with pytest.raises(DataError, match="not found"):
+        stream_cli.parse_script(str(tmp_path / "missing.json"))
+    f = tmp_path / "w.json"
+    f.write_text(json.dumps([{"activity": "FEL", "seconds": 8}, {"rest": 3}]))
+    assert stream_cli.parse_script(str(f)) == [{"activity": "FEL", "seconds": 8.0}, {"rest": 3.0}]
     steps = stream_cli.default_script(["PEN", "ABD"])
     assert stream_cli.script_seconds(steps) == 2 * (stream_cli.DEFAULT_ACTIVITY_S + stream_cli.DEFAULT_REST_S)
+
+
+def test_generator_script_formats_when_installed(tmp_path: Path) -> None:
+    pytest.importorskip("mujo_edge.training.synth.workout", reason="the training extra (synthetic workouts)")
+    f = tmp_path / "w.txt"
+    f.write_text("pendulum 10   # long name\nrest 4 walking\nABD 12\n")
+    assert stream_cli.parse_script(str(f)) == [
+        {"activity": "PEN", "seconds": 10.0},
+        {"rest": 4.0, "kind": "walking"},
+        {"activity": "ABD", "seconds": 12.0},
+    ]
 
 
 def test_fallback_motion_is_real_seglearn_data() -> None:
