@@ -24,6 +24,7 @@ import itertools
 import logging
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,7 +128,9 @@ class ClockModel:
         self._t_last = t_sensor_s
         self._add(math.floor(t_sensor_s / self.bucket_s), t_sensor_s, lat)
 
-    def observe_many(self, t_sensor_s: np.ndarray, t_recv_s: np.ndarray) -> None:
+    def observe_many(
+        self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
+    ) -> None:
         """:meth:`observe` for many points at once (k,), vectorized (one bucket update per bucket; the fit
         agrees with point-by-point observation to well under a millisecond)."""
         if len(t_sensor_s) <= SCALAR_POINTS:  # a few points: scalar Python is cheaper than numpy calls

@@ -171,11 +171,11 @@ class _Device:
         """Append a batch; True when it is time to :meth:`process` (a window is due, or a gap)."""
         n = b.acc_g.shape[0]
         t_recv = round(float(b.t_recv_s), RECV_DECIMALS)
-        if self.host_stamped:
+        ts = b.t_sensor_s
+        if ts is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
             t = host_stamp(n, t_recv, self.rate_hz, self.last_t)
         else:
-            t = b.t_sensor_s
-            assert t is not None
+            t = ts
             self._clock_t.append(float(t[-1]))
             self._clock_r.append(t_recv)
         if b.gap_before:

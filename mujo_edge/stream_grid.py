@@ -88,11 +88,10 @@ class StreamGrid:
         self.upsampled = source_rate_hz < rate_hz * (1.0 - RATE_TOLERANCE)
         if source_rate_hz > rate_hz * (1.0 + RATE_TOLERANCE):
             self.taps: np.ndarray | None = anti_alias_fir(source_rate_hz, rate_hz)
-            self._h = self.taps
             self._half = (self.taps.size - 1) // 2
-            self._band = _banded(self.taps)
+            self._band: np.ndarray | None = _banded(self.taps)
         else:
-            self.taps, self._h, self._half = None, None, 0
+            self.taps, self._band, self._half = None, None, 0
         self.restart()
 
     @property
@@ -125,21 +124,22 @@ class StreamGrid:
             return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
         if self._t0 is None:
             self._t0 = float(t_s[0])
-            if self._h is not None:
+            if self.taps is not None:
                 # A constant past: the first sample repeated, at the nominal rate before it.
-                k = self._h.size - 1
+                k = self.taps.size - 1
                 self._hist_t = t_s[0] - np.arange(k, 0, -1) / self.source_rate_hz
                 self._hist_x = np.repeat(x[:1].astype(np.float32), k, axis=0)
-        if self._h is not None:
+        if self.taps is not None and self._band is not None:
+            taps, band = self.taps, self._band
             xs = np.concatenate([self._hist_x, x])
             ts = np.concatenate([self._hist_t, t_s])
-            k = self._h.size - 1
+            k = taps.size - 1
             # Causal FIR outputs, one per new input, each stamped at its centre input's time.
             n = t_s.size
-            if n <= self._band.shape[0]:
-                y = self._band[:n, : n + k] @ xs  # one BLAS call for all three channels
+            if n <= band.shape[0]:
+                y = band[:n, : n + k] @ xs  # one BLAS call for all three channels
             else:
-                y = np.stack([np.convolve(xs[:, c], self.taps, "valid") for c in range(3)], axis=1)
+                y = np.stack([np.convolve(xs[:, c], taps, "valid") for c in range(3)], axis=1)
             ty = ts[self._half : self._half + t_s.size]
             self._hist_t, self._hist_x = ts[-k:], xs[-k:]
         else:

@@ -49,12 +49,14 @@ class StreamWindower:
         self.window = window
         self.hop = hop
         self._offsets = np.arange(window)
+        self._n = 0
+        self._next = 0
         self.restart()
 
     def restart(self) -> int:
         """End the run; returns how many begun windows it drops (they would span the gap)."""
         dropped = 0
-        if getattr(self, "_n", 0) > 0:
+        if self._n > 0:
             # Window starts next_start, next_start + hop, ... that have at least one sample.
             dropped = max(0, -(-(self._n - self._next) // self.hop))
         self._n = 0  # grid samples in this run so far
