@@ -187,7 +187,7 @@ def test_bursts_arrive_together_in_order_without_false_gaps() -> None:
     assert [b.seq for b in got] == list(range(len(got)))
     # Frames are 38 samples = 95 ms apart at 8x; held frames come out back to back.
     dt = np.diff([b.t_recv_s for b in got])
-    assert np.sum(dt < 0.02) >= 2 * watch.stats.bursts - 1
+    assert np.sum(dt < 0.04) >= 2 * watch.stats.bursts - 1
 
 
 def test_gateway_streams_several_watches_on_one_link() -> None:
