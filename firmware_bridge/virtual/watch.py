@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.errors import DataError
+from mujo_edge.errors import DataError, MissingDependencyError
 from mujo_edge.firmware_bridge.transport import host_time_s
 from mujo_edge.firmware_bridge.virtual.devices import WatchDevice, make_device
 from mujo_edge.firmware_bridge.virtual.faults import FaultPlan, Faults
@@ -40,6 +40,14 @@ ADVERTISING_INTERVAL_MS = 20.0
 #: Largest ATT MTU a virtual watch accepts (a common phone/watch value; the central asks for it).
 DEFAULT_MAX_MTU = 247
 DEFAULT_NAMES = {"polar": "Polar Sense", "infinitime": "InfiniTime", "mujo": "MuJo Watch"}
+
+
+def require_bumble() -> None:
+    """Raise MissingDependencyError (the ``dev`` extra) unless bumble can be imported."""
+    try:
+        import bumble  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError("Virtual watches (an in-process BLE link)", "dev", "bumble") from err
 
 
 @dataclass
@@ -92,6 +100,7 @@ class VirtualWatch:
         max_mtu: int = DEFAULT_MAX_MTU,
         **device_options: Any,
     ) -> None:
+        require_bumble()
         if not speed > 0:
             raise DataError(f"a virtual watch's speed must be > 0 (1 = real time), got {speed}")
         if not 23 <= max_mtu <= 517:

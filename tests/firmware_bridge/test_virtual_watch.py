@@ -154,3 +154,20 @@ def test_bad_watch_inputs_say_what_to_fix() -> None:
         VirtualWatch("fitbit", swing(10), 50.0)
     with pytest.raises(DataError, match="speed"):
         VirtualWatch("mujo", swing(10), 50.0, speed=0)
+
+
+def test_missing_bumble_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from mujo_edge.errors import MissingDependencyError
+
+    real_import = builtins.__import__
+
+    def no_bumble(name: str, *args: object, **kwargs: object) -> object:
+        if name == "bumble" or name.startswith("bumble."):
+            raise ImportError("No module named 'bumble'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_bumble)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'mujo-edge\[dev\]'"):
+        VirtualWatch("mujo", swing(10), 50.0)
