@@ -42,6 +42,10 @@ DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "assets" / "default.mujo"
 #: Seconds per activity and per rest of the default virtual workout.
 DEFAULT_ACTIVITY_S = 20.0
 DEFAULT_REST_S = 6.0
+#: --virtual: seconds to wait for the last frames after every watch played its workout, and the most
+#: seconds beyond the workout's length a run may take (connecting included) before it is stopped.
+VIRTUAL_GRACE_S = 1.0
+VIRTUAL_TIMEOUT_S = 30.0
 #: Pipeline settings stored in a recording's header meta, so a replay repeats them.
 RECORDING_META_KEY = "mujo_edge_stream"
 
@@ -408,7 +412,16 @@ async def _stream_async(
     async with contextlib.AsyncExitStack() as stack:
         duration = args.duration
         if args.virtual:
-            connector, duration = await _virtual_connector(args, specs, bundle, stack, duration)
+            connector, duration, watches = await _virtual_connector(args, specs, bundle, stack, duration)
+            if args.duration is None:
+                # Stop when every watch has played its workout (and its last frames had time to arrive).
+                async def all_played() -> None:
+                    await asyncio.gather(*(w.finished.wait() for w in watches))
+                    await asyncio.sleep(VIRTUAL_GRACE_S)
+                    stop.set()
+
+                ender = asyncio.ensure_future(all_played())
+                stack.callback(ender.cancel)
         else:
             from mujo_edge.firmware_bridge.bleak_transport import BleakConnector
 
@@ -447,7 +460,7 @@ async def _virtual_connector(
     bundle: Bundle,
     stack: contextlib.AsyncExitStack,
     duration: float | None,
-) -> tuple[Any, float | None]:
+) -> tuple[Any, float | None, list[Any]]:
     """Virtual watches on an in-process bumble link, each doing the workout script."""
     from mujo_edge.cli._console import console
     from mujo_edge.firmware_bridge.profiles import get_profile
@@ -470,7 +483,9 @@ async def _virtual_connector(
         + f" ({source}); {seconds:.0f} s"
     )
     connector = await stack.enter_async_context(virtual_watches(watches))
-    return connector, duration if duration is not None else seconds + 2.0
+    # Without --duration the run ends when the watches have played the workout (see _stream_async); this is
+    # only a safety net should a watch never connect.
+    return connector, duration if duration is not None else seconds + VIRTUAL_TIMEOUT_S, watches
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

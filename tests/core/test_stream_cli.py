@@ -190,6 +190,13 @@ def test_stream_virtual_watch_over_bumble_then_replay(tmp_path: Path, fake_bundl
     assert main([*args, "--events", str(ev), "--record", str(raw), "--no-live"]) == 0
     live = ev.read_text().splitlines()
     assert len(live) >= 15
+    from mujo_edge.firmware_bridge.record import replay_batches
+    from mujo_edge.samples import SampleBatch
+
+    # The run waited for the whole workout: every sample the watch measured was received and recorded.
+    got = sum(len(b) for b in replay_batches(raw) if isinstance(b, SampleBatch))
+    acc, _ = stream_cli.workout_motion(stream_cli.parse_script("PEN:9,rest:3,ABD:9"), 52.0, seed=0)
+    assert got == len(acc)
     assert {json.loads(line)["device"] for line in live} == {"virtual-1"}
     again = tmp_path / "again.jsonl"
     assert main(["replay", str(raw), "--events", str(again)]) == 0
