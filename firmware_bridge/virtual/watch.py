@@ -153,6 +153,10 @@ class VirtualWatch:
     # ---------------------------------------------------------------------------------------- bumble
     async def attach(self, link: LocalLink, address: str) -> None:
         """Create the watch's controller and GATT server on ``link`` at ``address`` and start advertising."""
+        if self._bumble is not None:
+            raise DataError(
+                f"virtual watch {self.name!r} is already on a link; make a new VirtualWatch per link"
+            )
         from bumble.controller import Controller
         from bumble.core import UUID, AdvertisingData
         from bumble.device import Device
