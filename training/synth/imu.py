@@ -63,10 +63,11 @@ class SensorModel:
     gyr_scale: float = 0.01  #: std of the per-axis scale-factor error
     gyr_lsb_rad_s: float = np.deg2rad(2000.0) / 32768  #: quantization step, rad/s (16 bit over +-2000 dps)
     gyr_range_rad_s: float = np.deg2rad(2000.0)  #: saturation, rad/s
-    #: strap and soft-tissue wobble: 4-15 Hz band noise, std ``tissue_g + tissue_rel * |motion acceleration|``
-    #: (g); real seglearn windows carry 0.02 g above 4 Hz at rest and about 0.09 g in brisk exercises
+    #: strap and soft-tissue wobble: 4-15 Hz band noise of std ``effort * tissue_g + tissue_rel * |motion
+    #: acceleration|`` (g); real seglearn windows carry 0.02 g above 4 Hz in the relaxed pendulum and 0.05-0.09 g
+    #: in the band and raise exercises (``effort`` is a per-sample input of :func:`virtual_imu`, default 1)
     tissue_g: float = 0.012
-    tissue_rel: float = 0.15
+    tissue_rel: float = 0.05
 
     @classmethod
     def ideal(cls) -> SensorModel:
@@ -74,8 +75,11 @@ class SensorModel:
         saturation or soft-tissue wobble."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0)
 
-    def wobble(self, motion_g: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
-        """Soft-tissue wobble (T, 3) in g for a motion-acceleration magnitude ``motion_g`` (T,) in g."""
+    def wobble(
+        self, motion_g: np.ndarray, rate_hz: float, rng: np.random.Generator, effort: np.ndarray | float = 1.0
+    ) -> np.ndarray:
+        """Soft-tissue wobble (T, 3) in g for a motion-acceleration magnitude ``motion_g`` (T,) in g and a
+        muscular ``effort`` (scalar or (T,), 1 = relaxed)."""
         n = motion_g.shape[0]
         if not (self.tissue_g or self.tissue_rel) or n < 16:
             return np.zeros((n, 3))
@@ -83,8 +87,10 @@ class SensorModel:
         sos = butter(2, [4.0, hi], btype="bandpass", fs=rate_hz, output="sos")
         band = sosfiltfilt(sos, rng.normal(size=(n, 3)), axis=0)
         band /= max(float(band.std()), 1e-12)
+        band[:, 0] *= 0.6  # a strap wobbles less along the forearm than across it (real x: ~60 % of y, z)
         envelope = gaussian_filter1d(motion_g, 0.25 * rate_hz, mode="nearest")
-        return band * (self.tissue_g + self.tissue_rel * envelope)[:, None]
+        level = np.asarray(effort, dtype=np.float64) * self.tissue_g + self.tissue_rel * envelope
+        return band * np.broadcast_to(level, (n,))[:, None]
 
     def apply(
         self, x: np.ndarray, rng: np.random.Generator, kind: Literal["acc", "gyr"] = "acc"
@@ -198,6 +204,7 @@ def virtual_imu(
     forearm_roll_rad: np.ndarray | float | None = None,
     rng: np.random.Generator | int | None = None,
     smooth_s: float = 0.2,
+    effort: np.ndarray | float = 1.0,
 ) -> ImuSample:
     """Simulate a watch on one wrist of a 3D pose sequence.
 
@@ -213,6 +220,8 @@ def virtual_imu(
         forearm_roll_rad: scalar or (T,) forearm pronation roll about the watch's forearm axis, rad.
         rng: randomness of the sensor model (a Generator or a seed).
         smooth_s: Savitzky-Golay window, seconds.
+        effort: scalar or (T,) multiplier of the sensor model's soft-tissue wobble (1 relaxed, ~4 working
+            against a band or a weight).
     Returns:
         :class:`ImuSample` with ``acc_g`` (T, 3) g and ``gyr_rad_s`` (T, 3) rad/s in the watch frame.
     Raises:
@@ -264,7 +273,9 @@ def virtual_imu(
         [omega[:, 2, 1] - omega[:, 1, 2], omega[:, 0, 2] - omega[:, 2, 0], omega[:, 1, 0] - omega[:, 0, 1]],
         -1,
     )
-    acc_true = acc_true + sensor.wobble(np.linalg.norm(acc_w, axis=1) / STANDARD_GRAVITY, rate_hz, rng)
+    acc_true = acc_true + sensor.wobble(
+        np.linalg.norm(acc_w, axis=1) / STANDARD_GRAVITY, rate_hz, rng, effort
+    )
     acc = sensor.apply(acc_true, rng, "acc")
     gyr = sensor.apply(gyr_true, rng, "gyr")
     return ImuSample(acc.astype(np.float32), gyr.astype(np.float32), rot, float(rate_hz))

@@ -74,6 +74,9 @@ class Activity:
         moves: what changes over a rep.
         profile: fractions of a rep for (going out, holding, coming back); the rest holds at the start.
         unilateral: one arm exercises (the ``a.`` keys), the other rests.
+        reps: range of repetitions per set in a random workout.
+        pendulum: the period follows the arm length (sqrt law) instead of the subject's tempo.
+        effort: multiplier of the sensor model's soft-tissue wobble (1 relaxed; 4 working).
     """
 
     name: str
@@ -85,6 +88,10 @@ class Activity:
     profile: tuple[float, float, float] = (0.4, 0.1, 0.4)
     unilateral: bool = False
     reps: tuple[int, int] = (8, 15)
+    pendulum: bool = (
+        False  #: swings at the arm's natural frequency (``rep_s`` for a 0.55 m arm), not at tempo
+    )
+    effort: float = 4.0  #: soft-tissue wobble relative to a relaxed arm (see imu.SensorModel)
 
 
 def _a(*moves: tuple) -> tuple[Move, ...]:
@@ -171,17 +178,19 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             # a nearly free conical pendulum: the real recordings swing at the arm's natural frequency
             # (0.7-0.8 Hz) with the specific force almost along the arm (x = -1.04 g, y and z near 0)
-            "PEN", "pendulum", "shoulder", 1.3,
-            {"pitch": 0.45, "bend": 0.15, "a.flex": 0.6, "a.abd": -0.2, "a.elbow": 0.2, "a.pron": -0.6,
+            "PEN", "pendulum", "shoulder", 1.25,
+            {"pitch": 0.45, "bend": 0.15, "a.flex": 0.6, "a.abd": -0.2, "a.elbow": 0.3, "a.pron": -0.6,
              "o.flex": 1.3, "o.elbow": 0.5},
-            _a(("a.flex", 0.4, "sin"), ("a.abd", 0.3, "cos"), ("pitch", 0.03, "sin")),
+            _a(("a.flex", 0.4, "sin"), ("a.abd", 0.3, "cos")),
             reps=(18, 30),
+            pendulum=True,
+            effort=1.2,
         ),
         Activity(
             # palm forward and up: the humerus rotates out as the arm goes overhead (real z = -0.44 g)
             "ABD", "shoulder abduction", "shoulder", 2.05,
             {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -1.2, "a.pron": -1.4},
-            _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08)),
+            _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
             reps=(10, 20),
@@ -189,7 +198,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             "FEL", "forward elevation", "shoulder", 2.05,
             {"a.elbow": 0.3, "a.rot": 0.2, "a.pron": -1.8},
-            _a(("a.flex", 2.6), ("a.abd", 0.15), ("bend", -0.05)),
+            _a(("a.flex", 2.6), ("a.abd", 0.15), ("bend", -0.05), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
             reps=(10, 20),
@@ -197,7 +206,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             # the hand dips a little towards the belly at the inner end: the real x dips once per rep
             "IR", "internal rotation", "shoulder", 2.0,
-            {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": -0.5},
+            {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": -0.5, "a.pron": -0.15},
             _a(("a.rot", 1.5), ("a.elbow", -0.3), ("a.flex", 0.3)),
             (0.4, 0.1, 0.4),
             unilateral=True,
@@ -205,8 +214,8 @@ ACTIVITIES: dict[str, Activity] = {
         ),
         Activity(
             "ER", "external rotation", "shoulder", 1.9,
-            {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": 0.5},
-            _a(("a.rot", -1.5), ("a.elbow", -0.3), ("a.flex", 0.3)),
+            {"a.elbow": 1.57, "a.abd": 0.12, "a.flex": 0.05, "a.rot": 0.5, "a.pron": 0.3},
+            _a(("a.rot", -1.5), ("a.elbow", -0.3), ("a.flex", 0.3), ("a.pron", -0.4)),
             (0.4, 0.1, 0.4),
             unilateral=True,
             reps=(10, 20),
@@ -214,16 +223,16 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             "TRAP", "trapezius extension", "shoulder", 0.76,
             {"a.elbow": 0.3, "a.flex": -0.25, "a.abd": -0.1, "a.pron": -0.2},
-            _a(("a.flex", -0.15), ("a.shrug", 0.03), ("a.pron", 0.1)),
+            _a(("a.flex", -0.15), ("a.shrug", 0.03), ("a.pron", 0.1), ("a.abd", 0.15)),
             (0.5, 0.0, 0.5),
             unilateral=True,
             reps=(20, 40),
         ),
         Activity(
             "ROW", "upright row", "shoulder", 1.65,
-            {"a.elbow": 0.3, "a.pron": -0.45, "a.rot": 0.9},
+            {"a.elbow": 0.3, "a.pron": -0.3, "a.rot": 0.9, "a.flex": -0.3},
             _a(("a.abd", 0.6), ("a.flex", 0.25), ("a.elbow", 1.3), ("a.rot", 0.3)),
-            (0.3, 0.1, 0.3),
+            (0.45, 0.05, 0.45),
             unilateral=True,
             reps=(12, 22),
         ),
@@ -271,6 +280,7 @@ ACTIVITIES: dict[str, Activity] = {
             {},
             _a(("twist", 0.05, "sin"), ("roll", 0.02, "cos"), ("arms.flex", 0.05, "sin")),
             reps=(1, 1),
+            effort=1.0,
         ),
         Activity(
             "shifting", "shifting weight", "rest", 3.5,
@@ -278,6 +288,7 @@ ACTIVITIES: dict[str, Activity] = {
             _a(("roll", 0.07, "sin"), ("r.knee", 0.12, "alt"), ("l.knee", 0.12, "altb"), ("twist", 0.1, "cos"),
                ("arms.flex", 0.12, "sin"), ("y", 0.04, "sin")),
             reps=(1, 1),
+            effort=1.0,
         ),
         Activity(
             "walking", "walking between sets", "rest", 0.55,
@@ -286,18 +297,21 @@ ACTIVITIES: dict[str, Activity] = {
                ("r.flex", -0.22, "sinh"), ("l.flex", 0.22, "sinh"), ("x", 0.7, "ramp"), ("hop", 0.015, "rep")),
             (0.5, 0.0, 0.5),
             reps=(1, 1),
+            effort=1.0,
         ),
         Activity(
             "hands_on_hips", "resting with hands on hips", "rest", 5.0,
             {"arms.abd": 0.65, "arms.elbow": 1.75, "arms.rot": 0.85, "arms.pron": 0.4},
             _a(("twist", 0.06, "sin"), ("roll", 0.03, "cos"), ("neck", 0.1, "sin")),
             reps=(1, 1),
+            effort=1.0,
         ),
         Activity(
             "arms_crossed", "resting with arms crossed", "rest", 5.0,
             {"arms.flex": 0.35, "arms.abd": 0.15, "arms.elbow": 2.0, "arms.rot": 1.3, "arms.pron": 0.3},
             _a(("twist", 0.05, "sin"), ("roll", 0.02, "cos")),
             reps=(1, 1),
+            effort=1.0,
         ),
     ]
 }
@@ -358,7 +372,7 @@ class Style:
             amp_cv=float(rng.uniform(0.02, 0.08)),
             fatigue_slow=float(rng.uniform(0.0, 0.25)),
             fatigue_small=float(rng.uniform(0.0, 0.12)),
-            wobble_rad=float(rng.uniform(0.01, 0.04)),
+            wobble_rad=float(rng.uniform(0.005, 0.02)),
             posture=posture,
         )
 
@@ -421,7 +435,7 @@ def _sides(key: str, active: str) -> list[str]:
 
 
 def smooth_noise(
-    n: int, rate_hz: float, rng: np.random.Generator, f_lo: float = 0.1, f_hi: float = 1.5
+    n: int, rate_hz: float, rng: np.random.Generator, f_lo: float = 0.05, f_hi: float = 0.6
 ) -> np.ndarray:
     """Band-limited noise of unit RMS: four random sinusoids between ``f_lo`` and ``f_hi`` Hz, (n,)."""
     t = np.arange(n) / rate_hz
@@ -459,7 +473,11 @@ def segment_channels(
     for c, off in style.posture.items():
         out[:, idx[c]] += off
     t = np.arange(n) / rate_hz
-    period = act.rep_s * style.tempo * float(np.exp(rng.normal(0.0, 0.05)))
+    if act.pendulum:
+        arm_m = style.body.upper_arm_m + style.body.forearm_m
+        period = act.rep_s * float(np.sqrt(arm_m / 0.55) * np.exp(rng.normal(0.0, 0.04)))
+    else:
+        period = act.rep_s * style.tempo * float(np.exp(rng.normal(0.0, 0.05)))
     n_reps = int(np.ceil(n / rate_hz / (period * 0.8))) + 2
     ramp = np.linspace(0.0, 1.0, n_reps)
     dur = period * (1 + style.fatigue_slow * ramp) * np.exp(rng.normal(0.0, style.rep_cv, n_reps))

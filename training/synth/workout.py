@@ -47,6 +47,7 @@ from .skeleton import forward_kinematics
 #: Per-sample activity names: every generator activity, then "transition".
 KINDS: tuple[str, ...] = (*ACTIVITIES, "transition")
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+_EFFORT = np.array([ACTIVITIES[k].effort if k in ACTIVITIES else 1.5 for k in KINDS])
 _CH = {c: i for i, c in enumerate(CHANNELS)}
 _ANGLE_COLS = [i for c, i in _CH.items() if c not in ("x", "y", "hop", "floor", "anchor")]
 
@@ -220,13 +221,16 @@ def render(
     """
     ch = channel_dict(channels)
     pose = forward_kinematics(ch, style.body, rate_hz)
+    effort = _EFFORT[kind]
     if wrist == "left" and frame == "convention":
         pose = mirror_pose(pose)
         roll = -ch["l.pron"]  # a left pronation is the same pronation of the mirrored right arm
-        imu = virtual_imu(pose, rate_hz, wrist="right", sensor=sensor, forearm_roll_rad=roll, rng=rng)
+        imu = virtual_imu(
+            pose, rate_hz, "right", sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort
+        )
     else:
         roll = -ch["r.pron"] if wrist == "right" else ch["l.pron"]
-        imu = virtual_imu(pose, rate_hz, wrist=wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng)
+        imu = virtual_imu(pose, rate_hz, wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort)
     lab_index = {name: i for i, name in enumerate(labels)}
     kind_to_label = np.array(
         [
