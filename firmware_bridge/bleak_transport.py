@@ -84,36 +84,39 @@ def device_error(
             f"no Bluetooth adapter found: {action} failed because the system D-Bus or BlueZ is not reachable "
             f"({name}: {err}). {_NO_ADAPTER_FIX}"
         )
+    bleak_error = _bleak_error(err, action, who)
+    if bleak_error is not None:
+        return bleak_error
+    if isinstance(err, OSError):
+        return DeviceError(f"operating-system error while {action} {who}: {name}: {err}. {_NO_ADAPTER_FIX}")
+    return DeviceError(f"unexpected error while {action} {who}: {name}: {err}")
+
+
+def _bleak_error(err: BaseException, action: str, who: str) -> DeviceError | None:
+    """The DeviceError for one of bleak's own exceptions, ``None`` for anything else (or without bleak)."""
     try:
-        from bleak.exc import (
-            BleakBluetoothNotAvailableError,
-            BleakDBusError,
-            BleakDeviceNotFoundError,
-            BleakError,
-        )
-    except ImportError:  # pragma: no cover
-        BleakError = BleakDBusError = BleakDeviceNotFoundError = BleakBluetoothNotAvailableError = ()  # type: ignore[assignment,misc]
-    if BleakBluetoothNotAvailableError and isinstance(err, BleakBluetoothNotAvailableError):
+        from bleak import exc
+    except ImportError:  # pragma: no cover - without bleak no bleak error can be raised
+        return None
+    if isinstance(err, exc.BleakBluetoothNotAvailableError):
         return DeviceError(
             f"no Bluetooth adapter found or Bluetooth is off ({err.reason.name}): {err.args[0]}. {_NO_ADAPTER_FIX}"
         )
-    if BleakDeviceNotFoundError and isinstance(err, BleakDeviceNotFoundError):
+    if isinstance(err, exc.BleakDeviceNotFoundError):
         return DeviceError(
             f"{who} not found while {action}: BlueZ/the OS no longer knows it. It must be advertising and in "
             "range; the session rescans and retries."
         )
-    if BleakDBusError and isinstance(err, BleakDBusError):
+    if isinstance(err, exc.BleakDBusError):
         hint = _DBUS_HINTS.get(err.dbus_error, "see `journalctl -u bluetooth` for BlueZ's side of the story.")
         details = f" ({err.dbus_error_details})" if err.dbus_error_details else ""
         return DeviceError(f"Bluetooth (BlueZ) error while {action} {who}: {err.dbus_error}{details}: {hint}")
-    if BleakError and isinstance(err, BleakError):
+    if isinstance(err, exc.BleakError):
         return DeviceError(
             f"Bluetooth error while {action} {who}: {err}. Check that the watch runs the expected firmware "
             "(right profile?) and is in range."
         )
-    if isinstance(err, OSError):
-        return DeviceError(f"operating-system error while {action} {who}: {name}: {err}. {_NO_ADAPTER_FIX}")
-    return DeviceError(f"unexpected error while {action} {who}: {name}: {err}")
+    return None
 
 
 _MAPPED = (OSError, asyncio.TimeoutError)
