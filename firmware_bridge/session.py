@@ -261,9 +261,11 @@ class DeviceSession:
         Raises DeviceError when the first connection fails (unless ``retry_first_connect``) or when
         ``max_reconnect_attempts`` failures happen in a row.
         """
+        if self._stopping:  # stop() came before the stream started: nothing to connect to
+            yield self._status("stopped", "stopped before it started")
+            return
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        self._stopping = False
         self._connected_once = False
         self._pending = []
         try:
@@ -347,6 +349,9 @@ class DeviceSession:
 
     async def stop(self) -> None:
         """Stop streaming: cancels a pending reconnection, sends the stop command, disconnects.
+
+        A session streams once: after ``stop`` (even one called before :meth:`stream` started) ``stream``
+        yields only ``StreamStatus("stopped")``. Make a new DeviceSession to stream again.
 
         Notifications queued before the call are still decoded and yielded (nothing received is lost);
         then the stream ends with ``StreamStatus("stopped")``.

@@ -290,3 +290,32 @@ def test_an_unexpected_error_while_reconnecting_ends_the_stream_clearly() -> Non
         DeviceError, match="unexpected error while connecting: RuntimeError: adapter driver crashed"
     ):
         asyncio.run(consume())
+
+
+def test_stop_before_the_stream_starts_is_not_lost() -> None:
+    connector, _ = mujo_connector()
+    session = DeviceSession(connector, "watch", MujoStreamProfile(), "left")
+
+    async def main() -> list:
+        await session.stop()
+        return [item async for item in session.stream()]
+
+    items = asyncio.run(asyncio.wait_for(main(), 5))
+    assert kinds(items) == ["stopped"] and connector.finds == 0
+
+
+def test_real_time_replay_paces_notifications() -> None:
+    notes, _ = mujo_notifications(n_frames=6)  # 0.1 s apart in recording time
+    device = ReplayDevice.for_profile("mujo", {"rate_hz": 50.0})
+    connector = ReplayConnector(notes, device, (stream.MUJO_DATA_UUID,), Faults(), speed=10.0, name="watch")
+    session = DeviceSession(connector, "watch", MujoStreamProfile(), "left")
+
+    async def timed() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await run_session(session, connector)
+        return loop.time() - start
+
+    elapsed = asyncio.run(timed())
+    assert 0.045 <= elapsed < 1.0  # 5 gaps of 0.1 s at 10x speed = 0.05 s
+    assert session.stats.samples == 6 * PER_FRAME
