@@ -1,33 +1,48 @@
 """firmware_bridge: talk to watches over BLE and turn notification bytes into :class:`SampleBatch` objects.
 
-Installed as ``mujo_edge.firmware_bridge``. Knows :mod:`mujo_edge.samples`, never models.
+Installed as ``mujo_edge.firmware_bridge``. Knows :mod:`mujo_edge.samples`, never models. Guide:
+docs/devices.md; the open stream protocol: docs/protocol.md.
 
 Public API (helpers and the runtime build on exactly this)::
 
-    from mujo_edge.firmware_bridge.transport import Transport, Connector, host_time_s, DEFAULT_ATT_MTU
-        Transport: name, address, connect(timeout_s), disconnect(), mtu, max_payload_bytes, read(uuid),
-                   write(uuid, data, response=True), subscribe(uuid, on_data(t_recv_s, payload)),
-                   set_disconnected_callback(cb)            # a NEW Transport per connection
-        Connector: find(target, timeout_s) -> Transport    # target = name, address or service uuid
-    from mujo_edge.firmware_bridge.profiles import get_profile, PROFILE_NAMES   # "polar" | "infinitime" | "mujo"
-    from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
-        DeviceProfile: name, service_uuid, device, rate_hz, host_stamped, data_uuids,
-                       start(transport, on_data(char_uuid, t_recv_s, payload)), stop(transport),
-                       decode(char_uuid, t_recv_s, payload) -> list[SampleBatch]  (ProtocolError if bad),
-                       reset(), take_events() -> [(kind, detail)], dropped_samples, gaps
-    from mujo_edge.firmware_bridge.session import DeviceSession, Backoff, SessionStats
-        DeviceSession(connector, target, profile, device_name, recorder=None, backoff=Backoff(), *,
-                      scan_timeout_s=10, connect_timeout_s=10, retry_first_connect=False,
-                      max_reconnect_attempts=None, sleep=asyncio.sleep, clock=host_time_s)
-        async for item in session.stream(): ...  # SampleBatch | StreamStatus(connected/disconnected/
-                                                 #   reconnected/device_stopped/stopped)
-        await session.stop(); session.stats (packets, bytes, decode_errors, reconnects, ...)
-    from mujo_edge.firmware_bridge.record import Recorder, read_header, read_recording, replay_batches,
-        ReplayConnector, ReplayTransport, Faults
-    from mujo_edge.firmware_bridge.bleak_transport import BleakConnector, BleakTransport   # needs the ble extra
-
-Encoders for virtual devices and round-trip tests live beside each decoder:
-``profiles.polar.pmd``, ``profiles.infinitime.motion``, ``profiles.mujo.stream`` (+ ``profiles/mujo/c/mujo_stream.h``).
+    transport:  Transport (ABC, a NEW one per connection): name, address, connect(timeout_s), disconnect(),
+                    mtu, max_payload_bytes (= mtu - 3), read(uuid), write(uuid, data, response=True),
+                    subscribe(uuid, on_data(t_recv_s, payload)), set_disconnected_callback(cb)
+                Connector (ABC): find(target, timeout_s) -> Transport   # target: name, address or service uuid
+                host_time_s(), normalize_uuid(uuid), DEFAULT_ATT_MTU, NotifyCallback
+    profiles:   get_profile(name, **options) -> DeviceProfile; PROFILE_NAMES = ("polar", "infinitime", "mujo")
+    profiles.base.DeviceProfile: name, service_uuid, host_stamped, device, rate_hz, data_uuids,
+                    start(transport, on_data(char_uuid, t_recv_s, payload)), stop(transport),
+                    decode(char_uuid, t_recv_s, payload) -> list[SampleBatch]   (ProtocolError if bad),
+                    reset(), config() / apply_config(cfg), take_events() -> [(kind, detail)],
+                    dropped_samples, gaps
+    profiles.polar: PolarPmdProfile(device, rate_hz=None, range_g=None); pmd: decode_acc_frame,
+                    encode_acc_frame_raw/_delta, parse/encode_settings, parse/encode_response,
+                    parse/encode_features, sample_times_ns, PmdDeviceModel, PMD_*_UUID
+    profiles.infinitime: InfiniTimeProfile(device, rate_hz=10); motion: decode/encode_motion, COUNTS_PER_G=1024
+    profiles.mujo: MujoStreamProfile(device, rate_hz=None, range_g=None); stream: encode_frame, decode_frame,
+                    MujoStreamEncoder, encode/decode_info, encode_start/stop, encode/decode_response,
+                    crc16_ccitt_false, MujoDeviceModel, MUJO_*_UUID; C encoder: profiles/mujo/c/mujo_stream.h
+    session:    DeviceSession(connector, target, profile, device_name, recorder=None, backoff=Backoff(), *,
+                    scan_timeout_s=10, connect_timeout_s=10, retry_first_connect=False,
+                    max_reconnect_attempts=None, sleep=asyncio.sleep, clock=host_time_s)
+                    async for item in session.stream(): SampleBatch | StreamStatus(kind: connected,
+                        disconnected, reconnected, device_stopped, stopped)
+                    await session.stop(); session.stats: SessionStats(packets, bytes, decode_errors,
+                        reconnects, reconnect_attempts, batches, samples, gaps, stale_packets, last_error)
+                Backoff(initial_s=0.5, max_s=30, factor=2)
+    record:     Recorder(path, device, profile, meta=None, rate_hz=None): write_notification, write_status,
+                    close (context manager); read_header(path) -> RecordingHeader;
+                    read_recording(path) -> Iterator[Notification | StatusRecord];
+                    replay_batches(path, profile=None, device=None) -> Iterator[SampleBatch | StreamStatus];
+                ReplayConnector(notifications, device, data_uuids, faults=Faults(), speed=None, name=...,
+                    address=..., service_uuids=(), mtu=247) / ReplayConnector.from_recording(path, faults, speed);
+                    .finished (asyncio.Event), .transports, .writes, .finds, .lost
+                ReplayDevice.for_profile(name, config); Faults(drop_indices, drop_prob, seed, corrupt_indices,
+                    burst_every, burst_len, disconnect_at_s, down_s, scan_failures, first_scan_failures,
+                    clock_skew_ppm, clock_offset_s)
+    bleak_transport (needs the ``ble`` extra): BleakConnector(adapter=None, **client_kwargs), BleakTransport,
+                device_error(err, action, target, timeout_s) -> DeviceError
 """
 
 from __future__ import annotations
