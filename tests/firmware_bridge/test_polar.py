@@ -192,3 +192,57 @@ def test_device_without_acc_is_refused_clearly() -> None:
 def test_malformed_frames_are_protocol_errors(hex_frame: str, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
         pmd.decode_acc_frame(bytes.fromhex(hex_frame))
+
+
+def _start_profile(
+    model: pmd.PmdDeviceModel, profile: PolarPmdProfile | None = None
+) -> tuple[ReplayConnector, PolarPmdProfile]:
+    note = Notification(1.0, pmd.PMD_DATA_UUID, pmd.encode_acc_frame_raw(np.zeros((1, 3)), 10**9))
+    connector = ReplayConnector([note], ReplayDevice("polar", model), (pmd.PMD_DATA_UUID,), Faults())
+    profile = profile or PolarPmdProfile()
+
+    async def main() -> None:
+        transport = await connector.find("replay", 1)
+        await transport.connect(1)
+        await profile.start(transport, lambda *_: None)
+        await transport.disconnect()
+
+    asyncio.run(main())
+    return connector, profile
+
+
+def test_multi_part_settings_answer_is_joined() -> None:
+    class TwoParts(pmd.PmdDeviceModel):
+        def handle_command(self, data: bytes) -> list[bytes]:
+            if data[0] == pmd.OP_GET_SETTINGS:
+                return [bytes.fromhex("f0010200010002 3400 c800"), bytes.fromhex("f0010200000101 1000")]
+            return super().handle_command(data)
+
+    model = TwoParts(offered={0: [52, 200], 1: [16]})
+    connector, profile = _start_profile(model)
+    assert profile.settings == {0: 52, 1: 16} and model.selected == {0: 52, 1: 16}
+    assert connector.writes[1][1] == bytes.fromhex("0202 0001 3400 0101 1000")
+
+
+def test_stream_left_running_is_stopped_and_started_again() -> None:
+    model = pmd.PmdDeviceModel(streaming=True, factor=0.5)
+    connector, profile = _start_profile(model)
+    assert [w[1][0] for w in connector.writes] == [
+        pmd.OP_GET_SETTINGS,
+        pmd.OP_START,
+        pmd.OP_STOP,
+        pmd.OP_START,
+    ]
+    assert profile.factor == 0.5 and profile.rate_hz == 52
+
+
+def test_a_silent_control_point_times_out_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mujo_edge.firmware_bridge.profiles.polar import profile as polar_profile
+
+    class Silent(pmd.PmdDeviceModel):
+        def handle_command(self, data: bytes) -> list[bytes]:
+            return []
+
+    monkeypatch.setattr(polar_profile, "RESPONSE_TIMEOUT_S", 0.05)
+    with pytest.raises(DeviceError, match=r"did not answer command 0102 within 0.05 s"):
+        _start_profile(Silent())

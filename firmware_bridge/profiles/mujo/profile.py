@@ -88,7 +88,7 @@ class MujoStreamProfile(DeviceProfile):
             op, status = await asyncio.wait_for(self._responses.get(), RESPONSE_TIMEOUT_S)
         except asyncio.TimeoutError as err:
             raise DeviceError(
-                f"MuJo watch did not answer command {command.hex()} within {RESPONSE_TIMEOUT_S:.0f} s on the "
+                f"MuJo watch did not answer command {command.hex()} within {RESPONSE_TIMEOUT_S:g} s on the "
                 "control characteristic; is its firmware running the MuJo stream protocol v1?"
             ) from err
         if op != command[0]:

@@ -106,7 +106,7 @@ class PolarPmdProfile(DeviceProfile):
                 response = await asyncio.wait_for(self._responses.get(), RESPONSE_TIMEOUT_S)
             except asyncio.TimeoutError as err:
                 raise DeviceError(
-                    f"Polar device did not answer command {command.hex()} within {RESPONSE_TIMEOUT_S:.0f} s; "
+                    f"Polar device did not answer command {command.hex()} within {RESPONSE_TIMEOUT_S:g} s; "
                     "expected an indication on the PMD control point. Reconnect, or restart the sensor."
                 ) from err
             params += response.parameters
