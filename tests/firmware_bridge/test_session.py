@@ -319,3 +319,27 @@ def test_real_time_replay_paces_notifications() -> None:
     elapsed = asyncio.run(timed())
     assert 0.045 <= elapsed < 1.0  # 5 gaps of 0.1 s at 10x speed = 0.05 s
     assert session.stats.samples == 6 * PER_FRAME
+
+
+def test_random_loss_is_seeded_and_every_loss_is_accounted_for() -> None:
+    results = []
+    for _ in range(2):
+        connector, _ = mujo_connector(Faults(drop_prob=0.2, seed=11))
+        profile = MujoStreamProfile()
+        session = DeviceSession(connector, "watch", profile, "left")
+        got = batches(asyncio.run(run_session(session, connector)))
+        results.append([b.seq for b in got])
+        assert connector.lost > 5
+        assert len(got) + connector.lost == 100
+        # every lost frame is seen as a gap, except those before the first / after the last frame received
+        leading, trailing = got[0].seq, 99 - got[-1].seq
+        assert profile.dropped_samples == PER_FRAME * (connector.lost - leading - trailing)
+    assert results[0] == results[1]
+
+
+def test_replay_is_found_by_name_address_or_service() -> None:
+    connector, _ = mujo_connector()
+    connector.service_uuids = (stream.MUJO_SERVICE_UUID,)
+    for target in ("watch", "REPLAY:00", stream.MUJO_SERVICE_UUID.upper()):
+        assert connector.matches(target)
+    assert not connector.matches("other")
