@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+pytestmark = pytest.mark.ble
 bleak = pytest.importorskip("bleak", reason="the 'ble' extra (bleak) is not installed")
 from bleak.exc import (  # noqa: E402
     BleakBluetoothNotAvailableError,

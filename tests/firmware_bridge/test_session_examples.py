@@ -33,6 +33,7 @@ def test_replay_with_faults_example_counts_every_fault(
     assert (tmp_path / "left.jsonl").exists()
 
 
+@pytest.mark.ble
 def test_stream_polar_example_without_bluetooth_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
