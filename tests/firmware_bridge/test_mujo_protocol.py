@@ -150,3 +150,19 @@ def test_profile_chooses_50_hz_and_8_g_or_honours_a_request() -> None:
     assert MujoStreamProfile().choose(stream.MujoInfo(1, 3, (10400, 20800), (3,))) == (10400, 3)
     with pytest.raises(DeviceError, match=r"does not offer 52 Hz"):
         MujoStreamProfile(rate_hz=52).choose(info)
+
+
+def test_crc_matches_a_bitwise_reference() -> None:
+    def bitwise(data: bytes) -> int:
+        crc = 0xFFFF
+        for byte in data:
+            crc ^= byte << 8
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+        return crc
+
+    rng = np.random.default_rng(5)
+    assert stream.crc16_ccitt_false(b"123456789") == 0x29B1
+    for n in (0, 1, 13, 241, 1000):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert stream.crc16_ccitt_false(data) == bitwise(data)

@@ -46,3 +46,12 @@ def test_stream_polar_example_without_bluetooth_is_a_clear_error(
     monkeypatch.setattr(bleak.BleakScanner, "find_device_by_filter", no_adapter)
     assert run_example("stream_polar.py", ["Polar Sense 1", "--seconds", "1"], monkeypatch) == 2
     assert "error: no Bluetooth adapter found" in capsys.readouterr().out
+
+
+def test_decode_throughput_example_prints_every_decoder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_example("decode_throughput.py", ["--frames", "20"], monkeypatch) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["polar delta", "polar raw int16", "mujo v1", "infinitime"]
+    assert all(float(r.split()[-1]) > 0 for r in rows)
