@@ -42,7 +42,11 @@ RECORDING_VERSION = 1
 
 @dataclass(frozen=True)
 class RecordingHeader:
-    """First line of a recording: which device and profile produced it, at what nominal rate."""
+    """First line of a recording: which device and profile produced it.
+
+    ``rate_hz`` is the rate known when recording began (the request or the profile's default); the rate the
+    device actually started with is in the ``config`` of each connected/reconnected :class:`StatusRecord`.
+    """
 
     device: str
     profile: str
