@@ -150,6 +150,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             ],
             [run / "manifest.json", run / "model.safetensors"],
             "helper C: training/pretrain.py + mujo_edge/cli/train.py",
+            results=lambda: _pretrain_info(run),
         ),
         Stage(
             "evaluate",
@@ -325,18 +326,27 @@ def _manifest_metrics(folder: Path) -> dict[str, Any]:
 
 
 def _evaluate_info(report: Path) -> dict[str, Any]:
+    """Macro-F1 of every (mode, fraction) run of ``results.json`` (mean over seeds)."""
     try:
-        rows = _read_json(report / "results.json")
+        data = _read_json(report / "results.json")
     except (OSError, ValueError):
         return {}
-    rows = rows.get("runs", rows) if isinstance(rows, dict) else rows
-    out: dict[str, Any] = {}
-    for r in rows if isinstance(rows, list) else []:
-        spec = r.get("spec", r)
-        f1 = r.get("macro_f1")
-        if isinstance(f1, (int, float)):
-            out[f"{spec.get('mode')} {spec.get('fraction')}% F1"] = round(float(f1), 3)
-    return out
+    runs = data.get("runs", []) if isinstance(data, dict) else data
+    scores: dict[str, list[float]] = {}
+    for r in runs if isinstance(runs, list) else []:
+        if isinstance(r, dict) and isinstance(r.get("macro_f1"), (int, float)):
+            key = f"{r.get('mode')} {r.get('fraction_pct', r.get('fraction')):g}% F1"
+            scores.setdefault(key, []).append(float(r["macro_f1"]))
+    return {k: round(sum(v) / len(v), 3) for k, v in sorted(scores.items())}
+
+
+def _pretrain_info(run: Path) -> dict[str, Any]:
+    """Best epoch's validation retrieval (accelerometer -> label text) of the pretraining run."""
+    try:
+        best = _read_json(run / "manifest.json").get("best") or {}
+    except (OSError, ValueError):
+        return {}
+    return {k: round(float(v), 3) for k, v in best.items() if k in ("val_loss", "val_top1", "val_top5")}
 
 
 def _bundle_info(bundle: Path) -> dict[str, Any]:
@@ -469,7 +479,13 @@ def score_stream(
         "rate_hz": rate,
     }
     out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return {k: v for k, v in result.items() if not isinstance(v, dict)}
+    return {
+        "accuracy": result["accuracy"],
+        "windows scored": scores["scored_windows"],
+        "latency p50 ms": result["latency_ms"]["p50"],
+        "samples lost": result["samples_lost"],
+        "replay identical": result["replay_identical"],
+    }
 
 
 # --- running --------------------------------------------------------------------------------------------
@@ -622,7 +638,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             console.print(
                 f"[dim][{i}/{len(stages)}] {st.name}: already done ({rec['wall_s']:.1f} s earlier), kept[/]"
             )
-            rows.append((st, "kept", float(rec["wall_s"]), rec.get("results", {})))
+            result = st.results() if st.results else rec.get("results", {})
+            rows.append((st, "kept", float(rec["wall_s"]), result))
             continue
         rerun = True  # everything after a re-run stage depends on it
         console.print(Rule(f"[{i}/{len(stages)}] {st.name}: {st.title}", align="left"))
