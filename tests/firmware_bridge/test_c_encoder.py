@@ -140,3 +140,35 @@ def test_c_info_response_and_crc_match_python(c_output: list[str]) -> None:
     assert stream.decode_info(bytes.fromhex(info_hex)).rates_centihz == (5000, 10000)
     assert bytes.fromhex(response_hex) == stream.encode_response(stream.OP_START, 3)
     assert crc_hex == "29b1"
+
+
+def test_the_example_in_docs_protocol_md_compiles_and_runs(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    source = doc.split("```c\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.c").write_text(source)
+    exe = tmp_path / "example"
+    build = subprocess.run(
+        [
+            CC,
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-pedantic",
+            "-Werror",
+            "-I",
+            str(HEADER.parent),
+            "-o",
+            str(exe),
+            str(tmp_path / "example.c"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert build.returncode == 0, build.stderr
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30).stdout.splitlines()
+    assert out == [
+        "frame seq 0: 38 samples, 241 bytes",
+        "frame seq 1: 38 samples, 241 bytes",
+        "frame seq 2: 24 samples, 157 bytes",
+    ]
