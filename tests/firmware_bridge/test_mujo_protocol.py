@@ -166,3 +166,24 @@ def test_crc_matches_a_bitwise_reference() -> None:
     for n in (0, 1, 13, 241, 1000):
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         assert stream.crc16_ccitt_false(data) == bitwise(data)
+
+
+def test_hex_examples_in_docs_protocol_md_are_what_the_encoder_writes() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    frame = stream.encode_frame(7, 1_000_000, np.array([[0, 0, 4096], [12, -7, 4090]]), 5000, 2)
+    assert "10 02 0700 40420f00 8813 02 | 0000 0000 0010 | 0c00 f9ff fa0f | e73b" in doc
+    assert frame.hex() == "1002070040420f008813020000000000100c00f9fffa0fe73b"
+    first = stream.MujoStreamEncoder(5000, 2, 20).encode(1_000_000, np.array([[0, 0, 4096]], dtype=np.int16))[
+        0
+    ]
+    assert (
+        "`11 01 0000 40420f00 8813 02 0000 0000 0010 3c7a`" in doc
+        and first.hex() == "1101000040420f008813020000000000103c7a"
+    )
+    assert (
+        "`01 03 02 8813 1027 03 01 02 03`" in doc
+        and stream.encode_info((5000, 10000), (1, 2, 3)).hex() == "0103028813102703010203"
+    )
+    assert "`01 8813 02`" in doc and stream.encode_start(5000, 2).hex() == "01881302"
