@@ -297,7 +297,11 @@ def finetune(
         "input": "acc",
         "units": "g",
         "axis_convention": ds.manifest.get("axis_convention"),
-        "calibration": {"kind": calibration, "table": cal.to_dict() if cal is not None else None},
+        "calibration": {
+            "kind": calibration,
+            "mode": calibration,
+            "table": cal.to_dict() if cal is not None else None,
+        },
         "splits": {
             "test_subjects": [int(s) for s in test_subjects],
             "val_subjects": [int(s) for s in val_subjects],
