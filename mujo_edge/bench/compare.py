@@ -121,7 +121,10 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for r in report["results"]:
         lat = r["latency_us"]
-        wps = "-" if r["throughput_wps"] is None else f"{r['throughput_wps']:,.0f} ({r['batch']})"
+        if r["throughput_wps"] is None:
+            wps = "-"
+        else:
+            wps = f"{r['throughput_wps']:,.0f}" + (f" ({r['batch']})" if r["batch"] is not None else "")
         lines.append(
             "| "
             + " | ".join(

@@ -130,7 +130,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text)
         console.print(f"wrote {args.out}")
     else:
-        console.print(text, markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
