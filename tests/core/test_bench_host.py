@@ -3,6 +3,7 @@ worker. Uses the shipped default bundle (no conversion in the test)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ from mujo_edge.bench.host import _run_in_worker, bench_host
 from mujo_edge.bench.schema import validate_report
 from mujo_edge.cli import main
 
-DEFAULT = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo"
+# MUJO_BENCH_TEST_BUNDLE points the tests at another bundle (e.g. a `mujo-edge demo` output).
+DEFAULT = Path(
+    os.environ.get(
+        "MUJO_BENCH_TEST_BUNDLE",
+        Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo",
+    )
+)
 needs_bundle = pytest.mark.skipif(not DEFAULT.is_file(), reason=f"no shipped default bundle at {DEFAULT}")
 
 
