@@ -692,6 +692,16 @@ def _print_score(score: dict[str, Any]) -> None:
         f"{score.get('samples_lost')}; windows dropped at gaps {score.get('windows_dropped_at_gaps')}; "
         f"reconnects {score.get('reconnects')}; replay identical: {score.get('replay_identical')}"
     )
+    confusion = score.get("confusion") or {}
+    if confusion:
+        parts = []
+        for truth, row in confusion.items():
+            total = sum(row.values())
+            top = max(row, key=lambda k: row[k])
+            parts.append(
+                f"{truth} {row.get(truth, 0)}/{total}" + (f" (mostly {top})" if top != truth else "")
+            )
+        console.print("per scripted exercise, windows recognized: " + ", ".join(parts))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
