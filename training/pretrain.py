@@ -147,6 +147,8 @@ class PretrainData:
             raise DataError(f"{ds.root}: fewer than 2 training windows after the subject split")
         self.train_idx, self.val_idx = train_idx, val_idx
         self.cfg = cfg
+        #: optional per-window presence masks: ``<modality>_mask.npy`` (N,) bool listed in the manifest
+        self.masks = {m: ds.extra[f"{m}_mask"] for m in self.modalities if f"{m}_mask" in ds.extra}
 
     def batch(self, idx: np.ndarray, device: str, gen: torch.Generator | None = None) -> dict[str, Tensor]:
         """Tensors of the windows ``idx`` (sorted read from the memory map), augmented if ``gen`` is given."""
@@ -165,6 +167,8 @@ class PretrainData:
         if gen is not None:
             out = augment(out, self.cfg, gen)
         out["label"] = torch.from_numpy(np.asarray(self.ds.label[sidx])[inv].astype(np.int64))
+        for m, mask in self.masks.items():
+            out[f"{m}_mask"] = torch.from_numpy(np.asarray(mask[sidx], dtype=bool)[inv])
         return {k: v.to(device) for k, v in out.items()}
 
 
@@ -194,6 +198,12 @@ def augment(batch: dict[str, Tensor], cfg: PretrainConfig, gen: torch.Generator)
             x = x * (1 + (torch.rand(x.shape[0], 1, 1, generator=gen) * 2 - 1) * cfg.augment_scale)
         out[m] = x
     return out
+
+
+def pop_masks(batch: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """Remove the ``<modality>_mask`` entries of a batch and return them keyed by modality (None if none)."""
+    masks = {k[: -len("_mask")]: batch.pop(k) for k in [k for k in batch if k.endswith("_mask")]}
+    return masks or None
 
 
 def _lr_lambda(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -247,16 +257,22 @@ def validate(model: JointModel, data: PretrainData, cfg: PretrainConfig, device:
             continue
         batch = data.batch(idx, device)
         lab = batch.pop("label")
+        masks = pop_masks(batch)
         out = model(batch)
         scale = out.pop("logit_scale")
         loss, _ = multimodal_info_nce(
-            out, scale, labels=lab if cfg.same_label_positives else None, text_anchored=cfg.text_anchored
+            out,
+            scale,
+            masks=masks,
+            labels=lab if cfg.same_label_positives else None,
+            text_anchored=cfg.text_anchored,
         )
         loss_sum += float(loss) * len(idx)
         n_scored += len(idx)
         if "acc" in out:
-            zs.append(torch.nn.functional.normalize(out["acc"], dim=1))
-            labels.append(lab)
+            keep = masks["acc"] if masks and "acc" in masks else torch.ones(len(lab), dtype=torch.bool)
+            zs.append(torch.nn.functional.normalize(out["acc"][keep], dim=1))
+            labels.append(lab[keep])
     metrics = {"val_loss": loss_sum / max(1, n_scored)}
     if zs and "text" in cfg.model.modalities:
         text, owner = label_text_embeddings(data.ds)
@@ -462,11 +478,13 @@ def _pretrain(
                 gen = torch.Generator().manual_seed(_mix_seed(cfg.seed, epoch, step, info.rank))
                 batch = data.batch(idx, info.device, gen)
                 labels = batch.pop("label")
+                masks = pop_masks(batch)
                 z = net(batch)
                 scale = z.pop("logit_scale")
                 loss, _ = multimodal_info_nce(
                     z,
                     scale,
+                    masks=masks,
                     labels=labels if cfg.same_label_positives else None,
                     text_anchored=cfg.text_anchored,
                 )

@@ -141,3 +141,32 @@ def test_pretrain_command_demo_preset_and_resume(tiny: Path, tmp_path: Path) -> 
     assert main(argv) == 2  # exists: refused with a message, not overwritten
     assert main([*argv[:-1], "2", "--resume"]) == 2  # a different --epochs is a different configuration
     assert main([*argv, "--resume"]) == 0  # the same flags: resumes a finished run, nothing to do
+
+
+def _add_mask(data: Path, name: str, mask: np.ndarray) -> None:
+    """Add a ``<name>.npy`` presence mask to a dataset folder's manifest (as a corpus with gaps would)."""
+    np.save(data / f"{name}.npy", mask)
+    man = json.loads((data / "manifest.json").read_text())
+    man["arrays"][name] = {"shape": list(mask.shape), "dtype": "bool", "units": "present"}
+    (data / "manifest.json").write_text(json.dumps(man))
+
+
+def test_windows_without_a_modality_still_train_and_a_missing_one_gets_no_gradient(tmp_path: Path) -> None:
+    from mujo_edge.training.data.format import Dataset
+
+    ds = make_tiny_dataset(tmp_path / "data", per_label_subject=4)
+    _add_mask(tmp_path / "data", "pose_mask", np.zeros(len(ds), dtype=bool))
+    cfg = _cfg(epochs=1)
+    pretrain(tmp_path / "data", tmp_path / "none", cfg)
+    torch.manual_seed(cfg.seed)
+    init = JointModel(cfg.model, text_dim=int(Dataset.open(tmp_path / "data").text.shape[1])).state_dict()
+    trained = load_file(str(tmp_path / "none" / "last.safetensors"))
+    pose_keys = [k for k in trained if k.startswith(("encoders.pose", "projections.pose"))]
+    acc_keys = [k for k in trained if k.startswith("encoders.acc") and k.endswith("weight")]
+    assert pose_keys and all(torch.equal(trained[k], init[k]) for k in pose_keys)
+    assert not all(torch.equal(trained[k], init[k]) for k in acc_keys)
+    _add_mask(tmp_path / "data", "pose_mask", np.arange(len(ds)) % 2 == 0)  # half the windows have pose
+    res = pretrain(tmp_path / "data", tmp_path / "half", cfg)
+    trained = load_file(str(tmp_path / "half" / "last.safetensors"))
+    assert not all(torch.equal(trained[k], init[k]) for k in pose_keys)
+    assert np.isfinite(res["history"][0]["train_loss"])
