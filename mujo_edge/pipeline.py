@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -431,13 +430,3 @@ class Pipeline:
             ]
             st.last_label, st.last_confidence = events[-1].label, events[-1].confidence
         return events
-
-
-def summarize(stats: dict[str, StreamStats]) -> dict[str, Any]:
-    """Totals over devices (for the closing summary)."""
-    tot: dict[str, Any] = {"devices": len(stats)}
-    for key in ("samples_in", "windows", "windows_dropped_at_gaps", "gaps", "samples_lost", "reconnects"):
-        tot[key] = sum(getattr(s, key) for s in stats.values())
-    lat = [v for s in stats.values() for v in s.latency_ms]
-    tot["latency_ms_p50"] = float(np.median(lat)) if lat else math.nan
-    return tot
