@@ -79,3 +79,44 @@ def test_cli_writes_json_and_markdown(tmp_path: Path) -> None:
     text = md.read_text()
     assert "| litert | tflite |" in text and "Skipped pytorch float32" in text
     assert main(["bench", "compare", str(out)]) == 0
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not _runtime("torch"), reason="torch (training extra) not installed")
+def test_pytorch_reference_row(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The PyTorch row times softmax(model(x)) on (B, 100, 3) windows (the student loader is swapped for a
+    tiny module here; the real one is mujo_edge.training.distill.load_student)."""
+    import torch
+
+    from mujo_edge.bench import host
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(300, 7))
+    monkeypatch.setattr(host, "_load_float_student", lambda p: (model, 1234, str(p)))
+    spec = {"kind": "pytorch", "student": str(tmp_path), "threads": 1, "runs": 15, "warmup": 2, "batch": 3}
+    r = host.run_spec(spec)
+    assert (r["runtime"], r["format"], r["dtype"], r["model_bytes"]) == (
+        "pytorch",
+        "pytorch",
+        "float32",
+        1234,
+    )
+    assert r["latency_us"]["n"] == 15 and r["latency_us"]["p50"] > 0 and r["throughput_wps"] > 0
+    assert r["extra"]["torch"] == torch.__version__
+
+
+def test_missing_student_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    from mujo_edge.bench.host import _run_in_process
+
+    reply = _run_in_process(
+        {
+            "kind": "pytorch",
+            "student": str(tmp_path / "none"),
+            "threads": 1,
+            "runs": 1,
+            "warmup": 0,
+            "batch": 1,
+        }
+    )
+    assert not reply["ok"]
+    # with torch: the student loader says the folder is no student; without: which extra to install
+    assert "has no manifest.json" in reply["error"] or "'training' extra" in reply["error"]
