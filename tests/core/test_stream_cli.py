@@ -225,3 +225,25 @@ def test_live_view_renders_activity_and_health() -> None:
     assert "w1" in text and "up" in text and "connecting" in text  # w2 never sent anything
     st = p.stats["w1"]
     assert st.gaps > 0 and str(st.gaps) in text
+
+
+@pytest.mark.slow
+def test_default_bundle_replays_identically_with_its_real_runner(tmp_path: Path, replay_radio: dict) -> None:
+    """With the shipped bundle's int8 model: a live run over the replayed link and its replay agree."""
+    if not stream_cli.DEFAULT_BUNDLE.is_file():
+        pytest.skip(f"no default bundle at {stream_cli.DEFAULT_BUNDLE} (helper D ships it)")
+    from mujo_edge.runners import runtime_available
+
+    if not runtime_available("tflite"):
+        pytest.skip("ai-edge-litert is not installed (the runtime extra)")
+    ev, raw = tmp_path / "ev.jsonl", tmp_path / "raw.jsonl"
+    args = ["stream", "--device", "watch", "--format", "tflite", "--duration", "4", "--no-live"]
+    assert main([*args, "--events", str(ev), "--record", str(raw)]) == 0
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", str(raw), "--events", str(again)]) == 0
+    live = ev.read_text().splitlines()
+    assert len(live) > 40 and again.read_text().splitlines() == live
+    from mujo_edge.bundle import Bundle
+
+    labels = set(Bundle.open(stream_cli.DEFAULT_BUNDLE).labels)
+    assert {json.loads(line)["label"] for line in live} <= labels
