@@ -161,3 +161,13 @@ def test_tampered_teacher_is_refused(setup: tuple[Path, Path], tmp_path: Path) -
         load_classifier(tmp_path / "teacher")
     with pytest.raises(ArtifactError, match=r"no manifest\.json"):
         load_classifier(tmp_path)
+
+
+def test_macro_f1_matches_sklearn() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y = rng.integers(0, 7, 50)
+        p = np.where(rng.random(50) < 0.6, y, rng.integers(0, 9, 50))
+        assert macro_f1(y, p) == pytest.approx(f1_score(y, p, average="macro"), abs=1e-12)
