@@ -77,6 +77,7 @@ class StreamStats:
     reconnects: int = 0
     disconnects: int = 0
     decode_errors: int = 0  # passed in by the session (note_decode_errors)
+    error: str = ""  # why the device's session ended, when it failed (note_failure)
     clock_skew_ppm: float | None = None
     last_label: str = ""
     last_confidence: float = 0.0
@@ -359,6 +360,10 @@ class Pipeline:
         for dev in self._devices.values():
             self._end(dev, ready, cut=False)
         return self._classify(ready) if ready else []
+
+    def note_failure(self, device: str, reason: str) -> None:
+        """Record that the device's session failed (shown by the live view and summary)."""
+        self.stats.setdefault(device, StreamStats(device)).error = reason
 
     def note_decode_errors(self, device: str, total: int) -> None:
         """Record the session's count of packets that did not decode (for the stats and live view)."""

@@ -59,9 +59,12 @@ def health_table(stats: dict[str, StreamStats], devices: list[str], title: str |
             continue
         rate = _fmt(s.rate_hz, ".1f") + (" [yellow]up[/]" if s.upsampled else "")
         lat = f"{_fmt(s.latency_quantile_ms(0.5))}/{_fmt(s.latency_quantile_ms(0.95))}"
+        activity = f"[bold]{s.last_label}[/]" if s.last_label else "[dim]...[/]"
+        if s.error:
+            activity = "[red]failed[/]"
         t.add_row(
             name,
-            f"[bold]{s.last_label}[/]" if s.last_label else "[dim]...[/]",
+            activity,
             _fmt(s.last_confidence, ".2f") if s.last_label else "",
             rate,
             str(s.samples_in),
@@ -146,6 +149,8 @@ def summary_table(stats: dict[str, StreamStats]) -> Table:
         lambda s: f"{_fmt(s.latency_quantile_ms(0.5))}/{_fmt(s.latency_quantile_ms(0.95))}",
     )
     row("clock skew ppm", lambda s: "host-stamped" if s.host_stamped else _fmt(s.clock_skew_ppm, "+.0f"))
+    if any(s.error for s in stats.values()):
+        row("failed", lambda s: f"[red]{s.error}[/]" if s.error else "")
     return t
 
 

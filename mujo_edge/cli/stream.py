@@ -235,8 +235,9 @@ async def run_sessions(
     sessions end; ``on_events`` gets each list of new events, ``on_tick`` runs ~every ``tick_s``.
 
     Items of all sessions go through one queue; whatever has arrived is fed in one ``feed_many`` call, so
-    windows of many devices share one model call. A session that fails (DeviceError) stops the run and its
-    error is raised after the others are stopped and the pipeline is flushed.
+    windows of many devices share one model call. A session that fails (DeviceError: not found, gave up
+    reconnecting) is logged and marked in its stats while the others go on (a gateway keeps serving the
+    watches it has); when every session has failed, the first error is raised after the pipeline is flushed.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[SampleBatch | StreamStatus] = asyncio.Queue()
@@ -249,6 +250,7 @@ async def run_sessions(
     tasks = [asyncio.ensure_future(pump(s)) for s in sessions]
     deadline = None if duration_s is None else loop.time() + duration_s
     error: BaseException | None = None
+    failed: dict[str, BaseException | None] = {}
 
     def feed(items: list[Any]) -> None:
         if items:
@@ -269,9 +271,15 @@ async def run_sessions(
             feed(items)
             if on_tick is not None:
                 on_tick()
-            failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
-            if failed:
-                error = failed[0].exception()
+            for task, session in zip(tasks, sessions, strict=True):
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if session.device_name not in failed:
+                        failed[session.device_name] = exc
+                        pipeline.note_failure(session.device_name, str(exc))
+                        log.error("%s: %s", session.device_name, exc)
+            if len(failed) == len(sessions) or (failed and len(sessions) == 1):
+                error = next(iter(failed.values()))  # nothing left to stream: say why
                 break
             if stop_event.is_set() or all(t.done() for t in tasks):
                 break

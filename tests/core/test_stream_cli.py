@@ -247,3 +247,18 @@ def test_default_bundle_replays_identically_with_its_real_runner(tmp_path: Path,
 
     labels = set(Bundle.open(stream_cli.DEFAULT_BUNDLE).labels)
     assert {json.loads(line)["label"] for line in live} <= labels
+
+
+def test_gateway_keeps_serving_when_one_watch_is_missing(
+    tmp_path: Path, fake_bundle: Path, replay_radio: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev = tmp_path / "ev.jsonl"
+    args = ["stream", "--device", "watch", "--device", "ghost", "--profile", "polar", "--duration", "4"]
+    assert main([*args, "--events", str(ev), "--no-live"]) == 0
+    said = _said(capsys)
+    assert "failed" in said and "ghost" in said and "not found" in said
+    devices = {json.loads(line)["device"] for line in ev.read_text().splitlines()}
+    assert devices == {"watch"}
+    # With nothing left to stream the command fails and says why.
+    assert main(["stream", "--device", "ghost", "--duration", "4", "--no-live"]) == 2
+    assert "not found" in _said(capsys)
