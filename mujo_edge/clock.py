@@ -47,6 +47,8 @@ CLOCK_JUMP_ABOVE_COUNT: int = 5
 #: Refit at most this often (s of sensor time) once the skew is known: the fit extrapolates with its
 #: skew, and a skew error of 10 ppm moves the mapping only 0.3 ms in 30 s.
 CLOCK_REFIT_S: float = 30.0
+#: Until the fit spans this long (s), refit at every bucket: an early skew from few points is rough.
+CLOCK_SETTLED_S: float = 60.0
 #: ...unless a bucket minimum falls this far under the line (a better envelope point): refit at once.
 CLOCK_REFIT_BELOW_S: float = 0.001
 #: observe_many takes up to this many points one by one (numpy's per-call cost dominates below it).
@@ -160,7 +162,7 @@ class ClockModel:
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:
         """Merge one point into the bucket minima; refit when a bucket closes (at most every
-        ``CLOCK_REFIT_S`` once the skew is fitted)."""
+        ``CLOCK_REFIT_S`` once the fit spans ``CLOCK_SETTLED_S``)."""
         if bid == self._bucket_id:
             if lat < self._lat_min:
                 self._t_min, self._lat_min = t_sensor_s, lat
@@ -173,7 +175,8 @@ class ClockModel:
                 self._buckets.popleft()
         self._bucket_id, self._t_min, self._lat_min = bid, t_sensor_s, lat
         fit = self.fit
-        if fit is None or fit.n_points <= 1 or t_sensor_s - fit.t_ref_s >= CLOCK_REFIT_S:
+        young = len(self._buckets) * self.bucket_s < CLOCK_SETTLED_S  # skew still uncertain: refit often
+        if fit is None or fit.n_points <= 1 or young or t_sensor_s - fit.t_ref_s >= CLOCK_REFIT_S:
             self._refit()
         elif lat < fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s) - CLOCK_REFIT_BELOW_S:
             self._refit()  # a new minimum well under the line: take it now
