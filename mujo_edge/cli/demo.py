@@ -143,6 +143,13 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "demo",
                 "--epochs",
                 str(s.pretrain_epochs),
+                # the recipe of the shipped teacher (docs/pretraining.md): rotation/gain augmentation of the
+                # virtual accelerometer and same-label positives transfer better to real watches
+                "--augment-rotation",
+                "15",
+                "--augment-scale",
+                "0.1",
+                "--same-label-positives",
                 "--threads",
                 str(threads),
                 "--seed",
