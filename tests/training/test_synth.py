@@ -182,3 +182,50 @@ def test_corpus_rejects_bad_requests(tmp_path: Path) -> None:
         generate_corpus(tmp_path / "x", hours=0.01, activities=["walking"], encode=_fake_encode)
     with pytest.raises(DataError, match="positive"):
         generate_corpus(tmp_path / "x", hours=0, encode=_fake_encode)
+
+
+def test_workers_do_not_change_the_corpus(tmp_path: Path) -> None:
+    kw = {"hours": 0.03, "seed": 2, "subjects": 4, "activities": ["IR", "ER"], "encode": _fake_encode}
+    one = generate_corpus(tmp_path / "one", workers=1, **kw)
+    two = generate_corpus(tmp_path / "two", workers=2, **kw)
+    assert one.manifest["content_hash"] == two.manifest["content_hash"]
+
+
+def test_left_wrist_sessions_are_stored_in_the_right_wrist_frame() -> None:
+    ideal = SensorModel.ideal()
+    script = [("ABD", 6), ("IR", 6)]
+    device = simulate_workout(script, seed=9, wrist="left", sensor=ideal)
+    conv = simulate_workout(script, seed=9, wrist="left", sensor=ideal, frame="convention")
+    # what mujo_edge.axes / the seglearn importer do to a real left watch: acc (-x, y, z), gyro (x, -y, -z)
+    np.testing.assert_allclose(conv.acc_g, device.acc_g * [-1, 1, 1], atol=1e-5)
+    np.testing.assert_allclose(conv.gyr_rad_s, device.gyr_rad_s * [1, -1, -1], atol=1e-4)
+    # and the pose is mirrored with it: the watch arm is now the right one
+    np.testing.assert_allclose(conv.pose_m[:, J["r_wrist"], 1], -device.pose_m[:, J["l_wrist"], 1], atol=1e-5)
+    # arm (nearly) hanging at the start of the set reads x close to -1 g in the convention frame
+    assert conv.acc_g[:5, 0].mean() < -0.7 < 0.7 < device.acc_g[:5, 0].mean()
+
+
+def test_cli_data_synth_writes_a_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mujo_edge.training.text as text_mod
+    from mujo_edge.cli import main
+
+    monkeypatch.setattr(text_mod, "encode_texts", _fake_encode)
+    out = tmp_path / "corpus"
+    argv = [
+        "data",
+        "synth",
+        "--out",
+        str(out),
+        "--hours",
+        "0.02",
+        "--seed",
+        "3",
+        "--activities",
+        "PEN,squats",
+    ]
+    assert main([*argv, "--with-gyr", "--wrist", "right"]) == 0
+    ds = Dataset.open(out, verify=True)
+    assert ds.labels == ["squats", "PEN", NON_ACTIVITY] and ds.gyr is not None
+    assert ds.manifest["generator"]["wrist"] == "right"
+    assert main(argv) == 2  # refuses to overwrite
+    assert main([*argv, "--overwrite", "--activities", "yoga"]) == 2  # unknown activity: a clear error

@@ -18,6 +18,7 @@ Subject ids are ``SYNTH_SUBJECT_BASE + i`` (1,000,000 and up) so they never coll
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mujo_edge import __version__
-from mujo_edge.constants import HOP, RATE_HZ, WINDOW
+from mujo_edge.constants import HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.windows import sliding_windows, window_starts
 
@@ -131,7 +132,7 @@ class SessionWindows:
 
     acc: np.ndarray  #: (n, WINDOW, 3) float32, g
     gyr: np.ndarray | None  #: (n, WINDOW, 3) float32, rad/s
-    pose: np.ndarray  #: (n, WINDOW, 17, 3) float32, m
+    pose: np.ndarray | None  #: (n, WINDOW, 17, 3) float32, m (None once spooled to disk)
     label: np.ndarray  #: (n,) int64
     kind: np.ndarray  #: (n,) int64 index into KINDS
     start: np.ndarray  #: (n,) int64
@@ -173,6 +174,19 @@ def render_session(
     )
 
 
+def _take(parts: list[SessionWindows], name: str) -> np.ndarray:
+    """Stack one array of every session, releasing each session's copy as it goes (peak memory ~1x, not 2x)."""
+    first = getattr(parts[0], name)
+    out = np.empty((sum(len(getattr(p, name)) for p in parts), *first.shape[1:]), dtype=first.dtype)
+    i = 0
+    for p in parts:
+        a = getattr(p, name)
+        out[i : i + len(a)] = a
+        i += len(a)
+        setattr(p, name, None)
+    return out
+
+
 def _render_star(args: tuple[Any, ...]) -> SessionWindows:
     return render_session(*args)
 
@@ -209,7 +223,6 @@ def generate_corpus(
     Returns:
         the written :class:`mujo_edge.training.data.format.Dataset`.
     """
-    from mujo_edge.training.data.format import write_dataset
 
     if not hours > 0:
         raise DataError(f"--hours must be positive, got {hours}")
@@ -230,18 +243,71 @@ def generate_corpus(
     sensor = SensorModel() if sensor is None else sensor
     plans = plan_corpus(hours, seed, n_subjects, wrist, exercises)
     args = [(p, seed, labels, with_gyr, rate_hz, sensor, WINDOW, HOP) for p in plans]
-    parts: list[SessionWindows] = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            for i, part in enumerate(ex.map(_render_star, args, chunksize=2)):
+    out = Path(out)
+    if (out / "manifest.json").exists() and not overwrite:
+        raise DataError(f"{out} already holds a dataset; choose another --out or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".synth-spool-", dir=out.parent) as spool_dir:
+        # the pose windows (the bulk: 20 KB per window) go to a spool file as sessions finish, so memory does not
+        # grow with the corpus; write_dataset then streams them from a read-only memory map
+        spool = Path(spool_dir) / "pose.f32"
+        parts: list[SessionWindows] = []
+        with open(spool, "wb") as f:
+
+            def keep(i: int, part: SessionWindows) -> None:
+                f.write(np.ascontiguousarray(part.pose, dtype=np.float32).tobytes())
+                part.pose = None  # type: ignore[assignment]
                 parts.append(part)
                 if progress:
                     progress(i + 1, len(plans))
-    else:
-        for i, a in enumerate(args):
-            parts.append(_render_star(a))
-            if progress:
-                progress(i + 1, len(plans))
+
+            if workers > 1:
+                with ProcessPoolExecutor(max_workers=workers) as ex:
+                    for i, part in enumerate(ex.map(_render_star, args, chunksize=2)):
+                        keep(i, part)
+            else:
+                for i, a in enumerate(args):
+                    keep(i, _render_star(a))
+        n_windows = sum(p.label.size for p in parts)
+        pose = np.memmap(spool, dtype=np.float32, mode="r", shape=(n_windows, WINDOW, N_JOINTS, 3))
+        return _write(
+            out,
+            parts,
+            plans,
+            pose,
+            labels,
+            exercises,
+            hours,
+            seed,
+            n_subjects,
+            wrist,
+            with_gyr,
+            sensor,
+            rate_hz,
+            overwrite,
+            encode,
+        )
+
+
+def _write(
+    out: Path,
+    parts: list[SessionWindows],
+    plans: list[SessionPlan],
+    pose: np.ndarray,
+    labels: list[str],
+    exercises: list[str],
+    hours: float,
+    seed: int,
+    n_subjects: int,
+    wrist: str,
+    with_gyr: bool,
+    sensor: SensorModel,
+    rate_hz: float,
+    overwrite: bool,
+    encode: Callable[[list[str]], np.ndarray] | None,
+) -> Any:
+    """Pair windows with texts and write the dataset folder."""
+    from mujo_edge.training.data.format import write_dataset
 
     texts = activity_texts([*exercises, *(k for k in KINDS if k not in EXERCISES)])
     if encode is None:
@@ -281,9 +347,9 @@ def generate_corpus(
     }
     return write_dataset(
         out,
-        acc=np.concatenate([p.acc for p in parts]),
-        gyr=np.concatenate([p.gyr for p in parts if p.gyr is not None]) if with_gyr else None,
-        pose=np.concatenate([p.pose for p in parts]),
+        acc=_take(parts, "acc"),
+        gyr=_take(parts, "gyr") if with_gyr else None,
+        pose=pose,
         label=np.concatenate([p.label for p in parts]),
         subject=np.concatenate(
             [

@@ -34,6 +34,8 @@ CHANNELS: tuple[str, ...] = (
 #: Channels that are not angles: no wobble is added to them.
 _NOT_ANGLES = {"x", "y", "hop", "floor", "anchor", "r.shrug", "l.shrug"}
 
+_ANGLE_COLS = [i for i, c in enumerate(CHANNELS) if c not in _NOT_ANGLES]
+
 #: The relaxed standing posture every activity starts from (arms hanging, palms to the thighs).
 STANDING: dict[str, float] = {
     "legs.hip": 0.03,
@@ -182,6 +184,7 @@ ACTIVITIES: dict[str, Activity] = {
             {"pitch": 0.45, "bend": 0.15, "a.flex": 0.6, "a.abd": -0.2, "a.elbow": 0.3, "a.pron": -0.6,
              "o.flex": 1.3, "o.elbow": 0.5},
             _a(("a.flex", 0.4, "sin"), ("a.abd", 0.3, "cos")),
+            unilateral=True,
             reps=(18, 30),
             pendulum=True,
             effort=1.2,
@@ -361,7 +364,10 @@ class Style:
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:
         """A random subject."""
-        posture = {c: float(rng.normal(0.0, 0.05)) for c in CHANNELS if c not in _NOT_ANGLES}
+        trunk = ("pitch", "roll", "bend", "side", "twist")
+        posture = {
+            c: float(rng.normal(0.0, 0.025 if c in trunk else 0.05)) for c in CHANNELS if c not in _NOT_ANGLES
+        }
         return cls(
             body=Body.sample(rng),
             handedness="r" if rng.random() < 0.88 else "l",
@@ -435,13 +441,14 @@ def _sides(key: str, active: str) -> list[str]:
 
 
 def smooth_noise(
-    n: int, rate_hz: float, rng: np.random.Generator, f_lo: float = 0.05, f_hi: float = 0.6
+    n: int, rate_hz: float, rng: np.random.Generator, k: int = 1, f_lo: float = 0.05, f_hi: float = 0.6
 ) -> np.ndarray:
-    """Band-limited noise of unit RMS: four random sinusoids between ``f_lo`` and ``f_hi`` Hz, (n,)."""
+    """``k`` band-limited noises of unit RMS, each four random sinusoids between ``f_lo`` and ``f_hi`` Hz:
+    (n, k)."""
     t = np.arange(n) / rate_hz
-    f = rng.uniform(f_lo, f_hi, 4)
-    ph = rng.uniform(0, 2 * _PI, 4)
-    return np.sin(2 * _PI * f[:, None] * t[None, :] + ph[:, None]).sum(0) / np.sqrt(2.0)
+    f = rng.uniform(f_lo, f_hi, (4, k))
+    ph = rng.uniform(0, 2 * _PI, (4, k))
+    return np.sin(2 * _PI * t[:, None, None] * f[None] + ph[None]).sum(1) / np.sqrt(2.0)
 
 
 def segment_channels(
@@ -506,9 +513,7 @@ def segment_channels(
             ):
                 a = a * style.asymmetry
             out[:, idx[c]] += a * w
-    for c, i in idx.items():
-        if c not in _NOT_ANGLES:
-            out[:, i] += style.wobble_rad * smooth_noise(n, rate_hz, rng)
+    out[:, _ANGLE_COLS] += style.wobble_rad * smooth_noise(n, rate_hz, rng, len(_ANGLE_COLS))
     # joint limits: knees do not hyperextend, elbows stay bent enough (15 deg) that the elbow plane fixes the
     # forearm roll the virtual IMU sees (see imu.forearm_frames)
     for s in "rl":
