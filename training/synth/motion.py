@@ -192,7 +192,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             # palm forward and up: the humerus rotates out as the arm goes overhead (real z = -0.44 g)
             "ABD", "shoulder abduction", "shoulder", 2.05,
-            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -1.2, "a.pron": -1.4},
+            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -0.8, "a.pron": -1.8},
             _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
@@ -200,7 +200,7 @@ ACTIVITIES: dict[str, Activity] = {
         ),
         Activity(
             "FEL", "forward elevation", "shoulder", 2.05,
-            {"a.elbow": 0.3, "a.rot": 0.2, "a.pron": -1.8},
+            {"a.elbow": 0.3, "a.rot": 0.6, "a.pron": -2.2},
             _a(("a.flex", 2.6), ("a.abd", 0.15), ("bend", -0.05), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
