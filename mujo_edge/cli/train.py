@@ -142,8 +142,21 @@ def _torch(threads: int = 1) -> None:
     torch.set_num_threads(max(1, threads))
 
 
+def _interrupt_on_term() -> None:
+    """SIGTERM (a scheduler stopping the job) and SIGINT (even where a background launch ignored it) raise
+    KeyboardInterrupt, so the trainer writes its resume state before the process ends."""
+    import signal
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     _torch(args.threads)
+    _interrupt_on_term()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mujo_edge.cli._console import console

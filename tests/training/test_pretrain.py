@@ -170,3 +170,33 @@ def test_windows_without_a_modality_still_train_and_a_missing_one_gets_no_gradie
     trained = load_file(str(tmp_path / "half" / "last.safetensors"))
     assert not all(torch.equal(trained[k], init[k]) for k in pose_keys)
     assert np.isfinite(res["history"][0]["train_loss"])
+
+
+@pytest.mark.slow
+def test_sigterm_saves_resume_state_and_resume_finishes(tiny: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    argv = [
+        sys.executable, "-m", "mujo_edge.cli", "pretrain", "--data", str(tiny), "--out", str(out), "--epochs", "30",
+        "--batch-size", "32", "--joint-dim", "32", "--cnn", "mmfit", "--proj-hidden", "32", "--val-subjects", "6",
+        "--checkpoint-every", "0",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 120
+    while not (out / "state.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert (out / "state.pt").exists(), "the first epoch never finished"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130  # the trainer saved its state and the CLI reported the interruption
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert 0 < state["global_step"] < 30 * 5 and state["complete"] is False
+    done = subprocess.run([*argv, "--resume"], capture_output=True, env=env, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["complete"] is True and man["epochs_done"] == 30
