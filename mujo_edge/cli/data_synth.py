@@ -69,7 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--subjects", type=int, default=None, help="synthetic subjects (default 20 per hour, >= 10)"
     )
     p.add_argument(
-        "--wrist", choices=("left", "right", "both"), default="both", help="watch wrist per session"
+        "--wrist",
+        choices=("left", "right", "both"),
+        default="both",
+        help="watch wrist per session (stored in the right-wrist frame; left sessions mirrored)",
     )
     p.add_argument("--with-gyr", action="store_true", help="also write the virtual gyroscope (gyr.npy)")
     p.add_argument("--activities", default=None, help="comma-separated exercises to include (default all)")
