@@ -219,7 +219,6 @@ def export_models(
 ) -> ExportReport:
     """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each."""
     from mujo_edge.export.executorch import to_pte
-    from mujo_edge.export.quantize import calibration_batches
     from mujo_edge.export.tflite import op_summary, to_tflite
 
     unknown = [f for f in formats if f not in FORMATS]
@@ -228,7 +227,7 @@ def export_models(
     torch.manual_seed(0)
     model = student.fused() if hasattr(student, "fused") else student.eval()
     example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
-    calib = calibration_batches(data.calib_bcw) if int8 else None
+    calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)
     models: list[ExportedModel] = []
     for fmt in formats:

@@ -8,7 +8,6 @@ back end's name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -41,30 +40,27 @@ def make_quantizer(backend: str) -> Any:
 
 
 def quantize(
-    model: nn.Module, example: torch.Tensor, calib: Iterable[torch.Tensor], backend: str
+    model: nn.Module,
+    example: torch.Tensor,
+    calib_bcw: np.ndarray,
+    backend: str,
 ) -> tuple[torch.fx.GraphModule, Any]:
-    """PT2E: export, insert observers, run ``calib`` batches, convert. Returns (quantized module, quantizer).
+    """PT2E static int8 post-training quantization: returns (quantized module, the quantizer used).
 
+    Observers see every calibration window (K, 3, WINDOW), one at a time as the batch-1 graph runs.
     ``model`` must be in eval mode with BatchNorm already folded (``Student.fused()``).
     """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = make_quantizer(backend)
-    gm = torch.export.export(model.eval(), (example,)).module()
-    prepared = prepare_pt2e(gm, quantizer)
-    n = 0
-    with torch.no_grad():
-        for batch in calib:
-            prepared(batch)
-            n += 1
-    if n == 0:
+    if len(calib_bcw) == 0:
         raise ExportError("int8 calibration needs at least one window; none was given (check --data).")
+    model = model.eval()
+    x = torch.from_numpy(np.ascontiguousarray(calib_bcw, np.float32))
+    quantizer = make_quantizer(backend)
+    prepared = prepare_pt2e(torch.export.export(model, (example,)).module(), quantizer)
+    with torch.no_grad():
+        for i in range(len(x)):
+            prepared(x[i : i + 1])
     # litert-torch wants the quantize ops unfolded; its converter folds them itself.
     converted = convert_pt2e(prepared, fold_quantize=backend != "tflite")
     return converted, quantizer
-
-
-def calibration_batches(windows_bcw: np.ndarray) -> list[torch.Tensor]:
-    """One (1, 3, WINDOW) tensor per window: the exported graphs have batch size 1."""
-    x = torch.from_numpy(np.ascontiguousarray(windows_bcw, np.float32))
-    return [x[i : i + 1] for i in range(len(x))]

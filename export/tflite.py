@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from mujo_edge.noise import quiet_third_party
 
 
-def to_tflite(model: nn.Module, example: torch.Tensor, calib: Sequence[torch.Tensor] | None = None) -> bytes:
-    """Convert ``model`` (eval, BatchNorm folded) to a TFLite flatbuffer; int8 when ``calib`` is given."""
+def to_tflite(model: nn.Module, example: torch.Tensor, calib_bcw: np.ndarray | None = None) -> bytes:
+    """Convert ``model`` (eval, BatchNorm folded) to a TFLite flatbuffer; int8 when ``calib_bcw`` (K, 3,
+    WINDOW) windows are given."""
     quiet_third_party()
     import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
 
     from mujo_edge.export.quantize import quantize
 
-    if calib is not None:
-        qmodel, quantizer = quantize(model, example, calib, "tflite")
+    if calib_bcw is not None:
+        qmodel, quantizer = quantize(model, example, calib_bcw, "tflite")
         edge = litert_torch.convert(qmodel, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
     else:
         edge = litert_torch.convert(model.eval(), (example,))
@@ -35,9 +36,26 @@ def to_tflite(model: nn.Module, example: torch.Tensor, calib: Sequence[torch.Ten
     try:
         edge.export(path)
         with open(path, "rb") as f:
-            return f.read()
+            return strip_tensor_names(f.read())
     finally:
         os.unlink(path)
+
+
+def strip_tensor_names(model: bytes) -> bytes:
+    """Drop the names of intermediate tensors (litert-torch writes each module's full Python path, ~5 KB
+    on the student); model inputs and outputs keep theirs. Computation and signatures are untouched."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    for sg in m.subgraphs or []:
+        keep = set(np.asarray(sg.inputs).tolist()) | set(np.asarray(sg.outputs).tolist())
+        for i, t in enumerate(sg.tensors or []):
+            if i not in keep:
+                t.name = b""
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def op_summary(model: bytes) -> dict[str, Any]:

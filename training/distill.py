@@ -65,6 +65,8 @@ class StudentConfig:
     embed_dim: int = 32
     joint_dim: int = JOINT_DIM
     window: int = WINDOW
+    #: "relu6" bounds every activation to [0, 6]: per-tensor int8 activation scales then fit all channels.
+    activation: str = "relu6"
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -86,11 +88,16 @@ class StudentConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def _conv_bn_relu(c_in: int, c_out: int, kernel: int, stride: int, groups: int = 1) -> list[nn.Module]:
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "relu6": nn.ReLU6}
+
+
+def _conv_bn_act(
+    c_in: int, c_out: int, kernel: int, stride: int, groups: int = 1, act: str = "relu6"
+) -> list[nn.Module]:
     return [
         nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
         nn.BatchNorm1d(c_out),
-        nn.ReLU(),
+        ACTIVATIONS[act](),
     ]
 
 
@@ -101,10 +108,11 @@ class Student(nn.Module):
         super().__init__()
         self.cfg = cfg
         ch, st, k = cfg.channels, cfg.strides, cfg.kernel
-        layers = _conv_bn_relu(3, ch[0], k, st[0])
+        act = cfg.activation
+        layers = _conv_bn_act(3, ch[0], k, st[0], act=act)
         for c_in, c_out, s in zip(ch[:-1], ch[1:], st[1:], strict=True):
-            layers += _conv_bn_relu(c_in, c_in, k, s, groups=c_in)  # depthwise
-            layers += _conv_bn_relu(c_in, c_out, 1, 1)  # pointwise
+            layers += _conv_bn_act(c_in, c_in, k, s, groups=c_in, act=act)  # depthwise
+            layers += _conv_bn_act(c_in, c_out, 1, 1, act=act)  # pointwise
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(ch[-1], cfg.n_classes)
         self.embedding = nn.Linear(ch[-1], cfg.embed_dim)
@@ -284,6 +292,10 @@ class DistillConfig:
     embed_weight: float = 1.0
     width: int = 32
     embed_dim: int = 32
+    activation: str = "relu6"
+    #: Std of Gaussian noise added to the student's inputs (g) while training: makes its decisions robust
+    #: to int8 input rounding (the exported input step is ~0.05 g). The teacher sees clean windows.
+    input_noise_g: float = 0.03
     seed: int = 0
     max_params: int = MAX_STUDENT_PARAMS
 
@@ -347,13 +359,19 @@ def distill(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     x_all = apply_calibration(acc_g, calibration)
-    label = np.asarray(label, np.int64)
-    subject = np.asarray(subject, np.int64)
+    label = np.array(label, np.int64)  # a writable copy (datasets are read-only memory maps)
+    subject = np.array(subject, np.int64)
     part = {k: np.flatnonzero(np.isin(subject, v)) for k, v in asdict(splits).items()}
     if len(part["train"]) == 0:
         raise DataError(f"no windows of the training subjects {splits.train} in the data")
     n_classes = len(labels)
-    scfg = StudentConfig(n_classes=n_classes, labels=list(labels), width=cfg.width, embed_dim=cfg.embed_dim)
+    scfg = StudentConfig(
+        n_classes=n_classes,
+        labels=list(labels),
+        width=cfg.width,
+        embed_dim=cfg.embed_dim,
+        activation=cfg.activation,
+    )
     student = Student(scfg)
     n_params = count_params(student)
     if n_params > cfg.max_params:
@@ -387,7 +405,10 @@ def distill(
             idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
             if len(idx) < 2:
                 continue
-            s_logits, s_emb = student(x_t[idx])
+            xb = x_t[idx]
+            if cfg.input_noise_g > 0:
+                xb = xb + cfg.input_noise_g * torch.randn_like(xb)
+            s_logits, s_emb = student(xb)
             loss, parts = distill_loss(
                 s_logits, s_emb, t_logits_all[idx], t_emb_all[idx], y_t[idx], joint_map, cfg, weight
             )

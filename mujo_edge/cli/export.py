@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument("--embed-weight", type=float, default=1.0, help="weight of the joint-space cosine term")
     d.add_argument("--width", type=int, default=32, help="stem channels; blocks scale from it")
     d.add_argument("--embed-dim", type=int, default=32, help="student joint-space embedding size D")
+    d.add_argument("--activation", choices=("relu6", "relu"), default="relu6", help="relu6 quantizes better")
+    d.add_argument(
+        "--input-noise", type=float, default=0.03, help="std (g) of training input noise: robustness to int8"
+    )
     d.add_argument("--max-params", type=int, default=30_000, help="refuse a student larger than this")
     d.add_argument("--test-subjects", type=_ints, help="override the teacher's test subjects (e.g. 9,10)")
     d.add_argument("--val-subjects", type=_ints, help="override the teacher's validation subjects (e.g. 8)")
@@ -148,6 +152,8 @@ def _distill(args: argparse.Namespace) -> int:
         embed_weight=args.embed_weight,
         width=args.width,
         embed_dim=args.embed_dim,
+        activation=args.activation,
+        input_noise_g=args.input_noise,
         seed=args.seed,
         max_params=args.max_params,
     )

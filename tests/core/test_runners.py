@@ -1,0 +1,121 @@
+"""Runners on the shipped default bundle: real LiteRT (and ExecuTorch) inference, input checks, fallback."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mujo_edge.bundle import Bundle
+from mujo_edge.constants import WINDOW
+from mujo_edge.errors import ShapeError
+
+DEFAULT = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo"
+
+needs_litert = pytest.mark.skipif(
+    importlib.util.find_spec("ai_edge_litert") is None,
+    reason="ai-edge-litert not installed (mujo-edge[runtime])",
+)
+needs_default = pytest.mark.skipif(
+    not DEFAULT.is_file(), reason=f"no shipped default bundle at {DEFAULT} yet"
+)
+
+
+def _windows(n: int, seed: int = 0) -> np.ndarray:
+    """Plausible wrist windows: ~1 g gravity on z plus a 1 Hz swing of 0.5 g on x, per-window phase."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(WINDOW) / 50.0
+    w = rng.normal(0, 0.05, (n, WINDOW, 3)).astype(np.float32)
+    w[:, :, 2] += 1.0
+    w[:, :, 0] += 0.5 * np.sin(2 * np.pi * t[None] + rng.uniform(0, 6, (n, 1)))
+    return w
+
+
+@needs_litert
+@needs_default
+def test_default_bundle_predicts_probabilities_with_litert() -> None:
+    b = Bundle.open(DEFAULT)
+    r = b.runner("tflite")
+    assert r.format == "tflite" and r.dtype == "int8" and r.name == "ai-edge-litert" and r.threads == 1
+    assert r.model_bytes == b.manifest["files"][b.model("tflite").file]["bytes"]
+    x = _windows(5)
+    p = r.predict(x)
+    assert p.shape == (5, len(b.labels)) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(r.predict(x), p)  # deterministic
+    np.testing.assert_allclose(r.logits(x[0]), r.logits(x[:1]))  # a single (100, 3) window is a batch of one
+    if r.has_embedding:
+        assert r.embed(x).shape == (5, b.label_embeddings.shape[1] if b.label_embeddings is not None else -1)
+
+
+@needs_litert
+@needs_default
+def test_runner_refuses_bad_windows_with_clear_errors() -> None:
+    r = Bundle.open(DEFAULT).runner("tflite")
+    with pytest.raises(ShapeError, match=r"must be windows of shape \(B, 100, 3\) in g.*got \(2, 3, 100\)"):
+        r.predict(np.zeros((2, 3, WINDOW), np.float32))
+    x = _windows(3)
+    x[1, 10, 2] = np.nan
+    with pytest.raises(ShapeError, match="window 1 of the batch holds NaN"):
+        r.predict(x)
+
+
+@needs_litert
+@needs_default
+def test_litert_falls_back_to_tflite_runtime(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    fake = types.ModuleType("tflite_runtime.interpreter")
+    fake.Interpreter = Interpreter  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tflite_runtime", types.ModuleType("tflite_runtime"))
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", fake)
+    with caplog.at_level(logging.INFO, logger="mujo_edge.runners"):
+        r = Bundle.open(DEFAULT).runner("tflite")
+    assert r.name == "tflite_runtime"
+    assert "using the tflite_runtime interpreter" in caplog.text
+    assert r.predict(_windows(2)).shape == (2, 7)
+
+
+@pytest.mark.export
+@needs_litert
+@needs_default
+@pytest.mark.skipif(
+    importlib.util.find_spec("executorch") is None, reason="executorch not installed (mujo-edge[export])"
+)
+def test_default_bundle_runs_in_executorch_like_litert() -> None:
+    b = Bundle.open(DEFAULT)
+    x = _windows(32, seed=1)
+    pt = b.runner("executorch").predict(x)
+    tf = b.runner("tflite").predict(x)
+    assert pt.shape == tf.shape
+    # Both int8 models reproduce the same float student; on the same windows their top-1 mostly agrees.
+    assert (pt.argmax(1) == tf.argmax(1)).mean() >= 0.9
+    assert np.abs(pt - tf).max() < 0.25
+
+
+def test_default_runner_choice_prefers_litert(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mujo_edge import runners
+    from mujo_edge.export.bundle_writer import ModelFile, write_bundle
+
+    out = [{"name": "logits", "shape": [1, 2], "dtype": "float32", "position": 0}]
+    inp = [{"name": "acc", "shape": [1, 3, WINDOW], "dtype": "float32", "position": 0}]
+    models = [
+        ModelFile("executorch", "m.pte", b"x", "int8", "BCW", inp, out),
+        ModelFile("tflite", "m.tflite", b"y", "int8", "BCW", inp, out),
+    ]
+    b = write_bundle(tmp_path / "b.mujo", labels=["a", "b"], models=models)
+    chosen: list[str] = []
+    monkeypatch.setattr(runners, "runtime_available", lambda fmt: True)
+    monkeypatch.setattr(runners, "make_runner", lambda bundle, entry, threads: chosen.append(entry.format))
+    b.runner()
+    monkeypatch.setattr(runners, "runtime_available", lambda fmt: fmt == "executorch")
+    b.runner()
+    assert chosen == ["tflite", "executorch"]
