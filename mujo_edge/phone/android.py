@@ -6,7 +6,9 @@ Sequence (every step one ``adb`` call; the test pins it exactly):
 2. ``shell mkdir -p /data/local/tmp/mujo-edge``; ``push`` LiteRT's ``benchmark_model``, ExecuTorch's
    ``executor_runner`` and every ``.tflite`` / ``.pte`` of the bundle; ``shell chmod 755`` the programs;
 3. per ``.tflite``: ``shell`` ``toybox time -v ./benchmark_model --graph=... --num_threads=T
-   --warmup_runs=W --num_runs=R --report_peak_memory_footprint=true > OUT 2>&1``, then ``pull`` OUT;
+   --warmup_runs=W --warmup_min_secs=0 --num_runs=R --min_secs=0 --report_peak_memory_footprint=true
+   > OUT 2>&1`` (the ``*_min_secs=0`` make the counts exactly W and R; by default the tool runs on for
+   0.5 s / 1 s), then ``pull`` OUT;
 4. per ``.pte``: ``shell`` ``toybox time -v ./executor_runner --model_path=... --num_executions=W+R
    --cpu_threads=T > OUT 2>&1`` (executor_runner has no warm-up flag: the first W iterations are dropped),
    then ``pull`` OUT; when OUT holds no timings (a runner built with the Android PAL logs to logcat),
@@ -162,7 +164,9 @@ def benchmark_model_command(graph: str, warmup: int, runs: int, threads: int, ou
         f"--graph={graph}",
         f"--num_threads={threads}",
         f"--warmup_runs={warmup}",
+        "--warmup_min_secs=0",
         f"--num_runs={runs}",
+        "--min_secs=0",
         "--report_peak_memory_footprint=true",
     ]
     return f"cd {DEVICE_DIR} && {shlex.join(args)} > {out} 2>&1"
