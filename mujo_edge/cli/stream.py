@@ -135,10 +135,16 @@ def _step_dict(step: Any) -> dict[str, Any]:
     return {"activity": step.activity, "seconds": step.seconds, **({"side": step.side} if step.side else {})}
 
 
+#: Label names that mean "no activity" (the default workout rests instead of performing them).
+NON_ACTIVITY_LABELS = ("non_activity", "no activity", "rest", "none", "null", "other")
+
+
 def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:
     """Every activity of the bundle once, with rests between."""
     steps: list[dict[str, Any]] = []
     for lab in labels:
+        if lab.strip().lower().replace("-", "_") in NON_ACTIVITY_LABELS:
+            continue
         steps += [{"activity": lab, "seconds": DEFAULT_ACTIVITY_S}, {"rest": DEFAULT_REST_S}]
     return steps
 

@@ -142,7 +142,7 @@ def test_workout_scripts(tmp_path: Path) -> None:
     f = tmp_path / "w.json"
     f.write_text(json.dumps([{"activity": "FEL", "seconds": 8}, {"rest": 3}]))
     assert stream_cli.parse_script(str(f)) == [{"activity": "FEL", "seconds": 8.0}, {"rest": 3.0}]
-    steps = stream_cli.default_script(["PEN", "ABD"])
+    steps = stream_cli.default_script(["PEN", "ABD", "non_activity"])
     assert stream_cli.script_seconds(steps) == 2 * (stream_cli.DEFAULT_ACTIVITY_S + stream_cli.DEFAULT_REST_S)
 
 
