@@ -29,7 +29,7 @@ def test_dominant_frequency_of_a_sinusoid() -> None:
 
 def test_synthetic_shoulder_exercises_look_like_the_real_ones() -> None:
     real = exercise_stats(real_recordings())
-    synth = exercise_stats(synthetic_recordings(n_subjects=3, seconds=20.0, seed=0))
+    synth = exercise_stats(synthetic_recordings(n_subjects=5, seconds=20.0, seed=0))
     assert set(real) == set(synth) == set(SHOULDER)
     for ex in SHOULDER:
         r, s = real[ex], synth[ex]

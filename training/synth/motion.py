@@ -36,6 +36,12 @@ _NOT_ANGLES = {"x", "y", "hop", "floor", "anchor", "r.shrug", "l.shrug"}
 
 _ANGLE_COLS = [i for i, c in enumerate(CHANNELS) if c not in _NOT_ANGLES]
 
+#: Per-set variation of the start posture (rad): forearm roll and humeral rotation most, since a 17-joint pose
+#: cannot show them and real people hold their hands differently.
+_SET_VARIATION = {"pron": 0.25, "rot": 0.15, "flex": 0.08, "abd": 0.08, "elbow": 0.08}
+_SET_COLS = [i for i, c in enumerate(CHANNELS) if c[2:] in _SET_VARIATION and c[:2] in ("r.", "l.")]
+_SET_SD = np.array([_SET_VARIATION[CHANNELS[i][2:]] for i in _SET_COLS])
+
 #: The relaxed standing posture every activity starts from (arms hanging, palms to the thighs).
 STANDING: dict[str, float] = {
     "legs.hip": 0.03,
@@ -192,7 +198,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             # palm forward and up: the humerus rotates out as the arm goes overhead (real z = -0.44 g)
             "ABD", "shoulder abduction", "shoulder", 2.05,
-            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -0.8, "a.pron": -1.8},
+            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -0.65, "a.pron": -1.8},
             _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
@@ -479,6 +485,11 @@ def segment_channels(
                 out[:, idx[c]] = v
     for c, off in style.posture.items():
         out[:, idx[c]] += off
+    # every set is done a little differently: the arm's start posture and the range of motion vary per set
+    # (real recordings of one exercise spread about twice as much between people and sets as per-subject
+    # offsets alone give)
+    out[:, _SET_COLS] += rng.normal(0.0, _SET_SD)[None, :]
+    set_rom = float(np.exp(rng.normal(0.0, 0.12)))
     t = np.arange(n) / rate_hz
     if act.pendulum:
         arm_m = style.body.upper_arm_m + style.body.forearm_m
@@ -495,9 +506,11 @@ def segment_channels(
     )
     k = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, n_reps - 1)
     u = np.clip((t - starts[k]) / dur[k], 0.0, 1.0 - 1e-9)
-    amp_rep = style.rom * (1 - style.fatigue_small * ramp) * np.exp(rng.normal(0.0, style.amp_cv, n_reps))
+    amp_rep = (
+        style.rom * set_rom * (1 - style.fatigue_small * ramp) * np.exp(rng.normal(0.0, style.amp_cv, n_reps))
+    )
     amp = np.interp(t, starts + dur / 2, amp_rep)
-    prof = tuple(float(p * np.exp(rng.normal(0, 0.08))) for p in act.profile)
+    prof = tuple(float(p * np.exp(rng.normal(0, 0.15))) for p in act.profile)
     scale = sum(prof)
     if scale > 0.98:
         prof = tuple(p * 0.98 / scale for p in prof)

@@ -3,8 +3,8 @@
 Both sides are compared in the right-wrist frame of ``AXIS_CONVENTION`` (real left-side recordings mirrored as
 the seglearn importer does, synthetic left-wrist sessions mirrored by the generator). For each of the seven
 exercises: per-axis mean and standard deviation over 2-s windows (the mean of the per-window values) and the
-dominant frequency of each recording (Welch spectrum of the summed, mean-removed axes, 0.1 Hz resolution; the
-median over recordings). A second check trains a classifier on synthetic windows only and tests it on every
+dominant frequency (peak of the average over recordings of each one's normalized Welch spectrum, summed over
+the mean-removed axes; 0.1 Hz resolution). A second check trains a classifier on synthetic windows only and tests it on every
 real window (sim-to-real macro-F1 over the seven classes): the number that says whether the generator's
 shoulder exercises are recognisable as the real ones.
 """
@@ -70,15 +70,26 @@ def synthetic_recordings(
 class ExerciseStats:
     mean: np.ndarray  #: (3,) g, mean over windows of the window mean
     std: np.ndarray  #: (3,) g, mean over windows of the window standard deviation
-    freq_hz: float  #: median over recordings of the dominant frequency
+    freq_hz: float  #: peak of the recordings' average normalized spectrum
 
 
-def dominant_frequency(acc: np.ndarray, rate_hz: float = RATE_HZ) -> float:
-    """Peak of the Welch spectrum (summed over axes, mean removed) between 0.15 and 5 Hz."""
+def _spectrum(acc: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Welch spectrum of one recording, summed over axes, mean removed, normalized to unit total power."""
     n = min(512, len(acc))
-    f, p = welch(acc - acc.mean(0), fs=rate_hz, nperseg=n, nfft=max(n, 512), axis=0)
+    f, p = welch(acc - acc.mean(0), fs=rate_hz, nperseg=n, nfft=512, axis=0)
+    p = p.sum(1)
+    return f, p / max(float(p.sum()), 1e-12)
+
+
+def dominant_frequency(acc: np.ndarray | list[np.ndarray], rate_hz: float = RATE_HZ) -> float:
+    """Peak between 0.15 and 5 Hz of the Welch spectrum (summed over axes, mean removed) of one recording,
+    or of the average of the normalized spectra of several (robust where a harmonic nearly ties)."""
+    recs = [acc] if isinstance(acc, np.ndarray) else acc
+    spectra = [_spectrum(a, rate_hz) for a in recs]
+    f = spectra[0][0]
+    p = np.mean([s[1] for s in spectra], axis=0)
     band = (f >= 0.15) & (f <= 5.0)
-    return float(f[band][np.argmax(p.sum(1)[band])])
+    return float(f[band][np.argmax(p[band])])
 
 
 def exercise_stats(recs: Recordings) -> dict[str, ExerciseStats]:
@@ -88,7 +99,7 @@ def exercise_stats(recs: Recordings) -> dict[str, ExerciseStats]:
         out[ex] = ExerciseStats(
             mean=win.mean(1).mean(0),
             std=win.std(1).mean(0),
-            freq_hz=float(np.median([dominant_frequency(a) for a in items])),
+            freq_hz=dominant_frequency(items),
         )
     return out
 
