@@ -54,7 +54,14 @@ def test_encode_texts_is_normalized_semantic_and_cached(
     files = list((tmp_path / "text").glob(f"{TEXT_MODEL}-*.npy"))
     assert len(files) == 1
     np.testing.assert_array_equal(np.load(files[0]), emb)
-    # a second call reads the cache: corrupt the model path to prove it is not used
+    # a second call reads the cache: the model is not run again
+    import mujo_edge.training.text as text_mod
+
+    def boom(_: object) -> np.ndarray:
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(text_mod, "_encode_uncached", boom)
     np.testing.assert_array_equal(encode_texts(texts), emb)
+    monkeypatch.undo()
     # batching does not change results: one text alone gives the same vector
     np.testing.assert_allclose(encode_texts(["push ups"], use_cache=False)[0], emb[2], atol=1e-5)
