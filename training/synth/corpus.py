@@ -266,8 +266,8 @@ def generate_corpus(
                     for i, part in enumerate(ex.map(_render_star, args, chunksize=2)):
                         keep(i, part)
             else:
-                for i, a in enumerate(args):
-                    keep(i, _render_star(a))
+                for i, job in enumerate(args):
+                    keep(i, _render_star(job))
         n_windows = sum(p.label.size for p in parts)
         pose = np.memmap(spool, dtype=np.float32, mode="r", shape=(n_windows, WINDOW, N_JOINTS, 3))
         return _write(
@@ -311,7 +311,9 @@ def _write(
 
     texts = activity_texts([*exercises, *(k for k in KINDS if k not in EXERCISES)])
     if encode is None:
-        from mujo_edge.training.text import encode_texts as encode
+        from mujo_edge.training.text import encode_texts
+
+        encode = encode_texts
     emb = encode([t["text"] for t in texts])
     by_kind: dict[int, np.ndarray] = {}
     for ki, k in enumerate(KINDS):
