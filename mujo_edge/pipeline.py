@@ -81,6 +81,7 @@ class StreamStats:
     clock_skew_ppm: float | None = None
     last_label: str = ""
     last_confidence: float = 0.0
+    label_counts: dict[str, int] = field(default_factory=dict)  # windows per recognized label
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     _rate_n: int = 0
     _rate_span_s: float = 0.0
@@ -433,5 +434,8 @@ class Pipeline:
                     r.t_start.tolist(), r.t_end.tolist(), best.tolist(), conf, strict=True
                 )
             ]
+            counts = st.label_counts
+            for k in best.tolist():
+                counts[labels[k]] = counts.get(labels[k], 0) + 1
             st.last_label, st.last_confidence = events[-1].label, events[-1].confidence
         return events

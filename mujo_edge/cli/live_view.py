@@ -135,6 +135,12 @@ def summary_table(stats: dict[str, StreamStats]) -> Table:
         t.add_row(label, *[f(stats[n]) for n in names])
 
     row("activity (last)", lambda s: f"{s.last_label} {s.last_confidence:.2f}" if s.last_label else "-")
+    row(
+        "windows per activity",
+        lambda s: (
+            ", ".join(f"{k} {v}" for k, v in sorted(s.label_counts.items(), key=lambda kv: -kv[1])) or "-"
+        ),
+    )
     row("rate Hz", lambda s: _fmt(s.rate_hz, ".2f") + (" (upsampled)" if s.upsampled else ""))
     row("samples in", lambda s: str(s.samples_in))
     row("windows classified", lambda s: str(s.windows))

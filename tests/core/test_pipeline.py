@@ -51,6 +51,7 @@ def test_clean_stream_gives_one_event_per_hop_with_the_right_label(rate_hz: floa
     assert st.samples_in == int(60 * rate_hz) and st.gaps == 0 and st.windows_dropped_at_gaps == 0
     # 60 s of input -> ~60 s of grid (less the filter delay) -> 58 or 59 windows.
     assert st.windows == len(ev) and len(ev) in (58, 59)
+    assert sum(st.label_counts.values()) == len(ev) and set(st.label_counts) == {"up", "down"}
     assert st.rate_hz == pytest.approx(rate_hz, rel=1e-6)
     t_true = 1000.0  # host time of the first sample
     for e in ev:
