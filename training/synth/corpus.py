@@ -75,7 +75,7 @@ def plan_session(
     style: Style,
     watch_side: str,
 ) -> list[Step]:
-    """A random workout of about ``seconds``: exercises in 1-3 sets, a short rest after each set, a longer one
+    """A random workout of about ``seconds``: exercises in 1-3 sets of 20-45 s, a short rest after each set, a longer one
     (often walking) between exercises. Exercises are dealt from ``deck`` (refilled with a shuffled
     ``exercises`` when empty) so that a corpus is close to class-balanced."""
     steps = [Step("rest", float(rng.uniform(3, 8)), str(rng.choice(_SET_RESTS)))]
@@ -86,11 +86,13 @@ def plan_session(
         act = ACTIVITIES[deck.pop()]
         n_sets = int(rng.integers(1, 4))
         for s in range(n_sets):
-            reps = int(rng.integers(act.reps[0], act.reps[1] + 1))
+            # sets last 20-45 s whatever the rep length (so classes stay balanced), within the usual rep counts
+            rep_s = act.rep_s * style.tempo
+            reps = int(np.clip(round(rng.uniform(20, 45) / rep_s), act.reps[0], 2 * act.reps[1]))
             side = None
             if act.unilateral and rng.random() < 0.3:
                 side = "l" if watch_side == "r" else "r"
-            steps.append(Step(act.name, reps * act.rep_s * style.tempo, side=side))
+            steps.append(Step(act.name, reps * rep_s, side=side))
             if s < n_sets - 1:
                 steps.append(Step("rest", float(rng.uniform(4, 12)), str(rng.choice(_SET_RESTS))))
         steps.append(Step("rest", float(rng.uniform(5, 15)), str(rng.choice(_EXERCISE_RESTS))))
@@ -108,7 +110,8 @@ def plan_corpus(
     """Sessions until their planned duration reaches ``hours``; sessions last about ``hours / subjects`` each
     (1 to 10 minutes) so that every subject appears."""
     rng = np.random.default_rng([seed, 0])
-    mean_s = float(np.clip(hours * 3600 / subjects, 60, 600))
+    # planned sessions overshoot their target by up to one exercise block, so aim 40 % short
+    mean_s = float(np.clip(0.6 * hours * 3600 / subjects, 60, 600))
     plans: list[SessionPlan] = []
     deck: list[str] = []
     total = 0.0
