@@ -8,8 +8,9 @@ transitions). Sessions are planned up front from the seed, rendered (in parallel
 Every array is in the right-wrist frame of ``AXIS_CONVENTION``, as the importers store real data: a left-wrist
 session is mirrored (pose reflected across the sagittal plane, watch read on the reflected right wrist).
 
-Window label: the majority label of its samples. Window text: a random title or description of the window's
-majority activity (non-activity windows get the texts of their kind of rest, or of "transition").
+Window label: the majority label of its samples. Window text: a random title or description of the most
+frequent activity among the samples carrying that label (non-activity windows get the texts of their kind of
+rest, or of "transition"), so a window's text always belongs to its label.
 
 Subject ids are ``SYNTH_SUBJECT_BASE + i`` (1,000,000 and up) so they never collide with real subject ids
 (seglearn 1-10, MM-Fit workout numbers); recording ids are session numbers 0, 1, ...
@@ -141,13 +142,26 @@ class SessionWindows:
     start: np.ndarray  #: (n,) int64
 
 
-def _majority(per_sample: np.ndarray, n_values: int, starts: np.ndarray, window: int) -> np.ndarray:
-    """Most frequent value in each window (ties: the smaller value)."""
+def _counts(per_sample: np.ndarray, n_values: int, starts: np.ndarray, window: int) -> np.ndarray:
+    """How often each value occurs in each window: (n_windows, n_values)."""
     onehot = np.zeros((per_sample.size + 1, n_values), dtype=np.int32)
     onehot[np.arange(per_sample.size) + 1, per_sample] = 1
     csum = onehot.cumsum(axis=0)
-    counts = csum[starts + window] - csum[starts]
-    return counts.argmax(axis=1)
+    return csum[starts + window] - csum[starts]
+
+
+def _window_labels(
+    label: np.ndarray, kind: np.ndarray, n_labels: int, starts: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per window: the majority label (ties: the smaller index), and the most frequent activity among the
+    samples that carry that label (so a window's text always matches its label)."""
+    win_label = _counts(label, n_labels, starts, window).argmax(axis=1)
+    kind_counts = _counts(kind, len(KINDS), starts, window)
+    # each kind's label in this recording (a kind's samples all carry one label)
+    kind_label = np.full(len(KINDS), -1)
+    kind_label[kind] = label
+    agree = kind_label[None, :] == win_label[:, None]
+    return win_label, np.where(agree, kind_counts, -1).argmax(axis=1)
 
 
 def render_session(
@@ -167,12 +181,13 @@ def render_session(
     channels, kind = render_channels(plan.steps, style, rng, rate_hz, active)
     rec = render(channels, kind, style, plan.wrist, rate_hz, rng, sensor, labels, frame="convention")
     starts = window_starts(len(rec.kind), window, hop)
+    win_label, win_kind = _window_labels(rec.label, rec.kind, len(labels), starts, window)
     return SessionWindows(
         acc=sliding_windows(rec.acc_g, window, hop),
         gyr=sliding_windows(rec.gyr_rad_s, window, hop) if with_gyr else None,
         pose=sliding_windows(rec.pose_m, window, hop),
-        label=_majority(rec.label, len(labels), starts, window).astype(np.int64),
-        kind=_majority(rec.kind, len(KINDS), starts, window).astype(np.int64),
+        label=win_label.astype(np.int64),
+        kind=win_kind.astype(np.int64),
         start=starts,
     )
 
