@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,10 @@ _RUNTIME_MODULES = {
 def runtime_available(fmt: str) -> bool:
     """Whether a runtime for ``fmt`` is installed (checked without importing it)."""
     for mod in _RUNTIME_MODULES.get(fmt, ()):
+        if mod in sys.modules:  # already imported (or blocked with None)
+            if sys.modules[mod] is not None:
+                return True
+            continue
         try:
             if importlib.util.find_spec(mod) is not None:
                 return True

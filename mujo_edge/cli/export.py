@@ -41,7 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument("--embed-weight", type=float, default=1.0, help="weight of the joint-space cosine term")
     d.add_argument("--width", type=int, default=32, help="stem channels; blocks scale from it")
     d.add_argument("--embed-dim", type=int, default=32, help="student joint-space embedding size D")
-    d.add_argument("--activation", choices=("relu6", "relu"), default="relu6", help="relu6 quantizes better")
+    d.add_argument(
+        "--activation",
+        choices=("relu", "relu6"),
+        default="relu",
+        help="relu: fused with conv by the int8 quantizers (relu6 is not, and loses int8 agreement)",
+    )
     d.add_argument(
         "--input-noise", type=float, default=0.03, help="std (g) of training input noise: robustness to int8"
     )
@@ -191,8 +196,19 @@ def _distill(args: argparse.Namespace) -> int:
     label_emb = None
     pre = _pretrained_path(args, tman)
     if pre is not None:
+        from mujo_edge.provenance import sha256_file
         from mujo_edge.training.checkpoint import load_pretrained
 
+        recorded = (
+            (tman.get("pretrained") or {}).get("weights_sha256")
+            if isinstance(tman.get("pretrained"), dict)
+            else None
+        )
+        if recorded and sha256_file(Path(pre) / "model.safetensors") != recorded:
+            console.print(
+                f"[yellow]{pre}/model.safetensors is not the pretrained model the teacher was fine-tuned from "
+                "(sha256 differs): its label-text embeddings may not match the teacher's joint space[/]"
+            )
         t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
         label_emb = student_label_embeddings(t_emb, result.joint_map)
     else:
@@ -207,7 +223,7 @@ def _distill(args: argparse.Namespace) -> int:
         splits=splits,
         calibration=calibration,
         teacher_info={
-            "path": str(args.teacher),
+            "path": str(Path(args.teacher).resolve()),
             "weights_sha256": tman.get("weights", {}).get("sha256"),
             "metrics": tman.get("metrics"),
         },
