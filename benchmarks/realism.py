@@ -1,7 +1,7 @@
 """Realism of the synthetic shoulder exercises against the real seglearn watch data.
 
 Prints, for the seven exercises both have, per-axis mean and standard deviation of 2-s windows and the dominant
-frequency (convention frame, g), then the sim-to-real check: a random forest trained on synthetic windows only,
+frequency (convention frame, g), the angular-rate spread per axis, then the sim-to-real check: a random forest trained on synthetic windows only,
 tested on all real windows (macro-F1, confusion matrix).
 
     .venv/bin/python benchmarks/realism.py [--subjects 10] [--seed 0]
@@ -17,6 +17,7 @@ from rich.table import Table
 
 from mujo_edge.training.synth.realism import (
     SHOULDER,
+    gyro_std,
     real_recordings,
     realism_table,
     sim_to_real_f1,
@@ -50,6 +51,15 @@ def main() -> None:
         )
     console = Console(width=140)
     console.print(table)
+    gyr_t = Table(
+        title="angular rate sd per axis (rad/s, convention frame): which axis the motion turns about"
+    )
+    for col in ("exercise", "real x y z", "synth x y z"):
+        gyr_t.add_column(col, justify="right")
+    g_real, g_synth = gyro_std(real), gyro_std(synth)
+    for ex in SHOULDER:
+        gyr_t.add_row(ex, _fmt(g_real[ex]), _fmt(g_synth[ex]))
+    console.print(gyr_t)
     f1, cm = sim_to_real_f1(synth, real, seed=args.seed)
     console.print(f"sim-to-real: random forest on synthetic windows, tested on real ones: macro-F1 {f1:.3f}")
     console.print("confusion (rows real, columns predicted): " + " ".join(SHOULDER))

@@ -11,6 +11,7 @@ from mujo_edge.training.synth.realism import (
     SHOULDER,
     dominant_frequency,
     exercise_stats,
+    gyro_std,
     real_recordings,
     synthetic_recordings,
 )
@@ -39,3 +40,18 @@ def test_synthetic_shoulder_exercises_look_like_the_real_ones() -> None:
         np.testing.assert_allclose(s.std, r.std, atol=0.25, err_msg=ex)
         # the rep rhythm: 0.5 Hz raises, 0.8 Hz pendulum, 1.3 Hz trapezius pulls
         assert abs(s.freq_hz - r.freq_hz) < 0.25, (ex, s.freq_hz, r.freq_hz)
+
+
+def test_synthetic_gyroscope_turns_about_the_real_axes() -> None:
+    real = real_recordings()
+    synth = synthetic_recordings(n_subjects=2, seconds=20.0, seed=1)
+    g_real, g_synth = gyro_std(real), gyro_std(synth)
+    # the pendulum is a cone: both turn about y and z alike, and twist about the forearm the same way round
+    np.testing.assert_allclose(g_synth["PEN"], g_real["PEN"], rtol=0.3)
+    assert real.gyr is not None and synth.gyr is not None
+    twist_real = np.concatenate(real.gyr["PEN"])[:, 0].mean()
+    twist_synth = np.concatenate(synth.gyr["PEN"])[:, 0].mean()
+    assert twist_real > 0.2 and twist_synth > 0.2
+    # internal / external rotation turn the thumb-up forearm about the vertical: the watch's y axis
+    for ex in ("IR", "ER"):
+        assert int(np.argmax(g_real[ex])) == int(np.argmax(g_synth[ex])) == 1, ex

@@ -189,7 +189,7 @@ ACTIVITIES: dict[str, Activity] = {
             "PEN", "pendulum", "shoulder", 1.25,
             {"pitch": 0.45, "bend": 0.15, "a.flex": 0.6, "a.abd": -0.2, "a.elbow": 0.3, "a.pron": -0.6,
              "o.flex": 1.3, "o.elbow": 0.5},
-            _a(("a.flex", 0.4, "sin"), ("a.abd", 0.3, "cos")),
+            _a(("a.flex", 0.5, "sin"), ("a.abd", 0.45, "cos")),
             unilateral=True,
             reps=(18, 30),
             pendulum=True,

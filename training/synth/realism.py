@@ -28,9 +28,10 @@ SHOULDER = tuple(SEGLEARN_NAMES)
 
 @dataclass
 class Recordings:
-    """Per-exercise lists of (n, 3) accelerometer recordings in g, convention frame."""
+    """Per-exercise lists of (n, 3) accelerometer (g) and gyroscope (rad/s) recordings, convention frame."""
 
     acc: dict[str, list[np.ndarray]]
+    gyr: dict[str, list[np.ndarray]] | None = None
 
 
 def real_recordings() -> Recordings:
@@ -39,12 +40,16 @@ def real_recordings() -> Recordings:
 
     raw = load_watch()
     out: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
+    gyr: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
     for x, y, side in zip(raw["X"], raw["y"], raw["side"], strict=True):
         acc = np.asarray(x[:, :3], dtype=np.float64)
-        if int(side) == 0:  # left
+        w = np.asarray(x[:, 3:6], dtype=np.float64)
+        if int(side) == 0:  # left: mirror (acceleration a vector, angular rate a pseudo-vector)
             acc = acc * [-1.0, 1.0, 1.0]
+            w = w * [1.0, -1.0, -1.0]
         out[SHOULDER[int(y)]].append(acc)
-    return Recordings(out)
+        gyr[SHOULDER[int(y)]].append(w)
+    return Recordings(out, gyr)
 
 
 def synthetic_recordings(
@@ -52,6 +57,7 @@ def synthetic_recordings(
 ) -> Recordings:
     """One recording per subject, exercise and wrist, like the seglearn protocol (convention frame)."""
     out: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
+    gyr: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
     for s in range(n_subjects):
         for wrist in ("left", "right"):
             for i, ex in enumerate(SHOULDER):
@@ -62,8 +68,10 @@ def synthetic_recordings(
                     sensor=sensor,
                     frame="convention",
                 )
-                out[ex].append(rec.acc_g[rec.label == rec.labels.index(ex)].astype(np.float64))
-    return Recordings(out)
+                m = rec.label == rec.labels.index(ex)
+                out[ex].append(rec.acc_g[m].astype(np.float64))
+                gyr[ex].append(rec.gyr_rad_s[m].astype(np.float64))
+    return Recordings(out, gyr)
 
 
 @dataclass
@@ -165,3 +173,10 @@ def realism_table(synth: Recordings, real: Recordings) -> list[dict[str, object]
             }
         )
     return rows
+
+
+def gyro_std(recs: Recordings) -> dict[str, np.ndarray]:
+    """Per exercise, the standard deviation of the angular rate per axis over all samples, (3,) rad/s."""
+    if recs.gyr is None:
+        return {}
+    return {ex: np.concatenate(items).std(axis=0) for ex, items in recs.gyr.items()}
