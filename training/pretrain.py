@@ -70,6 +70,7 @@ class PretrainConfig:
     same_label_positives: bool = False
     augment_rotation_deg: float = 0.0
     augment_scale: float = 0.0
+    augment_tempo: float = 0.0
     val_subjects: tuple[int, ...] = ()
     seed: int = 0
     checkpoint_every: int = 0
@@ -184,8 +185,27 @@ def random_rotations(n: int, max_deg: float, gen: torch.Generator) -> Tensor:
     return torch.eye(3).expand(n, 3, 3) + s * k + (1 - c) * (k @ k)
 
 
+def time_warp(x: Tensor, speed: Tensor, offset: Tensor) -> Tensor:
+    """Replay windows (B, T, ...) at ``speed`` (B,) <= 1 from ``offset`` (B,) samples, linearly interpolated."""
+    b, t = x.shape[:2]
+    pos = offset[:, None] + speed[:, None] * torch.arange(t, dtype=x.dtype)[None, :]
+    i0 = pos.floor().long().clamp(0, t - 2)
+    w = (pos - i0).clamp(0, 1)
+    flat = x.reshape(b, t, -1)
+    idx = i0[:, :, None].expand(-1, -1, flat.shape[2])
+    out = flat.gather(1, idx) * (1 - w[:, :, None]) + flat.gather(1, idx + 1) * w[:, :, None]
+    return out.reshape(x.shape)
+
+
 def augment(batch: dict[str, Tensor], cfg: PretrainConfig, gen: torch.Generator) -> dict[str, Tensor]:
-    """Random rotation (watch placement) and gain (sensor scale) of acc and gyr windows; others unchanged."""
+    """Random rotation (watch placement) and gain (sensor scale) of acc and gyr windows, and a random slower
+    tempo of every window modality; text is unchanged.
+
+    Tempo (``augment_tempo`` = a): each window is replayed at a speed drawn from [1 - a, 1] from a random start
+    inside it, acc / pose / gyr alike (gyr scaled by the speed). The specific force of a slowed motion is
+    approximated by the resampled one: for slow exercises it is dominated by the orientation to gravity, which
+    a slower replay does not change (the small dynamic part would scale with speed^2).
+    """
     out = dict(batch)
     for m in ("acc", "gyr"):
         if m not in out:
@@ -197,6 +217,14 @@ def augment(batch: dict[str, Tensor], cfg: PretrainConfig, gen: torch.Generator)
         if cfg.augment_scale > 0:
             x = x * (1 + (torch.rand(x.shape[0], 1, 1, generator=gen) * 2 - 1) * cfg.augment_scale)
         out[m] = x
+    if cfg.augment_tempo > 0:
+        mods = [m for m in ("acc", "pose", "gyr") if m in out]
+        if mods:
+            b, t = out[mods[0]].shape[:2]
+            speed = 1 - torch.rand(b, generator=gen) * cfg.augment_tempo
+            offset = torch.rand(b, generator=gen) * (t - 1) * (1 - speed)
+            for m in mods:
+                out[m] = time_warp(out[m], speed, offset) * (speed[:, None, None] if m == "gyr" else 1)
     return out
 
 
@@ -356,7 +384,7 @@ def _pretrain(
             "another --out."
         )
     if state is not None:
-        if state["config"] != cfg.to_dict():
+        if PretrainConfig.from_dict(state["config"]).to_dict() != cfg.to_dict():
             raise ArtifactError(
                 f"{out}: --resume with a different configuration than the run was started with; use the "
                 "same flags or another --out."

@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--augment-scale", type=float, default=0.0, help="max random gain change of acc (0.1 = ±10%%)"
     )
+    p.add_argument(
+        "--augment-tempo",
+        type=float,
+        default=0.0,
+        help="max slow-down of windows (0.4: replay at 0.6-1.0x speed)",
+    )
     p.add_argument("--max-windows", type=int, help="use at most this many training windows")
     p.add_argument(
         "--val-subjects", type=_ints, default=(), help="comma list (default: last 10%% of subjects)"
@@ -190,6 +196,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         same_label_positives=args.same_label_positives,
         augment_rotation_deg=args.augment_rotation,
         augment_scale=args.augment_scale,
+        augment_tempo=args.augment_tempo,
         val_subjects=tuple(args.val_subjects),
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,

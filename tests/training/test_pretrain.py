@@ -200,3 +200,21 @@ def test_sigterm_saves_resume_state_and_resume_finishes(tiny: Path, tmp_path: Pa
     assert done.returncode == 0, done.stdout[-2000:]
     man = json.loads((out / "manifest.json").read_text())
     assert man["complete"] is True and man["epochs_done"] == 30
+
+
+def test_time_warp_slows_a_sine_to_the_expected_frequency() -> None:
+    from mujo_edge.training.pretrain import augment, time_warp
+
+    t = torch.arange(100, dtype=torch.float64)
+    x = torch.sin(2 * np.pi * 1.0 * t / 50)[None, :, None].repeat(2, 1, 3)  # 1 Hz at 50 Hz
+    y = time_warp(
+        x, torch.tensor([1.0, 0.5], dtype=torch.float64), torch.tensor([0.0, 10.0], dtype=torch.float64)
+    )
+    assert torch.equal(y[0], x[0])
+    expected = torch.sin(2 * np.pi * 1.0 * (10 + 0.5 * t) / 50)  # 0.5 Hz, starting 10 samples in
+    assert float((y[1, :, 0] - expected).abs().max()) < 3e-3
+    batch = {"acc": torch.randn(8, 100, 3), "pose": torch.randn(8, 100, 17, 3), "text": torch.randn(8, 384)}
+    out = augment(batch, _cfg(augment_tempo=0.5), torch.Generator().manual_seed(0))
+    assert out["acc"].shape == (8, 100, 3) and out["pose"].shape == (8, 100, 17, 3)
+    assert torch.equal(out["text"], batch["text"])
+    assert not torch.equal(out["acc"], batch["acc"])
