@@ -182,7 +182,7 @@ def print_table(res: dict[str, Any]) -> None:
             "",
             "",
         )
-    c = Console()
+    c = Console(width=200)
     c.print(t)
     s, te = res["student_test_macro_f1"], res["teacher_test_macro_f1"]
     if s is not None and te is not None:

@@ -226,15 +226,11 @@ class ExecuTorchRunner(Runner):
             raise MissingDependencyError(
                 "Running .pte models (ExecuTorch)", RUNTIME_EXTRA["executorch"], "executorch"
             ) from e
-        if self.threads != 1:
-            log.warning(
-                "ExecuTorch's Python runtime sizes XNNPACK's thread pool itself; threads=%d is recorded, "
-                "not applied (pin threads with taskset/OMP on the host or the C++ runner on a phone).",
-                self.threads,
-            )
+        self.threads = _executorch_threads(self.threads)
         try:
             program = runtime_mod.Runtime.get().load_program(model)
             self._method = program.load_method("forward")
+            _ET_STATE["loaded"] = True
         except Exception as e:
             raise BundleError(
                 f"ExecuTorch could not load {entry.file} ({type(e).__name__}: {e}); the program is not valid "
@@ -249,6 +245,35 @@ class ExecuTorchRunner(Runner):
     def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
         outs = self._method.execute([self._from_numpy(x)])
         return [o.numpy() for o in outs]
+
+
+#: Whether this process has loaded an ExecuTorch program: the thread pool can only be resized before.
+_ET_STATE = {"loaded": False}
+
+
+def _executorch_threads(threads: int) -> int:
+    """Size ExecuTorch's XNNPACK thread pool to ``threads`` (it defaults to one per core, which costs ~40 %
+    latency on a single window). Resizing after a program was loaded corrupts memory, so later runners
+    keep the pool as it is and say so. Returns the thread count in effect."""
+    try:
+        pl = importlib.import_module("executorch.extension.pybindings.portable_lib")
+        current = int(pl._threadpool_get_thread_count())
+        reset = pl._unsafe_reset_threadpool
+    except (ImportError, AttributeError):
+        return threads
+    if current == threads:
+        return threads
+    if _ET_STATE["loaded"]:
+        log.warning(
+            "ExecuTorch's thread pool already runs %d threads and cannot be resized once a program is "
+            "loaded; this runner uses %d threads, not %d",
+            current,
+            current,
+            threads,
+        )
+        return current
+    reset(threads)
+    return threads
 
 
 def _litert_interpreter() -> tuple[type, str]:
