@@ -202,12 +202,13 @@ def _load_float_student(student: Path) -> tuple[Any, int, str]:
         from mujo_edge.training.distill import load_student
     except ImportError as e:
         raise MissingDependencyError("loading the float student", "training", "torch") from e
-    model, _manifest = load_student(student)
+    model, manifest = load_student(student)
     if hasattr(model, "fused"):
         model = model.fused()
     classify = getattr(model, "classify", model)
-    weights = sorted(student.glob("*.safetensors"))
-    return classify, sum(w.stat().st_size for w in weights), f"{student} (BatchNorm folded)"
+    # the deployable weights only (the folder also holds training-only tensors, e.g. the joint-space map)
+    weights = student / str((manifest.get("weights") or {}).get("file", "model.safetensors"))
+    return classify, weights.stat().st_size, f"{student} (BatchNorm folded)"
 
 
 class _NoOpRunner:
