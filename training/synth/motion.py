@@ -240,7 +240,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             "ROW", "upright row", "shoulder", 1.65,
             {"a.elbow": 0.3, "a.pron": -0.3, "a.rot": 0.9, "a.flex": -0.3},
-            _a(("a.abd", 0.6), ("a.flex", 0.25), ("a.elbow", 1.3), ("a.rot", 0.3)),
+            _a(("a.abd", 0.9), ("a.flex", 0.25), ("a.elbow", 1.3), ("a.rot", 0.3)),
             (0.45, 0.05, 0.45),
             unilateral=True,
             reps=(12, 22),
