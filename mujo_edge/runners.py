@@ -121,14 +121,15 @@ class Runner:
         n = x.shape[0]
         logits = np.empty((n, len(self.labels)), np.float32)
         emb = np.empty((n, self._embed_spec.shape[-1]), np.float32) if want_emb else None  # type: ignore[union-attr]
+        wanted = self._positions_emb if want_emb else self._positions
         for i in range(n):
             one = x[i : i + 1]
             if self._bcw:
-                one = np.ascontiguousarray(one.transpose(0, 2, 1))
-            outs = self._invoke(one)
-            logits[i] = self._dequant(outs[self._logits_spec.position], self._logits_spec)
+                one = one.transpose(0, 2, 1)  # a view: _invoke makes the model's contiguous input
+            outs = self._invoke(one, wanted)
+            logits[i] = self._dequant(outs[0], self._logits_spec)
             if emb is not None:
-                emb[i] = self._dequant(outs[self._embed_spec.position], self._embed_spec)  # type: ignore[union-attr]
+                emb[i] = self._dequant(outs[1], self._embed_spec)
         return logits, emb
 
     # --- internals -------------------------------------------------------------------------------
@@ -154,10 +155,23 @@ class Runner:
     @staticmethod
     def _dequant(q: np.ndarray, spec: Any) -> np.ndarray:
         if spec.scale is not None and q.dtype != np.float32:
-            return (q.astype(np.float32) - np.float32(spec.zero_point)) * np.float32(spec.scale)
+            a = q.astype(np.float32)
+            a -= spec.zero_point
+            a *= spec.scale
+            return a
         return q.astype(np.float32, copy=False)
 
-    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:  # pragma: no cover - abstract
+    @property
+    def _positions(self) -> tuple[int, ...]:
+        return (self._logits_spec.position,)
+
+    @property
+    def _positions_emb(self) -> tuple[int, ...]:
+        return (self._logits_spec.position, self._embed_spec.position)  # type: ignore[union-attr]
+
+    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:  # pragma: no cover
+        """Run one window ``x`` (possibly a non-contiguous view, model layout); return the outputs at
+        ``positions`` (runtime output indices), raw (int8 when the model's outputs are int8)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -187,7 +201,11 @@ class LiteRtRunner(Runner):
         self._in_dtype = inp["dtype"]
         scale, zp = inp["quantization"]
         self._in_scale = np.float32(scale) if scale else None
+        self._in_inv_scale = np.float32(1.0 / scale) if scale else None
         self._in_zp = np.float32(zp)
+        if scale:
+            info = np.iinfo(self._in_dtype)
+            self._in_min, self._in_max = np.float32(info.min), np.float32(info.max)
         self._out_index = [o["index"] for o in self._it.get_output_details()]
         # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
         outs = self._it.get_output_details()
@@ -199,13 +217,20 @@ class LiteRtRunner(Runner):
             if s:
                 setattr(self, spec_name, replace(spec, scale=float(s), zero_point=int(z)))
 
-    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
+    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:
         if self._in_scale is not None:
-            info = np.iinfo(self._in_dtype)
-            x = np.clip(np.round(x / self._in_scale) + self._in_zp, info.min, info.max).astype(self._in_dtype)
+            # q = clip(round(x / scale) + zp): in place with ufuncs (np.clip costs ~5 us on 300 values)
+            a = x * self._in_inv_scale
+            a += self._in_zp
+            np.rint(a, out=a)
+            np.maximum(a, self._in_min, out=a)
+            np.minimum(a, self._in_max, out=a)
+            x = a.astype(self._in_dtype, order="C")
+        else:
+            x = np.ascontiguousarray(x, dtype=np.float32)
         self._it.set_tensor(self._in_index, x)
         self._it.invoke()
-        return [self._it.get_tensor(i) for i in self._out_index]
+        return [self._it.get_tensor(self._out_index[p]) for p in positions]
 
 
 class ExecuTorchRunner(Runner):
@@ -242,9 +267,9 @@ class ExecuTorchRunner(Runner):
         version = getattr(importlib.import_module("executorch"), "__version__", "")
         self.name = f"executorch.runtime {version}".strip()
 
-    def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
-        outs = self._method.execute([self._from_numpy(x)])
-        return [o.numpy() for o in outs]
+    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:
+        outs = self._method.execute([self._from_numpy(np.ascontiguousarray(x, dtype=np.float32))])
+        return [outs[p].numpy() for p in positions]
 
 
 #: Whether this process has loaded an ExecuTorch program: the thread pool can only be resized before.
