@@ -291,6 +291,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             [events, record],
             "helper G: mujo_edge/cli/stream.py (+ helper F's virtual watch, helper E's Polar profile)",
             info={"workout_seconds": duration},
+            results=lambda: {"events": _count_lines(events), "workout s": round(duration, 1)},
         ),
         Stage(
             "score",
@@ -365,6 +366,14 @@ def _bundle_info(bundle: Path) -> dict[str, Any]:
         return {}
     sizes = {f"{m['format']} bytes": m["bytes"] for m in b.summary()["models"]}
     return {"labels": len(b.labels), **sizes}
+
+
+def _count_lines(p: Path) -> int:
+    try:
+        with open(p, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
 
 
 def _write_script(path: Path, script: list[dict[str, Any]]) -> dict[str, Any]:
