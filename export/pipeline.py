@@ -225,7 +225,7 @@ def export_models(
     if unknown:
         raise ExportError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
     torch.manual_seed(0)
-    model = student.fused() if hasattr(student, "fused") else student.eval()
+    model = student.fused() if hasattr(student, "fused") else student.eval()  # type: ignore[operator]
     example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
     calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)

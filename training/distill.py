@@ -143,7 +143,7 @@ class Student(nn.Module):
                 and i + 1 < len(mods)
                 and isinstance(mods[i + 1], nn.BatchNorm1d)
             ):
-                out.append(fuse_conv_bn_eval(mods[i], mods[i + 1]))  # type: ignore[arg-type]
+                out.append(fuse_conv_bn_eval(mods[i], mods[i + 1]))  # type: ignore[arg-type,type-var]
                 i += 2
             else:
                 out.append(mods[i])
@@ -240,7 +240,7 @@ def teacher_outputs(teacher: nn.Module, acc_g: np.ndarray, batch: int = 256) -> 
     logits, emb = [], []
     for i in range(0, len(acc_g), batch):
         x = torch.from_numpy(np.ascontiguousarray(acc_g[i : i + batch], np.float32))
-        e = teacher.embed(x)
+        e = teacher.embed(x)  # type: ignore[operator]
         emb.append(e)
         logits.append(teacher(x))
     return torch.cat(logits), torch.cat(emb)
