@@ -266,20 +266,15 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     return float(f1_score(y_true, y_pred, average="macro", labels=np.unique(np.r_[y_true, y_pred])))
 
 
-@torch.no_grad()
 def teacher_label_embeddings(
     pretrained: nn.Module, labels: Sequence[str], label_text: Mapping[str, Sequence[str]]
 ) -> np.ndarray:
-    """(L, JOINT_DIM) unit label embeddings: each label's texts (its name when it has none) encoded with
-    the frozen sentence encoder, through the pretrained text encoder + projection, averaged, normalized."""
-    from mujo_edge.training.text import encode_texts
+    """(L, JOINT_DIM) unit label embeddings in the teacher's joint space, exactly as zero-shot evaluation
+    computes them (:func:`mujo_edge.training.zeroshot.label_embeddings`): each label's texts (its name when
+    it has none) through the frozen sentence encoder and the pretrained text encoder + projection."""
+    from mujo_edge.training.zeroshot import label_embeddings
 
-    rows = []
-    for lab in labels:
-        texts = list(label_text.get(lab, [])) or [lab]
-        z = pretrained.embed("text", torch.from_numpy(encode_texts(texts)).float())  # type: ignore[operator]
-        rows.append(F.normalize(F.normalize(z, dim=1).mean(0), dim=0))
-    return torch.stack(rows).numpy().astype(np.float32)
+    return label_embeddings(pretrained, [list(label_text.get(lab, [])) or [lab] for lab in labels])
 
 
 # --- distillation ----------------------------------------------------------------------------------
