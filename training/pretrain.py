@@ -93,7 +93,14 @@ class PretrainConfig:
 
 #: Scale presets: ``demo`` pretrains in about a minute on 2 cores (for the end-to-end demo).
 PRESETS: dict[str, dict[str, Any]] = {
-    "demo": {"epochs": 3, "batch_size": 128, "max_windows": 3000, "cnn": "mmfit", "joint_dim": 256},
+    "demo": {
+        "epochs": 5,
+        "batch_size": 64,
+        "lr": 2e-3,
+        "max_windows": 3000,
+        "cnn": "mmfit",
+        "joint_dim": 256,
+    },
 }
 
 
