@@ -59,7 +59,7 @@ class Scale:
     """Demo scale. ``fast`` is for a quick check (and the test), the default for ``make demo``."""
 
     synth_hours: float
-    pretrain_epochs: int
+    pretrain_epochs: int | None  # None: the `--preset demo` epochs of helper C
     eval_fractions: str
     eval_max_epochs: int
     eval_patience: int
@@ -75,7 +75,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "default": Scale(1.0, 2, "10,100", 8, 3, 15, 15, 12.0, 4.0, 0.95),
+    "default": Scale(1.0, None, "10,100", 8, 3, 15, 15, 12.0, 4.0, 0.95),
     "fast": Scale(0.5, 1, "100", 3, 2, 4, 4, 8.0, 4.0, 0.8),
 }
 
@@ -141,8 +141,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 str(run),
                 "--preset",
                 "demo",
-                "--epochs",
-                str(s.pretrain_epochs),
+                *(["--epochs", str(s.pretrain_epochs)] if s.pretrain_epochs else []),
                 # the recipe of the shipped teacher (docs/pretraining.md): rotation/gain augmentation of the
                 # virtual accelerometer and same-label positives transfer better to real watches
                 "--augment-rotation",
