@@ -25,7 +25,7 @@ from torch.nn import functional as F  # noqa: E402
 from mujo_edge.bundle import Bundle  # noqa: E402
 from mujo_edge.cli import main  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
-from mujo_edge.export.pipeline import export_data, export_models, write_export_bundle  # noqa: E402
+from mujo_edge.export.pipeline import ExportData, export_data, export_models, write_export_bundle  # noqa: E402
 from mujo_edge.training.data.format import write_dataset  # noqa: E402
 from mujo_edge.training.distill import (  # noqa: E402
     MAX_STUDENT_PARAMS,
@@ -178,3 +178,20 @@ def test_label_embeddings_give_exact_joint_space_zero_shot_ranking() -> None:
         joint = F.cosine_similarity(jm(s)[:, None, :], torch.from_numpy(t)[None], dim=2).numpy()
     device = F.normalize(s, dim=1).numpy() @ e.T
     np.testing.assert_allclose(device, joint, atol=1e-5)
+
+
+def test_float32_export_matches_the_float_student_exactly(exported: dict) -> None:
+    data, splits = exported["data"], exported["splits"]
+    te = np.isin(data["subject"], splits.test)
+    tr = np.isin(data["subject"], splits.train)
+    ed = ExportData(
+        calib_bcw=data["acc"][tr][:4].transpose(0, 2, 1).copy(),
+        test_g=data["acc"][te],
+        test_label=data["label"][te],
+    )
+    report = export_models(exported["result"].student, LABELS, 100, ed, formats=["tflite"], int8=False)
+    m = report.models[0]
+    assert m.file.filename == "student_litert_fp32.tflite" and m.file.dtype == "float32"
+    assert m.file.inputs[0]["dtype"] == "float32" and "scale" not in m.file.inputs[0]
+    assert m.verification.agreement == 1.0
+    assert m.verification.max_abs_logit_error < 1e-3
