@@ -307,6 +307,7 @@ def write_export_bundle(
             "test_macro_f1": metrics.get("student_test_macro_f1"),
             "splits": student_manifest.get("splits"),
             "distill": student_manifest.get("distill"),
+            "provenance": student_manifest.get("provenance"),
         },
         teacher={
             **student_manifest.get("teacher", {}),
