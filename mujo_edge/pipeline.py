@@ -22,12 +22,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
 from mujo_edge.constants import HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import ShapeError
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 #: Decimals of a receive time the pipeline uses (1 us; recordings store the same).
 RECV_DECIMALS: int = 6
 #: Status kinds after which a device's run ends (the grid restarts with the next sample).
+#: The wrists a watch can be worn on (``Pipeline(wrist=...)``).
+WRISTS = ("left", "right")
 _RUN_ENDING = ("connected", "disconnected", "reconnected", "device_stopped", "stopped")
 
 
@@ -66,6 +69,7 @@ class StreamStats:
     nominal_rate_hz: float = 0.0
     host_stamped: bool = False
     upsampled: bool = False
+    wrist: str = "right"  # left-wrist samples are mirrored into the right-wrist frame
     samples_in: int = 0  # samples received (after dropping non-finite ones)
     batches_in: int = 0
     bad_samples: int = 0  # NaN / inf samples dropped
@@ -146,6 +150,7 @@ class _Device:
         self.name = name
         self.rate_hz = rate_hz
         self.host_stamped = host_stamped
+        self.mirror = p.wrist_of(name) == "left"
         self.clock = ClockModel()
         self.grid = StreamGrid(rate_hz, p.rate_hz)
         self.windower = StreamWindower(p.window, p.hop)
@@ -167,6 +172,7 @@ class _Device:
         self.stats.nominal_rate_hz = rate_hz
         self.stats.host_stamped = host_stamped
         self.stats.upsampled = self.grid.upsampled
+        self.stats.wrist = p.wrist_of(name)
 
     def add(self, b: SampleBatch) -> bool:
         """Append a batch; True when it is time to :meth:`process` (a window is due, or a gap)."""
@@ -182,7 +188,7 @@ class _Device:
         if b.gap_before:
             self._flags.append(self._n)
         self._t.append(t)
-        self._x.append(b.acc_g)
+        self._x.append(b.acc_g * LEFT_WRIST_ACC_SIGNS if self.mirror else b.acc_g)
         self._n += n
         last = self.last_t
         t_first, self.last_t = float(t[0]), float(t[-1])
@@ -290,6 +296,9 @@ class Pipeline:
         now: host clock (same clock as ``SampleBatch.t_recv_s``) to measure window-end -> event latency in
             live runs; None (replays) measures nothing.
         window, hop, rate_hz: window geometry and grid rate (the bundle's; default the paper's).
+        wrist: the wrist each watch is worn on, ``"left"`` or ``"right"``, one for all devices or a mapping
+            device -> wrist. Models are trained in the right-wrist frame (``AXIS_CONVENTION``); a left-wrist
+            watch's samples are mirrored into it (``mujo_edge.axes``) before anything else sees them.
     """
 
     def __init__(
@@ -302,6 +311,7 @@ class Pipeline:
         window: int = WINDOW,
         hop: int = HOP,
         rate_hz: float = RATE_HZ,
+        wrist: str | Mapping[str, str] = "right",
     ) -> None:
         if smooth < 1:
             raise ShapeError(f"smooth must be >= 1 windows, got {smooth}")
@@ -311,8 +321,16 @@ class Pipeline:
         self.smooth = int(smooth)
         self.now = now
         self.window, self.hop, self.rate_hz = int(window), int(hop), float(rate_hz)
+        for w in [wrist] if isinstance(wrist, str) else wrist.values():
+            if w not in WRISTS:
+                raise ShapeError(f"wrist must be one of {WRISTS}, got {w!r}")
+        self.wrist = wrist if isinstance(wrist, str) else dict(wrist)
         self.stats: dict[str, StreamStats] = {}
         self._devices: dict[str, _Device] = {}
+
+    def wrist_of(self, device: str) -> str:
+        """The wrist ``device`` is worn on (a mapping without the device means right: no mirroring)."""
+        return self.wrist if isinstance(self.wrist, str) else self.wrist.get(device, "right")
 
     @classmethod
     def from_bundle(
@@ -323,6 +341,7 @@ class Pipeline:
         smooth: int = 1,
         now: Callable[[], float] | None = None,
         calibrate: bool = True,
+        wrist: str | Mapping[str, str] = "right",
     ) -> Pipeline:
         """A pipeline running ``bundle`` (a :class:`mujo_edge.bundle.Bundle`) with its calibration."""
         return cls(
@@ -334,6 +353,7 @@ class Pipeline:
             window=bundle.window,
             hop=bundle.hop,
             rate_hz=bundle.rate_hz,
+            wrist=wrist,
         )
 
     # -- feeding ------------------------------------------------------------------------------------

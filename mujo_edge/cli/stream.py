@@ -19,7 +19,7 @@ import heapq
 import json
 import logging
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,13 @@ def open_bundle(path: str | None) -> Bundle:
 
 
 def make_pipeline(
-    bundle: Bundle, fmt: str | None, threads: int, smooth: int, live: bool, calibrate: bool = True
+    bundle: Bundle,
+    fmt: str | None,
+    threads: int,
+    smooth: int,
+    live: bool,
+    calibrate: bool = True,
+    wrist: str | Mapping[str, str] = "right",
 ) -> Pipeline:
     from mujo_edge.pipeline import Pipeline
 
@@ -75,7 +81,9 @@ def make_pipeline(
         from mujo_edge.firmware_bridge.transport import host_time_s
 
         now = host_time_s
-    return Pipeline.from_bundle(bundle, fmt=fmt, threads=threads, smooth=smooth, now=now, calibrate=calibrate)
+    return Pipeline.from_bundle(
+        bundle, fmt=fmt, threads=threads, smooth=smooth, now=now, calibrate=calibrate, wrist=wrist
+    )
 
 
 # --------------------------------------------------------------------------------------------- workouts
@@ -153,8 +161,11 @@ def script_seconds(steps: Sequence[dict[str, Any]]) -> float:
     return float(sum(float(s.get("seconds", s.get("rest", 0))) for s in steps))
 
 
-def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -> tuple[np.ndarray, str]:
-    """(n, 3) float32 g of a watch doing ``steps`` at ``rate_hz``, and where the motion came from.
+def workout_motion(
+    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "left"
+) -> tuple[np.ndarray, str]:
+    """(n, 3) float32 g of a watch on ``wrist`` doing ``steps`` at ``rate_hz``, in that watch's device axes
+    (what it would stream), and where the motion came from.
 
     Uses the synthetic workout generator (``mujo_edge.training.synth``, numpy only) when installed, else
     real recordings of the seglearn watch dataset (the 7 shoulder exercises; rests as a still, hanging arm).
@@ -164,14 +175,16 @@ def workout_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -
     except ImportError:
         simulate_workout = None
     if simulate_workout is not None:
-        rec = simulate_workout(steps, seed=seed, wrist="left", rate_hz=rate_hz)
+        rec = simulate_workout(steps, seed=seed, wrist=wrist, rate_hz=rate_hz)
         return np.asarray(rec.acc_g, np.float32), "synthetic workout (mujo_edge.training.synth)"
-    return seglearn_motion(steps, rate_hz, seed), "recorded seglearn watch data (real), resampled"
+    return seglearn_motion(steps, rate_hz, seed, wrist), "recorded seglearn watch data (real), resampled"
 
 
-def seglearn_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) -> np.ndarray:
+def seglearn_motion(
+    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "right"
+) -> np.ndarray:
     """(n, 3) float32 g: real seglearn recordings of each step's exercise (rests: a still, hanging arm),
-    resampled to ``rate_hz``."""
+    resampled to ``rate_hz``, in the device axes of a watch on ``wrist``."""
     try:
         from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
     except ImportError as e:
@@ -203,7 +216,9 @@ def seglearn_motion(steps: list[dict[str, Any]], rate_hz: float, seed: int = 0) 
             x, _ = mirror_left_wrist(x)
         n = round(float(step["seconds"]) * RATE_HZ)
         parts.append(np.resize(x, (n, 3)) if x.shape[0] < n else x[:n])
-    acc50 = np.concatenate(parts)
+    acc50 = np.concatenate(parts)  # right-wrist frame (the convention): left recordings were mirrored
+    if wrist == "left":
+        acc50, _ = mirror_left_wrist(acc50)  # what a left-wrist watch streams
     t50 = np.arange(acc50.shape[0]) / RATE_HZ
     t = np.arange(int(acc50.shape[0] * rate_hz / RATE_HZ)) / rate_hz
     return np.stack([np.interp(t, t50, acc50[:, c]) for c in range(3)], 1).astype(np.float32)
@@ -217,6 +232,7 @@ class DeviceSpec:
     target: str
     profile: str
     name: str
+    wrist: str = "left"
 
 
 def recording_path(base: str, device: str, n_devices: int) -> Path:
@@ -348,26 +364,29 @@ def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------- handlers
+def _per_device(values: list[str] | None, n: int, default: str, flag: str, what: str) -> list[str]:
+    """One value of a repeatable flag per device: none (the default), one for all, or one each."""
+    vals = values or [default]
+    if len(vals) not in (1, n):
+        each = "one each" if what == "virtual watches" else "one per --device"
+        raise DataError(f"give one {flag} for all {n} {what}, or {each}; got {len(vals)}")
+    return [vals[i if len(vals) > 1 else 0] for i in range(n)]
+
+
 def _device_specs(args: argparse.Namespace) -> list[DeviceSpec]:
     devices: list[str] = args.device or []
-    profiles: list[str] = args.profile or []
     if args.virtual:
         n = max(1, args.virtual_count)
-        prof = profiles or ["polar"]
-        if len(prof) not in (1, n):
-            raise DataError(f"give one --profile for all {n} virtual watches, or one each; got {len(prof)}")
-        return [
-            DeviceSpec(f"mujo-virtual-{i + 1}", prof[i if len(prof) > 1 else 0], f"virtual-{i + 1}")
-            for i in range(n)
-        ]
-    if not devices:
+        targets = [f"mujo-virtual-{i + 1}" for i in range(n)]
+        names = [f"virtual-{i + 1}" for i in range(n)]
+        what = "virtual watches"
+    elif devices:
+        n, targets, names, what = len(devices), devices, devices, "devices"
+    else:
         raise DataError("say what to stream from: --device NAME|ADDRESS (repeatable) or --virtual")
-    if len(profiles) not in (0, 1, len(devices)):
-        raise DataError(
-            f"give one --profile for all {len(devices)} devices, or one per --device; got {len(profiles)}"
-        )
-    prof = profiles or ["polar"]
-    return [DeviceSpec(d, prof[i if len(prof) > 1 else 0], d) for i, d in enumerate(devices)]
+    profiles = _per_device(args.profile, n, "polar", "--profile", what)
+    wrists = _per_device(args.wrist, n, "left", "--wrist", what)
+    return [DeviceSpec(t, p, nm, w) for t, p, nm, w in zip(targets, profiles, names, wrists, strict=True)]
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
@@ -376,9 +395,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     specs = _device_specs(args)
     bundle = open_bundle(args.bundle)
-    pipeline = make_pipeline(bundle, args.format, args.threads, args.smooth, live=True)
+    wrists = {s.name: s.wrist for s in specs}
+    pipeline = make_pipeline(bundle, args.format, args.threads, args.smooth, live=True, wrist=wrists)
     writer = EventWriter(args.events) if args.events else None
-    settings = {"smooth": args.smooth, "format": args.format, "bundle_sha256": bundle_digest(bundle)}
+    settings = {
+        "smooth": args.smooth,
+        "format": args.format,
+        "bundle_sha256": bundle_digest(bundle),
+        "wrist": wrists,
+    }
     console.print(
         f"[bold]mujo-edge stream[/]: {len(specs)} device(s), bundle {bundle.path.name} "
         f"({', '.join(bundle.labels)}), runner {getattr(pipeline.runner, 'name', type(pipeline.runner).__name__)}"
@@ -488,7 +513,7 @@ async def _virtual_connector(
     source = ""
     for i, spec in enumerate(specs):
         rate = get_profile(spec.profile).rate_hz
-        acc, source = workout_motion(steps, rate, seed=args.seed + i)
+        acc, source = workout_motion(steps, rate, seed=args.seed + i, wrist=spec.wrist)
         watches.append(VirtualWatch(spec.profile, acc, rate, name=spec.target, loop=False, speed=args.speed))
     seconds = script_seconds(steps) / args.speed
     console.print(
@@ -523,7 +548,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             "the recording was streamed with another bundle (sha256 %s...); events will differ from the live run",
             str(want)[:12],
         )
-    pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False)
+    # Recordings made before the wrist setting existed were streamed unmirrored ("right").
+    wrist = args.wrist if args.wrist is not None else recorded.get("wrist", "right")
+    pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False, wrist=wrist)
     events = replay_events(paths, pipeline)
     if args.events:
         with EventWriter(args.events) as w:
@@ -571,6 +598,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("polar", "infinitime", "mujo"),
         help="device profile: one for all devices or one per --device (default polar)",
     )
+    p.add_argument(
+        "--wrist",
+        action="append",
+        choices=("left", "right"),
+        help="wrist the watch is worn on: one for all devices or one per device (default left). Models use "
+        "the right-wrist frame; left-wrist samples are mirrored into it",
+    )
     p.add_argument("--script", help="--virtual workout: a JSON file or inline 'ABD:20,rest:5,FEL:20'")
     p.add_argument("--virtual-count", type=int, default=1, help="--virtual: how many watches (default 1)")
     p.add_argument(
@@ -593,5 +627,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("recording", nargs="+", help="recording file(s) from `mujo-edge stream --record`")
     _common(r)
     r.add_argument("--smooth", type=int, default=None, help="override the recorded smoothing")
+    r.add_argument(
+        "--wrist",
+        choices=("left", "right"),
+        default=None,
+        help="override the recorded wrist of every device (recordings without one: right, unmirrored)",
+    )
     r.add_argument("--print-events", action="store_true", help="also print every event")
     r.set_defaults(func=cmd_replay)

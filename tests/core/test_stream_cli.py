@@ -74,7 +74,7 @@ def test_stream_records_and_replay_gives_the_same_events(
     code = main(
         [
             *("stream", "--device", "watch", "--profile", "polar", "--events", str(ev), "--record", str(raw)),
-            *("--duration", "4", "--no-live", "--smooth", "2"),
+            *("--duration", "4", "--no-live", "--smooth", "2", "--wrist", "right"),
         ]
     )
     assert code == 0
@@ -88,12 +88,32 @@ def test_stream_records_and_replay_gives_the_same_events(
     assert "summary" in out and f"{len(live)} events" in out
     header = read_header(raw)
     assert header.profile == "polar" and header.meta["mujo_edge_stream"]["smooth"] == 2
+    assert header.meta["mujo_edge_stream"]["wrist"] == {"watch": "right"}
 
     again = tmp_path / "again.jsonl"
     assert main(["replay", str(raw), "--events", str(again)]) == 0  # smoothing 2 read from the recording
     assert again.read_text().splitlines() == live
     assert main(["replay", str(raw), "--events", str(tmp_path / "s1.jsonl"), "--smooth", "1"]) == 0
     assert (tmp_path / "s1.jsonl").read_text().splitlines() != live  # the override is honoured
+
+
+def test_left_wrist_watch_is_mirrored_live_and_in_replay(
+    tmp_path: Path, fake_bundle: Path, replay_radio: dict
+) -> None:
+    """A watch on the left wrist (the default) reads x mirrored: the first half's x = -0.5 g (down in the
+    device's axes) is +0.5 g in the right-wrist frame the model works in; the replay repeats the mirroring."""
+    ev, raw = tmp_path / "events.jsonl", tmp_path / "raw.jsonl"
+    args = ("stream", "--device", "watch", "--profile", "polar", "--events", str(ev), "--record", str(raw))
+    assert main([*args, "--duration", "4", "--no-live"]) == 0
+    live = [json.loads(line) for line in ev.read_text().splitlines()]
+    assert live[0]["label"] == "up" and live[-1]["label"] == "down"
+    assert read_header(raw).meta["mujo_edge_stream"]["wrist"] == {"watch": "left"}
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", str(raw), "--events", str(again)]) == 0
+    assert [json.loads(line) for line in again.read_text().splitlines()] == live
+    flipped = tmp_path / "right.jsonl"
+    assert main(["replay", str(raw), "--events", str(flipped), "--wrist", "right"]) == 0
+    assert json.loads(flipped.read_text().splitlines()[0])["label"] == "down"
 
 
 def _said(capsys: pytest.CaptureFixture[str]) -> str:
