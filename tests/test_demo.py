@@ -57,7 +57,7 @@ def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
     )
     assert cmd["stream"] == (
         f"mujo-edge stream --bundle {t}/model.mujo --virtual --profile polar --script {t}/workout.json "
-        f"--duration {rendered_seconds(workout_script(SCALES['default'])) + 4:.0f} "
+        f"--wrist left --duration {rendered_seconds(workout_script(SCALES['default'])) + 4:.0f} "
         f"--events {t}/events.jsonl --record {t}/stream-record.jsonl --no-live"
     )
     # every stage's input is an earlier stage's output

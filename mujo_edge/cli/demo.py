@@ -91,6 +91,8 @@ def workout_script(scale: Scale, exercises: tuple[str, ...] = SHOULDER_EXERCISES
 
 #: Seconds the stream stage runs past the rendered workout (connection set-up, the last window).
 STREAM_MARGIN_S = 4.0
+#: The wrist the virtual watch is worn on (the stream mirrors it into the models' right-wrist frame).
+WORKOUT_WRIST = "left"
 #: The Polar profile's sample rate the virtual watch streams at (the stream stage renders motion at it).
 POLAR_RATE_HZ = 52.0
 
@@ -102,7 +104,7 @@ def rendered_seconds(script: list[dict[str, Any]]) -> float:
         from mujo_edge.training.synth import simulate_workout
     except ImportError:
         return sum(float(x.get("seconds", x.get("rest", 0))) for x in script) * 1.3
-    rec = simulate_workout(script, seed=0, wrist="left", rate_hz=POLAR_RATE_HZ)
+    rec = simulate_workout(script, seed=0, wrist=WORKOUT_WRIST, rate_hz=POLAR_RATE_HZ)
     return len(rec.label) / POLAR_RATE_HZ
 
 
@@ -279,6 +281,8 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "polar",
                 "--script",
                 str(script),
+                "--wrist",
+                WORKOUT_WRIST,
                 "--duration",
                 f"{duration + STREAM_MARGIN_S:.0f}",
                 "--events",
@@ -458,10 +462,18 @@ def score_stream(
         )
     rate = float(get_profile("polar").rate_hz)
     steps = parse_script(str(script_path))
-    rec = simulate_workout(steps, seed=0, wrist="left", rate_hz=rate)
+    rec = simulate_workout(steps, seed=0, wrist=WORKOUT_WRIST, rate_hz=rate)
     scores = score_events(live, np.asarray(rec.label), list(rec.labels), rate, bundle.labels)
     settings = recorded_settings([record_path])
-    pipe = make_pipeline(bundle, settings.get("format"), 1, int(settings.get("smooth") or 1), live=False)
+    # the recorded wrist: the live run mirrored the left-wrist watch into the models' right-wrist frame
+    pipe = make_pipeline(
+        bundle,
+        settings.get("format"),
+        1,
+        int(settings.get("smooth") or 1),
+        live=False,
+        wrist=settings.get("wrist", "right"),
+    )
     replayed: list[Any] = []
     latency_ms: list[float] = []
     for item in replay_items([record_path]):
