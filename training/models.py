@@ -188,7 +188,7 @@ class JointModel(nn.Module):
         self.projections = nn.ModuleDict(
             {
                 m: _mlp(
-                    int(self.encoders[m].out_dim),
+                    int(self.encoders[m].out_dim),  # type: ignore[arg-type]
                     cfg.proj_hidden,
                     cfg.joint_dim,
                     cfg.proj_layers,

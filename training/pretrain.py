@@ -407,7 +407,7 @@ def _pretrain(
     model = JointModel(cfg.model, text_dim=text_dim).to(info.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     local_bs = max(2, cfg.batch_size // info.world_size)
-    sampler = DistributedSampler(
+    sampler: DistributedSampler[int] = DistributedSampler(
         range(len(data.train_idx)),  # type: ignore[arg-type]
         num_replicas=info.world_size,
         rank=info.rank,
