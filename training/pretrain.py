@@ -438,7 +438,9 @@ def _pretrain(
     else:
         torch.manual_seed(_mix_seed(cfg.seed, 7, info.rank))
     net: torch.nn.Module = (
-        DistributedDataParallel(model, device_ids=None if info.device == "cpu" else [info.device])
+        DistributedDataParallel(
+            model, device_ids=None if info.device == "cpu" else [torch.device(info.device)]
+        )
         if info.enabled
         else model
     )
