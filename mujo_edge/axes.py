@@ -18,7 +18,9 @@ LEFT_WRIST_ACC_SIGNS = np.array([-1.0, 1.0, 1.0], dtype=np.float32)
 LEFT_WRIST_GYR_SIGNS = np.array([1.0, -1.0, -1.0], dtype=np.float32)
 
 
-def mirror_left_wrist(acc_g: np.ndarray, gyr_rad_s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def mirror_left_wrist(
+    acc_g: np.ndarray, gyr_rad_s: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Map left-wrist device axes into the convention (and back: the mirror is its own inverse).
 
     Args:
@@ -28,5 +30,7 @@ def mirror_left_wrist(acc_g: np.ndarray, gyr_rad_s: np.ndarray | None = None) ->
         ``(acc_g, gyr_rad_s)`` in the right-wrist frame, new arrays of the input dtypes.
     """
     acc = (acc_g * LEFT_WRIST_ACC_SIGNS).astype(acc_g.dtype, copy=False)
-    gyr = None if gyr_rad_s is None else (gyr_rad_s * LEFT_WRIST_GYR_SIGNS).astype(gyr_rad_s.dtype, copy=False)
+    gyr = (
+        None if gyr_rad_s is None else (gyr_rad_s * LEFT_WRIST_GYR_SIGNS).astype(gyr_rad_s.dtype, copy=False)
+    )
     return acc, gyr
