@@ -19,6 +19,7 @@ Subject ids are ``SYNTH_SUBJECT_BASE + i`` (1,000,000 and up) so they never coll
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -280,7 +281,10 @@ def generate_corpus(
                     progress(i + 1, len(plans))
 
             if workers > 1:
-                with ProcessPoolExecutor(max_workers=workers) as ex:
+                # forkserver, not fork: the parent may hold threads (torch, jax via litert) that a fork
+                # would copy mid-lock; workers only need numpy and this module.
+                ctx = multiprocessing.get_context("forkserver")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
                     for i, part in enumerate(ex.map(_render_star, args, chunksize=2)):
                         keep(i, part)
             else:
