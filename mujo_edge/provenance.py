@@ -67,3 +67,41 @@ def write_json(path: str | Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
+
+
+def read_manifest(
+    folder: str | Path,
+    fmt: str,
+    schema_version: int,
+    error: type[Exception],
+    made_by: str,
+) -> dict[str, Any]:
+    """Read and check ``folder/manifest.json`` of a folder artifact (dataset, checkpoint, student).
+
+    Args:
+        folder: the artifact folder.
+        fmt: the ``"format"`` the manifest must name.
+        schema_version: the one schema version this mujo-edge reads.
+        error: the MujoError subclass to raise (DataError for datasets, ArtifactError for models).
+        made_by: the command that makes such a folder, for the messages (e.g. "`mujo-edge distill`").
+    Raises:
+        ``error``: no manifest, invalid JSON, another format, or another schema version; each says which.
+    """
+    mpath = Path(folder) / "manifest.json"
+    if not mpath.is_file():
+        raise error(f"{folder} has no manifest.json: expected a {fmt} folder made by {made_by}.")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(
+            f"{mpath} is not valid JSON ({e}): the artifact is corrupt; re-create it with {made_by}."
+        ) from e
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise error(f"{mpath}: format is {found!r}, expected {fmt!r}; make one with {made_by}.")
+    if manifest.get("schema_version") != schema_version:
+        raise error(
+            f"{mpath}: schema_version {manifest.get('schema_version')!r} is not supported by this mujo-edge "
+            f"(it reads {schema_version}); re-create the artifact with {made_by} or upgrade mujo-edge."
+        )
+    return manifest

@@ -17,7 +17,6 @@ calibrated, splits, test metrics, provenance. :func:`load_classifier` reads it.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mujo_edge.errors import ArtifactError
-from mujo_edge.provenance import sha256_file, write_json
+from mujo_edge.provenance import read_manifest, sha256_file, write_json
 from mujo_edge.training.models import Classifier, HeadConfig, JointModel, ModelConfig
 
 JOINT_FORMAT = "mujo-edge-joint-model"
@@ -45,24 +44,8 @@ def save_weights(module: nn.Module, path: Path) -> str:
 
 
 def _read_manifest(folder: Path, fmt: str) -> dict[str, Any]:
-    mpath = folder / "manifest.json"
-    if not mpath.is_file():
-        raise ArtifactError(
-            f"{folder} has no manifest.json: expected a {fmt} folder (made by "
-            f"{'mujo-edge pretrain' if fmt == JOINT_FORMAT else 'mujo-edge finetune'})."
-        )
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise ArtifactError(f"{mpath} is not valid JSON ({e}); the artifact is corrupt, re-create it.") from e
-    if manifest.get("format") != fmt:
-        raise ArtifactError(f"{mpath}: format is {manifest.get('format')!r}, expected {fmt!r}.")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise ArtifactError(
-            f"{mpath}: schema_version {manifest.get('schema_version')!r}, this mujo-edge reads "
-            f"{SCHEMA_VERSION}; upgrade mujo-edge or re-create the artifact."
-        )
-    return manifest
+    made_by = "`mujo-edge pretrain`" if fmt == JOINT_FORMAT else "`mujo-edge finetune`"
+    return read_manifest(folder, fmt, SCHEMA_VERSION, ArtifactError, made_by)
 
 
 def _load_into(module: nn.Module, path: Path, expected_sha: str | None) -> None:

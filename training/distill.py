@@ -27,7 +27,6 @@ on the teacher's test subjects.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import time
@@ -43,7 +42,7 @@ from torch.nn import functional as F
 
 from mujo_edge.constants import HOP, JOINT_DIM, RATE_HZ, WINDOW
 from mujo_edge.errors import ArtifactError, DataError
-from mujo_edge.provenance import provenance, sha256_file, write_json
+from mujo_edge.provenance import provenance, read_manifest, sha256_file, write_json
 
 log = logging.getLogger(__name__)
 
@@ -573,20 +572,9 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     from safetensors.torch import load_file
 
     path = Path(path)
-    mpath = path / "manifest.json"
-    if not mpath.is_file():
-        raise ArtifactError(
-            f"{path} has no manifest.json: expected a student folder made by `mujo-edge distill`."
-        )
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise ArtifactError(f"{mpath} is not valid JSON ({e}); re-run `mujo-edge distill`.") from e
-    if manifest.get("format") != STUDENT_FORMAT or manifest.get("schema_version") != STUDENT_SCHEMA_VERSION:
-        raise ArtifactError(
-            f"{mpath}: format {manifest.get('format')!r} v{manifest.get('schema_version')!r}, expected "
-            f"{STUDENT_FORMAT!r} v{STUDENT_SCHEMA_VERSION}; re-run `mujo-edge distill` with this mujo-edge."
-        )
+    manifest = read_manifest(
+        path, STUDENT_FORMAT, STUDENT_SCHEMA_VERSION, ArtifactError, "`mujo-edge distill`"
+    )
     wpath = path / manifest["weights"]["file"]
     if not wpath.is_file() or sha256_file(wpath) != manifest["weights"]["sha256"]:
         raise ArtifactError(

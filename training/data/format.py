@@ -24,7 +24,6 @@ with shapes, provenance and a content hash over the arrays.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 
 from mujo_edge.constants import AXIS_CONVENTION, H36M_JOINTS, HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError, ShapeError
-from mujo_edge.provenance import content_hash, provenance, write_json
+from mujo_edge.provenance import content_hash, provenance, read_manifest, write_json
 
 DATASET_FORMAT = "mujo-edge-dataset"
 DATASET_SCHEMA_VERSION = 1
@@ -107,23 +106,13 @@ class Dataset:
             DataError: missing folder / manifest / array, unknown format or schema, shape mismatch.
         """
         root = Path(path)
-        mpath = root / "manifest.json"
-        if not mpath.is_file():
-            raise DataError(
-                f"{root} is not a MuJo Edge dataset: no manifest.json there. Create one with "
-                "`mujo-edge data synth` or `mujo-edge data import ...`."
-            )
-        try:
-            manifest = json.loads(mpath.read_text())
-        except json.JSONDecodeError as e:
-            raise DataError(f"{mpath} is not valid JSON ({e}); re-create the dataset.") from e
-        if manifest.get("format") != DATASET_FORMAT:
-            raise DataError(f"{mpath}: format is {manifest.get('format')!r}, expected {DATASET_FORMAT!r}.")
-        if manifest.get("schema_version") != DATASET_SCHEMA_VERSION:
-            raise DataError(
-                f"{mpath}: schema_version {manifest.get('schema_version')!r} is not supported by this "
-                f"mujo-edge (expects {DATASET_SCHEMA_VERSION}); re-create the dataset or upgrade mujo-edge."
-            )
+        manifest = read_manifest(
+            root,
+            DATASET_FORMAT,
+            DATASET_SCHEMA_VERSION,
+            DataError,
+            "`mujo-edge data synth` or `mujo-edge data import ...`",
+        )
         arrays: dict[str, np.ndarray] = {}
         for name in manifest.get("arrays", {}):
             f = root / f"{name}.npy"
