@@ -18,8 +18,10 @@ Lifecycle, driven by :class:`~mujo_edge.firmware_bridge.session.DeviceSession`::
 from __future__ import annotations
 
 import abc
+import asyncio
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from mujo_edge.errors import ProtocolError
 from mujo_edge.firmware_bridge.transport import Transport
@@ -27,6 +29,44 @@ from mujo_edge.samples import SampleBatch
 
 #: Callback a profile forwards every notification to: ``on_data(char_uuid, t_recv_s, payload)``.
 DataCallback = Callable[[str, float, bytes], None]
+
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+
+async def subscribe_control_and_data(
+    transport: Transport,
+    on_data: DataCallback,
+    control_uuid: str,
+    data_uuid: str,
+    parse_response: Callable[[bytes], R | None],
+    device: str,
+) -> asyncio.Queue[R]:
+    """Subscribe to a control characteristic (command responses) and a data characteristic.
+
+    Every notification of both is forwarded to ``on_data`` (so a recording holds them all). Control
+    payloads are also parsed with ``parse_response`` into the returned queue, which the profile's command
+    helper awaits; ``None`` (not a response, e.g. an unsolicited stop notice) is not queued, and a payload
+    that does not parse is logged and skipped: the stream goes on.
+    """
+    responses: asyncio.Queue[R] = asyncio.Queue()
+
+    def on_control(t_recv_s: float, payload: bytes) -> None:
+        on_data(control_uuid, t_recv_s, payload)
+        try:
+            response = parse_response(payload)
+        except ProtocolError as err:
+            log.warning("%s: unreadable control response: %s", device, err)
+            return
+        if response is not None:
+            responses.put_nowait(response)
+
+    def on_frame(t_recv_s: float, payload: bytes) -> None:
+        on_data(data_uuid, t_recv_s, payload)
+
+    await transport.subscribe(control_uuid, on_control)
+    await transport.subscribe(data_uuid, on_frame)
+    return responses
 
 
 class DeviceProfile(abc.ABC):

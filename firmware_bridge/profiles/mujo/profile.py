@@ -8,7 +8,7 @@ import logging
 import numpy as np
 
 from mujo_edge.errors import DeviceError, ProtocolError
-from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile
+from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile, subscribe_control_and_data
 from mujo_edge.firmware_bridge.profiles.mujo import stream
 from mujo_edge.firmware_bridge.transport import Transport
 from mujo_edge.samples import SampleBatch
@@ -99,21 +99,14 @@ class MujoStreamProfile(DeviceProfile):
 
     async def start(self, transport: Transport, on_data: DataCallback) -> None:
         """Subscribe control + data, read info, send START with the chosen rate and range."""
-        self._responses = asyncio.Queue()
-        responses = self._responses
-
-        def on_control(t_recv_s: float, payload: bytes) -> None:
-            on_data(stream.MUJO_CONTROL_UUID, t_recv_s, payload)
-            try:
-                responses.put_nowait(stream.decode_response(payload))
-            except ProtocolError as err:
-                log.warning("MuJo: unreadable control response: %s", err)
-
-        def on_frame(t_recv_s: float, payload: bytes) -> None:
-            on_data(stream.MUJO_DATA_UUID, t_recv_s, payload)
-
-        await transport.subscribe(stream.MUJO_CONTROL_UUID, on_control)
-        await transport.subscribe(stream.MUJO_DATA_UUID, on_frame)
+        self._responses = await subscribe_control_and_data(
+            transport,
+            on_data,
+            stream.MUJO_CONTROL_UUID,
+            stream.MUJO_DATA_UUID,
+            stream.decode_response,
+            "MuJo watch",
+        )
         try:
             self.info = stream.decode_info(await transport.read(stream.MUJO_INFO_UUID))
         except ProtocolError as err:

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from mujo_edge.errors import DeviceError, ProtocolError
-from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile
+from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile, subscribe_control_and_data
 from mujo_edge.firmware_bridge.profiles.polar import pmd
 from mujo_edge.firmware_bridge.transport import Transport
 from mujo_edge.samples import SampleBatch
@@ -20,6 +20,11 @@ RESPONSE_TIMEOUT_S = 5.0
 GAP_FACTOR = 1.5
 #: Preferred ACC rates, best first: Verity Sense streams 52 Hz without SDK mode; H10 offers 200 Hz.
 PREFERRED_RATES_HZ = (52, 200)
+
+
+def _parse_control_response(payload: bytes) -> pmd.PmdResponse | None:
+    """A control-point indication as a command response; None for other indications (unsolicited stops)."""
+    return pmd.parse_response(payload) if payload[:1] == bytes((pmd.RESPONSE_CODE,)) else None
 
 
 class PolarPmdProfile(DeviceProfile):
@@ -116,22 +121,14 @@ class PolarPmdProfile(DeviceProfile):
 
     async def start(self, transport: Transport, on_data: DataCallback) -> None:
         """Subscribe to control point and data, read features, GET settings, START with the chosen settings."""
-        self._responses = asyncio.Queue()
-        responses = self._responses
-
-        def on_control(t_recv_s: float, payload: bytes) -> None:
-            on_data(pmd.PMD_CONTROL_UUID, t_recv_s, payload)
-            if payload[:1] == bytes((pmd.RESPONSE_CODE,)):
-                try:
-                    responses.put_nowait(pmd.parse_response(payload))
-                except ProtocolError as err:
-                    log.warning("Polar: unreadable control-point response: %s", err)
-
-        def on_frame(t_recv_s: float, payload: bytes) -> None:
-            on_data(pmd.PMD_DATA_UUID, t_recv_s, payload)
-
-        await transport.subscribe(pmd.PMD_CONTROL_UUID, on_control)
-        await transport.subscribe(pmd.PMD_DATA_UUID, on_frame)
+        self._responses = await subscribe_control_and_data(
+            transport,
+            on_data,
+            pmd.PMD_CONTROL_UUID,
+            pmd.PMD_DATA_UUID,
+            _parse_control_response,
+            "Polar device",
+        )
         try:
             features = pmd.parse_features(await transport.read(pmd.PMD_CONTROL_UUID))
         except ProtocolError as err:
