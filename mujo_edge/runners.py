@@ -264,11 +264,25 @@ class ExecuTorchRunner(Runner):
         import torch
 
         self._from_numpy = torch.from_numpy
+        # One input tensor for the runner's life, written in place through its numpy view: saves the
+        # per-call numpy -> torch conversion. Outputs are read without ExecuTorch's defensive clone
+        # (``clone_outputs=False``); they alias the method's planned output buffers, so ``run`` copies
+        # them out before the next call. Together ~5 us of the ~13 us the Python binding adds per window.
+        shape = (1, 3, self.window) if self._bcw else (1, self.window, 3)
+        self._in_t = torch.zeros(shape, dtype=torch.float32)
+        self._in_np = self._in_t.numpy()
+        self._inputs = [self._in_t]
+        raw = getattr(self._method, "_method", None)  # the pybinding behind executorch.runtime.Method
+        self._raw_call = raw.call if raw is not None and hasattr(raw, "call") else None
         version = getattr(importlib.import_module("executorch"), "__version__", "")
         self.name = f"executorch.runtime {version}".strip()
 
     def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:
-        outs = self._method.execute([self._from_numpy(np.ascontiguousarray(x, dtype=np.float32))])
+        np.copyto(self._in_np, x, casting="same_kind")
+        if self._raw_call is not None:
+            outs = self._raw_call(self._inputs, False)  # clone_outputs=False, positional: ~0.5 us less
+        else:  # an ExecuTorch without the no-clone call: the public API, which clones
+            outs = self._method.execute(self._inputs)
         return [outs[p].numpy() for p in positions]
 
 

@@ -119,3 +119,25 @@ def test_default_runner_choice_prefers_litert(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setattr(runners, "runtime_available", lambda fmt: fmt == "executorch")
     b.runner()
     assert chosen == ["tflite", "executorch"]
+
+
+@needs_default
+@pytest.mark.skipif(
+    importlib.util.find_spec("executorch") is None, reason="executorch not installed (mujo-edge[export])"
+)
+def test_executorch_results_survive_later_calls() -> None:
+    """The ExecuTorch runner reads outputs without cloning them (they alias the method's output buffers):
+    what one call returned must not change when the next call runs, in a batch or across calls."""
+    b = Bundle.open(DEFAULT)
+    r = b.runner("executorch")
+    x = _windows(6, seed=2)
+    singles = [r.run(x[i])[0].copy() for i in range(len(x))]
+    logits, emb = r.run(x)
+    first, first_emb = r.run(x[0])
+    kept, kept_emb = first.copy(), first_emb.copy()  # type: ignore[union-attr]
+    r.run(x[5])  # a different window through the same buffers
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(first_emb, kept_emb)
+    np.testing.assert_array_equal(logits, np.concatenate(singles))
+    assert len({row.tobytes() for row in logits}) > 1  # the batch rows are not one buffer repeated
+    assert emb is not None and emb.shape == (6, r.embed(x[:1]).shape[1])
