@@ -93,8 +93,10 @@ def bench(bundle_path: Path, student: Path | None, runs: int, warmup: int) -> di
 
             row["raw"] = time_calls(raw, runs, warmup)
         else:
-            t = runner._from_numpy(one)
-            row["raw"] = time_calls(lambda m=runner._method, t=t: m.execute([t]), runs, warmup)
+            # The pybinding call the runner makes (inputs in, outputs not cloned), else the public API.
+            t = [runner._from_numpy(one)]
+            call = runner._raw_call or (lambda inputs, _clone, m=runner._method: m.execute(inputs))
+            row["raw"] = time_calls(lambda c=call, t=t: c(t, False), runs, warmup)
         rows.append(row)
     eager = None
     if student is not None:
@@ -107,9 +109,11 @@ def bench(bundle_path: Path, student: Path | None, runs: int, warmup: int) -> di
         xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
         with torch.inference_mode():
             eager = time_calls(lambda: model(xt), runs, warmup)
+    zero_shot = _zero_shot(b, student) if student is not None and b.label_embeddings is not None else None
     student_info = b.manifest.get("student", {})
     teacher_info = b.manifest.get("teacher", {})
     return {
+        "zero_shot": zero_shot,
         "bundle": str(bundle_path),
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -124,6 +128,29 @@ def bench(bundle_path: Path, student: Path | None, runs: int, warmup: int) -> di
         "models": rows,
         "pytorch_eager_fp32": eager,
     }
+
+
+def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
+    """On-device zero-shot on the student's test subjects: top-1 of :meth:`Bundle.zero_shot` (embedding
+    output vs stored label texts, no classifier head) per runtime, and of the float student's embedding."""
+    import torch
+
+    from mujo_edge.export.pipeline import export_data
+    from mujo_edge.training.distill import load_student, macro_f1
+
+    model, manifest = load_student(student)
+    data = export_data(manifest, None, calib_windows=1)
+    n = len(b.labels)
+    out: dict[str, Any] = {"windows": len(data.test_g), "subjects": data.info["verification_subjects"]}
+    with torch.no_grad():
+        emb = model(torch.from_numpy(np.ascontiguousarray(data.test_g.transpose(0, 2, 1))))[1].numpy()
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    pred = (emb @ b.label_embeddings.T).argmax(1)  # type: ignore[union-attr]
+    out["float"] = macro_f1(data.test_label, pred, n)
+    for entry in b.models:
+        pred = b.zero_shot(data.test_g, runner=b.runner(entry.format, dtype=entry.dtype)).argmax(1)
+        out[entry.format] = macro_f1(data.test_label, pred, n)
+    return out
 
 
 def _fmt(v: float | None, spec: str = ".4f") -> str:
@@ -191,6 +218,13 @@ def print_table(res: dict[str, Any]) -> None:
             f"(target <= {TARGET_TEACHER_GAP}) {ok(te - s <= TARGET_TEACHER_GAP)}; student params "
             f"{res['student_params']}"
         )
+    z = res.get("zero_shot")
+    if z:
+        per = ", ".join(f"{k} {v:.3f}" for k, v in z.items() if k not in ("windows", "subjects"))
+        c.print(
+            f"on-device zero-shot (embedding vs label texts, no head), top-1 macro-F1 on {z['windows']} "
+            f"windows of subjects {z['subjects']}: {per} (chance {1 / len(Bundle.open(res['bundle']).labels):.3f})"
+        )
     c.print(f"machine: {res['machine']}")
 
 
@@ -198,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
     p.add_argument(
-        "--student", type=Path, help="STUDENT folder, to time PyTorch eager float beside the runtimes"
+        "--student",
+        type=Path,
+        help="STUDENT folder: time PyTorch eager float beside the runtimes and score on-device zero-shot "
+        "on its test subjects",
     )
     p.add_argument("--runs", type=int, default=5000)
     p.add_argument("--warmup", type=int, default=500)

@@ -241,6 +241,32 @@ class Bundle:
             log.info("bundle %s: running the %s model (best installed runtime)", self.path.name, fmt)
         return make_runner(self, self.model(fmt, dtype), threads=threads)
 
+    def zero_shot(self, windows_g: np.ndarray, runner: Runner | None = None) -> np.ndarray:
+        """(B, n_labels) float32 zero-shot scores: the joint-space cosine between each window and each label
+        text, from the model's embedding output alone (no classifier head, no labelled data).
+
+        ``windows_g``: (B, WINDOW, 3) g, as :meth:`Runner.embed` takes them (after :attr:`calibration` when
+        the bundle has one). ``runner``: defaults to :meth:`runner` with the best installed runtime. Rank
+        labels by the scores (``argmax`` for top-1). Raises BundleError when the bundle carries no label
+        embeddings or its model no embedding output.
+        """
+        table = self.label_embeddings
+        if table is None:
+            raise BundleError(
+                f"{self.path} carries no label embeddings, so zero-shot is not available with it; distill "
+                "with the pretraining run (mujo-edge distill --pretrained RUN) and re-export."
+            )
+        r = runner if runner is not None else self.runner()
+        emb = r.embed(windows_g)
+        if emb.shape[1] != table.shape[1]:
+            raise BundleError(
+                f"{self.path}: the model's embedding has {emb.shape[1]} dimensions but the label embeddings "
+                f"have {table.shape[1]}; the bundle mixes two students. {_REGENERATE}"
+            )
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        # Rows are W^T t for unit t and W with orthonormal columns: the dot is cos(W e, t) exactly.
+        return (emb @ table.T).astype(np.float32, copy=False)
+
     def summary(self) -> dict[str, Any]:
         """A small dict for display: labels, formats with sizes, calibration and verification."""
         return {

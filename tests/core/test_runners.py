@@ -141,3 +141,44 @@ def test_executorch_results_survive_later_calls() -> None:
     np.testing.assert_array_equal(logits, np.concatenate(singles))
     assert len({row.tobytes() for row in logits}) > 1  # the batch rows are not one buffer repeated
     assert emb is not None and emb.shape == (6, r.embed(x[:1]).shape[1])
+
+
+@needs_litert
+@needs_default
+def test_default_bundle_zero_shot_ranks_labels_by_joint_space_cosine() -> None:
+    b = Bundle.open(DEFAULT)
+    r = b.runner("tflite")
+    x = _windows(12, seed=3)
+    scores = b.zero_shot(x, runner=r)
+    assert scores.shape == (12, len(b.labels)) and scores.dtype == np.float32
+    # By hand: normalized embedding . stored label rows; |W^T t| <= 1, so every score is a cosine.
+    e = r.embed(x)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    np.testing.assert_allclose(scores, e @ b.label_embeddings.T, rtol=1e-5, atol=1e-6)
+    assert np.all(np.abs(scores) <= 1.0 + 1e-5)
+
+
+def test_zero_shot_errors_name_the_fix(tmp_path: Path) -> None:
+    from mujo_edge.errors import BundleError
+    from mujo_edge.export.bundle_writer import write_bundle
+
+    from .test_bundle import LABELS, _model
+
+    class FakeRunner:
+        def __init__(self, dim: int) -> None:
+            self.dim = dim
+
+        def embed(self, windows_g: np.ndarray) -> np.ndarray:
+            return np.ones((len(windows_g), self.dim), np.float32)
+
+    with_emb = tmp_path / "with.mujo"
+    write_bundle(with_emb, labels=LABELS, models=[_model()], label_embeddings=np.eye(3, 4, dtype=np.float32))
+    b = Bundle.open(with_emb)
+    scores = b.zero_shot(_windows(2), runner=FakeRunner(4))  # type: ignore[arg-type]
+    np.testing.assert_allclose(scores, np.full((2, 3), 0.5, np.float32))
+    with pytest.raises(BundleError, match="mixes two students"):
+        b.zero_shot(_windows(2), runner=FakeRunner(8))  # type: ignore[arg-type]
+    without = tmp_path / "without.mujo"
+    write_bundle(without, labels=LABELS, models=[_model()])
+    with pytest.raises(BundleError, match=r"no label embeddings.*--pretrained"):
+        Bundle.open(without).zero_shot(_windows(2), runner=FakeRunner(4))  # type: ignore[arg-type]
