@@ -45,6 +45,8 @@ class ExportData:
     test_g: np.ndarray  # (N, WINDOW, 3) float32 g, after PIT
     test_label: np.ndarray  # (N,) int64
     info: dict[str, Any] = field(default_factory=dict)
+    #: (M, 3, WINDOW) windows for choosing export settings (validation subjects), never the test windows.
+    val_bcw: np.ndarray | None = None
 
 
 @dataclass
@@ -107,15 +109,20 @@ def export_data(
     table = student_manifest.get("calibration")
     calib = apply_calibration(np.asarray(ds.acc[pick]), table)
     test_g = apply_calibration(np.asarray(ds.acc[test]), table)
+    val = np.flatnonzero(np.isin(subject, splits.get("val", [])))
+    val_g = apply_calibration(np.asarray(ds.acc[val]), table) if len(val) else None
     return ExportData(
         calib_bcw=np.ascontiguousarray(calib.transpose(0, 2, 1)),
         test_g=test_g,
         test_label=np.asarray(ds.label[test], np.int64),
+        val_bcw=None if val_g is None else np.ascontiguousarray(val_g.transpose(0, 2, 1)),
         info={
             "path": str(path),
             "content_hash": ds.manifest.get("content_hash"),
             "calibration_windows": len(pick),
             "calibration_subjects": list(splits["train"]),
+            "validation_windows": len(val),
+            "validation_subjects": list(splits.get("val", [])),
             "verification_windows": len(test),
             "verification_subjects": list(splits["test"]),
         },
@@ -216,9 +223,18 @@ def export_models(
     min_agreement: float = 0.99,
     name: str = "student",
     on_step: Callable[[str], None] | None = None,
+    equalize: float | str | None = "auto",
 ) -> ExportReport:
-    """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each."""
+    """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each.
+
+    With ``int8``, the quantized models are made from the student after
+    :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (a float in [0, 1]);
+    ``"auto"`` picks it with :func:`~mujo_edge.export.quantize.choose_equalization` on the validation and
+    calibration windows (never the verification windows); None quantizes the student as it is.
+    Verification always compares with the original float student.
+    """
     from mujo_edge.export.executorch import to_pte
+    from mujo_edge.export.quantize import choose_equalization, equalize_activations
     from mujo_edge.export.tflite import op_summary, to_tflite
 
     unknown = [f for f in formats if f not in FORMATS]
@@ -229,17 +245,34 @@ def export_models(
     example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
     calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)
+    source, equalization = model, None
+    if int8 and equalize == "auto":
+        if on_step:
+            on_step("choosing the activation equalization on validation + calibration windows")
+        select = data.calib_bcw if data.val_bcw is None else np.concatenate([data.val_bcw, data.calib_bcw])
+        backend = "executorch" if "executorch" in formats else "tflite"
+        strength, search = choose_equalization(model, example, data.calib_bcw, select, backend)
+        if strength is not None:
+            source, equalization = equalize_activations(model, data.calib_bcw, strength)
+        equalization = {
+            **(equalization or {"strength": None}),
+            "search": {"windows": len(select), "simulated_with": backend, "candidates": search},
+        }
+    elif int8 and equalize is not None:
+        if isinstance(equalize, str):
+            raise ExportError(f"equalize must be 'auto', a strength in [0, 1] or None, got {equalize!r}")
+        source, equalization = equalize_activations(model, data.calib_bcw, float(equalize))
     models: list[ExportedModel] = []
     for fmt in formats:
         t0 = time.perf_counter()
         if on_step:
             on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
         if fmt == "tflite":
-            blob = to_tflite(model, example, calib)
+            blob = to_tflite(source, example, calib)
             entry = _tflite_entry(blob, data.test_g, (float_logits, float_emb), int8)
             partitions = op_summary(blob)
         else:
-            blob, partitions = to_pte(model, example, calib)
+            blob, partitions = to_pte(source, example, calib)
             entry = _pte_entry((float_logits, float_emb), int8, window)
         seconds = time.perf_counter() - t0
         if on_step:
@@ -262,6 +295,7 @@ def export_models(
                 "quantization": "PT2E static int8: per-channel symmetric weights, per-tensor activations"
                 if int8
                 else "none (float32)",
+                "equalization": equalization,
                 "partitions": partitions,
                 "verification": ver.to_dict(),
             },

@@ -4,10 +4,17 @@ activations), calibrated on representative windows, for both back ends.
 ExecuTorch and LiteRT each ship their own PT2E quantizer (XNNPACKQuantizer, litert-torch's PT2EQuantizer);
 both annotate the same way but must be the one their converter expects, so :func:`quantize` takes the
 back end's name.
+
+Before quantization, :func:`equalize_activations` rescales the student's channels so that every
+per-tensor activation range is used more evenly (cross-layer equalization, Nagel et al., "Data-Free
+Quantization Through Weight Equalization and Bias Correction", ICCV 2019, applied to activation ranges
+measured on the calibration windows). ReLU commutes with a positive scale, so the float function is
+unchanged (to float32 rounding) and the int8 model is still verified against the original float student.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -64,3 +71,133 @@ def quantize(
     # litert-torch wants the quantize ops unfolded; its converter folds them itself.
     converted = convert_pt2e(prepared, fold_quantize=backend != "tflite")
     return converted, quantizer
+
+
+#: Strengths :func:`choose_equalization` tries (None: no equalization at all).
+EQUALIZE_CANDIDATES: tuple[float | None, ...] = (None, 0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@torch.no_grad()
+def equalize_activations(
+    model: nn.Module, calib_bcw: np.ndarray, strength: float = 0.5
+) -> tuple[nn.Module, dict[str, Any]]:
+    """A copy of the fused student whose conv output channels are rescaled so that, after ReLU, each
+    channel spans more of its tensor's int8 range; the next layer's input weights absorb the inverse.
+
+    Per-tensor activation quantization gives every channel the step of the widest one, so a channel whose
+    calibration maximum r_c is a tenth of the tensor's R keeps only ~25 of its 255 levels. Channel c of
+    conv k is scaled by s_c = (R / r_c) ** a and column c of the consumer divided by s_c. Where the
+    consumer is depthwise (one per-channel weight scale per channel) the division costs nothing and a = 1;
+    where it is a pointwise conv or the linear heads, dividing a column coarsens that consumer's
+    per-output-channel weight grid, so a = ``strength`` (0: leave those ranges, 1: equalize fully).
+    Channels dead on the calibration windows (r_c < 1e-3 R) are left alone.
+
+    ``model`` must be the BatchNorm-folded student (``Student.fused()``): ``features`` a sequence of
+    Conv1d -> ReLU, then a global average pool, ``head`` and ``embedding``. Returns (the copy, a summary:
+    per conv, the mean channel range as a fraction of the tensor's before and after).
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ExportError(f"equalization strength must be in [0, 1], got {strength}")
+    feats = list(getattr(model, "features", []))
+    convs = [i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)]
+    if not convs or any(
+        i + 1 >= len(feats) or type(feats[i + 1]) is not nn.ReLU or feats[i].bias is None for i in convs
+    ):
+        raise ExportError(
+            "activation equalization needs the folded student's Conv1d(bias) -> ReLU blocks (ReLU6 does not "
+            "commute with scaling); export with --no-equalize for this model."
+        )
+    if len(calib_bcw) == 0:
+        raise ExportError("activation equalization needs calibration windows; none were given.")
+    model = copy.deepcopy(model).eval()
+    feats = list(model.features)
+    peaks: dict[int, torch.Tensor] = {}
+    hooks = [
+        feats[i + 1].register_forward_hook(
+            lambda _m, _i, out, k=i: peaks.__setitem__(k, out.amax(dim=(0, 2)))
+        )
+        for i in convs
+    ]
+    model(torch.from_numpy(np.ascontiguousarray(calib_bcw, np.float32)))
+    for h in hooks:
+        h.remove()
+    summary: dict[str, Any] = {"strength": strength, "layers": []}
+    for j, i in enumerate(convs):
+        conv = feats[i]
+        r = peaks[i].double()
+        big = float(r.max())
+        if big <= 0:
+            continue
+        consumers: list[nn.Module] = (
+            [feats[convs[j + 1]]] if j + 1 < len(convs) else [model.head, model.embedding]
+        )
+        depthwise = (
+            isinstance(consumers[0], nn.Conv1d) and consumers[0].groups == consumers[0].in_channels > 1
+        )
+        a = 1.0 if depthwise else strength
+        live = r >= 1e-3 * big
+        s = torch.where(live, (big / r.clamp_min(1e-12)) ** a, torch.ones_like(r)).float()
+        conv.weight.mul_(s.view(-1, 1, 1))
+        conv.bias.mul_(s)
+        for c in consumers:
+            if isinstance(c, nn.Conv1d) and c.groups > 1:
+                c.weight.div_(s.view(-1, 1, 1))
+            elif isinstance(c, nn.Conv1d):
+                c.weight.div_(s.view(1, -1, 1))
+            else:
+                c.weight.div_(s.view(1, -1))
+        after = r * s.double()
+        summary["layers"].append(
+            {
+                "conv": i,
+                "alpha": a,
+                "mean_range_fraction_before": round(float((r / big).mean()), 4),
+                "mean_range_fraction_after": round(float((after / after.max()).mean()), 4),
+            }
+        )
+    return model, summary
+
+
+@torch.no_grad()
+def simulated_agreement(
+    model: nn.Module, quantized: torch.fx.GraphModule, windows_bcw: np.ndarray
+) -> dict[str, float]:
+    """How a PT2E-converted model (quantize/dequantize simulated in float, as the runtimes compute) departs
+    from the float ``model`` on (N, 3, WINDOW) windows: top-1 agreement, flips, and the RMS change of the
+    float top-1 minus top-2 logit margin (a smooth companion to the few flips)."""
+    x = torch.from_numpy(np.ascontiguousarray(windows_bcw, np.float32))
+    f = model(x)[0]
+    q = torch.cat([quantized(x[i : i + 1])[0] for i in range(len(x))])
+    top2 = f.topk(2, dim=1).indices
+    rows = torch.arange(len(f))
+    dm = (q[rows, top2[:, 0]] - q[rows, top2[:, 1]]) - (f[rows, top2[:, 0]] - f[rows, top2[:, 1]])
+    flips = int((f.argmax(1) != q.argmax(1)).sum())
+    return {
+        "agreement": 1.0 - flips / len(f),
+        "flips": flips,
+        "margin_rms": float(dm.pow(2).mean().sqrt()),
+    }
+
+
+def choose_equalization(
+    model: nn.Module,
+    example: torch.Tensor,
+    calib_bcw: np.ndarray,
+    select_bcw: np.ndarray,
+    backend: str,
+    candidates: tuple[float | None, ...] = EQUALIZE_CANDIDATES,
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """Pick the equalization strength for ``model`` on windows that are not the verification windows.
+
+    Every candidate is quantized as export will (PT2E, calibrated on ``calib_bcw``) and simulated on
+    ``select_bcw`` (the validation subjects' windows plus the calibration windows); the one with the highest
+    top-1 agreement with float wins, ties going to the smaller margin RMS. Returns (strength, the table of
+    every candidate), strength None meaning no equalization.
+    """
+    table = []
+    for strength in candidates:
+        source = model if strength is None else equalize_activations(model, calib_bcw, strength)[0]
+        quantized, _ = quantize(source, example, calib_bcw, backend)
+        table.append({"strength": strength, **simulated_agreement(model, quantized, select_bcw)})
+    best = max(table, key=lambda r: (r["agreement"], -r["margin_rms"]))
+    return best["strength"], table

@@ -163,6 +163,8 @@ def test_cli_export_fails_without_writing(exported: dict, tmp_path: Path) -> Non
         "16",
         "--min-agreement",
         "1.01",
+        "--equalize",
+        "off",
     ]
     assert main(argv) == 2
     assert not out.exists()
@@ -195,3 +197,94 @@ def test_float32_export_matches_the_float_student_exactly(exported: dict) -> Non
     assert m.file.inputs[0]["dtype"] == "float32" and "scale" not in m.file.inputs[0]
     assert m.verification.agreement == 1.0
     assert m.verification.max_abs_logit_error < 1e-3
+    assert m.file.info["equalization"] is None  # float32 is the student as it is
+
+
+def _skewed_student(seed: int = 0) -> torch.nn.Module:
+    """A fused random student whose channels have very different output ranges (as trained ones do)."""
+    torch.manual_seed(seed)
+    m = Student(StudentConfig(n_classes=3, width=8, embed_dim=4)).fused()
+    with torch.no_grad():
+        for layer in m.features:
+            if isinstance(layer, torch.nn.Conv1d):
+                gain = torch.logspace(-1.5, 0.5, layer.out_channels)[torch.randperm(layer.out_channels)]
+                layer.weight.mul_(gain.view(-1, 1, 1))
+                layer.bias.uniform_(-0.05, 0.2).mul_(gain)
+    return m
+
+
+def _channel_peaks(m: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    peaks, h = [], x
+    for layer in m.features:
+        h = layer(h)
+        if isinstance(layer, torch.nn.ReLU):
+            peaks.append(h.amax(dim=(0, 2)))
+    return peaks
+
+
+def test_activation_equalization_keeps_the_float_function_and_evens_ranges() -> None:
+    from mujo_edge.export.quantize import equalize_activations
+
+    m = _skewed_student()
+    calib = np.random.default_rng(0).normal(0, 1, (64, 3, 100)).astype(np.float32)
+    x = torch.from_numpy(np.random.default_rng(1).normal(0, 1, (16, 3, 100)).astype(np.float32))
+    full, info = equalize_activations(m, calib, strength=1.0)
+    with torch.no_grad():
+        for a, b in zip(m(x), full(x), strict=True):
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+        # Every live channel now reaches its tensor's maximum on the calibration windows.
+        for before, after in zip(
+            _channel_peaks(m, torch.from_numpy(calib)),
+            _channel_peaks(full, torch.from_numpy(calib)),
+            strict=True,
+        ):
+            live = before >= 1e-3 * before.max()
+            torch.testing.assert_close(after[live], after.max().expand(int(live.sum())), rtol=1e-4, atol=0)
+    assert [layer["alpha"] for layer in info["layers"]] == [1.0] * len(info["layers"])
+    assert all(
+        layer["mean_range_fraction_after"] > layer["mean_range_fraction_before"] for layer in info["layers"]
+    )
+    assert m is not full and not torch.equal(m.features[0].weight, full.features[0].weight)  # a copy
+
+    half, info = equalize_activations(m, calib, strength=0.5)
+    # Depthwise consumers absorb the scale for free (alpha 1); pointwise convs and the heads get strength.
+    assert [layer["alpha"] for layer in info["layers"]] == [1.0, 0.5] * 4 + [0.5]
+    with torch.no_grad():
+        torch.testing.assert_close(half(x)[0], m(x)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_activation_equalization_refuses_what_it_cannot_rescale() -> None:
+    from mujo_edge.export.quantize import equalize_activations
+
+    calib = np.zeros((4, 3, 100), np.float32)
+    with pytest.raises(ExportError, match=r"\[0, 1\]"):
+        equalize_activations(_skewed_student(), calib, strength=1.5)
+    relu6 = Student(StudentConfig(n_classes=3, width=8, embed_dim=4, activation="relu6")).fused()
+    with pytest.raises(ExportError, match="--no-equalize"):
+        equalize_activations(relu6, calib)
+    with pytest.raises(ExportError, match="calibration windows"):
+        equalize_activations(_skewed_student(), calib[:0])
+
+
+def test_export_chooses_and_records_the_equalization(exported: dict) -> None:
+    """--equalize auto (the default) simulates every candidate on validation + calibration windows only."""
+    from mujo_edge.export.quantize import EQUALIZE_CANDIDATES
+
+    for m in exported["report"].models:
+        eq = m.file.info["equalization"]
+        search = eq["search"]
+        assert [c["strength"] for c in search["candidates"]] == list(EQUALIZE_CANDIDATES)
+        assert search["windows"] == 64 + 24 * 3  # calibration windows + validation subject 3's windows
+        best = max(search["candidates"], key=lambda c: (c["agreement"], -c["margin_rms"]))
+        assert eq["strength"] == best["strength"]
+        assert all(0.0 <= c["agreement"] <= 1.0 and c["margin_rms"] >= 0.0 for c in search["candidates"])
+        assert len(eq.get("layers", [])) == (0 if eq["strength"] is None else 9)
+
+
+def test_equalize_argument_parsing() -> None:
+    from mujo_edge.cli.export import _equalize_arg
+
+    assert _equalize_arg("auto") == "auto" and _equalize_arg("off") is None and _equalize_arg("0.25") == 0.25
+    for bad in ("2", "-0.1", "strong"):
+        with pytest.raises(Exception, match=r"auto, off|in \[0, 1\]"):
+            _equalize_arg(bad)
