@@ -15,7 +15,7 @@ echo "|---|---|---|---|---|"
 for s in "${students[@]}"; do
   [ -f "$s/manifest.json" ] || { echo "skip $s (missing)" >&2; continue; }
   name=$(basename "$s")
-  for setting in none auto 0.25 0.5 1; do
+  for setting in none 0.25 0.5 1; do
     if [ "$setting" = none ]; then flags=(--equalize off); else flags=(--equalize "$setting"); fi
     b="$out/${name}_eq${setting}.mujo"
     [ -f "$b" ] || "$py" -m mujo_edge.cli export --int8 "$s" --out "$b" --formats tflite --min-agreement 0 \
@@ -24,10 +24,7 @@ for s in "${students[@]}"; do
 import json, sys, zipfile
 m = json.loads(zipfile.ZipFile(sys.argv[1]).read("manifest.json"))
 v = next(iter(m["verification"]["models"].values()))
-setting = sys.argv[3]
-if setting == "auto":
-    setting += f" ({m['models'][0]['equalization']['strength']})"
-print(f"| {sys.argv[2]} | {setting} | {v['agreement']:.4f} | {v['macro_f1']:.4f} | {v['float_macro_f1']:.4f} |")
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {v['agreement']:.4f} | {v['macro_f1']:.4f} | {v['float_macro_f1']:.4f} |")
 PY
   done
 done

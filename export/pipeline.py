@@ -22,6 +22,7 @@ import torch
 from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
 from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
+from mujo_edge.export.quantize import EQUALIZE_STRENGTH
 from mujo_edge.export.verify import Verification, make_runner, tensor_dict, verify
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ class ExportData:
     test_g: np.ndarray  # (N, WINDOW, 3) float32 g, after PIT
     test_label: np.ndarray  # (N,) int64
     info: dict[str, Any] = field(default_factory=dict)
-    #: (M, 3, WINDOW) windows for choosing export settings (validation subjects), never the test windows.
-    val_bcw: np.ndarray | None = None
 
 
 @dataclass
@@ -109,20 +108,15 @@ def export_data(
     table = student_manifest.get("calibration")
     calib = apply_calibration(np.asarray(ds.acc[pick]), table)
     test_g = apply_calibration(np.asarray(ds.acc[test]), table)
-    val = np.flatnonzero(np.isin(subject, splits.get("val", [])))
-    val_g = apply_calibration(np.asarray(ds.acc[val]), table) if len(val) else None
     return ExportData(
         calib_bcw=np.ascontiguousarray(calib.transpose(0, 2, 1)),
         test_g=test_g,
         test_label=np.asarray(ds.label[test], np.int64),
-        val_bcw=None if val_g is None else np.ascontiguousarray(val_g.transpose(0, 2, 1)),
         info={
             "path": str(path),
             "content_hash": ds.manifest.get("content_hash"),
             "calibration_windows": len(pick),
             "calibration_subjects": list(splits["train"]),
-            "validation_windows": len(val),
-            "validation_subjects": list(splits.get("val", [])),
             "verification_windows": len(test),
             "verification_subjects": list(splits["test"]),
         },
@@ -223,18 +217,16 @@ def export_models(
     min_agreement: float = 0.99,
     name: str = "student",
     on_step: Callable[[str], None] | None = None,
-    equalize: float | str | None = "auto",
+    equalize: float | None = EQUALIZE_STRENGTH,
 ) -> ExportReport:
     """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each.
 
-    With ``int8``, the quantized models are made from the student after
-    :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (a float in [0, 1]);
-    ``"auto"`` picks it with :func:`~mujo_edge.export.quantize.choose_equalization` on the validation and
-    calibration windows (never the verification windows); None quantizes the student as it is.
-    Verification always compares with the original float student.
+    With ``int8`` and ``equalize`` not None, the quantized models are made from the student after
+    :func:`~mujo_edge.export.quantize.equalize_activations` at that strength; verification always compares
+    with the original float student.
     """
     from mujo_edge.export.executorch import to_pte
-    from mujo_edge.export.quantize import choose_equalization, equalize_activations
+    from mujo_edge.export.quantize import equalize_activations
     from mujo_edge.export.tflite import op_summary, to_tflite
 
     unknown = [f for f in formats if f not in FORMATS]
@@ -246,22 +238,8 @@ def export_models(
     calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)
     source, equalization = model, None
-    if int8 and equalize == "auto":
-        if on_step:
-            on_step("choosing the activation equalization on validation + calibration windows")
-        select = data.calib_bcw if data.val_bcw is None else np.concatenate([data.val_bcw, data.calib_bcw])
-        backend = "executorch" if "executorch" in formats else "tflite"
-        strength, search = choose_equalization(model, example, data.calib_bcw, select, backend)
-        if strength is not None:
-            source, equalization = equalize_activations(model, data.calib_bcw, strength)
-        equalization = {
-            **(equalization or {"strength": None}),
-            "search": {"windows": len(select), "simulated_with": backend, "candidates": search},
-        }
-    elif int8 and equalize is not None:
-        if isinstance(equalize, str):
-            raise ExportError(f"equalize must be 'auto', a strength in [0, 1] or None, got {equalize!r}")
-        source, equalization = equalize_activations(model, data.calib_bcw, float(equalize))
+    if int8 and equalize is not None:
+        source, equalization = equalize_activations(model, data.calib_bcw, equalize)
     models: list[ExportedModel] = []
     for fmt in formats:
         t0 = time.perf_counter()

@@ -79,12 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument(
         "--equalize",
         type=_equalize_arg,
-        default="auto",
-        metavar="auto|off|STRENGTH",
+        default=0.5,
+        metavar="STRENGTH|off",
         help="int8: rescale channels so activations use their int8 ranges evenly before quantizing (the float "
-        "function is unchanged). STRENGTH 0-1 where it costs weight precision; auto (default) tries "
-        "off, 0, 0.25, 0.5, 0.75, 1 and keeps the one whose simulated int8 model agrees best with float on the "
-        "validation and calibration windows (never the verification windows)",
+        "function is unchanged); STRENGTH 0-1 applies where it costs weight precision (default 0.5), off "
+        "quantizes the student as it is",
     )
     e.add_argument("--data", type=Path, help="dataset (default: the one recorded in the student manifest)")
     e.add_argument("--name", default="student", help="model file stem inside the bundle")
@@ -104,14 +103,14 @@ def _pretrained_path(args: argparse.Namespace, teacher_manifest: dict[str, Any])
     return None
 
 
-def _equalize_arg(text: str) -> float | str | None:
-    """``--equalize``: auto, off, or a strength in [0, 1]."""
-    if text in ("auto", "off"):
-        return None if text == "off" else text
+def _equalize_arg(text: str) -> float | None:
+    """``--equalize``: off, or a strength in [0, 1]."""
+    if text == "off":
+        return None
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto, off or a number in [0, 1], got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected off or a number in [0, 1], got {text!r}") from None
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"the strength must be in [0, 1], got {v}")
     return v
@@ -333,16 +332,7 @@ def _export(args: argparse.Namespace) -> int:
     console.print(table)
     eq = report.models[0].file.info.get("equalization") if report.models else None
     if eq:
-        line = f"activation equalization: strength {eq['strength'] if eq['strength'] is not None else 'off'}"
-        if "search" in eq:
-            tried = ", ".join(
-                f"{'off' if c['strength'] is None else c['strength']}: {c['agreement']:.4f}"
-                for c in eq["search"]["candidates"]
-            )
-            line += (
-                f" (auto; simulated int8 agreement on {eq['search']['windows']} non-test windows: {tried})"
-            )
-        console.print(line)
+        console.print(f"activation equalization: strength {eq['strength']} (--equalize)")
     if not report.passed:
         raise ExportError(
             "verification failed, no bundle written: "
