@@ -60,9 +60,16 @@ def runtime_available(fmt: str) -> bool:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (B, C) logits, float32, numerically stable."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32, copy=False)
+    z = np.asarray(logits, np.float32)
+    if z.ndim == 2 and z.shape[0] == 1:  # one window, the live case: whole-array reductions, ~1.5 us less
+        z = z - z.max()
+        np.exp(z, out=z)
+        z /= z.sum()
+        return z
+    z = z - z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
 
 
 class Runner:

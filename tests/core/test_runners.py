@@ -182,3 +182,20 @@ def test_zero_shot_errors_name_the_fix(tmp_path: Path) -> None:
     write_bundle(without, labels=LABELS, models=[_model()])
     with pytest.raises(BundleError, match=r"no label embeddings.*--pretrained"):
         Bundle.open(without).zero_shot(_windows(2), runner=FakeRunner(4))  # type: ignore[arg-type]
+
+
+def test_softmax_rows_single_and_batch() -> None:
+    from mujo_edge.runners import softmax
+
+    x = np.random.default_rng(4).normal(0, 20, (5, 7)).astype(np.float32)
+    ref = np.exp(x.astype(np.float64) - x.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    for got, want in (
+        (softmax(x), ref),
+        (softmax(x[:1]), ref[:1]),
+        (softmax(x[2:3].astype(np.float64)), ref[2:3]),
+    ):
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(softmax(np.array([[1000.0, 0.0]])), [[1.0, 0.0]])  # no overflow
+    assert not np.shares_memory(softmax(x[:1]), x)  # a new array: callers may keep the logits
