@@ -108,7 +108,7 @@ def equalize_activations(
     ):
         raise ExportError(
             "activation equalization needs the folded student's Conv1d(bias) -> ReLU blocks (ReLU6 does not "
-            "commute with scaling); export with --no-equalize for this model."
+            "commute with scaling); export with --equalize off for this model."
         )
     if len(calib_bcw) == 0:
         raise ExportError("activation equalization needs calibration windows; none were given.")

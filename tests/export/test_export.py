@@ -260,7 +260,7 @@ def test_activation_equalization_refuses_what_it_cannot_rescale() -> None:
     with pytest.raises(ExportError, match=r"\[0, 1\]"):
         equalize_activations(_skewed_student(), calib, strength=1.5)
     relu6 = Student(StudentConfig(n_classes=3, width=8, embed_dim=4, activation="relu6")).fused()
-    with pytest.raises(ExportError, match="--no-equalize"):
+    with pytest.raises(ExportError, match="--equalize off"):
         equalize_activations(relu6, calib)
     with pytest.raises(ExportError, match="calibration windows"):
         equalize_activations(_skewed_student(), calib[:0])
