@@ -6,6 +6,7 @@ The teacher has the interface of helper C's fine-tuned classifier (``forward(acc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from mujo_edge.constants import RATE_HZ, WINDOW
+from mujo_edge.training.data.format import Dataset, write_dataset
 
 LABELS = ["circle", "shake", "lift"]
 SUBJECTS = (1, 2, 3, 4)
@@ -38,6 +40,19 @@ def tiny_windows(per_class_subject: int = 12, seed: int = 0) -> dict[str, np.nda
         "label": np.asarray(label, np.int64),
         "subject": np.asarray(subject, np.int64),
     }
+
+
+def write_tiny_dataset(root: Path, data: dict[str, np.ndarray]) -> Dataset:
+    """Write :func:`tiny_windows` output as a dataset folder (one recording per subject)."""
+    return write_dataset(
+        root,
+        acc=data["acc"],
+        label=data["label"],
+        subject=data["subject"],
+        recording=data["subject"],
+        start=np.zeros(len(data["label"]), np.int64),
+        labels=LABELS,
+    )
 
 
 class TinyTeacher(nn.Module):

@@ -6,7 +6,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytestmark = pytest.mark.torch
@@ -19,26 +18,16 @@ import torch  # noqa: E402
 from mujo_edge.calibration import PitCalibration  # noqa: E402
 from mujo_edge.cli import main  # noqa: E402
 from mujo_edge.training.checkpoint import save_classifier  # noqa: E402
-from mujo_edge.training.data.format import write_dataset  # noqa: E402
 from mujo_edge.training.distill import load_student  # noqa: E402
 from mujo_edge.training.models import Classifier, HeadConfig, JointModel, ModelConfig  # noqa: E402
 
-from .fakes import LABELS, tiny_windows  # noqa: E402
+from .fakes import LABELS, tiny_windows, write_tiny_dataset  # noqa: E402
 
 
 def test_distill_cli_uses_teacher_splits_and_pit(tmp_path: Path) -> None:
     torch.manual_seed(0)
     data = tiny_windows(per_class_subject=8)
-    n = len(data["label"])
-    write_dataset(
-        tmp_path / "data",
-        acc=data["acc"],
-        label=data["label"],
-        subject=data["subject"],
-        recording=data["subject"],
-        start=np.zeros(n, np.int64),
-        labels=LABELS,
-    )
+    write_tiny_dataset(tmp_path / "data", data)
     joint = JointModel(ModelConfig(modalities=("acc", "text"), joint_dim=16, cnn="mmfit", proj_hidden=16))
     teacher = Classifier(joint, HeadConfig(inputs=("acc",), n_classes=3, hidden=8, labels=LABELS))
     # A PIT table that maps the real windows onto a distribution 1.5x wider: the student must see it applied.

@@ -26,7 +26,6 @@ from mujo_edge.bundle import Bundle  # noqa: E402
 from mujo_edge.cli import main  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.pipeline import ExportData, export_data, export_models, write_export_bundle  # noqa: E402
-from mujo_edge.training.data.format import write_dataset  # noqa: E402
 from mujo_edge.training.distill import (  # noqa: E402
     MAX_STUDENT_PARAMS,
     DistillConfig,
@@ -43,7 +42,7 @@ from mujo_edge.training.distill import (  # noqa: E402
     teacher_splits,
 )
 
-from .fakes import LABELS, tiny_windows, trained_teacher  # noqa: E402
+from .fakes import LABELS, tiny_windows, trained_teacher, write_tiny_dataset  # noqa: E402
 
 EPOCHS = 15
 
@@ -53,16 +52,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("export")
     data = tiny_windows(per_class_subject=24)
-    n = len(data["label"])
-    ds = write_dataset(
-        root / "data",
-        acc=data["acc"],
-        label=data["label"],
-        subject=data["subject"],
-        recording=data["subject"],
-        start=np.zeros(n, np.int64),
-        labels=LABELS,
-    )
+    ds = write_tiny_dataset(root / "data", data)
     teacher = trained_teacher(data)
     splits = teacher_splits(teacher.manifest, data["subject"])
     cfg = DistillConfig(epochs=EPOCHS, seed=0)

@@ -27,19 +27,7 @@ from mujo_edge.firmware_bridge.record import (
 from mujo_edge.firmware_bridge.session import DeviceSession
 from mujo_edge.samples import SampleBatch, StreamStatus
 
-
-async def _collect(session: DeviceSession, connector: ReplayConnector) -> list:
-    items: list = []
-
-    async def consume() -> None:
-        async for item in session.stream():
-            items.append(item)
-
-    task = asyncio.ensure_future(consume())
-    await asyncio.wait_for(connector.finished.wait(), 10)
-    await session.stop()
-    await asyncio.wait_for(task, 10)
-    return items
+from .test_session import run_session
 
 
 def mujo_live(path: Path, faults: Faults) -> tuple[list, DeviceSession]:
@@ -56,7 +44,7 @@ def mujo_live(path: Path, faults: Faults) -> tuple[list, DeviceSession]:
     profile = MujoStreamProfile()
     with Recorder(path, "left", profile, {"wrist": "left"}) as recorder:
         session = DeviceSession(connector, "w", profile, "left", recorder=recorder, sleep=no_wait)
-        items = asyncio.run(_collect(session, connector))
+        items = asyncio.run(run_session(session, connector))
     return items, session
 
 
@@ -116,14 +104,14 @@ def test_polar_replay_uses_the_recorded_factor(tmp_path: Path) -> None:
     profile = PolarPmdProfile()
     with Recorder(path, "h10", profile) as recorder:
         live = asyncio.run(
-            _collect(DeviceSession(connector, "replay", profile, "h10", recorder=recorder), connector)
+            run_session(DeviceSession(connector, "replay", profile, "h10", recorder=recorder), connector)
         )
     live_b = [i for i in live if isinstance(i, SampleBatch)]
     np.testing.assert_allclose(live_b[0].acc_g[:, 2], 1.0)  # 4000 x 0.00025 g
     same_items(live, list(replay_batches(path)))
     # and through the Transport interface again: the recording drives a full session
     again = ReplayConnector.from_recording(path)
-    replayed = asyncio.run(_collect(DeviceSession(again, "h10", PolarPmdProfile(), "h10"), again))
+    replayed = asyncio.run(run_session(DeviceSession(again, "h10", PolarPmdProfile(), "h10"), again))
     same_items(live, replayed)
 
 
