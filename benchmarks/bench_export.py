@@ -141,7 +141,11 @@ def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
     model, manifest = load_student(student)
     data = export_data(manifest, None, calib_windows=1)
     n = len(b.labels)
-    out: dict[str, Any] = {"windows": len(data.test_g), "subjects": data.info["verification_subjects"]}
+    out: dict[str, Any] = {
+        "windows": len(data.test_g),
+        "subjects": data.info["verification_subjects"],
+        "chance": 1 / n,
+    }
     with torch.no_grad():
         emb = model(torch.from_numpy(np.ascontiguousarray(data.test_g.transpose(0, 2, 1))))[1].numpy()
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
@@ -220,10 +224,10 @@ def print_table(res: dict[str, Any]) -> None:
         )
     z = res.get("zero_shot")
     if z:
-        per = ", ".join(f"{k} {v:.3f}" for k, v in z.items() if k not in ("windows", "subjects"))
+        per = ", ".join(f"{k} {v:.3f}" for k, v in z.items() if k not in ("windows", "subjects", "chance"))
         c.print(
             f"on-device zero-shot (embedding vs label texts, no head), top-1 macro-F1 on {z['windows']} "
-            f"windows of subjects {z['subjects']}: {per} (chance {1 / len(Bundle.open(res['bundle']).labels):.3f})"
+            f"windows of subjects {z['subjects']}: {per} (chance {z['chance']:.3f})"
         )
     c.print(f"machine: {res['machine']}")
 
