@@ -5,6 +5,8 @@ The program runs on a phone with ExecuTorch's C++ runtime and here with ``execut
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -37,13 +39,62 @@ def partition_info(graph_module: torch.fx.GraphModule) -> dict[str, Any]:
     }
 
 
+class Conv1dAs2d(nn.Module):
+    """A Conv1d computed as a Conv2d over (B, C, W, 1): the same function, in the form ExecuTorch's XNNPACK
+    lowering needs for a float32 conv whose output is then quantized.
+
+    Its ``Conv1dUnsqueezePass`` (executorch 1.3) rewrites every conv1d to a conv2d and, when all users of
+    the conv are quantize ops, tags a quantize/dequantize pair after it as implicit, which declares the
+    conv's output int8 while its input and weights are float32: XNNPACK then refuses the program at load
+    ("Failed to create convolution node ... xnn_status_invalid_parameter"). A conv that is already 2-d is
+    left alone, and the quantize after it becomes an explicit XNNPACK convert.
+    """
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            conv.in_channels,
+            conv.out_channels,
+            (conv.kernel_size[0], 1),
+            stride=(conv.stride[0], 1),
+            padding=(int(conv.padding[0]), 0),  # type: ignore[arg-type]
+            dilation=(conv.dilation[0], 1),
+            groups=conv.groups,
+            bias=conv.bias is not None,
+        )
+        with torch.no_grad():
+            self.conv.weight.copy_(conv.weight.unsqueeze(-1))
+            if conv.bias is not None:
+                self.conv.bias.copy_(conv.bias)  # type: ignore[union-attr]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # flatten, not squeeze: XNNPACK takes the view, and squeeze_copy.dims would fall back to the CPU.
+        return self.conv(x.unsqueeze(-1)).flatten(2)
+
+
+def float_convs_as_2d(model: nn.Module, float_modules: Collection[str]) -> nn.Module:
+    """A copy of ``model`` with each Conv1d named in ``float_modules`` replaced by :class:`Conv1dAs2d`
+    (same path, so the float32 annotation still applies), or ``model`` itself when none is."""
+    names = [n for n, m in model.named_modules() if n in float_modules and isinstance(m, nn.Conv1d)]
+    if not names:
+        return model
+    model = copy.deepcopy(model)
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, Conv1dAs2d(getattr(parent, child)))
+    return model
+
+
 def to_pte(
     model: nn.Module,
     example: torch.Tensor,
     calib_bcw: np.ndarray | None = None,
+    float_modules: Collection[str] = (),
 ) -> tuple[bytes, dict[str, Any]]:
     """Lower ``model`` (eval, BatchNorm folded) to an ExecuTorch program; int8 when ``calib_bcw`` (K, 3,
-    WINDOW) windows are given.
+    WINDOW) windows are given, except the modules named in ``float_modules``, which stay float32 (XNNPACK
+    runs float and int8 ops in the same partition).
 
     Returns (program bytes, partition info).
     """
@@ -54,7 +105,8 @@ def to_pte(
     from mujo_edge.export.quantize import quantize
 
     if calib_bcw is not None:
-        model, _ = quantize(model, example, calib_bcw, "executorch")
+        model = float_convs_as_2d(model, float_modules)
+        model, _ = quantize(model, example, calib_bcw, "executorch", float_modules)
     edge = to_edge_transform_and_lower(
         torch.export.export(model, (example,)), partitioner=[XnnpackPartitioner()]
     )

@@ -23,6 +23,7 @@ from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
 from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH
+from mujo_edge.export.rounding import ADAROUND_ITERATIONS
 from mujo_edge.export.verify import Verification, make_runner, tensor_dict, verify
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ FILE_NAMES = {
     ("executorch", False): "{name}_xnnpack_fp32.pte",
 }
 OUTPUT_NAMES = ("logits", "embedding")
+#: Weight rounding of int8 exports: "adaround" (export/rounding.py) or PT2E's round-to-nearest.
+ROUNDINGS = ("adaround", "nearest")
+#: Training windows adaptive rounding draws from by default (all of them in the seglearn data's 3,193).
+ROUNDING_WINDOWS = 4096
 
 
 @dataclass
@@ -46,6 +51,8 @@ class ExportData:
     test_g: np.ndarray  # (N, WINDOW, 3) float32 g, after PIT
     test_label: np.ndarray  # (N,) int64
     info: dict[str, Any] = field(default_factory=dict)
+    #: Training windows for adaptive weight rounding (BCW, after PIT); None: use ``calib_bcw``.
+    rounding_bcw: np.ndarray | None = None
 
 
 @dataclass
@@ -78,8 +85,13 @@ def export_data(
     data_dir: str | Path | None,
     calib_windows: int = 512,
     seed: int = 0,
+    rounding_windows: int = ROUNDING_WINDOWS,
 ) -> ExportData:
-    """Calibration windows from the training subjects and held-out windows from the test subjects."""
+    """Calibration windows from the training subjects and held-out windows from the test subjects.
+
+    Activation ranges are calibrated on ``calib_windows`` training windows; adaptive weight rounding, which
+    fits one rounding choice per weight, sees up to ``rounding_windows`` of them (0: none are drawn).
+    """
     from mujo_edge.training.data.format import Dataset
     from mujo_edge.training.distill import apply_calibration
 
@@ -106,16 +118,24 @@ def export_data(
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(train, size=min(calib_windows, len(train)), replace=False))
     table = student_manifest.get("calibration")
-    calib = apply_calibration(np.asarray(ds.acc[pick]), table)
+
+    def bcw(idx: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(apply_calibration(np.asarray(ds.acc[idx]), table).transpose(0, 2, 1))
+
+    rounding = None
+    if rounding_windows > 0:
+        rounding = np.sort(rng.choice(train, size=min(rounding_windows, len(train)), replace=False))
     test_g = apply_calibration(np.asarray(ds.acc[test]), table)
     return ExportData(
-        calib_bcw=np.ascontiguousarray(calib.transpose(0, 2, 1)),
+        calib_bcw=bcw(pick),
         test_g=test_g,
         test_label=np.asarray(ds.label[test], np.int64),
+        rounding_bcw=None if rounding is None else bcw(rounding),
         info={
             "path": str(path),
             "content_hash": ds.manifest.get("content_hash"),
             "calibration_windows": len(pick),
+            "rounding_windows": 0 if rounding is None else len(rounding),
             "calibration_subjects": list(splits["train"]),
             "verification_windows": len(test),
             "verification_subjects": list(splits["test"]),
@@ -218,39 +238,61 @@ def export_models(
     name: str = "student",
     on_step: Callable[[str], None] | None = None,
     equalize: float | None = EQUALIZE_STRENGTH,
+    rounding: str = "adaround",
+    rounding_iterations: int = ADAROUND_ITERATIONS,
+    float_stem: bool = True,
 ) -> ExportReport:
     """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each.
 
-    With ``int8`` and ``equalize`` not None, the quantized models are made from the student after
-    :func:`~mujo_edge.export.quantize.equalize_activations` at that strength; verification always compares
-    with the original float student.
+    With ``int8``, the quantized models are made from the student after
+    :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (unless None) and, with
+    ``rounding="adaround"``, :func:`~mujo_edge.export.rounding.round_weights` on ``data.rounding_bcw``;
+    with ``float_stem`` the first conv and its ReLU stay float32 (the model takes the float window).
+    Verification always compares with the original float student.
     """
     from mujo_edge.export.executorch import to_pte
-    from mujo_edge.export.quantize import equalize_activations
+    from mujo_edge.export.quantize import equalize_activations, stem_modules
+    from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
+    if rounding not in ROUNDINGS:
+        raise ExportError(f"unknown weight rounding {rounding!r}; choose from {list(ROUNDINGS)}")
     torch.manual_seed(0)
     model = student.fused() if hasattr(student, "fused") else student.eval()  # type: ignore[operator]
     example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
     calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)
-    source, equalization = model, None
+    float_modules = stem_modules(model) if int8 and float_stem else ()
+    source, equalization, rounded = model, None, None
     if int8 and equalize is not None:
         source, equalization = equalize_activations(model, data.calib_bcw, equalize)
+    if int8 and rounding == "adaround" and formats:
+        if on_step:
+            on_step("int8: adaptive weight rounding (AdaRound)")
+        windows = data.rounding_bcw if data.rounding_bcw is not None else data.calib_bcw
+        # Both back ends' quantizers place the same activation quantization; ask the first one.
+        source, rounded = round_weights(
+            source,
+            windows,
+            formats[0],
+            ranges_bcw=data.calib_bcw,
+            iterations=rounding_iterations,
+            float_modules=float_modules,
+        )
     models: list[ExportedModel] = []
     for fmt in formats:
         t0 = time.perf_counter()
         if on_step:
             on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
         if fmt == "tflite":
-            blob = to_tflite(source, example, calib)
+            blob = to_tflite(source, example, calib, float_modules)
             entry = _tflite_entry(blob, data.test_g, (float_logits, float_emb), int8)
             partitions = op_summary(blob)
         else:
-            blob, partitions = to_pte(source, example, calib)
+            blob, partitions = to_pte(source, example, calib, float_modules)
             entry = _pte_entry((float_logits, float_emb), int8, window)
         seconds = time.perf_counter() - t0
         if on_step:
@@ -271,9 +313,12 @@ def export_models(
                 if fmt == "tflite"
                 else "executorch.runtime (XNNPACK)",
                 "quantization": "PT2E static int8: per-channel symmetric weights, per-tensor activations"
+                + (f"; float32: {', '.join(float_modules)} (the stem)" if float_modules else "")
                 if int8
                 else "none (float32)",
+                "float_modules": list(float_modules),
                 "equalization": equalization,
+                "weight_rounding": rounded if int8 and rounded else ("nearest" if int8 else None),
                 "partitions": partitions,
                 "verification": ver.to_dict(),
             },

@@ -15,6 +15,7 @@ unchanged (to float32 rounding) and the int8 model is still verified against the
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,13 @@ from mujo_edge.noise import quiet_third_party
 BACKENDS = ("executorch", "tflite")
 
 
-def make_quantizer(backend: str) -> Any:
-    """The PT2E quantizer of ``backend``: symmetric int8, per-channel weights, static activations."""
+def make_quantizer(backend: str, float_modules: Collection[str] = ()) -> Any:
+    """The PT2E quantizer of ``backend``: symmetric int8, per-channel weights, static activations.
+
+    Ops inside the modules named in ``float_modules`` (paths in the exported model, e.g. ``features.0``)
+    are left unannotated, so they stay float32; the quantizers' own per-module switch
+    (``set_module_name(name, None)``) is not supported by XNNPACKQuantizer.
+    """
     quiet_third_party()
     if backend == "executorch":
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
@@ -36,14 +42,48 @@ def make_quantizer(backend: str) -> Any:
             get_symmetric_quantization_config,
         )
 
-        return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    if backend == "tflite":
+        quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    elif backend == "tflite":
         from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
 
-        return PT2EQuantizer().set_global(
+        quantizer = PT2EQuantizer().set_global(
             get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
         )
-    raise ExportError(f"unknown back end {backend!r}; expected one of {BACKENDS}")
+    else:
+        raise ExportError(f"unknown back end {backend!r}; expected one of {BACKENDS}")
+    if float_modules:
+        keep_float = set(float_modules)
+        annotate = quantizer.annotate
+
+        def annotate_except(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+            gm = annotate(gm)
+            for node in gm.graph.nodes:
+                stack = list((node.meta.get("nn_module_stack") or {}).values())
+                path = stack[-1][0] if stack else ""
+                if any(path == name or path.startswith(name + ".") for name in keep_float):
+                    node.meta.pop("quantization_annotation", None)
+            return gm
+
+        quantizer.annotate = annotate_except
+    return quantizer
+
+
+def stem_modules(model: nn.Module) -> tuple[str, ...]:
+    """Paths of the folded student's stem, its first conv and the activation after it, as the exported graph
+    names them (``features.0``, ``features.1``): the layers to keep in float32 for a float input.
+
+    The stem sees the raw window, whose int8 step (~0.03 g over the +-4.5 g calibration range) is the
+    largest single source of int8 error on the shipped student (docs/export.md); in float32 it costs a few
+    hundred bytes and no XNNPACK partition.
+    """
+    feats = list(getattr(model, "features", []))
+    first = next((i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)), None)
+    if first is None:
+        raise ExportError("a float32 stem needs the student's Conv1d layers in `features`; use --stem int8")
+    names = [f"features.{first}"]
+    if first + 1 < len(feats) and not isinstance(feats[first + 1], nn.Conv1d):
+        names.append(f"features.{first + 1}")
+    return tuple(names)
 
 
 def quantize(
@@ -51,11 +91,13 @@ def quantize(
     example: torch.Tensor,
     calib_bcw: np.ndarray,
     backend: str,
+    float_modules: Collection[str] = (),
 ) -> tuple[torch.fx.GraphModule, Any]:
     """PT2E static int8 post-training quantization: returns (quantized module, the quantizer used).
 
     Observers see every calibration window (K, 3, WINDOW), one at a time as the batch-1 graph runs.
-    ``model`` must be in eval mode with BatchNorm already folded (``Student.fused()``).
+    ``model`` must be in eval mode with BatchNorm already folded (``Student.fused()``). The modules named in
+    ``float_modules`` stay float32 (see :func:`make_quantizer`).
     """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
@@ -63,7 +105,7 @@ def quantize(
         raise ExportError("int8 calibration needs at least one window; none was given (check --data).")
     model = model.eval()
     x = torch.from_numpy(np.ascontiguousarray(calib_bcw, np.float32))
-    quantizer = make_quantizer(backend)
+    quantizer = make_quantizer(backend, float_modules)
     prepared = prepare_pt2e(torch.export.export(model, (example,)).module(), quantizer)
     with torch.no_grad():
         for i in range(len(x)):

@@ -1,13 +1,16 @@
-"""LiteRT ``.tflite`` through litert-torch: int8 end to end (PT2E, input and output int8) or float32.
+"""LiteRT ``.tflite`` through litert-torch: int8 (PT2E) or float32.
 
-The int8 model takes an int8 input and returns int8 outputs; the runner quantizes windows and dequantizes
-outputs with the interpreter's scale and zero point (recorded in the bundle manifest too).
+A fully int8 model takes an int8 input and returns int8 outputs; with a float32 stem (the export default,
+docs/export.md) it takes the float32 window and quantizes after the stem itself. The runner quantizes
+windows where the input is int8 and dequantizes outputs with the interpreter's scale and zero point
+(recorded in the bundle manifest too).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -17,9 +20,15 @@ from torch import nn
 from mujo_edge.noise import quiet_third_party
 
 
-def to_tflite(model: nn.Module, example: torch.Tensor, calib_bcw: np.ndarray | None = None) -> bytes:
+def to_tflite(
+    model: nn.Module,
+    example: torch.Tensor,
+    calib_bcw: np.ndarray | None = None,
+    float_modules: Collection[str] = (),
+) -> bytes:
     """Convert ``model`` (eval, BatchNorm folded) to a TFLite flatbuffer; int8 when ``calib_bcw`` (K, 3,
-    WINDOW) windows are given."""
+    WINDOW) windows are given, except the modules named in ``float_modules``, which stay float32 (a float
+    first layer makes the model's input float32; LiteRT's XNNPACK delegate still takes the whole graph)."""
     quiet_third_party()
     import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
@@ -27,7 +36,7 @@ def to_tflite(model: nn.Module, example: torch.Tensor, calib_bcw: np.ndarray | N
     from mujo_edge.export.quantize import quantize
 
     if calib_bcw is not None:
-        qmodel, quantizer = quantize(model, example, calib_bcw, "tflite")
+        qmodel, quantizer = quantize(model, example, calib_bcw, "tflite", float_modules)
         edge = litert_torch.convert(qmodel, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
     else:
         edge = litert_torch.convert(model.eval(), (example,))

@@ -85,6 +85,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "function is unchanged); STRENGTH 0-1 applies where it costs weight precision (default 0.5), off "
         "quantizes the student as it is",
     )
+    e.add_argument(
+        "--rounding",
+        choices=("adaround", "nearest"),
+        default="adaround",
+        help="int8 weight rounding: adaround chooses each weight's rounding direction so that every layer's "
+        "output on training windows matches the float student's (default; ~1 min); nearest is PT2E's own",
+    )
+    e.add_argument(
+        "--stem",
+        choices=("float", "int8"),
+        default="float",
+        help="int8: keep the first conv (3 -> width channels, a few hundred weights) and its ReLU in float32, so "
+        "the raw window is not rounded to int8 (default; the model takes a float32 input), or quantize it too",
+    )
+    e.add_argument(
+        "--rounding-windows",
+        type=int,
+        default=4096,
+        metavar="N",
+        help="training windows adaptive rounding fits on (default 4096, capped at what the data has)",
+    )
     e.add_argument("--data", type=Path, help="dataset (default: the one recorded in the student manifest)")
     e.add_argument("--name", default="student", help="model file stem inside the bundle")
     e.add_argument("--seed", type=int, default=0)
@@ -287,7 +308,13 @@ def _export(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     student, manifest = load_student(args.student)
-    data = export_data(manifest, args.data, calib_windows=args.calib_windows, seed=args.seed)
+    data = export_data(
+        manifest,
+        args.data,
+        calib_windows=args.calib_windows,
+        seed=args.seed,
+        rounding_windows=args.rounding_windows if args.int8 and args.rounding == "adaround" else 0,
+    )
     with console.status("exporting") as status:
         report = export_models(
             student,
@@ -300,6 +327,8 @@ def _export(args: argparse.Namespace) -> int:
             name=args.name,
             on_step=lambda s: status.update(s),
             equalize=args.equalize,
+            rounding=args.rounding,
+            float_stem=args.stem == "float",
         )
     table = Table(
         title=f"export of {args.student} ({'int8' if args.int8 else 'float32'}), "
@@ -333,6 +362,12 @@ def _export(args: argparse.Namespace) -> int:
     eq = report.models[0].file.info.get("equalization") if report.models else None
     if eq:
         console.print(f"activation equalization: strength {eq['strength']} (--equalize)")
+    fm = report.models[0].file.info.get("float_modules") if report.models else None
+    if fm:
+        console.print(f"float32 stem: {', '.join(fm)} (--stem)")
+    wr = report.models[0].file.info.get("weight_rounding") if report.models else None
+    if isinstance(wr, dict):
+        console.print(f"weight rounding: AdaRound on {wr['windows']} training windows (--rounding)")
     if not report.passed:
         raise ExportError(
             "verification failed, no bundle written: "

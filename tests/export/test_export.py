@@ -70,7 +70,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     student, manifest = load_student(root / "student")
     ed = export_data(manifest, None, calib_windows=64)
-    report = export_models(student, LABELS, 100, ed)
+    report = export_models(student, LABELS, 100, ed, rounding_iterations=200)  # AdaRound, short schedule
     write_export_bundle(root / "m.mujo", report, manifest, ed, label_emb)
     return {
         "root": root,
@@ -126,7 +126,12 @@ def test_export_writes_verified_bundle_in_both_runtimes(exported: dict) -> None:
         assert (preds[fmt] == float_pred).mean() >= 0.99
         assert r.embed(data["acc"][te][:2]).shape == (2, 32)
     tfl = b.model("tflite")
-    assert tfl.inputs[0].dtype == "int8" and tfl.inputs[0].scale > 0  # int8 end to end
+    # The stem stays float32 by default (--stem float): the model takes the float window, outputs are int8.
+    assert tfl.inputs[0].dtype == "float32" and tfl.inputs[0].scale is None
+    assert tfl.outputs[0].dtype == "int8" and tfl.outputs[0].scale > 0
+    for fmt in ("tflite", "executorch"):
+        assert b.model(fmt).info["float_modules"] == ["features.0", "features.1"]
+        assert "float32: features.0, features.1" in b.model(fmt).info["quantization"]
     assert (preds["tflite"] == preds["executorch"]).mean() >= 0.99
     assert b.label_embeddings.shape == (3, 32)
 
@@ -155,6 +160,10 @@ def test_cli_export_fails_without_writing(exported: dict, tmp_path: Path) -> Non
         "1.01",
         "--equalize",
         "off",
+        "--rounding",
+        "nearest",
+        "--stem",
+        "int8",
     ]
     assert main(argv) == 2
     assert not out.exists()
@@ -271,3 +280,146 @@ def test_equalize_argument_parsing() -> None:
     for bad in ("2", "-0.1", "auto"):
         with pytest.raises(Exception, match=r"off or a number|in \[0, 1\]"):
             _equalize_arg(bad)
+
+
+def test_export_records_the_weight_rounding(exported: dict) -> None:
+    for m in exported["report"].models:
+        wr = m.file.info["weight_rounding"]
+        assert wr["method"] == "adaround" and wr["iterations"] == 200
+        assert [layer["layer"] for layer in wr["layers"]] == [
+            f"features.{i}" for i in range(2, 18, 2)
+        ] + [  # the float stem is not rounded
+            "head",
+            "embedding",
+        ]
+        assert all(layer["mse_adaround"] <= layer["mse_nearest"] for layer in wr["layers"])
+
+
+def test_adaround_lands_on_pt2e_int8_grid_and_lowers_layer_error() -> None:
+    from mujo_edge.export.quantize import quantize
+    from mujo_edge.export.rounding import round_weights
+
+    m = _skewed_student()
+    calib = np.random.default_rng(0).normal(0, 1, (64, 3, 100)).astype(np.float32)
+    rounded, info = round_weights(m, calib, "executorch", iterations=300)
+    layers = [layer for layer in m.features if isinstance(layer, torch.nn.Conv1d)] + [m.head, m.embedding]
+    new = [layer for layer in rounded.features if isinstance(layer, torch.nn.Conv1d)]
+    new += [rounded.head, rounded.embedding]
+    flips = 0
+    for before, after in zip(layers, new, strict=True):
+        w0, w1 = before.weight.detach(), after.weight.detach()
+        # PT2E's symmetric per-channel observer: step max|w| / 127, at least 2**-12 (tiny channels here).
+        s0 = (w0.abs().flatten(1).amax(1) / 127).clamp_min(2.0**-12)
+        s1 = (w1.abs().flatten(1).amax(1) / 127).clamp_min(2.0**-12)
+        torch.testing.assert_close(s1, s0, rtol=1e-6, atol=0)  # same per-channel grid
+        steps = w1 / s0.view(-1, *[1] * (w0.dim() - 1))
+        torch.testing.assert_close(steps, steps.round(), rtol=0, atol=1e-4)  # on it
+        assert ((steps.round() - w0 / s0.view(-1, *[1] * (w0.dim() - 1))).abs() < 1).all()  # floor or ceil
+        flips += int((steps.round() != torch.round(w0 / s0.view(-1, *[1] * (w0.dim() - 1)))).sum())
+    assert flips > 0  # some weights were rounded away from nearest
+    assert all(layer["mse_adaround"] <= layer["mse_nearest"] for layer in info["layers"])
+    # Here the activations' own int8 noise dominates each layer's error; the weights' share still shrinks.
+    assert sum(layer["mse_adaround"] for layer in info["layers"]) < sum(
+        layer["mse_nearest"] for layer in info["layers"]
+    )
+    # PT2E's own per-channel quantization reproduces the chosen integers exactly.
+    q, _ = quantize(rounded, torch.from_numpy(calib[:1]), calib, "executorch")
+    consts = dict(q.named_buffers()) | dict(q.named_parameters())
+    deq = []
+    for node in q.graph.nodes:
+        if node.op == "call_function" and "dequantize_per_channel" in str(node.target):
+            qw, scale, zp = (
+                consts[a.target] if getattr(a, "op", None) == "get_attr" else a for a in node.args[:3]
+            )
+            deq.append(
+                (qw.float() - zp.view(-1, *[1] * (qw.dim() - 1))) * scale.view(-1, *[1] * (qw.dim() - 1))
+            )
+    assert len(deq) == len(new)
+    for w_pt2e in deq:
+        match = [layer for layer in new if layer.weight.shape == w_pt2e.shape]
+        assert any(torch.allclose(w_pt2e, layer.weight.detach(), rtol=0, atol=1e-6) for layer in match)
+
+
+def test_adaround_beats_round_to_nearest_where_weights_are_the_only_error() -> None:
+    from mujo_edge.export.rounding import _round_layer
+
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(64, 8)
+    x = torch.randn(512, 64) @ (torch.randn(64, 64) / 8) + 0.5  # correlated inputs, as activations are
+    with torch.no_grad():
+        target = lin(x)
+    w, e_nearest, e_ada = _round_layer(lin, x, target, False, 1000, 128, torch.Generator().manual_seed(0))
+    assert e_ada < 0.75 * e_nearest, (e_nearest, e_ada)
+    with torch.no_grad():
+        assert float(((torch.nn.functional.linear(x, w, lin.bias) - target) ** 2).mean()) == pytest.approx(
+            e_ada
+        )
+
+
+def test_adaround_refuses_what_it_cannot_round() -> None:
+    from mujo_edge.export.rounding import round_weights
+
+    calib = np.zeros((4, 3, 100), np.float32)
+    relu6 = Student(StudentConfig(n_classes=3, width=8, embed_dim=4, activation="relu6")).fused()
+    with pytest.raises(ExportError, match="--rounding nearest"):
+        round_weights(relu6, calib, "executorch")
+    with pytest.raises(ExportError, match="calibration windows"):
+        round_weights(_skewed_student(), calib[:0], "executorch")
+    with pytest.raises(ExportError, match="at least one iteration"):
+        round_weights(_skewed_student(), calib, "executorch", iterations=0)
+    with pytest.raises(ExportError, match="unknown weight rounding"):
+        export_models(
+            _skewed_student(),
+            LABELS,
+            100,
+            ExportData(calib, calib.transpose(0, 2, 1), np.zeros(4)),
+            rounding="up",
+        )
+
+
+def test_int8_stem_export_is_int8_end_to_end_in_both_runtimes(exported: dict) -> None:
+    data, splits = exported["data"], exported["splits"]
+    te = np.isin(data["subject"], splits.test)
+    tr = np.isin(data["subject"], splits.train)
+    ed = ExportData(
+        calib_bcw=data["acc"][tr][:32].transpose(0, 2, 1).copy(),
+        test_g=data["acc"][te],
+        test_label=data["label"][te],
+    )
+    report = export_models(
+        exported["result"].student, LABELS, 100, ed, rounding="nearest", float_stem=False, equalize=None
+    )
+    for m in report.models:
+        assert m.file.info["float_modules"] == [] and m.file.info["weight_rounding"] == "nearest"
+        assert m.file.info["partitions"]["whole_model_in_one_partition"] is True
+        assert m.verification.agreement >= 0.95
+    tfl = report.models[0].file
+    assert tfl.inputs[0]["dtype"] == "int8" and tfl.inputs[0]["scale"] > 0  # int8 end to end
+
+
+def test_float_stem_helpers_keep_the_function() -> None:
+    from mujo_edge.export.executorch import Conv1dAs2d, float_convs_as_2d
+    from mujo_edge.export.quantize import stem_modules
+
+    m = _skewed_student()
+    assert stem_modules(m) == ("features.0", "features.1")
+    two_d = float_convs_as_2d(m, stem_modules(m))
+    assert isinstance(two_d.features[0], Conv1dAs2d) and isinstance(m.features[0], torch.nn.Conv1d)
+    assert float_convs_as_2d(m, ()) is m
+    x = torch.from_numpy(np.random.default_rng(2).normal(0, 1, (4, 3, 100)).astype(np.float32))
+    with torch.no_grad():
+        for a, b in zip(m(x), two_d(x), strict=True):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ExportError, match="--stem int8"):
+        stem_modules(torch.nn.Linear(3, 3))
+
+
+def test_adaround_leaves_a_float_stem_alone() -> None:
+    from mujo_edge.export.quantize import stem_modules
+    from mujo_edge.export.rounding import round_weights
+
+    m = _skewed_student()
+    calib = np.random.default_rng(0).normal(0, 1, (32, 3, 100)).astype(np.float32)
+    rounded, info = round_weights(m, calib, "tflite", iterations=20, float_modules=stem_modules(m))
+    assert torch.equal(rounded.features[0].weight, m.features[0].weight)  # float32 stays as trained
+    assert [layer["layer"] for layer in info["layers"]][:2] == ["features.2", "features.4"]
