@@ -139,7 +139,7 @@ def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
     from mujo_edge.training.distill import load_student, macro_f1
 
     model, manifest = load_student(student)
-    data = export_data(manifest, None, calib_windows=1)
+    data = export_data(manifest, None, calib_windows=1, rounding_windows=0)
     n = len(b.labels)
     out: dict[str, Any] = {
         "windows": len(data.test_g),

@@ -11,12 +11,10 @@ shift || true
 if [ $# -gt 0 ]; then settings=("$@"); else settings=(nearest:int8 adaround:int8 nearest:float adaround:float); fi
 mkdir -p "$out"
 py=${PYTHON:-.venv/bin/python}
-students=(runs/student runs/d2_w32_s1 runs/d2_w32_t2a5 runs/d2_w16_e8 runs/d2_w16_e8_t2a5 runs/d2_w16_e8_n05_s1
-          runs/d2_w16_e8_ew01 runs/d2_w16_e8_ew03 runs/d2_w16_e8_ew03_n05 runs/d2_w16_e8_ew03_t2a5
-          runs/d2_w16_e8_ew03_s1 runs/s2_w16_seed2 runs/s2_w16_seed3 runs/s2_w16_seed4)
+source "$(dirname "$0")/int8_students.sh"
 echo "| student | rounding | stem | agreement | int8 macro-F1 | float macro-F1 |"
 echo "|---|---|---|---|---|---|"
-for s in "${students[@]}"; do
+for s in "${int8_students[@]}"; do
   [ -f "$s/manifest.json" ] || { echo "skip $s (missing)" >&2; continue; }
   name=$(basename "$s")
   for setting in "${settings[@]}"; do

@@ -181,15 +181,20 @@ def test_label_embeddings_give_exact_joint_space_zero_shot_ranking() -> None:
     np.testing.assert_allclose(device, joint, atol=1e-5)
 
 
-def test_float32_export_matches_the_float_student_exactly(exported: dict) -> None:
+def _small_export_data(exported: dict, calib_windows: int) -> ExportData:
+    """The fixture's test-subject windows for verification and its first training windows for calibration."""
     data, splits = exported["data"], exported["splits"]
     te = np.isin(data["subject"], splits.test)
     tr = np.isin(data["subject"], splits.train)
-    ed = ExportData(
-        calib_bcw=data["acc"][tr][:4].transpose(0, 2, 1).copy(),
+    return ExportData(
+        calib_bcw=data["acc"][tr][:calib_windows].transpose(0, 2, 1).copy(),
         test_g=data["acc"][te],
         test_label=data["label"][te],
     )
+
+
+def test_float32_export_matches_the_float_student_exactly(exported: dict) -> None:
+    ed = _small_export_data(exported, 4)
     report = export_models(exported["result"].student, LABELS, 100, ed, formats=["tflite"], int8=False)
     m = report.models[0]
     assert m.file.filename == "student_litert_fp32.tflite" and m.file.dtype == "float32"
@@ -378,14 +383,7 @@ def test_adaround_refuses_what_it_cannot_round() -> None:
 
 
 def test_int8_stem_export_is_int8_end_to_end_in_both_runtimes(exported: dict) -> None:
-    data, splits = exported["data"], exported["splits"]
-    te = np.isin(data["subject"], splits.test)
-    tr = np.isin(data["subject"], splits.train)
-    ed = ExportData(
-        calib_bcw=data["acc"][tr][:32].transpose(0, 2, 1).copy(),
-        test_g=data["acc"][te],
-        test_label=data["label"][te],
-    )
+    ed = _small_export_data(exported, 32)
     report = export_models(
         exported["result"].student, LABELS, 100, ed, rounding="nearest", float_stem=False, equalize=None
     )
