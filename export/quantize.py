@@ -155,7 +155,7 @@ def equalize_activations(
     if len(calib_bcw) == 0:
         raise ExportError("activation equalization needs calibration windows; none were given.")
     model = copy.deepcopy(model).eval()
-    feats = list(model.features)
+    feats = list(model.get_submodule("features").children())
     peaks: dict[int, torch.Tensor] = {}
     hooks = [
         feats[i + 1].register_forward_hook(
@@ -174,7 +174,9 @@ def equalize_activations(
         if big <= 0:
             continue
         consumers: list[nn.Module] = (
-            [feats[convs[j + 1]]] if j + 1 < len(convs) else [model.head, model.embedding]
+            [feats[convs[j + 1]]]
+            if j + 1 < len(convs)
+            else [model.get_submodule("head"), model.get_submodule("embedding")]
         )
         depthwise = (
             isinstance(consumers[0], nn.Conv1d) and consumers[0].groups == consumers[0].in_channels > 1
@@ -189,7 +191,7 @@ def equalize_activations(
                 c.weight.div_(s.view(-1, 1, 1))
             elif isinstance(c, nn.Conv1d):
                 c.weight.div_(s.view(1, -1, 1))
-            else:
+            elif isinstance(c, nn.Linear):
                 c.weight.div_(s.view(1, -1))
         after = r * s.double()
         summary["layers"].append(
