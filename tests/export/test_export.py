@@ -421,3 +421,29 @@ def test_adaround_leaves_a_float_stem_alone() -> None:
     rounded, info = round_weights(m, calib, "tflite", iterations=20, float_modules=stem_modules(m))
     assert torch.equal(rounded.features[0].weight, m.features[0].weight)  # float32 stays as trained
     assert [layer["layer"] for layer in info["layers"]][:2] == ["features.2", "features.4"]
+
+
+def test_short_constant_names_shorten_and_never_collide() -> None:
+    import hashlib
+
+    from executorch.backends.xnnpack.operators import node_visitor
+
+    from mujo_edge.export.executorch import short_constant_names
+
+    real = node_visitor.hashlib
+    with short_constant_names():
+        assert node_visitor.hashlib.sha256(b"w").hexdigest() == hashlib.sha256(b"w").hexdigest()[:16]
+    assert node_visitor.hashlib is real  # restored
+    with short_constant_names(digits=0):  # every prefix collides: the second tensor keeps its full name
+        first = node_visitor.hashlib.sha256(b"a").hexdigest()
+        second = node_visitor.hashlib.sha256(b"b").hexdigest()
+        again = node_visitor.hashlib.sha256(b"a").hexdigest()
+    assert (first, second, again) == ("", hashlib.sha256(b"b").hexdigest(), "")
+
+
+def test_pte_carries_no_full_sha256_names(exported: dict) -> None:
+    import re
+
+    pte = next(m.file.data for m in exported["report"].models if m.file.format == "executorch")
+    assert re.search(rb"[0-9a-f]{64}", pte) is None
+    assert re.search(rb"scale_[0-9a-f]{16}", pte) is not None
