@@ -140,6 +140,11 @@ def _round_layer(
         opt.step()
     with torch.no_grad():
         hard = weight((soft(v) >= 0.5).to(w.dtype))
+        # Each channel's largest weight keeps its nearest grid point: it defines the channel's step, and
+        # PT2E's min-max observer must find the same step for the chosen integers to survive conversion.
+        dims = tuple(range(1, w.dim()))
+        peak = w.abs() == w.abs().amax(dim=dims, keepdim=True)
+        hard = torch.where(peak, nearest, hard)
         e_ada = float(mse(hard))
     if e_ada > e_near:  # never worse than round-to-nearest on the calibration windows
         return nearest, e_near, e_near

@@ -320,6 +320,9 @@ def test_adaround_lands_on_pt2e_int8_grid_and_lowers_layer_error() -> None:
         steps = w1 / s0.view(-1, *[1] * (w0.dim() - 1))
         torch.testing.assert_close(steps, steps.round(), rtol=0, atol=1e-4)  # on it
         assert ((steps.round() - w0 / s0.view(-1, *[1] * (w0.dim() - 1))).abs() < 1).all()  # floor or ceil
+        # Each channel's peak keeps its nearest step, so PT2E's observer finds the same grid.
+        nearest = torch.round(w0 / s0.view(-1, *[1] * (w0.dim() - 1)))
+        torch.testing.assert_close(steps.round().abs().flatten(1).amax(1), nearest.abs().flatten(1).amax(1))
         flips += int((steps.round() != torch.round(w0 / s0.view(-1, *[1] * (w0.dim() - 1)))).sum())
     assert flips > 0  # some weights were rounded away from nearest
     assert all(layer["mse_adaround"] <= layer["mse_nearest"] for layer in info["layers"])
