@@ -7,23 +7,15 @@
 set -euo pipefail
 out=${1:-runs/eq_sweep}
 mkdir -p "$out"
-py=${PYTHON:-.venv/bin/python}
-source "$(dirname "$0")/int8_students.sh"
+source "$(dirname "$0")/int8_sweep_lib.sh"
 echo "| student | setting | agreement | int8 macro-F1 | float macro-F1 |"
 echo "|---|---|---|---|---|"
 for s in "${int8_students[@]}"; do
   [ -f "$s/manifest.json" ] || { echo "skip $s (missing)" >&2; continue; }
   name=$(basename "$s")
   for setting in none 0.25 0.5 1; do
-    if [ "$setting" = none ]; then flags=(--equalize off); else flags=(--equalize "$setting"); fi
-    b="$out/${name}_eq${setting}.mujo"
-    [ -f "$b" ] || "$py" -m mujo_edge.cli export --int8 "$s" --out "$b" --formats tflite --min-agreement 0 \
-        "${flags[@]}" --rounding nearest --stem int8 > "$out/${name}_eq${setting}.log" 2>&1
-    "$py" - "$b" "$name" "$setting" <<'PY'
-import json, sys, zipfile
-m = json.loads(zipfile.ZipFile(sys.argv[1]).read("manifest.json"))
-v = next(iter(m["verification"]["models"].values()))
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {v['agreement']:.4f} | {v['macro_f1']:.4f} | {v['float_macro_f1']:.4f} |")
-PY
+    if [ "$setting" = none ]; then eq=off; else eq=$setting; fi
+    int8_row "$out/${name}_eq${setting}.mujo" "$s" "$name | $setting" \
+        --equalize "$eq" --rounding nearest --stem int8
   done
 done

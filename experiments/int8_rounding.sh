@@ -10,8 +10,7 @@ out=${1:-runs/rounding_sweep}
 shift || true
 if [ $# -gt 0 ]; then settings=("$@"); else settings=(nearest:int8 adaround:int8 nearest:float adaround:float); fi
 mkdir -p "$out"
-py=${PYTHON:-.venv/bin/python}
-source "$(dirname "$0")/int8_students.sh"
+source "$(dirname "$0")/int8_sweep_lib.sh"
 echo "| student | rounding | stem | agreement | int8 macro-F1 | float macro-F1 |"
 echo "|---|---|---|---|---|---|"
 for s in "${int8_students[@]}"; do
@@ -20,14 +19,7 @@ for s in "${int8_students[@]}"; do
   for setting in "${settings[@]}"; do
     rounding=${setting%%:*}
     stem=${setting##*:}
-    b="$out/${name}_${rounding}_${stem}.mujo"
-    [ -f "$b" ] || "$py" -m mujo_edge.cli export --int8 "$s" --out "$b" --formats tflite --min-agreement 0 \
-        --equalize 0.5 --rounding "$rounding" --stem "$stem" > "$out/${name}_${rounding}_${stem}.log" 2>&1
-    "$py" - "$b" "$name" "$rounding" "$stem" <<'PY'
-import json, sys, zipfile
-m = json.loads(zipfile.ZipFile(sys.argv[1]).read("manifest.json"))
-v = next(iter(m["verification"]["models"].values()))
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {v['agreement']:.4f} | {v['macro_f1']:.4f} | {v['float_macro_f1']:.4f} |")
-PY
+    int8_row "$out/${name}_${rounding}_${stem}.mujo" "$s" "$name | $rounding | $stem" \
+        --equalize 0.5 --rounding "$rounding" --stem "$stem"
   done
 done
