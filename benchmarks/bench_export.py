@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
-from mujo_edge.bundle import Bundle
+from mujo_edge.bundle import Bundle, zero_shot_scores
 from mujo_edge.constants import WINDOW
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "mujo_edge" / "assets" / "default.mujo"
@@ -148,8 +148,7 @@ def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
     }
     with torch.no_grad():
         emb = model(torch.from_numpy(np.ascontiguousarray(data.test_g.transpose(0, 2, 1))))[1].numpy()
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    pred = (emb @ b.label_embeddings.T).argmax(1)  # type: ignore[union-attr]
+    pred = zero_shot_scores(emb, b.label_embeddings).argmax(1)  # type: ignore[arg-type]
     out["float"] = macro_f1(data.test_label, pred, n)
     for entry in b.models:
         pred = b.zero_shot(data.test_g, runner=b.runner(entry.format, dtype=entry.dtype)).argmax(1)

@@ -50,9 +50,10 @@ def short_constant_names(digits: int = CONSTANT_NAME_DIGITS) -> Iterator[None]:
     ExecuTorch's XNNPACK serializer (executorch 1.5.1, ``operators/node_visitor.py``) keys every weight, bias
     and scale tensor by its full 64-digit sha256 (plus ``scale_`` for scales), and each key is stored twice,
     in the delegate's graph and in the program's named-data table: 42 names, ~5.6 KB of the width-16
-    student's 32.6 KB program (16 digits save 4.0 KB of it). The names are opaque lookup keys, so a shorter digest of the same bytes does as well; equal
-    tensors still share one entry. A prefix shared by two different tensors keeps the full digest for the
-    second. Where the serializer no longer names constants this way, nothing is changed.
+    student's 32.6 KB program (16 digits save 4.0 KB of it). The names are opaque lookup keys, so a shorter
+    digest of the same bytes does as well; equal tensors still share one entry. A prefix shared by two
+    different tensors keeps the full digest for the second. Where the serializer no longer names constants
+    this way, nothing is changed.
     """
     try:
         from executorch.backends.xnnpack.operators import node_visitor

@@ -99,6 +99,15 @@ class ModelEntry:
         return next((o for o in self.outputs if o.name == name), None)
 
 
+def zero_shot_scores(embeddings: np.ndarray, label_embeddings: np.ndarray) -> np.ndarray:
+    """(B, n_labels) float32 joint-space cosines of (B, D) student embeddings with a bundle's (n_labels, D)
+    label embeddings. Their rows are W^T t for unit label texts t and the student's map W with orthonormal
+    columns, so the dot with the normalized embedding e is cos(W e, t) exactly. ``embeddings`` is not
+    modified."""
+    e = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    return (e @ label_embeddings.T).astype(np.float32, copy=False)
+
+
 class Bundle:
     """An opened, verified ``.mujo`` bundle. Open with :meth:`Bundle.open`."""
 
@@ -263,9 +272,7 @@ class Bundle:
                 f"{self.path}: the model's embedding has {emb.shape[1]} dimensions but the label embeddings "
                 f"have {table.shape[1]}; the bundle mixes two students. {_REGENERATE}"
             )
-        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        # Rows are W^T t for unit t and W with orthonormal columns: the dot is cos(W e, t) exactly.
-        return (emb @ table.T).astype(np.float32, copy=False)
+        return zero_shot_scores(emb, table)
 
     def summary(self) -> dict[str, Any]:
         """A small dict for display: labels, formats with sizes, calibration and verification."""
