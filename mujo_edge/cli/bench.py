@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from mujo_edge.cli._args import non_negative_int, positive_int
 from mujo_edge.constants import WINDOW
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "default.mujo"
@@ -162,20 +163,6 @@ def cmd_android(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(s: str) -> int:
-    v = int(s)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _non_negative(s: str) -> int:
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -187,12 +174,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", help="the .mujo bundle (default: the shipped default bundle)")
     p.add_argument("--json", help="write the results to this JSON file (schema: docs/bench-schema.md)")
     p.add_argument("--markdown", help="also write the results as a Markdown table to this file")
-    p.add_argument("--threads", type=_positive, default=1, help="runtime threads (default 1)")
-    p.add_argument("--runs", type=_positive, default=1000, help="timed single-window calls (default 1000)")
-    p.add_argument("--warmup", type=_non_negative, default=100, help="untimed calls first (default 100)")
+    p.add_argument("--threads", type=positive_int, default=1, help="runtime threads (default 1)")
+    p.add_argument("--runs", type=positive_int, default=1000, help="timed single-window calls (default 1000)")
+    p.add_argument("--warmup", type=non_negative_int, default=100, help="untimed calls first (default 100)")
     p.add_argument(
         "--batch",
-        type=_positive,
+        type=positive_int,
         default=32,
         help=f"windows per call for throughput (default 32, each {WINDOW} samples)",
     )
@@ -226,9 +213,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--executor-runner", help="host path of ExecuTorch's executor_runner (XNNPACK) for the phone"
     )
     a.add_argument("--serial", help="adb serial of the phone (see `adb devices`) when several are attached")
-    a.add_argument("--warmup", type=_non_negative, default=50, help="warm-up runs (default 50)")
-    a.add_argument("--runs", type=_positive, default=500, help="timed runs (default 500)")
-    a.add_argument("--threads", type=_positive, default=1, help="CPU threads (default 1)")
+    a.add_argument("--warmup", type=non_negative_int, default=50, help="warm-up runs (default 50)")
+    a.add_argument("--runs", type=positive_int, default=500, help="timed runs (default 500)")
+    a.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
     a.add_argument("--json", help="write the results to this JSON file")
     a.add_argument("--raw-dir", help="keep the pulled raw tool outputs here (default: next to --json)")
     a.set_defaults(func=cmd_android)

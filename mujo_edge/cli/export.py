@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from mujo_edge.cli._args import positive_int
+
 
 def _ints(s: str) -> list[int]:
     try:
@@ -101,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument(
         "--rounding-windows",
-        type=int,
+        type=positive_int,
         default=4096,
         metavar="N",
         help="training windows adaptive rounding fits on (default 4096, capped at what the data has)",

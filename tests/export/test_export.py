@@ -278,6 +278,13 @@ def test_export_records_the_equalization(exported: dict) -> None:
         assert eq["strength"] == EQUALIZE_STRENGTH and len(eq["layers"]) == 9
 
 
+def test_rounding_windows_argument_refuses_non_positive_counts(tmp_path: Path) -> None:
+    out = tmp_path / "x.mujo"
+    with pytest.raises(SystemExit):
+        main(["export", "--int8", str(tmp_path), "--out", str(out), "--rounding-windows", "0"])
+    assert not out.exists()
+
+
 def test_equalize_argument_parsing() -> None:
     from mujo_edge.cli.export import _equalize_arg
 
