@@ -361,13 +361,12 @@ def _export(args: argparse.Namespace) -> int:
             "-" if v.embedding_cosine is None else f"{v.embedding_cosine:.4f}",
         )
     console.print(table)
-    eq = report.models[0].file.info.get("equalization") if report.models else None
+    info = report.models[0].file.info if report.models else {}
+    eq, fm, wr = info.get("equalization"), info.get("float_modules"), info.get("weight_rounding")
     if eq:
         console.print(f"activation equalization: strength {eq['strength']} (--equalize)")
-    fm = report.models[0].file.info.get("float_modules") if report.models else None
     if fm:
         console.print(f"float32 stem: {', '.join(fm)} (--stem)")
-    wr = report.models[0].file.info.get("weight_rounding") if report.models else None
     if isinstance(wr, dict):
         console.print(f"weight rounding: AdaRound on {wr['windows']} training windows (--rounding)")
     if not report.passed:
