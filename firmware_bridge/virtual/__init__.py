@@ -3,7 +3,7 @@
 Every virtual watch is a real GATT server (bumble) on an in-process ``LocalLink``; the central side is a
 bumble device behind firmware_bridge's :class:`~mujo_edge.firmware_bridge.transport.Connector` /
 :class:`~mujo_edge.firmware_bridge.transport.Transport` seams, so :class:`DeviceSession` and the profiles
-run unchanged. Needs ``bumble`` (the ``dev`` extra). See docs/testing-ble.md.
+run unchanged. Needs ``bumble`` (the ``virtual`` extra). See docs/testing-ble.md.
 
     VirtualWatch(profile, acc_g, rate_hz, name=None, faults=Faults(...), loop=True, speed=1.0, max_mtu=247)
         .stats (WatchStats), .finished (asyncio.Event), .sensor_time_s(i)

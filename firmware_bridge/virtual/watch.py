@@ -43,11 +43,11 @@ DEFAULT_NAMES = {"polar": "Polar Sense", "infinitime": "InfiniTime", "mujo": "Mu
 
 
 def require_bumble() -> None:
-    """Raise MissingDependencyError (the ``dev`` extra) unless bumble can be imported."""
+    """Raise MissingDependencyError (the ``virtual`` extra) unless bumble can be imported."""
     try:
         import bumble  # noqa: F401
     except ImportError as err:
-        raise MissingDependencyError("Virtual watches (an in-process BLE link)", "dev", "bumble") from err
+        raise MissingDependencyError("Virtual watches (an in-process BLE link)", "virtual", "bumble") from err
 
 
 @dataclass

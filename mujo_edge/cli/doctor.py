@@ -90,13 +90,14 @@ def run_checks() -> list[Check]:
         ),
         _import_check("bleak (BLE watches)", "bleak", "bleak", "pip install 'mujo-edge[ble]'", "BleakClient"),
         _import_check(
-            "bumble (virtual watches)", "bumble.device", "bumble", "pip install 'mujo-edge[dev]'", "Device"
+            "bumble (virtual watches)", "bumble.device", "bumble", "pip install 'mujo-edge[virtual]'", "Device"
         ),
         _adapter_check(),
     ]
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from mujo_edge import __version__
@@ -114,7 +115,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     table.add_column("detail")
     table.add_column("to fix")
     for c in checks:
-        table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]missing[/]", c.detail, "" if c.ok else c.fix)
+        # escape: "pip install 'mujo-edge[runtime]'" would lose its [runtime] to rich's markup
+        table.add_row(
+            escape(c.name),
+            "[green]ok[/]" if c.ok else "[red]missing[/]",
+            escape(c.detail),
+            "" if c.ok else escape(c.fix),
+        )
     console.print(table)
     core_ok = checks[0].ok
     return 0 if core_ok else 1

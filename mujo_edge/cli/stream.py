@@ -507,7 +507,7 @@ async def _virtual_connector(
     try:
         from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
     except ImportError as e:
-        raise MissingDependencyError("--virtual (bumble virtual watches)", "dev", "bumble") from e
+        raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
     steps = parse_script(args.script) if args.script else default_script(bundle.labels)
     watches = []
     source = ""
