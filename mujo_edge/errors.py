@@ -31,6 +31,10 @@ class ShapeError(DataError):
     """An array does not have the shape or dtype a stage expects."""
 
 
+class ConfigError(MujoError):
+    """A setting is invalid or settings contradict each other (a flag, a constructor argument, a spec file)."""
+
+
 # --- models and artifacts ---------------------------------------------------------------------------
 class ArtifactError(MujoError):
     """A checkpoint, bundle or other artifact is missing, corrupt, tampered with or of an unknown schema."""
@@ -38,6 +42,10 @@ class ArtifactError(MujoError):
 
 class BundleError(ArtifactError):
     """A ``.mujo`` model bundle cannot be opened or used."""
+
+
+class TrainingError(MujoError):
+    """Training cannot go on: the loss or the weights became NaN or infinite. Nothing bad is written."""
 
 
 class CalibrationError(MujoError):
