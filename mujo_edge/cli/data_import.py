@@ -1,6 +1,7 @@
 """``mujo-edge data import ...``: real recordings into the dataset format.
 
-Sources: ``seglearn-watch`` (the real smartwatch data inside the seglearn wheel), ``mmfit`` (MM-Fit's published
+Sources: ``seglearn-watch`` (the real smartwatch data inside the seglearn wheel), ``basicmotions`` (real
+10 Hz smartwatch data inside the aeon wheel), ``mmfit`` (MM-Fit's published
 folder format) and ``csv`` (bring-your-own accelerometer recordings). Heavy modules load inside the handlers.
 """
 
@@ -39,6 +40,18 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     )
     sl.add_argument("--force", action="store_true", help="replace a dataset already at --out")
     sl.set_defaults(func=_seglearn)
+
+    bm = src.add_parser(
+        "basicmotions",
+        help="BasicMotions: a smartwatch, standing / walking / running / badminton, 10 Hz, gravity removed "
+        "(ships inside the aeon wheel; fetched, not installed)",
+    )
+    bm.add_argument("--out", required=True, help="dataset folder to create")
+    bm.add_argument(
+        "--no-gyr", dest="with_gyr", action="store_false", help="accelerometer only (default: both)"
+    )
+    bm.add_argument("--force", action="store_true", help="replace a dataset already at --out")
+    bm.set_defaults(func=_basicmotions)
 
     mm = src.add_parser("mmfit", help="MM-Fit workouts in their published folder format (wXX/wXX_*.npy)")
     mm.add_argument("path", help="the MM-Fit root folder (holding w00/ ... w20/) or one workout folder")
@@ -94,6 +107,13 @@ def _seglearn(args: argparse.Namespace) -> int:
         args.out, with_gyr=args.with_gyr, mirror_left=not args.device_axes, overwrite=args.force
     )
     print_summary(ds)
+    return 0
+
+
+def _basicmotions(args: argparse.Namespace) -> int:
+    from mujo_edge.training.data.basicmotions import import_basicmotions
+
+    print_summary(import_basicmotions(args.out, with_gyr=args.with_gyr, overwrite=args.force))
     return 0
 
 
