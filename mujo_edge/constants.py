@@ -33,6 +33,19 @@ TRAIN_FRACTIONS_PCT: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 100)
 #: Quantiles per channel in a PIT calibration table.
 PIT_QUANTILES: int = 256
 
+#: ``mujo-edge benchmark``: labelled windows per class, training fractions (percent) and seeds (issue 11).
+BENCHMARK_SHOTS: tuple[int, ...] = (1, 2, 5, 10)
+BENCHMARK_FRACTIONS_PCT: tuple[float, ...] = (1, 2, 10, 100)
+BENCHMARK_SEEDS: int = 3
+#: ``mujo-edge benchmark``'s training-loop budget: the paper's lr and loss, but at most 60 epochs and a
+#: patience of 10 so that a dataset's whole grid fits on 2 CPU cores (docs/benchmark-protocol.md).
+BENCHMARK_MAX_EPOCHS: int = 60
+BENCHMARK_PATIENCE: int = 10
+#: Largest shipped foundation checkpoint (``training/assets/joint_space``, all files together), bytes.
+FOUNDATION_MAX_BYTES: int = 10_000_000
+#: Corpus acc windows per label the foundation checkpoint keeps for PIT calibration (float16).
+FOUNDATION_CALIBRATION_WINDOWS: int = 64
+
 #: Axis convention of every accelerometer array: the frame of a watch on the RIGHT wrist, specific force in g.
 #: x along the forearm towards the hand, y across the wrist towards the thumb, z out of the watch face.
 #: Left-wrist recordings are mirrored into it (``mujo_edge.axes.mirror_left_wrist``: x -> -x).

@@ -259,10 +259,11 @@ def student_logits(student: nn.Module, acc_g: np.ndarray, batch: int = 512) -> T
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
-    """Macro-F1 over the classes present in ``y_true`` or ``y_pred`` (sklearn's definition)."""
-    from sklearn.metrics import f1_score
+    """Macro-F1 over the classes present in ``y_true`` or ``y_pred``: the project's one definition,
+    :func:`mujo_edge.metrics.macro_f1` (``n_classes`` is kept for this function's callers)."""
+    from mujo_edge.metrics import macro_f1 as project_macro_f1
 
-    return float(f1_score(y_true, y_pred, average="macro", labels=np.unique(np.r_[y_true, y_pred])))
+    return project_macro_f1(y_true, y_pred)
 
 
 def teacher_label_embeddings(

@@ -30,7 +30,9 @@ import numpy as np
 
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
 from mujo_edge.errors import DataError
+from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, write_json
+from mujo_edge.training.assets import resolve_pretrained
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ def _prepared(ctx: EvalContext, calibration: str) -> dict[str, Any]:
     cal = fit_calibration(ctx.pretrained, calibration, arrays["acc"][split.train], y[split.train], ds.labels)
     arrays["acc"] = apply_calibration(cal, arrays["acc"], y, ds.labels, ctx.pretrained)
     prep = {
-        "joint": load_pretrained(ctx.pretrained),
+        "joint": load_pretrained(resolve_pretrained(ctx.pretrained)),
         "split": split,
         "y": y,
         "arrays": arrays,
@@ -127,7 +129,7 @@ def _prepared(ctx: EvalContext, calibration: str) -> dict[str, Any]:
 def run_one(spec: RunSpec, ctx: EvalContext) -> dict[str, Any]:
     """Train and score one classifier; returns the result row for ``results.json``."""
     from mujo_edge.training.data.splits import sample_fraction
-    from mujo_edge.training.finetune import build_classifier, macro_f1, predict_logits, train_classifier
+    from mujo_edge.training.finetune import build_classifier, predict_logits, train_classifier
 
     t0 = time.perf_counter()
     prep = _prepared(ctx, spec.calibration)
@@ -218,15 +220,7 @@ def evaluate(
         device,
     )
     rpath = out / "results.json"
-    record: dict[str, Any] = json.loads(rpath.read_text()) if rpath.exists() else {"runs": []}
-    context = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(ctx).items()}
-    if record.get("context") not in (None, context):
-        raise DataError(
-            f"{rpath} holds runs made with other settings ({record['context']}); use another --out to avoid "
-            "mixing them."
-        )
-    record["context"] = context
-    record.setdefault("provenance", provenance())
+    record = open_record(rpath, {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(ctx).items()})
     done = {r["key"] for r in record["runs"]}
     todo = [s for s in plan_runs(inputs, calibrations, modes, fractions_pct, seeds) if s.key not in done]
     total = len(todo)
@@ -238,23 +232,49 @@ def evaluate(
         if on_result:
             on_result(row, k, total)
 
+    run_pool(run_one, todo, ctx, jobs, finish)
+    write_report(record, out)
+    return record
+
+
+def open_record(rpath: Path, context: dict[str, Any]) -> dict[str, Any]:
+    """The ``results.json`` of a resumable report folder: the runs done so far, refused if made with other
+    settings (``context``), else ``{"runs": [], "context": context, "provenance": ...}``."""
+    record: dict[str, Any] = json.loads(rpath.read_text()) if rpath.exists() else {"runs": []}
+    if record.get("context") not in (None, context):
+        raise DataError(
+            f"{rpath} holds runs made with other settings ({record['context']}); use another --out to avoid "
+            "mixing them."
+        )
+    record["context"] = context
+    record.setdefault("provenance", provenance())
+    return record
+
+
+def run_pool(
+    fn: Callable[[Any, Any], dict[str, Any]],
+    todo: Sequence[Any],
+    ctx: Any,
+    jobs: int,
+    finish: Callable[[dict[str, Any], int], None],
+) -> None:
+    """``finish(fn(spec, ctx), k)`` for every spec of ``todo``: in this process (``jobs`` <= 1) or in a pool of
+    ``jobs`` spawned workers with one torch thread each, in completion order (``fn`` must be picklable)."""
     if jobs <= 1:
         _worker_init()
         for k, spec in enumerate(todo, 1):
-            finish(run_one(spec, ctx), k)
-    else:
-        import multiprocessing as mp
+            finish(fn(spec, ctx), k)
+        return
+    import multiprocessing as mp
 
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
-            pending = {pool.submit(run_one, s, ctx) for s in todo}
-            k = 0
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    k += 1
-                    finish(fut.result(), k)
-    write_report(record, out)
-    return record
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
+        pending = {pool.submit(fn, s, ctx) for s in todo}
+        k = 0
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                k += 1
+                finish(fut.result(), k)
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, float], tuple[float, float, int]]:
@@ -265,6 +285,19 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, float
             r["macro_f1"]
         )
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in cells.items()}
+
+
+def format_cell(v: tuple[float, float, int] | None, bold: bool = False) -> str:
+    """A table cell of macro-F1 (mean, std, n): ``.735 ± .008 (5)``, bold if asked, ``—`` for no runs."""
+    if v is None:
+        return "—"
+
+    def num(x: float) -> str:
+        t = f"{x:.3f}"
+        return t[1:] if t.startswith("0.") else t
+
+    txt = f"{num(v[0])} ± {num(v[1])} ({v[2]})"
+    return f"**{txt}**" if bold else txt
 
 
 def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
@@ -284,15 +317,7 @@ def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
             best = max((s[(inp, cal, m, f)][0] for m in modes if (inp, cal, m, f) in s), default=None)
             for m in modes:
                 v = s.get((inp, cal, m, f))
-                if v is None:
-                    cells.append("—")
-                    continue
-                txt = (
-                    f".{round(v[0] * 1000):03d} ± .{round(v[1] * 1000):03d} ({v[2]})"
-                    if v[0] < 1
-                    else f"{v[0]:.3f} ± {v[1]:.3f} ({v[2]})"
-                )
-                cells.append(f"**{txt}**" if v[0] == best else txt)
+                cells.append(format_cell(v, bold=v is not None and v[0] == best))
         lines.append(f"| {inp} | {cal} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

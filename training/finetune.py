@@ -28,7 +28,9 @@ from torch import Tensor
 
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
 from mujo_edge.errors import CalibrationError, DataError
+from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance
+from mujo_edge.training.assets import resolve_pretrained
 from mujo_edge.training.checkpoint import load_pretrained, read_joint_manifest, save_classifier
 from mujo_edge.training.data.format import Dataset
 from mujo_edge.training.models import Classifier, HeadConfig, JointModel
@@ -47,23 +49,6 @@ class TrainResult:
     best_epoch: int
     val_f1: float
     val_loss: float
-
-
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Macro-averaged F1 over the classes present in ``y_true`` or ``y_pred``.
-
-    sklearn's ``f1_score(average="macro")`` (a class with no true and no predicted window is not averaged;
-    an undefined precision or recall counts 0), in numpy because it runs every epoch.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    classes = np.union1d(y_true, y_pred)
-    if classes.size == 0:
-        return 0.0
-    t = y_true[:, None] == classes[None, :]
-    p = y_pred[:, None] == classes[None, :]
-    tp = (t & p).sum(0)
-    denom = t.sum(0) + p.sum(0)
-    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
 @torch.no_grad()
@@ -218,14 +203,15 @@ def train_classifier(
 
 def load_calibration_target(run: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The pretraining corpus's acc windows (n, 100, 3) g, their labels and label names from ``RUN``."""
-    f = Path(run) / "calibration_target.npz"
+    f = resolve_pretrained(run) / "calibration_target.npz"
     if not f.is_file():
         raise CalibrationError(
             f"{f} is missing: this pretraining run kept no corpus windows to calibrate onto; "
             "re-run `mujo-edge pretrain` or use --calibration none"
         )
     z = np.load(f, allow_pickle=False)
-    return z["acc"], z["label"], [str(s) for s in z["labels"]]
+    # float32: a packaged foundation checkpoint keeps its calibration windows in float16
+    return z["acc"].astype(np.float32), z["label"], [str(s) for s in z["labels"]]
 
 
 def fit_calibration(
@@ -307,8 +293,8 @@ def finetune(
             "supervised PIT needs the label of every window it maps. Use none or unsupervised."
         )
     ds = Dataset.open(data)
-    joint = load_pretrained(pretrained)
-    pre_manifest = read_joint_manifest(pretrained)
+    joint = load_pretrained(resolve_pretrained(pretrained))
+    pre_manifest = read_joint_manifest(resolve_pretrained(pretrained))
     split = subject_split(ds, test_subjects, val_subjects)
     y = np.asarray(ds.label, dtype=np.int64)
     train_idx = sample_fraction(y, split.train, fraction, seed)

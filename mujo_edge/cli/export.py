@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument(
         "--pretrained",
         type=Path,
-        help="pretraining RUN whose text encoder embeds the label texts (for on-device zero-shot); "
-        "default: the one the teacher's manifest names, if any",
+        help="pretraining RUN, or `default` (the shipped foundation checkpoint), whose text encoder embeds the "
+        "label texts (for on-device zero-shot); if omitted: the one the teacher's manifest names, if any",
     )
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_distill)
@@ -115,14 +115,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _pretrained_path(args: argparse.Namespace, teacher_manifest: dict[str, Any]) -> Path | None:
+    from mujo_edge.training.assets import DEFAULT_PRETRAINED, resolve_pretrained
+
     if args.pretrained:
-        return Path(args.pretrained)
+        return resolve_pretrained(args.pretrained)
     for key in ("pretrained", "pretrained_run"):
         v = teacher_manifest.get(key)
         if isinstance(v, dict):
             v = v.get("path") or v.get("run")
-        if isinstance(v, str) and Path(v).is_dir():
-            return Path(v)
+        if isinstance(v, str) and (v == DEFAULT_PRETRAINED or Path(v).is_dir()):
+            return resolve_pretrained(v)
     return None
 
 

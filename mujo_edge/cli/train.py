@@ -1,4 +1,5 @@
-"""``mujo-edge pretrain | evaluate | zeroshot | finetune``: the joint space and what is measured on it.
+"""``mujo-edge pretrain | evaluate | zeroshot | finetune | benchmark | pretrain-package``: the joint space,
+what is measured on it, and the shipped foundation checkpoint.
 
 Handlers import torch and the training package lazily. Under ``torchrun`` ``pretrain`` trains with
 DistributedDataParallel (``torchrun --nproc_per_node 2 -m mujo_edge.cli pretrain ...``).
@@ -11,7 +12,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.constants import JOINT_DIM, LEARNING_RATE, MAX_EPOCHS, PATIENCE, TRAIN_FRACTIONS_PCT
+from mujo_edge.constants import (
+    BENCHMARK_FRACTIONS_PCT,
+    BENCHMARK_MAX_EPOCHS,
+    BENCHMARK_PATIENCE,
+    BENCHMARK_SEEDS,
+    BENCHMARK_SHOTS,
+    FOUNDATION_CALIBRATION_WINDOWS,
+    FOUNDATION_MAX_BYTES,
+    JOINT_DIM,
+    LEARNING_RATE,
+    MAX_EPOCHS,
+    PATIENCE,
+    TRAIN_FRACTIONS_PCT,
+)
+
+#: ``--pretrained`` of every command that reads a joint space (resolved by ``training.assets.resolve_pretrained``).
+PRETRAINED_HELP = "pretraining RUN folder, or `default`: the foundation checkpoint shipped with mujo-edge"
 
 
 def _ints(s: str) -> tuple[int, ...]:
@@ -20,6 +37,10 @@ def _ints(s: str) -> tuple[int, ...]:
 
 def _floats(s: str) -> tuple[float, ...]:
     return tuple(float(v) for v in s.split(",") if v.strip())
+
+
+def _csv(values: tuple[float, ...]) -> str:
+    return ",".join(f"{v:g}" for v in values)
 
 
 def _names(s: str) -> tuple[str, ...]:
@@ -84,6 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument(
+        "--no-verify-data",
+        action="store_true",
+        help="skip the check of the dataset's content hash (it reads the whole corpus once)",
+    )
+    p.add_argument(
         "--search", type=int, default=0, metavar="N", help="random hyperparameter search with N trials"
     )
     p.set_defaults(func=_pretrain)
@@ -92,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="the paper's classification protocol: baseline vs frozen vs fine-tuned over fractions and seeds",
     )
-    e.add_argument("--pretrained", required=True, type=Path, help="pretraining run folder")
+    e.add_argument("--pretrained", required=True, help=PRETRAINED_HELP)
     e.add_argument("--data", required=True, type=Path, help="labelled dataset (e.g. seglearn watch import)")
     e.add_argument("--out", required=True, type=Path, help="report folder (results.json, table.md, boxplots)")
     e.add_argument("--modes", type=_names, default=("baseline", "frozen", "finetuned"))
@@ -113,7 +139,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_evaluate)
 
     z = sub.add_parser("zeroshot", help="nearest label text in the joint space, top-1/3/5 macro-F1")
-    z.add_argument("--pretrained", required=True, type=Path)
+    z.add_argument("--pretrained", required=True, help=PRETRAINED_HELP)
     z.add_argument("--data", required=True, type=Path)
     z.add_argument("--calibration", choices=["none", "unsupervised", "supervised"], default="none")
     z.add_argument("--subjects", type=_ints, help="only these subjects (default all)")
@@ -123,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = sub.add_parser(
         "finetune", help="fine-tune the pretrained acc encoder + a head on labelled data (the teacher)"
     )
-    f.add_argument("--pretrained", required=True, type=Path)
+    f.add_argument("--pretrained", required=True, help=PRETRAINED_HELP)
     f.add_argument("--data", required=True, type=Path)
     f.add_argument("--out", required=True, type=Path, help="classifier folder to write")
     f.add_argument("--fraction", type=float, default=1.0, help="fraction of the training windows, (0, 1]")
@@ -137,6 +163,68 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", default="cpu")
     f.set_defaults(func=_finetune)
+
+    b = sub.add_parser(
+        "benchmark",
+        help="zero-shot and few-label transfer (scratch / linear probe / fine-tuned) on datasets of a spec file",
+        description="Runs the benchmark protocol (docs/benchmark-protocol.md) on every dataset of SPEC: zero-shot "
+        "top-1/3 macro-F1, then k windows per class and training fractions in modes scratch, linear and "
+        "finetuned over seeds, all modes on the same windows. Writes OUT/results.json (resumable), "
+        "OUT/table.md and OUT/plot_<dataset>.png. Settings given here override the spec's.",
+    )
+    b.add_argument(
+        "--spec", required=True, type=Path, help="benchmark spec (JSON; YAML if pyyaml is installed)"
+    )
+    b.add_argument("--pretrained", required=True, help=PRETRAINED_HELP)
+    b.add_argument("--out", required=True, type=Path, help="report folder")
+    b.add_argument(
+        "--control", help="a pretraining RUN on the noise-control corpus (`mujo-edge data noise-control`)"
+    )
+    b.add_argument(
+        "--shots",
+        type=_ints,
+        help=f"labelled windows per class, comma list (default {_csv(BENCHMARK_SHOTS)})",
+    )
+    b.add_argument(
+        "--fractions",
+        type=_floats,
+        help=f"training fractions in percent, comma list (default {_csv(BENCHMARK_FRACTIONS_PCT)})",
+    )
+    b.add_argument("--modes", type=_names, help="comma list of scratch, linear, finetuned (default all)")
+    b.add_argument("--seeds", type=int, help=f"seeds per configuration (default {BENCHMARK_SEEDS})")
+    b.add_argument(
+        "--max-epochs", type=int, help=f"training-loop epochs at most (default {BENCHMARK_MAX_EPOCHS})"
+    )
+    b.add_argument(
+        "--patience", type=int, help=f"early-stopping patience in epochs (default {BENCHMARK_PATIENCE})"
+    )
+    b.add_argument("--jobs", type=int, default=1, help="parallel worker processes (one torch thread each)")
+    b.add_argument("--device", default="cpu")
+    b.set_defaults(func=_benchmark)
+
+    k = sub.add_parser(
+        "pretrain-package",
+        help="the foundation checkpoint from a pretraining run: float16 weights + manifest, at most 10 MB",
+        description="Converts RUN's best weights to float16, drops optimizer and resume state, keeps a few "
+        "corpus windows per label for calibration, and writes OUT/model.safetensors, OUT/manifest.json "
+        "(provenance, content hash) and OUT/calibration_target.npz. Refuses a result over --max-bytes. "
+        "The shipped one: mujo-edge pretrain-package RUN --out training/assets/joint_space",
+    )
+    k.add_argument("run", type=Path, help="a finished `mujo-edge pretrain` run folder")
+    k.add_argument("--out", required=True, type=Path, help="folder to write (training/assets/joint_space)")
+    k.add_argument(
+        "--calibration-windows",
+        type=int,
+        default=None,
+        help=f"corpus acc windows per label kept (default {FOUNDATION_CALIBRATION_WINDOWS})",
+    )
+    k.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        help=f"size limit of all files together (default {FOUNDATION_MAX_BYTES:,})",
+    )
+    k.set_defaults(func=_pretrain_package)
 
 
 def _torch(threads: int = 1) -> None:
@@ -236,7 +324,14 @@ def _pretrain(args: argparse.Namespace) -> int:
             if best:
                 console.print(json.dumps(best, indent=1))
             return 0
-        res = pretrain(args.data, args.out, cfg, resume=args.resume, progress=progress)
+        res = pretrain(
+            args.data,
+            args.out,
+            cfg,
+            resume=args.resume,
+            progress=progress,
+            verify_data=not args.no_verify_data,
+        )
     if res:
         console.print(f"[green]pretrained[/] {args.out}: best epoch {res['best'].get('epoch')} {res['best']}")
     return 0
@@ -323,5 +418,61 @@ def _finetune(args: argparse.Namespace) -> int:
     console.print(
         f"[green]classifier[/] {args.out}: test macro-F1 {m['metrics']['test_macro_f1']:.3f} "
         f"(best epoch {m['metrics']['best_epoch']})"
+    )
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    _torch(1)
+    from mujo_edge.cli._console import console
+    from mujo_edge.training.benchmark import benchmark, load_spec
+
+    spec = load_spec(
+        args.spec,
+        shots=args.shots,
+        fractions_pct=args.fractions,
+        modes=args.modes,
+        seeds=args.seeds,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+    )
+
+    def on_result(row: dict[str, Any], k: int, total: int) -> None:
+        extra = f"{row['epochs']} epochs" if "epochs" in row else f"C {row['C']:g}"
+        console.print(
+            f"[{k}/{total}] {row['key']}: macro-F1 {row['macro_f1']:.3f} ({row['n_train']} windows, {extra}, "
+            f"{row['seconds']:.0f} s)"
+        )
+
+    benchmark(
+        spec,
+        args.pretrained,
+        args.out,
+        control=args.control,
+        jobs=args.jobs,
+        device=args.device,
+        on_result=on_result,
+    )
+    console.print((args.out / "table.md").read_text())
+    return 0
+
+
+def _pretrain_package(args: argparse.Namespace) -> int:
+    _torch(1)
+    from mujo_edge.cli._console import console
+    from mujo_edge.training.assets import package_pretrained
+
+    opts = {
+        k: v
+        for k, v in (("calibration_windows", args.calibration_windows), ("max_bytes", args.max_bytes))
+        if v is not None
+    }
+    m = package_pretrained(args.run, args.out, **opts)
+    total = sum((args.out / f).stat().st_size for f in [*m["foundation"]["files"], "manifest.json"])
+    cos = m["foundation"].get("fp16_min_cosine_to_source")
+    console.print(
+        f"[green]foundation checkpoint[/] {args.out}: {total:,} bytes, weights sha256 {m['weights']['sha256'][:12]}, "
+        f"content hash {m['content_hash'][:12]}"
+        + (f", float16 vs source acc embeddings: min cosine {cos:.6f}" if cos is not None else "")
     )
     return 0

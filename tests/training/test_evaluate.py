@@ -12,13 +12,13 @@ torch = pytest.importorskip("torch", reason="evaluation needs torch (training ex
 
 from mujo_edge.cli import main  # noqa: E402
 from mujo_edge.errors import ArtifactError, CalibrationError  # noqa: E402
+from mujo_edge.metrics import macro_f1  # noqa: E402
 from mujo_edge.training.checkpoint import load_classifier, load_pretrained  # noqa: E402
-from mujo_edge.training.evaluate import markdown_table  # noqa: E402
+from mujo_edge.training.evaluate import format_cell, markdown_table  # noqa: E402
 from mujo_edge.training.finetune import (  # noqa: E402
     build_classifier,
     class_weights,
     finetune,
-    macro_f1,
     predict_logits,
     train_classifier,
 )
@@ -163,11 +163,7 @@ def test_tampered_teacher_is_refused(setup: tuple[Path, Path], tmp_path: Path) -
         load_classifier(tmp_path)
 
 
-def test_macro_f1_matches_sklearn() -> None:
-    from sklearn.metrics import f1_score
-
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        y = rng.integers(0, 7, 50)
-        p = np.where(rng.random(50) < 0.6, y, rng.integers(0, 9, 50))
-        assert macro_f1(y, p) == pytest.approx(f1_score(y, p, average="macro"), abs=1e-12)
+def test_format_cell_rounds_to_three_decimals_without_the_leading_zero() -> None:
+    assert format_cell((0.7346, 0.0081, 5)) == ".735 ± .008 (5)"
+    assert format_cell((0.9996, 0.0004, 3), bold=True) == "**1.000 ± .000 (3)**"
+    assert format_cell(None) == "—"
