@@ -5,8 +5,11 @@ A pretraining run folder ``RUN/`` holds
 - ``model.safetensors`` + ``manifest.json``: the joint model (best validation loss so far), its
   :class:`~mujo_edge.training.models.ModelConfig`, the training config, data content hash, metrics per epoch,
   provenance. :func:`load_pretrained` reads these.
-- ``last.safetensors`` + ``state.pt``: the latest weights plus optimizer / scheduler / RNG state and the
-  position in the epoch, so ``mujo-edge pretrain --resume`` continues bit-identically.
+- ``resume.safetensors``: ONE file holding the latest weights, the optimizer / scheduler / RNG state and the
+  position in the epoch, so ``mujo-edge pretrain --resume`` continues bit-identically. It is written to a
+  temporary file, flushed and renamed: the rename is the checkpoint's single commit point, so a kill at any
+  moment leaves either the previous checkpoint or the new one, never new weights beside old optimizer state.
+  Tensors are safetensors, everything else JSON in the file's metadata: nothing is unpickled on resume.
 - ``calibration_target.npz``: accelerometer windows of the pretraining corpus per label, the target
   distribution of PIT calibration (so a run can be evaluated without its corpus at hand).
 
@@ -17,11 +20,13 @@ calibrated, splits, test metrics, provenance. :func:`load_classifier` reads it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -144,18 +149,128 @@ def load_classifier(path: str | Path) -> Classifier:
     return model.eval()
 
 
-def save_train_state(run: Path, state: dict[str, Any]) -> None:
-    """Optimizer / scheduler / RNG state and position, for bit-identical resume (torch.save, atomic)."""
-    tmp = run / "state.pt.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, run / "state.pt")
+#: The resume checkpoint of a pretraining run: weights + optimizer + scheduler + RNG + position, one file.
+RESUME_FILE = "resume.safetensors"
+RESUME_FORMAT = "mujo-edge-resume-state"
+#: Resume files of mujo-edge before the single-file checkpoint (a weights file and a pickle beside it).
+LEGACY_RESUME_FILES = ("last.safetensors", "state.pt")
 
 
-def load_train_state(run: Path) -> dict[str, Any] | None:
-    f = run / "state.pt"
-    if not f.is_file():
-        return None
+def _flatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """``obj`` as JSON-able data with every tensor moved into ``tensors`` (referenced by key)."""
+    if isinstance(obj, torch.Tensor):
+        key = f"state.{len(tensors)}"
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: _flatten(v, tensors) for k, v in obj.items()}
+        return {"__items__": [[k, _flatten(v, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_flatten(v, tensors) for v in obj]}
+    if isinstance(obj, list):
+        return [_flatten(v, tensors) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"resume state holds a {type(obj).__name__}, which has no safe (non-pickle) encoding")
+
+
+def _unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, list):
+        return [_unflatten(v, tensors) for v in obj]
+    if isinstance(obj, dict):
+        if set(obj) == {"__tensor__"}:
+            return tensors[obj["__tensor__"]]
+        if set(obj) == {"__items__"}:
+            return {k: _unflatten(v, tensors) for k, v in obj["__items__"]}
+        if set(obj) == {"__tuple__"}:
+            return tuple(_unflatten(v, tensors) for v in obj["__tuple__"])
+        return {k: _unflatten(v, tensors) for k, v in obj.items()}
+    return obj
+
+
+def _fsync_dir(folder: Path) -> None:
     try:
-        return torch.load(f, map_location="cpu", weights_only=False)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory file descriptors
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_train_state(run: Path, model: nn.Module, state: dict[str, Any]) -> None:
+    """Write weights + resume ``state`` as ONE file, :data:`RESUME_FILE`, with one commit point (the rename).
+
+    ``state`` may hold tensors, dicts, lists, tuples, numbers, strings and None (an optimizer state dict,
+    RNG states, the position in the epoch); tensors go into safetensors, the rest into JSON metadata.
+    """
+    tensors: dict[str, torch.Tensor] = {
+        f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
+    meta = {
+        "format": RESUME_FORMAT,
+        "schema_version": str(SCHEMA_VERSION),
+        "torch_version": torch.__version__,
+        "state": json.dumps(_flatten(state, tensors)),
+    }
+    tmp = run / (RESUME_FILE + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, run / RESUME_FILE)  # the commit point
+    _fsync_dir(run)
+    for name in LEGACY_RESUME_FILES:  # an older checkpoint pair is superseded now
+        (run / name).unlink(missing_ok=True)
+
+
+def has_train_state(run: Path) -> bool:
+    """Whether ``run`` holds resume state (the current file or the legacy pair); reads nothing."""
+    return (run / RESUME_FILE).is_file() or (run / LEGACY_RESUME_FILES[1]).is_file()
+
+
+def load_train_state(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], str | None] | None:
+    """The model weights, resume state and, if the resume cannot be bit-exact, why (else None).
+
+    Only called for ``--resume``. Reads :data:`RESUME_FILE` with safetensors + JSON (no pickle). A run of an
+    older mujo-edge (``last.safetensors`` + ``state.pt``) is read with ``torch.load(weights_only=True)``,
+    which refuses any pickle that would construct objects or call functions; the pair was written in two
+    steps, so that resume is reported as possibly not exact.
+    """
+    f = run / RESUME_FILE
+    if f.is_file():
+        try:
+            with safe_open(str(f), framework="pt") as sf:
+                meta = sf.metadata() or {}
+                tensors = {k: sf.get_tensor(k) for k in sf.keys()}  # noqa: SIM118 (safe_open has no __iter__)
+            if meta.get("format") != RESUME_FORMAT:
+                raise ValueError(f"format is {meta.get('format')!r}, expected {RESUME_FORMAT!r}")
+            state = _unflatten(json.loads(meta["state"]), tensors)
+        except Exception as e:  # safetensors / json raise their own error types
+            raise ArtifactError(
+                f"{f} cannot be read as a resume checkpoint ({e}); delete it to restart the run from scratch."
+            ) from e
+        weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        why = None
+        if meta.get("torch_version") != torch.__version__:
+            why = f"written by torch {meta.get('torch_version')}, resumed with torch {torch.__version__}"
+        return weights, state, why
+    legacy_w, legacy_s = (run / n for n in LEGACY_RESUME_FILES)
+    if not legacy_s.is_file():
+        return None
+    if not legacy_w.is_file():
+        raise ArtifactError(
+            f"{legacy_s} has no {legacy_w.name} beside it; delete the run folder and restart."
+        )
+    try:
+        # weights_only=True: the restricted unpickler of torch, which loads tensors and plain containers and
+        # refuses everything else (no code runs); the legacy file came from this project's own trainer.
+        state = torch.load(legacy_s, map_location="cpu", weights_only=True)
+        weights = load_file(str(legacy_w))
     except Exception as e:
-        raise ArtifactError(f"{f} cannot be read ({e}); delete it to restart the run from scratch.") from e
+        raise ArtifactError(
+            f"{legacy_s} cannot be read safely ({type(e).__name__}: {str(e)[:200]}); delete the run folder "
+            "and restart the run from scratch."
+        ) from e
+    return weights, state, "an older run's weights and state were written one after the other (possibly torn)"

@@ -3,7 +3,7 @@
 ``pretrain(data, out, cfg)`` trains a :class:`~mujo_edge.training.models.JointModel` on a dataset folder
 (``mujo-edge data synth``) with AdamW, linear warm-up then cosine decay, validation on held-out subjects
 (loss, and accelerometer -> label-text retrieval top-1 / top-5), and checkpoints in ``out`` every epoch, every
-``checkpoint_every`` steps and on Ctrl-C. ``resume=True`` continues from ``out/state.pt`` and ends with the
+``checkpoint_every`` steps and on Ctrl-C. ``resume=True`` continues from ``out/resume.safetensors`` and ends with the
 same weights as an uninterrupted run (same seed): the epoch permutation comes from a ``DistributedSampler``
 seeded by (seed, epoch), augmentation from a generator seeded by (seed, epoch, step, rank), and the global
 torch RNG (dropout) is saved and restored with the optimizer and scheduler.
@@ -19,6 +19,7 @@ import copy
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -32,15 +33,17 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from mujo_edge.errors import ArtifactError, DataError
+from mujo_edge.errors import ArtifactError, DataError, TrainingError
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.checkpoint import (
+    RESUME_FILE,
+    has_train_state,
     load_train_state,
     save_train_state,
     save_weights,
     write_joint_manifest,
 )
-from mujo_edge.training.data.format import Dataset
+from mujo_edge.training.data.format import Dataset, read_rows
 from mujo_edge.training.distributed import DistInfo, all_reduce_mean, barrier, init_distributed, shutdown
 from mujo_edge.training.loss import multimodal_info_nce
 from mujo_edge.training.models import JointModel, ModelConfig
@@ -112,7 +115,11 @@ def _mix_seed(*parts: int) -> int:
 
 
 class PretrainData:
-    """The dataset's arrays (memory-mapped) and the train / validation split by subject."""
+    """The dataset's arrays (memory-mapped) and the train / validation split by subject.
+
+    Batches are gathered by index with :func:`~mujo_edge.training.data.format.read_rows` (plain file reads of
+    the batch's rows), so the trainer's memory is a few batches whatever the size of the corpus.
+    """
 
     def __init__(self, ds: Dataset, cfg: PretrainConfig):
         self.ds = ds
@@ -159,7 +166,11 @@ class PretrainData:
         self.masks = {m: ds.extra[f"{m}_mask"] for m in self.modalities if f"{m}_mask" in ds.extra}
 
     def batch(self, idx: np.ndarray, device: str, gen: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Tensors of the windows ``idx`` (sorted read from the memory map), augmented if ``gen`` is given."""
+        """Tensors of the windows ``idx`` (read in sorted order from the files), augmented if ``gen`` is given.
+
+        Raises:
+            DataError: a window holds NaN or infinity (names the file and the window).
+        """
         order = np.argsort(idx, kind="stable")
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
@@ -170,7 +181,19 @@ class PretrainData:
                 assert self.ds.text is not None and self.ds.text_id is not None
                 arr = np.asarray(self.ds.text[np.asarray(self.ds.text_id[sidx])])
             else:
-                arr = np.asarray(getattr(self.ds, m)[sidx])
+                arr = read_rows(getattr(self.ds, m), sidx)
+            if not np.isfinite(arr).all():
+                row = int(np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0])
+                win = int(sidx[row])
+                what = (
+                    f"text.npy row {int(self.ds.text_id[win])} (text of window {win})"
+                    if m == "text"
+                    else f"{m}.npy (window {win})"
+                )
+                raise DataError(
+                    f"{self.ds.root}: {what} holds NaN or infinite values; training "
+                    "would produce NaN weights. Re-create the dataset from clean input or drop that window."
+                )
             out[m] = torch.from_numpy(np.ascontiguousarray(arr[inv], dtype=np.float32))
         if gen is not None:
             out = augment(out, self.cfg, gen)
@@ -332,12 +355,24 @@ def save_calibration_target(ds: Dataset, idx: np.ndarray, out: Path, seed: int) 
         sel = idx[lab == c]
         keep.append(np.sort(rng.choice(sel, min(len(sel), CALIBRATION_WINDOWS_PER_LABEL), replace=False)))
     k = np.sort(np.concatenate(keep))
+    tmp = out / "calibration_target.tmp.npz"
     np.savez_compressed(
-        out / "calibration_target.npz",
+        tmp,
         acc=np.asarray(ds.acc[k], dtype=np.float32),
         label=np.asarray(ds.label[k], dtype=np.int64),
         labels=np.asarray(ds.labels),
     )
+    os.replace(tmp, out / "calibration_target.npz")  # a kill mid-write leaves no truncated target behind
+
+
+def _check_finite_weights(model: torch.nn.Module, global_step: int) -> None:
+    """Refuse to write weights with NaN or infinity in them (an update that diverged)."""
+    for name, v in model.state_dict().items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise TrainingError(
+                f"weight {name} is not finite after global step {global_step}; nothing was written. "
+                "The training diverged: lower --lr or check the data."
+            )
 
 
 def pretrain(
@@ -348,21 +383,24 @@ def pretrain(
     resume: bool = False,
     stop_after_steps: int | None = None,
     progress: ProgressFn | None = None,
+    verify_data: bool = True,
 ) -> dict[str, Any]:
     """Train a joint model on ``data`` into the run folder ``out``; return the final manifest.
 
     Args:
-        resume: continue from ``out/state.pt`` (refused if the config or data changed).
+        resume: continue from ``out/resume.safetensors`` (refused if the config or data changed); only then
+            is the resume file read at all.
         stop_after_steps: stop (and checkpoint) once this many optimizer steps are done in total, as if
             the run had been interrupted there (used to test resume).
         progress: optional callback for progress display.
+        verify_data: check the dataset's content hash first (reads it once); False skips that.
     Raises:
         ArtifactError: ``out`` holds another run and ``resume`` is not set, or resume state mismatches.
         DataError: the dataset lacks a requested modality or subjects.
     """
     info = init_distributed(cfg.device)
     try:
-        return _pretrain(Path(data), Path(out), cfg, info, resume, stop_after_steps, progress)
+        return _pretrain(Path(data), Path(out), cfg, info, resume, stop_after_steps, progress, verify_data)
     finally:
         shutdown(info)
 
@@ -375,21 +413,24 @@ def _pretrain(
     resume: bool,
     stop_after_steps: int | None,
     progress: ProgressFn | None,
+    verify_data: bool,
 ) -> dict[str, Any]:
     emit = progress if (progress and info.is_main) else (lambda _e, _i: None)
-    ds = Dataset.open(data_dir)
+    ds = Dataset.open(data_dir, verify=verify_data)
     if "video" in cfg.model.modalities and ds.video is not None and cfg.model.video_dim != ds.video.shape[1]:
         cfg = replace(cfg, model=replace(cfg.model, video_dim=int(ds.video.shape[1])))
     data = PretrainData(ds, cfg)
     text_dim = int(ds.text.shape[1]) if ds.text is not None else 384
     data_hash = ds.manifest.get("content_hash")
 
-    state = load_train_state(out) if out.exists() else None
-    if state is not None and not resume:
+    if not resume and has_train_state(out):  # refuse before reading anything of the run
         raise ArtifactError(
-            f"{out} already holds a pretraining run (state.pt); pass --resume to continue it or choose "
+            f"{out} already holds a pretraining run ({RESUME_FILE}); pass --resume to continue it or choose "
             "another --out."
         )
+    loaded = load_train_state(out) if resume else None
+    state = loaded[1] if loaded is not None else None
+    not_exact = loaded[2] if loaded is not None else None
     if state is not None:
         if PretrainConfig.from_dict(state["config"]).to_dict() != cfg.to_dict():
             raise ArtifactError(
@@ -399,6 +440,16 @@ def _pretrain(
         if state["data_hash"] != data_hash:
             raise ArtifactError(
                 f"{out}: --resume on different data (content hash changed); use the same --data."
+            )
+        rng_ranks = len(state["rng"]) if isinstance(state["rng"], list) else 1
+        if rng_ranks != info.world_size:
+            raise ArtifactError(
+                f"{out}: the run was checkpointed with {rng_ranks} rank(s) and is resumed with "
+                f"{info.world_size}; the batch order would differ. Resume with the same number of ranks."
+            )
+        if not_exact:
+            log.warning(
+                "resuming %s, but the result may differ from an uninterrupted run: %s", out, not_exact
             )
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -424,16 +475,22 @@ def _pretrain(
     loss_sum, n_steps, seen = 0.0, 0, 0
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": -1}
-    if state is not None:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(str(out / "last.safetensors")))
+    #: resumes that could not be bit-exact, with the reason (recorded in the manifest)
+    resume_not_exact: list[dict[str, Any]] = []
+    if loaded is not None and state is not None:
+        try:
+            model.load_state_dict(loaded[0])
+        except RuntimeError as e:
+            raise ArtifactError(f"{out / RESUME_FILE} does not match the configured model: {e}") from e
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"][info.rank] if isinstance(state["rng"], list) else state["rng"])
         epoch, step_in_epoch, global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
         history, best = state["history"], state["best"]
         loss_sum, n_steps, seen = state["epoch_progress"]
+        resume_not_exact = list(state.get("resume_not_exact", []))
+        if not_exact:
+            resume_not_exact.append({"global_step": global_step, "why": not_exact})
         log.info("resuming %s at epoch %d step %d", out, epoch, step_in_epoch)
     else:
         torch.manual_seed(_mix_seed(cfg.seed, 7, info.rank))
@@ -459,9 +516,10 @@ def _pretrain(
         rng = rng_states()
         if not info.is_main:
             return
-        save_weights(model, out / "last.safetensors")
+        _check_finite_weights(model, global_step)
         save_train_state(
             out,
+            model,
             {
                 "config": cfg.to_dict(),
                 "data_hash": data_hash,
@@ -475,6 +533,7 @@ def _pretrain(
                 "best": best,
                 "complete": complete,
                 "epoch_progress": [loss_sum, n_steps, seen],
+                "resume_not_exact": resume_not_exact,
             },
         )
 
@@ -496,6 +555,7 @@ def _pretrain(
             "epochs_done": len(history),
             "complete": complete,
             "world_size": info.world_size,
+            "resume_not_exact": resume_not_exact,
             "provenance": provenance(seed=cfg.seed),
         }
 
@@ -503,6 +563,9 @@ def _pretrain(
     model.train()
     interrupted = False
     pos = step_in_epoch
+    # where a Ctrl-C / SIGTERM lands inside a step: "clean" (between steps), "forward" (only the RNG moved:
+    # restored from rng_at_step), "update" (the optimizer is changing the weights: the last checkpoint stands)
+    phase, rng_at_step = "clean", torch.get_rng_state()
     try:
         while epoch < cfg.epochs:
             sampler.set_epoch(epoch)
@@ -512,6 +575,7 @@ def _pretrain(
                 loss_sum, n_steps, seen = 0.0, 0, 0
             for step in range(step_in_epoch, steps_per_epoch):
                 idx = data.train_idx[order[step * local_bs : (step + 1) * local_bs]]
+                phase, rng_at_step = "forward", torch.get_rng_state()
                 gen = torch.Generator().manual_seed(_mix_seed(cfg.seed, epoch, step, info.rank))
                 batch = data.batch(idx, info.device, gen)
                 labels = batch.pop("label")
@@ -525,11 +589,19 @@ def _pretrain(
                     labels=labels if cfg.same_label_positives else None,
                     text_anchored=cfg.text_anchored,
                 )
+                if not bool(torch.isfinite(loss.detach())):
+                    raise TrainingError(
+                        f"the loss became {float(loss)} at epoch {epoch}, step {step} (global step "
+                        f"{global_step + 1}); training stopped before the update, nothing from this step was "
+                        f"written (the last checkpoint in {out} is intact). Lower --lr or check the data."
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                phase = "update"
                 opt.step()
                 sched.step()
                 global_step, pos = global_step + 1, step + 1
+                phase = "clean"
                 seen += len(idx) * info.world_size
                 loss_sum += float(loss.detach())
                 n_steps += 1
@@ -566,12 +638,18 @@ def _pretrain(
                 score = metrics.get("val_loss", train_loss)
                 if score < best["val_loss"]:
                     best = {"val_loss": score, "epoch": entry["epoch"], **metrics}
+                    _check_finite_weights(model, global_step)
                     sha = save_weights(model, out / "model.safetensors")
                     write_joint_manifest(out, model, sha, **manifest_fields(False))
             checkpoint(epoch, 0, epoch >= cfg.epochs)
             emit("epoch", entry)
     except KeyboardInterrupt:
-        checkpoint(epoch, pos, False)
+        if phase == "forward":
+            torch.set_rng_state(rng_at_step)
+        if phase != "update":
+            checkpoint(epoch, pos, False)
+        else:
+            log.warning("interrupted inside an optimizer update; the last checkpoint in %s stands", out)
         raise
     digests = rank_weight_digests(model, info)
     barrier(info)
@@ -662,7 +740,7 @@ def random_search(
         if i in done:
             continue
         tdir = out / "trials" / f"trial_{i:03d}"
-        res = pretrain(data, tdir, trial_cfg, resume=(tdir / "state.pt").exists(), progress=progress)
+        res = pretrain(data, tdir, trial_cfg, resume=has_train_state(tdir), progress=progress)
         record["trials"].append(
             {
                 "trial": i,

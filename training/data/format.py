@@ -10,7 +10,8 @@ file               shape                  dtype    meaning
 ``subject.npy``    (N,)                   int64    subject id
 ``recording.npy``  (N,)                   int64    recording id (unique within the dataset)
 ``start.npy``      (N,)                   int64    first sample of the window in its recording
-``pose.npy``       (N, 100, 17, 3)        float32  optional, 3D joints in metres (H36M order)
+``pose.npy``       (N, 100, 17, 3)        float32  optional, 3D joints in metres (H36M order); float16
+                                                   accepted (half the disk and page cache of large corpora)
 ``gyr.npy``        (N, 100, 3)            float32  optional, angular rate in rad/s
 ``video.npy``      (N, F)                 float32  optional, user-supplied video features
 ``text.npy``       (T, D)                 float32  optional, frozen sentence embeddings of every string
@@ -19,11 +20,18 @@ file               shape                  dtype    meaning
 =================  =====================  =======  ===============================================
 
 ``manifest.json`` holds label names, per-label text, rate, window, hop, axis convention, the arrays present
-with shapes, provenance and a content hash over the arrays.
+with shapes, provenance and a content hash over the arrays. Other ``.npy`` arrays listed in the manifest (per-
+window extras such as presence masks) are opened too and kept in :attr:`Dataset.extra`.
+
+Arrays are opened memory-mapped, so opening a corpus of tens of GB costs no memory; :func:`read_rows` reads
+the rows of a batch with plain file reads, so training touches no more than a batch (the pages of a memory
+map that were read would stay in the process's resident set until the whole corpus is resident).
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +60,11 @@ _UNITS = {
     "video": "feature",
     "text": "embedding",
     "text_id": "index",
+    # per-window extras of the synthetic corpus (ids index manifest["placements"], ["variants"], ["orientations"])
+    "placement": "index",
+    "variant": "index",
+    "orientation": "index",
+    "source_rate_hz": "Hz",
 }
 
 
@@ -96,14 +109,16 @@ class Dataset:
         return int(self.acc.shape[0])
 
     @classmethod
-    def open(cls, path: str | Path, verify: bool = False) -> Dataset:
+    def open(cls, path: str | Path, verify: bool = True) -> Dataset:
         """Open a dataset folder.
 
         Args:
             path: the folder holding ``manifest.json``.
-            verify: recompute the content hash and refuse a dataset whose arrays changed.
+            verify: recompute the content hash and refuse a dataset whose arrays changed (default; it reads
+                every array once). ``False`` skips it, e.g. for a corpus checked already.
         Raises:
-            DataError: missing folder / manifest / array, unknown format or schema, shape mismatch.
+            DataError: missing folder / manifest / array, unknown format or schema, a manifest field of the
+                wrong type, shape / dtype mismatch, an index out of range, a stale content hash.
         """
         root = Path(path)
         manifest = read_manifest(
@@ -113,8 +128,9 @@ class Dataset:
             DataError,
             "`mujo-edge data synth` or `mujo-edge data import ...`",
         )
+        _check_manifest(root, manifest)
         arrays: dict[str, np.ndarray] = {}
-        for name in manifest.get("arrays", {}):
+        for name, info in manifest["arrays"].items():
             f = root / f"{name}.npy"
             if not f.is_file():
                 raise DataError(
@@ -122,8 +138,18 @@ class Dataset:
                 )
             try:
                 arrays[name] = np.load(f, mmap_mode="r", allow_pickle=False)
-            except ValueError as e:
-                raise DataError(f"{f} is not a readable .npy array ({e}); re-create the dataset.") from e
+            except (ValueError, EOFError, OSError) as e:
+                size = f.stat().st_size
+                raise DataError(
+                    f"{f} ({size} bytes) is not a readable .npy array ({type(e).__name__}: {e}); "
+                    "re-create the dataset."
+                ) from e
+            listed = info.get("shape") if isinstance(info, dict) else None
+            if listed is not None and list(arrays[name].shape) != list(listed):
+                raise DataError(
+                    f"{f}: shape {list(arrays[name].shape)} but the manifest lists {listed}; the file was "
+                    "replaced or truncated. Re-create the dataset."
+                )
         for name in REQUIRED_ARRAYS:
             if name not in arrays:
                 raise DataError(f"{root}: required array {name}.npy is missing from the manifest.")
@@ -132,7 +158,9 @@ class Dataset:
             if digest != manifest.get("content_hash"):
                 raise DataError(
                     f"{root}: content hash {digest[:12]} does not match the manifest's "
-                    f"{str(manifest.get('content_hash'))[:12]}: the arrays were modified. Re-create the dataset."
+                    f"{str(manifest.get('content_hash'))[:12]}: the arrays were modified after the dataset was "
+                    "written. Re-create the dataset (or, if you changed it on purpose and checked it, open it "
+                    "without verification: --no-verify-data)."
                 )
         known = set(REQUIRED_ARRAYS) | set(OPTIONAL_ARRAYS)
         ds = cls(
@@ -144,7 +172,99 @@ class Dataset:
         _validate(
             ds.acc, ds.label, ds.subject, ds.recording, ds.start, ds.pose, ds.gyr, ds.video, where=str(root)
         )
+        _check_indices(ds)
         return ds
+
+
+def _check_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    """The manifest fields every reader relies on, with their types; a DataError naming the first bad one."""
+    where = root / "manifest.json"
+    labels = manifest.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(v, str) for v in labels):
+        raise DataError(
+            f"{where}: 'labels' must be a non-empty list of label names, found {str(labels)[:80]!r}; "
+            "re-create the dataset."
+        )
+    rate = manifest.get("rate_hz")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1e5:
+        raise DataError(f"{where}: 'rate_hz' must be a positive number of Hz, found {rate!r}; re-create it.")
+    arrays = manifest.get("arrays")
+    if not isinstance(arrays, dict) or not all(isinstance(k, str) and k.isidentifier() for k in arrays):
+        raise DataError(
+            f"{where}: 'arrays' must map array names to their shapes, found {str(arrays)[:80]!r}; re-create it."
+        )
+
+
+def _check_indices(ds: Dataset) -> None:
+    """Dtypes and index ranges: label into the label names, text_id into text.npy (both small to read)."""
+    for name in ("label", "subject", "recording", "start", "text_id"):
+        arr = getattr(ds, name)
+        if arr is not None and arr.dtype.kind not in "iu":
+            raise DataError(
+                f"{ds.root}: {name}.npy must hold integers, found dtype {arr.dtype}; re-create it."
+            )
+    for name in ("acc", "pose", "gyr", "video", "text"):
+        arr = getattr(ds, name)
+        if arr is not None and arr.dtype not in (np.float32, np.float16):
+            raise DataError(
+                f"{ds.root}: {name}.npy must be float32 (or float16), found dtype {arr.dtype}; re-create it."
+            )
+    label = np.asarray(ds.label)
+    bad = np.flatnonzero((label < 0) | (label >= len(ds.labels)))
+    if bad.size:
+        raise DataError(
+            f"{ds.root}: label.npy window {int(bad[0])} holds {int(label[bad[0]])}, but the manifest names "
+            f"{len(ds.labels)} labels ({bad.size} windows out of range); re-create the dataset."
+        )
+    if (ds.text is None) != (ds.text_id is None):
+        raise DataError(f"{ds.root}: text.npy and text_id.npy come together, but only one is present.")
+    if ds.text is not None and ds.text_id is not None:
+        tid = np.asarray(ds.text_id)
+        if tid.shape != label.shape or ds.text.ndim != 2:
+            raise DataError(
+                f"{ds.root}: text_id.npy must be ({len(label)},) and text.npy (T, D), found "
+                f"{tid.shape} and {ds.text.shape}; re-create the dataset."
+            )
+        bad = np.flatnonzero((tid < 0) | (tid >= ds.text.shape[0]))
+        if bad.size:
+            raise DataError(
+                f"{ds.root}: text_id.npy window {int(bad[0])} points at text {int(tid[bad[0]])}, but text.npy "
+                f"has {ds.text.shape[0]} rows ({bad.size} windows out of range); re-create the dataset."
+            )
+
+
+def read_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``arr[idx]`` for sorted row indices ``idx``, read from the file of a memory-mapped array with plain reads.
+
+    Rows of consecutive indices are read together. Nothing of the file stays mapped in the process (its pages
+    live in the OS page cache, which the kernel reclaims), so the resident memory of a trainer is its batches,
+    not the part of the corpus it has seen. A plain in-memory array is simply indexed.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    whole_file = isinstance(arr, np.memmap) and isinstance(arr.base, mmap.mmap)  # not a view of one
+    if not whole_file or arr.filename is None or not arr.flags.c_contiguous or idx.size == 0:
+        return np.asarray(arr[idx])
+    row_shape = arr.shape[1:]
+    row_bytes = arr.dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))
+    out = np.empty((idx.size, *row_shape), dtype=arr.dtype)
+    flat = out.reshape(idx.size, -1).view(np.uint8).reshape(idx.size, row_bytes)
+    runs = np.flatnonzero(np.diff(idx) != 1) + 1
+    fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        for lo, hi in zip(np.r_[0, runs], np.r_[runs, idx.size], strict=True):
+            first = int(idx[lo])
+            if first < 0 or int(idx[hi - 1]) >= arr.shape[0]:
+                raise IndexError(f"rows {first}..{int(idx[hi - 1])} out of range for {arr.shape[0]} rows")
+            want = (hi - lo) * row_bytes
+            buf = os.pread(fd, want, arr.offset + first * row_bytes)
+            if len(buf) != want:
+                raise DataError(
+                    f"{arr.filename} ended early (read {len(buf)} of {want} bytes); re-create it."
+                )
+            flat[lo:hi] = np.frombuffer(buf, dtype=np.uint8).reshape(hi - lo, row_bytes)
+    finally:
+        os.close(fd)
+    return out
 
 
 def _validate(
@@ -195,11 +315,13 @@ def write_dataset(
     hop: int = HOP,
     extra_manifest: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    extra_arrays: Mapping[str, np.ndarray] | None = None,
 ) -> Dataset:
     """Write a dataset folder and return it opened.
 
     Arrays are validated (shapes, finite values, label range) before anything is written, so a failed
-    write never leaves a half-valid dataset behind.
+    write never leaves a half-valid dataset behind. ``extra_arrays``: more per-window arrays (first axis N,
+    e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
     root = Path(out)
     if (root / "manifest.json").exists() and not overwrite:
@@ -227,13 +349,21 @@ def write_dataset(
     }
     for k, v in (("pose", pose), ("gyr", gyr), ("video", video), ("text", text)):
         if v is not None:
-            arrays[k] = np.ascontiguousarray(v, dtype=np.float32)
+            keep16 = k == "pose" and np.asarray(v).dtype == np.float16  # large corpora store pose in half
+            arrays[k] = np.ascontiguousarray(v, dtype=np.float16 if keep16 else np.float32)
     if text_id is not None:
         if text is None or text_id.shape != label.shape:
             raise ShapeError(f"{root}: text_id must be ({label.shape[0]},) and needs text.npy beside it")
         if text_id.size and (text_id.min() < 0 or text_id.max() >= text.shape[0]):
             raise DataError(f"{root}: text_id indices must be in [0, {text.shape[0]})")
         arrays["text_id"] = np.ascontiguousarray(text_id, dtype=np.int64)
+    for k, v in (extra_arrays or {}).items():
+        if k in arrays or k in REQUIRED_ARRAYS or k in OPTIONAL_ARRAYS or np.shape(v)[:1] != label.shape:
+            raise ShapeError(
+                f"{root}: extra array {k!r} must have a new name and one row per window ({label.shape[0]}, ...), "
+                f"got shape {np.shape(v)}"
+            )
+        arrays[k] = np.ascontiguousarray(v)
     for k, v in arrays.items():
         if v.dtype.kind == "f" and not np.isfinite(v).all():
             bad = int(np.argwhere(~np.isfinite(v))[0][0])
