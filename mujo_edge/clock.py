@@ -91,6 +91,8 @@ class ClockModel:
         self.window_s = window_s
         self.bucket_s = bucket_s
         self.resets = 0
+        #: observations ignored because a time was NaN or infinite
+        self.bad_points = 0
         self._warned = False
         self.reset()
 
@@ -106,7 +108,11 @@ class ClockModel:
 
     # -- fitting ------------------------------------------------------------------------------------
     def observe(self, t_sensor_s: float, t_recv_s: float) -> None:
-        """Add one (sensor time of the last sample, host receive time) point."""
+        """Add one (sensor time of the last sample, host receive time) point; a NaN/inf one is counted in
+        :attr:`bad_points` and ignored."""
+        if not (math.isfinite(t_sensor_s) and math.isfinite(t_recv_s)):
+            self.bad_points += 1
+            return
         if self._t_last is not None and t_sensor_s < self._t_last - 1e-6:
             log.info("sensor clock went back by %.3f s: restarting the clock fit", self._t_last - t_sensor_s)
             self.resets += 1
@@ -141,6 +147,12 @@ class ClockModel:
             return
         t = np.asarray(t_sensor_s, dtype=np.float64)
         lat = np.asarray(t_recv_s, dtype=np.float64) - t
+        if not np.isfinite(lat).all():  # NaN/inf times: counted and left out
+            ok = np.isfinite(lat)
+            self.bad_points += int(ok.size - ok.sum())
+            t, lat = t[ok], lat[ok]
+            if not t.size:
+                return
         fit = self.fit
         odd = (self._t_last is not None and t[0] < self._t_last - 1e-6) or (
             t.size > 1 and bool((np.diff(t) < -1e-6).any())
@@ -225,8 +237,10 @@ def host_stamp(n: int, t_recv_s: float, rate_hz: float, t_prev_s: float | None) 
 
     The last sample gets the receive time, earlier ones step back at the nominal ``rate_hz``; if that would
     reach back to the previous notification's last sample ``t_prev_s``, the samples are spread evenly
-    between the two instead (a burst), so times stay strictly increasing.
+    between the two instead (a burst), so times stay strictly increasing. A NaN/inf ``t_recv_s`` gives NaN.
     """
+    if not math.isfinite(t_recv_s):  # no time at all: NaN times, which the pipeline drops and counts
+        return np.full(n, np.nan)
     period = 1.0 / rate_hz
     t = t_recv_s - period * np.arange(n - 1, -1, -1, dtype=np.float64)
     if t_prev_s is not None and t[0] <= t_prev_s:

@@ -183,15 +183,18 @@ class _Device:
             t = host_stamp(n, t_recv, self.rate_hz, self.last_t)
         else:
             t = ts
-            self._clock_t.append(float(t[-1]))
-            self._clock_r.append(t_recv)
+            if np.isfinite(t[-1]) and np.isfinite(t_recv):  # a NaN/inf time is no clock point
+                self._clock_t.append(float(t[-1]))
+                self._clock_r.append(t_recv)
         if b.gap_before:
             self._flags.append(self._n)
         self._t.append(t)
         self._x.append(b.acc_g * LEFT_WRIST_ACC_SIGNS if self.mirror else b.acc_g)
         self._n += n
         last = self.last_t
-        t_first, self.last_t = float(t[0]), float(t[-1])
+        t_first = float(t[0])
+        if np.isfinite(t[-1]):  # samples with NaN/inf times are dropped in process()
+            self.last_t = float(t[-1])
         if last is not None and not 0.0 < t_first - last <= self.gap_s:
             return True  # a gap (or time going back): close the run at once
         return self.due_t is None or self.last_t >= self.due_t or b.gap_before
@@ -208,8 +211,8 @@ class _Device:
         if self._clock_t:
             self.clock.observe_many(self._clock_t, self._clock_r)
             self._clock_t, self._clock_r = [], []
-        if not np.isfinite(x.sum()):
-            ok = np.isfinite(x).all(axis=1)
+        if not np.isfinite(x.sum() + t.sum()):  # NaN/inf in a sample or in its time
+            ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
             st.bad_samples += int(ok.size - ok.sum())
             log.warning("%s: dropped %d NaN/inf samples (treated as lost)", self.name, ok.size - ok.sum())
             keep = np.flatnonzero(ok)

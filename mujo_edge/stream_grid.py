@@ -99,6 +99,9 @@ class StreamGrid:
         """How long after a sample arrives its grid value can be computed, seconds (0 without filter)."""
         return self._half / self.source_rate_hz
 
+    #: samples dropped by :meth:`push` because their time or value was NaN or infinite (over all runs)
+    bad_samples: int = 0
+
     def restart(self) -> None:
         """Forget the run: the next push starts a fresh grid at its first sample."""
         self._t0: float | None = None
@@ -119,7 +122,12 @@ class StreamGrid:
 
     def push(self, t_s: np.ndarray, x: np.ndarray) -> GridChunk:
         """Continue the run with samples ``t_s`` (n,) strictly increasing, ``x`` (n, 3) g; returns the grid
-        samples that became computable (possibly none)."""
+        samples that became computable (possibly none). Samples with a NaN/inf time or value are dropped and
+        counted in :attr:`bad_samples` (the pipeline drops them before; this keeps the grid safe alone)."""
+        if not np.isfinite(t_s.sum() + x.sum()):
+            ok = np.isfinite(t_s) & np.isfinite(x).all(axis=1)
+            self.bad_samples += int(ok.size - ok.sum())
+            t_s, x = t_s[ok], x[ok]
         if t_s.size == 0:
             return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
         if self._t0 is None:
