@@ -6,9 +6,6 @@ docs/bundle.md for every key. No torch here: the writer only packs bytes and JSO
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +17,18 @@ from mujo_edge.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_SCHEMA_VERSION,
     INPUT_LAYOUTS,
-    MANIFEST_NAME,
+    LABEL_EMBEDDINGS_FILE,
     MODEL_FORMATS,
     Bundle,
+    head_manifest,
+    npy_bytes,
+    open_set_manifest,
+    write_bundle_zip,
 )
 from mujo_edge.constants import ACC_AXES, AXIS_CONVENTION, HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import ExportError
+from mujo_edge.heads import Head
 from mujo_edge.provenance import provenance, sha256_bytes
-
-LABEL_EMBEDDINGS_FILE = "label_embeddings.npy"
 
 #: What the model input is, stated in every manifest.
 INPUT_CONTRACT = (
@@ -52,12 +52,6 @@ class ModelFile:
     info: dict[str, Any] = field(default_factory=dict)  # partitions, runtime, verification...
 
 
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
 def write_bundle(
     out: str | Path,
     *,
@@ -75,11 +69,18 @@ def write_bundle(
     verification: Mapping[str, Any] | None = None,
     seed: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    head: Head | None = None,
+    head_info: Mapping[str, Any] | None = None,
+    open_set_info: Mapping[str, Any] | None = None,
 ) -> Bundle:
     """Pack ``models`` (and optional calibration table / label embeddings) into a ``.mujo`` zip at ``out``.
 
-    The zip is written to a temporary name and renamed, then re-opened with :meth:`Bundle.open`, so a
-    returned bundle is known to load. Raises ExportError on inconsistent input.
+    ``labels`` are the classes of the models' logits. ``head`` (default: those logits, no open-set test)
+    decides the bundle's own labels and carries the open-set prototypes and threshold; ``head_info`` and
+    ``open_set_info`` describe how they were made (data, subjects, keep fraction). The manifest gets its
+    content hash last, over everything including ``extra``. The zip is written to a temporary name and
+    renamed, then re-opened with :meth:`Bundle.open`, so a returned bundle is known to load. Raises
+    ExportError on inconsistent input.
     """
     out = Path(out)
     if not models:
@@ -100,13 +101,17 @@ def write_bundle(
             raise ExportError(
                 f"label embeddings must be ({len(labels)}, D), one row per label; got {emb.shape}."
             )
-        files[LABEL_EMBEDDINGS_FILE] = _npy_bytes(emb)
+        files[LABEL_EMBEDDINGS_FILE] = npy_bytes(emb)
         emb_meta = {"file": LABEL_EMBEDDINGS_FILE, "shape": list(emb.shape), **(label_embedding_info or {})}
+    head = head if head is not None else Head("logits", list(labels))
+    if head.kind == "logits" and head.labels != list(labels):
+        raise ExportError(f"a logits head must have the model's labels {list(labels)}, got {head.labels}")
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "schema_version": BUNDLE_SCHEMA_VERSION,
         "name": name,
-        "labels": list(labels),
+        "labels": list(head.labels),
+        "model_labels": list(labels),
         "rate_hz": float(rate_hz),
         "window": int(window),
         "hop": int(hop),
@@ -136,19 +141,16 @@ def write_bundle(
         ],
         "calibration": dict(calibration) if calibration else None,
         "label_embeddings": emb_meta,
+        "head": head_manifest(head, files, head_info),
+        "open_set": open_set_manifest(head, files, open_set_info),
         "student": dict(student or {}),
         "teacher": dict(teacher or {}),
         "verification": dict(verification or {}),
         "provenance": provenance(seed=seed),
-        "files": {k: {"sha256": sha256_bytes(v), "bytes": len(v)} for k, v in files.items()},
     }
     if extra:
         manifest.update(extra)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        for k, v in files.items():
-            zf.writestr(k, v)
-    tmp.replace(out)
-    return Bundle.open(out)
+    try:
+        return write_bundle_zip(out, manifest, files)
+    except ValueError as e:  # a non-finite number in the manifest (JSON cannot hold it)
+        raise ExportError(f"the bundle manifest for {out} holds a value JSON cannot store: {e}") from e

@@ -2,10 +2,14 @@
 
 Layout (a plain zip; ``manifest.json`` at its root)::
 
-    manifest.json                         what is inside (schema below), sha256 of every other file
+    manifest.json                         what is inside (schema below), sha256 of every other file, and
+                                          one content hash over all of it
     models/student_litert_int8.tflite     LiteRT model, int8 end to end (input and output int8)
     models/student_xnnpack_q8.pte         ExecuTorch program, one XNNPACK partition, float32 I/O
     label_embeddings.npy                  optional (L, D) float32, label texts in the student's joint space
+    head_weight.npy                       optional (L, D) float32: a linear head over the unit embedding
+                                          (a bundle made from words or taught from a few examples)
+    open_set_prototypes.npy               optional (K, D) float32: the open-set test's prototypes
 
 The model input is one window of raw accelerometer specific force in g, ``(1, WINDOW, 3)`` float32 in the
 axis order of ``manifest["axis_convention"]``, sampled at ``rate_hz``, AFTER the bundle's PIT calibration
@@ -13,9 +17,11 @@ axis order of ``manifest["axis_convention"]``, sampled at ``rate_hz``, AFTER the
 smoothing are the pipeline's job.
 
 This module is part of the runtime core: numpy and the standard library only, never torch. The loader
-refuses what it does not understand (unknown format or schema version, a file whose sha256 differs from
-the manifest, a missing file, a corrupted zip), each with a :class:`~mujo_edge.errors.BundleError` that
-says which file and what to do.
+verifies the content hash (everything that changes what the bundle means: labels, rates, window,
+calibration, head, thresholds, text vectors, model bytes), validates every manifest field (types, ranges,
+labels against the model's output size) and refuses what it does not understand (unknown format or schema
+version, a file whose sha256 differs from the manifest, a missing file, a corrupted zip), each with a
+:class:`~mujo_edge.errors.BundleError` that says which file and what to do; never a traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
+import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,7 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.errors import BundleError
+from mujo_edge.constants import UNKNOWN_LABEL
+from mujo_edge.errors import BundleError, CalibrationError, MujoError
+from mujo_edge.heads import Head
 from mujo_edge.provenance import sha256_bytes
 
 if TYPE_CHECKING:
@@ -42,7 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "mujo-edge-bundle"
-BUNDLE_SCHEMA_VERSION = 1
+BUNDLE_SCHEMA_VERSION = 2
+#: Schema versions this loader reads: 1 only through ``Bundle.open(..., allow_unhashed=True)`` (no hash).
+READABLE_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 MANIFEST_NAME = "manifest.json"
 #: Suffix of bundle files.
 BUNDLE_SUFFIX = ".mujo"
@@ -51,8 +64,26 @@ BUNDLE_SUFFIX = ".mujo"
 MODEL_FORMATS: tuple[str, ...] = ("tflite", "executorch")
 #: Input layouts: ``BWC`` = (batch, window samples, channels), ``BCW`` = (batch, channels, window samples).
 INPUT_LAYOUTS: tuple[str, ...] = ("BWC", "BCW")
+#: Files inside a bundle besides the models.
+LABEL_EMBEDDINGS_FILE = "label_embeddings.npy"
+HEAD_WEIGHT_FILE = "head_weight.npy"
+OPEN_SET_FILE = "open_set_prototypes.npy"
+#: How ``content_hash`` is computed (stated in every manifest).
+CONTENT_HASH_SCHEME = (
+    "sha256 of the manifest without content_hash and signature, as JSON with sorted keys, separators "
+    "(',', ':') and ASCII escapes; the manifest lists the sha256 of every other file, so the hash covers "
+    "their bytes too"
+)
+#: Largest total uncompressed size a bundle may claim (a zip bomb is refused before it is read), bytes.
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+#: Plausible ranges of the sampling contract.
+RATE_HZ_RANGE = (1.0, 10_000.0)
+WINDOW_RANGE = (8, 100_000)
 _REQUIRED_KEYS = ("labels", "rate_hz", "window", "hop", "input", "models", "files")
+_REQUIRED_V2 = ("model_labels", "head", "open_set", "content_hash")
 _REGENERATE = "Re-create it with `mujo-edge export` or use the shipped default bundle."
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_KEEP: Any = object()
 
 
 @dataclass(frozen=True)
@@ -108,75 +139,147 @@ def zero_shot_scores(embeddings: np.ndarray, label_embeddings: np.ndarray) -> np
     return (e @ label_embeddings.T).astype(np.float32, copy=False)
 
 
+def canonical_manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    """The bytes ``content_hash`` is the sha256 of (see :data:`CONTENT_HASH_SCHEME`)."""
+    body = {k: v for k, v in manifest.items() if k not in ("content_hash", "signature")}
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode()
+
+
+def manifest_content_hash(manifest: Mapping[str, Any]) -> str:
+    """Hex sha256 over everything in a bundle that changes its meaning (:data:`CONTENT_HASH_SCHEME`)."""
+    return sha256_bytes(canonical_manifest_bytes(manifest))
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    """``arr`` as .npy bytes (no pickle)."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def write_bundle_zip(out: str | Path, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Bundle:
+    """Write ``manifest`` (its ``files`` table and ``content_hash`` filled in here) and ``files`` as a
+    ``.mujo`` zip at ``out``, atomically (a temporary name, then rename), and return it re-opened with
+    :meth:`Bundle.open`, so a returned bundle is known to load. Raises BundleError when it does not."""
+    out = Path(out)
+    manifest = dict(manifest)
+    manifest["files"] = {k: {"sha256": sha256_bytes(v), "bytes": len(v)} for k, v in files.items()}
+    manifest["content_hash_scheme"] = CONTENT_HASH_SCHEME
+    manifest.pop("signature", None)
+    manifest["content_hash"] = manifest_content_hash(manifest)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        for k, v in files.items():
+            zf.writestr(k, v)
+    tmp.replace(out)
+    return Bundle.open(out)
+
+
 class Bundle:
-    """An opened, verified ``.mujo`` bundle. Open with :meth:`Bundle.open`."""
+    """An opened, verified ``.mujo`` bundle. Open with :meth:`Bundle.open`.
+
+    ``labels`` are what its events say (the head's labels); ``model_labels`` the classes of the model's
+    logits output (the same list unless the bundle was made from words or taught); ``head`` turns model
+    outputs into ``labels`` and carries the open-set test (``head.threshold``; None: no test).
+    """
 
     def __init__(self, path: Path, manifest: dict[str, Any], files: dict[str, bytes]) -> None:
         self.path = path
         self.manifest = manifest
         self._files = files
         self.labels: list[str] = [str(x) for x in manifest["labels"]]
+        self.model_labels: list[str] = [str(x) for x in manifest.get("model_labels") or manifest["labels"]]
         self.rate_hz: float = float(manifest["rate_hz"])
         self.window: int = int(manifest["window"])
         self.hop: int = int(manifest["hop"])
         self.models: list[ModelEntry] = [_model_entry(m, path) for m in manifest["models"]]
         self.formats: list[str] = list(dict.fromkeys(m.format for m in self.models))
+        self.content_hash: str | None = manifest.get("content_hash")
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path) -> Bundle:
-        """Open and verify a bundle: schema, required keys, every listed file present with its sha256.
+    def open(cls, path: str | Path, allow_unhashed: bool = False) -> Bundle:
+        """Open and verify a bundle: zip, manifest schema and every field, every listed file present with
+        its sha256, the content hash, the label embeddings / head / open-set arrays.
+
+        ``allow_unhashed``: also open a schema-1 bundle (made before bundles carried a content hash), with
+        a warning: nothing then proves its manifest (labels, rates) was not edited.
 
         Raises:
-            BundleError: the file is missing, not a zip (or corrupted), has no or an unreadable manifest,
-                an unknown format or schema version, lacks a listed file, or a file's sha256 differs from
-                the manifest's (it was modified after export). The message names the file.
+            BundleError: for any damage (missing, not a zip, truncated, corrupted, unknown format or schema,
+                a field of the wrong type or out of range, labels that do not match the model's output size,
+                a file or the manifest modified after export). The message names the file and the fix.
         """
         p = Path(path)
         if not p.is_file():
             raise BundleError(f"no bundle at {p}: the file does not exist. {_REGENERATE}")
         try:
-            with zipfile.ZipFile(p) as zf:
-                names = set(zf.namelist())
-                if MANIFEST_NAME not in names:
-                    raise BundleError(
-                        f"{p} is a zip but has no {MANIFEST_NAME} at its root, so it is not a MuJo Edge "
-                        f"bundle. {_REGENERATE}"
-                    )
-                manifest = _parse_manifest(zf.read(MANIFEST_NAME), p)
-                listed = manifest["files"]
-                missing = sorted(set(listed) - names)
-                if missing:
-                    raise BundleError(
-                        f"{p} is incomplete: the manifest lists {', '.join(missing)} but the zip does not "
-                        f"contain {'it' if len(missing) == 1 else 'them'}. The bundle was truncated or edited; "
-                        f"{_REGENERATE}"
-                    )
-                files = {name: zf.read(name) for name in listed}
-        except zipfile.BadZipFile as e:
+            manifest, files = _read_zip(p)
+            _check_schema(manifest, p, allow_unhashed)
+            _validate(manifest, files, p)
+            bundle = cls(p, manifest, files)
+            bundle._load_arrays()
+        except BundleError:
+            raise
+        except MujoError as e:  # a calibration or head table that does not load
+            raise BundleError(f"{p}: {e}. {_REGENERATE}") from e
+        except Exception as e:  # untrusted bytes: whatever escaped the checks is still damage, not a bug
             raise BundleError(
-                f"{p} is not a readable zip ({e}): the bundle is corrupted or truncated (an interrupted "
-                f"download or copy?). {_REGENERATE}"
+                f"{p} is damaged ({type(e).__name__}: {e}); the bundle cannot be used. {_REGENERATE}"
             ) from e
-        except (zipfile.LargeZipFile, OSError, EOFError) as e:
-            raise BundleError(f"{p} cannot be read ({type(e).__name__}: {e}). {_REGENERATE}") from e
-        for name, meta in listed.items():
-            digest = sha256_bytes(files[name])
-            if digest != meta.get("sha256"):
-                raise BundleError(
-                    f"{p}: {name} has sha256 {digest[:16]}... but the manifest records "
-                    f"{str(meta.get('sha256'))[:16]}...: the file was modified after export (tampered or "
-                    f"damaged). Do not run it; {_REGENERATE}"
-                )
-        for m in manifest["models"]:
-            if m.get("file") not in listed:
-                raise BundleError(
-                    f"{p}: model {m.get('format')!r} points at {m.get('file')!r}, which the manifest's file "
-                    f"list does not hold. {_REGENERATE}"
-                )
-        bundle = cls(p, manifest, files)
         log.info("opened bundle %s: %d labels, formats %s", p, len(bundle.labels), bundle.formats)
         return bundle
+
+    def _load_arrays(self) -> None:
+        """Load and check the label embeddings, head and open-set arrays and the calibration table now, so
+        that a bad one fails :meth:`open`, not the first window of a stream."""
+        m = self.manifest
+        emb_dim = _embed_dim(self.models)
+        self._label_embeddings = None
+        meta = m.get("label_embeddings")
+        if meta:
+            self._label_embeddings = self._array(
+                meta["file"], (len(self.model_labels), emb_dim), "label_embeddings"
+            )
+        head = m.get("head") or {"kind": "logits"}
+        weight = bias = None
+        if head["kind"] == "linear":
+            weight = self._array(head["file"], (len(self.labels), emb_dim), "head")
+            bias = np.asarray(head.get("bias") or np.zeros(len(self.labels)), np.float32)
+        open_set = m.get("open_set")
+        protos = threshold = None
+        if open_set:
+            protos = self._array(open_set["file"], (None, emb_dim), "open_set")
+            threshold = float(open_set["threshold"])
+        self.head = Head(
+            head["kind"], self.labels, weight=weight, bias=bias, prototypes=protos, threshold=threshold
+        )
+        _ = self.calibration
+
+    def _array(self, name: str, shape: tuple[int | None, int | None], key: str) -> np.ndarray:
+        try:
+            arr = np.load(io.BytesIO(self.file_bytes(name)), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise BundleError(f"{self.path}: {name} is not a readable .npy array ({e}). {_REGENERATE}") from e
+        want = tuple("D" if s is None else s for s in shape)
+        ok = (
+            arr.ndim == 2
+            and arr.dtype.kind == "f"
+            and all(s is None or s == a for s, a in zip(shape, arr.shape, strict=True))
+            and arr.shape[0] > 0
+        )
+        if not ok:
+            raise BundleError(
+                f"{self.path}: {name} ({key}) must be a float array of shape {want}, got {arr.dtype} "
+                f"{arr.shape}: it does not fit the bundle's labels or the model's embedding. {_REGENERATE}"
+            )
+        if not np.isfinite(arr).all():
+            raise BundleError(f"{self.path}: {name} holds NaN or infinite values. {_REGENERATE}")
+        return arr.astype(np.float32, copy=False)
 
     # --- contents --------------------------------------------------------------------------------
     def file_bytes(self, name: str) -> bytes:
@@ -197,29 +300,32 @@ class Bundle:
         from mujo_edge.calibration import PitCalibration
 
         try:
-            return PitCalibration.from_dict(table)
-        except Exception as e:
+            cal = PitCalibration.from_dict(table)
+        except (CalibrationError, TypeError, ValueError, KeyError) as e:
             raise BundleError(
                 f"{self.path}: the calibration table in the manifest cannot be loaded ({e}). {_REGENERATE}"
             ) from e
+        if cal.channels != 3:
+            raise BundleError(
+                f"{self.path}: the calibration table has {cal.channels} channels, expected 3 (x, y, z). "
+                f"{_REGENERATE}"
+            )
+        return cal
 
-    @cached_property
+    @property
     def label_embeddings(self) -> np.ndarray | None:
-        """(n_labels, D) float32 label-text embeddings in the student's joint space, or None.
+        """(n_model_labels, D) float32 label-text embeddings of the model's classes in the student's joint
+        space, or None.
 
         For on-device zero-shot: rank labels by the dot product of an L2-normalized window embedding
         (``runner.embed``) with these rows (see docs/bundle.md for why no row normalization is needed).
         """
-        meta = self.manifest.get("label_embeddings")
-        if not meta:
-            return None
-        arr = np.load(io.BytesIO(self.file_bytes(meta["file"])), allow_pickle=False)
-        if arr.ndim != 2 or arr.shape[0] != len(self.labels):
-            raise BundleError(
-                f"{self.path}: {meta['file']} must be ({len(self.labels)}, D), one row per label, got "
-                f"{arr.shape}. {_REGENERATE}"
-            )
-        return arr.astype(np.float32, copy=False)
+        return self._label_embeddings
+
+    @property
+    def open_set_threshold(self) -> float | None:
+        """The open-set score below which a window is :data:`~mujo_edge.constants.UNKNOWN_LABEL`, or None."""
+        return self.head.threshold
 
     def model(self, fmt: str | None = None, dtype: str | None = None) -> ModelEntry:
         """The model entry of format ``fmt`` (and ``dtype``; int8 preferred), first available if None."""
@@ -239,6 +345,8 @@ class Bundle:
         """A runner for this bundle's model of format ``fmt`` (``"tflite"`` or ``"executorch"``).
 
         ``fmt=None`` picks the best format whose runtime is installed (LiteRT first), and logs which.
+        The runner's ``labels`` are the model's classes (``model_labels``): its logits are the model's; the
+        bundle's own labels come from :attr:`head` (:meth:`classify`, the pipeline).
         Raises MissingDependencyError when no runtime for the wanted format(s) is installed.
         """
         from mujo_edge.runners import make_runner, runtime_available
@@ -248,11 +356,27 @@ class Bundle:
             # With no usable runtime, make_runner raises the precise MissingDependencyError.
             fmt = usable[0] if usable else next(f for f in MODEL_FORMATS if f in self.formats)
             log.info("bundle %s: running the %s model (best installed runtime)", self.path.name, fmt)
-        return make_runner(self, self.model(fmt, dtype), threads=threads)
+        return make_runner(_ModelView(self), self.model(fmt, dtype), threads=threads)  # type: ignore[arg-type]
+
+    def classify(
+        self, windows_g: np.ndarray, runner: Runner | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The bundle's answer for (B, WINDOW, 3) windows in g (after :attr:`calibration`): per window its
+        label (:data:`~mujo_edge.constants.UNKNOWN_LABEL` when the open-set test rejects it), the (B, L)
+        probabilities over :attr:`labels` and the (B,) open-set scores (+inf without a test)."""
+        r = runner if runner is not None else self.runner()
+        logits, emb = r.run(windows_g, embedding=self.head.needs_embedding)
+        probs, scores = self.head(logits, emb)
+        known = self.head.known(scores)
+        out = [
+            self.labels[k] if ok else UNKNOWN_LABEL
+            for k, ok in zip(probs.argmax(1).tolist(), known.tolist(), strict=True)
+        ]
+        return out, probs, scores
 
     def zero_shot(self, windows_g: np.ndarray, runner: Runner | None = None) -> np.ndarray:
-        """(B, n_labels) float32 zero-shot scores: the joint-space cosine between each window and each label
-        text, from the model's embedding output alone (no classifier head, no labelled data).
+        """(B, n_model_labels) float32 zero-shot scores: the joint-space cosine between each window and each
+        label text of the model's classes, from the model's embedding output alone (no classifier head).
 
         ``windows_g``: (B, WINDOW, 3) g, as :meth:`Runner.embed` takes them (after :attr:`calibration` when
         the bundle has one). ``runner``: defaults to :meth:`runner` with the best installed runtime. Rank
@@ -274,11 +398,72 @@ class Bundle:
             )
         return zero_shot_scores(emb, table)
 
+    # --- deriving ----------------------------------------------------------------------------------
+    def derive(
+        self,
+        out: str | Path,
+        *,
+        head: Head | None = None,
+        head_info: Mapping[str, Any] | None = None,
+        open_set_info: Mapping[str, Any] | None = None,
+        calibration: Any = _KEEP,
+        name: str | None = None,
+        note: Mapping[str, Any] | None = None,
+    ) -> Bundle:
+        """Write a new bundle at ``out`` with the same model files and a new head, open-set test and/or
+        calibration; everything else is copied. No torch: a phone can do it.
+
+        Args:
+            head: the new head (its labels become the bundle's labels; its prototypes and threshold the
+                open-set test, None for none). None keeps this bundle's head and open-set test.
+            head_info, open_set_info: extra manifest fields describing how they were made (source, texts,
+                data, keep fraction...).
+            calibration: a ``PitCalibration.to_dict()`` table, None to drop it; default keeps this one.
+            note: recorded under ``derived_from`` with this bundle's name and content hash.
+        """
+        m = json.loads(json.dumps(self.manifest))
+        files = {k: v for k, v in self._files.items() if k not in (HEAD_WEIGHT_FILE, OPEN_SET_FILE)}
+        for k in ("content_hash", "content_hash_scheme", "signature"):
+            m.pop(k, None)
+        m["schema_version"] = BUNDLE_SCHEMA_VERSION
+        m.setdefault("model_labels", list(self.model_labels))
+        h = head if head is not None else self.head
+        if h.kind == "logits" and h.labels != self.model_labels:
+            raise BundleError(
+                f"a logits head must keep the model's labels {self.model_labels}, got {h.labels}; use a "
+                "linear head for other labels"
+            )
+        m["labels"] = list(h.labels)
+        m["head"] = head_manifest(h, files, head_info if head is not None else _head_extras(self.manifest))
+        if head is None and self.manifest.get("open_set"):
+            m["open_set"] = dict(self.manifest["open_set"])
+            assert h.prototypes is not None
+            files[OPEN_SET_FILE] = npy_bytes(h.prototypes)
+            m["open_set"]["file"] = OPEN_SET_FILE
+        else:
+            m["open_set"] = open_set_manifest(h, files, open_set_info)
+        if calibration is not _KEEP:
+            m["calibration"] = dict(calibration) if calibration else None
+        if name is not None:
+            m["name"] = name
+        m["derived_from"] = {
+            "name": self.manifest.get("name"),
+            "content_hash": self.content_hash,
+            **dict(note or {}),
+        }
+        from mujo_edge.provenance import provenance
+
+        m["provenance"] = provenance(derived=True)
+        return write_bundle_zip(out, m, files)
+
     def summary(self) -> dict[str, Any]:
         """A small dict for display: labels, formats with sizes, calibration and verification."""
         return {
             "path": str(self.path),
             "labels": self.labels,
+            "model_labels": self.model_labels,
+            "head": self.head.kind,
+            "open_set_threshold": self.head.threshold,
             "rate_hz": self.rate_hz,
             "window": self.window,
             "hop": self.hop,
@@ -295,16 +480,119 @@ class Bundle:
             "calibration": bool(self.manifest.get("calibration")),
             "label_embeddings": bool(self.manifest.get("label_embeddings")),
             "verification": self.manifest.get("verification"),
+            "content_hash": self.content_hash,
         }
 
     def __repr__(self) -> str:
         return f"Bundle({str(self.path)!r}, labels={len(self.labels)}, formats={self.formats})"
 
 
+class _ModelView:
+    """What :func:`mujo_edge.runners.make_runner` reads of a bundle, with the MODEL's labels (the runner's
+    logits are the model's classes, whatever head the bundle puts on top)."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.formats = bundle.formats
+        self.labels = bundle.model_labels
+        self.window = bundle.window
+        self.file_bytes = bundle.file_bytes
+
+
+def _head_extras(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    h = manifest.get("head") or {}
+    return {k: v for k, v in h.items() if k not in ("kind", "file", "shape", "bias")}
+
+
+def head_manifest(h: Head, files: dict[str, bytes], info: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The manifest's ``head`` entry for ``h`` (adds its weight file to ``files``)."""
+    out: dict[str, Any] = {"kind": h.kind, **dict(info or {})}
+    if h.kind == "linear":
+        assert h.weight is not None and h.bias is not None
+        files[HEAD_WEIGHT_FILE] = npy_bytes(h.weight)
+        out.update(file=HEAD_WEIGHT_FILE, shape=list(h.weight.shape), bias=[float(b) for b in h.bias])
+    return out
+
+
+def open_set_manifest(
+    h: Head, files: dict[str, bytes], info: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The manifest's ``open_set`` entry for ``h`` (adds its prototypes to ``files``), None without a test."""
+    if h.prototypes is None or h.threshold is None:
+        return None
+    files[OPEN_SET_FILE] = npy_bytes(h.prototypes)
+    return {
+        "score": "max cosine between the unit model embedding and the prototypes",
+        "file": OPEN_SET_FILE,
+        "shape": list(h.prototypes.shape),
+        "threshold": float(h.threshold),
+        "unknown_label": UNKNOWN_LABEL,
+        **dict(info or {}),
+    }
+
+
+# --- reading and validation ------------------------------------------------------------------------
+def _read_zip(p: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and every listed file's bytes (sha256-verified). BundleError for any zip damage."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            if MANIFEST_NAME not in names:
+                raise BundleError(
+                    f"{p} is a zip but has no {MANIFEST_NAME} at its root, so it is not a MuJo Edge "
+                    f"bundle. {_REGENERATE}"
+                )
+            total = sum(i.file_size for i in infos)
+            if total > MAX_BUNDLE_BYTES:
+                raise BundleError(
+                    f"{p} claims {total} bytes uncompressed, more than a bundle may hold "
+                    f"({MAX_BUNDLE_BYTES}); it is damaged or not a bundle. {_REGENERATE}"
+                )
+            manifest = _parse_manifest(zf.read(MANIFEST_NAME), p)
+            listed = manifest["files"]
+            missing = sorted(set(listed) - set(names))
+            if missing:
+                raise BundleError(
+                    f"{p} is incomplete: the manifest lists {', '.join(missing)} but the zip does not "
+                    f"contain {'it' if len(missing) == 1 else 'them'}. The bundle was truncated or edited; "
+                    f"{_REGENERATE}"
+                )
+            extra = sorted(set(names) - set(listed) - {MANIFEST_NAME})
+            if extra:
+                raise BundleError(
+                    f"{p} holds {', '.join(extra)}, which the manifest does not list: files were added after "
+                    f"export. {_REGENERATE}"
+                )
+            files = {name: zf.read(name) for name in listed}
+    except BundleError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise BundleError(
+            f"{p} is not a readable zip ({e}): the bundle is corrupted or truncated (an interrupted "
+            f"download or copy?). {_REGENERATE}"
+        ) from e
+    except (zipfile.LargeZipFile, OSError) as e:
+        raise BundleError(f"{p} cannot be read ({type(e).__name__}: {e}). {_REGENERATE}") from e
+    except Exception as e:  # a damaged header makes zipfile raise ValueError, NotImplementedError, ...
+        raise BundleError(
+            f"{p} is not a readable zip ({type(e).__name__}: {e}): the bundle is corrupted or truncated. "
+            f"{_REGENERATE}"
+        ) from e
+    for name, meta in listed.items():
+        digest = sha256_bytes(files[name])
+        if digest != meta.get("sha256"):
+            raise BundleError(
+                f"{p}: {name} has sha256 {digest[:16]}... but the manifest records "
+                f"{str(meta.get('sha256'))[:16]}...: the file was modified after export (tampered or "
+                f"damaged). Do not run it; {_REGENERATE}"
+            )
+    return manifest, files
+
+
 def _parse_manifest(raw: bytes, p: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        manifest = json.loads(raw, parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise BundleError(f"{p}: {MANIFEST_NAME} is not valid JSON ({e}). {_REGENERATE}") from e
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
@@ -313,8 +601,8 @@ def _parse_manifest(raw: bytes, p: Path) -> dict[str, Any]:
             f"MuJo Edge bundle. {_REGENERATE}"
         )
     version = manifest.get("schema_version")
-    if version != BUNDLE_SCHEMA_VERSION:
-        newer = isinstance(version, int) and version > BUNDLE_SCHEMA_VERSION
+    if isinstance(version, bool) or version not in READABLE_SCHEMA_VERSIONS:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > BUNDLE_SCHEMA_VERSION
         what = (
             "made by a newer mujo-edge; upgrade mujo-edge (pip install -U mujo-edge) to open it"
             if newer
@@ -327,11 +615,216 @@ def _parse_manifest(raw: bytes, p: Path) -> dict[str, Any]:
     absent = [k for k in _REQUIRED_KEYS if k not in manifest]
     if absent:
         raise BundleError(f"{p}: {MANIFEST_NAME} lacks required keys {absent}. {_REGENERATE}")
-    if not manifest["models"]:
-        raise BundleError(f"{p}: the bundle holds no model. {_REGENERATE}")
-    if not isinstance(manifest["files"], dict):
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
+        for k, v in files.items()
+    ):
         raise BundleError(f"{p}: manifest 'files' must map file names to {{sha256, bytes}}. {_REGENERATE}")
+    for name in files:
+        if not name or name.startswith(("/", "\\")) or ".." in name.split("/") or name == MANIFEST_NAME:
+            raise BundleError(
+                f"{p}: manifest 'files' names {name!r}, not a plain path inside the bundle. {_REGENERATE}"
+            )
     return manifest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_schema(manifest: dict[str, Any], p: Path, allow_unhashed: bool) -> None:
+    """The content hash (schema 2) or the explicit permission to open an unhashed schema-1 bundle."""
+    if manifest["schema_version"] == 1:
+        if not allow_unhashed:
+            raise BundleError(
+                f"{p} is a schema-1 bundle: it carries no content hash, so nothing proves its manifest "
+                "(labels, rates, window) is the one it was exported with. Re-export it with this mujo-edge "
+                "(`mujo-edge export --int8 STUDENT --out NEW.mujo`), or, if you trust this copy, re-pack it "
+                "with a hash: `mujo-edge export --upgrade OLD.mujo --out NEW.mujo` (or open it anyway with "
+                "Bundle.open(path, allow_unhashed=True))."
+            )
+        log.warning("%s: schema-1 bundle without a content hash, opened because allow_unhashed=True", p)
+        return
+    absent = [k for k in _REQUIRED_V2 if k not in manifest]
+    if absent:
+        raise BundleError(f"{p}: {MANIFEST_NAME} lacks required keys {absent}. {_REGENERATE}")
+    recorded = manifest["content_hash"]
+    if not isinstance(recorded, str) or not _HEX64.match(recorded):
+        raise BundleError(f"{p}: content_hash must be 64 hex digits, got {recorded!r}. {_REGENERATE}")
+    try:
+        actual = manifest_content_hash(manifest)
+    except (TypeError, ValueError) as e:
+        raise BundleError(f"{p}: the manifest cannot be hashed ({e}). {_REGENERATE}") from e
+    if actual != recorded:
+        raise BundleError(
+            f"{p}: the manifest's content hash is {actual[:16]}... but it records {recorded[:16]}...: the "
+            "manifest (labels, rates, window, calibration, head or thresholds) was edited after export. Do "
+            f"not run it; {_REGENERATE}"
+        )
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _labels(v: Any, key: str, p: Path) -> list[str]:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+        raise BundleError(
+            f"{p}: manifest {key!r} must be a non-empty list of label names, got {v!r}. {_REGENERATE}"
+        )
+    if len(set(v)) != len(v):
+        dup = sorted({x for x in v if v.count(x) > 1})
+        raise BundleError(f"{p}: manifest {key!r} names {dup} more than once. {_REGENERATE}")
+    return v
+
+
+def _validate(manifest: dict[str, Any], files: Mapping[str, bytes], p: Path) -> None:
+    """Types, ranges and consistency of every field the runtime uses. BundleError names the field."""
+
+    def bad(key: str, want: str) -> BundleError:
+        return BundleError(
+            f"{p}: manifest {key!r} must be {want}, got {manifest.get(key)!r}. The manifest is damaged; "
+            f"{_REGENERATE}"
+        )
+
+    labels = _labels(manifest["labels"], "labels", p)
+    model_labels = _labels(manifest.get("model_labels") or labels, "model_labels", p)
+    if UNKNOWN_LABEL in labels:
+        raise BundleError(
+            f"{p}: {UNKNOWN_LABEL!r} is reserved for the open-set answer, not a label. {_REGENERATE}"
+        )
+    r = manifest["rate_hz"]
+    if not _is_num(r) or not RATE_HZ_RANGE[0] <= r <= RATE_HZ_RANGE[1]:
+        raise bad("rate_hz", f"a number of Hz in {list(RATE_HZ_RANGE)}")
+    w = manifest["window"]
+    if not _is_int(w) or not WINDOW_RANGE[0] <= w <= WINDOW_RANGE[1]:
+        raise bad("window", f"an integer number of samples in {list(WINDOW_RANGE)}")
+    h = manifest["hop"]
+    if not _is_int(h) or not 1 <= h <= w:
+        raise bad("hop", f"an integer number of samples in [1, window={w}]")
+    if manifest.get("axis_order", ["x", "y", "z"]) != ["x", "y", "z"]:
+        raise bad("axis_order", '["x", "y", "z"]')
+    if manifest.get("units", "g") != "g":
+        raise bad("units", '"g"')
+    inp = manifest["input"]
+    if not isinstance(inp, dict) or inp.get("shape", [1, w, 3]) != [1, w, 3]:
+        raise bad("input", f"an object with shape [1, {w}, 3]")
+    models = manifest["models"]
+    if not isinstance(models, list) or not models or not all(isinstance(m, dict) for m in models):
+        raise BundleError(f"{p}: the bundle holds no model (manifest 'models' is {models!r}). {_REGENERATE}")
+    emb_dims = set()
+    for m in models:
+        if m.get("file") not in files:
+            raise BundleError(
+                f"{p}: model {m.get('format')!r} points at {m.get('file')!r}, which the manifest's file "
+                f"list does not hold. {_REGENERATE}"
+            )
+        entry = _model_entry(m, p)
+        if entry.dtype not in ("int8", "float32"):
+            raise BundleError(
+                f"{p}: model {entry.file} has dtype {entry.dtype!r}, expected int8 or float32. {_REGENERATE}"
+            )
+        for t in (*entry.inputs, *entry.outputs):
+            if not t.shape or any(s < 1 for s in t.shape) or t.position < 0:
+                raise BundleError(
+                    f"{p}: model {entry.file} tensor {t.name!r} has shape {t.shape} / position {t.position}. {_REGENERATE}"
+                )
+            if t.scale is not None and not (math.isfinite(t.scale) and t.scale > 0):
+                raise BundleError(
+                    f"{p}: model {entry.file} tensor {t.name!r} has scale {t.scale}. {_REGENERATE}"
+                )
+            if t.zero_point is not None and not -128 <= t.zero_point <= 255:
+                raise BundleError(
+                    f"{p}: model {entry.file} tensor {t.name!r} has zero point {t.zero_point}. {_REGENERATE}"
+                )
+        if len({t.position for t in entry.outputs}) != len(entry.outputs):
+            raise BundleError(f"{p}: model {entry.file} names one output position twice. {_REGENERATE}")
+        if not entry.inputs or sorted(entry.inputs[0].shape) != sorted((1, 3, w)):
+            raise BundleError(
+                f"{p}: model {entry.file} takes {entry.inputs[0].shape if entry.inputs else 'no input'}, "
+                f"but the bundle's window is {w} samples of 3 axes. {_REGENERATE}"
+            )
+        logits = entry.output("logits")
+        if logits is None:
+            raise BundleError(f"{p}: model {entry.file} has no 'logits' output. {_REGENERATE}")
+        if logits.shape[-1] != len(model_labels):
+            raise BundleError(
+                f"{p}: model {entry.file} returns {logits.shape[-1]} logits but the manifest names "
+                f"{len(model_labels)} model labels {model_labels}: labels and model do not match (a label "
+                f"was added or dropped). {_REGENERATE}"
+            )
+        emb = entry.output("embedding")
+        emb_dims.add(None if emb is None else emb.shape[-1])
+    if len(emb_dims) != 1:
+        raise BundleError(
+            f"{p}: the bundle's models disagree on the embedding size {sorted(map(str, emb_dims))}. {_REGENERATE}"
+        )
+    emb_dim = emb_dims.pop()
+    _validate_arrays_meta(manifest, files, p, labels, model_labels, emb_dim)
+
+
+def _validate_arrays_meta(
+    manifest: dict[str, Any],
+    files: Mapping[str, bytes],
+    p: Path,
+    labels: list[str],
+    model_labels: list[str],
+    emb_dim: int | None,
+) -> None:
+    cal = manifest.get("calibration")
+    if cal is not None and not isinstance(cal, dict):
+        raise BundleError(f"{p}: manifest 'calibration' must be a PIT table object or null. {_REGENERATE}")
+    for key in ("label_embeddings", "open_set"):
+        meta = manifest.get(key)
+        if meta is None:
+            continue
+        if not isinstance(meta, dict) or meta.get("file") not in files:
+            raise BundleError(
+                f"{p}: manifest {key!r} must name a file of the bundle, got {meta!r}. {_REGENERATE}"
+            )
+        if emb_dim is None:
+            raise BundleError(
+                f"{p}: {key} needs the model's embedding output, which the model lacks. {_REGENERATE}"
+            )
+    open_set = manifest.get("open_set")
+    if open_set is not None:
+        t = open_set.get("threshold")
+        if not _is_num(t) or not -1.0 <= t <= 1.0:
+            raise BundleError(
+                f"{p}: open_set threshold must be a cosine in [-1, 1], got {t!r}. {_REGENERATE}"
+            )
+    head = manifest.get("head") or {"kind": "logits"}
+    if not isinstance(head, dict) or head.get("kind") not in ("logits", "linear"):
+        raise BundleError(
+            f"{p}: manifest 'head' must be an object with kind logits or linear, got {head!r}. {_REGENERATE}"
+        )
+    if head["kind"] == "logits" and labels != model_labels:
+        raise BundleError(
+            f"{p}: the head is the model's logits, so labels {labels} must equal the model labels "
+            f"{model_labels}. {_REGENERATE}"
+        )
+    if head["kind"] == "linear":
+        if head.get("file") not in files or emb_dim is None:
+            raise BundleError(
+                f"{p}: a linear head needs its weight file and the model's embedding output. {_REGENERATE}"
+            )
+        bias = head.get("bias")
+        if bias is not None and (
+            not isinstance(bias, list) or len(bias) != len(labels) or not all(_is_num(b) for b in bias)
+        ):
+            raise BundleError(
+                f"{p}: head bias must be {len(labels)} finite numbers, one per label. {_REGENERATE}"
+            )
+
+
+def _embed_dim(models: list[ModelEntry]) -> int | None:
+    emb = models[0].output("embedding")
+    return None if emb is None else int(emb.shape[-1])
 
 
 def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:
@@ -354,5 +847,12 @@ def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:
             outputs=tuple(TensorSpec.from_dict(t) for t in m["outputs"]),
             info=dict(m),
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise BundleError(f"{p}: model entry {m.get('file')!r} is malformed ({e!r}). {_REGENERATE}") from e
+
+
+def upgrade_bundle(old: str | Path, out: str | Path) -> Bundle:
+    """Re-pack a schema-1 bundle (no content hash) as schema 2, trusting its current content: the model's
+    logits become the head, no open-set test. For a copy you trust; re-exporting is better."""
+    b = Bundle.open(old, allow_unhashed=True)
+    return b.derive(out, head=Head("logits", b.model_labels), note={"upgraded_from_schema": 1})

@@ -32,6 +32,12 @@ PAPER_SEEDS: int = 20
 TRAIN_FRACTIONS_PCT: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 100)
 #: Quantiles per channel in a PIT calibration table.
 PIT_QUANTILES: int = 256
+#: Label of a window the bundle's open-set test rejects (it is unlike every activity the bundle knows).
+UNKNOWN_LABEL: str = "unknown"
+#: Fraction of KNOWN validation windows the open-set threshold keeps known (its 5 % quantile score).
+OPEN_SET_KEEP: float = 0.95
+#: Softmax scale of cosine heads (words and taught bundles): logits = scale * cosine.
+TEXT_HEAD_SCALE: float = 20.0
 
 #: ``mujo-edge benchmark``: labelled windows per class, training fractions (percent) and seeds (issue 11).
 BENCHMARK_SHOTS: tuple[int, ...] = (1, 2, 5, 10)

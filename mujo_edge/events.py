@@ -3,13 +3,21 @@
 One event per window (every hop, 1 s at 50 Hz; each covers 2 s)::
 
     {"t_start": 1234.56, "t_end": 1236.56, "label": "ABD", "confidence": 0.9132, "device": "watch-1",
-     "calibrated": true, "upsampled": false}
+     "calibrated": true, "upsampled": false, "known": true, "score": 0.9421}
+    {"t_start": 1235.56, "t_end": 1237.56, "label": "unknown", "confidence": 0.6127, "device": "watch-1",
+     "calibrated": true, "upsampled": false, "known": false, "score": 0.4012, "nearest": "ABD"}
 
 * ``t_start`` / ``t_end``: the window's span in HOST monotonic seconds (the clock the BLE layer stamps
   notifications with, ``firmware_bridge.transport.host_time_s``), mapped from the sensor clock by the
   lower-envelope clock model; ``t_end`` is the end of the last sample's period. Rounded to 1 ms.
 * ``label``: the most probable class of the bundle (after optional smoothing); ``confidence`` its
   probability in [0, 1], rounded to 1e-4.
+* ``known``: whether the window passed the bundle's open-set test (true when the bundle has none). When
+  it did not, ``label`` is ``"unknown"`` (:data:`~mujo_edge.constants.UNKNOWN_LABEL`): the window is unlike
+  every activity the bundle knows; ``nearest`` names the label it would otherwise have had and
+  ``confidence`` is that label's probability.
+* ``score``: the open-set score (largest cosine to the bundle's prototypes, rounded to 1e-4), present when
+  the bundle has an open-set test; ``known`` is ``score >= threshold``.
 * ``calibrated``: PIT calibration from the bundle was applied to the window before the model.
 * ``upsampled``: the device is slower than 50 Hz (InfiniTime) and its samples were interpolated up: the
   window holds less information than its 100 samples suggest.
@@ -38,6 +46,8 @@ EVENT_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 #: Optional fields (absent = false).
 EVENT_FLAGS: tuple[str, ...] = ("calibrated", "upsampled")
+#: Optional open-set fields: ``known`` (absent = true: events of a bundle without an open-set test), ``score``
+#: and ``nearest`` (absent = none).
 
 
 @dataclass(frozen=True)
@@ -51,9 +61,12 @@ class ActivityEvent:
     confidence: float
     calibrated: bool = False
     upsampled: bool = False
+    known: bool = True
+    score: float | None = None  # open-set score, None without an open-set test
+    nearest: str | None = None  # the label an unknown window would otherwise have had
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "t_start": round(float(self.t_start), 3),
             "t_end": round(float(self.t_end), 3),
             "label": self.label,
@@ -61,7 +74,13 @@ class ActivityEvent:
             "device": self.device,
             "calibrated": bool(self.calibrated),
             "upsampled": bool(self.upsampled),
+            "known": bool(self.known),
         }
+        if self.score is not None:
+            d["score"] = round(float(self.score), 4)
+        if self.nearest is not None:
+            d["nearest"] = self.nearest
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(", ", ": "))
@@ -80,6 +99,15 @@ class ActivityEvent:
             raise DataError(f"event ends before it starts: t_start={d['t_start']}, t_end={d['t_end']}")
         if not 0.0 <= d["confidence"] <= 1.0:
             raise DataError(f"event confidence must be in [0, 1], got {d['confidence']}")
+        known = d.get("known", True)
+        score = d.get("score")
+        nearest = d.get("nearest")
+        if not isinstance(known, bool):
+            raise DataError(f"event field 'known' must be true or false, got {known!r}")
+        if score is not None and (not isinstance(score, (int, float)) or isinstance(score, bool)):
+            raise DataError(f"event field 'score' must be a number, got {score!r}")
+        if nearest is not None and not isinstance(nearest, str):
+            raise DataError(f"event field 'nearest' must be a label name, got {nearest!r}")
         return cls(
             device=d["device"],
             t_start=float(d["t_start"]),
@@ -88,6 +116,9 @@ class ActivityEvent:
             confidence=float(d["confidence"]),
             calibrated=bool(d.get("calibrated", False)),
             upsampled=bool(d.get("upsampled", False)),
+            known=known,
+            score=None if score is None else float(score),
+            nearest=nearest,
         )
 
 

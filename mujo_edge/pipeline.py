@@ -7,7 +7,9 @@
       -> windows (100 samples, hop 50; begun windows dropped at gaps)   mujo_edge.windowing
       -> PIT calibration (the bundle's table)                           mujo_edge.calibration
       -> model (the bundle's LiteRT / ExecuTorch runner, one batch for every ready window of every device)
-      -> optional smoothing (mean probability over the last k windows of the run)
+      -> head (the bundle's labels from the model's logits or embedding; open-set score)  mujo_edge.heads
+      -> optional smoothing (mean probability and score over the last k windows of the run)
+      -> open-set test: below the bundle's threshold the window is "unknown"
       -> ActivityEvent (JSON lines)                                     mujo_edge.events
 
 :class:`Pipeline` keeps one state per device name, so a gateway feeds every watch through one object.
@@ -30,9 +32,10 @@ import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
-from mujo_edge.constants import HOP, RATE_HZ, WINDOW
+from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
+from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
 from mujo_edge.stream_grid import StreamGrid
 from mujo_edge.windowing import StreamWindower
@@ -52,6 +55,10 @@ class Predictor(Protocol):
 
     def predict(self, windows_g: np.ndarray) -> np.ndarray:
         """(B, WINDOW, 3) float32 g -> (B, n_labels) float32 probabilities."""
+        ...
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, WINDOW, 3) float32 g -> logits (B, C) and embeddings (B, D) (read only with a ``head``)."""
         ...
 
 
@@ -85,7 +92,8 @@ class StreamStats:
     clock_skew_ppm: float | None = None
     last_label: str = ""
     last_confidence: float = 0.0
-    label_counts: dict[str, int] = field(default_factory=dict)  # windows per recognized label
+    label_counts: dict[str, int] = field(default_factory=dict)  # windows per recognized label (and unknown)
+    unknown: int = 0  # windows the open-set test rejected (label "unknown")
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     _rate_n: int = 0
     _rate_span_s: float = 0.0
@@ -302,6 +310,9 @@ class Pipeline:
         wrist: the wrist each watch is worn on, ``"left"`` or ``"right"``, one for all devices or a mapping
             device -> wrist. Models are trained in the right-wrist frame (``AXIS_CONVENTION``); a left-wrist
             watch's samples are mirrored into it (``mujo_edge.axes``) before anything else sees them.
+        head: the bundle's head (``Bundle.head``): its labels replace ``labels``, it reads the model's
+            logits and embedding (``runner.run``), and its open-set test turns windows below its threshold
+            into ``"unknown"`` events. None: ``runner.predict`` over ``labels``, every window known.
     """
 
     def __init__(
@@ -315,11 +326,13 @@ class Pipeline:
         hop: int = HOP,
         rate_hz: float = RATE_HZ,
         wrist: str | Mapping[str, str] = "right",
+        head: Head | None = None,
     ) -> None:
         if smooth < 1:
             raise ShapeError(f"smooth must be >= 1 windows, got {smooth}")
         self.runner = runner
-        self.labels = list(labels)
+        self.head = head
+        self.labels = list(head.labels) if head is not None else list(labels)
         self.calibration = calibration
         self.smooth = int(smooth)
         self.now = now
@@ -346,10 +359,12 @@ class Pipeline:
         calibrate: bool = True,
         wrist: str | Mapping[str, str] = "right",
     ) -> Pipeline:
-        """A pipeline running ``bundle`` (a :class:`mujo_edge.bundle.Bundle`) with its calibration."""
+        """A pipeline running ``bundle`` (a :class:`mujo_edge.bundle.Bundle`) with its calibration, head and
+        open-set test."""
         return cls(
             bundle.runner(fmt, threads),
             bundle.labels,
+            head=getattr(bundle, "head", None),
             calibration=bundle.calibration if calibrate else None,
             smooth=smooth,
             now=now,
@@ -425,25 +440,42 @@ class Pipeline:
         x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
         if self.calibration is not None:
             x = self.calibration.apply(x)
-        probs = np.asarray(self.runner.predict(x), dtype=np.float32)
-        if probs.shape != (x.shape[0], len(self.labels)):
+        n_labels = len(self.labels)
+        if self.head is not None:
+            logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)
+            probs, scores = self.head(logits, emb)
+            # score rides along as one more column, so the smoother averages it with the probabilities
+            probs = np.column_stack([probs, scores]).astype(np.float32)
+        else:
+            probs = np.asarray(self.runner.predict(x), dtype=np.float32)
+        if probs.shape[0] != x.shape[0] or probs.shape[1] < n_labels:
             raise ShapeError(
                 f"the model returned {probs.shape} for {x.shape[0]} windows; expected "
-                f"({x.shape[0]}, {len(self.labels)}) probabilities for labels {self.labels}"
+                f"({x.shape[0]}, {n_labels}) probabilities for labels {self.labels}"
             )
         now = self.now() if self.now is not None else None
         events: list[ActivityEvent] = []
         i = 0
         calibrated = self.calibration is not None
         labels = self.labels
+        open_set = self.head is not None and self.head.threshold is not None
         for r in ready:
             dev, n = r.dev, r.x.shape[0]
             if r.new_run:
                 dev.smoother.reset()
-            p = dev.smoother(probs[i : i + n])
+            sm = dev.smoother(probs[i : i + n])
             i += n
+            p = sm[:, :n_labels]
             best = p.argmax(axis=1)
             conf = p.max(axis=1).tolist()
+            if open_set:
+                assert self.head is not None
+                score = sm[:, n_labels]
+                known = self.head.known(score).tolist()
+                score_l: list[float | None] = score.tolist()
+            else:
+                known = [True] * n
+                score_l = [None] * n
             st = dev.stats
             st.windows += n
             if now is not None:
@@ -451,14 +483,27 @@ class Pipeline:
             fit = dev.clock.fit
             st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
             up = dev.grid.upsampled
-            events += [
-                ActivityEvent(dev.name, t0, t1, labels[k], c, calibrated, up)
-                for t0, t1, k, c in zip(
-                    r.t_start.tolist(), r.t_end.tolist(), best.tolist(), conf, strict=True
+            evs = [
+                ActivityEvent(
+                    dev.name,
+                    t0,
+                    t1,
+                    labels[k] if ok else UNKNOWN_LABEL,
+                    c,
+                    calibrated,
+                    up,
+                    known=ok,
+                    score=s,
+                    nearest=None if ok else labels[k],
+                )
+                for t0, t1, k, c, ok, s in zip(
+                    r.t_start.tolist(), r.t_end.tolist(), best.tolist(), conf, known, score_l, strict=True
                 )
             ]
+            events += evs
             counts = st.label_counts
-            for k in best.tolist():
-                counts[labels[k]] = counts.get(labels[k], 0) + 1
-            st.last_label, st.last_confidence = events[-1].label, events[-1].confidence
+            for e in evs:
+                counts[e.label] = counts.get(e.label, 0) + 1
+            st.unknown += n - sum(known)
+            st.last_label, st.last_confidence = evs[-1].label, evs[-1].confidence
         return events

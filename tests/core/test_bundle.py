@@ -45,7 +45,15 @@ def _model(fmt: str = "tflite", payload: bytes = b"\x00fake-model-bytes" * 8) ->
                 "position": 0,
                 "scale": 0.1,
                 "zero_point": -5,
-            }
+            },
+            {
+                "name": "embedding",
+                "shape": [1, 4],
+                "dtype": "int8",
+                "position": 1,
+                "scale": 0.05,
+                "zero_point": 0,
+            },
         ],
         info={"partitions": 1},
     )
@@ -84,7 +92,7 @@ def test_round_trip(bundle_path: Path) -> None:
     assert (
         m.input_layout == "BCW" and m.inputs[0].scale == pytest.approx(0.03) and m.inputs[0].zero_point == 1
     )
-    assert m.output("logits").zero_point == -5 and m.output("embedding") is None
+    assert m.output("logits").zero_point == -5 and m.output("embedding").shape == (1, 4)
     assert b.file_bytes(m.file) == b"\x00fake-model-bytes" * 8
     assert b.manifest["verification"] == {"agreement": 1.0}
     assert b.manifest["schema_version"] == BUNDLE_SCHEMA_VERSION
@@ -132,7 +140,7 @@ def test_unknown_schema_version_is_refused(bundle_path: Path, tmp_path: Path) ->
         return json.dumps(m).encode()
 
     _rewrite(bundle_path, bad, bump)
-    with pytest.raises(BundleError, match=r"unknown bundle schema_version 2 .* newer mujo-edge; upgrade"):
+    with pytest.raises(BundleError, match=r"unknown bundle schema_version 3 .* newer mujo-edge; upgrade"):
         Bundle.open(bad)
 
 

@@ -23,11 +23,31 @@ def test_event_json_schema_and_rounding() -> None:
         "device": "watch-1",
         "calibrated": True,
         "upsampled": False,
+        "known": True,
     }
     assert set(EVENT_FIELDS) <= set(d)
     assert ActivityEvent.from_dict(d) == ActivityEvent(
         "watch-1", 1234.568, 1236.568, "ABD", 0.9123, True, False
     )
+
+
+def test_unknown_event_round_trip_and_old_lines() -> None:
+    u = ActivityEvent("w", 10.0, 12.0, "unknown", 0.61274, known=False, score=0.401234, nearest="ABD")
+    d = json.loads(u.to_json())
+    assert (d["label"], d["known"], d["score"], d["nearest"], d["confidence"]) == (
+        "unknown",
+        False,
+        0.4012,
+        "ABD",
+        0.6127,
+    )
+    assert ActivityEvent.from_dict(d) == ActivityEvent(
+        "w", 10.0, 12.0, "unknown", 0.6127, known=False, score=0.4012, nearest="ABD"
+    )
+    old = {k: v for k, v in json.loads(E.to_json()).items() if k != "known"}  # a line from before
+    assert ActivityEvent.from_dict(old).known is True
+    with pytest.raises(DataError, match="'known' must be true or false"):
+        ActivityEvent.from_dict({**d, "known": "no"})
 
 
 @pytest.mark.parametrize(

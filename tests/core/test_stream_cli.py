@@ -82,7 +82,16 @@ def test_stream_records_and_replay_gives_the_same_events(
     live = ev.read_text().splitlines()
     assert len(live) > 40
     first = json.loads(live[0])
-    assert set(first) == {"t_start", "t_end", "label", "confidence", "device", "calibrated", "upsampled"}
+    assert set(first) == {
+        "t_start",
+        "t_end",
+        "label",
+        "confidence",
+        "device",
+        "calibrated",
+        "upsampled",
+        "known",
+    }
     assert first["device"] == "watch" and first["label"] == "down"
     out = _said(capsys)
     assert "summary" in out and f"{len(live)} events" in out
