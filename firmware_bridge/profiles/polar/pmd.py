@@ -98,6 +98,23 @@ def status_name(status: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------ settings
+#: The FACTOR a device may send: finite and in this range (Polar sensors send 1.0 or 1/4096-like steps).
+FACTOR_RANGE: tuple[float, float] = (1e-7, 1e3)
+#: ACC sample rates a device may offer, Hz (Polar sensors offer 25..416 Hz).
+RATE_RANGE_HZ: tuple[float, float] = (1.0, 10_000.0)
+
+
+def check_factor(value: float, where: str) -> float:
+    """``value`` as a FACTOR, or ProtocolError if it is NaN, infinite, 0, negative or out of FACTOR_RANGE."""
+    lo, hi = FACTOR_RANGE
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise ProtocolError(
+            f"PMD {where}: FACTOR {value!r} is not a scale a sensor can mean (expected a finite number in "
+            f"[{lo:g}, {hi:g}]); the value is ignored. Power-cycle the sensor if this repeats."
+        )
+    return float(value)
+
+
 def parse_settings(data: bytes) -> dict[int, list[float]]:
     """``<id> <count> <value>...`` -> {id: [values]}; FACTOR (id 5) as float32, others as unsigned ints."""
     out: dict[int, list[float]] = {}
@@ -219,8 +236,12 @@ class PmdAccFrame:
     compressed: bool
 
     def to_g(self, factor: float = 1.0) -> np.ndarray:
-        """(n, 3) float32 in g: compressed type 0 is g x FACTOR, every other type mG x FACTOR."""
-        scale = factor if (self.compressed and self.frame_type == 0) else factor / 1000.0
+        """(n, 3) float32 in g: compressed type 0 is g x FACTOR, compressed type 1 mG x FACTOR, raw types
+        0/1/2 mG as they are. FACTOR applies to compressed frames only, as in polar-ble-sdk's ``AccData.kt``
+        (``dataFromRawType0/1/2`` use the integers as sent; ``dataFromCompressedType0/1`` multiply)."""
+        if not self.compressed:
+            return (self.raw.astype(np.float64) / 1000.0).astype(np.float32)
+        scale = factor if self.frame_type == 0 else factor / 1000.0
         return (self.raw.astype(np.float64) * scale).astype(np.float32)
 
 

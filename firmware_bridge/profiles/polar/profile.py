@@ -20,6 +20,12 @@ RESPONSE_TIMEOUT_S = 5.0
 GAP_FACTOR = 1.5
 #: Preferred ACC rates, best first: Verity Sense streams 52 Hz without SDK mode; H10 offers 200 Hz.
 PREFERRED_RATES_HZ = (52, 200)
+#: The most sensor time one frame may claim since the previous one, seconds. A longer step (a flipped
+#: timestamp bit, a clock reset) is not believed: the frame is timed at the nominal rate and no samples are
+#: counted lost, unless JUMP_CONFIRM_FRAMES frames in a row agree on the new time (a real clock change).
+MAX_FRAME_STEP_S = 10.0
+#: Consecutive frames consistent with a jumped clock before the jump is accepted.
+JUMP_CONFIRM_FRAMES = 3
 
 
 def _parse_control_response(payload: bytes) -> pmd.PmdResponse | None:
@@ -54,6 +60,9 @@ class PolarPmdProfile(DeviceProfile):
         self.factor = 1.0
         self.settings: dict[int, float] = {}
         self._previous_ns: int | None = None
+        self._jumped: list[int] = []  # timestamps of the frames since an unbelieved clock jump
+        #: frames whose timestamp was not believed (too far from the previous frame's), since construction
+        self.time_jumps = 0
         self._responses: asyncio.Queue[pmd.PmdResponse] | None = None
 
     @property
@@ -63,6 +72,7 @@ class PolarPmdProfile(DeviceProfile):
     def reset(self) -> None:
         super().reset()
         self._previous_ns = None
+        self._jumped = []
 
     def config(self) -> dict[str, Any]:
         return {
@@ -73,14 +83,20 @@ class PolarPmdProfile(DeviceProfile):
 
     def apply_config(self, config: dict[str, Any]) -> None:
         super().apply_config(config)
-        self.factor = float(config.get("factor", self.factor))
+        self.factor = pmd.check_factor(float(config.get("factor", self.factor)), "recorded config")
         self.settings = {int(k): v for k, v in dict(config.get("settings", {})).items()} or self.settings
 
     # -------------------------------------------------------------------------------- choosing settings
     def choose_settings(self, offered: dict[int, list[float]]) -> dict[int, float]:
         """One value per offered setting id (FACTOR excluded): the requested one when offered, else a default."""
         chosen: dict[int, float] = {}
+        lo, hi = pmd.RATE_RANGE_HZ
         for sid, values in offered.items():
+            if sid == pmd.SETTING_SAMPLE_RATE:
+                bad = [v for v in values if not lo <= v <= hi]
+                if bad:
+                    log.warning("Polar: ignoring offered ACC rates %s outside [%g, %g] Hz", bad, lo, hi)
+                values = [v for v in values if lo <= v <= hi]
             if sid == pmd.SETTING_FACTOR or not values:
                 continue
             if sid == pmd.SETTING_SAMPLE_RATE:
@@ -94,7 +110,8 @@ class PolarPmdProfile(DeviceProfile):
             chosen[sid] = next((w for w in wanted if w is not None and w in values), max(values))
         if pmd.SETTING_SAMPLE_RATE not in chosen:
             raise DeviceError(
-                f"Polar device offered no ACC sample rate in its settings ({offered}); expected at least one. "
+                f"Polar device offered no usable ACC sample rate in its settings ({offered}); expected at "
+                f"least one in [{lo:g}, {hi:g}] Hz. "
                 "Update the watch firmware or report the device model."
             )
         return chosen
@@ -157,7 +174,10 @@ class PolarPmdProfile(DeviceProfile):
         factor = (
             pmd.parse_settings(started.parameters).get(pmd.SETTING_FACTOR) if started.parameters else None
         )
-        self.factor = float(factor[0]) if factor else 1.0
+        try:
+            self.factor = pmd.check_factor(factor[0], "start response") if factor else 1.0
+        except ProtocolError as err:
+            raise DeviceError(f"Polar device: {err}") from err
         self.rate_hz = float(self.settings[pmd.SETTING_SAMPLE_RATE])
         log.info(
             "Polar: ACC started at %.0f Hz, settings %s, factor %g", self.rate_hz, self.settings, self.factor
@@ -191,23 +211,35 @@ class PolarPmdProfile(DeviceProfile):
         interval_ns = 1e9 / self.rate_hz
         gap = False
         previous = self._previous_ns
-        if previous is not None:
-            per_sample = (frame.timestamp_ns - previous) / n
-            if frame.timestamp_ns <= previous:
+        stamp = frame.timestamp_ns
+        if previous is not None and not 0 < stamp - previous <= MAX_FRAME_STEP_S * 1e9:
+            # Not believed: time the frame on from the previous one, claim nothing lost; a clock that really
+            # jumped is accepted once JUMP_CONFIRM_FRAMES frames agree with each other on it.
+            agree = not self._jumped or 0 < stamp - self._jumped[-1] <= MAX_FRAME_STEP_S * 1e9
+            self._jumped = [*self._jumped, stamp] if agree else [stamp]
+            if len(self._jumped) < JUMP_CONFIRM_FRAMES:
+                self.time_jumps += 1
                 log.warning(
-                    "Polar: frame time went backwards (%d -> %d ns); timing it at the nominal rate",
-                    previous,
-                    frame.timestamp_ns,
+                    "Polar: frame time stepped %.3g s from the previous frame; timing it at the nominal rate",
+                    (stamp - previous) * 1e-9,
                 )
+                stamp = previous + round(n * interval_ns)
                 previous = None
-            elif per_sample > GAP_FACTOR * interval_ns:
+            else:  # the device's clock did change: a new timeline, flagged as a gap with no loss claimed
+                self._jumped, previous, gap = [], None, True
+                self.gaps += 1
+        else:
+            self._jumped = []
+        if previous is not None:
+            per_sample = (stamp - previous) / n
+            if per_sample > GAP_FACTOR * interval_ns:
                 gap = True
-                missing = round((frame.timestamp_ns - previous) / interval_ns) - n
+                missing = round((stamp - previous) / interval_ns) - n
                 self.dropped_samples += max(missing, 0)
                 self.gaps += 1
                 previous = None
-        times_ns = pmd.sample_times_ns(frame.timestamp_ns, n, self.rate_hz, previous)
-        self._previous_ns = frame.timestamp_ns
+        times_ns = pmd.sample_times_ns(stamp, n, self.rate_hz, previous)
+        self._previous_ns = stamp
         return [
             SampleBatch(
                 device=self.device,
@@ -227,7 +259,7 @@ class PolarPmdProfile(DeviceProfile):
             if response.ok and response.op == pmd.OP_START and response.parameters:
                 factor = pmd.parse_settings(response.parameters).get(pmd.SETTING_FACTOR)
                 if factor:
-                    self.factor = float(factor[0])
+                    self.factor = pmd.check_factor(factor[0], "F0 02 indication")  # bad: counted, skipped
             return []
         if payload[0] == pmd.OP_GET_SETTINGS:
             # Unsolicited: the device stopped the listed measurement types on its own.
