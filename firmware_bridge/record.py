@@ -456,6 +456,7 @@ class ReplayConnector(Connector):
         random_drops = np.flatnonzero(rng.random(len(self.notifications)) < faults.drop_prob)
         self._drops = set(faults.drop_indices) | {int(i) for i in random_drops}
         self.finished = asyncio.Event()
+        #: the books: every notification the replay has passed is delivered or lost (``sent``)
         self.delivered = 0
         self.lost = 0
 
@@ -484,6 +485,11 @@ class ReplayConnector(Connector):
             speed,
             **kwargs,
         )
+
+    @property
+    def sent(self) -> int:
+        """Notifications the device has sent so far; always ``delivered + lost``."""
+        return self.cursor
 
     def matches(self, target: str) -> bool:
         t = target.strip().lower()
@@ -584,8 +590,14 @@ class ReplayTransport(Transport):
 
     async def _run(self) -> None:
         c, f = self.connector, self.connector.faults
-        previous_t: float | None = None
         held: list[tuple[str, bytes]] = []
+        try:
+            await self._stream(c, f, held)
+        finally:
+            c.lost += len(held)  # held in a burst when the link dropped or the stream stopped: never arrive
+
+    async def _stream(self, c: ReplayConnector, f: Faults, held: list[tuple[str, bytes]]) -> None:
+        previous_t: float | None = None
         while self.connected and c.cursor < len(c.notifications):
             if not c.device.streaming:
                 self._task = None  # the device was told to stop; a later start command resumes
@@ -627,11 +639,13 @@ class ReplayTransport(Transport):
             ):
                 continue  # hold back: this burst is delivered with its last notification's receive time
             t_host = c._host_time(note.t_recv_s)
-            for uuid, data in held:
+            while held:
+                uuid, data = held.pop(0)
                 cb = self._callbacks.get(uuid)
                 if cb is not None:
-                    cb(t_host, data)
                     c.delivered += 1
-            held = []
+                    cb(t_host, data)
+                else:
+                    c.lost += 1  # nobody subscribed to it
         if c.cursor >= len(c.notifications):
             c.finished.set()
