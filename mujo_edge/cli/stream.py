@@ -514,7 +514,14 @@ async def _virtual_connector(
     for i, spec in enumerate(specs):
         rate = get_profile(spec.profile).rate_hz
         acc, source = workout_motion(steps, rate, seed=args.seed + i, wrist=spec.wrist)
-        watches.append(VirtualWatch(spec.profile, acc, rate, name=spec.target, loop=False, speed=args.speed))
+        faults = virtual_faults(args, script_seconds(steps), seed=args.fault_seed + i)
+        watches.append(
+            VirtualWatch(
+                spec.profile, acc, rate, name=spec.target, loop=False, speed=args.speed, faults=faults
+            )
+        )
+    if watches and watches[0].faults != type(watches[0].faults)(seed=watches[0].faults.seed):
+        console.print(f"virtual faults: {watches[0].faults}")
     seconds = script_seconds(steps) / args.speed
     console.print(
         f"virtual watch(es): {', '.join(s.profile for s in specs)}; workout "
@@ -525,6 +532,32 @@ async def _virtual_connector(
     # Without --duration the run ends when the watches have played the workout (see _stream_async); this is
     # only a safety net should a watch never connect.
     return connector, duration if duration is not None else seconds + VIRTUAL_TIMEOUT_S, watches
+
+
+def virtual_faults(args: argparse.Namespace, workout_s: float, seed: int) -> Any:
+    """The :class:`~mujo_edge.firmware_bridge.virtual.faults.Faults` of ``stream --virtual``'s fault flags."""
+    from mujo_edge.firmware_bridge.virtual.faults import Faults
+
+    try:
+        every, length = (int(v) for v in str(args.burst).split(":"))
+    except ValueError as e:
+        raise DataError(
+            f"--burst must be EVERY:LEN (two whole numbers, e.g. 10:4), got {args.burst!r}"
+        ) from e
+    if args.disconnect_every < 0:
+        raise DataError(f"--disconnect-every must be >= 0 seconds, got {args.disconnect_every}")
+    period = args.disconnect_every
+    drops = tuple(float(t) for t in np.arange(period, workout_s, period)) if period > 0 else ()
+    return Faults(
+        drop_prob=args.drop,
+        burst_every=every,
+        burst_len=length,
+        disconnect_at_s=drops,
+        down_s=args.down,
+        clock_drift_ppm=args.clock_drift,
+        jitter_s=args.jitter,
+        seed=seed,
+    )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -611,6 +644,43 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--speed", type=float, default=1.0, help="--virtual: play the workout this many times faster"
     )
     p.add_argument("--seed", type=int, default=0, help="--virtual: motion seed")
+    faults = p.add_argument_group(
+        "--virtual faults", "what a real watch and its radio do, injected by the virtual watches (seeded)"
+    )
+    faults.add_argument(
+        "--drop", type=float, default=0.0, metavar="P", help="probability that a frame is lost (default 0)"
+    )
+    faults.add_argument(
+        "--burst",
+        default="0:0",
+        metavar="EVERY:LEN",
+        help="every EVERY frames, LEN are held back and sent together (default 0:0, none)",
+    )
+    faults.add_argument(
+        "--disconnect-every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the watch drops the link every S seconds of its workout (default 0, never)",
+    )
+    faults.add_argument(
+        "--down",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="seconds a watch stays silent after such a drop (default 0.5)",
+    )
+    faults.add_argument(
+        "--clock-drift", type=float, default=0.0, metavar="PPM", help="sensor clock error, ppm (default 0)"
+    )
+    faults.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="each send delayed by up to S seconds (default 0)",
+    )
+    faults.add_argument("--fault-seed", type=int, default=0, help="seed of the random faults (default 0)")
     _common(p)
     p.add_argument("--record", metavar="FILE", help="record raw notifications (one file per device)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
