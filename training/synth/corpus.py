@@ -34,8 +34,21 @@ from mujo_edge.constants import HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.windows import sliding_windows, window_starts
 
+from . import motion
 from .imu import SensorModel
-from .motion import ACTIVITIES, EXERCISES, NON_ACTIVITY, Style, resolve_activity
+from .motion import ACTIVITIES, EXERCISES, NON_ACTIVITY, Activity, Style, resolve_activity
+from .placement import (
+    DEFAULT_SOURCE_RATES_HZ,
+    ORIENTATIONS,
+    PLACEMENT_NAMES,
+    PLACEMENTS,
+    SOURCE_RATE_RANGE_HZ,
+    VARIANTS,
+    WRIST_PLACEMENTS,
+    random_mounting,
+    resolve_placements,
+    worn_mounting,
+)
 from .text import activity_texts, label_text
 from .workout import KINDS, Step, render, render_channels
 
@@ -46,6 +59,27 @@ SYNTH_SUBJECT_BASE = 1_000_000
 #: Rest kinds between sets of one exercise, and between exercises (walking to the next station).
 _SET_RESTS = ("standing", "shifting", "hands_on_hips", "arms_crossed")
 _EXERCISE_RESTS = (*_SET_RESTS, "walking")
+#: Which kind of session each activity family is done in.
+SESSION_OF_FAMILY = {
+    "locomotion": "everyday",
+    "posture": "everyday",
+    "transition": "everyday",
+    "daily": "everyday",
+    "sports": "sports",
+    "gym": "gym",
+    "physio": "physio",
+}
+#: Seconds one activity fills in a session (a bout of a continuous activity, or its sets together), about the
+#: same in every kind of session so the corpus stays class-balanced: bouts 20-110 s, 1-3 sets of 20-45 s.
+_BOUT_S = (20.0, 110.0)
+_SET_S = (20.0, 45.0)
+#: Share of windows paired with a text that names the placement (and the variant); the rest get the plain
+#: activity text.
+PLACEMENT_TEXT_SHARE = 0.5
+#: Composed texts per (activity, placement, variant).
+_COMPOSED_PER_COMBO = 2
+_COMPOSE = ("{a}, {p}", "{p}: {a}", "{a} ({p})", "{a} with the {p}")
+_LINEAR_PHRASES = ("linear acceleration", "gravity removed", "acceleration without gravity")
 
 
 @dataclass(frozen=True)
@@ -54,9 +88,14 @@ class SessionPlan:
 
     index: int
     subject: int
-    wrist: Literal["left", "right"]
+    wrist: Literal["left", "right"]  #: the watch's wrist, or the arm of one-arm moves off the wrists
     steps: tuple[Step, ...]
     seed: tuple[int, ...]
+    placement: str = "left_wrist"  #: where the device is worn for the whole session
+    variant: str = "gravity"  #: "gravity" or "linear"
+    orientation: str = "worn"  #: "worn" or "random"
+    source_rate_hz: float = RATE_HZ  #: the device's own sampling rate
+    session: str = "gym"  #: everyday, gym, sports or physio
 
 
 def default_subjects(hours: float) -> int:
@@ -69,6 +108,37 @@ def subject_style(seed: int, subject: int) -> Style:
     return Style.sample(np.random.default_rng([seed, 1, subject]))
 
 
+def activity_family(act: Activity) -> str:
+    """The activity's family (``Activity.family`` of the motion library; from its group where that is absent)."""
+    fam = getattr(act, "family", "") or {"mmfit": "gym", "workout": "gym", "shoulder": "physio"}.get(
+        act.group
+    )
+    return str(fam or act.group)
+
+
+def session_kind(act: Activity) -> str:
+    """The kind of session an activity is done in: everyday, gym, sports or physio."""
+    return SESSION_OF_FAMILY.get(activity_family(act), "everyday")
+
+
+def rep_seconds(act: Activity, style: Style, rng: np.random.Generator) -> float:
+    """Seconds per repetition of ``act`` for this subject (the library's published tempo range when it has one)."""
+    sample = getattr(motion, "sample_rep_s", None)
+    if sample is not None:
+        return float(sample(act, style, rng))
+    return act.rep_s * style.tempo
+
+
+def _deal(deck: list[str], rng: np.random.Generator, exercises: Sequence[str], kind: str | None) -> str:
+    """The next activity of ``kind`` (any if None) from ``deck``, refilled with a shuffled ``exercises`` when it
+    holds none: every activity is dealt once per round, so the corpus is close to class-balanced."""
+    while True:
+        for i in range(len(deck) - 1, -1, -1):
+            if kind is None or session_kind(ACTIVITIES[deck[i]]) == kind:
+                return deck.pop(i)
+        deck[:0] = rng.permutation(list(exercises)).tolist()
+
+
 def plan_session(
     rng: np.random.Generator,
     deck: list[str],
@@ -77,41 +147,82 @@ def plan_session(
     style: Style,
     watch_side: str,
 ) -> list[Step]:
-    """A random workout of about ``seconds``: exercises in 1-3 sets of 20-45 s, a short rest after each set, a longer one
-    (often walking) between exercises. Exercises are dealt from ``deck`` (refilled with a shuffled
-    ``exercises`` when empty) so that a corpus is close to class-balanced."""
+    """A random session of about ``seconds``, of the kind of the first activity dealt from ``deck``:
+
+    - gym and physio: 1-3 sets of 20-45 s per exercise, a short rest after each set, a longer one (often
+      walking) between exercises;
+    - sports: as gym, continuous ones (cycling, rowing) as one bout of 20-110 s, rests of 5-20 s;
+    - everyday: bouts of 20-110 s of locomotion, postures and daily activities (repeated ones such as
+      drinking or sit-to-stand in 1-3 runs of 20-45 s), sometimes a short pause between them.
+
+    Activities are dealt from ``deck`` (refilled with a shuffled ``exercises`` when empty) so that a corpus is
+    close to class-balanced; one session holds one kind of activity."""
     steps = [Step("rest", float(rng.uniform(3, 8)), str(rng.choice(_SET_RESTS)))]
     total = steps[0].seconds
+    kind: str | None = None
     while total < seconds:
-        if not deck:
-            deck.extend(rng.permutation(list(exercises)).tolist())
-        act = ACTIVITIES[deck.pop()]
-        n_sets = int(rng.integers(1, 4))
-        for s in range(n_sets):
-            # sets last 20-45 s whatever the rep length (so classes stay balanced), within the usual rep counts
-            rep_s = act.rep_s * style.tempo
-            reps = int(np.clip(round(rng.uniform(20, 45) / rep_s), act.reps[0], 2 * act.reps[1]))
-            side = None
-            if act.unilateral and rng.random() < 0.3:
-                side = "l" if watch_side == "r" else "r"
-            steps.append(Step(act.name, reps * rep_s, side=side))
-            if s < n_sets - 1:
-                steps.append(Step("rest", float(rng.uniform(4, 12)), str(rng.choice(_SET_RESTS))))
-        steps.append(Step("rest", float(rng.uniform(5, 15)), str(rng.choice(_EXERCISE_RESTS))))
+        act = ACTIVITIES[_deal(deck, rng, exercises, kind)]
+        kind = session_kind(act)
+        everyday = kind == "everyday"
+        if getattr(act, "continuous", False):
+            steps.append(Step(act.name, float(rng.uniform(*_BOUT_S))))
+        else:
+            n_sets = int(rng.integers(1, 4))
+            for s in range(n_sets):
+                # sets last 20-45 s whatever the rep length (so classes stay balanced), within the usual rep counts
+                rep_s = rep_seconds(act, style, rng)
+                reps = int(np.clip(round(rng.uniform(*_SET_S) / rep_s), act.reps[0], 2 * act.reps[1]))
+                side = None
+                if act.unilateral and rng.random() < 0.3:
+                    side = "l" if watch_side == "r" else "r"
+                steps.append(Step(act.name, reps * rep_s, side=side))
+                if s < n_sets - 1:
+                    rest_s = rng.uniform(2, 6) if everyday else rng.uniform(4, 12)
+                    steps.append(Step("rest", float(rest_s), str(rng.choice(_SET_RESTS))))
+        if not everyday:
+            lo, hi = (5, 20) if kind == "sports" else (5, 15)
+            steps.append(Step("rest", float(rng.uniform(lo, hi)), str(rng.choice(_EXERCISE_RESTS))))
+        elif rng.random() < 0.3:
+            steps.append(Step("rest", float(rng.uniform(3, 10)), str(rng.choice(_EXERCISE_RESTS))))
         total = sum(x.seconds for x in steps)
     return steps
+
+
+def _dealer(items: Sequence[Any], rng: np.random.Generator) -> Callable[[], Any]:
+    """Deal ``items`` in shuffled rounds: every item once per round (balanced over sessions)."""
+    deck: list[Any] = []
+
+    def deal() -> Any:
+        if not deck:
+            deck.extend(items[i] for i in rng.permutation(len(items)))
+        return deck.pop()
+
+    return deal
 
 
 def plan_corpus(
     hours: float,
     seed: int,
     subjects: int,
-    wrist: Literal["left", "right", "both"],
+    wrist: Literal["left", "right", "both"] | None,
     exercises: Sequence[str],
+    placements: Sequence[str] | None = None,
+    variants: Sequence[str] = VARIANTS,
+    source_rates_hz: Sequence[float] = DEFAULT_SOURCE_RATES_HZ,
+    orientations: Sequence[str] = ORIENTATIONS,
 ) -> list[SessionPlan]:
     """Sessions until their planned duration reaches ``hours``; sessions last about ``hours / subjects`` each
-    (1 to 10 minutes) so that every subject appears."""
+    (1 to 10 minutes) so that every subject appears. Each session wears one device one way: its placement,
+    variant, orientation and source rate are dealt in shuffled rounds, so every value is about equally common.
+    ``wrist`` (not None) restricts the placements to that wrist ("both": either wrist)."""
     rng = np.random.default_rng([seed, 0])
+    if wrist is not None:
+        placements = list(WRIST_PLACEMENTS) if wrist == "both" else [f"{wrist}_wrist"]
+    placements = resolve_placements(placements)
+    deal_place = _dealer(placements, rng)
+    deal_variant = _dealer(list(variants), rng)
+    deal_rate = _dealer([float(r) for r in source_rates_hz], rng)
+    deal_orient = _dealer(list(orientations), rng)
     # planned sessions overshoot their target by up to one exercise block, so aim 40 % short
     mean_s = float(np.clip(0.6 * hours * 3600 / subjects, 60, 600))
     plans: list[SessionPlan] = []
@@ -120,14 +231,29 @@ def plan_corpus(
     while total < hours * 3600:
         i = len(plans)
         subject = int(rng.integers(subjects)) if i >= subjects else i  # every subject appears at least once
-        w: Literal["left", "right"] = (
-            wrist if wrist != "both" else ("left" if rng.random() < 0.5 else "right")  # type: ignore[assignment]
-        )
         style = subject_style(seed, subject)
+        place = PLACEMENTS[deal_place()]
+        if place.segment == "forearm":
+            w = "left" if place.side == "l" else "right"
+        else:  # one-arm moves use the device's side, or the dominant arm for a device on the trunk
+            w = "left" if (place.side or style.handedness) == "l" else "right"
         secs = min(float(rng.uniform(0.6, 1.4)) * mean_s, hours * 3600 - total + 30)
         steps = plan_session(rng, deck, exercises, secs, style, "r" if w == "right" else "l")
         total += sum(s.seconds for s in steps)
-        plans.append(SessionPlan(i, subject, w, tuple(steps), (seed, 2, i)))
+        plans.append(
+            SessionPlan(
+                i,
+                subject,
+                w,  # type: ignore[arg-type]
+                tuple(steps),
+                (seed, 2, i),
+                placement=place.name,
+                variant=deal_variant(),
+                orientation=deal_orient(),
+                source_rate_hz=deal_rate(),
+                session=session_kind(ACTIVITIES[next(x.activity for x in steps if x.activity != "rest")]),
+            )
+        )
     return plans
 
 
@@ -180,7 +306,23 @@ def render_session(
     style = subject_style(corpus_seed, plan.subject)
     active = "r" if plan.wrist == "right" else "l"
     channels, kind = render_channels(plan.steps, style, rng, rate_hz, active)
-    rec = render(channels, kind, style, plan.wrist, rate_hz, rng, sensor, labels, frame="convention")
+    place = PLACEMENTS[plan.placement]
+    mounting = worn_mounting(place, rng) if plan.orientation == "worn" else random_mounting(rng)
+    rec = render(
+        channels,
+        kind,
+        style,
+        plan.wrist,
+        rate_hz,
+        rng,
+        sensor,
+        labels,
+        frame="convention",
+        placement=plan.placement,
+        mounting=mounting,
+        variant=plan.variant,  # type: ignore[arg-type]
+        source_rate_hz=plan.source_rate_hz,
+    )
     starts = window_starts(len(rec.kind), window, hop)
     win_label, win_kind = _window_labels(rec.label, rec.kind, len(labels), starts, window)
     return SessionWindows(
@@ -215,7 +357,7 @@ def generate_corpus(
     hours: float,
     seed: int = 0,
     subjects: int | None = None,
-    wrist: Literal["left", "right", "both"] = "both",
+    wrist: Literal["left", "right", "both"] | None = None,
     with_gyr: bool = False,
     activities: Sequence[str] | None = None,
     workers: int = 1,
@@ -224,6 +366,10 @@ def generate_corpus(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
+    placements: Sequence[str] | str | None = None,
+    variants: Sequence[str] = VARIANTS,
+    source_rates_hz: Sequence[float] = DEFAULT_SOURCE_RATES_HZ,
+    orientation: Literal["worn", "random", "both"] = "both",
 ) -> Any:
     """Generate the synthetic corpus and write it as a dataset folder.
 
@@ -232,21 +378,42 @@ def generate_corpus(
         hours: total duration of the rendered sessions (about ``hours * 3600`` windows at hop 1 s).
         seed: everything follows from it: same seed, same content hash.
         subjects: synthetic subjects (default :func:`default_subjects`).
-        wrist: the watch's wrist per session: "left", "right", or "both" (random per session).
+        wrist: restricts the placements to the wrists: "left", "right", or "both" (either, per session);
+            ``None`` (default): ``placements`` decide.
         with_gyr: also write ``gyr.npy``.
         activities: exercises to include (labels or long names); default all of :data:`EXERCISES`.
         workers: processes rendering sessions (the output does not depend on it).
         sensor: sensor model (default :class:`SensorModel`).
         progress: called with (sessions done, sessions total).
         encode: text encoder (default :func:`mujo_edge.training.text.encode_texts`).
+        placements: placement ids (:data:`~.placement.PLACEMENT_NAMES`, a list or comma-separated; default
+            all), one per session, dealt so each is about equally common.
+        variants: "gravity" and/or "linear" (gravity removed), per session.
+        source_rates_hz: device rates (Hz) simulated before the grid, per session.
+        orientation: "worn" (plausible wearing orientations), "random" (uniform over all rotations) or "both".
     Returns:
         the written :class:`mujo_edge.training.data.format.Dataset`.
     """
 
     if not hours > 0:
         raise DataError(f"--hours must be positive, got {hours}")
-    if wrist not in ("left", "right", "both"):
+    if wrist not in (None, "left", "right", "both"):
         raise DataError(f"wrist must be left, right or both, got {wrist!r}")
+    placement_list = resolve_placements(placements)
+    if wrist is not None:  # --wrist restricts to watches on the wrists
+        placement_list = list(WRIST_PLACEMENTS) if wrist == "both" else [f"{wrist}_wrist"]
+    variants = [v.strip() for v in variants if v.strip()]
+    if not variants or any(v not in VARIANTS for v in variants):
+        raise DataError(f"variants must be among {', '.join(VARIANTS)}, got {', '.join(variants) or 'none'}")
+    if orientation not in ("worn", "random", "both"):
+        raise DataError(f"orientation must be worn, random or both, got {orientation!r}")
+    orientations = list(ORIENTATIONS) if orientation == "both" else [orientation]
+    rates = [float(r) for r in source_rates_hz]
+    lo, hi = SOURCE_RATE_RANGE_HZ
+    if not rates or any(not lo <= r <= hi for r in rates):
+        raise DataError(
+            f"source rates must be {lo:g}-{hi:g} Hz, got {', '.join(f'{r:g}' for r in rates) or 'none'}"
+        )
     exercises = list(EXERCISES) if not activities else []
     for a in activities or []:
         act = resolve_activity(a)
@@ -260,7 +427,9 @@ def generate_corpus(
     if n_subjects < 1:
         raise DataError(f"--subjects must be at least 1, got {subjects}")
     sensor = SensorModel() if sensor is None else sensor
-    plans = plan_corpus(hours, seed, n_subjects, wrist, exercises)
+    plans = plan_corpus(
+        hours, seed, n_subjects, wrist, exercises, placement_list, variants, rates, orientations
+    )
     args = [(p, seed, labels, with_gyr, rate_hz, sensor, WINDOW, HOP) for p in plans]
     out = Path(out)
     if (out / "manifest.json").exists() and not overwrite:
@@ -308,6 +477,12 @@ def generate_corpus(
             rate_hz,
             overwrite,
             encode,
+            {
+                "placements": placement_list,
+                "variants": variants,
+                "source_rates_hz": rates,
+                "orientations": orientations,
+            },
         )
 
 
@@ -321,32 +496,36 @@ def _write(
     hours: float,
     seed: int,
     n_subjects: int,
-    wrist: str,
+    wrist: str | None,
     with_gyr: bool,
     sensor: SensorModel,
     rate_hz: float,
     overwrite: bool,
     encode: Callable[[list[str]], np.ndarray] | None,
+    devices: dict[str, list[Any]],
 ) -> Any:
-    """Pair windows with texts and write the dataset folder."""
+    """Pair windows with texts and write the dataset folder. ``devices``: the requested placements, variants,
+    source rates and orientations (for the manifest)."""
     from mujo_edge.training.data.format import write_dataset
 
-    texts = activity_texts([*exercises, *(k for k in KINDS if k not in EXERCISES)])
+    plain = activity_texts([*exercises, *(k for k in KINDS if k not in EXERCISES)])
+    text_rng = np.random.default_rng([seed, 3])
+    kind_all = np.concatenate([p.kind for p in parts])
+    place_all = np.concatenate(
+        [
+            np.full(p.label.size, PLACEMENT_NAMES.index(pl.placement))
+            for p, pl in zip(parts, plans, strict=True)
+        ]
+    ).astype(np.int64)
+    variant_all = np.concatenate(
+        [np.full(p.label.size, VARIANTS.index(pl.variant)) for p, pl in zip(parts, plans, strict=True)]
+    ).astype(np.int64)
+    texts, text_id = pair_texts(plain, kind_all, place_all, variant_all, text_rng)
     if encode is None:
         from mujo_edge.training.text import encode_texts
 
         encode = encode_texts
     emb = encode([t["text"] for t in texts])
-    by_kind: dict[int, np.ndarray] = {}
-    for ki, k in enumerate(KINDS):
-        by_kind[ki] = np.array([i for i, t in enumerate(texts) if t["activity"] == k], dtype=np.int64)
-    text_rng = np.random.default_rng([seed, 3])
-    kind_all = np.concatenate([p.kind for p in parts])
-    text_id = np.zeros(kind_all.size, dtype=np.int64)
-    for ki, ids in by_kind.items():
-        m = kind_all == ki
-        if m.any():
-            text_id[m] = ids[text_rng.integers(0, ids.size, int(m.sum()))]
 
     generator = {
         "name": "mujo-edge synth",
@@ -358,11 +537,22 @@ def _write(
         "sessions": len(plans),
         "wrist": wrist,
         "session_wrists": {
-            "left": sum(p.wrist == "left" for p in plans),
-            "right": sum(p.wrist == "right" for p in plans),
+            "left": sum(p.placement == "left_wrist" for p in plans),
+            "right": sum(p.placement == "right_wrist" for p in plans),
         },
-        "mounting": "thumb",
-        "frame": "AXIS_CONVENTION (right-wrist frame); left-wrist sessions are mirrored, pose included",
+        "mounting": "thumb on the wrists; each placement's wearing orientations or uniformly random (orientation)",
+        "frame": "wrists: AXIS_CONVENTION (right-wrist frame), left-wrist sessions mirrored, pose included; "
+        "other placements: the device's own frame (phone: x right of the screen, y up along it, z out of it)",
+        **devices,
+        "session_counts": {
+            k: sum(pl.session == k for pl in plans) for k in ("everyday", "gym", "sports", "physio")
+        },
+        "placement_counts": {
+            name: int((place_all == i).sum())
+            for i, name in enumerate(PLACEMENT_NAMES)
+            if (place_all == i).any()
+        },
+        "placement_text_share": PLACEMENT_TEXT_SHARE,
         "with_gyr": bool(with_gyr),
         "exercises": exercises,
         "sensor": {k: float(v) for k, v in asdict(sensor).items()},
@@ -386,7 +576,7 @@ def _write(
         ),
         start=np.concatenate([p.start for p in parts]),
         labels=labels,
-        label_text=label_text(texts),
+        label_text=label_text(plain),
         text=emb,
         text_id=text_id,
         name=f"synth-{hours:g}h-seed{seed}",
@@ -394,5 +584,94 @@ def _write(
         seed=seed,
         rate_hz=rate_hz,
         overwrite=overwrite,
-        extra_manifest={"generator": generator, "texts": texts, "kinds": list(KINDS)},
+        extra_manifest={
+            "generator": generator,
+            "texts": texts,
+            "kinds": list(KINDS),
+            "placements": list(PLACEMENT_NAMES),
+            "placement_text": {k: list(p.phrases) for k, p in PLACEMENTS.items()},
+            "variants": list(VARIANTS),
+            "orientations": list(ORIENTATIONS),
+        },
+        extra_arrays={
+            "placement": place_all,
+            "variant": variant_all,
+            "orientation": np.concatenate(
+                [
+                    np.full(p.label.size, ORIENTATIONS.index(pl.orientation))
+                    for p, pl in zip(parts, plans, strict=True)
+                ]
+            ).astype(np.int64),
+            "source_rate_hz": np.concatenate(
+                [np.full(p.label.size, pl.source_rate_hz) for p, pl in zip(parts, plans, strict=True)]
+            ).astype(np.float32),
+        },
     )
+
+
+def pair_texts(
+    plain: list[dict[str, str]],
+    kind: np.ndarray,
+    placement: np.ndarray,
+    variant: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Every text of the corpus and the one each window is paired with.
+
+    ``plain`` are the activity texts (:func:`~.text.activity_texts`). For every (activity, placement, variant)
+    among the windows, :data:`_COMPOSED_PER_COMBO` texts join one of the activity's texts with one of the
+    placement's phrases ("squats, phone in the right front pocket"), and for the linear variant a phrase saying
+    so ("linear acceleration"). A window gets one of those with probability :data:`PLACEMENT_TEXT_SHARE`, else a
+    plain text of its activity; so text and label always agree.
+
+    Args:
+        kind, placement, variant: (N,) per-window indices into ``KINDS``, ``PLACEMENT_NAMES``, ``VARIANTS``.
+    Returns:
+        the texts (``{"label", "activity", "kind", "text", "placement", "variant"}``; ``placement`` and
+        ``variant`` None for plain texts) and (N,) int64 indices into them.
+    """
+    from mujo_edge.training.text import normalize_text
+
+    texts: list[dict[str, Any]] = [{**t, "placement": None, "variant": None} for t in plain]
+    index = {t["text"]: i for i, t in enumerate(texts)}
+    by_kind = {
+        ki: np.array([i for i, t in enumerate(plain) if t["activity"] == k], dtype=np.int64)
+        for ki, k in enumerate(KINDS)
+    }
+    text_id = np.zeros(kind.size, dtype=np.int64)
+    for ki, ids in by_kind.items():
+        m = kind == ki
+        if m.any():
+            text_id[m] = ids[rng.integers(0, ids.size, int(m.sum()))]
+    composed = rng.random(kind.size) < PLACEMENT_TEXT_SHARE
+    combo = (kind * len(PLACEMENT_NAMES) + placement) * len(VARIANTS) + variant
+    uniq, inverse = np.unique(combo, return_inverse=True)
+    for ci, c in enumerate(uniq.tolist()):
+        ki, rest = divmod(c, len(PLACEMENT_NAMES) * len(VARIANTS))
+        pi, vi = divmod(rest, len(VARIANTS))
+        src = by_kind[ki]
+        titles = [i for i in src.tolist() if plain[i]["kind"] == "title"] or src.tolist()
+        place = PLACEMENTS[PLACEMENT_NAMES[pi]]
+        ids = []
+        for _ in range(_COMPOSED_PER_COMBO):
+            act_text = plain[titles[int(rng.integers(len(titles)))]]
+            phrase = place.phrases[int(rng.integers(len(place.phrases)))]
+            raw = _COMPOSE[int(rng.integers(len(_COMPOSE)))].format(a=act_text["text"], p=phrase)
+            if VARIANTS[vi] == "linear":
+                raw += ", " + _LINEAR_PHRASES[int(rng.integers(len(_LINEAR_PHRASES)))]
+            text = normalize_text(raw)
+            if text not in index:
+                index[text] = len(texts)
+                texts.append(
+                    {
+                        **act_text,
+                        "text": text,
+                        "placement": place.name,
+                        "variant": VARIANTS[vi],
+                    }
+                )
+            ids.append(index[text])
+        m = composed & (inverse == ci)
+        if m.any():
+            text_id[m] = np.array(ids)[rng.integers(0, len(ids), int(m.sum()))]
+    return texts, text_id

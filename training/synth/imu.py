@@ -1,7 +1,9 @@
 """The virtual IMU: a smartwatch on a wrist of any 3D pose sequence (IMUTube-style), with a sensor model.
 
 :func:`virtual_imu` works on synthetic poses, MM-Fit ``pose_3d``, or a user's motion capture: anything with the
-17 Human3.6M joints in metres.
+17 Human3.6M joints in metres. By default it reads a watch on a wrist (below); ``placement=`` reads a device on
+any other segment (pocket, waist, upper arm, chest, ankle: :mod:`.placement`), ``variant="linear"`` removes
+gravity as phones do, and ``source_rate_hz=`` simulates a device sampling at its own rate.
 
 Watch frame (``AXIS_CONVENTION``): right-handed, x along the forearm, z out of the watch face (the back of the
 wrist), y across the wrist, ``y = z x x``. The forearm frame is built from the pose alone:
@@ -38,6 +40,9 @@ from scipy.signal import butter, savgol_filter, sosfiltfilt
 from mujo_edge.constants import H36M_JOINTS, N_JOINTS, RATE_HZ, STANDARD_GRAVITY
 from mujo_edge.errors import DataError, ShapeError
 
+from .motion import smooth_noise
+from .placement import PLACEMENTS, device_sampling, placement_joints, segment_frames, segment_position
+
 J = {name: i for i, name in enumerate(H36M_JOINTS)}
 _AXES = {"x": 0, "y": 1, "z": 2}
 #: Elbow angles between which the forearm roll reference blends from the straight-arm rule to the elbow plane.
@@ -68,12 +73,15 @@ class SensorModel:
     #: in the band and raise exercises (``effort`` is a per-sample input of :func:`virtual_imu`, default 1)
     tissue_g: float = 0.012
     tissue_rel: float = 0.05
+    #: linear-acceleration variant only: sd of the tilt error of the device's gravity estimate (rad), a slow
+    #: (0.05-0.6 Hz) drift; a fused gravity estimate is good to one or two degrees, so 1 g leaks 0.02-0.03 g
+    gravity_error_rad: float = 0.02
 
     @classmethod
     def ideal(cls) -> SensorModel:
         """A perfect sensor on a rigid strap: no noise, bias, scale error, misalignment, quantization,
-        saturation or soft-tissue wobble."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0)
+        saturation, soft-tissue wobble or gravity-estimate error."""
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0)
 
     def wobble(
         self, motion_g: np.ndarray, rate_hz: float, rng: np.random.Generator, effort: np.ndarray | float = 1.0
@@ -205,27 +213,42 @@ def virtual_imu(
     rng: np.random.Generator | int | None = None,
     smooth_s: float = 0.2,
     effort: np.ndarray | float = 1.0,
+    *,
+    placement: str | None = None,
+    variant: Literal["gravity", "linear"] = "gravity",
+    source_rate_hz: float | None = None,
 ) -> ImuSample:
-    """Simulate a watch on one wrist of a 3D pose sequence.
+    """Simulate a device worn on a 3D pose sequence: a watch on a wrist (the default), or any placement of
+    :data:`~.placement.PLACEMENTS` (pocket, waist, upper arm, chest, ankle).
 
     Args:
         pose_m: (T, 17, 3) joint positions in metres, Human3.6M joint order, uniformly sampled at ``rate_hz``.
         rate_hz: pose sampling rate; the output has the same rate and length.
-        wrist: which wrist wears the watch.
+        wrist: which wrist wears the watch (when ``placement`` is not given).
         mounting: "thumb" (y to the thumb on both wrists), "hand" (x to the hand on both), or a (3, 3) rotation
-            whose columns are the watch axes in the forearm frame (see the module docstring).
+            whose columns are the device axes in the segment frame (the forearm frame on a wrist; see the module
+            docstring and :mod:`.placement`). Other placements take a matrix; "thumb" (the default) there means
+            the placement's first wearing orientation.
         sensor: sensor model; ``None`` = the default :class:`SensorModel`; ``SensorModel.ideal()`` = noise-free.
         gravity_axis: the world's up axis ("z" for MuJo Edge's synthetic poses, "-y" for camera frames with y
             down) or a 3-vector.
-        forearm_roll_rad: scalar or (T,) forearm pronation roll about the watch's forearm axis, rad.
+        forearm_roll_rad: scalar or (T,) forearm pronation roll about the watch's forearm axis, rad (wrists only).
         rng: randomness of the sensor model (a Generator or a seed).
         smooth_s: Savitzky-Golay window, seconds.
         effort: scalar or (T,) multiplier of the sensor model's soft-tissue wobble (1 relaxed, ~4 working
             against a band or a weight).
+        placement: a placement id ("right_pocket", "waist", ...; "left_wrist" / "right_wrist" are the wrists);
+            ``None`` = the watch on ``wrist``.
+        variant: "gravity" (specific force: a still device reads 1 g) or "linear" (gravity removed by the
+            device's fusion, with a tilt error of ``sensor.gravity_error_rad``: a still device reads ~0 g).
+        source_rate_hz: the device's own sampling rate; ``None`` = ``rate_hz``. Otherwise the signal passes the
+            device's anti-aliasing, is sampled and corrupted at that rate, and comes back on the ``rate_hz`` grid
+            (:func:`~.placement.device_sampling`).
     Returns:
-        :class:`ImuSample` with ``acc_g`` (T, 3) g and ``gyr_rad_s`` (T, 3) rad/s in the watch frame.
+        :class:`ImuSample` with ``acc_g`` (T, 3) g and ``gyr_rad_s`` (T, 3) rad/s in the device frame.
     Raises:
-        ShapeError: pose is not (T, 17, 3) or too short; DataError: NaN in the pose, bad wrist / axis / mounting.
+        ShapeError: pose is not (T, 17, 3) or too short; DataError: NaN in the pose, bad wrist / placement /
+        axis / mounting / variant / rate.
     """
     pose_m = np.asarray(pose_m, dtype=np.float64)
     if pose_m.ndim != 3 or pose_m.shape[1:] != (N_JOINTS, 3):
@@ -234,15 +257,28 @@ def virtual_imu(
         raise ShapeError(f"virtual_imu needs at least 5 pose frames to differentiate, got {pose_m.shape[0]}")
     if not np.isfinite(pose_m).all():
         raise DataError("virtual_imu: the pose has NaN or infinite values; interpolate missing joints first")
+    if placement is not None:
+        if placement not in PLACEMENTS:
+            raise DataError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+        if PLACEMENTS[placement].segment == "forearm":
+            wrist = "left" if PLACEMENTS[placement].side == "l" else "right"
+            placement = None
     if wrist not in ("left", "right"):
         raise DataError(f"wrist must be 'left' or 'right', got {wrist!r}")
     if rate_hz <= 0:
         raise DataError(f"rate_hz must be positive, got {rate_hz}")
+    if variant not in ("gravity", "linear"):
+        raise DataError(f"variant must be 'gravity' or 'linear', got {variant!r}")
     up = _up_vector(gravity_axis)
     if isinstance(mounting, str):
         if mounting not in ("thumb", "hand"):
             raise DataError(f"mounting must be 'thumb', 'hand' or a (3, 3) rotation matrix, got {mounting!r}")
-        mount = mounting_about_z(180.0) if (mounting == "thumb" and wrist == "left") else np.eye(3)
+        if placement is not None:
+            if mounting != "thumb":
+                raise DataError(f"mounting {mounting!r} is for wrists; give {placement} a (3, 3) rotation")
+            mount = PLACEMENTS[placement].worn[0][1]
+        else:
+            mount = mounting_about_z(180.0) if (mounting == "thumb" and wrist == "left") else np.eye(3)
     else:
         mount = np.asarray(mounting, dtype=np.float64)
         if mount.shape != (3, 3) or not np.allclose(mount @ mount.T, np.eye(3), atol=1e-6):
@@ -255,16 +291,29 @@ def virtual_imu(
     win = _savgol_window(rate_hz, smooth_s, n)
     order = min(4, win - 2)
     dt = 1.0 / rate_hz
-    side = "r" if wrist == "right" else "l"
-    arm = pose_m[
-        :, [J["hip"], J["thorax"], J["l_shoulder"], J["r_shoulder"], J[f"{side}_elbow"], J[f"{side}_wrist"]]
-    ]
-    smooth = pose_m.copy()
-    smooth[
-        :, [J["hip"], J["thorax"], J["l_shoulder"], J["r_shoulder"], J[f"{side}_elbow"], J[f"{side}_wrist"]]
-    ] = savgol_filter(arm, win, order, axis=0, mode="interp")
-    acc_w = savgol_filter(pose_m[:, J[f"{side}_wrist"]], win, order, deriv=2, delta=dt, axis=0, mode="interp")
-    rot = forearm_frames(smooth, wrist, forearm_roll_rad) @ mount  # (T, 3, 3) watch axes in world
+    if placement is None:
+        side = "r" if wrist == "right" else "l"
+        arm = pose_m[
+            :,
+            [J["hip"], J["thorax"], J["l_shoulder"], J["r_shoulder"], J[f"{side}_elbow"], J[f"{side}_wrist"]],
+        ]
+        smooth = pose_m.copy()
+        smooth[
+            :,
+            [J["hip"], J["thorax"], J["l_shoulder"], J["r_shoulder"], J[f"{side}_elbow"], J[f"{side}_wrist"]],
+        ] = savgol_filter(arm, win, order, axis=0, mode="interp")
+        acc_w = savgol_filter(
+            pose_m[:, J[f"{side}_wrist"]], win, order, deriv=2, delta=dt, axis=0, mode="interp"
+        )
+        rot = forearm_frames(smooth, wrist, forearm_roll_rad) @ mount  # (T, 3, 3) watch axes in world
+    else:
+        where = PLACEMENTS[placement]
+        cols = placement_joints(where)
+        smooth = pose_m.copy()
+        smooth[:, cols] = savgol_filter(pose_m[:, cols], win, order, axis=0, mode="interp")
+        pos = segment_position(pose_m, where)
+        acc_w = savgol_filter(pos, win, order, deriv=2, delta=dt, axis=0, mode="interp")
+        rot = segment_frames(smooth, where) @ mount
     spec = acc_w + STANDARD_GRAVITY * up  # a - g_vec
     acc_true = np.einsum("tji,tj->ti", rot, spec) / STANDARD_GRAVITY
     drot = savgol_filter(rot, win, order, deriv=1, delta=dt, axis=0, mode="interp")
@@ -276,6 +325,17 @@ def virtual_imu(
     acc_true = acc_true + sensor.wobble(
         np.linalg.norm(acc_w, axis=1) / STANDARD_GRAVITY, rate_hz, rng, effort
     )
-    acc = sensor.apply(acc_true, rng, "acc")
-    gyr = sensor.apply(gyr_true, rng, "gyr")
+    if variant == "linear":
+        # the device subtracts its own estimate of gravity: the true one tilted by a slow small error
+        g_dev = np.einsum("tji,j->ti", rot, up)
+        tilt = np.zeros((n, 3))
+        if sensor.gravity_error_rad:
+            tilt = sensor.gravity_error_rad * smooth_noise(n, rate_hz, rng, 3)
+        acc_true = acc_true - (g_dev + np.cross(tilt, g_dev))
+    if source_rate_hz is None or source_rate_hz == rate_hz:
+        acc = sensor.apply(acc_true, rng, "acc")
+        gyr = sensor.apply(gyr_true, rng, "gyr")
+    else:
+        acc = device_sampling(acc_true, rate_hz, source_rate_hz, lambda x: sensor.apply(x, rng, "acc"))
+        gyr = device_sampling(gyr_true, rate_hz, source_rate_hz, lambda x: sensor.apply(x, rng, "gyr"))
     return ImuSample(acc.astype(np.float32), gyr.astype(np.float32), rot, float(rate_hz))

@@ -27,7 +27,7 @@ import numpy as np
 from mujo_edge.constants import H36M_JOINTS, RATE_HZ
 from mujo_edge.errors import DataError
 
-from .imu import SensorModel, virtual_imu
+from .imu import SensorModel, mounting_about_z, virtual_imu
 from .motion import (
     ACTIVITIES,
     CHANNELS,
@@ -42,6 +42,7 @@ from .motion import (
     smooth_channels,
     transition_channels,
 )
+from .placement import PLACEMENTS
 from .skeleton import forward_kinematics
 
 #: Per-sample activity names: every generator activity, then "transition".
@@ -74,8 +75,12 @@ class WorkoutRecording:
         label: (n,) int64 index into ``labels`` per sample.
         labels: label names (exercises, then ``non_activity``).
         kind: (n,) int64 index into :data:`KINDS` (which exercise or which kind of rest) per sample.
-        wrist: "left" or "right".
+        wrist: "left" or "right" (the watch's wrist, or the side a placement favours for one-arm moves).
         rate_hz: sampling rate.
+        placement: where the device is worn (a :data:`~.placement.PLACEMENTS` id).
+        variant: "gravity" (specific force) or "linear" (gravity removed).
+        source_rate_hz: the device's own rate before the ``rate_hz`` grid.
+        mounting: (3, 3) device axes in the segment frame.
     """
 
     t_s: np.ndarray
@@ -87,6 +92,10 @@ class WorkoutRecording:
     kind: np.ndarray
     wrist: str
     rate_hz: float
+    placement: str = ""
+    variant: str = "gravity"
+    source_rate_hz: float = RATE_HZ
+    mounting: np.ndarray | None = None
 
 
 def _step_from(item: Any, where: str) -> Step:
@@ -211,26 +220,58 @@ def render(
     sensor: SensorModel | None,
     labels: Sequence[str],
     frame: Literal["device", "convention"] = "device",
+    *,
+    placement: str | None = None,
+    mounting: np.ndarray | None = None,
+    variant: Literal["gravity", "linear"] = "gravity",
+    source_rate_hz: float | None = None,
 ) -> WorkoutRecording:
-    """Pose and virtual watch of rendered channels.
+    """Pose and virtual device of rendered channels.
 
     ``frame="device"``: the watch's own axes (a left-wrist watch reads x = +1 g with the arm hanging, like the
     real one). ``frame="convention"``: a left-wrist recording is mirrored into the right-wrist frame of
     ``AXIS_CONVENTION`` (as :mod:`mujo_edge.axes` does to real left-wrist data): the pose is reflected across the
     sagittal plane and the watch is read on the reflected right wrist, so pose and watch stay consistent.
+
+    ``placement`` (default: the watch on ``wrist``) puts the device elsewhere (:mod:`.placement`); devices off the
+    wrists are read in their own frame, never mirrored. ``mounting`` turns the device on its segment (on a wrist:
+    relative to the thumb mounting), ``variant`` and ``source_rate_hz`` are passed to :func:`virtual_imu`.
     """
     ch = channel_dict(channels)
     pose = forward_kinematics(ch, style.body, rate_hz)
     effort = _EFFORT[kind]
-    if wrist == "left" and frame == "convention":
-        pose = mirror_pose(pose)
-        roll = -ch["l.pron"]  # a left pronation is the same pronation of the mirrored right arm
-        imu = virtual_imu(
-            pose, rate_hz, "right", sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort
-        )
+    if placement is None or PLACEMENTS[placement].segment == "forearm":
+        if placement is not None:
+            wrist = "left" if PLACEMENTS[placement].side == "l" else "right"
+        placement = f"{wrist}_wrist"
+        kw: dict[str, Any] = {"variant": variant, "source_rate_hz": source_rate_hz}
+        if wrist == "left" and frame == "convention":
+            pose = mirror_pose(pose)
+            roll = -ch["l.pron"]  # a left pronation is the same pronation of the mirrored right arm
+            if mounting is not None:
+                kw["mounting"] = mounting
+            imu = virtual_imu(
+                pose, rate_hz, "right", sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort, **kw
+            )
+        else:
+            roll = -ch["r.pron"] if wrist == "right" else ch["l.pron"]
+            if mounting is not None:
+                kw["mounting"] = (mounting_about_z(180.0) @ mounting) if wrist == "left" else mounting
+            imu = virtual_imu(
+                pose, rate_hz, wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort, **kw
+            )
     else:
-        roll = -ch["r.pron"] if wrist == "right" else ch["l.pron"]
-        imu = virtual_imu(pose, rate_hz, wrist, sensor=sensor, forearm_roll_rad=roll, rng=rng, effort=effort)
+        imu = virtual_imu(
+            pose,
+            rate_hz,
+            sensor=sensor,
+            rng=rng,
+            effort=effort,
+            placement=placement,
+            mounting=PLACEMENTS[placement].worn[0][1] if mounting is None else mounting,
+            variant=variant,
+            source_rate_hz=source_rate_hz,
+        )
     lab_index = {name: i for i, name in enumerate(labels)}
     kind_to_label = np.array(
         [
@@ -250,6 +291,10 @@ def render(
         kind=kind.astype(np.int64),
         wrist=wrist,
         rate_hz=float(rate_hz),
+        placement=placement,
+        variant=variant,
+        source_rate_hz=float(rate_hz if source_rate_hz is None else source_rate_hz),
+        mounting=mounting,
     )
 
 
@@ -275,8 +320,13 @@ def simulate_workout(
     labels: Sequence[str] | None = None,
     style: Style | None = None,
     frame: Literal["device", "convention"] = "device",
+    *,
+    placement: str | None = None,
+    mounting: np.ndarray | None = None,
+    variant: Literal["gravity", "linear"] = "gravity",
+    source_rate_hz: float | None = None,
 ) -> WorkoutRecording:
-    """Render a scripted workout of one synthetic subject wearing a watch on ``wrist``.
+    """Render a scripted workout of one synthetic subject wearing a watch on ``wrist`` (or a device elsewhere).
 
     Args:
         script: steps (see the module docstring), a script file, or script text.
@@ -290,6 +340,14 @@ def simulate_workout(
         frame: "device" (default): the watch's own axes, what a real watch on that wrist streams (a virtual
             watch feeds these to the runtime, which mirrors left-wrist data itself); "convention": left-wrist
             data mirrored into the right-wrist frame (pose reflected too), as datasets store it.
+        placement: where the device is worn (:data:`~.placement.PLACEMENTS`: "right_pocket", "waist",
+            "left_upper_arm", "chest", "right_ankle", ...); default the watch on ``wrist``. Off the wrists,
+            one-arm moves use ``wrist``'s arm and the device reads in its own frame.
+        mounting: (3, 3) rotation, the device axes in the segment frame (default: the placement's first
+            wearing orientation; the thumb mounting on a wrist, which a given matrix turns further).
+        variant: "gravity" (specific force, default) or "linear" (gravity removed, as phones report).
+        source_rate_hz: the device's own sampling rate; it is simulated (anti-aliasing, sampling, sensor errors
+            at that rate) and resampled onto ``rate_hz`` as the importers do. Default ``rate_hz``.
     Returns:
         :class:`WorkoutRecording` with per-sample labels matching the script.
     """
@@ -306,4 +364,20 @@ def simulate_workout(
     style = Style.sample(rng) if style is None else style
     active = "r" if wrist == "right" else "l"
     channels, kind = render_channels(steps, style, rng, rate_hz, active)
-    return render(channels, kind, style, wrist, rate_hz, rng, sensor, labels, frame)
+    if placement is not None and placement not in PLACEMENTS:
+        raise DataError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+    return render(
+        channels,
+        kind,
+        style,
+        wrist,
+        rate_hz,
+        rng,
+        sensor,
+        labels,
+        frame,
+        placement=placement,
+        mounting=mounting,
+        variant=variant,
+        source_rate_hz=source_rate_hz,
+    )
