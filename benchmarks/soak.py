@@ -1,0 +1,311 @@
+"""Soak: the long versions of the hardening attacks (#13), as a table of trials, failures, tracebacks and
+samples lost. A *failure* is an outcome that breaks a promise (books that do not balance, a resume that is not
+bit-identical, a corrupted artifact that opens); a *traceback* is an exception that is not a MujoError.
+
+    .venv/bin/python benchmarks/soak.py                       # the full run (see docs/reliability.md)
+    .venv/bin/python benchmarks/soak.py --disconnects 50 --bundles 30 --kills 4 --seeds 2   # a quick one
+
+Run from the repository root (it uses the test suite's tiny data and replay helpers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mujo_edge.errors import MujoError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Row:
+    def __init__(self, name: str) -> None:
+        self.name, self.trials, self.failures, self.tracebacks, self.samples_lost = name, 0, 0, 0, 0
+        self.seconds = 0.0
+        self.first_traceback = ""
+
+    def attempt(self, fn: Callable[[], bool]) -> None:
+        """One trial: ``fn`` returns whether the promise held; MujoError counts as a clear error (held)."""
+        self.trials += 1
+        try:
+            ok = fn()
+        except MujoError:
+            ok = True
+        except Exception:
+            self.tracebacks += 1
+            self.first_traceback = self.first_traceback or traceback.format_exc(limit=4)
+            return
+        self.failures += 0 if ok else 1
+
+
+def soak_disconnects(n_disconnects: int, tmp: Path) -> Row:
+    """Polar PMD over the fault-injecting replay link: 8 link drops per 60 s replay, bursts and drops."""
+    from mujo_edge.firmware_bridge.record import Faults
+    from tests.core.test_replay_faults import FRAME, live_run
+
+    row = Row("disconnects (polar replay link)")
+    per_run, run = 8, 0
+    while run * per_run < n_disconnects:
+        rng = np.random.default_rng(run)
+        faults = Faults(
+            drop_prob=0.02,
+            seed=run,
+            burst_every=7,
+            burst_len=int(rng.integers(2, 7)),
+            disconnect_at_s=tuple((6.0 * np.arange(1, per_run + 1) + rng.uniform(0, 3, per_run)).round(3)),
+            down_s=float(rng.uniform(0.2, 1.0)),
+        )
+        folder = tmp / f"disc_{run}"
+        folder.mkdir()
+
+        def trial(folder: Path = folder, faults: Faults = faults) -> bool:
+            notes, c, _s, pipeline, events, _ = live_run(folder, faults, seconds=60.0)
+            st = pipeline.stats["watch"]
+            row.samples_lost += c.delivered * FRAME - st.samples_in  # lost on our side, beyond the radio
+            starts = [e.t_start for e in events]
+            return (
+                c.sent == len(notes) == c.delivered + c.lost
+                and st.reconnects == per_run
+                and all(b > a for a, b in itertools.pairwise(starts))
+            )
+
+        row.attempt(trial)
+        row.trials += per_run - 1  # one trial per disconnect
+        run += 1
+    return row
+
+
+def soak_bundles(n: int, tmp: Path) -> Row:
+    """Byte-flipped and truncated copies of the shipped default bundle through Bundle.open."""
+    from mujo_edge.bundle import Bundle
+
+    row = Row("corrupted bundles (Bundle.open)")
+    good = (ROOT / "mujo_edge" / "assets" / "default.mujo").read_bytes()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        data = bytearray(good)
+        if i % 3 == 0:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:
+            for _ in range(int(rng.integers(1, 9))):
+                j = int(rng.integers(len(data)))
+                data[j] ^= 1 << int(rng.integers(8))
+        f = tmp / f"bad_{i}.mujo"
+        f.write_bytes(bytes(data))
+
+        def trial(f: Path = f, same: bool = bytes(data) == good) -> bool:
+            b = Bundle.open(f)
+            x = np.zeros((2, 100, 3), np.float32)
+            x[:, :, 2] = 1.0
+            b.runner().predict(
+                x
+            )  # opened: it must also run (a corrupt byte the format cannot see is a failure)
+            return same
+
+        row.attempt(trial)
+    return row
+
+
+def soak_datasets(seeds: int, tmp: Path) -> Row:
+    from mujo_edge.training.data.format import Dataset
+    from tests.training.dataset_defects import DEFECTS
+    from tests.training.tiny_data import make_tiny_dataset
+
+    row = Row("corrupted datasets (Dataset.open)")
+    good = tmp / "ds_good"
+    make_tiny_dataset(good, per_label_subject=1)
+    for seed in range(seeds):
+        for name, damage in DEFECTS.items():
+            bad = tmp / f"ds_{seed}_{abs(hash(name)) % 10**8}"
+            shutil.copytree(good, bad)
+            damage(bad, np.random.default_rng(seed))
+
+            def trial(bad: Path = bad) -> bool:
+                Dataset.open(bad)
+                return False  # a damaged dataset that opens is a failure
+
+            row.attempt(trial)
+            shutil.rmtree(bad)
+    return row
+
+
+def soak_csv(seeds: int, tmp: Path) -> Row:
+    """Malformed CSV files through import_csv (clear errors expected, no traceback)."""
+    from mujo_edge.training.data.csv_import import import_csv
+
+    row = Row("malformed CSV files (import_csv)")
+    header = "t_s,acc_x,acc_y,acc_z,label"
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        t = np.arange(300) / 50.0
+        lines = [f"{a:.3f},0.0,0.0,1.0,rest" for a in t]
+        cases = {
+            "semicolon": [header.replace(",", ";"), *[ln.replace(",", ";") for ln in lines]],
+            "tab": [header.replace(",", "\t"), *[ln.replace(",", "\t") for ln in lines]],
+            "1e300": [header, *lines[:50], "1.02,1e300,0,1,rest", *lines[52:]],
+            "text value": [header, *lines[:50], "1.02,x,0,1,rest", *lines[52:]],
+            "missing column": [header, *lines[:30], "0.62,0,1", *lines[32:]],
+            "time back": [header, *lines[:100], *lines[50:]],
+            "empty": [],
+            "header only": [header],
+            "random bytes": None,
+        }
+        for name, content in cases.items():
+            f = tmp / f"csv_{seed}_{name.replace(' ', '_')}.csv"
+            if content is None:
+                f.write_bytes(rng.bytes(2000))
+            else:
+                f.write_text("\n".join(content) + "\n")
+            out = tmp / f"csv_out_{seed}_{name.replace(' ', '_')}"
+
+            def trial(f: Path = f, out: Path = out, name: str = name) -> bool:
+                import_csv([f], out)
+                return name == "time back"  # only out-of-order rows may be accepted (they are sorted)
+
+            row.attempt(trial)
+    return row
+
+
+def soak_pretrain_kills(kills: int, tmp: Path) -> Row:
+    """Kill pretraining at a random write step (before or after the rename), resume, compare bit for bit."""
+    import torch
+
+    from mujo_edge.training.pretrain import pretrain
+    from tests.training.test_pretrain import _cfg, _run_fingerprint
+    from tests.training.tiny_data import make_tiny_dataset
+
+    torch.set_num_threads(1)
+    row = Row("pretraining killed at a write step, resumed")
+    data = tmp / "pt_data"
+    make_tiny_dataset(data, per_label_subject=2)
+    cfg = _cfg(epochs=2, batch_size=8, checkpoint_every=3)
+    real = os.replace
+    pretrain(data, tmp / "pt_straight", cfg)
+    expected = _run_fingerprint(tmp / "pt_straight")
+    rng = np.random.default_rng(0)
+
+    class Killed(BaseException):
+        pass
+
+    for k in range(kills):
+        at, after = int(rng.integers(0, 14)), bool(rng.integers(2))
+        count = [0]
+
+        def killing(src: Any, dst: Any, at: int = at, after: bool = after, count: list = count) -> None:
+            count[0] += 1
+            if count[0] - 1 == at and not after:
+                raise Killed
+            real(src, dst)
+            if count[0] - 1 == at and after:
+                raise Killed
+
+        run = tmp / f"pt_kill_{k}"
+
+        def trial(run: Path = run, killing: Callable = killing) -> bool:
+            os.replace = killing  # type: ignore[assignment]
+            try:
+                pretrain(data, run, cfg)
+            except Killed:
+                pass
+            finally:
+                os.replace = real
+            pretrain(data, run, cfg, resume=True)
+            return _run_fingerprint(run) == expected
+
+        row.attempt(trial)
+    return row
+
+
+def soak_recording_kills(kills: int, tmp: Path) -> Row:
+    """A recording cut at a random byte (kill -9 mid-write) replays with the samples before the cut."""
+    from mujo_edge.cli.stream import replay_events
+    from mujo_edge.firmware_bridge.record import Faults, replay_batches
+    from mujo_edge.samples import SampleBatch
+    from tests.core.test_replay_faults import FRAME, MeanXRunner, live_run
+
+    row = Row("recordings cut mid-write, replayed")
+    folder = tmp / "rec"
+    folder.mkdir()
+    _n, _c, _s, _p, _e, rec = live_run(folder, Faults(drop_prob=0.01, seed=1), seconds=30.0)
+    full = rec.read_bytes()
+    total = sum(len(b) for b in replay_batches(rec) if isinstance(b, SampleBatch))
+    rng = np.random.default_rng(0)
+    for k in range(kills):
+        cut = int(rng.integers(len(full) // 10, len(full)))
+        f = tmp / f"rec_cut_{k}.jsonl"
+        f.write_bytes(full[:cut])
+
+        def trial(f: Path = f, cut: int = cut) -> bool:
+            got = sum(len(b) for b in replay_batches(f) if isinstance(b, SampleBatch))
+            complete = full[:cut].count(b"\n")
+            expect = sum(  # samples in the complete lines
+                len(b) for b in replay_batches(_prefix(full, complete, tmp)) if isinstance(b, SampleBatch)
+            )
+            row.samples_lost += max(0, expect - got)
+            from mujo_edge.pipeline import Pipeline
+
+            replay_events([f], Pipeline(MeanXRunner(), ["down", "up"]))
+            return got == expect and got <= total and got % FRAME == 0
+
+        row.attempt(trial)
+    return row
+
+
+def _prefix(full: bytes, lines: int, tmp: Path) -> Path:
+    f = tmp / "prefix.jsonl"
+    f.write_bytes(b"".join(full.splitlines(keepends=True)[:lines]))
+    return f
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--disconnects", type=int, default=1000)
+    ap.add_argument("--bundles", type=int, default=300)
+    ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--seeds", type=int, default=10, help="seeds of the dataset and CSV defect matrices")
+    args = ap.parse_args(argv)
+    import logging
+
+    logging.disable(logging.WARNING)
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for fn, n in (
+            (soak_disconnects, args.disconnects),
+            (soak_bundles, args.bundles),
+            (soak_datasets, args.seeds),
+            (soak_csv, args.seeds),
+            (soak_pretrain_kills, args.kills),
+            (soak_recording_kills, args.kills),
+        ):
+            t0 = time.perf_counter()
+            row = fn(n, tmp)
+            row.seconds = time.perf_counter() - t0
+            rows.append(row)
+            print(f"done: {row.name} ({row.seconds:.0f} s)", file=sys.stderr)
+    print("| attack | trials | failures | tracebacks | samples lost | s |\n|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r.name} | {r.trials} | {r.failures} | {r.tracebacks} | {r.samples_lost} | {r.seconds:.0f} |"
+        )
+    for r in rows:
+        if r.first_traceback:
+            print(f"\nfirst traceback of '{r.name}':\n{r.first_traceback}", file=sys.stderr)
+    return 0 if all(r.failures == 0 and r.tracebacks == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
