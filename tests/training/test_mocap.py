@@ -176,7 +176,7 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, name: str, text: str, fmt: 
 
 
 def test_asf_list_needs_the_skeleton_first(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="needs its .asf skeleton before it"):
+    with pytest.raises(DataError, match=r"needs its \.asf skeleton before it"):
         import_mocap([FIX / "tpose.amc", FIX / "tpose.asf"], tmp_path / "o", "asf", "x", encode=_encode)
     with pytest.raises(DataError, match="not found"):
         import_mocap([tmp_path / "nope.bvh"], tmp_path / "o", "bvh", "x", encode=_encode)
