@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Re-install when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv system-deps clean
+.PHONY: demo test lint venv system-deps video-assets clean
 
 # One pip resolve for the whole stack: installed one after the other, litert-torch's xdsl and
 # executorch's coremltools disagree on typing-extensions (see docs/install.md).
@@ -33,14 +33,19 @@ system-deps:
 	  fi; \
 	fi
 
-test: $(STAMP) system-deps
+# MediaPipe's pose models and the real test clips, extracted from their wheels into the cache
+# ($$MUJO_EDGE_CACHE or ~/.cache/mujo-edge) when missing. Never fails: offline, the tests that need them skip.
+video-assets: $(STAMP)
+	-$(BIN)/python -m mujo_edge.training.video.assets
+
+test: $(STAMP) system-deps video-assets
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-demo: $(STAMP)
+demo: $(STAMP) video-assets
 	$(BIN)/mujo-edge demo
 
 clean:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 #: Modules that add subcommands to ``mujo-edge data``.
-DATA_COMMAND_MODULES: tuple[str, ...] = ("data_import", "data_synth", "data_show", "data_noise")
+DATA_COMMAND_MODULES: tuple[str, ...] = ("data_import", "data_synth", "data_show", "data_noise", "data_video")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,1 @@
+"""Video -> 3D pose -> virtual IMU -> dataset."""
