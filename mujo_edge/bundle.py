@@ -68,6 +68,9 @@ INPUT_LAYOUTS: tuple[str, ...] = ("BWC", "BCW")
 LABEL_EMBEDDINGS_FILE = "label_embeddings.npy"
 HEAD_WEIGHT_FILE = "head_weight.npy"
 OPEN_SET_FILE = "open_set_prototypes.npy"
+OPEN_SET_PRECISION_FILE = "open_set_precision.npy"
+#: Open-set score kinds (mujo_edge.heads).
+OPEN_SET_KINDS: tuple[str, ...] = ("mahalanobis", "cosine")
 #: How ``content_hash`` is computed (stated in every manifest).
 CONTENT_HASH_SCHEME = (
     "sha256 of the manifest without content_hash and signature, as JSON with sorted keys, separators "
@@ -251,12 +254,20 @@ class Bundle:
             weight = self._array(head["file"], (len(self.labels), emb_dim), "head")
             bias = np.asarray(head.get("bias") or np.zeros(len(self.labels)), np.float32)
         open_set = m.get("open_set")
-        protos = threshold = None
+        protos = threshold = precision = None
         if open_set:
             protos = self._array(open_set["file"], (None, emb_dim), "open_set")
             threshold = float(open_set["threshold"])
+            if open_set["kind"] == "mahalanobis":
+                precision = self._array(open_set["precision_file"], (emb_dim, emb_dim), "open_set precision")
         self.head = Head(
-            head["kind"], self.labels, weight=weight, bias=bias, prototypes=protos, threshold=threshold
+            head["kind"],
+            self.labels,
+            weight=weight,
+            bias=bias,
+            prototypes=protos,
+            threshold=threshold,
+            precision=precision,
         )
         _ = self.calibration
 
@@ -422,7 +433,8 @@ class Bundle:
             note: recorded under ``derived_from`` with this bundle's name and content hash.
         """
         m = json.loads(json.dumps(self.manifest))
-        files = {k: v for k, v in self._files.items() if k not in (HEAD_WEIGHT_FILE, OPEN_SET_FILE)}
+        drop = (HEAD_WEIGHT_FILE, OPEN_SET_FILE, OPEN_SET_PRECISION_FILE)
+        files = {k: v for k, v in self._files.items() if k not in drop}
         for k in ("content_hash", "content_hash_scheme", "signature"):
             m.pop(k, None)
         m["schema_version"] = BUNDLE_SCHEMA_VERSION
@@ -434,14 +446,12 @@ class Bundle:
                 "linear head for other labels"
             )
         m["labels"] = list(h.labels)
-        m["head"] = head_manifest(h, files, head_info if head is not None else _head_extras(self.manifest))
-        if head is None and self.manifest.get("open_set"):
-            m["open_set"] = dict(self.manifest["open_set"])
-            assert h.prototypes is not None
-            files[OPEN_SET_FILE] = npy_bytes(h.prototypes)
-            m["open_set"]["file"] = OPEN_SET_FILE
-        else:
-            m["open_set"] = open_set_manifest(h, files, open_set_info)
+        m["head"] = head_manifest(
+            h, files, head_info if head is not None else _extras(self.manifest.get("head"))
+        )
+        if open_set_info is None and head is None:
+            open_set_info = _extras(self.manifest.get("open_set"))
+        m["open_set"] = open_set_manifest(h, files, open_set_info)
         if calibration is not _KEEP:
             m["calibration"] = dict(calibration) if calibration else None
         if name is not None:
@@ -498,9 +508,10 @@ class _ModelView:
         self.file_bytes = bundle.file_bytes
 
 
-def _head_extras(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    h = manifest.get("head") or {}
-    return {k: v for k, v in h.items() if k not in ("kind", "file", "shape", "bias")}
+def _extras(entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The descriptive fields of a manifest ``head`` / ``open_set`` entry (what derive carries over)."""
+    fixed = ("kind", "file", "shape", "bias", "threshold", "precision_file", "score", "unknown_label")
+    return {k: v for k, v in (entry or {}).items() if k not in fixed}
 
 
 def head_manifest(h: Head, files: dict[str, bytes], info: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -520,14 +531,23 @@ def open_set_manifest(
     if h.prototypes is None or h.threshold is None:
         return None
     files[OPEN_SET_FILE] = npy_bytes(h.prototypes)
-    return {
-        "score": "max cosine between the unit model embedding and the prototypes",
+    out: dict[str, Any] = {
+        **dict(info or {}),
+        "kind": h.score_kind,
         "file": OPEN_SET_FILE,
         "shape": list(h.prototypes.shape),
         "threshold": float(h.threshold),
         "unknown_label": UNKNOWN_LABEL,
-        **dict(info or {}),
     }
+    if h.precision is not None:
+        files[OPEN_SET_PRECISION_FILE] = npy_bytes(h.precision)
+        out["precision_file"] = OPEN_SET_PRECISION_FILE
+        out["score"] = (
+            "minus the squared Mahalanobis distance of the model embedding to the nearest class mean"
+        )
+    else:
+        out["score"] = "largest cosine between the unit model embedding and the prototypes"
+    return out
 
 
 # --- reading and validation ------------------------------------------------------------------------
@@ -793,11 +813,17 @@ def _validate_arrays_meta(
             )
     open_set = manifest.get("open_set")
     if open_set is not None:
-        t = open_set.get("threshold")
-        if not _is_num(t) or not -1.0 <= t <= 1.0:
+        kind = open_set.get("kind")
+        if kind not in OPEN_SET_KINDS:
             raise BundleError(
-                f"{p}: open_set threshold must be a cosine in [-1, 1], got {t!r}. {_REGENERATE}"
+                f"{p}: open_set kind must be one of {OPEN_SET_KINDS}, got {kind!r}. {_REGENERATE}"
             )
+        t = open_set.get("threshold")
+        if not _is_num(t) or (kind == "cosine" and not -1.0 <= t <= 1.0):
+            want = "a cosine in [-1, 1]" if kind == "cosine" else "a finite number"
+            raise BundleError(f"{p}: open_set threshold must be {want}, got {t!r}. {_REGENERATE}")
+        if kind == "mahalanobis" and open_set.get("precision_file") not in files:
+            raise BundleError(f"{p}: a mahalanobis open-set test needs its precision file. {_REGENERATE}")
     head = manifest.get("head") or {"kind": "logits"}
     if not isinstance(head, dict) or head.get("kind") not in ("logits", "linear"):
         raise BundleError(

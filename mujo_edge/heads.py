@@ -9,9 +9,14 @@ in (a map of) the MuJo joint space. A :class:`Head` turns those two outputs into
   cosine to each label text in the joint space; one taught from a few examples (:func:`fit_head`) has a
   nearest-class-mean or logistic-regression weight fitted here, without torch.
 
-Every head may carry an **open-set test**: ``score = max_k cos(embedding, prototype_k)`` over ``(K, D)``
-prototypes (class means of the unit embeddings of known windows, or the label-text vectors of a words
-head); a window scoring below ``threshold`` is one the model does not know and comes out as
+Every head may carry an **open-set test** over ``(K, D)`` prototypes, of one of two kinds:
+
+* ``mahalanobis`` (bundles with labelled training data): ``score = -min_k (e - mu_k)^T P (e - mu_k)``, the
+  negative squared Mahalanobis distance of the raw embedding ``e`` to the nearest class mean ``mu_k`` under
+  the shared within-class precision ``P`` (D, D) of the training windows (Lee et al. 2018);
+* ``cosine`` (bundles made from words): ``score = max_k cos(e, prototype_k)`` over the label-text vectors.
+
+A window scoring below ``threshold`` is one the model does not know and comes out as
 :data:`~mujo_edge.constants.UNKNOWN_LABEL`. The threshold is chosen on known validation windows only
 (:func:`choose_threshold`: the score that keeps :data:`~mujo_edge.constants.OPEN_SET_KEEP` of them known),
 never on the activities it is meant to reject.
@@ -56,6 +61,35 @@ def open_set_scores(embeddings: np.ndarray, prototypes: np.ndarray) -> np.ndarra
     unit embedding is the cosine in the joint space; unit class means give the plain cosine.
     """
     return (unit_rows(embeddings) @ np.asarray(prototypes, np.float32).T).max(axis=1)
+
+
+def class_gaussians(
+    embeddings: np.ndarray, y: np.ndarray, n_classes: int, ridge: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class means (n_classes, D) and the shared within-class precision (D, D) of (N, D) raw embeddings,
+    float32; the covariance gets ``ridge`` * its mean variance on the diagonal so it always inverts."""
+    e = np.asarray(embeddings, np.float64)
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_classes)[:n_classes]
+    if (counts == 0).any():
+        raise ShapeError(f"classes {np.flatnonzero(counts == 0).tolist()} have no example")
+    means = np.zeros((n_classes, e.shape[1]))
+    np.add.at(means, y, e)
+    means /= counts[:, None]
+    d = e - means[y]
+    cov = d.T @ d / max(len(e), 1)
+    cov += np.eye(e.shape[1]) * ridge * max(float(np.trace(cov)) / e.shape[1], 1e-12)
+    return means.astype(np.float32), np.linalg.inv(cov).astype(np.float32)
+
+
+def mahalanobis_scores(embeddings: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """(B,) float32: minus the squared Mahalanobis distance of each raw embedding to its nearest mean."""
+    e = np.asarray(embeddings, np.float64)
+    m = np.asarray(means, np.float64)
+    p = np.asarray(precision, np.float64)
+    ep = e @ p
+    d2 = (ep * e).sum(1)[:, None] - 2.0 * ep @ m.T + ((m @ p) * m).sum(1)[None, :]
+    return (-d2.min(axis=1)).astype(np.float32)
 
 
 def class_prototypes(embeddings: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -114,6 +148,8 @@ class Head:
         bias: (L,) float32, ``linear`` only.
         prototypes: (K, D) float32 open-set prototypes, or None (no open-set test: every window is known).
         threshold: open-set score below which a window is unknown (None without prototypes).
+        precision: (D, D) float32 shared precision: the test is ``mahalanobis`` (prototypes are raw class
+            means); None: ``cosine``.
     """
 
     kind: str
@@ -122,6 +158,22 @@ class Head:
     bias: np.ndarray | None = None
     prototypes: np.ndarray | None = None
     threshold: float | None = None
+    precision: np.ndarray | None = None
+
+    @property
+    def score_kind(self) -> str | None:
+        """``"mahalanobis"``, ``"cosine"`` or None (no open-set test)."""
+        if self.prototypes is None:
+            return None
+        return "cosine" if self.precision is None else "mahalanobis"
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(B,) float32 open-set scores of (B, D) embeddings (higher = better known)."""
+        if self.prototypes is None:
+            return np.full(len(embeddings), np.inf, np.float32)
+        if self.precision is not None:
+            return mahalanobis_scores(embeddings, self.prototypes, self.precision)
+        return open_set_scores(embeddings, self.prototypes)
 
     def __post_init__(self) -> None:
         if self.kind not in HEAD_KINDS:
@@ -139,6 +191,11 @@ class Head:
             raise ShapeError("an open-set test needs both prototypes and a threshold, or neither")
         if self.prototypes is not None:
             self.prototypes = np.asarray(self.prototypes, np.float32)
+        if self.precision is not None:
+            d = None if self.prototypes is None else self.prototypes.shape[1]
+            self.precision = np.asarray(self.precision, np.float32)
+            if self.precision.shape != (d, d):
+                raise ShapeError(f"the open-set precision must be ({d}, {d}), got {self.precision.shape}")
 
     @property
     def needs_embedding(self) -> bool:
@@ -167,7 +224,7 @@ class Head:
         if self.prototypes is None:
             return probs, np.full(probs.shape[0], np.inf, np.float32)
         assert embeddings is not None
-        return probs, open_set_scores(embeddings, self.prototypes)
+        return probs, self.scores(embeddings)
 
     def known(self, scores: np.ndarray) -> np.ndarray:
         """(B,) bool: which windows the model knows (always True without an open-set test)."""
@@ -197,8 +254,7 @@ def fit_head(
 
     ``ncm``: nearest class mean, weight = ``scale`` * unit class means (works from one example per class).
     ``logreg``: multinomial logistic regression on the unit embeddings (scipy L-BFGS, L2 penalty ``l2``),
-    started from the class means. The open-set prototypes are the unit class means in both cases; the
-    threshold is left to the caller (:func:`taught_threshold`).
+    started from the class means. No open-set test: add one with :func:`taught_open_set`.
     """
     if method not in FIT_METHODS:
         raise ShapeError(f"method must be one of {FIT_METHODS}, got {method!r}")
@@ -212,7 +268,7 @@ def fit_head(
     b0 = np.zeros(n_classes, np.float32)
     if method == "logreg":
         w0, b0 = _logreg(e, y, n_classes, w0, b0, l2, max_iter)
-    return Head("linear", list(labels), weight=w0, bias=b0, prototypes=protos, threshold=None)
+    return Head("linear", list(labels), weight=w0, bias=b0)
 
 
 def _logreg(
@@ -250,21 +306,38 @@ def _logreg(
     )
 
 
-def taught_threshold(
-    embeddings: np.ndarray, y: np.ndarray, n_classes: int, keep: float = OPEN_SET_KEEP
-) -> float | None:
-    """An open-set threshold from the taught examples themselves: each example's cosine to the mean of
-    the OTHER examples of its class (leave-one-out), then :func:`choose_threshold`. None when a class has
-    fewer than 3 examples (too few to say how far a known window strays; keep the base bundle's)."""
-    e = unit_rows(embeddings)
+def taught_open_set(
+    head: Head, embeddings: np.ndarray, y: np.ndarray, base: Head, keep: float = OPEN_SET_KEEP
+) -> Head:
+    """``head`` (fitted on a few examples) with an open-set test in the base bundle's metric: the class
+    means of the (N, D) examples as prototypes, the base head's precision when it has a Mahalanobis test
+    (a covariance from a few examples would be noise). The threshold comes from the examples themselves
+    when every class has at least 3: each example scored against the mean of the OTHER examples of its
+    class (leave-one-out), then :func:`choose_threshold`; otherwise the base bundle's threshold is kept.
+    Returns ``head`` unchanged when the base has no open-set test."""
+    if base.prototypes is None or base.threshold is None:
+        return head
+    n_classes = len(head.labels)
+    e = np.asarray(embeddings, np.float64)
     y = np.asarray(y, np.int64)
-    counts = np.bincount(y, minlength=n_classes)
-    if (counts < 3).any():
-        return None
-    sums = np.zeros((n_classes, e.shape[1]))
-    np.add.at(sums, y, e)
-    loo = unit_rows((sums[y] - e) / (counts[y] - 1)[:, None])
-    return choose_threshold((e * loo).sum(1), keep)
+    counts = np.bincount(y, minlength=n_classes)[:n_classes]
+    prec = base.precision
+    if prec is not None:
+        protos, _ = class_gaussians(e, y, n_classes)
+    else:
+        protos = class_prototypes(e, y, n_classes)
+    thr = base.threshold
+    if (counts >= 3).all():
+        sums = np.zeros((n_classes, e.shape[1]))
+        np.add.at(sums, y, e if prec is not None else unit_rows(e))
+        loo_means = (sums[y] - (e if prec is not None else unit_rows(e))) / (counts[y] - 1)[:, None]
+        if prec is not None:
+            d = e - loo_means
+            loo = -((d @ prec) * d).sum(1)
+        else:
+            loo = (unit_rows(e) * unit_rows(loo_means)).sum(1)
+        thr = choose_threshold(loo, keep)
+    return Head(head.kind, head.labels, head.weight, head.bias, protos, float(thr), prec)
 
 
 def with_open_set(
@@ -273,10 +346,20 @@ def with_open_set(
     train_y: np.ndarray,
     val_emb: np.ndarray,
     keep: float = OPEN_SET_KEEP,
+    kind: str = "mahalanobis",
 ) -> Head:
-    """``head`` with an open-set test: prototypes = unit class means of the (N, D) embeddings of known
-    TRAINING windows (labels in ``range(len(head.labels))``), threshold = the score that keeps ``keep`` of
-    the known VALIDATION windows' (M, D) embeddings known (:func:`choose_threshold`)."""
-    protos = class_prototypes(train_emb, train_y, len(head.labels))
-    thr = choose_threshold(open_set_scores(val_emb, protos), keep)
-    return Head(head.kind, head.labels, head.weight, head.bias, prototypes=protos, threshold=thr)
+    """``head`` with an open-set test fitted on known windows only: class means (and, for
+    ``mahalanobis``, the shared precision) of the (N, D) embeddings of TRAINING windows with labels in
+    ``range(len(head.labels))``; threshold = the score that keeps ``keep`` of the known VALIDATION
+    windows' (M, D) embeddings known (:func:`choose_threshold`). ``kind="cosine"``: unit class means."""
+    if kind == "mahalanobis":
+        protos, prec = class_gaussians(train_emb, train_y, len(head.labels))
+    elif kind == "cosine":
+        protos, prec = class_prototypes(train_emb, train_y, len(head.labels)), None
+    else:
+        raise ShapeError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
+    probe = Head(head.kind, head.labels, head.weight, head.bias, protos, 0.0, prec)
+    thr = choose_threshold(probe.scores(val_emb), keep)
+    return Head(
+        head.kind, head.labels, head.weight, head.bias, prototypes=protos, threshold=thr, precision=prec
+    )

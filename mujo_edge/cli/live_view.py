@@ -12,6 +12,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from mujo_edge.constants import UNKNOWN_LABEL
+
 if TYPE_CHECKING:
     from mujo_edge.events import ActivityEvent
     from mujo_edge.pipeline import Pipeline, StreamStats
@@ -26,7 +28,15 @@ def _fmt(v: float | None, spec: str = ".0f", none: str = "-") -> str:
 
 def print_event(console: Console, e: ActivityEvent) -> None:
     """One plain line per event (``--no-live``)."""
-    flags = "".join((" calibrated" if e.calibrated else "", " upsampled" if e.upsampled else ""))
+    flags = "".join(
+        (
+            f" (nearest {e.nearest}{'' if e.score is None else f', score {e.score:.3g}'})"
+            if not e.known
+            else "",
+            " calibrated" if e.calibrated else "",
+            " upsampled" if e.upsampled else "",
+        )
+    )
     console.print(
         f"{e.t_start:10.3f} - {e.t_end:10.3f}  {e.device:<16} {e.label:<12} {e.confidence:6.3f}{flags}",
         markup=False,
@@ -60,6 +70,8 @@ def health_table(stats: dict[str, StreamStats], devices: list[str], title: str |
         rate = _fmt(s.rate_hz, ".1f") + (" [yellow]up[/]" if s.upsampled else "")
         lat = f"{_fmt(s.latency_quantile_ms(0.5))}/{_fmt(s.latency_quantile_ms(0.95))}"
         activity = f"[bold]{s.last_label}[/]" if s.last_label else "[dim]...[/]"
+        if s.last_label == UNKNOWN_LABEL:
+            activity = f"[yellow]{UNKNOWN_LABEL}[/]"
         if s.error:
             activity = "[red]failed[/]"
         t.add_row(
@@ -100,7 +112,11 @@ class LiveView:
     def render(self) -> Group:
         lines = Text()
         for e in self.recent:
-            lines.append(f"{e.t_start:10.3f}  {e.device:<14} {e.label:<10} {e.confidence:5.2f}\n")
+            what = e.label if e.known else f"{e.label} ~{e.nearest}"
+            lines.append(
+                f"{e.t_start:10.3f}  {e.device:<14} {what:<10} {e.confidence:5.2f}\n",
+                style="yellow" if not e.known else "",
+            )
         return Group(health_table(self.pipeline.stats, self.devices, "mujo-edge stream"), lines)
 
     def add_events(self, events: list[ActivityEvent]) -> None:
@@ -141,6 +157,7 @@ def summary_table(stats: dict[str, StreamStats]) -> Table:
             ", ".join(f"{k} {v}" for k, v in sorted(s.label_counts.items(), key=lambda kv: -kv[1])) or "-"
         ),
     )
+    row("unknown windows", lambda s: _warn(s.unknown))
     row("rate Hz", lambda s: _fmt(s.rate_hz, ".2f") + (" (upsampled)" if s.upsampled else ""))
     row("samples in", lambda s: str(s.samples_in))
     row("windows classified", lambda s: str(s.windows))

@@ -11,10 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mujo_edge.bundle import BUNDLE_SCHEMA_VERSION, MANIFEST_NAME, Bundle
+from mujo_edge.bundle import (
+    BUNDLE_SCHEMA_VERSION,
+    MANIFEST_NAME,
+    Bundle,
+    manifest_content_hash,
+    upgrade_bundle,
+)
+from mujo_edge.calibration import PitCalibration
 from mujo_edge.constants import HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import BundleError, MissingDependencyError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
+from mujo_edge.heads import Head
 
 LABELS = ["PEN", "ABD", "FEL"]
 
@@ -187,3 +195,173 @@ def test_core_imports_without_torch() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
+
+
+# --- schema 2: content hash, full validation, heads, and the corruption matrix (issue 13, items 2 and 6) ---
+def _open_set_bundle(path: Path) -> Path:
+    head = Head(
+        "linear",
+        ["walk", "run"],
+        weight=np.arange(8, dtype=np.float32).reshape(2, 4),
+        bias=np.array([0.5, -0.5], np.float32),
+        prototypes=np.ones((2, 4), np.float32),
+        threshold=-5.0,
+        precision=np.eye(4, dtype=np.float32),
+    )
+    write_bundle(
+        path,
+        labels=LABELS,
+        models=[_model("tflite")],
+        label_embeddings=np.ones((3, 4), np.float32),
+        head=head,
+        head_info={"source": "test"},
+        calibration=PitCalibration.fit(
+            np.linspace(-2, 2, 300).reshape(100, 3), np.zeros((100, 3)) + 0.1
+        ).to_dict(),
+    )
+    return path
+
+
+def _edit_manifest(src: Path, dst: Path, edit, rehash: bool) -> None:
+    def fn(name: str, data: bytes) -> bytes:
+        if name != MANIFEST_NAME:
+            return data
+        m = json.loads(data)
+        edit(m)
+        if rehash:
+            m["content_hash"] = manifest_content_hash(m)
+        return json.dumps(m).encode()
+
+    _rewrite(src, dst, fn)
+
+
+def test_open_set_bundle_round_trip(tmp_path: Path) -> None:
+    b = Bundle.open(_open_set_bundle(tmp_path / "o.mujo"))
+    assert (b.labels, b.model_labels) == (["walk", "run"], LABELS)
+    assert b.head.kind == "linear" and b.head.score_kind == "mahalanobis" and b.open_set_threshold == -5.0
+    np.testing.assert_array_equal(b.head.bias, [0.5, -0.5])
+    assert b.manifest["head"]["source"] == "test"
+    assert b.content_hash == manifest_content_hash(b.manifest)
+    # derive keeps the model bytes and the open-set test, swaps what it is asked to
+    d = b.derive(tmp_path / "d.mujo", calibration=None, name="copy")
+    assert d.calibration is None and d.labels == b.labels and d.open_set_threshold == -5.0
+    assert d.file_bytes(d.model().file) == b.file_bytes(b.model().file)
+    assert d.manifest["derived_from"]["content_hash"] == b.content_hash
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.__setitem__("labels", m["labels"][::-1]),
+        lambda m: m.__setitem__("rate_hz", 100.0),
+        lambda m: m["open_set"].__setitem__("threshold", -1e9),
+        lambda m: m["head"].__setitem__("bias", [0.0, 0.0]),
+    ],
+    ids=["reversed labels", "rate 100", "threshold", "bias"],
+)
+def test_an_edited_manifest_is_refused_by_the_content_hash(tmp_path: Path, edit) -> None:
+    src = _open_set_bundle(tmp_path / "o.mujo")
+    _edit_manifest(src, tmp_path / "bad.mujo", edit, rehash=False)
+    with pytest.raises(BundleError, match=r"content hash .* was edited after export"):
+        Bundle.open(tmp_path / "bad.mujo")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m.__setitem__("rate_hz", "fast"), r"'rate_hz' must be a number of Hz"),
+        (lambda m: m.__setitem__("rate_hz", -50), r"'rate_hz' must be a number of Hz"),
+        (lambda m: m.__setitem__("window", 99.5), r"'window' must be an integer"),
+        (lambda m: m.__setitem__("hop", 0), r"'hop' must be an integer"),
+        (lambda m: m["model_labels"].pop(), r"returns 3 logits but the manifest names 2 model labels"),
+        (lambda m: m.__setitem__("labels", ["walk", "walk"]), r"names \['walk'\] more than once"),
+        (lambda m: m.__setitem__("labels", ["walk", 3]), r"non-empty list of label names"),
+        (lambda m: m.__setitem__("labels", ["walk"]), r"head bias must be 1 finite numbers"),
+        (lambda m: m["head"].__setitem__("kind", "softmax"), r"kind logits or linear"),
+        (lambda m: m["open_set"].__setitem__("threshold", "high"), r"threshold must be a finite number"),
+        (lambda m: m["open_set"].__setitem__("kind", "knn"), r"open_set kind must be one of"),
+        (lambda m: m["models"][0]["outputs"][0].__setitem__("shape", "x"), r"malformed"),
+        (lambda m: m["models"][0]["inputs"][0].__setitem__("scale", -1), r"has scale -1"),
+        (lambda m: m.__setitem__("models", []), r"holds no model"),
+        (lambda m: m.__setitem__("calibration", [1, 2]), r"'calibration' must be a PIT table"),
+        (lambda m: m["calibration"].__setitem__("source_q", "x"), r"calibration|quantile"),
+        (lambda m: m.__setitem__("labels", ["unknown", "run"]), r"'unknown' is reserved"),
+    ],
+)
+def test_every_manifest_field_is_validated(tmp_path: Path, edit, message: str) -> None:
+    """Edits a re-hashing editor could make: each is refused with a message naming the field."""
+    src = _open_set_bundle(tmp_path / "o.mujo")
+    _edit_manifest(src, tmp_path / "bad.mujo", edit, rehash=True)
+    with pytest.raises(BundleError, match=message):
+        Bundle.open(tmp_path / "bad.mujo")
+
+
+def test_schema_1_is_refused_unless_allowed_and_can_be_upgraded(tmp_path: Path) -> None:
+    src = _open_set_bundle(tmp_path / "o.mujo")
+
+    def to_v1(m: dict) -> None:
+        for k in ("model_labels", "head", "open_set", "content_hash", "content_hash_scheme"):
+            m.pop(k)
+        m["labels"] = LABELS
+        m["schema_version"] = 1
+
+    _edit_manifest(src, tmp_path / "v1.mujo", to_v1, rehash=False)
+    with pytest.raises(BundleError, match=r"schema-1 bundle: it carries no content hash.*mujo-edge export"):
+        Bundle.open(tmp_path / "v1.mujo")
+    old = Bundle.open(tmp_path / "v1.mujo", allow_unhashed=True)
+    assert old.labels == LABELS and old.content_hash is None and old.head.kind == "logits"
+    new = upgrade_bundle(tmp_path / "v1.mujo", tmp_path / "v2.mujo")
+    assert new.manifest["schema_version"] == 2 and new.labels == LABELS
+    assert new.manifest["derived_from"]["upgraded_from_schema"] == 1
+
+
+def test_corruption_matrix_gives_clear_errors_never_tracebacks(tmp_path: Path) -> None:
+    """Seeded byte flips, truncations and random manifest edits over a small bundle: every outcome is a
+    BundleError or a bundle that opens; nothing else escapes (the audit found 48 tracebacks in 311)."""
+    src = _open_set_bundle(tmp_path / "o.mujo")
+    raw = src.read_bytes()
+    rng = np.random.default_rng(13)
+    outcomes = {"refused": 0, "opened": 0}
+    bad = tmp_path / "bad.mujo"
+
+    def attempt() -> None:
+        try:
+            Bundle.open(bad)
+            outcomes["opened"] += 1
+        except BundleError:
+            outcomes["refused"] += 1
+
+    for _ in range(150):  # byte flips, 1-3 per copy
+        data = bytearray(raw)
+        for pos in rng.integers(0, len(data), rng.integers(1, 4)):
+            data[pos] ^= int(rng.integers(1, 256))
+        bad.write_bytes(bytes(data))
+        attempt()
+    for n in rng.integers(0, len(raw), 40):  # truncations
+        bad.write_bytes(raw[:n])
+        attempt()
+    values = ["x", -1, 0, 1e308, True, None, [], {}, [1, "a"], {"file": "models/../x"}, 2.5]
+    keys = [
+        "labels",
+        "model_labels",
+        "rate_hz",
+        "window",
+        "hop",
+        "input",
+        "models",
+        "files",
+        "head",
+        "open_set",
+        "calibration",
+        "label_embeddings",
+        "axis_order",
+        "units",
+        "schema_version",
+    ]
+    for i in range(120):  # random manifest edits, re-hashed half the time (the validator's turn)
+        key = keys[int(rng.integers(len(keys)))]
+        value = values[int(rng.integers(len(values)))]
+        _edit_manifest(src, bad, lambda m, k=key, v=value: m.__setitem__(k, v), rehash=bool(i % 2))
+        attempt()
+    assert outcomes["refused"] + outcomes["opened"] == 310
+    assert outcomes["refused"] >= 280  # almost every damage is caught; a flip in zip padding may not matter

@@ -211,3 +211,39 @@ def test_runtime_core_imports_no_torch_training_export_or_firmware_bridge() -> N
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+class MeanXEmbedRunner(MeanXRunner):
+    """MeanXRunner with an embedding output: (mean x, mean |y|) of the window."""
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True):
+        p = self.predict(windows_g)
+        logits = np.log(np.maximum(p, 1e-9))
+        emb = np.stack([windows_g[:, :, 0].mean(1), np.abs(windows_g[:, :, 1]).mean(1)], 1)
+        return logits, (emb if embedding else None)
+
+
+def test_open_set_windows_come_out_unknown_and_are_counted() -> None:
+    from mujo_edge.heads import Head
+
+    # known windows sit at embedding (+-0.5, ~0.19); the "unknown" activity shakes y with 1.5 g
+    head = Head(
+        "logits",
+        ["down", "up"],
+        prototypes=np.array([[-0.5, 0.19], [0.5, 0.19]], np.float32),
+        threshold=-1.0,
+        precision=np.eye(2, dtype=np.float32) * 10.0,
+    )
+    acc = _motion(50.0, 60.0, 30.0)
+    acc[1500:, 1] *= 5.0  # the last 30 s: y wiggles 1.5 g, unlike anything the head knows
+    sim = simulate_stream(acc, 50.0, batch=10, faults=SimFaults(seed=2))
+    ev, p = _run(sim.items, runner=MeanXEmbedRunner(), head=head)
+    first = [e for e in ev if e.t_start - 1000.0 < 27.0]
+    last = [e for e in ev if e.t_start - 1000.0 > 31.0]
+    assert first and all(e.known and e.label == "down" and e.score > -1.0 for e in first)
+    assert last and all(not e.known and e.label == "unknown" and e.nearest == "up" for e in last)
+    st = p.stats["sim"]
+    assert st.unknown == sum(not e.known for e in ev) == st.label_counts["unknown"]
+    assert sum(st.label_counts.values()) == len(ev)
+    d = last[0].to_dict()
+    assert (d["label"], d["known"], d["nearest"]) == ("unknown", False, "up") and d["score"] < -1.0

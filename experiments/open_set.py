@@ -1,0 +1,207 @@
+"""Open-set ("unknown") measurement: AUROC of known vs unknown windows, and a scripted virtual workout.
+
+    python experiments/open_set.py --bundle B --data KNOWN_DS --train-subjects .. --val-subjects .. \
+        --test-subjects .. --unknown DS[:SUBJECTS] [--unknown DS2] [--workout] [--out runs/...json]
+
+1. Fits the bundle's open-set test on its own data only: prototypes = unit class means of the int8 model's
+   embeddings of the TRAINING subjects' windows, threshold = the score keeping 95 % of the VALIDATION
+   subjects' windows known (mujo_edge.heads.with_open_set). Nothing of the unknown activities is used.
+2. Scores the TEST subjects' windows (known) against windows of activities the bundle does not know (each
+   --unknown dataset: every window whose label is not one of the bundle's), and prints AUROC, the share of
+   unknown windows rejected and known windows kept at the threshold, and the known windows' accuracy; the
+   max-softmax-probability score is shown beside it for comparison (not used by the runtime).
+3. ``--workout``: a scripted virtual workout (training/synth/workout.py simulate_workout, a right-wrist
+   watch) of known and unknown activities streamed through Pipeline.from_bundle: how many windows of the
+   unknown activities come out "unknown", and the accuracy of the known ones with and without the test.
+Writes the open-set bundle with ``--write B2`` (Bundle.derive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mujo_edge.bundle import Bundle
+from mujo_edge.constants import UNKNOWN_LABEL
+from mujo_edge.heads import auroc, with_open_set
+
+
+def ints(s: str) -> list[int]:
+    return [int(x) for x in s.split(",") if x.strip()]
+
+
+def embed(bundle: Bundle, r, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(acc, np.float32)
+    if bundle.calibration is not None:
+        x = bundle.calibration.apply(x)
+    logits, emb = r.run(x, embedding=True)
+    return logits, emb
+
+
+def msp(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(1, keepdims=True)
+    p = np.exp(z)
+    return (p / p.sum(1, keepdims=True)).max(1)
+
+
+def workout(bundle: Bundle, known: list[str], unknown: list[str], seed: int) -> dict:
+    from mujo_edge.pipeline import Pipeline
+    from mujo_edge.samples import SampleBatch
+    from mujo_edge.training.synth.motion import EXERCISES, NON_ACTIVITY
+    from mujo_edge.training.synth.workout import simulate_workout
+
+    script = []
+    for a in [*known, *unknown]:
+        script += [{"activity": a, "seconds": 30}, {"rest": 6}]
+    rec = simulate_workout(
+        script, seed=seed, wrist="right", labels=[*EXERCISES, NON_ACTIVITY], frame="convention"
+    )
+    names = [rec.labels[i] for i in rec.label]
+    p = Pipeline.from_bundle(bundle)
+    events = []
+    n = 25  # samples per notification
+    for i in range(0, len(rec.t_s), n):
+        t = rec.t_s[i : i + n]
+        events += p.feed(SampleBatch("w", rec.acc_g[i : i + n], float(t[-1]) + 0.02, rec.rate_hz, t))
+    events += p.close()
+    rows = []
+    for e in events:
+        idx = np.flatnonzero((rec.t_s >= e.t_start - 0.05) & (rec.t_s < e.t_end - 0.05))
+        if not idx.size:
+            continue
+        vals, counts = np.unique([names[j] for j in idx], return_counts=True)
+        truth = vals[counts.argmax()]
+        if counts.max() < 0.8 * idx.size or truth == NON_ACTIVITY:
+            continue  # windows over a transition or a rest: no single truth
+        rows.append((truth, e.label, e.nearest or e.label))
+    kn = [r for r in rows if r[0] in known]
+    un = [r for r in rows if r[0] in unknown]
+    return {
+        "script": script,
+        "seed": seed,
+        "events": len(events),
+        "known_windows": len(kn),
+        "known_accuracy_with_test": float(np.mean([r[1] == r[0] for r in kn])) if kn else None,
+        "known_accuracy_without_test": float(np.mean([r[2] == r[0] for r in kn])) if kn else None,
+        "known_kept": float(np.mean([r[1] != UNKNOWN_LABEL for r in kn])) if kn else None,
+        "unknown_windows": len(un),
+        "unknown_rejected": float(np.mean([r[1] == UNKNOWN_LABEL for r in un])) if un else None,
+        "per_activity_unknown_share": {
+            a: float(np.mean([r[1] == UNKNOWN_LABEL for r in rows if r[0] == a]))
+            for a in [*known, *unknown]
+            if any(r[0] == a for r in rows)
+        },
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bundle", required=True, type=Path)
+    p.add_argument("--data", required=True, help="dataset of the bundle's labels")
+    p.add_argument("--train-subjects", type=ints, required=True)
+    p.add_argument("--val-subjects", type=ints, required=True)
+    p.add_argument("--test-subjects", type=ints, required=True)
+    p.add_argument("--unknown", action="append", default=[], help="DATASET[:SUBJECTS] of other activities")
+    p.add_argument("--max-unknown", type=int, default=3000, help="unknown windows per dataset (random)")
+    p.add_argument("--workout", action="store_true")
+    p.add_argument("--workout-known", default="")
+    p.add_argument("--workout-unknown", default="")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine"))
+    p.add_argument("--write", type=Path, help="write the bundle with its open-set test here")
+    p.add_argument("--out", type=Path, help="write the results as JSON here")
+    a = p.parse_args()
+
+    from mujo_edge.training.data.format import Dataset
+
+    b = Bundle.open(a.bundle)
+    r = b.runner("tflite")
+    ds = Dataset.open(a.data)
+    if ds.labels != b.model_labels:
+        sys.exit(f"{a.data} has labels {ds.labels}, the bundle {b.model_labels}")
+    subj, lab = np.asarray(ds.subject), np.asarray(ds.label)
+    part = {
+        k: np.flatnonzero(np.isin(subj, v))
+        for k, v in (("train", a.train_subjects), ("val", a.val_subjects), ("test", a.test_subjects))
+    }
+    _, e_tr = embed(b, r, ds.acc[part["train"]])
+    _, e_va = embed(b, r, ds.acc[part["val"]])
+    lg_te, e_te = embed(b, r, ds.acc[part["test"]])
+    head = with_open_set(b.head, e_tr, lab[part["train"]], e_va, kind=a.kind)
+    alt = with_open_set(
+        b.head, e_tr, lab[part["train"]], e_va, kind="cosine" if a.kind != "cosine" else "mahalanobis"
+    )
+    s_known = head.scores(e_te)
+    y_te = lab[part["test"]]
+    pred = lg_te.argmax(1)
+    kept = s_known >= head.threshold
+    res: dict = {
+        "bundle": str(a.bundle),
+        "labels": b.model_labels,
+        "open_set_kind": a.kind,
+        "threshold": head.threshold,
+        "known_test_windows": len(y_te),
+        "known_kept": float(kept.mean()),
+        "known_accuracy_all": float((pred == y_te).mean()),
+        "known_accuracy_kept": float((pred[kept] == y_te[kept]).mean()),
+        "unknown": {},
+    }
+    rng = np.random.default_rng(a.seed)
+    for spec in a.unknown:
+        path, _, subjects = spec.partition(":")
+        u = Dataset.open(path)
+        keep_lab = [i for i, n in enumerate(u.labels) if n not in b.model_labels]
+        mask = np.isin(np.asarray(u.label), keep_lab)
+        if subjects:
+            mask &= np.isin(np.asarray(u.subject), ints(subjects))
+        idx = np.flatnonzero(mask)
+        if len(idx) > a.max_unknown:
+            idx = np.sort(rng.choice(idx, a.max_unknown, replace=False))
+        lg_u, e_u = embed(b, r, u.acc[idx])
+        s_u = head.scores(e_u)
+        ul = np.asarray(u.label)[idx]
+        res["unknown"][spec] = {
+            "activities": [u.labels[i] for i in keep_lab],
+            "windows": len(idx),
+            f"auroc_{a.kind}": auroc(s_known, s_u),
+            f"auroc_{alt.score_kind}": auroc(alt.scores(e_te), alt.scores(e_u)),
+            "auroc_per_activity": {
+                u.labels[c]: round(auroc(s_known, s_u[ul == c]), 3) for c in np.unique(ul).tolist()
+            },
+            "auroc_max_softmax": auroc(msp(lg_te), msp(lg_u)),
+            "rejected_at_threshold": float((s_u < head.threshold).mean()),
+        }
+    info = {
+        "chosen_on": {
+            "data": a.data,
+            "means_and_precision_subjects": a.train_subjects,
+            "threshold_subjects": a.val_subjects,
+            "keep_known": 0.95,
+            "command": "python experiments/open_set.py " + " ".join(sys.argv[1:]),
+        }
+    }
+    if a.workout:
+        res["workout"] = workout(
+            b.derive(
+                a.write or Path("runs/open_set_tmp.mujo"),
+                head=head,
+                open_set_info=info,
+            ),
+            [x for x in a.workout_known.split(",") if x],
+            [x for x in a.workout_unknown.split(",") if x],
+            a.seed + 1000,
+        )
+    elif a.write:
+        b.derive(a.write, head=head, open_set_info=info)
+    print(json.dumps(res, indent=1))
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

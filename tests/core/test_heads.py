@@ -1,0 +1,94 @@
+"""Heads and open-set scoring: numbers a reader can check by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mujo_edge.errors import ShapeError
+from mujo_edge.heads import (
+    Head,
+    auroc,
+    choose_threshold,
+    class_gaussians,
+    fit_head,
+    mahalanobis_scores,
+    taught_open_set,
+    text_head,
+    with_open_set,
+)
+
+
+def test_auroc_matches_pair_counting() -> None:
+    k = np.array([0.9, 0.8, 0.3])
+    u = np.array([0.5, 0.3, 0.1])
+    # pairs known > unknown: 0.9 beats 3, 0.8 beats 3, 0.3 beats 0.1 and ties 0.3 (half): 7.5 / 9
+    assert auroc(k, u) == pytest.approx(7.5 / 9)
+    assert auroc(u, k) == pytest.approx(1.5 / 9)
+
+
+def test_threshold_keeps_the_asked_share_of_known_windows() -> None:
+    s = np.arange(100, dtype=np.float64)
+    t = choose_threshold(s, keep=0.95)
+    assert t == pytest.approx(4.95)
+    assert (s >= t).mean() == pytest.approx(0.95)
+
+
+def test_mahalanobis_of_a_unit_gaussian_is_the_squared_distance() -> None:
+    rng = np.random.default_rng(0)
+    e = rng.standard_normal((20000, 2)) + np.array([[3.0, 0.0]])
+    means, prec = class_gaussians(e, np.zeros(20000, np.int64), 1)
+    np.testing.assert_allclose(means[0], [3.0, 0.0], atol=0.03)
+    np.testing.assert_allclose(prec, np.eye(2), atol=0.05)
+    s = mahalanobis_scores(np.array([[3.0, 2.0], [5.0, 0.0]]), means, prec)
+    np.testing.assert_allclose(s, [-4.0, -4.0], rtol=0.06)
+
+
+def test_open_set_rejects_a_far_cluster() -> None:
+    rng = np.random.default_rng(1)
+    centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
+    y = rng.integers(0, 2, 400)
+    train = centers[y] + rng.standard_normal((400, 4))
+    val = centers[rng.integers(0, 2, 200)] + rng.standard_normal((200, 4))
+    far = np.array([0, 0, 6.0, 0]) + rng.standard_normal((200, 4))
+    h = with_open_set(Head("logits", ["a", "b"]), train, y, val)
+    assert h.score_kind == "mahalanobis"
+    assert h.known(h.scores(val)).mean() == pytest.approx(0.95, abs=0.01)
+    assert h.known(h.scores(far)).mean() == 0.0
+    assert auroc(h.scores(val), h.scores(far)) == 1.0
+
+
+def test_fit_head_ncm_and_logreg_classify_separable_clusters() -> None:
+    rng = np.random.default_rng(2)
+    dirs = np.eye(3, 8) * 4
+    y = np.repeat(np.arange(3), 5)
+    e = dirs[y] + 0.5 * rng.standard_normal((15, 8))
+    test_y = np.repeat(np.arange(3), 50)
+    test = dirs[test_y] + 0.5 * rng.standard_normal((150, 8))
+    for method in ("ncm", "logreg"):
+        h = fit_head(e, y, ["a", "b", "c"], method=method)
+        probs, _ = h(np.zeros((150, 3)), test)
+        assert (probs.argmax(1) == test_y).mean() == 1.0
+        np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    base = with_open_set(Head("logits", ["a", "b", "c"]), test, test_y, test)
+    taught = taught_open_set(h, e, y, base)
+    assert taught.score_kind == "mahalanobis" and taught.threshold != base.threshold  # leave-one-out
+    assert taught.known(taught.scores(test)).mean() > 0.8
+    few = taught_open_set(fit_head(e[::5], y[::5], ["a", "b", "c"]), e[::5], y[::5], base)
+    assert few.threshold == base.threshold  # one example per class: the base bundle's threshold
+
+
+def test_text_head_scores_are_scaled_cosines() -> None:
+    v = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    h = text_head(v, ["x", "y"], scale=10.0)
+    probs, _ = h(np.zeros((1, 5)), np.array([[3.0, 0.0]]))
+    assert probs[0, 0] == pytest.approx(1 / (1 + np.exp(-10.0)), rel=1e-5)
+
+
+def test_bad_heads_are_refused() -> None:
+    with pytest.raises(ShapeError, match="kind"):
+        Head("softmax", ["a"])
+    with pytest.raises(ShapeError, match=r"\(2, D\) weight"):
+        Head("linear", ["a", "b"], weight=np.zeros((3, 4)))
+    with pytest.raises(ShapeError, match="both prototypes and a threshold"):
+        Head("logits", ["a"], prototypes=np.zeros((1, 4)))
