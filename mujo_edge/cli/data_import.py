@@ -95,6 +95,12 @@ def register(data_sub: argparse._SubParsersAction) -> None:
         help="unit of the time column (default s)",
     )
     cs.add_argument("--force", action="store_true", help="replace a dataset already at --out")
+    cs.add_argument(
+        "--skip-checks",
+        action="store_true",
+        help="import even when the rate or magnitude says the units are wrong (ms read as s, m/s2 as g, "
+        "gravity removed)",
+    )
     cs.set_defaults(func=_csv)
 
     _register_mocap(src)
@@ -222,7 +228,16 @@ def _csv(args: argparse.Namespace) -> int:
         time_col=args.time_col,
         time_unit=args.time_unit,
         overwrite=args.force,
+        checks=not args.skip_checks,
     )
+    from mujo_edge.cli._console import console
+
+    for rec in ds.manifest.get("recordings", []):
+        if rec.get("upsampled_from_hz"):
+            console.print(
+                f"[yellow]note[/] {rec['file']}: {rec['upsampled_from_hz']:g} Hz upsampled to {ds.rate_hz:g} Hz "
+                "(interpolated: no detail added; recorded in the manifest)"
+            )
     print_summary(ds)
     return 0
 

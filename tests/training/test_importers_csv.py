@@ -129,3 +129,73 @@ def test_one_bad_file_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     assert main(["data", "import", "csv", str(good), str(bad), "--out", str(out)]) == 2
     assert not out.exists()
+
+
+# --- sanity checks (#13 items 10, 11): wrong units and rates are refused with the fix -------------------------
+
+
+def _sanity_error(tmp_path: Path, t: np.ndarray, acc: np.ndarray, **kw: object) -> str:
+    f = write_csv(tmp_path / "x.csv", t, acc)
+    with pytest.raises(CsvFormatError) as err:
+        import_csv([f], tmp_path / "ds", **kw)  # type: ignore[arg-type]
+    assert not (tmp_path / "ds").exists()
+    return str(err.value)
+
+
+def test_millisecond_timestamps_read_as_seconds_are_refused_with_the_time_unit_fix(tmp_path: Path) -> None:
+    t, acc = _still(6.0, 50.0)
+    msg = _sanity_error(tmp_path, t * 1000, acc)
+    assert "0.05 Hz" in msg and "--time-unit ms" in msg
+    ds = import_csv([write_csv(tmp_path / "ms.csv", t * 1000, acc)], tmp_path / "ok", time_unit="ms")
+    assert len(ds) == 5  # 6 s of data: 5 windows, not thousands
+
+
+def test_a_5000_g_value_is_refused_at_its_line(tmp_path: Path) -> None:
+    t, acc = _still(6.0, 50.0)
+    acc[40, 1] = 5000.0
+    msg = _sanity_error(tmp_path, t, acc)
+    assert "row 42" in msg and "5e+03 g" in msg  # header is line 1, sample 40 is line 42
+    acc[40, 1] = 1e300
+    assert "row 42" in _sanity_error(tmp_path, t, acc)
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "fix"),
+    [
+        (STANDARD_GRAVITY, "g", "--units m/s2"),  # m/s2 data imported as g
+        (1.0, "m/s2", "--units g"),  # g data imported as m/s2
+        (0.0, "g", "gravity seems removed"),  # linear acceleration: a still watch reads ~0
+    ],
+)
+def test_units_and_gravity_removed_are_caught_by_the_magnitude(
+    tmp_path: Path, scale: float, units: str, fix: str
+) -> None:
+    t, acc = _still(6.0, 50.0)
+    acc = acc - [0.0, 0.0, 1.0] if scale == 0.0 else acc * scale
+    msg = _sanity_error(tmp_path, t, acc, units=units)
+    assert fix in msg and "median |acc|" in msg
+    f = write_csv(tmp_path / "y.csv", t, acc)
+    assert len(import_csv([f], tmp_path / "forced", units=units, checks=False)) == 5  # --skip-checks
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_semicolon_tab_and_bar_delimiters_are_detected(tmp_path: Path, delimiter: str) -> None:
+    t, acc = _still(6.0, 50.0)
+    f = write_csv(tmp_path / "c.csv", t, acc)
+    f.write_text(f.read_text().replace(",", delimiter))
+    ds = import_csv([f], tmp_path / "ds")
+    assert len(ds) == 5
+    np.testing.assert_allclose(ds.acc[..., 2], 1.0, atol=1e-4)
+
+
+def test_source_rate_is_measured_over_gap_free_runs_and_upsampling_is_recorded(tmp_path: Path) -> None:
+    parts = [_still(4.0, 50.0, start_s=s) for s in (0.0, 10.0, 20.0)]  # 50 Hz with two 6 s gaps
+    f = write_csv(
+        tmp_path / "g.csv", np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    )
+    rec = import_csv([f], tmp_path / "ds").manifest["recordings"][0]
+    assert rec["source_rate_hz"] == pytest.approx(50.0) and rec["gap_free_runs"] == 3
+    assert rec["upsampled_from_hz"] is None
+    t, acc = _still(8.0, 10.0)
+    slow = import_csv([write_csv(tmp_path / "s.csv", t, acc)], tmp_path / "slow").manifest["recordings"][0]
+    assert slow["upsampled_from_hz"] == pytest.approx(10.0)

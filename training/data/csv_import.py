@@ -8,7 +8,12 @@ One file is one recording. A header row names the columns (case-insensitive, sur
 - optional ``label`` (per row; windows take the majority label) and ``subject`` (an integer, constant in a file).
 
 Every file is validated completely before anything is written, so one bad file leaves no half-written dataset.
-Errors name the file, the row (the line number in the file: the header is row 1) and the fix. Each file is split
+Errors name the file, the row (the line number in the file: the header is row 1) and the fix. The delimiter
+(comma, semicolon, tab or bar) is taken from the header row. Sanity checks refuse what would import as
+nonsense, each with the fix (``checks=False`` / ``--skip-checks`` turns them off): a sample rate outside
+:data:`SOURCE_RATE_RANGE_HZ` (timestamps in ms read as s, or the reverse), a value beyond :data:`MAX_ABS_G`, and a
+typical magnitude far from 1 g (m/s2 read as g, g read as m/s2, or gravity removed: a still watch must read 1 g).
+A file slower than the grid is upsampled: logged, and ``upsampled_from_hz`` in its manifest entry. Each file is split
 at gaps (a step of more than 1.5 sample periods), every gap-free run is resampled onto the 50 Hz grid with
 anti-aliasing (:mod:`mujo_edge.grid`) and windowed; nothing is interpolated across a gap. Window ``start`` is the
 grid index from the first sample of the file.
@@ -27,8 +32,9 @@ import numpy as np
 
 from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, WINDOW
 from mujo_edge.errors import CsvFormatError, DataError
-from mujo_edge.grid import resample_recording
+from mujo_edge.grid import resample_recording, split_at_gaps
 from mujo_edge.provenance import sha256_file
+from mujo_edge.stream_grid import RATE_TOLERANCE
 from mujo_edge.training.data.format import Dataset, write_dataset
 from mujo_edge.windows import sliding_windows, window_starts
 
@@ -46,6 +52,14 @@ UNITS: dict[str, float] = {
 TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: Label of rows of a file with neither a label column nor ``label=``.
 UNLABELED = "unlabeled"
+#: Delimiters recognized in the header row.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+#: Median sample rates believed, Hz (watches stream 10..400 Hz; outside: the time unit is wrong).
+SOURCE_RATE_RANGE_HZ: tuple[float, float] = (4.0, 2000.0)
+#: Largest |value| on any axis believed, g (the widest consumer IMU ranges are +-16..+-200 g).
+MAX_ABS_G: float = 200.0
+#: The median |acc| of a wrist recording lies in this range, g (gravity dominates: a still watch reads 1 g).
+MEDIAN_NORM_RANGE_G: tuple[float, float] = (0.5, 2.5)
 
 
 @dataclass
@@ -73,8 +87,11 @@ def read_csv_recording(
     label: str | None = None,
     time_col: str | None = None,
     time_unit: str = "s",
+    checks: bool = True,
 ) -> CsvRecording:
-    """Parse and validate one CSV file; raises :class:`CsvFormatError` naming file, row and fix."""
+    """Parse and validate one CSV file; raises :class:`CsvFormatError` naming file, row and fix.
+
+    ``checks``: the sanity checks of rate, range and magnitude (see the module docstring)."""
     path = Path(path)
     where = str(path)
     factor = _units_factor(units, where)
@@ -90,7 +107,10 @@ def read_csv_recording(
         raise CsvFormatError(
             where, None, f"cannot be read as UTF-8 text ({e})", "export it as a CSV text file"
         ) from e
-    rows = [r for r in csv.reader(text.splitlines())]
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
+    rows = [r for r in csv.reader(lines, delimiter=delimiter)]
     numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not numbered:
         raise CsvFormatError(where, None, "the file is empty", "export the recording again with a header row")
@@ -137,6 +157,14 @@ def read_csv_recording(
             if not math.isfinite(v):
                 raise CsvFormatError(
                     where, row_no, f"column {name} is {cell} (NaN or infinite)", "drop or repair that sample"
+                )
+            if checks and name != t_name and abs(v) * factor > MAX_ABS_G:
+                raise CsvFormatError(
+                    where,
+                    row_no,
+                    f"column {name} is {cell}, {abs(v) * factor:.3g} g: beyond any wrist sensor's range "
+                    f"(+-{MAX_ABS_G:g} g)",
+                    "repair or drop that row (or check --units)",
                 )
             values[k, j] = v
         if lab_col is not None:
@@ -188,9 +216,57 @@ def read_csv_recording(
             f"the recording lasts {t_s[-1] - t_s[0]:.2f} s, shorter than one {WINDOW / RATE_HZ:g} s window",
             "record at least a few seconds",
         )
+    acc_g = values[:, 1:] * factor
+    if checks:
+        _sanity(where, t_s, acc_g, units, time_unit)
     if lab_col is None:
         labels = [label or UNLABELED] * len(data)
-    return CsvRecording(path=path, t_s=t_s, acc_g=values[:, 1:] * factor, label=labels, subject=subject)
+    return CsvRecording(path=path, t_s=t_s, acc_g=acc_g, label=labels, subject=subject)
+
+
+def _sanity(where: str, t_s: np.ndarray, acc_g: np.ndarray, units: str, time_unit: str) -> None:
+    """Refuse a rate or magnitude that says the units are wrong; each message names the likely fix."""
+    skip = "or pass --skip-checks if the data really is so"
+    rate = 1.0 / float(np.median(np.diff(t_s)))
+    lo, hi = SOURCE_RATE_RANGE_HZ
+    if not lo <= rate <= hi:
+        scale = TIME_UNITS[time_unit]
+        better = [
+            u for u, f in TIME_UNITS.items() if u != time_unit and lo <= rate * scale / f <= hi and f != scale
+        ]
+        hint = (
+            f"are the times in {better[0]}? pass --time-unit {better[0]}"
+            if better
+            else "check the time column"
+        )
+        raise CsvFormatError(
+            where,
+            None,
+            f"the median sample rate is {rate:.4g} Hz with times in {time_unit}, outside {lo:g}..{hi:g} Hz",
+            f"{hint}, {skip}",
+        )
+    norm = float(np.median(np.linalg.norm(acc_g, axis=1)))
+    lo, hi = MEDIAN_NORM_RANGE_G
+    if lo <= norm <= hi:
+        return
+    as_g = UNITS[units.strip().lower().replace(" ", "")] == 1.0
+    if as_g and norm > hi and lo <= norm * UNITS["m/s2"] <= hi:
+        fix = "the values look like m/s2: pass --units m/s2"
+    elif not as_g and norm < lo and lo <= norm / UNITS["m/s2"] <= hi:
+        fix = "the values look like g, read as m/s2: pass --units g"
+    elif norm < lo:
+        fix = (
+            "gravity seems removed (linear acceleration: a still watch reads ~0 instead of 1 g); the models need "
+            "the raw accelerometer (specific force with gravity): export that"
+        )
+    else:
+        fix = "check --units and the sensor's scale"
+    raise CsvFormatError(
+        where,
+        None,
+        f"the median |acc| is {norm:.3g} g with --units {units}, where a worn watch reads about 1 g",
+        f"{fix}, {skip}",
+    )
 
 
 def _units_factor(units: str, where: str) -> float:
@@ -223,6 +299,7 @@ def import_csv(
     time_col: str | None = None,
     time_unit: str = "s",
     overwrite: bool = False,
+    checks: bool = True,
 ) -> Dataset:
     """Import CSV recordings into a dataset folder at ``out`` (see the module docstring for the format).
 
@@ -232,6 +309,7 @@ def import_csv(
         label: label of files without a label column (default ``"unlabeled"``).
         subject: subject id of files without a subject column (default: the file's position + 1).
         time_col, time_unit: the time column's name and unit.
+        checks: sanity checks of rate and magnitude (False: ``--skip-checks``).
     Raises:
         CsvFormatError: a file is malformed (nothing is written then).
         DataError: the files hold no full window of gap-free data.
@@ -239,7 +317,7 @@ def import_csv(
     if not paths:
         raise DataError("no CSV files given; pass one or more paths")
     _units_factor(units, "--units")
-    recs = [read_csv_recording(p, units, label, time_col, time_unit) for p in paths]
+    recs = [read_csv_recording(p, units, label, time_col, time_unit, checks) for p in paths]
     names = sorted({lab for r in recs for lab in r.label})
     index = {n: i for i, n in enumerate(names)}
     acc, lab, subj, rec_id, start = [], [], [], [], []
@@ -248,6 +326,18 @@ def import_csv(
         sample_label = np.array([index[v] for v in r.label], dtype=np.int64)
         sid = r.subject if r.subject is not None else (subject if subject is not None else i + 1)
         n_win = 0
+        runs = split_at_gaps(r.t_s)
+        n_steps = sum(sl.stop - sl.start - 1 for sl in runs)
+        span_s = sum(float(r.t_s[sl.stop - 1] - r.t_s[sl.start]) for sl in runs)
+        source_rate = n_steps / span_s if span_s > 0 else float("nan")  # over gap-free runs only
+        upsampled = source_rate < RATE_HZ * (1.0 - RATE_TOLERANCE)
+        if upsampled:
+            log.warning(
+                "%s: %.3g Hz is slower than the %g Hz grid; it is upsampled (interpolated), which adds no detail",
+                r.path,
+                source_rate,
+                RATE_HZ,
+            )
         for seg in resample_recording(r.t_s, r.acc_g):
             starts = window_starts(seg.x.shape[0])
             if starts.size == 0:
@@ -268,7 +358,9 @@ def import_csv(
                 "sha256": sha256_file(r.path),
                 "subject": int(sid),
                 "n_rows": len(r.label),
-                "source_rate_hz": round(float((len(r.t_s) - 1) / (r.t_s[-1] - r.t_s[0])), 3),
+                "source_rate_hz": round(source_rate, 3),
+                "gap_free_runs": len(runs),
+                "upsampled_from_hz": round(source_rate, 3) if upsampled else None,
                 "n_windows": n_win,
             }
         )
