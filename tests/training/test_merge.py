@@ -63,7 +63,7 @@ def test_merge_refuses_other_grids_and_overwrites(tmp_path: Path) -> None:
         labels=["x"],
         rate_hz=25.0,
     )
-    with pytest.raises(DataError, match="rate_hz is 25.0"):
+    with pytest.raises(DataError, match=r"rate_hz is 25\.0"):
         merge_datasets([a.root, b.root], tmp_path / "m")
     with pytest.raises(DataError, match="at least two"):
         merge_datasets([a.root], tmp_path / "m")
