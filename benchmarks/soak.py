@@ -143,27 +143,69 @@ def soak_datasets(seeds: int, tmp: Path) -> Row:
 
 
 def soak_csv(seeds: int, tmp: Path) -> Row:
-    """Malformed CSV files through import_csv (clear errors expected, no traceback)."""
+    """Malformed CSV files through import_csv: a clear error for each defect (a silent import is a failure),
+    and the clean file in any delimiter imported."""
     from mujo_edge.training.data.csv_import import import_csv
 
     row = Row("malformed CSV files (import_csv)")
-    header = "t_s,acc_x,acc_y,acc_z,label"
+    header = "t,ax,ay,az,label"
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
-        t = np.arange(300) / 50.0
-        lines = [f"{a:.3f},0.0,0.0,1.0,rest" for a in t]
-        cases = {
-            "semicolon": [header.replace(",", ";"), *[ln.replace(",", ";") for ln in lines]],
-            "tab": [header.replace(",", "\t"), *[ln.replace(",", "\t") for ln in lines]],
-            "1e300": [header, *lines[:50], "1.02,1e300,0,1,rest", *lines[52:]],
-            "text value": [header, *lines[:50], "1.02,x,0,1,rest", *lines[52:]],
-            "missing column": [header, *lines[:30], "0.62,0,1", *lines[32:]],
-            "time back": [header, *lines[:100], *lines[50:]],
-            "empty": [],
-            "header only": [header],
-            "random bytes": None,
+        t = np.arange(300) / 50.0 + rng.uniform(0, 100)
+        acc = np.column_stack([0.1 * np.sin(t), 0 * t, 1 + 0.02 * rng.normal(size=t.size)])
+        lines = [f"{a:.4f},{x:.4f},{y:.4f},{z:.4f},rest" for a, (x, y, z) in zip(t, acc, strict=True)]
+        k = int(rng.integers(10, 280))  # the damaged row
+        cases = {  # name -> (lines, whether importing it is right)
+            "clean": ([header, *lines], True),
+            "semicolon": ([header.replace(",", ";"), *[ln.replace(",", ";") for ln in lines]], True),
+            "tab": ([header.replace(",", "\t"), *[ln.replace(",", "\t") for ln in lines]], True),
+            "ms as s": (
+                [header, *[f"{float(ln.split(',')[0]) * 1000:.1f}," + ln.split(",", 1)[1] for ln in lines]],
+                False,
+            ),
+            "5000 g": (
+                [header, *lines[:k], "{},5000,0,1,rest".format(lines[k].split(",")[0]), *lines[k + 1 :]],
+                False,
+            ),
+            "1e300": (
+                [header, *lines[:k], "{},1e300,0,1,rest".format(lines[k].split(",")[0]), *lines[k + 1 :]],
+                False,
+            ),
+            "ms2 as g": (
+                [
+                    header,
+                    *[
+                        ",".join(
+                            [c.split(",")[0], *(f"{9.81 * float(v):.4f}" for v in c.split(",")[1:4]), "rest"]
+                        )
+                        for c in lines
+                    ],
+                ],
+                False,
+            ),
+            "gravity removed": (
+                [
+                    header,
+                    *[
+                        ",".join(
+                            [c.split(",")[0], *c.split(",")[1:3], f"{float(c.split(',')[3]) - 1:.4f}", "rest"]
+                        )
+                        for c in lines
+                    ],
+                ],
+                False,
+            ),
+            "text value": (
+                [header, *lines[:k], "{},x,0,1,rest".format(lines[k].split(",")[0]), *lines[k + 1 :]],
+                False,
+            ),
+            "missing cell": ([header, *lines[:k], "0,1", *lines[k + 1 :]], False),
+            "time back": ([header, *lines[:150], *lines[100:]], False),
+            "empty": ([], False),
+            "header only": ([header], False),
+            "random bytes": (None, False),
         }
-        for name, content in cases.items():
+        for name, (content, importable) in cases.items():
             f = tmp / f"csv_{seed}_{name.replace(' ', '_')}.csv"
             if content is None:
                 f.write_bytes(rng.bytes(2000))
@@ -171,9 +213,12 @@ def soak_csv(seeds: int, tmp: Path) -> Row:
                 f.write_text("\n".join(content) + "\n")
             out = tmp / f"csv_out_{seed}_{name.replace(' ', '_')}"
 
-            def trial(f: Path = f, out: Path = out, name: str = name) -> bool:
-                import_csv([f], out)
-                return name == "time back"  # only out-of-order rows may be accepted (they are sorted)
+            def trial(f: Path = f, out: Path = out, importable: bool = importable) -> bool:
+                try:
+                    import_csv([f], out)
+                except MujoError:
+                    return not importable  # a clear error, where one is due
+                return importable
 
             row.attempt(trial)
     return row
