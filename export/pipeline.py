@@ -254,6 +254,7 @@ def export_models(
     from mujo_edge.export.quantize import equalize_activations, stem_modules
     from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
+    from mujo_edge.export.tflm import check_tflm, tflm_available
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -287,10 +288,14 @@ def export_models(
         t0 = time.perf_counter()
         if on_step:
             on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
+        micro = None
         if fmt == "tflite":
             blob = to_tflite(source, example, calib, float_modules)
             entry = _tflite_entry(blob, data.test_g, (float_logits, float_emb), int8)
             partitions = op_summary(blob)
+            if int8 and tflm_available():  # the watch's runtime: same bits as LiteRT's reference kernels?
+                logits_at = entry.outputs[0].position  # _tflite_entry lists logits first
+                micro = check_tflm(blob, data.test_g.transpose(0, 2, 1), logits_at).to_dict()
         else:
             blob, partitions = to_pte(source, example, calib, float_modules)
             entry = _pte_entry((float_logits, float_emb), int8, window)
@@ -321,6 +326,7 @@ def export_models(
                 "weight_rounding": rounded if int8 and rounded else ("nearest" if int8 else None),
                 "partitions": partitions,
                 "verification": ver.to_dict(),
+                **({"tflm": micro} if micro else {}),
             },
         )
         if not partitions.get("whole_model_in_one_partition"):
