@@ -147,6 +147,11 @@ def _mocap_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--loop-s", type=float, help="repeat looping (DeepMimic) clips to this many seconds (default 10)"
     )
+    p.add_argument(
+        "--placement",
+        help="wear the device elsewhere: waist, left_pocket, right_pocket, left_upper_arm, right_upper_arm, "
+        "chest, left_ankle, right_ankle (default: a watch on --wrist)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the sensor errors (default 0)")
     p.add_argument("--force", action="store_true", help="replace a dataset already at --out")
 
@@ -165,6 +170,7 @@ def _mocap(args: argparse.Namespace) -> int:
         scale_m=getattr(args, "scale_m", None),
         wrist=args.wrist,
         seed=args.seed,
+        placement=args.placement,
         overwrite=args.force,
         **({"loop_s": args.loop_s} if args.loop_s is not None else {}),
     )
@@ -176,7 +182,9 @@ def _mocap_demo(args: argparse.Namespace) -> int:
     from mujo_edge.training.data.mocap.sources import import_mocap_demo
 
     loop = {"loop_s": args.loop_s} if args.loop_s is not None else {}
-    ds = import_mocap_demo(args.out, wrist=args.wrist, seed=args.seed, overwrite=args.force, **loop)
+    ds = import_mocap_demo(
+        args.out, wrist=args.wrist, seed=args.seed, placement=args.placement, overwrite=args.force, **loop
+    )
     print_summary(ds)
     return 0
 

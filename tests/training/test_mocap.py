@@ -180,3 +180,21 @@ def test_asf_list_needs_the_skeleton_first(tmp_path: Path) -> None:
         import_mocap([FIX / "tpose.amc", FIX / "tpose.asf"], tmp_path / "o", "asf", "x", encode=_encode)
     with pytest.raises(DataError, match="not found"):
         import_mocap([tmp_path / "nope.bvh"], tmp_path / "o", "bvh", "x", encode=_encode)
+
+
+def test_import_at_another_placement(tmp_path: Path) -> None:
+    ds = import_mocap(
+        [FIX / "standing.bvh"],
+        tmp_path / "waist",
+        "bvh",
+        "standing",
+        placement="waist",
+        sensor=SensorModel.ideal(),
+        encode=_encode,
+    )
+    # one recording (no wrist pair), a still phone on the belt reads 1 g
+    assert len(ds) == 1 and ds.manifest["recordings"][0]["placement"] == "waist"
+    assert ds.manifest["mocap"]["placement"] == "waist" and ds.manifest["mocap"]["wrist"] is None
+    np.testing.assert_allclose(np.linalg.norm(ds.acc, axis=2), 1.0, atol=1e-4)
+    with pytest.raises(DataError, match="placement must be one of"):
+        import_mocap([FIX / "standing.bvh"], tmp_path / "x", "bvh", "s", placement="hat", encode=_encode)

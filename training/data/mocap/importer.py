@@ -10,6 +10,11 @@ after the move). Then the public :func:`mujo_edge.training.synth.imu.virtual_imu
   mirrored one, so pose and watch agree);
 - ``wrist="both"`` (default): one recording of each.
 
+``placement`` (any of :data:`mujo_edge.training.synth.placement.PLACEMENTS` but the wrists, e.g. "waist",
+"right_pocket", "chest") wears the device there instead, in its first wearing orientation, read in the
+device's own frame (one recording per clip; ``wrist`` is then ignored; "left_wrist" / "right_wrist" are the
+same as ``wrist="left"`` / ``"right"``).
+
 The windows (``WINDOW`` samples, hop ``HOP``) carry ``acc.npy`` (g, with the default :class:`SensorModel`),
 ``pose.npy`` (m) and a text: each clip's label has a title (the label) and, when given, a description; every
 window is paired with its clip's description (else its title), embedded with the frozen sentence encoder.
@@ -130,20 +135,27 @@ def clip_recordings(
     rate_hz: float = RATE_HZ,
     window: int = WINDOW,
     hop: int = HOP,
+    placement: str | None = None,
 ) -> list[_Recording]:
-    """One clip -> its recordings (one per wrist), each as windows of acc (g) and pose (m)."""
+    """One clip -> its recordings (one per wrist, or one at ``placement``), as windows of acc (g) and pose (m)."""
     from mujo_edge.training.synth.imu import virtual_imu
     from mujo_edge.training.synth.workout import mirror_pose
 
+    if placement in ("left_wrist", "right_wrist"):
+        wrist, placement = ("left" if placement == "left_wrist" else "right"), None
     if wrist not in ("left", "right", "both"):
         raise DataError(f"wrist must be left, right or both, got {wrist!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     grid = clip_on_grid(item.clip, rate_hz)
     pose, padded = _pad(grid.pose_m, window)
     out = []
-    for side in ("right", "left") if wrist == "both" else (wrist,):
+    sides: tuple[str, ...] = ("right", "left") if wrist == "both" else (wrist,)
+    for side in sides if placement is None else (placement,):
         p = mirror_pose(pose) if side == "left" else pose
-        imu = virtual_imu(p, rate_hz, "right", sensor=sensor, rng=rng)
+        if placement is None:
+            imu = virtual_imu(p, rate_hz, "right", sensor=sensor, rng=rng)
+        else:
+            imu = virtual_imu(p, rate_hz, sensor=sensor, rng=rng, placement=placement)
         starts = window_starts(p.shape[0], window, hop)
         out.append(
             _Recording(
@@ -155,7 +167,8 @@ def clip_recordings(
                     "file": Path(item.clip.source).name,
                     "label": item.label,
                     "subject": int(item.subject),
-                    "wrist": side,
+                    "wrist": side if placement is None else None,
+                    "placement": f"{side}_wrist" if placement is None else placement,
                     "mirrored": side == "left",
                     "source_rate_hz": round(float(item.clip.rate_hz), 3),
                     "clip_s": round(item.clip.duration_s, 3),
@@ -179,6 +192,7 @@ def import_clips(
     sensor: Any = None,
     name: str = "mocap",
     source: str = "",
+    placement: str | None = None,
     overwrite: bool = False,
     encode: Callable[[list[str]], np.ndarray] | None = None,
     extra_manifest: dict[str, Any] | None = None,
@@ -225,7 +239,7 @@ def import_clips(
             if it.text
             else text_index(it.label, "title", it.label)
         )
-        for r in clip_recordings(it, wrist, rng, sensor):
+        for r in clip_recordings(it, wrist, rng, sensor, placement=placement):
             recs.append(r)
             rec_text.append(tid)
             rec_label.append(labels.index(it.label))
@@ -243,7 +257,8 @@ def import_clips(
             label_text[t["label"]].append(t["text"])
     mocap = {
         "version": __version__,
-        "wrist": wrist,
+        "wrist": wrist if placement is None else None,
+        "placement": placement,
         "frame": "AXIS_CONVENTION (right-wrist frame); left-wrist recordings mirrored, pose included",
         "world": "z up, metres, floor z = 0, gravity (0, 0, -9.80665)",
         "sensor": {k: float(v) for k, v in asdict(sensor).items()},
@@ -289,6 +304,7 @@ def import_mocap(
     loop_s: float = LOOP_S,
     seed: int = 0,
     sensor: Any = None,
+    placement: str | None = None,
     overwrite: bool = False,
     encode: Callable[[list[str]], np.ndarray] | None = None,
 ) -> Any:
@@ -301,6 +317,7 @@ def import_mocap(
         wrist=wrist,
         seed=seed,
         sensor=sensor,
+        placement=placement,
         name=f"mocap-{fmt}-{label}",
         source=f"{fmt} motion capture: {', '.join(Path(p).name for p in paths)}",
         overwrite=overwrite,

