@@ -261,8 +261,8 @@ def plan_corpus(
 class SessionWindows:
     """Windows of one rendered session."""
 
-    acc: np.ndarray  #: (n, WINDOW, 3) float32, g
-    gyr: np.ndarray | None  #: (n, WINDOW, 3) float32, rad/s
+    acc: np.ndarray | None  #: (n, WINDOW, 3) float32, g (None once spooled to disk)
+    gyr: np.ndarray | None  #: (n, WINDOW, 3) float32, rad/s (None once spooled, or not simulated)
     pose: np.ndarray | None  #: (n, WINDOW, 17, 3) float32, m (None once spooled to disk)
     label: np.ndarray  #: (n,) int64
     kind: np.ndarray  #: (n,) int64 index into KINDS
@@ -333,19 +333,6 @@ def render_session(
         kind=win_kind.astype(np.int64),
         start=starts,
     )
-
-
-def _take(parts: list[SessionWindows], name: str) -> np.ndarray:
-    """Stack one array of every session, releasing each session's copy as it goes (peak memory ~1x, not 2x)."""
-    first = getattr(parts[0], name)
-    out = np.empty((sum(len(getattr(p, name)) for p in parts), *first.shape[1:]), dtype=first.dtype)
-    i = 0
-    for p in parts:
-        a = getattr(p, name)
-        out[i : i + len(a)] = a
-        i += len(a)
-        setattr(p, name, None)
-    return out
 
 
 def _render_star(args: tuple[Any, ...]) -> SessionWindows:
@@ -436,15 +423,18 @@ def generate_corpus(
         raise DataError(f"{out} already holds a dataset; choose another --out or pass --overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".synth-spool-", dir=out.parent) as spool_dir:
-        # the pose windows (the bulk: 20 KB per window) go to a spool file as sessions finish, so memory does not
-        # grow with the corpus; write_dataset then streams them from a read-only memory map
-        spool = Path(spool_dir) / "pose.f32"
+        # the windows of every session (pose: 20 KB each, acc and gyr 1.2 KB) go to spool files as sessions
+        # finish, so memory does not grow with the corpus; write_dataset then streams them from read-only
+        # memory maps (clean file pages the kernel can drop, not process memory)
+        names = ["acc", "pose", *(["gyr"] if with_gyr else [])]
+        files = {k: open(Path(spool_dir) / f"{k}.f32", "wb") for k in names}  # noqa: SIM115
         parts: list[SessionWindows] = []
-        with open(spool, "wb") as f:
+        try:
 
             def keep(i: int, part: SessionWindows) -> None:
-                f.write(np.ascontiguousarray(part.pose, dtype=np.float32).tobytes())
-                part.pose = None  # type: ignore[assignment]
+                for k, f in files.items():
+                    f.write(np.ascontiguousarray(getattr(part, k), dtype=np.float32).tobytes())
+                    setattr(part, k, None)
                 parts.append(part)
                 if progress:
                     progress(i + 1, len(plans))
@@ -459,13 +449,24 @@ def generate_corpus(
             else:
                 for i, job in enumerate(args):
                     keep(i, _render_star(job))
+        finally:
+            for f in files.values():
+                f.close()
         n_windows = sum(p.label.size for p in parts)
-        pose = np.memmap(spool, dtype=np.float32, mode="r", shape=(n_windows, WINDOW, N_JOINTS, 3))
+        shapes = {"acc": (WINDOW, 3), "gyr": (WINDOW, 3), "pose": (WINDOW, N_JOINTS, 3)}
+        spooled = {
+            k: np.memmap(
+                Path(spool_dir) / f"{k}.f32", dtype=np.float32, mode="r", shape=(n_windows, *shapes[k])
+            )
+            if n_windows
+            else np.zeros((0, *shapes[k]), np.float32)
+            for k in names
+        }
         return _write(
             out,
             parts,
             plans,
-            pose,
+            spooled,
             labels,
             exercises,
             hours,
@@ -490,7 +491,7 @@ def _write(
     out: Path,
     parts: list[SessionWindows],
     plans: list[SessionPlan],
-    pose: np.ndarray,
+    spooled: dict[str, np.ndarray],
     labels: list[str],
     exercises: list[str],
     hours: float,
@@ -520,7 +521,9 @@ def _write(
     variant_all = np.concatenate(
         [np.full(p.label.size, VARIANTS.index(pl.variant)) for p, pl in zip(parts, plans, strict=True)]
     ).astype(np.int64)
-    texts, text_id = pair_texts(plain, kind_all, place_all, variant_all, text_rng)
+    texts, text_id = pair_texts(
+        plain, kind_all, place_all, variant_all, text_rng, devices["placements"], devices["variants"]
+    )
     if encode is None:
         from mujo_edge.training.text import encode_texts
 
@@ -561,9 +564,9 @@ def _write(
     }
     return write_dataset(
         out,
-        acc=_take(parts, "acc"),
-        gyr=_take(parts, "gyr") if with_gyr else None,
-        pose=pose,
+        acc=spooled["acc"],
+        gyr=spooled.get("gyr"),
+        pose=spooled["pose"],
         label=np.concatenate([p.label for p in parts]),
         subject=np.concatenate(
             [
@@ -615,14 +618,18 @@ def pair_texts(
     placement: np.ndarray,
     variant: np.ndarray,
     rng: np.random.Generator,
+    placements: Sequence[str] = PLACEMENT_NAMES,
+    variants: Sequence[str] = VARIANTS,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Every text of the corpus and the one each window is paired with.
 
-    ``plain`` are the activity texts (:func:`~.text.activity_texts`). For every (activity, placement, variant)
-    among the windows, :data:`_COMPOSED_PER_COMBO` texts join one of the activity's texts with one of the
-    placement's phrases ("squats, phone in the right front pocket"), and for the linear variant a phrase saying
-    so ("linear acceleration"). A window gets one of those with probability :data:`PLACEMENT_TEXT_SHARE`, else a
-    plain text of its activity; so text and label always agree.
+    ``plain`` are the activity texts (:func:`~.text.activity_texts`). For every activity of ``plain`` and every
+    requested placement and variant, :data:`_COMPOSED_PER_COMBO` texts join one of the activity's titles with one
+    of the placement's phrases ("squats, phone in the right front pocket"), and for the linear variant a phrase
+    saying so ("linear acceleration"). These texts depend only on the activities, placements and variants, not on
+    the seed or the hours, so their embeddings are computed once and then come from the cache. A window gets one
+    of its (activity, placement, variant) texts with probability :data:`PLACEMENT_TEXT_SHARE`, else a plain text of
+    its activity (drawn with ``rng``); so text and label always agree.
 
     Args:
         kind, placement, variant: (N,) per-window indices into ``KINDS``, ``PLACEMENT_NAMES``, ``VARIANTS``.
@@ -638,6 +645,30 @@ def pair_texts(
         ki: np.array([i for i, t in enumerate(plain) if t["activity"] == k], dtype=np.int64)
         for ki, k in enumerate(KINDS)
     }
+    composed_ids: dict[tuple[int, int, int], list[int]] = {}
+    for ki, src in by_kind.items():
+        if not src.size:
+            continue
+        titles = [i for i in src.tolist() if plain[i]["kind"] == "title"] or src.tolist()
+        for name in placements:
+            pi = PLACEMENT_NAMES.index(name)
+            place = PLACEMENTS[name]
+            for v in variants:
+                vi = VARIANTS.index(v)
+                crng = np.random.default_rng([4, ki, pi, vi])  # fixed: the same texts for every seed
+                ids = []
+                for _ in range(_COMPOSED_PER_COMBO):
+                    act_text = plain[titles[int(crng.integers(len(titles)))]]
+                    phrase = place.phrases[int(crng.integers(len(place.phrases)))]
+                    raw = _COMPOSE[int(crng.integers(len(_COMPOSE)))].format(a=act_text["text"], p=phrase)
+                    if v == "linear":
+                        raw += ", " + _LINEAR_PHRASES[int(crng.integers(len(_LINEAR_PHRASES)))]
+                    text = normalize_text(raw)
+                    if text not in index:
+                        index[text] = len(texts)
+                        texts.append({**act_text, "text": text, "placement": name, "variant": v})
+                    ids.append(index[text])
+                composed_ids[(ki, pi, vi)] = ids
     text_id = np.zeros(kind.size, dtype=np.int64)
     for ki, ids in by_kind.items():
         m = kind == ki
@@ -649,29 +680,8 @@ def pair_texts(
     for ci, c in enumerate(uniq.tolist()):
         ki, rest = divmod(c, len(PLACEMENT_NAMES) * len(VARIANTS))
         pi, vi = divmod(rest, len(VARIANTS))
-        src = by_kind[ki]
-        titles = [i for i in src.tolist() if plain[i]["kind"] == "title"] or src.tolist()
-        place = PLACEMENTS[PLACEMENT_NAMES[pi]]
-        ids = []
-        for _ in range(_COMPOSED_PER_COMBO):
-            act_text = plain[titles[int(rng.integers(len(titles)))]]
-            phrase = place.phrases[int(rng.integers(len(place.phrases)))]
-            raw = _COMPOSE[int(rng.integers(len(_COMPOSE)))].format(a=act_text["text"], p=phrase)
-            if VARIANTS[vi] == "linear":
-                raw += ", " + _LINEAR_PHRASES[int(rng.integers(len(_LINEAR_PHRASES)))]
-            text = normalize_text(raw)
-            if text not in index:
-                index[text] = len(texts)
-                texts.append(
-                    {
-                        **act_text,
-                        "text": text,
-                        "placement": place.name,
-                        "variant": VARIANTS[vi],
-                    }
-                )
-            ids.append(index[text])
         m = composed & (inverse == ci)
         if m.any():
-            text_id[m] = np.array(ids)[rng.integers(0, len(ids), int(m.sum()))]
+            ids_c = np.array(composed_ids[(ki, pi, vi)])
+            text_id[m] = ids_c[rng.integers(0, ids_c.size, int(m.sum()))]
     return texts, text_id
