@@ -71,7 +71,9 @@ def c_sources(bundle: Bundle, name: str = C_ARRAY_NAME) -> dict[str, str]:
         from mujo_edge.export.tflm import micro_ops
 
         ops = micro_ops(model)
-    n_labels = len(bundle.labels)
+    # the labels of the model's logits (a bundle whose head maps them to other labels keeps both)
+    labels = [str(x) for x in getattr(bundle, "model_labels", None) or bundle.labels]
+    n_labels = len(labels)
     channels = 3
     lines: list[str] = []
     d = lines.append
@@ -198,7 +200,7 @@ def c_sources(bundle: Bundle, name: str = C_ARRAY_NAME) -> dict[str, str]:
         "#endif",
         "",
         f"const char *const {name}_labels[{up}_N_LABELS] = {{"
-        + ", ".join(_c_string(lab) for lab in bundle.labels)
+        + ", ".join(_c_string(lab) for lab in labels)
         + "};",
         "",
         f"{up}_ALIGNED const uint8_t {name}_tflite[{up}_BYTES] = {{",

@@ -111,6 +111,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--data", type=Path, help="dataset (default: the one recorded in the student manifest)")
     e.add_argument("--name", default="student", help="model file stem inside the bundle")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument(
+        "--c-array",
+        type=Path,
+        metavar="DIR",
+        help="also write the int8 .tflite as C source for watch firmware (TensorFlow Lite Micro): "
+        "DIR/mujo_model.h "
+        "(length, alignment, arena, quantization, labels, ops) and DIR/mujo_model.c (docs/export.md)",
+    )
     e.set_defaults(func=_export)
 
 
@@ -388,4 +396,22 @@ def _export(args: argparse.Namespace) -> int:
         f"{', '.join(bundle.formats)}, calibration {'yes' if bundle.calibration is not None else 'no'}, "
         f"zero-shot label embeddings {'yes' if bundle.label_embeddings is not None else 'no'}"
     )
+    _c_array(args, bundle)
     return 0
+
+
+def _c_array(args: argparse.Namespace, bundle: Any) -> None:
+    """``--c-array DIR``: the bundle's int8 .tflite as mujo_model.h / mujo_model.c for watch firmware."""
+    if getattr(args, "c_array", None) is None:
+        return
+    from mujo_edge.cli._console import console
+    from mujo_edge.export.c_array import write_c_array
+
+    paths = write_c_array(bundle, args.c_array)
+    arena = next(
+        (m.info.get("tflm", {}).get("arena_bytes") for m in bundle.models if m.format == "tflite"), None
+    )
+    console.print(
+        f"[green]wrote {', '.join(str(p) for p in paths)}[/]: the int8 .tflite for TensorFlow Lite Micro"
+        + (f", tensor arena {arena} bytes" if arena else "")
+    )
