@@ -51,12 +51,85 @@ class Row:
         self.failures += 0 if ok else 1
 
 
-def soak_disconnects(n_disconnects: int, tmp: Path) -> Row:
-    """Polar PMD over the fault-injecting replay link: 8 link drops per 60 s replay, bursts and drops."""
-    from mujo_edge.firmware_bridge.record import Faults
-    from tests.core.test_replay_faults import FRAME, live_run
+def profile_notifications(profile: str, seconds: float, seed: int) -> tuple[list[Any], float, int]:
+    """A watch's data notifications for ``seconds`` (x flips from -0.5 to +0.5 g half way): (notes, rate, per)."""
+    from mujo_edge.firmware_bridge.profiles.infinitime import motion
+    from mujo_edge.firmware_bridge.profiles.mujo import stream
+    from mujo_edge.firmware_bridge.record import Notification
+    from tests.core.test_replay_faults import FRAME, RATE, polar_notifications
 
-    row = Row("disconnects (polar replay link)")
+    if profile == "polar":
+        return polar_notifications(seconds, seed), RATE, FRAME
+    rng = np.random.default_rng(seed)
+    rate, per = (50.0, 5) if profile == "mujo" else (10.0, 1)
+    n = int(seconds * rate) // per * per
+    t = np.arange(n) / rate
+    acc = np.stack([np.where(t < seconds / 2, -0.5, 0.5), 0 * t, 1 + 0 * t], 1)
+    if profile == "mujo":
+        enc = stream.MujoStreamEncoder(
+            round(rate * 100), 2, max_payload_bytes=stream.OVERHEAD_BYTES + 6 * per
+        )
+        frames = enc.encode(1_000_000, np.round(acc * (16384 >> 2)).astype(np.int16))
+        uuid = stream.MUJO_DATA_UUID
+    else:
+        frames = [motion.encode_motion(a) for a in acc]
+        uuid = motion.MOTION_VALUES_UUID
+    notes = [
+        Notification(500.0 + t[(k + 1) * per - 1] + 0.008 + rng.exponential(0.01), uuid, f)
+        for k, f in enumerate(frames)
+    ]
+    return notes, rate, per
+
+
+def replay_run(
+    profile: str, faults: Any, seconds: float, seed: int
+) -> tuple[list[Any], Any, Any, list[Any], int]:
+    """One live run of ``profile`` over the fault-injecting replay link: (notes, connector, pipeline, events, per)."""
+    import asyncio
+
+    from mujo_edge.cli.stream import run_sessions
+    from mujo_edge.firmware_bridge.profiles import get_profile
+    from mujo_edge.firmware_bridge.record import ReplayConnector, ReplayDevice
+    from mujo_edge.firmware_bridge.session import DeviceSession
+    from mujo_edge.pipeline import Pipeline
+    from tests.core.test_replay_faults import MeanXRunner
+
+    notes, rate, per = profile_notifications(profile, seconds, seed)
+    prof = get_profile(profile, rate_hz=rate)
+    connector = ReplayConnector(
+        notes, ReplayDevice.for_profile(profile, {"rate_hz": rate}), prof.data_uuids, faults, name="watch"
+    )
+
+    async def no_sleep(_s: float) -> None:
+        await asyncio.sleep(0)
+
+    session = DeviceSession(connector, "watch", prof, "watch", sleep=no_sleep)
+    pipeline = Pipeline(MeanXRunner(), ["down", "up"])
+    events: list[Any] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def watch_end() -> None:
+            await connector.finished.wait()
+            await asyncio.sleep(0.05)
+            stop.set()
+
+        ender = asyncio.ensure_future(watch_end())
+        await asyncio.wait_for(
+            run_sessions([session], pipeline, events.extend, stop_event=stop, tick_s=0.01), 60
+        )
+        ender.cancel()
+
+    asyncio.run(main())
+    return notes, connector, pipeline, events, per
+
+
+def soak_disconnects(n_disconnects: int, profile: str) -> Row:
+    """8 link drops per 60 s replay, with bursts and random drops, until ``n_disconnects`` drops."""
+    from mujo_edge.firmware_bridge.record import Faults
+
+    row = Row(f"disconnects ({profile}, replay link)")
     per_run, run = 8, 0
     while run * per_run < n_disconnects:
         rng = np.random.default_rng(run)
@@ -68,13 +141,11 @@ def soak_disconnects(n_disconnects: int, tmp: Path) -> Row:
             disconnect_at_s=tuple((6.0 * np.arange(1, per_run + 1) + rng.uniform(0, 3, per_run)).round(3)),
             down_s=float(rng.uniform(0.2, 1.0)),
         )
-        folder = tmp / f"disc_{run}"
-        folder.mkdir()
 
-        def trial(folder: Path = folder, faults: Faults = faults) -> bool:
-            notes, c, _s, pipeline, events, _ = live_run(folder, faults, seconds=60.0)
+        def trial(faults: Faults = faults, run: int = run) -> bool:
+            notes, c, pipeline, events, per = replay_run(profile, faults, 60.0, run)
             st = pipeline.stats["watch"]
-            row.samples_lost += c.delivered * FRAME - st.samples_in  # lost on our side, beyond the radio
+            row.samples_lost += c.delivered * per - st.samples_in  # lost on our side, beyond the radio
             starts = [e.t_start for e in events]
             return (
                 c.sent == len(notes) == c.delivered + c.lost
@@ -328,8 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        for profile in ("polar", "mujo", "infinitime"):
+            t0 = time.perf_counter()
+            row = soak_disconnects(args.disconnects, profile)
+            row.seconds = time.perf_counter() - t0
+            rows.append(row)
+            print(f"done: {row.name} ({row.seconds:.0f} s)", file=sys.stderr)
         for fn, n in (
-            (soak_disconnects, args.disconnects),
             (soak_bundles, args.bundles),
             (soak_datasets, args.seeds),
             (soak_csv, args.seeds),
