@@ -84,7 +84,11 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
                     label_text[lab].append(t)
 
     keep: list[str] = []
-    dropped: dict[str, str] = {}
+    dropped: dict[str, str] = {
+        name: f"an array of {ds.root.name} that the format does not know; not merged"
+        for ds in sets
+        for name in ds.extra
+    }
     for name in (*_OPTIONAL, "text"):
         have = [getattr(ds, name) is not None for ds in sets]
         if not all(have):
@@ -99,7 +103,8 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
         keep.append(name)
 
     used: set[int] = set()
-    label_parts, subject_parts, recording_parts, start_parts, text_id_parts = [], [], [], [], []
+    label_parts, subject_parts, recording_parts, start_parts = [], [], [], []
+    text_id_parts: list[np.ndarray] = []
     merged_from: list[dict[str, Any]] = []
     texts: list[Any] = []
     n_rec = 0
@@ -117,8 +122,9 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
         n_rec += rec_ids.size
         start_parts.append(np.asarray(ds.start))
         if "text" in keep:
-            text_id_parts.append(np.asarray(ds.text_id) + n_text if ds.text_id is not None else None)
-            n_text += ds.text.shape[0]
+            if ds.text_id is not None:
+                text_id_parts.append(np.asarray(ds.text_id) + n_text)
+            n_text += np.asarray(ds.text).shape[0]
             texts += list(ds.manifest.get("texts", []))
         merged_from.append(
             {
@@ -139,7 +145,7 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
             arrays[name] = np.concatenate([np.asarray(getattr(ds, name)) for ds in sets])
     if "text" in keep:
         arrays["text"] = np.concatenate([np.asarray(ds.text) for ds in sets])
-        if all(t is not None for t in text_id_parts):
+        if len(text_id_parts) == len(sets):
             arrays["text_id"] = np.concatenate(text_id_parts)
         else:
             dropped["text_id"] = "some inputs have text.npy but no text_id.npy"
@@ -153,7 +159,10 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
         if "pose" in keep:
             n = sum(len(ds) for ds in sets)
             pose = np.lib.format.open_memmap(
-                Path(spool_dir) / "pose.npy", mode="w+", dtype=np.float32, shape=(n, *sets[0].pose.shape[1:])
+                Path(spool_dir) / "pose.npy",
+                mode="w+",
+                dtype=np.float32,
+                shape=(n, *np.asarray(sets[0].pose).shape[1:]),
             )
             i = 0
             for ds in sets:
