@@ -81,3 +81,20 @@ def test_float16_pose_and_extra_arrays_open_and_read_by_rows(tmp_path: Path) -> 
     (root / "manifest.json").write_text(json.dumps(man))
     again = Dataset.open(root)
     assert again.extra["placement"].tolist()[:4] == [0, 1, 2, 0]
+
+
+def test_a_malicious_seglearn_watch_file_is_not_unpickled(tmp_path: Path) -> None:
+    """The one pickle the project reads (seglearn's watch_dataset.npy) is loaded only with its known sha256."""
+    from mujo_edge.training.data.seglearn import load_watch
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (marker,))
+
+    bad = tmp_path / "watch_dataset.npy"
+    np.save(bad, np.array(Evil(), dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match="sha256"):
+        load_watch(bad)
+    assert not marker.exists()

@@ -127,9 +127,22 @@ def find_watch_file() -> Path:
     )
 
 
+#: sha256 of ``seglearn/data/watch_dataset.npy`` in seglearn 1.2.5 (the one pickle this project loads).
+WATCH_SHA256 = "eb122f23cdf06ef6bd6c6c5312958ec5cf9d038e2e6d457b8081662c75a42537"
+
+
 def load_watch(path: str | Path | None = None) -> dict[str, Any]:
     """The raw dict of the watch file (``X``, ``y``, ``subject``, ``side``, ``X_labels``, ``y_labels``), checked."""
     path = Path(path) if path is not None else find_watch_file()
+    # The file is a pickled dict (np.save of a dict), so unpickling it could run code. It is unpickled only
+    # when its bytes are exactly seglearn 1.2.5's file (sha256 below): nothing else is ever unpickled.
+    digest = sha256_file(path) if path.is_file() else None
+    if digest is not None and digest != WATCH_SHA256:
+        raise DataError(
+            f"{path}: sha256 {digest[:12]}... is not that of seglearn 1.2.5's watch_dataset.npy "
+            f"({WATCH_SHA256[:12]}...). The file is a pickle, which is only loaded when it is the known one; "
+            "use the file of the seglearn package: pip install --force-reinstall seglearn==1.2.5"
+        )
     try:
         raw = np.load(path, allow_pickle=True).item()
     except (OSError, ValueError, AttributeError) as e:
