@@ -198,3 +198,29 @@ def test_import_at_another_placement(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.linalg.norm(ds.acc, axis=2), 1.0, atol=1e-4)
     with pytest.raises(DataError, match="placement must be one of"):
         import_mocap([FIX / "standing.bvh"], tmp_path / "x", "bvh", "s", placement="hat", encode=_encode)
+
+
+def test_cli_imports_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mujo_edge.cli import main
+    from mujo_edge.training import text
+
+    monkeypatch.setattr(text, "encode_texts", _encode)
+    runs = {
+        "bvh": [str(FIX / "standing.bvh")],
+        "asf": [str(FIX / "tpose.asf"), str(FIX / "tpose.amc")],
+        "deepmimic": [str(FIX / "swing.txt"), "--urdf", str(FIX / "tiny_humanoid.urdf"), "--loop-s", "3"],
+    }
+    windows = {}
+    for fmt, args in runs.items():
+        out = tmp_path / fmt
+        assert (
+            main(["data", "import", fmt, *args, "--out", str(out), "--label", "x", "--wrist", "right"]) == 0
+        )
+        ds = Dataset.open(out, verify=True)
+        windows[fmt] = len(ds)
+        assert ds.manifest["recordings"][0]["wrist"] == "right"
+    # padded single windows for the short BVH and ASF clips; 3 s of looped DeepMimic: 151 samples, 2 windows
+    assert windows == {"bvh": 1, "asf": 1, "deepmimic": 2}
+    bad = tmp_path / "bad"
+    assert main(["data", "import", "bvh", str(FIX / "tpose.asf"), "--out", str(bad), "--label", "x"]) != 0
+    assert not bad.exists()
