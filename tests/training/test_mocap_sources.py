@@ -16,6 +16,8 @@ from mujo_edge.training.data.mocap.sources import DEMO_CLIPS, demo_clips, import
 from mujo_edge.training.synth.imu import SensorModel, virtual_imu
 from mujo_edge.training.synth.realism import dominant_frequency
 
+pytestmark = pytest.mark.slow  # the first run downloads pybullet's 103 MB wheel
+
 
 def _encode(texts: list[str]) -> np.ndarray:
     """A deterministic stand-in for the sentence encoder (the real one is tested in test_text.py)."""
