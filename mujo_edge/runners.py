@@ -6,6 +6,12 @@ job). The runner takes care of the model's input layout (the students take ``(B,
 (de)quantization with the model's own scale and zero point, and of batches (one invoke per window: the
 exported graphs have batch size 1, which is also what a streaming watch produces).
 
+A single window, the live case, costs the runtime's own call plus a few microseconds: the input is
+checked with one BLAS dot (finite sum, so finite values), copied straight into the runtime's input tensor
+in the model's layout, and the probabilities come from Python floats (numpy's per-call overhead is larger
+than the work on 7 numbers); int8 outputs are dequantized through precomputed 256-entry tables
+(docs/benchmarks.md has the ratios to the raw runtime calls).
+
 Runtimes:
 
 * ``tflite``: ``ai_edge_litert.interpreter.Interpreter`` (the maintained LiteRT interpreter); falls back to
@@ -22,6 +28,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import math
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -72,9 +79,19 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def softmax_row(logits: list[float]) -> np.ndarray:
+    """(1, C) float32 softmax of one row of logits given as Python floats, computed in float64: for the
+    handful of classes of a window, Python arithmetic costs less than numpy's per-call overhead."""
+    top = max(logits)
+    e = [math.exp(v - top) for v in logits]
+    inv = 1.0 / sum(e)
+    return np.array([[v * inv for v in e]], np.float32)
+
+
 class Runner:
-    """Base runner: validates windows, loops the batch, maps outputs by name. Subclasses implement
-    :meth:`_invoke` for one window already in the model's layout.
+    """Base runner: validates windows, runs them one model call at a time, maps outputs by name.
+    Subclasses implement :meth:`_forward` (one window in, the model invoked) and :meth:`_output` (a new
+    float32 array of one output of the last call).
 
     Attributes: ``name`` (runtime name and version), ``format`` (``tflite``/``executorch``), ``dtype``
     (``int8``/``float32``), ``threads``, ``model_bytes``, ``labels``, ``has_embedding``.
@@ -92,6 +109,8 @@ class Runner:
         self.model_bytes = len(model)
         self.labels = list(labels)
         self.window = int(window)
+        self._one_shape = (1, self.window, 3)
+        self._ones = np.ones(self.window * 3, np.float32)
         self._bcw = entry.input_layout == "BCW"
         logit = entry.output("logits")
         if logit is None:
@@ -107,8 +126,12 @@ class Runner:
         return self.run(windows_g, embedding=False)[0]
 
     def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        """(B, n_labels) float32 class probabilities (softmax of :meth:`logits`)."""
-        return softmax(self.logits(windows_g))
+        """(B, n_labels) float32 class probabilities: the softmax of :meth:`logits`."""
+        x = self._check(windows_g)
+        if x.shape[0] == 1:  # the live case: no batch arrays, the runtime's cheapest softmax
+            self._forward(x)
+            return self._probabilities()
+        return softmax(self.run(x, embedding=False)[0])
 
     def embed(self, windows_g: np.ndarray) -> np.ndarray:
         """(B, D) float32 joint-space embeddings (not normalized), when the model exports them."""
@@ -122,32 +145,34 @@ class Runner:
         return emb
 
     def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """Logits (B, n_labels) and, when exported and asked for, embeddings (B, D), in one pass."""
+        """Logits (B, n_labels) and, when exported and asked for, embeddings (B, D), in one pass. The arrays
+        are the caller's: never views of the runtime's (reused) output buffers."""
         x = self._check(windows_g)
         want_emb = embedding and self.has_embedding
         n = x.shape[0]
-        if n == 1:  # the live case, one window: no per-batch arrays (~1 us of a ~15-25 us call)
-            outs = self._invoke(
-                x.transpose(0, 2, 1) if self._bcw else x, self._positions_emb if want_emb else self._positions
-            )
-            # _dequant returns a new array, never a view of the runtime's (reused) output buffer
-            one_logits = self._dequant(outs[0], self._logits_spec).reshape(1, -1)
-            return one_logits, self._dequant(outs[1], self._embed_spec).reshape(1, -1) if want_emb else None
+        if n == 1:
+            self._forward(x)
+            return self._output(self._logits_spec), self._output(self._embed_spec) if want_emb else None
         logits = np.empty((n, len(self.labels)), np.float32)
         emb = np.empty((n, self._embed_spec.shape[-1]), np.float32) if want_emb else None  # type: ignore[union-attr]
-        wanted = self._positions_emb if want_emb else self._positions
         for i in range(n):
-            one = x[i : i + 1]
-            if self._bcw:
-                one = one.transpose(0, 2, 1)  # a view: _invoke makes the model's contiguous input
-            outs = self._invoke(one, wanted)
-            logits[i] = self._dequant(outs[0], self._logits_spec)
+            self._forward(x[i : i + 1])
+            logits[i] = self._output(self._logits_spec)[0]
             if emb is not None:
-                emb[i] = self._dequant(outs[1], self._embed_spec)
+                emb[i] = self._output(self._embed_spec)[0]
         return logits, emb
 
     # --- internals -------------------------------------------------------------------------------
     def _check(self, windows_g: np.ndarray) -> np.ndarray:
+        x = windows_g
+        # The live case first: one contiguous float32 window whose sum is finite (so every value is).
+        if (
+            type(x) is np.ndarray
+            and x.dtype == np.float32
+            and x.shape == self._one_shape
+            and math.isfinite(np.vdot(x, self._ones))  # one BLAS call, cheaper than any numpy reduction
+        ):
+            return x
         x = np.asarray(windows_g)
         if x.ndim == 2:
             x = x[None]
@@ -166,34 +191,53 @@ class Runner:
             )
         return x
 
-    @staticmethod
-    def _dequant(q: np.ndarray, spec: Any) -> np.ndarray:
-        """A new float32 array of ``q`` dequantized (int8 outputs) or copied (float outputs)."""
-        a = q.astype(np.float32)  # astype copies by default
-        if spec.scale is not None and q.dtype != np.float32:
-            a -= spec.zero_point
-            a *= spec.scale
-        return a
+    def _probabilities(self) -> np.ndarray:
+        """(1, n_labels) float32 probabilities of the last :meth:`_forward`."""
+        return softmax_row(self._output(self._logits_spec)[0].tolist())
 
-    @property
-    def _positions(self) -> tuple[int, ...]:
-        return (self._logits_spec.position,)
+    def _forward(self, x: np.ndarray) -> None:  # pragma: no cover
+        """Run one window ``x`` ((1, WINDOW, 3) float32 g, toolkit layout, possibly a view)."""
+        raise NotImplementedError
 
-    @property
-    def _positions_emb(self) -> tuple[int, ...]:
-        return (self._logits_spec.position, self._embed_spec.position)  # type: ignore[union-attr]
-
-    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:  # pragma: no cover
-        """Run one window ``x`` (possibly a non-contiguous view, model layout); return the outputs at
-        ``positions`` (runtime output indices), raw (int8 when the model's outputs are int8)."""
+    def _output(self, spec: Any) -> np.ndarray:  # pragma: no cover
+        """A new (1, size) float32 array of the output ``spec`` of the last call, dequantized."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name}, {self.format}/{self.dtype}, threads={self.threads})"
 
 
+class _Dequantizer:
+    """Precomputed int8 dequantization of one output: a 256-entry table indexed by the raw byte.
+
+    ``logits`` equals ``scale * (q - zero_point)`` computed in float32, bit for bit; ``probabilities``
+    is the softmax of those logits from a float64 table of ``exp(scale * (q - 127))`` (stable: every entry
+    <= 1; a scale above ``MAX_EXP_SCALE`` would underflow it, and then the float32 softmax is used).
+    """
+
+    #: exp(-255 * scale) stays a normal float64 up to this scale.
+    MAX_EXP_SCALE = 2.5
+
+    def __init__(self, scale: float, zero_point: int) -> None:
+        q = np.arange(256, dtype=np.uint8).view(np.int8)  # the table is indexed by the raw byte
+        table = q.astype(np.float32)
+        table -= zero_point
+        table *= scale
+        self.logits = table
+        self.exp: list[float] | None = (
+            np.exp(np.float64(scale) * (q.astype(np.float64) - 127.0)).tolist()
+            if scale <= self.MAX_EXP_SCALE
+            else None
+        )
+
+
 class LiteRtRunner(Runner):
-    """Runs a ``.tflite`` model with the LiteRT interpreter (ai-edge-litert, else tflite_runtime)."""
+    """Runs a ``.tflite`` model with the LiteRT interpreter (ai-edge-litert, else tflite_runtime).
+
+    The input is written straight into the interpreter's input tensor and the outputs read from its
+    output tensors (``Interpreter.tensor`` views, made once), int8 outputs dequantized through a
+    256-entry table: per window the runner adds a few numpy calls to the runtime's own invoke.
+    """
 
     format = "tflite"
 
@@ -220,31 +264,70 @@ class LiteRtRunner(Runner):
         if scale:
             info = np.iinfo(self._in_dtype)
             self._in_min, self._in_max = np.float32(info.min), np.float32(info.max)
-        self._out_index = [o["index"] for o in self._it.get_output_details()]
-        # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
+            self._in_buf = np.empty(self._one_shape, np.float32)
         outs = self._it.get_output_details()
+        self._out_index = [o["index"] for o in outs]
+        # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
+        self._dequant: dict[int, _Dequantizer] = {}
         for spec_name in ("_logits_spec", "_embed_spec"):
             spec = getattr(self, spec_name)
             if spec is None:
                 continue
             s, z = outs[spec.position]["quantization"]
             if s:
-                setattr(self, spec_name, replace(spec, scale=float(s), zero_point=int(z)))
+                spec = replace(spec, scale=float(s), zero_point=int(z))
+                setattr(self, spec_name, spec)
+                self._dequant[spec.position] = _Dequantizer(float(s), int(z))
+        # Direct views of the interpreter's tensors, valid while no tensor is re-allocated (the runner
+        # never does). The interpreter's public invoke() refuses to run while such views exist, so the
+        # runner calls its native Invoke; a LiteRT build without it uses set_tensor/get_tensor copies.
+        native = getattr(self._it, "_interpreter", None)
+        self._native_invoke = getattr(native, "Invoke", None)
+        self._in_view: np.ndarray | None = None
+        if self._native_invoke is not None:
+            view = self._it.tensor(self._in_index)()
+            self._in_view = view.transpose(0, 2, 1) if self._bcw else view  # (1, WINDOW, 3) either way
+            self._out_views = [self._it.tensor(i)() for i in self._out_index]
+            self._out_bytes = [v.view(np.uint8) if v.dtype == np.int8 else v for v in self._out_views]
 
-    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:
+    def _forward(self, x: np.ndarray) -> None:
         if self._in_scale is not None:
             # q = clip(round(x / scale) + zp): in place with ufuncs (np.clip costs ~5 us on 300 values)
-            a = x * self._in_inv_scale
+            a = np.multiply(x, self._in_inv_scale, out=self._in_buf)  # type: ignore[arg-type]
             a += self._in_zp
             np.rint(a, out=a)
             np.maximum(a, self._in_min, out=a)
             np.minimum(a, self._in_max, out=a)
-            x = a.astype(self._in_dtype, order="C")
-        else:
-            x = np.ascontiguousarray(x, dtype=np.float32)
-        self._it.set_tensor(self._in_index, x)
+            x = a
+        if self._in_view is not None:
+            np.copyto(self._in_view, x, casting="unsafe")  # layout (and int8 cast) in one copy
+            self._native_invoke()  # type: ignore[misc]
+            return
+        model_x = x.transpose(0, 2, 1) if self._bcw else x
+        self._it.set_tensor(self._in_index, np.ascontiguousarray(model_x, dtype=self._in_dtype))
         self._it.invoke()
-        return [self._it.get_tensor(self._out_index[p]) for p in positions]
+
+    def _raw(self, position: int) -> np.ndarray:
+        if self._in_view is not None:
+            return self._out_bytes[position]
+        raw = self._it.get_tensor(self._out_index[position])
+        return raw.view(np.uint8) if raw.dtype == np.int8 else raw
+
+    def _output(self, spec: Any) -> np.ndarray:
+        raw = self._raw(spec.position)
+        dq = self._dequant.get(spec.position)
+        if dq is not None:
+            return dq.logits.take(raw)  # a new array
+        return np.array(raw, np.float32)
+
+    def _probabilities(self) -> np.ndarray:
+        dq = self._dequant.get(self._logits_spec.position)
+        if dq is None or dq.exp is None:
+            return super()._probabilities()
+        table = dq.exp  # a few Python floats cost less than numpy's per-call overhead on 7 numbers
+        e = [table[b] for b in self._raw(self._logits_spec.position).tobytes()]
+        inv = 1.0 / sum(e)
+        return np.array([[v * inv for v in e]], np.float32)
 
 
 class ExecuTorchRunner(Runner):
@@ -280,24 +363,33 @@ class ExecuTorchRunner(Runner):
         self._from_numpy = torch.from_numpy
         # One input tensor for the runner's life, written in place through its numpy view: saves the
         # per-call numpy -> torch conversion. Outputs are read without ExecuTorch's defensive clone
-        # (``clone_outputs=False``); they alias the method's planned output buffers, so ``run`` copies
+        # (``clone_outputs=False``); they alias the method's planned output buffers, so ``_output`` copies
         # them out before the next call. Together ~5 us of the ~13 us the Python binding adds per window.
         shape = (1, 3, self.window) if self._bcw else (1, self.window, 3)
         self._in_t = torch.zeros(shape, dtype=torch.float32)
         self._in_np = self._in_t.numpy()
+        self._in_view = self._in_np.transpose(0, 2, 1) if self._bcw else self._in_np  # (1, WINDOW, 3)
         self._inputs = [self._in_t]
+        self._outs: Any = ()
         raw = getattr(self._method, "_method", None)  # the pybinding behind executorch.runtime.Method
         self._raw_call = raw.call if raw is not None and hasattr(raw, "call") else None
         version = getattr(importlib.import_module("executorch"), "__version__", "")
         self.name = f"executorch.runtime {version}".strip()
 
-    def _invoke(self, x: np.ndarray, positions: tuple[int, ...]) -> list[np.ndarray]:
-        np.copyto(self._in_np, x, casting="same_kind")
+    def _forward(self, x: np.ndarray) -> None:
+        np.copyto(self._in_view, x, casting="same_kind")
         if self._raw_call is not None:
-            outs = self._raw_call(self._inputs, False)  # clone_outputs=False, positional: ~0.5 us less
+            self._outs = self._raw_call(self._inputs, False)  # clone_outputs=False, positional: ~0.5 us less
         else:  # an ExecuTorch without the no-clone call: the public API, which clones
-            outs = self._method.execute(self._inputs)
-        return [outs[p].numpy() for p in positions]
+            self._outs = self._method.execute(self._inputs)
+
+    def _output(self, spec: Any) -> np.ndarray:
+        out = self._outs[spec.position].numpy()
+        a = out.astype(np.float32)  # a copy: the buffer is the method's, reused by the next call
+        if spec.scale is not None and out.dtype != np.float32:
+            a -= spec.zero_point
+            a *= spec.scale
+        return a.reshape(1, -1)
 
 
 #: Whether this process has loaded an ExecuTorch program: the thread pool can only be resized before.

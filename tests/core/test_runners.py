@@ -199,3 +199,57 @@ def test_softmax_rows_single_and_batch() -> None:
         np.testing.assert_allclose(got, want, atol=1e-6)
     np.testing.assert_allclose(softmax(np.array([[1000.0, 0.0]])), [[1.0, 0.0]])  # no overflow
     assert not np.shares_memory(softmax(x[:1]), x)  # a new array: callers may keep the logits
+
+
+@needs_litert
+@needs_default
+def test_litert_fast_path_is_exact_and_returns_the_callers_arrays() -> None:
+    """The runner writes into the interpreter's input tensor and reads its outputs in place, dequantizing
+    through a 256-entry table: its logits must be the interpreter's int8 outputs times scale, bit for bit
+    (checked against a separate interpreter driven through set_tensor/invoke/get_tensor), its
+    probabilities the softmax of those logits, and nothing it returns may change on the next call."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from mujo_edge.runners import softmax
+
+    b = Bundle.open(DEFAULT)
+    entry = b.model("tflite")
+    r = b.runner("tflite")
+    it = Interpreter(model_content=b.file_bytes(entry.file), num_threads=1)
+    it.allocate_tensors()
+    inp, outs = it.get_input_details()[0], it.get_output_details()
+    x = _windows(8, seed=5)
+    want = []
+    for w in x:
+        it.set_tensor(inp["index"], np.ascontiguousarray(w.T[None], dtype=inp["dtype"]))
+        it.invoke()
+        d = outs[r._logits_spec.position]
+        scale, zp = d["quantization"]
+        q = it.get_tensor(d["index"]).astype(np.float32)
+        want.append((q - zp) * np.float32(scale))
+    singles = [r.logits(w[None]) for w in x]
+    np.testing.assert_array_equal(np.concatenate(singles), np.concatenate(want))
+    np.testing.assert_array_equal(r.logits(x), np.concatenate(want))  # the batch loop, same numbers
+    first = r.predict(x[:1])
+    kept = first.copy()
+    r.predict(x[7:8])  # another window through the same tensors
+    np.testing.assert_array_equal(first, kept)
+    assert first.shape == (1, len(b.labels)) and first.dtype == np.float32
+    np.testing.assert_allclose(first, softmax(want[0]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(r.predict(x), softmax(np.concatenate(want)), rtol=1e-6, atol=1e-9)
+    bad = x[:1].copy()
+    bad[0, 50, 1] = np.inf  # the single-window path must still refuse it
+    with pytest.raises(ShapeError, match="window 0 of the batch holds NaN or infinite"):
+        r.predict(bad)
+
+
+def test_softmax_row_matches_float64_softmax() -> None:
+    from mujo_edge.runners import softmax_row
+
+    z = np.random.default_rng(6).normal(0, 8, 7)
+    want = np.exp(z - z.max())
+    want /= want.sum()
+    got = softmax_row(z.tolist())
+    assert got.shape == (1, 7) and got.dtype == np.float32
+    np.testing.assert_allclose(got[0], want, rtol=1e-6)
+    np.testing.assert_allclose(softmax_row([800.0, 0.0, -800.0]), [[1.0, 0.0, 0.0]])  # no overflow
