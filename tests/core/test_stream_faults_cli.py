@@ -40,8 +40,22 @@ def test_fault_flags_become_the_watch_faults() -> None:
 
 
 @pytest.mark.ble
-def test_stream_virtual_with_every_fault_flag(tmp_path: Path, fake_bundle: Path) -> None:  # noqa: F811
+def test_stream_virtual_with_every_fault_flag(
+    tmp_path: Path,
+    fake_bundle: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pytest.importorskip("bumble", reason="the virtual watch needs bumble (the dev extra)")
+    import numpy as np
+
+    import mujo_edge.cli.stream as stream_cli
+
+    def motion(steps: list, rate_hz: float, seed: int = 0, wrist: str = "left") -> tuple[np.ndarray, str]:
+        n = round(stream_cli.script_seconds(steps) * rate_hz)  # x flips every 3 s: the faults are under test
+        x = np.where((np.arange(n) // round(3 * rate_hz)) % 2 == 0, -0.5, 0.5)
+        return np.stack([x, 0 * x, 1 + 0 * x], 1).astype(np.float32), "square wave"
+
+    monkeypatch.setattr(stream_cli, "workout_motion", motion)
     ev, raw = tmp_path / "ev.jsonl", tmp_path / "raw.jsonl"
     args = [
         "stream", "--virtual", "--script", "PEN:9,rest:3,ABD:9", "--speed", "6", "--drop", "0.03",
