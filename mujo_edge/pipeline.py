@@ -205,7 +205,7 @@ class _Device:
             self.last_t = float(t[-1])
         if last is not None and not 0.0 < t_first - last <= self.gap_s:
             return True  # a gap (or time going back): close the run at once
-        return self.due_t is None or self.last_t >= self.due_t or b.gap_before
+        return self.due_t is None or self.last_t is None or self.last_t >= self.due_t or b.gap_before
 
     def process(self, out: list[_Ready]) -> None:
         """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""

@@ -241,26 +241,25 @@ def read_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     not the part of the corpus it has seen. A plain in-memory array is simply indexed.
     """
     idx = np.asarray(idx, dtype=np.int64)
+    mm: Any = arr  # a np.memmap: .filename and .offset
     whole_file = isinstance(arr, np.memmap) and isinstance(arr.base, mmap.mmap)  # not a view of one
-    if not whole_file or arr.filename is None or not arr.flags.c_contiguous or idx.size == 0:
+    if not whole_file or mm.filename is None or not arr.flags.c_contiguous or idx.size == 0:
         return np.asarray(arr[idx])
     row_shape = arr.shape[1:]
     row_bytes = arr.dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))
     out = np.empty((idx.size, *row_shape), dtype=arr.dtype)
     flat = out.reshape(idx.size, -1).view(np.uint8).reshape(idx.size, row_bytes)
     runs = np.flatnonzero(np.diff(idx) != 1) + 1
-    fd = os.open(arr.filename, os.O_RDONLY)
+    fd = os.open(mm.filename, os.O_RDONLY)
     try:
         for lo, hi in zip(np.r_[0, runs], np.r_[runs, idx.size], strict=True):
             first = int(idx[lo])
             if first < 0 or int(idx[hi - 1]) >= arr.shape[0]:
                 raise IndexError(f"rows {first}..{int(idx[hi - 1])} out of range for {arr.shape[0]} rows")
             want = (hi - lo) * row_bytes
-            buf = os.pread(fd, want, arr.offset + first * row_bytes)
+            buf = os.pread(fd, want, mm.offset + first * row_bytes)
             if len(buf) != want:
-                raise DataError(
-                    f"{arr.filename} ended early (read {len(buf)} of {want} bytes); re-create it."
-                )
+                raise DataError(f"{mm.filename} ended early (read {len(buf)} of {want} bytes); re-create it.")
             flat[lo:hi] = np.frombuffer(buf, dtype=np.uint8).reshape(hi - lo, row_bytes)
     finally:
         os.close(fd)
@@ -365,11 +364,14 @@ def write_dataset(
             )
         arrays[k] = np.ascontiguousarray(v)
     for k, v in arrays.items():
-        if v.dtype.kind == "f" and not np.isfinite(v).all():
-            bad = int(np.argwhere(~np.isfinite(v))[0][0])
-            raise DataError(
-                f"{root}: {k} has NaN or infinite values (first at row {bad}); clean the input first."
-            )
+        # in blocks of rows: a memory-mapped corpus of many GB is checked without a copy of its size
+        for lo in range(0, v.shape[0] if v.dtype.kind == "f" else 0, 4096):
+            block = np.asarray(v[lo : lo + 4096])
+            if not np.isfinite(block).all():
+                bad = lo + int(np.argwhere(~np.isfinite(block))[0][0])
+                raise DataError(
+                    f"{root}: {k} has NaN or infinite values (first at row {bad}); clean the input first."
+                )
     root.mkdir(parents=True, exist_ok=True)
     for k, v in arrays.items():
         np.save(root / f"{k}.npy", v, allow_pickle=False)
