@@ -53,3 +53,24 @@ def test_the_first_event_after_a_polar_connection_is_not_later_than_the_rest() -
         assert len(late_s) == 28
         assert 0.0 < late_s[0] <= float(np.median(late_s[1:])) + 0.02  # measured: 0.13 s vs a median 0.18 s
         assert all(b > a for a, b in itertools.pairwise(starts))
+
+
+def test_a_recording_with_nan_and_inf_receive_times_replays_without_nan_events(tmp_path: Path) -> None:
+    import json
+
+    from mujo_edge.cli import main
+    from mujo_edge.events import read_events
+
+    _n, _c, _s, _p, live, rec = live_run(tmp_path, Faults(), seconds=30.0)
+    lines = rec.read_text().splitlines()
+    data = [i for i, ln in enumerate(lines) if '"c"' in ln]
+    for k, i in enumerate(data[20:140:12]):  # ten notifications get a receive time of NaN or +-inf
+        obj = json.loads(lines[i])
+        obj["t"] = [float("nan"), float("inf"), float("-inf")][k % 3]
+        lines[i] = json.dumps(obj)
+    rec.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "again.jsonl"
+
+    events = read_events(out) if main(["replay", str(rec), "--events", str(out)]) == 0 else None
+    assert events is not None and len(events) >= len(live) - 2
+    assert all(np.isfinite([e.t_start, e.t_end]).all() for e in events)
