@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # int8 agreement with and without activation equalization, over every distilled student of the
-# "Further attempts" search in docs/export.md (runs/d2_*) and the width-32 default of session 1.
-# Session 2's export (round-to-nearest, int8 stem) is kept fixed so the rows stay comparable.
+# "Further attempts" search in docs/export.md (runs/d2_*) and the earlier width-32 default.
+# The round-to-nearest, int8-stem export is kept fixed so the rows stay comparable.
 # Usage: experiments/int8_equalization.sh [OUT_DIR]   (~15-40 s per export; LiteRT only, whose agreement
 # matched ExecuTorch's in every earlier row). Prints one table row per student and setting.
 set -euo pipefail

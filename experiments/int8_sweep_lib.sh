@@ -1,8 +1,8 @@
 # Shared by the int8 sweeps (int8_equalization.sh, int8_rounding.sh): the students they compare and the
 # export-and-report step of one table row.
 
-# The 14 distilled students: the "Further attempts" search in docs/export.md (runs/d2_*), the width-32
-# default of session 1 (runs/student) and seeds 2-4 of the shipped recipe (runs/s2_w16_seed*).
+# The 14 distilled students: the "Further attempts" search in docs/export.md (runs/d2_*), the earlier width-32
+# default (runs/student) and seeds 2-4 of the shipped recipe (runs/s2_w16_seed*).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 int8_students=(runs/student runs/d2_w32_s1 runs/d2_w32_t2a5 runs/d2_w16_e8 runs/d2_w16_e8_t2a5 runs/d2_w16_e8_n05_s1
                runs/d2_w16_e8_ew01 runs/d2_w16_e8_ew03 runs/d2_w16_e8_ew03_n05 runs/d2_w16_e8_ew03_t2a5

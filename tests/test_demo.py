@@ -132,13 +132,13 @@ def test_stages_resume_only_when_command_and_outputs_are_unchanged(tmp_path: Pat
 
 
 def test_stage_that_writes_nothing_is_an_error(tmp_path: Path) -> None:
-    st = Stage("lazy", "does nothing", [], [tmp_path / "never.txt"], "helper Z", run=lambda s: {})
+    st = Stage("lazy", "does nothing", [], [tmp_path / "never.txt"], "test", run=lambda s: {})
     with pytest.raises(MujoError, match=r"stage 'lazy' exited successfully but did not write .*never\.txt"):
         run_stage(tmp_path, st, {})
 
 
 def test_failing_subprocess_stage_names_its_command(tmp_path: Path) -> None:
-    st = Stage("bad", "bad flags", ["bench", "--runs", "0"], [tmp_path / "x"], "helper H")
+    st = Stage("bad", "bad flags", ["bench", "--runs", "0"], [tmp_path / "x"], "test")
     with pytest.raises(MujoError, match=r"stage 'bad' \(bad flags\) failed with exit code 2") as e:
         run_stage(tmp_path, st, {**__import__("os").environ}, again="mujo-edge demo --out X")
     assert "mujo-edge bench --runs 0" in str(e.value) and "mujo-edge demo --out X" in str(e.value)

@@ -43,7 +43,7 @@ class Stage:
     title: str
     argv: list[str]  # arguments after `mujo-edge` (empty for in-process steps)
     outputs: list[Path]  # must exist after the stage
-    provider: str  # who provides the command, for the loud failure when it is missing
+    implemented_in: str  # the modules behind the stage, named in the error when it cannot run
     run: Callable[[Stage], dict[str, Any]] | None = None  # in-process step
     results: Callable[[], dict[str, Any]] | None = None  # key numbers for the summary after it ran
     info: dict[str, Any] = field(default_factory=dict)
@@ -59,7 +59,7 @@ class Scale:
     """Demo scale. ``fast`` is for a quick check (and the test), the default for ``make demo``."""
 
     synth_hours: float
-    pretrain_epochs: int | None  # None: the `--preset demo` epochs of helper C
+    pretrain_epochs: int | None  # None: the epochs of `mujo-edge pretrain --preset demo`
     eval_fractions: str
     eval_max_epochs: int
     eval_patience: int
@@ -121,7 +121,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             "synthetic multimodal corpus (virtual IMU + pose + text)",
             ["data", "synth", "--out", str(corpus), "--hours", f"{s.synth_hours:g}", "--seed", "0"],
             [corpus / "manifest.json"],
-            "helper B: training/synth + mujo_edge/cli/data_synth.py",
+            "training/synth + mujo_edge/cli/data_synth.py",
             results=lambda: _dataset_info(corpus),
         ),
         Stage(
@@ -129,7 +129,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             "real seglearn smartwatch data (7 shoulder exercises, 10 subjects)",
             ["data", "import", "seglearn-watch", "--out", str(real)],
             [real / "manifest.json"],
-            "helper A: training/data/seglearn.py + mujo_edge/cli/data_import.py",
+            "training/data/seglearn.py + mujo_edge/cli/data_import.py",
             results=lambda: _dataset_info(real),
         ),
         Stage(
@@ -157,7 +157,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "0",
             ],
             [run / "manifest.json", run / "model.safetensors"],
-            "helper C: training/pretrain.py + mujo_edge/cli/train.py",
+            "training/pretrain.py + mujo_edge/cli/train.py",
             results=lambda: _pretrain_info(run),
         ),
         Stage(
@@ -193,7 +193,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 str(threads),
             ],
             [report / "results.json", report / "table.md"],
-            "helper C: training/evaluate.py + mujo_edge/cli/train.py",
+            "training/evaluate.py + mujo_edge/cli/train.py",
             results=lambda: _evaluate_info(report),
         ),
         Stage(
@@ -219,7 +219,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "0",
             ],
             [teacher / "manifest.json", teacher / "model.safetensors"],
-            "helper C: training/finetune.py + mujo_edge/cli/train.py",
+            "training/finetune.py + mujo_edge/cli/train.py",
             results=lambda: _manifest_metrics(teacher),
         ),
         Stage(
@@ -239,7 +239,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "0",
             ],
             [student / "manifest.json"],
-            "helper D: training/distill.py + mujo_edge/cli/export.py",
+            "training/distill.py + mujo_edge/cli/export.py",
             results=lambda: _manifest_metrics(student),
         ),
         Stage(
@@ -258,7 +258,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 f"{s.min_agreement:g}",
             ],
             [bundle],
-            "helper D: mujo_edge/export + mujo_edge/cli/export.py",
+            "mujo_edge/export + mujo_edge/cli/export.py",
             results=lambda: _bundle_info(bundle),
         ),
         Stage(
@@ -292,7 +292,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
                 "--no-live",
             ],
             [events, record],
-            "helper G: mujo_edge/cli/stream.py (+ helper F's virtual watch, helper E's Polar profile)",
+            "mujo_edge/cli/stream.py + firmware_bridge/virtual + firmware_bridge/profiles/polar",
             info={"workout_seconds": duration},
             results=lambda: {"events": _count_lines(events), "workout s": round(duration, 1)},
         ),
@@ -301,7 +301,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             "score the live events against the script; stream health and latency from the recording",
             [],
             [out / "score.json"],
-            "the demo itself (+ helper B's simulate_workout, helper G's replay)",
+            "mujo_edge/cli/demo.py (+ training/synth simulate_workout, the stream replay)",
             run=lambda st: score_stream(bundle, script, events, record, out / "score.json"),
         ),
     ]
@@ -537,8 +537,8 @@ def _command_path(argv: list[str]) -> list[str]:
 
 
 def check_commands(stages: list[Stage]) -> list[tuple[Stage, str]]:
-    """Stages this installation cannot run, with why: a missing command (its helper's part has not
-    landed) or flags the command does not accept. Checked before anything runs."""
+    """Stages this installation cannot run, with why: a missing command (its part is not
+    installed) or flags the command does not accept. Checked before anything runs."""
     import contextlib
     import io
 
@@ -613,7 +613,7 @@ def run_stage(out: Path, st: Stage, env: dict[str, str], again: str = "") -> tup
     if missing:
         raise MujoError(
             f"demo stage '{st.name}' exited successfully but did not write {', '.join(missing)}. Its command:\n"
-            f"  {st.command}\n({st.provider}) The demo needs those files for the next stages."
+            f"  {st.command}\n({st.implemented_in}) The demo needs those files for the next stages."
         )
     if st.results is not None:
         result = {**st.results(), **result}
@@ -640,10 +640,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for i, st in enumerate(stages, 1):
             console.print(f"[{i}/{len(stages)}] {st.name}: {st.title}\n  $ {st.command}", markup=False)
         for st, why in problems:
-            console.print(f"[red]cannot run yet:[/] stage '{st.name}': {escape(why)} ({st.provider})")
+            console.print(f"[red]cannot run yet:[/] stage '{st.name}': {escape(why)} ({st.implemented_in})")
         return 1 if problems else 0
     if problems:
-        lines = "\n".join(f"  - stage '{st.name}': {why} ({st.provider})" for st, why in problems)
+        lines = "\n".join(f"  - stage '{st.name}': {why} ({st.implemented_in})" for st, why in problems)
         raise MujoError(
             f"the demo cannot run: {len(problems)} of its stages need commands this installation does not "
             f"have or accept:\n{lines}\nInstall everything (`pip install -e '.[all,dev]'`, what `make demo` "

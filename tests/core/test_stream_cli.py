@@ -260,7 +260,7 @@ def test_live_view_renders_activity_and_health() -> None:
 def test_default_bundle_replays_identically_with_its_real_runner(tmp_path: Path, replay_radio: dict) -> None:
     """With the shipped bundle's int8 model: a live run over the replayed link and its replay agree."""
     if not stream_cli.DEFAULT_BUNDLE.is_file():
-        pytest.skip(f"no default bundle at {stream_cli.DEFAULT_BUNDLE} (helper D ships it)")
+        pytest.skip(f"no default bundle at {stream_cli.DEFAULT_BUNDLE} (the package ships it)")
     from mujo_edge.runners import runtime_available
 
     if not runtime_available("tflite"):

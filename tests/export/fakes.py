@@ -1,7 +1,8 @@
 """Tiny, real stand-ins for the export tests: separable synthetic windows and a briefly trained teacher.
 
-The teacher has the interface of helper C's fine-tuned classifier (``forward(acc_g (B, 100, 3)) -> logits``,
-``embed(acc_g) -> (B, joint_dim)``, ``labels``, ``manifest``) but is small enough to train in a second.
+The teacher has the interface of the classifier `mujo-edge finetune` writes
+(``forward(acc_g (B, 100, 3)) -> logits``, ``embed(acc_g) -> (B, joint_dim)``, ``labels``, ``manifest``) but is
+small enough to train in a second.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`mujo-edge distill` end to end on a tiny teacher saved in helper C's classifier format, with a PIT table."""
+"""`mujo-edge distill` end to end on a tiny teacher saved in the fine-tuned classifier's format, with a PIT table."""
 
 from __future__ import annotations
 
