@@ -77,7 +77,10 @@ def test_every_activity_renders_a_physical_body(name: str) -> None:
     assert pose[..., 2].min() > 0.0  # nothing goes through the floor
     acc = np.linalg.norm(rec.acc_g, axis=1)
     assert 0.6 < acc.mean() < 2.2  # gravity dominates the mean (burpees, the most vigorous, average 2 g)
-    assert acc.max() < 8.0  # no saturating spikes from non-physical motion
+    # no saturating spikes from non-physical motion; racket and club strokes reach the 16 g full scale of
+    # watch accelerometers in real recordings too
+    stroke = any(m.wave.startswith("stroke") for m in ACTIVITIES[name].moves)
+    assert acc.max() < (16.0 if stroke else 8.0)
 
 
 def test_scripted_workout_labels_follow_the_script() -> None:
@@ -107,7 +110,7 @@ def test_script_formats_and_errors(tmp_path: Path) -> None:
     steps = parse_script(text)
     assert [(s.activity, s.rest_kind) for s in steps] == [
         ("ABD", None),
-        ("rest", "walking"),
+        ("rest", "rest_walking"),
         ("squats", None),
         ("PEN", None),
     ]
@@ -131,7 +134,10 @@ def test_texts_are_normalized_and_cover_every_kind() -> None:
         assert t["text"] == t["text"].lower() and ":" not in t["text"]
     squats = [t["text"] for t in texts if t["label"] == "squats"]
     assert "squats" in squats and "round 2 squats" in squats and "squats times 12" in squats
-    assert all(t["label"] == NON_ACTIVITY for t in texts if t["activity"] in ("walking", "transition"))
+    assert all(t["label"] == NON_ACTIVITY for t in texts if t["activity"] in ("rest_walking", "transition"))
+    # the library's everyday activities are labels of their own, titled as bouts, not sets
+    walking = [t["text"] for t in texts if t["label"] == "walking"]
+    assert "walking" in walking and not any("times 12" in w for w in walking)
 
 
 def _corpus(path: Path, seed: int) -> Dataset:
@@ -177,9 +183,9 @@ def test_corpus_is_deterministic_and_well_formed(tmp_path: Path) -> None:
 
 def test_corpus_rejects_bad_requests(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unknown activity"):
-        generate_corpus(tmp_path / "x", hours=0.01, activities=["yoga"], encode=_fake_encode)
+        generate_corpus(tmp_path / "x", hours=0.01, activities=["yodelling"], encode=_fake_encode)
     with pytest.raises(DataError, match="non-activity"):
-        generate_corpus(tmp_path / "x", hours=0.01, activities=["walking"], encode=_fake_encode)
+        generate_corpus(tmp_path / "x", hours=0.01, activities=["rest_walking"], encode=_fake_encode)
     with pytest.raises(DataError, match="positive"):
         generate_corpus(tmp_path / "x", hours=0, encode=_fake_encode)
 

@@ -57,8 +57,11 @@ log = logging.getLogger(__name__)
 #: Synthetic subject ids start here.
 SYNTH_SUBJECT_BASE = 1_000_000
 #: Rest kinds between sets of one exercise, and between exercises (walking to the next station).
-_SET_RESTS = ("standing", "shifting", "hands_on_hips", "arms_crossed")
-_EXERCISE_RESTS = (*_SET_RESTS, "walking")
+_SET_RESTS = ("rest_standing", "shifting", "hands_on_hips", "arms_crossed")
+_EXERCISE_RESTS = (*_SET_RESTS, "rest_walking")
+#: Runs of a transition (sit-to-stand...) in one block, each followed by a hold of 1-3 s: about as many
+#: seconds as a bout of anything else.
+_TRANSITION_RUNS = (8, 16)
 #: Which kind of session each activity family is done in.
 SESSION_OF_FAMILY = {
     "locomotion": "everyday",
@@ -166,6 +169,10 @@ def plan_session(
         everyday = kind == "everyday"
         if getattr(act, "continuous", False):
             steps.append(Step(act.name, float(rng.uniform(*_BOUT_S))))
+        elif activity_family(act) == "transition":
+            # one movement, then the end posture held; the way back to the start is a (non-activity) transition
+            for _ in range(int(rng.integers(*_TRANSITION_RUNS))):
+                steps.append(Step(act.name, rep_seconds(act, style, rng) + float(rng.uniform(1.0, 3.0))))
         else:
             n_sets = int(rng.integers(1, 4))
             for s in range(n_sets):

@@ -19,6 +19,9 @@ Joint-angle channels (radians unless noted), each a (T,) array; missing channels
 - ``anchor``: 0..1, 1 replaces the horizontal foot anchor's per-step sway by its 1-s moving average (walking,
   running in place), and with hands planted also the vertical contact (mountain climbers: the swinging foot
   must not become the contact).
+- ``z`` (m): height gained (stairs, slopes), added to the floor contact.
+- ``seat``: 0..1, 1 holds the pelvis height to its 1-s moving average: seated on a saddle or a rowing seat, or a
+  running gait whose vertical bounce is given by ``hop`` rather than by which foot is lowest.
 - ``floor``: 0..1, how much the hands are planted on the floor (push-ups, planks): 1 solves the arms by
   two-link inverse kinematics to fixed floor points under the shoulders.
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from mujo_edge.constants import H36M_JOINTS, RATE_HZ
 
@@ -208,14 +211,25 @@ def forward_kinematics(ch: dict[str, np.ndarray], body: Body, rate_hz: float = R
         )
     # floor contact: the lowest joint (arms and knees excepted) rests on the floor; the mean ankle stays put horizontally
     body_joints = [J[n] for n in H36M_JOINTS if not n.endswith(("elbow", "wrist", "knee"))]
-    lift = FLOOR_CLEARANCE_M - _softmin(pose[:, body_joints, 2], _SOFTMIN_M) + c("hop")
+    lift = FLOOR_CLEARANCE_M - _softmin(pose[:, body_joints, 2], _SOFTMIN_M)
     anchor = pose[:, [J["r_ankle"], J["l_ankle"]], :2].mean(axis=1)
     shift = np.stack([-anchor[:, 0], -anchor[:, 1], lift], -1)
+    # seated (a bike saddle, a rowing seat): the pelvis rests on the seat, so the height holds still too
     hold = np.clip(c("anchor"), 0.0, 1.0)[:, None] * np.stack([np.ones(t), np.ones(t), c("floor") > 0.5], -1)
+    hold[:, 2] = np.maximum(hold[:, 2], np.clip(c("seat"), 0.0, 1.0))
     if np.any(hold > 0):
         shift = (1 - hold) * shift + hold * gaussian_filter1d(shift, rate_hz, axis=0, mode="nearest")
     shift[:, 0] += c("x")
     shift[:, 1] += c("y")
+    # a held height must not push a foot through the floor: lift by the (smoothed) shortfall
+    short = np.maximum(FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1) - shift[:, 2], 0.0)
+    if np.any(short > 0):
+        width = max(int(0.4 * rate_hz), 1)
+        short_s = gaussian_filter1d(maximum_filter1d(short, width, mode="nearest"), 0.1 * rate_hz, mode="nearest")
+        shift[:, 2] += short_s
+        shift[:, 2] = np.maximum(shift[:, 2], FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1))
+    shift[:, 2] += c("hop")  # after the hold: a held pelvis still bounces
+    shift[:, 2] += c("z")  # climbing (stairs, a slope): metres above the start
     pose += shift[:, None, :]
     floor = c("floor")
     if np.any(floor > 0):

@@ -30,6 +30,7 @@ from mujo_edge.errors import DataError
 from .imu import SensorModel, mounting_about_z, virtual_imu
 from .motion import (
     ACTIVITIES,
+    ANGLE_COLS,
     CHANNELS,
     EXERCISES,
     NON_ACTIVITY,
@@ -38,6 +39,7 @@ from .motion import (
     Style,
     channel_dict,
     resolve_activity,
+    resolve_rest_kind,
     segment_channels,
     smooth_channels,
     transition_channels,
@@ -50,7 +52,7 @@ KINDS: tuple[str, ...] = (*ACTIVITIES, "transition")
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 _EFFORT = np.array([ACTIVITIES[k].effort if k in ACTIVITIES else 1.5 for k in KINDS])
 _CH = {c: i for i, c in enumerate(CHANNELS)}
-_ANGLE_COLS = [i for c, i in _CH.items() if c not in ("x", "y", "hop", "floor", "anchor")]
+_ANGLE_COLS = ANGLE_COLS
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,11 @@ def _step_from(item: Any, where: str) -> Step:
         raise DataError(f"{where}: a script step must be {{'activity': NAME, 'seconds': S}}, got {item!r}")
     if "rest" in item:
         kind = item.get("kind")
-        if kind is not None and kind not in REST_KINDS:
-            raise DataError(f"{where}: rest kind {kind!r} unknown; use one of {', '.join(REST_KINDS)}")
+        if kind is not None:
+            try:
+                kind = resolve_rest_kind(str(kind))
+            except DataError as e:
+                raise DataError(f"{where}: {e}") from None
         return Step("rest", _positive(item["rest"], where), kind)
     if "activity" not in item:
         raise DataError(f"{where}: step {item!r} has neither 'activity' nor 'rest'")
@@ -197,8 +202,8 @@ def render_channels(
         n = max(round(step.seconds * rate_hz), 1)
         seg = segment_channels(act, n, rate_hz, style, rng, step.side or active)
         if prev is not None:
-            # keep walking progress: the next segment starts where the last one ended
-            for c in ("x", "y"):
+            # keep walking (and climbing) progress: the next segment starts where the last one ended
+            for c in ("x", "y", "z"):
                 seg[:, _CH[c]] += prev[_CH[c]] - seg[0, _CH[c]]
             change = float(np.abs(seg[0, _ANGLE_COLS] - prev[_ANGLE_COLS]).max())
             n_tr = round(float(np.clip(0.6 + 0.9 * change, 0.8, 3.0)) * rate_hz * rng.uniform(0.85, 1.2))
