@@ -45,7 +45,9 @@ def test_placement_ids_round_trip_through_the_dataset(corpus: Dataset) -> None:
     rate, orient = ds.extra["source_rate_hz"], ds.extra["orientation"]
     assert place.shape == variant.shape == rate.shape == orient.shape == (len(ds),)
     # the arrays are what the plan dealt to each session (one device, worn one way, per session)
-    plans = plan_corpus(KW["hours"], 5, 4, None, [e for e in EXERCISES if e in KW["activities"]])  # catalogue order
+    plans = plan_corpus(
+        KW["hours"], 5, 4, None, [e for e in EXERCISES if e in KW["activities"]]
+    )  # catalogue order
     for p in plans:
         m = ds.recording == p.index
         if not m.any():
@@ -81,7 +83,9 @@ def test_paired_texts_name_the_windows_placement_and_variant(corpus: Dataset) ->
 
 
 def test_placements_and_activities_are_close_to_balanced() -> None:
-    plans = plan_corpus(20.0, 0, 40, None, list(EXERCISES))  # about 15 deals of each of the library's activities
+    plans = plan_corpus(
+        20.0, 0, 40, None, list(EXERCISES)
+    )  # about 15 deals of each of the library's activities
     seconds = dict.fromkeys(PLACEMENT_NAMES, 0.0)
     per_act: dict[str, float] = dict.fromkeys(EXERCISES, 0.0)
     for p in plans:

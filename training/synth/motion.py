@@ -25,7 +25,20 @@ from .skeleton import Body
 ARM_CHANNELS = ("flex", "abd", "rot", "elbow", "pron", "shrug")
 LEG_CHANNELS = ("hip", "hipab", "knee")
 TRUNK_CHANNELS = (
-    "x", "y", "z", "hop", "yaw", "pitch", "roll", "bend", "side", "twist", "neck", "floor", "anchor", "seat",
+    "x",
+    "y",
+    "z",
+    "hop",
+    "yaw",
+    "pitch",
+    "roll",
+    "bend",
+    "side",
+    "twist",
+    "neck",
+    "floor",
+    "anchor",
+    "seat",
 )
 #: Every channel a rendered segment holds, in a fixed order.
 CHANNELS: tuple[str, ...] = (
@@ -64,7 +77,16 @@ MIN_ELBOW_RAD = 0.27
 NON_ACTIVITY = "non_activity"
 
 #: Activity families, in the order of the library.
-FAMILIES: tuple[str, ...] = ("locomotion", "posture", "transition", "daily", "sports", "gym", "physio", "rest")
+FAMILIES: tuple[str, ...] = (
+    "locomotion",
+    "posture",
+    "transition",
+    "daily",
+    "sports",
+    "gym",
+    "physio",
+    "rest",
+)
 _GROUP_FAMILY = {"mmfit": "gym", "workout": "gym", "shoulder": "physio", "rest": "rest"}
 #: Standard deviation of the subjects' log tempo (see :meth:`Style.sample`).
 TEMPO_LOG_SD = 0.15
@@ -161,8 +183,15 @@ def _lib(
     # walking, postures and daily activities come in bouts of seconds, not sets of reps
     kw.setdefault("continuous", family in ("locomotion", "posture", "daily"))
     return Activity(
-        name, long_name, family, float(np.sqrt(cycle_s[0] * cycle_s[1])), base, moves,
-        family=family, cycle_s=cycle_s, **kw,  # type: ignore[arg-type]
+        name,
+        long_name,
+        family,
+        float(np.sqrt(cycle_s[0] * cycle_s[1])),
+        base,
+        moves,
+        family=family,
+        cycle_s=cycle_s,
+        **kw,  # type: ignore[arg-type]
     )
 
 

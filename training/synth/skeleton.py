@@ -225,7 +225,9 @@ def forward_kinematics(ch: dict[str, np.ndarray], body: Body, rate_hz: float = R
     short = np.maximum(FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1) - shift[:, 2], 0.0)
     if np.any(short > 0):
         width = max(int(0.4 * rate_hz), 1)
-        short_s = gaussian_filter1d(maximum_filter1d(short, width, mode="nearest"), 0.1 * rate_hz, mode="nearest")
+        short_s = gaussian_filter1d(
+            maximum_filter1d(short, width, mode="nearest"), 0.1 * rate_hz, mode="nearest"
+        )
         shift[:, 2] += short_s
         shift[:, 2] = np.maximum(shift[:, 2], FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1))
     shift[:, 2] += c("hop")  # after the hold: a held pelvis still bounces
