@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Re-install when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv system-deps video-assets clean
+.PHONY: demo test lint docs venv system-deps video-assets clean
 
 # One pip resolve for the whole stack: installed one after the other, litert-torch's xdsl and
 # executorch's coremltools disagree on typing-extensions (see docs/install.md).
@@ -44,6 +44,11 @@ test: $(STAMP) system-deps video-assets
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The API reference from the docstrings (pdoc), into build/api; a pdoc warning fails it. tests/test_docs.py
+# builds the same pages, so CI checks it.
+docs: $(STAMP)
+	$(BIN)/python docs/build_api.py build/api
 
 demo: $(STAMP) video-assets
 	$(BIN)/mujo-edge demo
