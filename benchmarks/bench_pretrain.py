@@ -1,11 +1,15 @@
-"""Pretraining throughput (windows/s) at 1 and 2 torch threads, and the demo-scale pretraining time.
+"""Corpus generation (hours per minute) and pretraining throughput (windows/s) with the current library.
 
-    .venv/bin/python benchmarks/bench_pretrain.py --data runs/corpus [--steps 20] [--threads 1,2] [--demo]
+    .venv/bin/python benchmarks/bench_pretrain.py [--hours 0.2] [--workers 1,2] [--data CORPUS] [--steps 20]
+        [--threads 1,2] [--demo]
 
-Measures optimizer steps of the real trainer loop pieces (batch assembly from the memory-mapped dataset,
-augmentation, forward, pairwise InfoNCE, backward, AdamW) for the default model (wide CNN, 1280-d joint space)
-and the paper's MM-Fit CNN, after 3 warm-up steps. ``--demo`` also times ``mujo-edge pretrain --preset demo``
-end to end (a subprocess, 2 threads). Prints a table; results go in docs/pretraining.md.
+First generates ``--hours`` of the synthetic corpus with ``generate_corpus`` (motion library, placements,
+virtual IMU, text embeddings, writing the dataset folder) once per worker count, and reports hours of corpus
+per minute of wall time. Then times optimizer steps of the real trainer loop pieces (batch assembly from the
+memory-mapped dataset, augmentation, forward, pairwise InfoNCE, backward, AdamW) for the default model (wide
+CNN, 1280-d joint space) and the paper's MM-Fit CNN, after 3 warm-up steps, on ``--data`` or else on the corpus
+just generated. ``--demo`` also times ``mujo-edge pretrain --preset demo`` end to end (a subprocess, 2
+threads). Prints two tables; results go in docs/benchmarks.md and docs/pretraining.md.
 """
 
 from __future__ import annotations
@@ -60,9 +64,22 @@ def bench_steps(data: Path, cnn: str, threads: int, steps: int, batch_size: int)
     return steps * batch_size / (time.perf_counter() - t0)
 
 
+def bench_generation(out: Path, hours: float, workers: int) -> tuple[float, int]:
+    """Seconds to generate ``hours`` of corpus into ``out`` with ``workers`` processes, and its window count."""
+    from mujo_edge.training.synth.corpus import generate_corpus
+
+    t0 = time.perf_counter()
+    ds = generate_corpus(out, hours=hours, seed=0, workers=workers)
+    return time.perf_counter() - t0, len(ds)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, required=True, help="corpus (mujo-edge data synth)")
+    p.add_argument(
+        "--data", type=Path, help="corpus to time pretraining on (default: the one generated here)"
+    )
+    p.add_argument("--hours", type=float, default=0.2, help="hours of corpus to generate and time (0: skip)")
+    p.add_argument("--workers", default="1,2", help="corpus worker processes to time, comma list")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", default="1,2")
@@ -72,18 +89,31 @@ def main() -> int:
 
     quiet_third_party()
     console = Console()
-    table = Table(title=f"pretraining throughput ({args.data}, batch {args.batch_size}, acc+pose+text)")
-    for col in ("encoder", "threads", "windows/s", "s per 10k windows"):
-        table.add_column(col, justify="right")
-    for cnn in ("wide", "mmfit"):
-        for th in (int(t) for t in args.threads.split(",")):
-            wps = bench_steps(args.data, cnn, th, args.steps, args.batch_size)
-            table.add_row(cnn, str(th), f"{wps:.0f}", f"{1e4 / wps:.1f}")
-    console.print(table)
-    if args.demo:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data
+        if args.hours > 0:
+            gen = Table(title=f"corpus generation ({args.hours:g} h of acc + pose + text, seed 0)")
+            for col in ("workers", "windows", "wall s", "hours per minute"):
+                gen.add_column(col, justify="right")
+            for w in (int(v) for v in args.workers.split(",")):
+                out = Path(tmp) / f"corpus_w{w}"
+                seconds, n = bench_generation(out, args.hours, w)
+                gen.add_row(str(w), f"{n:,}", f"{seconds:.1f}", f"{args.hours / seconds * 60:.3f}")
+                data = data or out
+            console.print(gen)
+        if data is None:
+            p.error("give --data CORPUS or --hours > 0 to generate one")
+        table = Table(title=f"pretraining throughput ({data.name}, batch {args.batch_size}, acc+pose+text)")
+        for col in ("encoder", "threads", "windows/s", "s per 10k windows"):
+            table.add_column(col, justify="right")
+        for cnn in ("wide", "mmfit"):
+            for th in (int(t) for t in args.threads.split(",")):
+                wps = bench_steps(data, cnn, th, args.steps, args.batch_size)
+                table.add_row(cnn, str(th), f"{wps:.0f}", f"{1e4 / wps:.1f}")
+        console.print(table)
+        if args.demo:
             cmd = [
-                sys.executable, "-m", "mujo_edge.cli", "pretrain", "--data", str(args.data), "--out",
+                sys.executable, "-m", "mujo_edge.cli", "pretrain", "--data", str(data), "--out",
                 f"{tmp}/run", "--preset", "demo", "--threads", "2",
             ]  # fmt: skip
             t0 = time.perf_counter()
