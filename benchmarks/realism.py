@@ -1,8 +1,9 @@
-"""Realism of the synthetic shoulder exercises against the real seglearn watch data.
+"""Realism of the synthetic shoulder exercises against the real seglearn watch data (training subjects 1-7).
 
 Prints, for the seven exercises both have, per-axis mean and standard deviation of 2-s windows and the dominant
 frequency (convention frame, g), the angular-rate spread per axis, then the sim-to-real check: a random forest trained on synthetic windows only,
-tested on all real windows (macro-F1, confusion matrix).
+tested on the real windows of subjects 1-7 (macro-F1, confusion matrix). Subjects 8-10 validate and test
+models and are never compared with the generator.
 
     .venv/bin/python benchmarks/realism.py [--subjects 10] [--seed 0]
 """

@@ -5,7 +5,7 @@ the seglearn importer does, synthetic left-wrist sessions mirrored by the genera
 exercises: per-axis mean and standard deviation over 2-s windows (the mean of the per-window values) and the
 dominant frequency (peak of the average over recordings of each one's normalized Welch spectrum, summed over
 the mean-removed axes; 0.1 Hz resolution). A second check trains a classifier on synthetic windows only and tests it on every
-real window (sim-to-real macro-F1 over the seven classes): the number that says whether the generator's
+real window of the training subjects 1-7 (the only seglearn subjects the generator is ever compared with) (sim-to-real macro-F1 over the seven classes): the number that says whether the generator's
 shoulder exercises are recognisable as the real ones.
 """
 
@@ -34,14 +34,23 @@ class Recordings:
     gyr: dict[str, list[np.ndarray]] | None = None
 
 
-def real_recordings() -> Recordings:
-    """The seglearn watch recordings, left side mirrored into the convention (x -> -x)."""
+#: The seglearn subjects the generator may be compared with (its training subjects). Subject 8 validates and
+#: subjects 9 and 10 test every model trained on the corpus, so they never enter a realism table.
+TUNING_SUBJECTS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+
+
+def real_recordings(subjects: tuple[int, ...] = TUNING_SUBJECTS) -> Recordings:
+    """The seglearn watch recordings of ``subjects`` (default the training subjects 1-7), left side mirrored
+    into the convention (x -> -x)."""
     from mujo_edge.training.data.seglearn import load_watch
 
     raw = load_watch()
     out: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
     gyr: dict[str, list[np.ndarray]] = {k: [] for k in SHOULDER}
-    for x, y, side in zip(raw["X"], raw["y"], raw["side"], strict=True):
+    keep = {int(s) for s in subjects}
+    for x, y, side, subj in zip(raw["X"], raw["y"], raw["side"], raw["subject"], strict=True):
+        if int(subj) not in keep:
+            continue
         acc = np.asarray(x[:, :3], dtype=np.float64)
         w = np.asarray(x[:, 3:6], dtype=np.float64)
         if int(side) == 0:  # left: mirror (acceleration a vector, angular rate a pseudo-vector)
