@@ -349,7 +349,7 @@ ACTIVITIES: dict[str, Activity] = {
         Activity(
             # palm forward and up: the humerus rotates out as the arm goes overhead (real z = -0.44 g)
             "ABD", "shoulder abduction", "shoulder", 2.05,
-            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -0.65, "a.pron": -1.8},
+            {"a.abd": 0.12, "a.elbow": 0.3, "a.rot": -0.65, "a.pron": -1.55},
             _a(("a.abd", 2.6), ("a.flex", 0.2), ("side", -0.08), ("a.rot", 0.6), ("a.pron", 0.5)),
             (0.42, 0.06, 0.42),
             unilateral=True,
@@ -381,7 +381,7 @@ ACTIVITIES: dict[str, Activity] = {
             reps=(10, 20),
         ),
         Activity(
-            "TRAP", "trapezius extension", "shoulder", 0.76,
+            "TRAP", "trapezius extension", "shoulder", 0.65,
             {"a.elbow": 0.3, "a.flex": -0.25, "a.abd": -0.1, "a.pron": -0.2},
             _a(("a.flex", -0.15), ("a.shrug", 0.03), ("a.pron", 0.1), ("a.abd", 0.15)),
             (0.5, 0.0, 0.5),
