@@ -24,10 +24,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
+from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bundle import Bundle, zero_shot_scores
 from mujo_edge.constants import WINDOW
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "mujo_edge" / "assets" / "default.mujo"
 TARGET_KB = 32.0
 TARGET_AGREEMENT = 0.995
 TARGET_F1_DROP = 0.01

@@ -87,10 +87,10 @@ def replay_run(
     """One live run of ``profile`` over the fault-injecting replay link: (notes, connector, pipeline, events, per)."""
     import asyncio
 
-    from mujo_edge.cli.stream import run_sessions
     from mujo_edge.firmware_bridge.profiles import get_profile
     from mujo_edge.firmware_bridge.record import ReplayConnector, ReplayDevice
     from mujo_edge.firmware_bridge.session import DeviceSession
+    from mujo_edge.gateway import run_sessions
     from mujo_edge.pipeline import Pipeline
     from tests.core.test_replay_faults import MeanXRunner
 
@@ -357,8 +357,8 @@ def soak_pretrain_kills(kills: int, tmp: Path) -> Row:
 
 def soak_recording_kills(kills: int, tmp: Path) -> Row:
     """A recording cut at a random byte (kill -9 mid-write) replays with the samples before the cut."""
-    from mujo_edge.cli.stream import replay_events
     from mujo_edge.firmware_bridge.record import Faults, replay_batches
+    from mujo_edge.gateway import replay_events
     from mujo_edge.samples import SampleBatch
     from tests.core.test_replay_faults import FRAME, MeanXRunner, live_run
 

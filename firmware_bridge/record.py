@@ -31,7 +31,7 @@ import numpy as np
 from mujo_edge.errors import DataError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.transport import Connector, NotifyCallback, Transport, host_time_s
-from mujo_edge.provenance import provenance
+from mujo_edge.provenance import check_format, provenance
 from mujo_edge.samples import SampleBatch, StreamStatus
 
 log = logging.getLogger(__name__)
@@ -177,16 +177,15 @@ def _parse_header(path: Path, line: str) -> RecordingHeader:
             f"{path}: line 1 is not a JSON header ({err}); expected a {RECORDING_FORMAT} file. "
             "Record with `mujo-edge stream --record` or firmware_bridge.record.Recorder."
         ) from err
-    if not isinstance(obj, dict) or obj.get("format") != RECORDING_FORMAT:
-        found = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
-        raise DataError(
-            f"{path}: expected format '{RECORDING_FORMAT}', found {found!r}; not a BLE recording."
-        )
-    if obj.get("version") != RECORDING_VERSION:
-        raise DataError(
-            f"{path}: recording version {obj.get('version')!r}, this toolkit reads version {RECORDING_VERSION}. "
-            "Upgrade mujo-edge to read newer recordings."
-        )
+    obj = check_format(
+        obj,
+        RECORDING_FORMAT,
+        RECORDING_VERSION,
+        DataError,
+        str(path),
+        "not a BLE recording: record with `mujo-edge stream --record`",
+        version_key="version",
+    )
     try:
         return RecordingHeader(
             device=str(obj["device"]),

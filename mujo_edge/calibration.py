@@ -30,6 +30,7 @@ import numpy as np
 
 from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError
+from mujo_edge.provenance import check_format
 
 PIT_FORMAT = "mujo-edge-pit"
 SUPERVISED_PIT_FORMAT = "mujo-edge-supervised-pit"
@@ -213,17 +214,14 @@ class PitCalibration:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PitCalibration:
         """Rebuild a table written by :meth:`to_dict`; refuses other formats and schema versions."""
-        if not isinstance(d, Mapping) or d.get("format") != PIT_FORMAT:
-            found = d.get("format") if isinstance(d, Mapping) else type(d).__name__
-            raise CalibrationError(
-                f"not a PIT calibration table: format is {found!r}, expected {PIT_FORMAT!r}; "
-                "re-fit it with PitCalibration.fit"
-            )
-        if d.get("schema_version") != PIT_SCHEMA_VERSION:
-            raise CalibrationError(
-                f"PIT table schema_version {d.get('schema_version')!r} is not supported (this mujo-edge reads "
-                f"{PIT_SCHEMA_VERSION}); re-fit the calibration or upgrade mujo-edge"
-            )
+        check_format(
+            d,
+            PIT_FORMAT,
+            PIT_SCHEMA_VERSION,
+            CalibrationError,
+            "PIT calibration table",
+            "re-fit it with PitCalibration.fit",
+        )
         try:
             source_q = np.asarray(d["source_q"], dtype=np.float32)
             target_q = np.asarray(d["target_q"], dtype=np.float32)
@@ -344,16 +342,14 @@ class SupervisedPit:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SupervisedPit:
         """Rebuild from :meth:`to_dict`; refuses other formats and schema versions."""
-        if not isinstance(d, Mapping) or d.get("format") != SUPERVISED_PIT_FORMAT:
-            found = d.get("format") if isinstance(d, Mapping) else type(d).__name__
-            raise CalibrationError(
-                f"not a supervised PIT table: format is {found!r}, expected {SUPERVISED_PIT_FORMAT!r}"
-            )
-        if d.get("schema_version") != PIT_SCHEMA_VERSION:
-            raise CalibrationError(
-                f"supervised PIT schema_version {d.get('schema_version')!r} is not supported "
-                f"(expects {PIT_SCHEMA_VERSION}); re-fit it or upgrade mujo-edge"
-            )
+        check_format(
+            d,
+            SUPERVISED_PIT_FORMAT,
+            PIT_SCHEMA_VERSION,
+            CalibrationError,
+            "supervised PIT table",
+            "re-fit it with SupervisedPit.fit",
+        )
         tables = d.get("tables")
         if not isinstance(tables, Mapping):
             raise CalibrationError("supervised PIT has no 'tables' mapping; re-fit it")

@@ -29,7 +29,7 @@ the same lines as the live run; processing latency goes to the pipeline's stats 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -183,3 +183,65 @@ def read_events(path: str | Path) -> list[ActivityEvent]:
         except DataError as e:
             raise DataError(f"{p}, line {i}: {e}") from e
     return out
+
+
+# ------------------------------------------------------------------------------------------ label meaning
+#: Label names that mean "no activity", normalized (lower case; spaces, underscores and hyphens removed):
+#: MM-Fit's ``non_activity``, "no activity", rests, null classes. One list for every stage that asks.
+NO_ACTIVITY_NAMES = frozenset({"nonactivity", "noactivity", "rest", "none", "null", "idle", "other"})
+
+
+def is_no_activity(label: str) -> bool:
+    """Whether ``label`` names the absence of an activity (``"non_activity"``, ``"No activity"``, ``"rest"``, ...)."""
+    return label.lower().replace("_", "").replace(" ", "").replace("-", "") in NO_ACTIVITY_NAMES
+
+
+# ------------------------------------------------------------------------------------------ scoring
+#: A window counts for accuracy when at least this fraction of its samples is one labelled activity.
+CLEAN_WINDOW_FRACTION = 0.75
+
+
+def score_events(
+    events: Sequence[ActivityEvent],
+    truth_idx: Any,
+    names: Sequence[str],
+    rate_hz: float,
+    labels: Sequence[str],
+) -> dict[str, Any]:
+    """Accuracy of ``events`` (``t_start``, ``t_end``, ``label``) against per-sample truth.
+
+    ``truth_idx`` (n,) int indexes ``names`` per sample taken at ``t0 + i / rate_hz``, ``t0`` = the first
+    event's ``t_start``. A window is scored when >= :data:`CLEAN_WINDOW_FRACTION` of its samples carry one
+    label of ``labels`` (the model's classes); others (rests, transitions, boundaries) are only counted.
+    Returns ``accuracy`` (None when nothing was scored), ``scored_windows``, ``correct_windows``,
+    ``rest_or_transition_windows`` and ``confusion`` (truth -> predicted label -> windows).
+    """
+    import numpy as np
+
+    truth_idx = np.asarray(truth_idx)
+    t0 = min(e.t_start for e in events)
+    scored = correct = other = 0
+    confusion: dict[str, dict[str, int]] = {}
+    for e in events:
+        i0 = max(0, round((e.t_start - t0) * rate_hz))
+        i1 = min(len(truth_idx), round((e.t_end - t0) * rate_hz))
+        if i1 <= i0:
+            other += 1
+            continue
+        counts = np.bincount(truth_idx[i0:i1], minlength=len(names))
+        top = int(counts.argmax())
+        truth = names[top]
+        if truth not in labels or counts[top] < CLEAN_WINDOW_FRACTION * (i1 - i0):
+            other += 1
+            continue
+        scored += 1
+        correct += int(e.label == truth)
+        row = confusion.setdefault(truth, {})
+        row[e.label] = row.get(e.label, 0) + 1
+    return {
+        "accuracy": round(correct / scored, 4) if scored else None,
+        "scored_windows": scored,
+        "correct_windows": correct,
+        "rest_or_transition_windows": other,
+        "confusion": confusion,
+    }

@@ -11,7 +11,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +96,31 @@ def read_manifest(
         raise error(
             f"{mpath} is not valid JSON ({e}): the artifact is corrupt; re-create it with {made_by}."
         ) from e
-    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise error(f"{mpath}: format is {found!r}, expected {fmt!r}; make one with {made_by}.")
-    if manifest.get("schema_version") != schema_version:
+    return check_format(manifest, fmt, schema_version, error, str(mpath), f"re-create it with {made_by}")
+
+
+def check_format(
+    obj: Any,
+    fmt: str,
+    versions: int | tuple[int, ...],
+    error: type[Exception],
+    where: str,
+    fix: str,
+    version_key: str = "schema_version",
+) -> dict[str, Any]:
+    """``obj`` when it is a mapping naming ``"format": fmt`` and a ``version_key`` this mujo-edge reads.
+
+    The one check every self-describing artifact gets (folder manifests, PIT tables, recordings). Raises
+    ``error`` saying ``where`` the artifact is, what was expected, what was found and ``fix`` (what to do).
+    """
+    readable = (versions,) if isinstance(versions, int) else versions
+    if not isinstance(obj, Mapping) or obj.get("format") != fmt:
+        found = obj.get("format") if isinstance(obj, Mapping) else type(obj).__name__
+        raise error(f"{where}: expected format {fmt!r}, found {found!r}; {fix}.")
+    version = obj.get(version_key)
+    if isinstance(version, bool) or version not in readable:
         raise error(
-            f"{mpath}: schema_version {manifest.get('schema_version')!r} is not supported by this mujo-edge "
-            f"(it reads {schema_version}); re-create the artifact with {made_by} or upgrade mujo-edge."
+            f"{where}: {version_key} {version!r} is not supported by this mujo-edge (it reads "
+            f"{', '.join(map(str, readable))}); {fix}, or upgrade mujo-edge to read newer ones."
         )
-    return manifest
+    return dict(obj)

@@ -23,10 +23,10 @@ from mujo_edge.cli.demo import (
     plan,
     rendered_seconds,
     run_stage,
-    score_events,
     workout_script,
 )
 from mujo_edge.errors import MujoError
+from mujo_edge.events import score_events
 
 
 def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:

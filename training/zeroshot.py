@@ -25,17 +25,12 @@ import numpy as np
 import torch
 
 from mujo_edge.errors import DataError
+from mujo_edge.events import is_no_activity
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance
 from mujo_edge.training.assets import resolve_pretrained
 
-#: Label names treated as "no activity" (case-insensitive, spaces/underscores/hyphens ignored).
-NO_ACTIVITY_NAMES = {"nonactivity", "noactivity", "null", "rest", "none", "idle"}
 TOPK = (1, 3, 5)
-
-
-def _is_no_activity(name: str) -> bool:
-    return name.lower().replace("_", "").replace(" ", "").replace("-", "") in NO_ACTIVITY_NAMES
 
 
 def topk_macro_f1(sim: np.ndarray, y: np.ndarray, k: int) -> float:
@@ -119,7 +114,7 @@ def zeroshot(
         ]
     ).numpy()
     texts = {**ds.label_text, **{k: list(v) for k, v in (label_texts or {}).items()}}
-    activity = [i for i, n in enumerate(labels) if not _is_no_activity(n)]
+    activity = [i for i, n in enumerate(labels) if not is_no_activity(n)]
     emb = label_embeddings(model, [texts.get(labels[i]) or [labels[i]] for i in activity])
     no_act = emb.mean(0)
     no_act /= max(1e-12, float(np.linalg.norm(no_act)))

@@ -15,10 +15,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.cli._args import non_negative_int, positive_int
 from mujo_edge.constants import WINDOW
-
-DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "default.mujo"
 
 
 def _print_report(report: dict[str, Any], title: str) -> None:

@@ -385,50 +385,6 @@ def _write_script(path: Path, script: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --- scoring the live run -------------------------------------------------------------------------------
-#: A window counts for accuracy when at least this fraction of its samples is one scripted exercise.
-CLEAN_WINDOW_FRACTION = 0.75
-
-
-def score_events(
-    events: list[Any], truth_idx: Any, names: list[str], rate_hz: float, labels: list[str]
-) -> dict[str, Any]:
-    """Accuracy of ``events`` (``t_start``, ``t_end``, ``label``) against per-sample truth.
-
-    ``truth_idx`` (n,) indexes ``names`` per sample taken at ``t0 + i / rate_hz``, ``t0`` = the first
-    event's ``t_start``. A window is scored when >= :data:`CLEAN_WINDOW_FRACTION` of its samples carry one
-    label of ``labels`` (the model's classes); others (rests, transitions, boundaries) are only counted.
-    """
-    import numpy as np
-
-    truth_idx = np.asarray(truth_idx)
-    t0 = min(e.t_start for e in events)
-    scored = correct = other = 0
-    confusion: dict[str, dict[str, int]] = {}
-    for e in events:
-        i0 = max(0, round((e.t_start - t0) * rate_hz))
-        i1 = min(len(truth_idx), round((e.t_end - t0) * rate_hz))
-        if i1 <= i0:
-            other += 1
-            continue
-        counts = np.bincount(truth_idx[i0:i1], minlength=len(names))
-        top = int(counts.argmax())
-        truth = names[top]
-        if truth not in labels or counts[top] < CLEAN_WINDOW_FRACTION * (i1 - i0):
-            other += 1
-            continue
-        scored += 1
-        correct += int(e.label == truth)
-        row = confusion.setdefault(truth, {})
-        row[e.label] = row.get(e.label, 0) + 1
-    return {
-        "accuracy": round(correct / scored, 4) if scored else None,
-        "scored_windows": scored,
-        "correct_windows": correct,
-        "rest_or_transition_windows": other,
-        "confusion": confusion,
-    }
-
-
 def score_stream(
     bundle_path: Path, script_path: Path, events_path: Path, record_path: Path, out: Path
 ) -> dict[str, Any]:
@@ -447,11 +403,12 @@ def score_stream(
     import numpy as np
 
     from mujo_edge.bundle import Bundle
-    from mujo_edge.cli.stream import make_pipeline, parse_script, recorded_settings, replay_items
-    from mujo_edge.events import read_events
+    from mujo_edge.events import read_events, score_events
     from mujo_edge.firmware_bridge.profiles import get_profile
+    from mujo_edge.gateway import make_pipeline, recorded_settings, replay_items
     from mujo_edge.samples import SampleBatch
     from mujo_edge.training.synth import simulate_workout
+    from mujo_edge.workouts import parse_script
 
     bundle = Bundle.open(bundle_path)
     live = read_events(events_path)

@@ -15,39 +15,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import heapq
-import json
 import logging
 import signal
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.constants import RATE_HZ
-from mujo_edge.errors import BundleError, DataError, MissingDependencyError, MujoError
+from mujo_edge.assets import DEFAULT_BUNDLE
+from mujo_edge.errors import BundleError, DataError, MissingDependencyError
+from mujo_edge.gateway import (
+    RECORDING_META_KEY,
+    DeviceSpec,
+    make_pipeline,
+    recorded_settings,
+    recording_path,
+    replay_events,
+    run_sessions,
+)
+from mujo_edge.workouts import default_script, parse_script, script_seconds, workout_motion
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle
     from mujo_edge.events import ActivityEvent, EventWriter
     from mujo_edge.pipeline import Pipeline
-    from mujo_edge.samples import SampleBatch, StreamStatus
 
 log = logging.getLogger(__name__)
 
-#: Where the shipped default bundle lives inside the package.
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "assets" / "default.mujo"
-#: Seconds per activity and per rest of the default virtual workout.
-DEFAULT_ACTIVITY_S = 20.0
-DEFAULT_REST_S = 6.0
 #: --virtual: seconds to wait for the last frames after every watch played its workout, and the most
 #: seconds beyond the workout's length a run may take (connecting included) before it is stopped.
 VIRTUAL_GRACE_S = 1.0
 VIRTUAL_TIMEOUT_S = 30.0
-#: Pipeline settings stored in a recording's header meta, so a replay repeats them.
-RECORDING_META_KEY = "mujo_edge_stream"
 
 
 # --------------------------------------------------------------------------------------------- bundle
@@ -63,304 +61,6 @@ def open_bundle(path: str | None) -> Bundle:
             )
         path = str(DEFAULT_BUNDLE)
     return Bundle.open(path)
-
-
-def make_pipeline(
-    bundle: Bundle,
-    fmt: str | None,
-    threads: int,
-    smooth: int,
-    live: bool,
-    calibrate: bool = True,
-    wrist: str | Mapping[str, str] = "right",
-) -> Pipeline:
-    from mujo_edge.pipeline import Pipeline
-
-    now = None
-    if live:
-        from mujo_edge.firmware_bridge.transport import host_time_s
-
-        now = host_time_s
-    return Pipeline.from_bundle(
-        bundle, fmt=fmt, threads=threads, smooth=smooth, now=now, calibrate=calibrate, wrist=wrist
-    )
-
-
-# --------------------------------------------------------------------------------------------- workouts
-def parse_script(spec: str) -> list[dict[str, Any]]:
-    """A workout script: a file (JSON list ``[{"activity": "ABD", "seconds": 20}, {"rest": 5}, ...]``, or the
-    synthetic generator's line format ``ABD 20`` / ``rest 5``) or inline ``"ABD:20,rest:5,FEL:20"``.
-
-    With the training extra installed the generator's own parser reads it (reps, long names, rest kinds);
-    without it, JSON lists and the inline form of activities in seconds are understood.
-    """
-    p = Path(spec)
-    is_file = p.is_file()
-    if not is_file and p.suffix == ".json":
-        raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
-    try:
-        from mujo_edge.training.synth.workout import parse_script as synth_parse
-    except ImportError:
-        synth_parse = None
-    if synth_parse is not None:
-        text = spec if is_file else "\n".join(part.strip().replace(":", " ") for part in spec.split(","))
-        return [_step_dict(s) for s in synth_parse(p if is_file else text)]
-    if is_file:
-        try:
-            steps = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(
-                f"workout script {p} is not JSON ({e}); the line format needs the training extra"
-            ) from e
-    else:
-        steps = []
-        for part in spec.split(","):
-            name, _, sec = part.strip().partition(":")
-            try:
-                seconds = float(sec)
-            except ValueError:
-                raise DataError(
-                    f"workout step {part!r} must be NAME:SECONDS (e.g. ABD:20 or rest:5)"
-                ) from None
-            steps.append(
-                {"rest": seconds} if name.lower() == "rest" else {"activity": name, "seconds": seconds}
-            )
-    if not isinstance(steps, list) or not steps:
-        raise DataError(f"workout script {spec!r} must be a non-empty list of steps")
-    for s in steps:
-        ok = isinstance(s, dict) and (
-            ("rest" in s and float(s["rest"]) > 0) or ("activity" in s and float(s.get("seconds", 0)) > 0)
-        )
-        if not ok:
-            raise DataError(f"workout step {s!r} must be {{'activity': NAME, 'seconds': S}} or {{'rest': S}}")
-    return steps
-
-
-def _step_dict(step: Any) -> dict[str, Any]:
-    """The generator's Step as a script dict (what simulate_workout takes back)."""
-    if step.activity == "rest":
-        return {"rest": step.seconds, **({"kind": step.rest_kind} if step.rest_kind else {})}
-    return {"activity": step.activity, "seconds": step.seconds, **({"side": step.side} if step.side else {})}
-
-
-#: Label names that mean "no activity" (the default workout rests instead of performing them).
-NON_ACTIVITY_LABELS = ("non_activity", "no activity", "rest", "none", "null", "other")
-
-
-def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:
-    """Every activity of the bundle once, with rests between."""
-    steps: list[dict[str, Any]] = []
-    for lab in labels:
-        if lab.strip().lower().replace("-", "_") in NON_ACTIVITY_LABELS:
-            continue
-        steps += [{"activity": lab, "seconds": DEFAULT_ACTIVITY_S}, {"rest": DEFAULT_REST_S}]
-    return steps
-
-
-def script_seconds(steps: Sequence[dict[str, Any]]) -> float:
-    return float(sum(float(s.get("seconds", s.get("rest", 0))) for s in steps))
-
-
-def workout_motion(
-    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "left"
-) -> tuple[np.ndarray, str]:
-    """(n, 3) float32 g of a watch on ``wrist`` doing ``steps`` at ``rate_hz``, in that watch's device axes
-    (what it would stream), and where the motion came from.
-
-    Uses the synthetic workout generator (``mujo_edge.training.synth``, numpy only) when installed, else
-    real recordings of the seglearn watch dataset (the 7 shoulder exercises; rests as a still, hanging arm).
-    """
-    try:
-        from mujo_edge.training.synth import simulate_workout  # type: ignore[attr-defined]
-    except ImportError:
-        simulate_workout = None
-    if simulate_workout is not None:
-        rec = simulate_workout(steps, seed=seed, wrist=wrist, rate_hz=rate_hz)
-        return np.asarray(rec.acc_g, np.float32), "synthetic workout (mujo_edge.training.synth)"
-    return seglearn_motion(steps, rate_hz, seed, wrist), "recorded seglearn watch data (real), resampled"
-
-
-def seglearn_motion(
-    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "right"
-) -> np.ndarray:
-    """(n, 3) float32 g: real seglearn recordings of each step's exercise (rests: a still, hanging arm),
-    resampled to ``rate_hz``, in the device axes of a watch on ``wrist``."""
-    try:
-        from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
-    except ImportError as e:
-        raise MissingDependencyError(
-            "The virtual watch's motion (synthetic workout or recorded seglearn data)", "training"
-        ) from e
-    from mujo_edge.axes import mirror_left_wrist
-
-    raw = load_watch()
-    rng = np.random.default_rng(seed)
-    parts = []
-    for step in steps:
-        if "rest" in step:
-            n = round(float(step["rest"]) * RATE_HZ)
-            still = np.array([-1.0, 0.0, 0.05]) + rng.normal(0.0, 0.01, (n, 3))  # arm hanging at the side
-            parts.append(still)
-            continue
-        name = str(step["activity"])
-        if name not in SEGLEARN_LABELS:
-            raise DataError(
-                f"activity {name!r} has no recorded motion (the seglearn data has {list(SEGLEARN_LABELS)}); "
-                "install the training extra for synthetic motion of other activities"
-            )
-        y = SEGLEARN_LABELS.index(name)
-        idx = [i for i in range(len(raw["X"])) if int(raw["y"][i]) == y]
-        rec = int(idx[int(rng.integers(len(idx)))])
-        x = raw["X"][rec][:, :3].astype(np.float64)
-        if int(raw["side"][rec]) == 0:
-            x, _ = mirror_left_wrist(x)
-        n = round(float(step["seconds"]) * RATE_HZ)
-        parts.append(np.resize(x, (n, 3)) if x.shape[0] < n else x[:n])
-    acc50 = np.concatenate(parts)  # right-wrist frame (the convention): left recordings were mirrored
-    if wrist == "left":
-        acc50, _ = mirror_left_wrist(acc50)  # what a left-wrist watch streams
-    t50 = np.arange(acc50.shape[0]) / RATE_HZ
-    t = np.arange(int(acc50.shape[0] * rate_hz / RATE_HZ)) / rate_hz
-    return np.stack([np.interp(t, t50, acc50[:, c]) for c in range(3)], 1).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------------- engine
-@dataclass
-class DeviceSpec:
-    """One device to stream: what to look for, which profile decodes it, its stream name."""
-
-    target: str
-    profile: str
-    name: str
-    wrist: str = "left"
-
-
-def recording_path(base: str, device: str, n_devices: int) -> Path:
-    """``--record FILE`` for one device; ``FILE`` with ``-<device>`` before the suffix for several."""
-    p = Path(base)
-    if n_devices == 1:
-        return p
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in device)
-    return p.with_name(f"{p.stem}-{safe}{p.suffix or '.jsonl'}")
-
-
-async def run_sessions(
-    sessions: Sequence[Any],
-    pipeline: Pipeline,
-    on_events: Callable[[list[ActivityEvent]], None],
-    duration_s: float | None = None,
-    on_tick: Callable[[], None] | None = None,
-    stop_event: asyncio.Event | None = None,
-    tick_s: float = 0.25,
-) -> None:
-    """Feed every session's stream through ``pipeline`` until ``duration_s``, ``stop_event`` or all
-    sessions end; ``on_events`` gets each list of new events, ``on_tick`` runs ~every ``tick_s``.
-
-    Items of all sessions go through one queue; whatever has arrived is fed in one ``feed_many`` call, so
-    windows of many devices share one model call. A session that fails (DeviceError: not found, gave up
-    reconnecting) is logged and marked in its stats while the others go on (a gateway keeps serving the
-    watches it has); when every session has failed, the first error is raised after the pipeline is flushed.
-    """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[SampleBatch | StreamStatus] = asyncio.Queue()
-    stop_event = stop_event or asyncio.Event()
-
-    async def pump(session: Any) -> None:
-        async for item in session.stream():
-            queue.put_nowait(item)
-
-    tasks = [asyncio.ensure_future(pump(s)) for s in sessions]
-    deadline = None if duration_s is None else loop.time() + duration_s
-    error: BaseException | None = None
-    failed: dict[str, BaseException | None] = {}
-
-    def feed(items: list[Any]) -> None:
-        if items:
-            ev = pipeline.feed_many(items)
-            for s in sessions:
-                pipeline.note_decode_errors(s.device_name, s.stats.decode_errors)
-            if ev:
-                on_events(ev)
-
-    try:
-        while True:
-            wait = tick_s if deadline is None else max(0.0, min(tick_s, deadline - loop.time()))
-            items: list[Any] = []
-            with contextlib.suppress(asyncio.TimeoutError):
-                items.append(await asyncio.wait_for(queue.get(), timeout=wait))
-            while not queue.empty():
-                items.append(queue.get_nowait())
-            feed(items)
-            if on_tick is not None:
-                on_tick()
-            for task, session in zip(tasks, sessions, strict=True):
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    exc = task.exception()
-                    if session.device_name not in failed:
-                        failed[session.device_name] = exc
-                        pipeline.note_failure(session.device_name, str(exc))
-                        log.error("%s: %s", session.device_name, exc)
-            if len(failed) == len(sessions) or (failed and len(sessions) == 1):
-                error = next(iter(failed.values()))  # nothing left to stream: say why
-                break
-            if stop_event.is_set() or all(t.done() for t in tasks):
-                break
-            if deadline is not None and loop.time() >= deadline:
-                break
-    finally:
-        for s in sessions:
-            with contextlib.suppress(MujoError):
-                await s.stop()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=5.0)
-            for t in pending:
-                t.cancel()
-        items = []
-        while not queue.empty():
-            items.append(queue.get_nowait())
-        feed(items)
-        tail = pipeline.close()
-        if tail:
-            on_events(tail)
-        if on_tick is not None:
-            on_tick()
-    if error is not None:
-        raise error
-
-
-def replay_items(paths: Sequence[str | Path]) -> Iterator[SampleBatch | StreamStatus]:
-    """The batches and statuses of one or many recordings, merged in receive order."""
-    from mujo_edge.firmware_bridge.record import replay_batches
-
-    streams = [replay_batches(p) for p in paths]
-    if len(streams) == 1:
-        yield from streams[0]
-    else:
-        yield from heapq.merge(*streams, key=lambda it: it.t_recv_s)
-
-
-def replay_events(paths: Sequence[str | Path], pipeline: Pipeline, chunk: int = 256) -> list[ActivityEvent]:
-    """Every event a replay of ``paths`` yields (fed ``chunk`` items at a time)."""
-    events: list[ActivityEvent] = []
-    buf: list[Any] = []
-    for it in replay_items(paths):
-        buf.append(it)
-        if len(buf) >= chunk:
-            events += pipeline.feed_many(buf)
-            buf = []
-    events += pipeline.feed_many(buf)
-    return events + pipeline.close()
-
-
-def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:
-    """The pipeline settings the live run stored in the recordings' headers (empty when absent)."""
-    from mujo_edge.firmware_bridge.record import read_header
-
-    for p in paths:
-        meta = read_header(p).meta.get(RECORDING_META_KEY)
-        if isinstance(meta, dict):
-            return meta
-    return {}
 
 
 # --------------------------------------------------------------------------------------------- handlers

@@ -1,4 +1,4 @@
-"""The runtime fed by the real BLE session code over a fault-injecting replay link (E's ReplayConnector):
+"""The runtime fed by the real BLE session code over a fault-injecting replay link (firmware_bridge.record.ReplayConnector):
 no sample lost but those the radio lost, every gap flagged, cut windows counted, reconnects restart the grid,
 and replaying the recording the live run made gives the same events."""
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mujo_edge.cli.stream import recorded_settings, replay_events, run_sessions
 from mujo_edge.events import ActivityEvent
 from mujo_edge.firmware_bridge.profiles import get_profile
 from mujo_edge.firmware_bridge.profiles.polar import pmd
 from mujo_edge.firmware_bridge.record import Faults, Notification, Recorder, ReplayConnector, ReplayDevice
 from mujo_edge.firmware_bridge.session import DeviceSession
+from mujo_edge.gateway import recorded_settings, replay_events, run_sessions
 from mujo_edge.pipeline import Pipeline
 
 RATE = 52.0

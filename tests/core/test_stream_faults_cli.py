@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mujo_edge import workouts
 from mujo_edge.cli import main
 from mujo_edge.cli.stream import virtual_faults
 from mujo_edge.errors import DataError
@@ -51,7 +52,7 @@ def test_stream_virtual_with_every_fault_flag(
     import mujo_edge.cli.stream as stream_cli
 
     def motion(steps: list, rate_hz: float, seed: int = 0, wrist: str = "left") -> tuple[np.ndarray, str]:
-        n = round(stream_cli.script_seconds(steps) * rate_hz)  # x flips every 3 s: the faults are under test
+        n = round(workouts.script_seconds(steps) * rate_hz)  # x flips every 3 s: the faults are under test
         x = np.where((np.arange(n) // round(3 * rate_hz)) % 2 == 0, -0.5, 0.5)
         return np.stack([x, 0 * x, 1 + 0 * x], 1).astype(np.float32), "square wave"
 

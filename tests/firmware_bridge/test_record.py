@@ -155,7 +155,7 @@ def test_bad_files_are_refused_clearly(tmp_path: Path) -> None:
         read_header(other)
     newer = tmp_path / "newer.jsonl"
     newer.write_text('{"format": "mujo-edge-ble-recording", "version": 2}\n')
-    with pytest.raises(DataError, match="version 2, this toolkit reads version 1"):
+    with pytest.raises(DataError, match=r"version 2 is not supported by this mujo-edge \(it reads 1\)"):
         read_header(newer)
     with pytest.raises(DataError, match="already exists"):
         Recorder(other, "w", "mujo")

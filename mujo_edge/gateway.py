@@ -1,0 +1,195 @@
+"""The gateway: many watches' sessions through one pipeline, live, and recordings replayed through it again.
+
+``run_sessions`` is the streaming loop of ``mujo-edge stream``: every session's sample batches and status
+changes go through one queue, and whatever has arrived is fed to the :class:`~mujo_edge.pipeline.Pipeline`
+in one call, so windows of many devices share one model call. ``replay_events`` feeds recordings (what
+``mujo-edge stream --record`` writes) through a pipeline, which yields the live run's events again.
+
+This module joins the runtime core and ``firmware_bridge`` (sessions, recordings); the core imports neither it
+nor firmware_bridge. Sessions are duck-typed (``stream()``, ``stop()``, ``device_name``, ``stats``), so the BLE
+stack is imported only by whoever builds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mujo_edge.errors import MujoError
+
+if TYPE_CHECKING:
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.events import ActivityEvent
+    from mujo_edge.pipeline import Pipeline
+    from mujo_edge.samples import SampleBatch, StreamStatus
+
+log = logging.getLogger(__name__)
+
+#: Pipeline settings stored in a recording's header meta, so a replay repeats them.
+RECORDING_META_KEY = "mujo_edge_stream"
+
+
+def make_pipeline(
+    bundle: Bundle,
+    fmt: str | None,
+    threads: int,
+    smooth: int,
+    live: bool,
+    calibrate: bool = True,
+    wrist: str | Mapping[str, str] = "right",
+) -> Pipeline:
+    """A pipeline running ``bundle``; ``live``: events carry the host's clock (for latency), a replay's do not."""
+    from mujo_edge.pipeline import Pipeline
+
+    now = None
+    if live:
+        from mujo_edge.firmware_bridge.transport import host_time_s
+
+        now = host_time_s
+    return Pipeline.from_bundle(
+        bundle, fmt=fmt, threads=threads, smooth=smooth, now=now, calibrate=calibrate, wrist=wrist
+    )
+
+
+@dataclass
+class DeviceSpec:
+    """One device to stream: what to look for, which profile decodes it, its stream name."""
+
+    target: str
+    profile: str
+    name: str
+    wrist: str = "left"
+
+
+def recording_path(base: str, device: str, n_devices: int) -> Path:
+    """``--record FILE`` for one device; ``FILE`` with ``-<device>`` before the suffix for several."""
+    p = Path(base)
+    if n_devices == 1:
+        return p
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in device)
+    return p.with_name(f"{p.stem}-{safe}{p.suffix or '.jsonl'}")
+
+
+async def run_sessions(
+    sessions: Sequence[Any],
+    pipeline: Pipeline,
+    on_events: Callable[[list[ActivityEvent]], None],
+    duration_s: float | None = None,
+    on_tick: Callable[[], None] | None = None,
+    stop_event: asyncio.Event | None = None,
+    tick_s: float = 0.25,
+) -> None:
+    """Feed every session's stream through ``pipeline`` until ``duration_s``, ``stop_event`` or all
+    sessions end; ``on_events`` gets each list of new events, ``on_tick`` runs ~every ``tick_s``.
+
+    Items of all sessions go through one queue; whatever has arrived is fed in one ``feed_many`` call, so
+    windows of many devices share one model call. A session that fails (DeviceError: not found, gave up
+    reconnecting) is logged and marked in its stats while the others go on (a gateway keeps serving the
+    watches it has); when every session has failed, the first error is raised after the pipeline is flushed.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[SampleBatch | StreamStatus] = asyncio.Queue()
+    stop_event = stop_event or asyncio.Event()
+
+    async def pump(session: Any) -> None:
+        async for item in session.stream():
+            queue.put_nowait(item)
+
+    tasks = [asyncio.ensure_future(pump(s)) for s in sessions]
+    deadline = None if duration_s is None else loop.time() + duration_s
+    error: BaseException | None = None
+    failed: dict[str, BaseException | None] = {}
+
+    def feed(items: list[Any]) -> None:
+        if items:
+            ev = pipeline.feed_many(items)
+            for s in sessions:
+                pipeline.note_decode_errors(s.device_name, s.stats.decode_errors)
+            if ev:
+                on_events(ev)
+
+    try:
+        while True:
+            wait = tick_s if deadline is None else max(0.0, min(tick_s, deadline - loop.time()))
+            items: list[Any] = []
+            with contextlib.suppress(asyncio.TimeoutError):
+                items.append(await asyncio.wait_for(queue.get(), timeout=wait))
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            feed(items)
+            if on_tick is not None:
+                on_tick()
+            for task, session in zip(tasks, sessions, strict=True):
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if session.device_name not in failed:
+                        failed[session.device_name] = exc
+                        pipeline.note_failure(session.device_name, str(exc))
+                        log.error("%s: %s", session.device_name, exc)
+            if len(failed) == len(sessions) or (failed and len(sessions) == 1):
+                error = next(iter(failed.values()))  # nothing left to stream: say why
+                break
+            if stop_event.is_set() or all(t.done() for t in tasks):
+                break
+            if deadline is not None and loop.time() >= deadline:
+                break
+    finally:
+        for s in sessions:
+            with contextlib.suppress(MujoError):
+                await s.stop()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5.0)
+            for t in pending:
+                t.cancel()
+        items = []
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        feed(items)
+        tail = pipeline.close()
+        if tail:
+            on_events(tail)
+        if on_tick is not None:
+            on_tick()
+    if error is not None:
+        raise error
+
+
+def replay_items(paths: Sequence[str | Path]) -> Iterator[SampleBatch | StreamStatus]:
+    """The batches and statuses of one or many recordings, merged in receive order."""
+    from mujo_edge.firmware_bridge.record import replay_batches
+
+    streams = [replay_batches(p) for p in paths]
+    if len(streams) == 1:
+        yield from streams[0]
+    else:
+        yield from heapq.merge(*streams, key=lambda it: it.t_recv_s)
+
+
+def replay_events(paths: Sequence[str | Path], pipeline: Pipeline, chunk: int = 256) -> list[ActivityEvent]:
+    """Every event a replay of ``paths`` yields (fed ``chunk`` items at a time)."""
+    events: list[ActivityEvent] = []
+    buf: list[Any] = []
+    for it in replay_items(paths):
+        buf.append(it)
+        if len(buf) >= chunk:
+            events += pipeline.feed_many(buf)
+            buf = []
+    events += pipeline.feed_many(buf)
+    return events + pipeline.close()
+
+
+def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """The pipeline settings the live run stored in the recordings' headers (empty when absent)."""
+    from mujo_edge.firmware_bridge.record import read_header
+
+    for p in paths:
+        meta = read_header(p).meta.get(RECORDING_META_KEY)
+        if isinstance(meta, dict):
+            return meta
+    return {}

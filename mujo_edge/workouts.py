@@ -1,0 +1,158 @@
+"""Scripted workouts for virtual watches: a script's steps, the default script for a bundle, and the wrist
+motion that performs it (what ``mujo-edge stream --virtual`` streams).
+
+A script is a list of steps, ``{"activity": NAME, "seconds": S}`` or ``{"rest": S}``. The motion comes from the
+synthetic workout generator (``mujo_edge.training.synth``, numpy only) when the training extra is installed,
+else from real seglearn watch recordings; both are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mujo_edge.constants import RATE_HZ
+from mujo_edge.errors import DataError, MissingDependencyError
+from mujo_edge.events import is_no_activity
+
+#: Seconds per activity and per rest of the default virtual workout.
+DEFAULT_ACTIVITY_S = 20.0
+DEFAULT_REST_S = 6.0
+
+
+def parse_script(spec: str) -> list[dict[str, Any]]:
+    """A workout script: a file (JSON list ``[{"activity": "ABD", "seconds": 20}, {"rest": 5}, ...]``, or the
+    synthetic generator's line format ``ABD 20`` / ``rest 5``) or inline ``"ABD:20,rest:5,FEL:20"``.
+
+    With the training extra installed the generator's own parser reads it (reps, long names, rest kinds);
+    without it, JSON lists and the inline form of activities in seconds are understood.
+    """
+    p = Path(spec)
+    is_file = p.is_file()
+    if not is_file and p.suffix == ".json":
+        raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
+    try:
+        from mujo_edge.training.synth.workout import parse_script as synth_parse
+    except ImportError:
+        synth_parse = None
+    if synth_parse is not None:
+        text = spec if is_file else "\n".join(part.strip().replace(":", " ") for part in spec.split(","))
+        return [_step_dict(s) for s in synth_parse(p if is_file else text)]
+    if is_file:
+        try:
+            steps = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"workout script {p} is not JSON ({e}); the line format needs the training extra"
+            ) from e
+    else:
+        steps = []
+        for part in spec.split(","):
+            name, _, sec = part.strip().partition(":")
+            try:
+                seconds = float(sec)
+            except ValueError:
+                raise DataError(
+                    f"workout step {part!r} must be NAME:SECONDS (e.g. ABD:20 or rest:5)"
+                ) from None
+            steps.append(
+                {"rest": seconds} if name.lower() == "rest" else {"activity": name, "seconds": seconds}
+            )
+    if not isinstance(steps, list) or not steps:
+        raise DataError(f"workout script {spec!r} must be a non-empty list of steps")
+    for s in steps:
+        ok = isinstance(s, dict) and (
+            ("rest" in s and float(s["rest"]) > 0) or ("activity" in s and float(s.get("seconds", 0)) > 0)
+        )
+        if not ok:
+            raise DataError(f"workout step {s!r} must be {{'activity': NAME, 'seconds': S}} or {{'rest': S}}")
+    return steps
+
+
+def _step_dict(step: Any) -> dict[str, Any]:
+    """The generator's Step as a script dict (what simulate_workout takes back)."""
+    if step.activity == "rest":
+        return {"rest": step.seconds, **({"kind": step.rest_kind} if step.rest_kind else {})}
+    return {"activity": step.activity, "seconds": step.seconds, **({"side": step.side} if step.side else {})}
+
+
+def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Every activity of the bundle once, with rests between (a "no activity" label is rested, not performed)."""
+    steps: list[dict[str, Any]] = []
+    for lab in labels:
+        if is_no_activity(lab):
+            continue
+        steps += [{"activity": lab, "seconds": DEFAULT_ACTIVITY_S}, {"rest": DEFAULT_REST_S}]
+    return steps
+
+
+def script_seconds(steps: Sequence[dict[str, Any]]) -> float:
+    """The script's length in seconds, rests included."""
+    return float(sum(float(s.get("seconds", s.get("rest", 0))) for s in steps))
+
+
+def workout_motion(
+    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "left"
+) -> tuple[np.ndarray, str]:
+    """(n, 3) float32 g of a watch on ``wrist`` doing ``steps`` at ``rate_hz``, in that watch's device axes
+    (what it would stream), and where the motion came from.
+
+    Uses the synthetic workout generator (``mujo_edge.training.synth``, numpy only) when installed, else
+    real recordings of the seglearn watch dataset (the 7 shoulder exercises; rests as a still, hanging arm).
+    """
+    try:
+        from mujo_edge.training.synth import simulate_workout  # type: ignore[attr-defined]
+    except ImportError:
+        simulate_workout = None
+    if simulate_workout is not None:
+        rec = simulate_workout(steps, seed=seed, wrist=wrist, rate_hz=rate_hz)
+        return np.asarray(rec.acc_g, np.float32), "synthetic workout (mujo_edge.training.synth)"
+    return seglearn_motion(steps, rate_hz, seed, wrist), "recorded seglearn watch data (real), resampled"
+
+
+def seglearn_motion(
+    steps: list[dict[str, Any]], rate_hz: float, seed: int = 0, wrist: str = "right"
+) -> np.ndarray:
+    """(n, 3) float32 g: real seglearn recordings of each step's exercise (rests: a still, hanging arm),
+    resampled to ``rate_hz``, in the device axes of a watch on ``wrist``."""
+    try:
+        from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
+    except ImportError as e:
+        raise MissingDependencyError(
+            "The virtual watch's motion (synthetic workout or recorded seglearn data)", "training"
+        ) from e
+    from mujo_edge.axes import mirror_left_wrist
+
+    raw = load_watch()
+    rng = np.random.default_rng(seed)
+    parts = []
+    for step in steps:
+        if "rest" in step:
+            n = round(float(step["rest"]) * RATE_HZ)
+            still = np.array([-1.0, 0.0, 0.05]) + rng.normal(0.0, 0.01, (n, 3))  # arm hanging at the side
+            parts.append(still)
+            continue
+        name = str(step["activity"])
+        if name not in SEGLEARN_LABELS:
+            raise DataError(
+                f"activity {name!r} has no recorded motion (the seglearn data has {list(SEGLEARN_LABELS)}); "
+                "install the training extra for synthetic motion of other activities"
+            )
+        y = SEGLEARN_LABELS.index(name)
+        idx = [i for i in range(len(raw["X"])) if int(raw["y"][i]) == y]
+        rec = int(idx[int(rng.integers(len(idx)))])
+        x = raw["X"][rec][:, :3].astype(np.float64)
+        if int(raw["side"][rec]) == 0:
+            x, _ = mirror_left_wrist(x)
+        n = round(float(step["seconds"]) * RATE_HZ)
+        parts.append(np.resize(x, (n, 3)) if x.shape[0] < n else x[:n])
+    acc50 = np.concatenate(parts)  # right-wrist frame (the convention): left recordings were mirrored
+    if wrist == "left":
+        acc50, _ = mirror_left_wrist(acc50)  # what a left-wrist watch streams
+    t50 = np.arange(acc50.shape[0]) / RATE_HZ
+    t = np.arange(int(acc50.shape[0] * rate_hz / RATE_HZ)) / rate_hz
+    return np.stack([np.interp(t, t50, acc50[:, c]) for c in range(3)], 1).astype(np.float32)
