@@ -1,4 +1,5 @@
 # The two commands of the README contract: `make demo` and `make test`. Both set up .venv themselves.
+# `make lint` checks style, types and the dependency rule; CI (.ci/run) runs it, then `make test`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -41,9 +42,12 @@ video-assets: $(STAMP)
 test: $(STAMP) system-deps video-assets
 	$(BIN)/python -m pytest -q
 
+# Style, types and the dependency rule: what CI runs before the tests (.ci/run).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy mujo_edge
+	BIN=$(BIN) .ci/lint-imports
 
 # The API reference from the docstrings (pdoc), into build/api; a pdoc warning fails it. tests/test_docs.py
 # builds the same pages, so CI checks it.

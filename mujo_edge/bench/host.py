@@ -227,6 +227,10 @@ class _NoOpRunner:
 
     logits = predict
 
+    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Uniform logits and no embedding: what a bundle with a head would ask of it."""
+        return self.predict(windows_g), None
+
 
 def _bench_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """Amortized cost per window of the streaming pipeline (clock, grid, windows, PIT) with a no-op model."""

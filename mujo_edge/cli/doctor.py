@@ -90,7 +90,11 @@ def run_checks() -> list[Check]:
         ),
         _import_check("bleak (BLE watches)", "bleak", "bleak", "pip install 'mujo-edge[ble]'", "BleakClient"),
         _import_check(
-            "bumble (virtual watches)", "bumble.device", "bumble", "pip install 'mujo-edge[virtual]'", "Device"
+            "bumble (virtual watches)",
+            "bumble.device",
+            "bumble",
+            "pip install 'mujo-edge[virtual]'",
+            "Device",
         ),
         _adapter_check(),
     ]
