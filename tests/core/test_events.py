@@ -84,3 +84,28 @@ def test_writer_flushes_each_write_and_reader_skips_a_cut_last_line(tmp_path: Pa
         read_events(p)
     with pytest.raises(DataError, match="not found"):
         read_events(tmp_path / "missing.jsonl")
+
+
+def test_one_list_of_no_activity_names() -> None:
+    from mujo_edge.events import is_no_activity
+
+    for name in ("non_activity", "No activity", "rest", "NULL", "idle", "other", "non-activity"):
+        assert is_no_activity(name), name
+    for name in ("ABD", "walking", "rest_pause_squat"):
+        assert not is_no_activity(name), name
+
+
+def test_artifact_format_check_says_what_and_where() -> None:
+    import pytest
+
+    from mujo_edge.errors import DataError
+    from mujo_edge.provenance import check_format
+
+    ok = {"format": "x-thing", "schema_version": 2}
+    assert check_format(ok, "x-thing", (1, 2), DataError, "f.json", "re-create it") == ok
+    with pytest.raises(DataError, match=r"f\.json: expected format 'x-thing', found 'y'; re-create it"):
+        check_format({"format": "y"}, "x-thing", 1, DataError, "f.json", "re-create it")
+    with pytest.raises(DataError, match=r"schema_version 3 is not supported .* \(it reads 1, 2\)"):
+        check_format({"format": "x-thing", "schema_version": 3}, "x-thing", (1, 2), DataError, "f", "fix")
+    with pytest.raises(DataError, match="schema_version True"):
+        check_format({"format": "x-thing", "schema_version": True}, "x-thing", 1, DataError, "f", "fix")
