@@ -366,6 +366,7 @@ def write_export_bundle(
         },
         student={
             "model": student_manifest["model"],
+            "weights_sha256": student_manifest.get("weights", {}).get("sha256"),
             "params": metrics.get("student_params"),
             "test_macro_f1": metrics.get("student_test_macro_f1"),
             "splits": student_manifest.get("splits"),
@@ -381,4 +382,133 @@ def write_export_bundle(
             "min_agreement": report.min_agreement,
             "models": {m.file.filename: m.verification.to_dict() for m in report.models},
         },
+    )
+
+
+# --- open-set test and heads from words (numpy on the exported model's own outputs) ----------------------
+@dataclass
+class LabelledWindows:
+    """Windows of the student's dataset by part, after its PIT table: (N, WINDOW, 3) g and (N,) labels."""
+
+    train_g: np.ndarray
+    train_label: np.ndarray
+    val_g: np.ndarray
+    val_label: np.ndarray
+    info: dict[str, Any]
+
+
+def open_set_windows(
+    student_manifest: dict[str, Any], data_dir: str | Path | None, max_train: int = 4096, seed: int = 0
+) -> LabelledWindows:
+    """Training windows (class means and covariance of the open-set test; at most ``max_train``, drawn per
+    seed) and validation windows (its threshold) of the student's own subjects. Raises DataError when the
+    student has no validation subjects: the threshold must not be chosen on training or test windows."""
+    from mujo_edge.training.data.format import Dataset
+    from mujo_edge.training.distill import apply_calibration
+
+    path = data_dir or student_manifest.get("data", {}).get("path")
+    if not path:
+        raise DataError("the open-set test needs the student's dataset; pass --data DIR")
+    ds = Dataset.open(path)
+    splits = student_manifest["splits"]
+    if not splits.get("val"):
+        raise DataError(
+            "the student has no validation subjects, so the open-set threshold cannot be chosen honestly; "
+            "distill with --val-subjects, or export with --no-open-set"
+        )
+    subject = np.asarray(ds.subject)
+    train = np.flatnonzero(np.isin(subject, splits["train"]))
+    val = np.flatnonzero(np.isin(subject, splits["val"]))
+    rng = np.random.default_rng(seed)
+    if len(train) > max_train:
+        train = np.sort(rng.choice(train, max_train, replace=False))
+    table = student_manifest.get("calibration")
+    label = np.asarray(ds.label, np.int64)
+    return LabelledWindows(
+        train_g=apply_calibration(np.asarray(ds.acc[train]), table),
+        train_label=label[train],
+        val_g=apply_calibration(np.asarray(ds.acc[val]), table),
+        val_label=label[val],
+        info={
+            "data": str(path),
+            "content_hash": ds.manifest.get("content_hash"),
+            "means_and_covariance_subjects": list(splits["train"]),
+            "means_and_covariance_windows": len(train),
+            "threshold_subjects": list(splits["val"]),
+            "threshold_windows": len(val),
+        },
+    )
+
+
+def _embed(bundle: Bundle, windows_g: np.ndarray) -> np.ndarray:
+    """The bundle model's (N, D) embeddings, as the device computes them (best installed runtime)."""
+    emb = bundle.runner().run(windows_g, embedding=True)[1]
+    if emb is None:
+        raise ExportError(f"{bundle.path}: the model exports no embedding; no open-set test or words head")
+    return emb
+
+
+def add_open_set(bundle: Bundle, out: str | Path, windows: LabelledWindows, keep: float) -> Bundle:
+    """``bundle`` re-written at ``out`` with a Mahalanobis open-set test on its own model's embeddings:
+    class means and shared covariance from the training windows, the threshold keeping ``keep`` of the
+    validation windows known (:func:`mujo_edge.heads.with_open_set`)."""
+    from mujo_edge.heads import Head, with_open_set
+
+    if bundle.head.kind != "logits":
+        raise ExportError("the open-set test is fitted on a bundle whose head is its model's logits")
+    head = with_open_set(
+        Head("logits", bundle.model_labels),
+        _embed(bundle, windows.train_g),
+        windows.train_label,
+        _embed(bundle, windows.val_g),
+        keep=keep,
+    )
+    from mujo_edge.bundle import calibration_target_entry
+
+    return bundle.derive(
+        out,
+        head=head,
+        open_set_info={"keep_known": keep, "chosen_on": windows.info},
+        extra={"calibration_target": calibration_target_entry(windows.train_g)},
+    )
+
+
+def words_bundle(
+    bundle: Bundle,
+    out: str | Path,
+    label_texts: dict[str, list[str]],
+    vectors: np.ndarray,
+    own_vectors: np.ndarray,
+    windows: LabelledWindows,
+    keep: float,
+) -> Bundle:
+    """A bundle whose labels come from words: ``vectors`` (L, D) are the label texts in the student's space
+    (:func:`mujo_edge.training.distill.text_label_vectors`), the head is ``scale * cos`` to them and the
+    open-set test the largest cosine to them. No labelled windows of these labels exist, so the threshold
+    is chosen on the student's own validation windows: the cosine of each to ITS label's text vector
+    (``own_vectors``, the student's labels), keeping ``keep`` of them."""
+    from mujo_edge.constants import TEXT_HEAD_SCALE
+    from mujo_edge.heads import Head, choose_threshold, text_head, unit_rows
+
+    head = text_head(vectors, list(label_texts))
+    e = unit_rows(_embed(bundle, windows.val_g))
+    own = (e @ np.asarray(own_vectors, np.float32).T)[np.arange(len(e)), windows.val_label]
+    thr = choose_threshold(own, keep)
+    head = Head("linear", head.labels, head.weight, head.bias, prototypes=vectors, threshold=thr)
+    return bundle.derive(
+        out,
+        head=head,
+        head_info={
+            "source": "label texts",
+            "texts": label_texts,
+            "scale": TEXT_HEAD_SCALE,
+        },
+        open_set_info={
+            "keep_known": keep,
+            "chosen_on": {
+                **windows.info,
+                "how": "cosine of the student's validation windows to their own label's text vector",
+            },
+        },
+        name="words: " + ", ".join(label_texts),
     )

@@ -27,6 +27,7 @@ version, a file whose sha256 differs from the manifest, a missing file, a corrup
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import math
@@ -420,6 +421,7 @@ class Bundle:
         calibration: Any = _KEEP,
         name: str | None = None,
         note: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Bundle:
         """Write a new bundle at ``out`` with the same model files and a new head, open-set test and/or
         calibration; everything else is copied. No torch: a phone can do it.
@@ -431,6 +433,7 @@ class Bundle:
                 data, keep fraction...).
             calibration: a ``PitCalibration.to_dict()`` table, None to drop it; default keeps this one.
             note: recorded under ``derived_from`` with this bundle's name and content hash.
+            extra: further manifest fields to set (e.g. ``calibration_target``); covered by the hash.
         """
         m = json.loads(json.dumps(self.manifest))
         drop = (HEAD_WEIGHT_FILE, OPEN_SET_FILE, OPEN_SET_PRECISION_FILE)
@@ -464,6 +467,7 @@ class Bundle:
         from mujo_edge.provenance import provenance
 
         m["provenance"] = provenance(derived=True)
+        m.update(extra or {})
         return write_bundle_zip(out, m, files)
 
     def summary(self) -> dict[str, Any]:
@@ -796,6 +800,19 @@ def _validate_arrays_meta(
     model_labels: list[str],
     emb_dim: int | None,
 ) -> None:
+    target = manifest.get("calibration_target")
+    if target is not None:
+        tq = target.get("target_q") if isinstance(target, dict) else None
+        ok = (
+            isinstance(tq, list)
+            and len(tq) == 3
+            and all(isinstance(r, list) and len(r) >= 2 and all(_is_num(v) for v in r) for r in tq)
+            and all(all(a <= b for a, b in itertools.pairwise(r)) for r in tq)
+        )
+        if not ok:
+            raise BundleError(
+                f"{p}: calibration_target must hold target_q: 3 non-decreasing lists of numbers. {_REGENERATE}"
+            )
     cal = manifest.get("calibration")
     if cal is not None and not isinstance(cal, dict):
         raise BundleError(f"{p}: manifest 'calibration' must be a PIT table object or null. {_REGENERATE}")
@@ -875,6 +892,22 @@ def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise BundleError(f"{p}: model entry {m.get('file')!r} is malformed ({e!r}). {_REGENERATE}") from e
+
+
+def calibration_target_entry(model_input_g: np.ndarray, n_quantiles: int | None = None) -> dict[str, Any]:
+    """The manifest's ``calibration_target``: per-channel quantiles (3, Q) of the windows the model was
+    trained on, as the model takes them (after the training PIT table, if any). ``mujo-edge calibrate``
+    maps a user's unlabelled stream onto them."""
+    from mujo_edge.constants import PIT_QUANTILES
+
+    q = n_quantiles or PIT_QUANTILES
+    x = np.asarray(model_input_g, np.float64).reshape(-1, 3)
+    tq = np.maximum.accumulate(np.quantile(x, np.linspace(0, 1, q), axis=0).T.astype(np.float32), axis=1)
+    return {
+        "what": "per-channel quantiles of the model's training input (g), at probabilities linspace(0, 1, Q)",
+        "n": int(x.shape[0]),
+        "target_q": [[float(v) for v in row] for row in tq],
+    }
 
 
 def upgrade_bundle(old: str | Path, out: str | Path) -> Bundle:

@@ -594,3 +594,42 @@ def student_label_embeddings(teacher_label_emb: np.ndarray, joint_map: JointMap)
     t = F.normalize(torch.from_numpy(np.asarray(teacher_label_emb, np.float32)), dim=1)
     with torch.no_grad():
         return (t @ joint_map.weight).numpy().astype(np.float32)
+
+
+# --- a head from words (``mujo-edge export --labels``) -----------------------------------------------
+def load_joint_map(student_dir: str | Path) -> JointMap:
+    """The training-only map W of a STUDENT folder (``joint_map.safetensors``), checked against its sha256."""
+    from safetensors.torch import load_file
+
+    path = Path(student_dir)
+    manifest = read_manifest(
+        path, STUDENT_FORMAT, STUDENT_SCHEMA_VERSION, ArtifactError, "`mujo-edge distill`"
+    )
+    meta = manifest.get("joint_map") or {}
+    wpath = path / str(meta.get("file", "joint_map.safetensors"))
+    if not wpath.is_file() or sha256_file(wpath) != meta.get("sha256"):
+        raise ArtifactError(
+            f"{wpath} is missing or does not match its sha256 in the manifest; a bundle from words needs the "
+            "student's joint map: re-run distill."
+        )
+    state = load_file(str(wpath))
+    if "raw" not in state or state["raw"].ndim != 2:
+        raise ArtifactError(f"{wpath} holds no joint map 'raw' (joint_dim, D) tensor; re-run distill.")
+    joint_dim, embed_dim = (int(x) for x in state["raw"].shape)  # the teacher's joint dim, as trained
+    jm = JointMap(embed_dim, joint_dim)
+    jm.load_state_dict(state, strict=True)
+    return jm.eval()
+
+
+def text_label_vectors(
+    student_dir: str | Path, pretrained_run: str | Path, label_texts: Mapping[str, Sequence[str]]
+) -> np.ndarray:
+    """(L, D) float32 label vectors W^T t_l for any labels, in the order of ``label_texts``: each label's
+    phrasings through the frozen sentence encoder and the pretraining run's text encoder + projection
+    (:func:`teacher_label_embeddings`), then into the student's embedding space with its map W. The dot
+    with a unit student embedding is the cosine to the label text in the joint space (module doc)."""
+    from mujo_edge.training.checkpoint import load_pretrained
+
+    labels = list(label_texts)
+    t = teacher_label_embeddings(load_pretrained(pretrained_run), labels, label_texts)
+    return student_label_embeddings(t, load_joint_map(student_dir))

@@ -17,7 +17,7 @@ from mujo_edge import __version__
 from mujo_edge.errors import MujoError
 
 #: Command modules, in the order their commands appear in ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("data", "doctor", "bench", "train", "export", "stream", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("data", "doctor", "bench", "train", "export", "teach", "stream", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

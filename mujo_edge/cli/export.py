@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mujo_edge.cli._args import positive_int
+from mujo_edge.constants import OPEN_SET_KEEP
 
 
 def _ints(s: str) -> list[int]:
@@ -72,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "held-out test subjects and must agree with the float student on --min-agreement of windows, else no "
         "bundle is written and the command fails.",
     )
-    e.add_argument("student", type=Path, help="STUDENT folder (mujo-edge distill --out)")
+    e.add_argument(
+        "student", type=Path, nargs="?", help="STUDENT folder (mujo-edge distill --out); not with --upgrade"
+    )
     e.add_argument("--out", required=True, type=Path, help="bundle to write, e.g. model.mujo")
     e.add_argument("--int8", action="store_true", help="int8 models (default: float32 variants)")
     e.add_argument("--formats", default="tflite,executorch", help="comma-separated: tflite, executorch")
@@ -118,6 +121,43 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="also write the int8 .tflite as C source for watch firmware (TensorFlow Lite Micro): "
         "DIR/mujo_model.h "
         "(length, alignment, arena, quantization, labels, ops) and DIR/mujo_model.c (docs/export.md)",
+    )
+    e.add_argument(
+        "--labels",
+        metavar="TEXT",
+        help='a bundle from words: comma-separated activity names, e.g. "walking, cycling, push-ups"; each is '
+        "embedded with the frozen sentence encoder and the pretraining run's text encoder, and the device "
+        "classifies by joint-space cosine to them (needs --pretrained)",
+    )
+    e.add_argument(
+        "--labels-file",
+        type=Path,
+        metavar="FILE",
+        help="like --labels, several phrasings per label: one label per line as 'label: phrase; phrase' "
+        "(or a JSON object label -> [phrases])",
+    )
+    e.add_argument("--pretrained", type=Path, help="pretraining RUN whose text encoder embeds --labels")
+    e.add_argument(
+        "--from-bundle",
+        type=Path,
+        metavar="BUNDLE",
+        help="reuse this bundle's verified models (exported from STUDENT) instead of quantizing again: only "
+        "the head, labels and open-set test change (seconds instead of minutes)",
+    )
+    e.add_argument(
+        "--open-set-keep",
+        type=float,
+        default=OPEN_SET_KEEP,
+        metavar="FRACTION",
+        help="the open-set threshold keeps this fraction of the student's validation windows known "
+        f"(default {OPEN_SET_KEEP}); windows scoring lower become 'unknown'",
+    )
+    e.add_argument("--no-open-set", action="store_true", help="no open-set test: every window gets a label")
+    e.add_argument(
+        "--upgrade",
+        type=Path,
+        metavar="OLD",
+        help="re-pack a schema-1 bundle (no content hash) you trust as schema 2, with a hash, at --out",
     )
     e.set_defaults(func=_export)
 
@@ -318,6 +358,33 @@ def _export(args: argparse.Namespace) -> int:
     from mujo_edge.training.distill import load_student
 
     torch.set_num_threads(1)
+    if args.upgrade is not None:
+        from mujo_edge.bundle import upgrade_bundle
+
+        b = upgrade_bundle(args.upgrade, args.out)
+        console.print(
+            f"[green]wrote {args.out}[/]: {args.upgrade} re-packed as schema 2, content hash {b.content_hash}"
+        )
+        return 0
+    if args.student is None:
+        raise ExportError("export needs a STUDENT folder (mujo-edge distill --out), or --upgrade OLD.mujo")
+    label_texts = _label_texts(args)
+    if args.from_bundle is not None:
+        from mujo_edge.bundle import Bundle
+
+        _, manifest = load_student(args.student)
+        base = Bundle.open(args.from_bundle)
+        recorded = base.manifest.get("student", {}).get("weights_sha256")
+        if base.model_labels != manifest["labels"] or (
+            recorded and recorded != manifest.get("weights", {}).get("sha256")
+        ):
+            raise ExportError(
+                f"{args.from_bundle} was not exported from {args.student} (its labels or student weights "
+                "differ); pass the bundle made from this student, or drop --from-bundle to export again"
+            )
+        if base.head.kind != "logits":
+            base = base.derive(args.out, head=_logits_head(base))
+        return _finish(args, base, manifest, label_texts)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     student, manifest = load_student(args.student)
     data = export_data(
@@ -390,11 +457,103 @@ def _export(args: argparse.Namespace) -> int:
     if meta:
         label_emb = np.load(Path(args.student) / meta["file"], allow_pickle=False)
     bundle = write_export_bundle(args.out, report, manifest, data, label_emb)
+    return _finish(args, bundle, manifest, label_texts)
+
+
+def _logits_head(bundle: Any) -> Any:
+    from mujo_edge.heads import Head
+
+    return Head("logits", bundle.model_labels)
+
+
+def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """``--labels`` / ``--labels-file`` as {label: [phrasings]} (None when neither is given)."""
+    import json
+
+    from mujo_edge.errors import DataError
+
+    out: dict[str, list[str]] = {}
+    if args.labels:
+        for name in args.labels.split(","):
+            if name.strip():
+                out.setdefault(name.strip(), []).append(name.strip())
+    if args.labels_file:
+        try:
+            text = Path(args.labels_file).read_text(encoding="utf-8")
+        except OSError as e:
+            raise DataError(f"cannot read --labels-file {args.labels_file}: {e}") from e
+        if text.lstrip().startswith("{"):
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{args.labels_file} is not valid JSON ({e})") from e
+            if not isinstance(obj, dict) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v) for v in obj.values()
+            ):
+                raise DataError(f"{args.labels_file}: expected a JSON object label -> [phrases]")
+            for k, v in obj.items():
+                out.setdefault(str(k).strip(), []).extend(x for x in v if x.strip())
+        else:
+            for i, line in enumerate(text.splitlines(), 1):
+                line = line.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                name, _, phrases = line.partition(":")
+                if not name.strip():
+                    raise DataError(
+                        f"{args.labels_file}, line {i}: expected 'label: phrase; phrase', got {line!r}"
+                    )
+                texts = [x.strip() for x in phrases.split(";") if x.strip()] or [name.strip()]
+                out.setdefault(name.strip(), []).extend(texts)
+    if not out:
+        if args.labels is not None or args.labels_file is not None:
+            raise DataError("--labels / --labels-file named no label; give at least two, comma-separated")
+        return None
+    if len(out) < 2:
+        raise DataError(f"a bundle from words needs at least two labels, got {list(out)}")
+    if "unknown" in out:
+        raise DataError("'unknown' is the open-set answer of every bundle; do not name it as a label")
+    if args.pretrained is None:
+        raise DataError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
+    return out
+
+
+def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], label_texts: Any) -> int:
+    """The open-set test (unless --no-open-set) and, with --labels, the words head; then the summary."""
+    from mujo_edge.cli._console import console
+
+    keep = float(args.open_set_keep)
+    if not 0.0 < keep <= 1.0:
+        from mujo_edge.errors import DataError
+
+        raise DataError(f"--open-set-keep must be in (0, 1], got {keep}")
+    if not args.no_open_set or label_texts:
+        from mujo_edge.export.pipeline import add_open_set, open_set_windows, words_bundle
+
+        windows = open_set_windows(manifest, args.data, seed=args.seed)
+        if label_texts:
+            from mujo_edge.training.data.format import Dataset
+            from mujo_edge.training.distill import text_label_vectors
+
+            own_texts = Dataset.open(windows.info["data"]).label_text
+            own = text_label_vectors(
+                args.student,
+                args.pretrained,
+                {lab: own_texts.get(lab) or [lab] for lab in manifest["labels"]},
+            )
+            vectors = text_label_vectors(args.student, args.pretrained, label_texts)
+            bundle = words_bundle(bundle, args.out, label_texts, vectors, own, windows, keep)
+        else:
+            bundle = add_open_set(bundle, args.out, windows, keep)
+    elif Path(bundle.path).resolve() != Path(args.out).resolve():
+        bundle = bundle.derive(args.out, head=_logits_head(bundle))
     size = Path(args.out).stat().st_size
+    thr = bundle.open_set_threshold
     console.print(
-        f"[green]wrote {args.out}[/] ({size / 1024:.1f} KB): {len(bundle.labels)} labels, formats "
-        f"{', '.join(bundle.formats)}, calibration {'yes' if bundle.calibration is not None else 'no'}, "
-        f"zero-shot label embeddings {'yes' if bundle.label_embeddings is not None else 'no'}"
+        f"[green]wrote {args.out}[/] ({size / 1024:.1f} KB): {len(bundle.labels)} labels "
+        f"({', '.join(bundle.labels)}), formats {', '.join(bundle.formats)}, calibration "
+        f"{'yes' if bundle.calibration is not None else 'no'}, head {bundle.head.kind}, open-set test "
+        f"{'no' if thr is None else f'{bundle.head.score_kind}, threshold {thr:.4g} (keeps {keep:g} of validation windows)'}"
     )
     _c_array(args, bundle)
     return 0

@@ -1,0 +1,338 @@
+"""``mujo-edge teach`` and ``mujo-edge calibrate``: adapt a bundle on the phone or gateway, without torch.
+
+``teach``: a few labelled examples of the user's own activities -> a new bundle with the same student and
+a new head (labels, weight, open-set test) fitted on the frozen embeddings with numpy/scipy
+(:mod:`mujo_edge.heads`). Examples come from a dataset folder (``mujo-edge data import csv`` makes one from
+a CSV) or from a recording (``mujo-edge stream --record``) with a segments file naming which seconds were
+which activity.
+
+``calibrate``: the paper's unsupervised PIT calibration as a device feature: the first minutes of a user's
+unlabelled recording are mapped, channel by channel, onto the distribution the bundle's model was trained
+on (the bundle's ``calibration_target`` quantiles), and the table is written into a copy of the bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mujo_edge.errors import DataError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    t = sub.add_parser(
+        "teach",
+        help="a new bundle from a few labelled examples of your activities (numpy only, no torch)",
+        description="Fit a classifier head on the bundle model's frozen embeddings of a few labelled windows "
+        "per activity (nearest class mean, or logistic regression) and write a new bundle: same student, new "
+        "labels, head and open-set test. Runs on a runtime-only install.",
+    )
+    t.add_argument("--bundle", required=True, type=Path, help="the bundle whose student to reuse")
+    t.add_argument("--out", required=True, type=Path, help="the new bundle")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", type=Path, help="dataset folder with labelled windows (mujo-edge data import)")
+    src.add_argument("--recording", type=Path, help="a recording made by mujo-edge stream --record")
+    t.add_argument(
+        "--segments",
+        type=Path,
+        help="with --recording: CSV rows 'start_s,end_s,label', seconds from the recording's first sample",
+    )
+    t.add_argument("--subjects", help="with --data: only these subjects' windows (comma-separated ids)")
+    t.add_argument(
+        "--per-class", type=int, help="use at most this many windows per activity (random, --seed)"
+    )
+    t.add_argument("--method", choices=("ncm", "logreg"), default="ncm", help="nearest class mean or logreg")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=_teach)
+
+    c = sub.add_parser(
+        "calibrate",
+        help="fit the PIT calibration from the first minutes of your unlabelled recording into a bundle copy",
+        description="Unsupervised probability-integral-transform calibration (the paper's, per channel): the "
+        "recording's sample distribution is mapped onto the distribution the bundle's model was trained on. "
+        "Needs a bundle that carries calibration_target quantiles (bundles exported by this version do).",
+    )
+    c.add_argument("--bundle", required=True, type=Path)
+    c.add_argument(
+        "--recording", required=True, type=Path, help="a recording made by mujo-edge stream --record"
+    )
+    c.add_argument("--minutes", type=float, default=3.0, help="use the first MINUTES of windows (default 3)")
+    c.add_argument("--out", required=True, type=Path, help="the calibrated copy of the bundle")
+    c.set_defaults(func=_calibrate)
+
+
+# --- windows from a recording, through the runtime's own path ----------------------------------------
+class _Capture:
+    """A runner wrapper that keeps every window the pipeline classifies (in event order)."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        self.windows: list[np.ndarray] = []
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        self.windows.append(np.array(windows_g, np.float32))
+        return self.runner.run(windows_g, embedding=embedding)
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:  # pragma: no cover - the head path calls run
+        raise NotImplementedError
+
+
+def recording_windows(bundle: Any, recording: Path, calibrate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(N, WINDOW, 3) windows of a recording as the live pipeline makes them (clock, grid, gaps; the
+    bundle's calibration when ``calibrate``) and (N,) their start times in seconds from the first one."""
+    from mujo_edge.cli.stream import replay_events
+    from mujo_edge.heads import Head
+    from mujo_edge.pipeline import Pipeline
+
+    cap = _Capture(bundle.runner())
+    probe = Head("logits", bundle.model_labels)
+    p = Pipeline(
+        cap,  # type: ignore[arg-type]
+        bundle.model_labels,
+        calibration=bundle.calibration if calibrate else None,
+        window=bundle.window,
+        hop=bundle.hop,
+        rate_hz=bundle.rate_hz,
+        head=probe,
+    )
+    events = replay_events([recording], p)
+    if not events:
+        raise DataError(f"{recording} yields no complete window; record at least {bundle.window} samples")
+    x = np.concatenate(cap.windows)  # what the model saw: calibrated when ``calibrate``
+    t0 = np.array([e.t_start for e in events])
+    return x, t0 - t0.min()
+
+
+def read_segments(path: Path) -> list[tuple[float, float, str]]:
+    """Rows ``start_s,end_s,label`` (a header row is allowed). DataError names the bad row."""
+    if not path.is_file():
+        raise DataError(f"segments file {path} does not exist; expected CSV rows start_s,end_s,label")
+    out = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for i, row in enumerate(csv.reader(f), 1):
+            if not row or row[0].strip().startswith("#"):
+                continue
+            if i == 1 and row[0].strip().lower() in ("start_s", "start"):
+                continue
+            try:
+                a, b, lab = float(row[0]), float(row[1]), row[2].strip()
+            except (IndexError, ValueError):
+                raise DataError(f"{path}, row {i}: expected start_s,end_s,label, got {row}") from None
+            if not (np.isfinite(a) and np.isfinite(b) and b > a and lab):
+                raise DataError(f"{path}, row {i}: a segment needs start_s < end_s and a label, got {row}")
+            out.append((a, b, lab))
+    if not out:
+        raise DataError(f"{path} holds no segment")
+    return out
+
+
+# --- teach -------------------------------------------------------------------------------------------
+def examples_from_dataset(
+    bundle: Any, path: Path, subjects: str | None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(N, WINDOW, 3) windows (after the bundle's calibration), their label names, and the label order."""
+    from mujo_edge.training.data.format import Dataset
+
+    ds = Dataset.open(path)
+    if ds.acc.shape[1] != bundle.window or ds.rate_hz != bundle.rate_hz:
+        raise DataError(
+            f"{path} holds {ds.acc.shape[1]}-sample windows at {ds.rate_hz:g} Hz; the bundle takes "
+            f"{bundle.window} at {bundle.rate_hz:g} Hz"
+        )
+    idx = np.arange(len(ds))
+    if subjects:
+        want = [int(s) for s in subjects.split(",") if s.strip()]
+        idx = np.flatnonzero(np.isin(np.asarray(ds.subject), want))
+        if not idx.size:
+            raise DataError(f"{path} has no windows of subjects {want}")
+    x = np.asarray(ds.acc[idx], np.float32)
+    if bundle.calibration is not None:
+        x = bundle.calibration.apply(x)
+    names = [ds.labels[i] for i in np.asarray(ds.label)[idx]]
+    return x, names, [lab for lab in ds.labels if lab in set(names)]
+
+
+def examples_from_recording(
+    bundle: Any, recording: Path, segments: Path
+) -> tuple[np.ndarray, list[str], list[str]]:
+    x, t0 = recording_windows(bundle, recording)
+    span = bundle.window / bundle.rate_hz
+    keep, names = [], []
+    segs = read_segments(segments)
+    for i, t in enumerate(t0.tolist()):
+        for a, b, lab in segs:
+            if t >= a - 0.25 and t + span <= b + 0.25:  # the whole window inside the segment
+                keep.append(i)
+                names.append(lab)
+                break
+    if not keep:
+        raise DataError(
+            f"no window of {recording} lies inside a segment of {segments}; times are seconds from the "
+            f"recording's first window (it spans {t0.max() + span:.0f} s)"
+        )
+    return x[keep], names, list(dict.fromkeys(lab for _, _, lab in segs))
+
+
+def teach_bundle(
+    bundle: Any,
+    out: Path,
+    windows_g: np.ndarray,
+    names: list[str],
+    labels: list[str],
+    method: str = "ncm",
+    per_class: int | None = None,
+    seed: int = 0,
+    source: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Fit the head on the examples and write the new bundle; returns it and a report (counts, seconds)."""
+    from mujo_edge.constants import UNKNOWN_LABEL
+    from mujo_edge.heads import Head, fit_head, taught_open_set
+
+    if UNKNOWN_LABEL in labels:
+        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
+    present = [lab for lab in labels if lab in set(names)]
+    if len(present) < 2:
+        raise DataError(f"teaching needs examples of at least two activities; found {present or 'none'}")
+    y_all = np.array([present.index(n) for n in names if n in present])
+    x_all = windows_g[[i for i, n in enumerate(names) if n in present]]
+    if per_class is not None:
+        if per_class < 1:
+            raise DataError(f"--per-class must be >= 1, got {per_class}")
+        rng = np.random.default_rng(seed)
+        pick = np.concatenate(
+            [rng.permutation(np.flatnonzero(y_all == c))[:per_class] for c in range(len(present))]
+        )
+        x_all, y_all = x_all[np.sort(pick)], y_all[np.sort(pick)]
+    runner = bundle.runner()
+    t0 = time.perf_counter()
+    emb = runner.run(x_all, embedding=True)[1]
+    if emb is None:
+        raise DataError(f"{bundle.path}: its model exports no embedding, so it cannot be taught")
+    t1 = time.perf_counter()
+    head = taught_open_set(fit_head(emb, y_all, present, method=method), emb, y_all, bundle.head)
+    counts = {lab: int((y_all == c).sum()) for c, lab in enumerate(present)}
+    loo_threshold = head.threshold
+    base_thr = bundle.head.threshold
+    if head.precision is not None and head.threshold is not None and base_thr is not None:
+        # Same metric as the base bundle's test (its precision), whose threshold was chosen on hundreds of
+        # validation windows: a few examples underestimate how far a known window may lie from its class
+        # mean, so the looser of the two thresholds is kept.
+        head = Head(
+            head.kind,
+            head.labels,
+            head.weight,
+            head.bias,
+            head.prototypes,
+            float(min(head.threshold, base_thr)),
+            head.precision,
+        )
+    t2 = time.perf_counter()
+    taught = bundle.derive(
+        out,
+        head=head,
+        head_info={
+            "source": "taught examples",
+            "method": method,
+            "examples_per_label": counts,
+            **(source or {}),
+        },
+        open_set_info=None
+        if head.threshold is None
+        else {
+            "chosen_on": "the looser of leave-one-out over the taught examples and the base bundle's threshold"
+            if min(counts.values()) >= 3 and head.precision is not None
+            else "leave-one-out over the taught examples"
+            if min(counts.values()) >= 3
+            else "the base bundle's threshold (fewer than 3 examples of some label)",
+            "leave_one_out_threshold": None if loo_threshold is None else float(loo_threshold),
+            "base_threshold": None if base_thr is None else float(base_thr),
+            "metric": "the base bundle's" if head.precision is not None else "cosine",
+        },
+        name="taught: " + ", ".join(present),
+    )
+    return taught, {"examples": counts, "embed_s": t1 - t0, "fit_s": t2 - t1}
+
+
+def _teach(args: argparse.Namespace) -> int:
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.cli._console import console
+
+    base = Bundle.open(args.bundle)
+    if args.data is not None:
+        x, names, labels = examples_from_dataset(base, args.data, args.subjects)
+        source = {"data": str(args.data), "subjects": args.subjects}
+    else:
+        if args.segments is None:
+            raise DataError(
+                "--recording needs --segments FILE (rows start_s,end_s,label) to know what is what"
+            )
+        x, names, labels = examples_from_recording(base, args.recording, args.segments)
+        source = {"recording": str(args.recording), "segments": str(args.segments)}
+    b, rep = teach_bundle(base, args.out, x, names, labels, args.method, args.per_class, args.seed, source)
+    ex = ", ".join(f"{k} {v}" for k, v in rep["examples"].items())
+    thr = b.open_set_threshold
+    console.print(
+        f"[green]wrote {args.out}[/]: {len(b.labels)} labels from {sum(rep['examples'].values())} examples "
+        f"({ex}); head fitted in {rep['fit_s'] * 1e3:.1f} ms ({args.method}), embeddings in "
+        f"{rep['embed_s'] * 1e3:.1f} ms; open-set test "
+        f"{'none (the base bundle has none)' if thr is None else f'{b.head.score_kind}, threshold {thr:.4g}'}"
+    )
+    return 0
+
+
+# --- calibrate ---------------------------------------------------------------------------------------
+def calibrated_bundle(bundle: Any, windows_g: np.ndarray, out: Path, note: dict[str, Any]) -> Any:
+    """A copy of ``bundle`` at ``out`` whose PIT table maps the distribution of the user's raw (N, WINDOW,
+    3) windows onto the bundle's ``calibration_target`` quantiles (the model's training distribution)."""
+    from mujo_edge.bundle import BundleError
+    from mujo_edge.calibration import PitCalibration
+
+    target = bundle.manifest.get("calibration_target")
+    if not isinstance(target, dict) or "target_q" not in target:
+        if bundle.calibration is None:
+            raise BundleError(
+                f"{bundle.path} carries no calibration_target (the training distribution), so it cannot be "
+                "calibrated; re-export it with this mujo-edge (mujo-edge export writes one)"
+            )
+        target_q = bundle.calibration.target_q
+    else:
+        target_q = np.asarray(target["target_q"], np.float32)
+    q = target_q.shape[1]
+    src = np.asarray(windows_g, np.float64).reshape(-1, 3)
+    source_q = np.maximum.accumulate(
+        np.quantile(src, np.linspace(0, 1, q), axis=0).T.astype(np.float32), axis=1
+    )
+    table = PitCalibration(
+        source_q,
+        target_q,
+        n_source=src.shape[0],
+        n_target=int(target.get("n", 0) if isinstance(target, dict) else 0),
+    )
+    return bundle.derive(out, calibration=table.to_dict(), note={"calibrated_on": note})
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.cli._console import console
+
+    base = Bundle.open(args.bundle)
+    if args.minutes <= 0:
+        raise DataError(f"--minutes must be > 0, got {args.minutes}")
+    x, t0 = recording_windows(base, args.recording, calibrate=False)
+    use = t0 < args.minutes * 60.0
+    calibrated_bundle(
+        base,
+        x[use],
+        args.out,
+        {"recording": str(args.recording), "minutes": args.minutes, "windows": int(use.sum())},
+    )
+    console.print(
+        f"[green]wrote {args.out}[/]: PIT calibration fitted on {int(use.sum())} windows "
+        f"({min(args.minutes * 60.0, float(t0.max()) + base.window / base.rate_hz):.0f} s) of {args.recording}"
+    )
+    return 0

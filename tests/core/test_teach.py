@@ -1,0 +1,81 @@
+"""``mujo-edge teach`` and ``mujo-edge calibrate`` on the shipped bundle, with no torch imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mujo_edge.bundle import Bundle
+from mujo_edge.cli import main
+from mujo_edge.cli.teach import calibrated_bundle, teach_bundle
+
+PHYSIO = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "shoulder_physio.mujo"
+
+
+def _windows(kind: str, n: int, seed: int) -> np.ndarray:
+    """(n, 100, 3) g: 'swing' = 1 Hz swing along x, 'shake' = 4 Hz shake along y, gravity on z."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(100) / 50.0
+    out = np.zeros((n, 100, 3), np.float32)
+    for i in range(n):
+        ph = rng.uniform(0, 2 * np.pi)
+        if kind == "swing":
+            out[i, :, 0] = 0.8 * np.sin(2 * np.pi * 1.0 * t + ph)
+        else:
+            out[i, :, 1] = 0.6 * np.sin(2 * np.pi * 4.0 * t + ph)
+        out[i, :, 2] = 1.0
+        out[i] += 0.02 * rng.standard_normal((100, 3))
+    return out
+
+
+def test_teach_two_new_activities_from_five_examples(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert")
+    base = Bundle.open(PHYSIO)
+    x = np.concatenate([_windows("swing", 5, 0), _windows("shake", 5, 1)])
+    names = ["swing"] * 5 + ["shake"] * 5
+    b, rep = teach_bundle(base, tmp_path / "t.mujo", x, names, ["swing", "shake"], method="ncm")
+    assert b.labels == ["swing", "shake"] and b.model_labels == base.model_labels
+    assert b.head.kind == "linear" and b.manifest["head"]["examples_per_label"] == {"swing": 5, "shake": 5}
+    assert b.head.score_kind == "mahalanobis" and b.open_set_threshold is not None
+    assert rep["fit_s"] < 1.0
+    test = np.concatenate([_windows("swing", 20, 5), _windows("shake", 20, 6)])
+    labels, probs, scores = b.classify(test)
+    assert scores.shape == (40,)
+    truth = ["swing"] * 20 + ["shake"] * 20
+    assert np.mean([p == t for p, t in zip(labels, truth, strict=True)]) >= 0.9
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    lying = np.zeros((10, 100, 3), np.float32)
+    lying[:, :, 0] = 1.0  # still, gravity along the forearm: like neither taught activity
+    assert b.classify(lying)[0] == ["unknown"] * 10
+    loo, base_thr = b.manifest["open_set"]["leave_one_out_threshold"], base.open_set_threshold
+    assert b.open_set_threshold == pytest.approx(min(loo, base_thr))  # the looser of the two
+    assert b.file_bytes(b.model().file) == base.file_bytes(base.model().file)  # same student
+
+
+def test_calibrate_writes_a_table_that_maps_onto_the_target(tmp_path: Path) -> None:
+    base = Bundle.open(PHYSIO)
+    user = _windows("swing", 30, 2) * 1.3 + np.float32(0.1)  # a watch that reads 30 % high, 0.1 g offset
+    b = calibrated_bundle(base, user, tmp_path / "c.mujo", {"test": True})
+    assert b.calibration is not None and b.manifest["derived_from"]["calibrated_on"] == {"test": True}
+    target = np.asarray(base.manifest["calibration_target"]["target_q"])
+    mapped = b.calibration.apply(user.reshape(-1, 3))
+    np.testing.assert_allclose(np.median(mapped, 0), target[:, target.shape[1] // 2], atol=0.02)
+
+
+def test_teach_cli_refuses_clearly(tmp_path: Path, capsys) -> None:
+    code = main(["teach", "--bundle", str(PHYSIO), "--recording", str(tmp_path / "r.jsonl"), "--out", "x"])
+    assert code == 2 and "--recording needs --segments" in capsys.readouterr().out
+
+
+def test_teach_runs_without_torch() -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import mujo_edge.cli.teach, mujo_edge.heads, mujo_edge.bundle\n"
+        "print('ok')"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
