@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 #: Decimals of a receive time the pipeline uses (1 us; recordings store the same).
 RECV_DECIMALS: int = 6
+#: A window's event starts at least this long (s) after the device's previous one: when the clock's
+#: lower envelope drops (a backlog of notifications delivered at once, as when a watch or a loaded host
+#: catches up), the mapping of later windows would fall before windows already reported.
+EVENT_MIN_STEP_S: float = 1e-3
 #: Status kinds after which a device's run ends (the grid restarts with the next sample).
 #: The wrists a watch can be worn on (``Pipeline(wrist=...)``).
 WRISTS = ("left", "right")
@@ -175,6 +179,7 @@ class _Device:
         self.last_t: float | None = None  # last sample added (sensor clock, or host for host-stamped)
         self.run_last_t: float | None = None  # last sample the current run's grid has taken
         self.due_t: float | None = None  # process once last_t reaches this
+        self.last_event_start: float | None = None  # host start time of the last window (all runs)
         self.new_run = True
         self.stats = p.stats.setdefault(name, StreamStats(name))
         self.stats.nominal_rate_hz = rate_hz
@@ -269,6 +274,14 @@ class _Device:
             # Host times now, with the clock as it is when the window completes (not when the windows of
             # several devices are classified together), so events depend on this device's stream alone.
             t_start = self.to_host(wins.t_first_s)
+            last = self.last_event_start
+            if last is not None and t_start[0] < last + EVENT_MIN_STEP_S:
+                # event times never go back: hold them just after the last one until the mapping passes
+                t_start = np.maximum(
+                    t_start, last + EVENT_MIN_STEP_S * np.arange(1, t_start.size + 1, dtype=np.float64)
+                )
+                t_start = np.maximum.accumulate(t_start)
+            self.last_event_start = float(t_start[-1])
             fit = None if self.host_stamped else self.clock.fit
             span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))  # grid is uniform
             out.append(_Ready(self, wins.x, t_start, t_start + span_s, self.new_run))

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from mujo_edge.bench.schema import load_report, validate_report
-from mujo_edge.bundle import BUNDLE_FORMAT, BUNDLE_SCHEMA_VERSION
 from mujo_edge.cli import main
 from mujo_edge.errors import DeviceError
 from mujo_edge.phone.android import bench_android
-from mujo_edge.provenance import sha256_bytes
 
 FIX = Path(__file__).parent / "fixtures_bench"
 D = "/data/local/tmp/mujo-edge"
@@ -25,44 +23,17 @@ PTE = b"ET12 not a real program either"
 
 
 def write_fake_bundle(path: Path) -> Path:
-    """A bundle that Bundle.open accepts (manifest, sha256s); its model bytes are placeholders."""
-    import zipfile
+    """A bundle written by the real bundle writer (schema, head, open-set entry, content hash); only its
+    model bytes are placeholders."""
+    from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 
-    files = {"models/student_litert_int8.tflite": TFLITE, "models/student_xnnpack_q8.pte": PTE}
     spec_in = {"name": "acc_g", "shape": [1, 100, 3], "dtype": "float32", "position": 0}
     spec_out = {"name": "logits", "shape": [1, 7], "dtype": "float32", "position": 0}
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "schema_version": BUNDLE_SCHEMA_VERSION,
-        "labels": ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"],
-        "rate_hz": 50.0,
-        "window": 100,
-        "hop": 50,
-        "input": {"layout": "BWC", "units": "g"},
-        "models": [
-            {
-                "format": "tflite",
-                "file": "models/student_litert_int8.tflite",
-                "dtype": "int8",
-                "input_layout": "BWC",
-                "inputs": [spec_in],
-                "outputs": [spec_out],
-            },
-            {
-                "format": "executorch",
-                "file": "models/student_xnnpack_q8.pte",
-                "dtype": "int8",
-                "input_layout": "BWC",
-                "inputs": [spec_in],
-                "outputs": [spec_out],
-            },
-        ],
-        "files": {n: {"sha256": sha256_bytes(b), "bytes": len(b)} for n, b in files.items()},
-    }
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        for n, b in files.items():
-            zf.writestr(n, b)
+    models = [
+        ModelFile("tflite", "student_litert_int8.tflite", TFLITE, "int8", "BWC", [spec_in], [spec_out]),
+        ModelFile("executorch", "student_xnnpack_q8.pte", PTE, "int8", "BWC", [spec_in], [spec_out]),
+    ]
+    write_bundle(path, labels=["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"], models=models)
     return path
 
 

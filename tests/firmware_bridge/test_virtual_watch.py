@@ -169,5 +169,5 @@ def test_missing_bumble_names_the_extra_to_install(monkeypatch: pytest.MonkeyPat
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(builtins, "__import__", no_bumble)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'mujo-edge\[dev\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'mujo-edge\[virtual\]'"):
         VirtualWatch("mujo", swing(10), 50.0)
