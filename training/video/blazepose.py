@@ -208,6 +208,7 @@ def weighted_nms(
     while remaining.size:
         top = remaining[0]
         overlap = _iou(boxes[top], boxes[remaining]) > iou
+        overlap[0] = True  # a degenerate (zero-area) box still forms its own cluster
         cluster = remaining[overlap]
         w = scores[cluster] / scores[cluster].sum()
         box = (boxes[cluster] * w[:, None]).sum(0)
@@ -320,7 +321,7 @@ class PoseEstimator:
             out.append(Detection(score, corners, box.to_image(k)))
         return out
 
-    def landmarks(self, image: np.ndarray, roi: Roi) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    def landmarks(self, image: np.ndarray, roi: Roi) -> tuple[float, np.ndarray, np.ndarray]:
         """Run the landmark model on ``roi``: (presence, image landmarks (39, 5) in square units, world (39, 3))."""
         x = sample_square(image, roi, LANDMARK_SIZE, border="replicate")
         self._lmk.set_tensor(self._lmk_in, x[None])

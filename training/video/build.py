@@ -34,6 +34,10 @@ TRIM_FRACTION: float = 0.15
 #: A video whose person is found in fewer frames than this is reported as "no person found".
 MIN_FOUND_FRACTION: float = 0.05
 
+#: A re-detected person whose hips are farther than this many region-of-interest sides from the hips of the
+#: last person seen is taken to be someone else: the pose track is cut there (no window spans two people).
+NEW_PERSON_DISTANCE: float = 0.5
+
 #: ``progress(done_frames, total_frames, frames_per_s)`` for one video.
 Progress = Callable[[int, int, float], None]
 
@@ -49,8 +53,12 @@ class VideoTrack:
         image_px: (n, 33, 3) float32 image landmarks, pixels of the decoded frame, NaN where nobody was found.
         presence: (n,) float32 pose flag, 0 where nobody was found.
         detections: frames on which the detector ran.
-        pose_s: seconds spent in decoding and the pose models.
+        new_person: (n,) bool, frames where the detector found someone away from the person tracked before
+            (:data:`NEW_PERSON_DISTANCE`); the track is cut before them.
+        pose_s: wall-clock seconds spent in decoding and the pose models.
         sha256: of the file.
+        cpu_s: CPU seconds of this process (all its threads) spent in decoding and the pose models; on a
+            machine busy with other work this, not ``pose_s``, tells the speed of one free core.
     """
 
     info: VideoInfo
@@ -61,6 +69,8 @@ class VideoTrack:
     detections: int
     pose_s: float
     sha256: str = ""
+    cpu_s: float = 0.0
+    new_person: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,6 +82,11 @@ class VideoTrack:
     def frames_per_s(self) -> float:
         """Frames decoded and posed per second of wall time."""
         return self.t_s.size / max(self.pose_s, 1e-9)
+
+    @property
+    def frames_per_cpu_s(self) -> float:
+        """Frames decoded and posed per CPU second (equals :attr:`frames_per_s` on an otherwise idle core)."""
+        return self.t_s.size / max(self.cpu_s, 1e-9)
 
 
 def track_video(
@@ -98,7 +113,10 @@ def track_video(
     total = info.n_frames if max_frames is None else min(info.n_frames or max_frames, max_frames)
     ts, world, image, pres = [], [], [], []
     detections = 0
-    t0 = time.perf_counter()
+    new_person: list[bool] = []
+    last_hips: np.ndarray | None = None
+    last_size = 0.0
+    t0, c0 = time.perf_counter(), time.process_time()
     nan33 = np.full((33, 3), np.nan, dtype=np.float32)
     for t, img in frames(path):
         p = estimator(img)
@@ -112,6 +130,17 @@ def track_video(
             image.append(p.image_px.astype(np.float32))
             pres.append(p.presence)
             detections += int(p.detected)
+            hips = p.image_px[[23, 24], :2].mean(0)
+            new_person.append(
+                bool(
+                    p.detected
+                    and last_hips is not None
+                    and np.linalg.norm(hips - last_hips) > NEW_PERSON_DISTANCE * last_size
+                )
+            )
+            last_hips, last_size = hips, p.roi.size_px
+        if len(new_person) < len(ts):
+            new_person.append(False)
         if progress is not None:
             progress(len(ts), max(total, len(ts)), len(ts) / max(time.perf_counter() - t0, 1e-9))
         if max_frames is not None and len(ts) >= max_frames:
@@ -123,9 +152,11 @@ def track_video(
         world_m=np.stack(world),
         image_px=np.stack(image),
         presence=np.asarray(pres, dtype=np.float32),
+        new_person=np.asarray(new_person, dtype=bool),
         detections=detections,
         pose_s=time.perf_counter() - t0,
         sha256=sha256_file(path),
+        cpu_s=time.process_time() - c0,
     )
 
 
@@ -182,14 +213,14 @@ def video_to_dataset(
     from mujo_edge.training.synth.imu import virtual_imu
     from mujo_edge.training.synth.workout import mirror_pose
 
-    videos = [Path(v) for v in videos]
-    if not videos:
+    paths = [Path(v) for v in videos]
+    if not paths:
         raise DataError("no video given. Name at least one video file")
     if (chapters is None) == (label is None):
         raise DataError("give either chapters (one chapter file per video) or one label for all windows")
-    if chapters is not None and len(chapters) != len(videos):
+    if chapters is not None and len(chapters) != len(paths):
         raise DataError(
-            f"{len(chapters)} chapter files for {len(videos)} videos. Give one chapter file per video, in order"
+            f"{len(chapters)} chapter files for {len(paths)} videos. Give one chapter file per video, in order"
         )
     if wrist not in ("left", "right", "both"):
         raise DataError(f"wrist must be 'left', 'right' or 'both', got {wrist!r}")
@@ -197,7 +228,7 @@ def video_to_dataset(
         raise DataError(f"the label {label!r} is empty. Name the activity")
     if (Path(out) / "manifest.json").exists() and not overwrite:
         raise DataError(f"{out} already holds a dataset; choose another --out or pass --force")
-    infos = [probe(v) for v in videos]  # every file checked before the slow part
+    infos = [probe(v) for v in paths]  # every file checked before the slow part
     det_path, lmk_path = assets.pose_models()
     estimator = None if tracks is not None else PoseEstimator(det_path, lmk_path)
 
@@ -216,10 +247,16 @@ def video_to_dataset(
         single = label_id(normalize_title(label) or label.strip().lower(), label)
     wrists = ["left", "right"] if wrist == "both" else [wrist]
     rng = np.random.default_rng(seed)
-    acc, gyr, pose, lab, subj, rec, start = [], [], [], [], [], [], []
+    acc: list[np.ndarray] = []
+    gyr: list[np.ndarray] = []
+    pose: list[np.ndarray] = []
+    lab: list[int] = []
+    subj: list[int] = []
+    rec: list[int] = []
+    start: list[int] = []
     video_info: list[dict[str, Any]] = []
     problems: list[str] = []
-    for vi, path in enumerate(videos):
+    for vi, path in enumerate(paths):
         track = (
             tracks[vi]
             if tracks is not None
@@ -238,7 +275,9 @@ def video_to_dataset(
             "frames_with_person": int(found.sum()),
             "found_fraction": round(float(found.mean()), 4),
             "detector_runs": track.detections,
+            "person_changes": int(track.new_person.sum()) if track.new_person is not None else 0,
             "pose_frames_per_s": round(track.frames_per_s, 2),
+            "pose_frames_per_cpu_s": round(track.frames_per_cpu_s, 2),
         }
         video_info.append(entry)
         if found.mean() < MIN_FOUND_FRACTION:
@@ -248,7 +287,7 @@ def video_to_dataset(
             )
             entry["windows"] = 0
             continue
-        runs = to_grid(track.t_s, landmarks_to_h36m(track.world_m))
+        runs = to_grid(track.t_s, landmarks_to_h36m(track.world_m), new_person=track.new_person)
         dur = float(track.t_s[-1])
         lo, hi = (TRIM_FRACTION * dur, (1 - TRIM_FRACTION) * dur) if trim else (0.0, dur)
         entry["runs"] = [[round(float(r.t_s[0]), 3), round(float(r.t_s[-1]), 3)] for r in runs]
@@ -301,7 +340,9 @@ def video_to_dataset(
     for msg in problems:
         log.warning("%s (skipped)", msg)
     if encode is None:
-        from mujo_edge.training.text import encode_texts as encode
+        from mujo_edge.training.text import encode_texts
+
+        encode = encode_texts
     text = encode(label_names)
     text_id = np.asarray(lab, dtype=np.int64)
     models = {
@@ -325,7 +366,7 @@ def video_to_dataset(
         text=text,
         text_id=text_id,
         name="video",
-        source=", ".join(v.name for v in videos),
+        source=", ".join(v.name for v in paths),
         seed=seed,
         overwrite=overwrite,
         extra_manifest={

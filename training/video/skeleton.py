@@ -20,9 +20,10 @@ camera's orientation (x right, y down, z away from the camera); they are turned 
 the hips, so the body's own translation (walking, jumping) is not in the pose.
 
 Time: frames carry their decoder timestamps. Dropouts (frames with nobody found) up to :data:`MAX_FILL_S` are
-bridged by interpolation; longer ones cut the track into separate runs, and no window spans two runs. Each run is
-resampled to the 50 Hz grid from its timestamps (anti-aliased when the video is faster, interpolated when it is
-slower, :func:`mujo_edge.grid.resample_segment`), then low-passed at :data:`SMOOTH_HZ` (zero phase) against the
+bridged by interpolation; longer ones cut the track into separate runs, and so does a change of person (the
+tracker picking up someone else); no window spans two runs. Each run is resampled to the 50 Hz grid from its
+timestamps (anti-aliased when the video is faster, interpolated when it is slower,
+:func:`mujo_edge.grid.resample_segment`), then low-passed at :data:`SMOOTH_HZ` (zero phase) against the
 frame-to-frame jitter of the landmark model.
 """
 
@@ -41,7 +42,7 @@ from mujo_edge.grid import resample_segment
 MAX_FILL_S: float = 0.25
 #: Low-pass cut-off of the joint trajectories, Hz. The landmark model's frame-to-frame jitter (about a
 #: centimetre) becomes g-sized noise when differentiated twice; 2 Hz is the highest of 6, 4, 3, 2.5 and 2 Hz at
-#: which the stillest second of both wrists of the Sports2D clip reads 1 g +- 0.1 (experiments/results/video_checks.md).
+#: which the stillest second of both wrists of the Sports2D clip reads 1 g +- 0.1 (experiments/video_checks.md).
 SMOOTH_HZ: float = 2.0
 #: Butterworth order of that low-pass (applied forwards and backwards).
 SMOOTH_ORDER: int = 2
@@ -96,46 +97,66 @@ def landmarks_to_h36m(world_m: np.ndarray) -> np.ndarray:
     return out @ CAMERA_TO_Z_UP.T
 
 
-#: The skeleton as a tree from the hip, parents before children: (child, parent).
-TREE: tuple[tuple[str, str], ...] = (
-    ("r_hip", "hip"),
+#: The skeleton as a tree from the hip, parents before children. A step ``(child, parent)`` puts one joint at
+#: its parent plus its bone; a step ``((left, right), centre)`` puts a left/right pair symmetrically about their
+#: centre joint (the mapping makes hip and thorax the midpoints of the hips and of the shoulders), so the width
+#: between them is fixed too.
+TREE: tuple[tuple[str | tuple[str, str], str], ...] = (
+    (("l_hip", "r_hip"), "hip"),
     ("r_knee", "r_hip"),
     ("r_ankle", "r_knee"),
-    ("l_hip", "hip"),
     ("l_knee", "l_hip"),
     ("l_ankle", "l_knee"),
     ("spine", "hip"),
     ("thorax", "spine"),
     ("neck", "thorax"),
     ("head", "neck"),
-    ("l_shoulder", "thorax"),
+    (("l_shoulder", "r_shoulder"), "thorax"),
     ("l_elbow", "l_shoulder"),
     ("l_wrist", "l_elbow"),
-    ("r_shoulder", "thorax"),
     ("r_elbow", "r_shoulder"),
     ("r_wrist", "r_elbow"),
 )
+
+
+def _median_length(v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """(median length over the frames, unit vectors, frames with a usable vector) of vectors (T, 3)."""
+    length = np.linalg.norm(v, axis=-1)
+    ok = np.isfinite(length) & (length > 1e-9)
+    if not ok.any():
+        return None
+    return float(np.median(length[ok])), v / np.where(ok, length, 1.0)[:, None], ok
 
 
 def constant_bones(joints_m: np.ndarray) -> np.ndarray:
     """Give every bone its median length over the video, keeping its direction in every frame.
 
     The landmark model sees one frame at a time, so a person's limbs change length from frame to frame (the
-    raw coefficients of variation are in ``docs/video.md``); a body does not. Walking down :data:`TREE` from the
-    hip, each joint is put at its parent's new position plus the median bone length along the bone's direction
-    in that frame. ``joints_m``: (T, 17, 3), NaN rows (no person) stay NaN.
+    raw coefficients of variation are in ``docs/data.md``, section "Exercise videos"); a body does not. Walking
+    down :data:`TREE` from the hip, each joint is put at its parent's new position plus the median bone length
+    along the bone's direction in that frame; the hips and the shoulders are put symmetrically about hip and
+    thorax at their median width, along the left-right direction of that frame. ``joints_m``: (T, 17, 3), NaN
+    rows (no person) stay NaN.
     """
     joints_m = np.asarray(joints_m, dtype=np.float64)
     out = joints_m.copy()
     for child, parent in TREE:
-        c, p = _J[child], _J[parent]
-        v = joints_m[:, c] - joints_m[:, p]
-        length = np.linalg.norm(v, axis=-1)
-        ok = np.isfinite(length) & (length > 1e-9)
-        if not ok.any():
-            continue
-        unit = v / np.where(ok, length, 1.0)[:, None]
-        out[:, c] = out[:, p] + float(np.median(length[ok])) * unit
+        p = _J[parent]
+        if isinstance(child, tuple):
+            left, right = _J[child[0]], _J[child[1]]
+            got = _median_length(joints_m[:, left] - joints_m[:, right])
+            if got is None:
+                continue
+            width, unit, _ = got
+            out[:, left] = out[:, p] + 0.5 * width * unit
+            out[:, right] = out[:, p] - 0.5 * width * unit
+        else:
+            c = _J[child]
+            got = _median_length(joints_m[:, c] - joints_m[:, p])
+            if got is None:
+                continue
+            length, unit, _ = got
+            out[:, c] = out[:, p] + length * unit
     return out
 
 
@@ -159,14 +180,23 @@ class PoseRun:
     filled: np.ndarray
 
 
-def split_runs(t_s: np.ndarray, found: np.ndarray, max_fill_s: float = MAX_FILL_S) -> list[tuple[int, int]]:
+def split_runs(
+    t_s: np.ndarray,
+    found: np.ndarray,
+    max_fill_s: float = MAX_FILL_S,
+    new_person: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
     """Runs ``[(first, last), ...]`` of frame indices (inclusive, both frames with a person) such that inside a
-    run no two consecutive found frames are more than ``max_fill_s`` plus one frame period apart."""
+    run no two consecutive found frames are more than ``max_fill_s`` plus one frame period apart, and no frame
+    but the first has ``new_person`` set (another person was picked up there)."""
     idx = np.flatnonzero(found)
     if idx.size == 0:
         return []
     period = float(np.median(np.diff(t_s))) if t_s.size > 1 else 0.0
-    breaks = np.flatnonzero(np.diff(t_s[idx]) > max_fill_s + period + 1e-9)
+    cut = np.diff(t_s[idx]) > max_fill_s + period + 1e-9
+    if new_person is not None:
+        cut |= np.asarray(new_person, dtype=bool)[idx[1:]]
+    breaks = np.flatnonzero(cut)
     starts = np.r_[0, breaks + 1]
     ends = np.r_[breaks, idx.size - 1]
     return [(int(idx[a]), int(idx[b])) for a, b in zip(starts, ends, strict=True)]
@@ -179,6 +209,7 @@ def to_grid(
     max_fill_s: float = MAX_FILL_S,
     smooth_hz: float | None = SMOOTH_HZ,
     fixed_bones: bool = True,
+    new_person: np.ndarray | None = None,
 ) -> list[PoseRun]:
     """Per-frame joints with dropouts -> gap-free runs on the grid.
 
@@ -190,6 +221,7 @@ def to_grid(
         smooth_hz: low-pass cut-off on the grid, Hz; None for none.
         fixed_bones: give every bone its median length over the run, before resampling and again after
             smoothing (:func:`constant_bones`; a low-pass shortens moving limbs).
+        new_person: (n,) bool, frames where another person was picked up; a run ends before each.
     Returns:
         The runs, in time order; runs of a single frame are dropped.
     """
@@ -203,7 +235,7 @@ def to_grid(
         raise ShapeError("frame times must increase strictly")
     found = np.isfinite(joints_m).all(axis=(1, 2))
     runs = []
-    for a, b in split_runs(t_s, found, max_fill_s):
+    for a, b in split_runs(t_s, found, max_fill_s, new_person):
         sel = np.flatnonzero(found[a : b + 1]) + a
         if sel.size < 2:
             continue
