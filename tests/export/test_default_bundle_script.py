@@ -1,0 +1,105 @@
+"""experiments/make_default_bundle.sh at tiny scale: a pretraining run and a corpus in, a bundle with 15
+labels + `unknown` out (threshold chosen on the validation subject), then a words bundle from its student.
+
+About 90 s on 2 busy cores (a tiny pretraining, finetune, distill and one int8 LiteRT conversion): marked
+slow; `pytest -m "not slow"` leaves it out."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.torch, pytest.mark.export]
+
+for _mod, _extra in (("torch", "training"), ("litert_torch", "export"), ("ai_edge_litert", "runtime")):
+    if importlib.util.find_spec(_mod) is None:
+        pytest.skip(f"{_mod} is not installed (pip install 'mujo-edge[{_extra}]')", allow_module_level=True)
+
+from mujo_edge.bundle import Bundle  # noqa: E402
+from mujo_edge.cli import main  # noqa: E402
+
+from ..training.tiny_data import make_tiny_dataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+KNOWN = [
+    "walking", "running", "stairs_up", "stairs_down", "sitting", "standing", "lying_back", "cycling",
+    "squats", "pushups", "jumping_jacks", "bicep_curls", "situps", "lunges", "rowing_machine",
+]  # fmt: skip
+HELD_OUT = ["boxing", "typing"]
+
+
+def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
+    corpus, run = tmp_path / "corpus", tmp_path / "pretrain"
+    make_tiny_dataset(
+        corpus,
+        n_labels=17,
+        per_label_subject=4,
+        subjects=(1, 2, 3, 4, 5),
+        labels=KNOWN + HELD_OUT,
+        with_pose=False,
+    )
+    argv = [
+        "pretrain", "--data", str(corpus), "--out", str(run), "--modalities", "acc,text", "--epochs", "1",
+        "--batch-size", "32", "--joint-dim", "32", "--cnn", "mmfit", "--proj-hidden", "32", "--threads", "1",
+        "--checkpoint-every", "0",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out, work = tmp_path / "default.mujo", tmp_path / "work"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "LABELS": ",".join(KNOWN),
+        "WORK": str(work),
+        "FINETUNE_EPOCHS": "1",
+        "DISTILL_EPOCHS": "2",
+        "FORMATS": "tflite",
+        "MIN_AGREEMENT": "0",
+        "THREADS": "1",
+    }
+    script = ROOT / "experiments" / "make_default_bundle.sh"
+    res = subprocess.run(
+        ["bash", str(script), str(run), str(corpus), str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    b = Bundle.open(out)
+    assert b.labels == KNOWN and b.open_set_threshold is not None and b.head.score_kind == "mahalanobis"
+    chosen = b.manifest["open_set"]["chosen_on"]
+    assert chosen["threshold_subjects"] == [4] and 5 not in chosen["means_and_covariance_subjects"]
+    assert b.label_embeddings is not None and "calibration_target" in b.manifest
+    report = json.loads((work / "default_bundle_report.json").read_text())
+    assert report["unknown_windows"] > 0 and 0.0 <= report["auroc_known_vs_heldout"] <= 1.0
+
+    # too few labels, a missing corpus: refused before any training
+    bad = subprocess.run(
+        ["bash", str(script), str(run), str(corpus), str(tmp_path / "x.mujo")],
+        cwd=ROOT, env={**env, "LABELS": "walking,running"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "at least 15" in bad.stderr
+    bad = subprocess.run(
+        ["bash", str(script), str(run), str(tmp_path / "none"), str(tmp_path / "x.mujo")],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "not a dataset folder" in bad.stderr
+
+    # a bundle from words, reusing the verified model (seconds)
+    words = tmp_path / "words.mujo"
+    argv = [
+        "export", str(work / "student"), "--from-bundle", str(out), "--out", str(words),
+        "--labels", "walking, cycling, push-ups, brushing teeth", "--pretrained", str(run),
+        "--data", str(work / "known"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    w = Bundle.open(words)
+    assert w.labels == ["walking", "cycling", "push-ups", "brushing teeth"]
+    assert w.head.kind == "linear" and w.head.score_kind == "cosine" and w.open_set_threshold is not None
+    assert w.file_bytes(w.model().file) == b.file_bytes(b.model().file)
