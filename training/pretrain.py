@@ -33,7 +33,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from mujo_edge.errors import ArtifactError, DataError, TrainingError
+from mujo_edge.errors import ArtifactError, ConfigError, DataError, TrainingError
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.checkpoint import (
     RESUME_FILE,
@@ -79,6 +79,9 @@ class PretrainConfig:
     checkpoint_every: int = 0
     max_windows: int = 0
     device: str = "cpu"
+    #: which epoch's weights become ``model.safetensors``: the lowest validation loss, or the highest
+    #: accelerometer -> label-text retrieval on the validation subjects (``val_top1`` / ``val_top5``)
+    select: str = "val_loss"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -92,6 +95,20 @@ class PretrainConfig:
         d["model"] = ModelConfig.from_dict(d["model"])
         d["val_subjects"] = tuple(d.get("val_subjects", ()))
         return cls(**d)
+
+
+#: What ``PretrainConfig.select`` may name.
+SELECT_METRICS: tuple[str, ...] = ("val_loss", "val_top1", "val_top5")
+
+
+def selection_score(select: str, metrics: dict[str, float], train_loss: float) -> float:
+    """The number an epoch is chosen by, lower is better: the validation loss, or minus a retrieval accuracy.
+    Without validation subjects (no metrics) it is the training loss."""
+    if select not in SELECT_METRICS:
+        raise ConfigError(f"select {select!r} unknown; use one of {', '.join(SELECT_METRICS)}")
+    if select == "val_loss" or select not in metrics:
+        return float(metrics.get("val_loss", train_loss))
+    return -float(metrics[select])
 
 
 #: Scale presets: ``demo`` pretrains in about a minute on 2 cores (for the end-to-end demo).
@@ -635,9 +652,14 @@ def _pretrain(
             history.append(entry)
             epoch, step_in_epoch, pos = epoch + 1, 0, 0
             if info.is_main:
-                score = metrics.get("val_loss", train_loss)
-                if score < best["val_loss"]:
-                    best = {"val_loss": score, "epoch": entry["epoch"], **metrics}
+                score = selection_score(cfg.select, metrics, train_loss)
+                if score < best.get("score", best["val_loss"]):
+                    best = {
+                        "val_loss": metrics.get("val_loss", train_loss),
+                        "epoch": entry["epoch"],
+                        **metrics,
+                    }
+                    best["score"] = score
                     _check_finite_weights(model, global_step)
                     sha = save_weights(model, out / "model.safetensors")
                     write_joint_manifest(out, model, sha, **manifest_fields(False))

@@ -75,6 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learnable-temperature", action="store_true")
     p.add_argument("--text-anchored", action="store_true", help="only (text, m) pairs (the paper's ablation)")
     p.add_argument("--same-label-positives", action="store_true", help="same-label windows are positives too")
+    p.add_argument(
+        "--select",
+        choices=("val_loss", "val_top1", "val_top5"),
+        default="val_loss",
+        help="the epoch kept as model.safetensors: lowest validation loss (default) or best acc -> label-text "
+        "retrieval on the validation subjects",
+    )
     p.add_argument("--joint-dim", type=int, help=f"joint space size (default {JOINT_DIM})")
     p.add_argument(
         "--cnn", choices=["mmfit", "wide"], help="acc/pose encoder: MM-Fit's (9-15-24) or wide (32-64-128)"
@@ -290,6 +297,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         max_windows=pick("max_windows", 0),
         device=args.device,
+        select=args.select,
     )
     with Progress(
         TextColumn("[bold]{task.description}"),

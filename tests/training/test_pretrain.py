@@ -11,10 +11,16 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="pretraining needs torch (training extra)")
 
-from mujo_edge.errors import ArtifactError, DataError  # noqa: E402
+from mujo_edge.errors import ArtifactError, ConfigError, DataError  # noqa: E402
 from mujo_edge.training.checkpoint import RESUME_FILE, load_pretrained, load_train_state  # noqa: E402
 from mujo_edge.training.models import JointModel, ModelConfig  # noqa: E402
-from mujo_edge.training.pretrain import PretrainConfig, pretrain, random_rotations, random_search  # noqa: E402
+from mujo_edge.training.pretrain import (  # noqa: E402
+    PretrainConfig,
+    pretrain,
+    random_rotations,
+    random_search,
+    selection_score,
+)
 from tests.training.tiny_data import make_tiny_dataset  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -382,3 +388,16 @@ def test_a_diverging_loss_stops_training_and_writes_no_nan_weights(tmp_path: Pat
             assert all(bool(torch.isfinite(v).all()) for v in load_file(str(f)).values())
     if (tmp_path / "run" / RESUME_FILE).exists():
         assert all(bool(torch.isfinite(v).all()) for v in _last_weights(tmp_path / "run").values())
+
+
+def test_select_keeps_the_epoch_with_the_best_retrieval(tiny: Path, tmp_path: Path) -> None:
+    res = pretrain(tiny, tmp_path / "run", _cfg(epochs=4, select="val_top5"))
+    hist = res["history"]
+    best = max(range(len(hist)), key=lambda i: (hist[i]["val_top5"], -i))  # the first of ties
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert man["best"]["epoch"] == hist[best]["epoch"]
+    assert man["best"]["score"] == pytest.approx(-hist[best]["val_top5"])
+    assert selection_score("val_loss", {"val_loss": 2.0}, 3.0) == 2.0
+    assert selection_score("val_top1", {}, 3.0) == 3.0  # no validation subjects: the training loss
+    with pytest.raises(ConfigError, match="select 'accuracy' unknown"):
+        selection_score("accuracy", {}, 1.0)
