@@ -5,19 +5,19 @@
 #
 #   nice -n 5 experiments/foundation.sh                    # everything under runs/foundation (gitignored)
 #   HOURS=2 EPOCHS=5 OUT=runs/foundation_small experiments/foundation.sh
-#   CONTROL=0 experiments/foundation.sh                    # skip the noise control
+#   CONTROL=1 experiments/foundation.sh                    # also the noise control (doubles the time)
 #
 # Each step is skipped when its output exists, and pretraining resumes, so re-running continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M=${M:-.venv/bin/mujo-edge}
 OUT=${OUT:-runs/foundation}
-HOURS=${HOURS:-6}
+HOURS=${HOURS:-40}
 SEED=${SEED:-21}
-EPOCHS=${EPOCHS:-20}
+EPOCHS=${EPOCHS:-6}
 WORKERS=${WORKERS:-2}
-CONTROL=${CONTROL:-1}
-PRETRAIN_FLAGS=${PRETRAIN_FLAGS:---batch-size 256 --lr 1e-3 --augment-scale 0.1 --augment-tempo 0.2 --same-label-positives --threads 2}
+CONTROL=${CONTROL:-0}
+PRETRAIN_FLAGS=${PRETRAIN_FLAGS:---batch-size 256 --lr 1e-3 --augment-scale 0.1 --augment-tempo 0.2 --same-label-positives --select val_top5 --threads 2}
 mkdir -p "$OUT"
 
 [ -f "$OUT/corpus/manifest.json" ] || $M data synth --out "$OUT/corpus" --hours "$HOURS" --seed "$SEED" --workers "$WORKERS"
