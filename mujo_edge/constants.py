@@ -50,7 +50,7 @@ BENCHMARK_PATIENCE: int = 10
 #: Largest shipped foundation checkpoint (``training/assets/joint_space``, all files together), bytes.
 FOUNDATION_MAX_BYTES: int = 10_000_000
 #: Corpus acc windows per label the foundation checkpoint keeps for PIT calibration (float16).
-FOUNDATION_CALIBRATION_WINDOWS: int = 64
+FOUNDATION_CALIBRATION_WINDOWS: int = 32
 
 #: Axis convention of every accelerometer array: the frame of a watch on the RIGHT wrist, specific force in g.
 #: x along the forearm towards the hand, y across the wrist towards the thumb, z out of the watch face.

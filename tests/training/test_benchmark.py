@@ -357,3 +357,10 @@ def test_pretrained_default_resolves_to_the_shipped_checkpoint(
     assert teacher["pretrained"]["path"] == "default"
     assert teacher["pretrained"]["weights_sha256"] == shipped_manifest["weights"]["sha256"]
     assert teacher["calibration"]["table"] is not None  # fitted on the float16 calibration windows
+    # distill's --pretrained, and the teacher's recorded "default" when --pretrained is omitted
+    from argparse import Namespace
+
+    from mujo_edge.cli.export import _pretrained_path
+
+    assert _pretrained_path(Namespace(pretrained="default"), {}) == shipped
+    assert _pretrained_path(Namespace(pretrained=None), teacher) == shipped
