@@ -183,7 +183,7 @@ def test_generator_script_formats_when_installed(tmp_path: Path) -> None:
     f.write_text("pendulum 10   # long name\nrest 4 walking\nABD 12\n")
     assert workouts.parse_script(str(f)) == [
         {"activity": "PEN", "seconds": 10.0},
-        {"rest": 4.0, "kind": "walking"},
+        {"rest": 4.0, "kind": "rest_walking"},  # the alias of the rest kind
         {"activity": "ABD", "seconds": 12.0},
     ]
 
