@@ -59,7 +59,7 @@ def test_stream_virtual_with_every_fault_flag(
     monkeypatch.setattr(stream_cli, "workout_motion", motion)
     ev, raw = tmp_path / "ev.jsonl", tmp_path / "raw.jsonl"
     args = [
-        "stream", "--virtual", "--script", "PEN:9,rest:3,ABD:9", "--speed", "6", "--drop", "0.03",
+        "stream", "--virtual", "--script", "PEN:9,rest:3,ABD:9", "--speed", "3", "--drop", "0.03",
         "--burst", "8:3", "--disconnect-every", "8", "--down", "0.5", "--clock-drift", "60", "--jitter", "0.004",
         "--fault-seed", "2",
     ]  # fmt: skip
