@@ -39,10 +39,11 @@ system-deps:
 video-assets: $(STAMP)
 	-$(BIN)/python -m mujo_edge.training.video.assets
 
-test: $(STAMP) system-deps video-assets
+# The test command of the README and of CI: style, types and the dependency rule first (make lint), then pytest.
+test: $(STAMP) system-deps video-assets lint
 	$(BIN)/python -m pytest -q
 
-# Style, types and the dependency rule: what CI runs before the tests (.ci/run).
+# Style, types and the dependency rule (ruff, mypy, import-linter); part of make test.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
