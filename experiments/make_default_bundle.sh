@@ -19,9 +19,11 @@
 #      windows of the held-out activities, written next to the work folder.
 #
 # Settings (environment): LABELS (comma-separated, default below), MIN_LABELS (15), WORK (work folder,
-# default runs/default-bundle), TEST_SUBJECTS / VAL_SUBJECTS (default: the last two subjects of the
-# corpus, one each), FINETUNE_EPOCHS (30), DISTILL_EPOCHS (40), FORMATS (tflite,executorch),
-# MIN_AGREEMENT (0.99), OPEN_SET_KEEP (0.95), THREADS (2), PYTHON (.venv/bin/python), SEED (0).
+# default runs/default-bundle), TEST_SUBJECTS / VAL_SUBJECTS (default: the last 10 % and the 10 % before
+# them of the subjects with windows of LABELS), FINETUNE_EPOCHS (30), DISTILL_EPOCHS (40), FORMATS (tflite,executorch),
+# MIN_AGREEMENT (0.99), OPEN_SET_KEEP (0.95), THREADS (2), PYTHON (.venv/bin/python), SEED (0),
+# DISTILL_FLAGS (--width 24: a 20-label student under the 30,000-parameter limit), INT8 (1; 0 exports float32
+# when the int8 model does not agree with the float one).
 set -euo pipefail
 
 if [[ $# -lt 2 || $# -gt 3 ]]; then
@@ -44,6 +46,9 @@ MIN_AGREEMENT=${MIN_AGREEMENT:-0.99}
 OPEN_SET_KEEP=${OPEN_SET_KEEP:-0.95}
 THREADS=${THREADS:-2}
 SEED=${SEED:-0}
+DISTILL_FLAGS=${DISTILL_FLAGS:---width 24}
+INT8=${INT8:-1}
+INT8_FLAG=$([[ "$INT8" == 1 ]] && echo --int8 || true)
 
 die() { echo "make_default_bundle: $*" >&2; exit 2; }
 [[ -f "$CORPUS/manifest.json" ]] || die "$CORPUS is not a dataset folder (no manifest.json); make one with mujo-edge data synth --out $CORPUS"
@@ -51,15 +56,19 @@ die() { echo "make_default_bundle: $*" >&2; exit 2; }
 n_labels=$(tr ',' '\n' <<<"$LABELS" | grep -c .)
 (( n_labels >= MIN_LABELS )) || die "LABELS names $n_labels labels; the default bundle needs at least $MIN_LABELS"
 
-# Subjects: the last two of the corpus (test, then validation) unless given.
-read -r auto_test auto_val < <("$PYTHON" - "$CORPUS" <<'EOF'
+# Subjects among those with windows of LABELS: the last 10 % test, the 10 % before them validation (at least
+# one each), unless given.
+read -r auto_test auto_val < <("$PYTHON" - "$CORPUS" "$LABELS" <<'EOF'
 import sys
 import numpy as np
 from mujo_edge.training.data.format import Dataset
-s = np.unique(np.asarray(Dataset.open(sys.argv[1]).subject)).tolist()
+ds = Dataset.open(sys.argv[1])
+named = np.isin(np.asarray(ds.labels)[np.asarray(ds.label)], sys.argv[2].split(","))
+s = np.unique(np.asarray(ds.subject)[named]).tolist()
 if len(s) < 3:
-    sys.exit(f"{sys.argv[1]} has {len(s)} subjects; training, validation and test subjects need at least 3")
-print(s[-1], s[-2])
+    sys.exit(f"{sys.argv[1]} has {len(s)} subjects with those labels; training, validation and test need at least 3")
+k = max(1, len(s) // 10)
+print(",".join(map(str, s[-k:])), ",".join(map(str, s[-2 * k : -k])))
 EOF
 )
 TEST_SUBJECTS=${TEST_SUBJECTS:-$auto_test}
@@ -77,10 +86,10 @@ echo "== 2/5 teacher (test subjects $TEST_SUBJECTS, validation $VAL_SUBJECTS)"
 
 echo "== 3/5 student"
 "${MUJO[@]}" distill --teacher "$WORK/teacher" --data "$WORK/known" --out "$WORK/student" \
-    --epochs "$DISTILL_EPOCHS" --pretrained "$PRETRAINED" --seed "$SEED"
+    --epochs "$DISTILL_EPOCHS" --pretrained "$PRETRAINED" --seed "$SEED" $DISTILL_FLAGS
 
-echo "== 4/5 int8 export with the open-set threshold chosen on the validation subjects -> $OUT"
-"${MUJO[@]}" export --int8 "$WORK/student" --out "$OUT" --data "$WORK/known" --formats "$FORMATS" \
+echo "== 4/5 export (int8: $INT8) with the open-set threshold chosen on the validation subjects -> $OUT"
+"${MUJO[@]}" export ${INT8_FLAG} "$WORK/student" --out "$OUT" --data "$WORK/known" --formats "$FORMATS" \
     --min-agreement "$MIN_AGREEMENT" --open-set-keep "$OPEN_SET_KEEP" --seed "$SEED"
 
 echo "== 5/5 known vs held-out activities"
