@@ -12,7 +12,7 @@ def register(data_sub: argparse._SubParsersAction) -> None:
         description="Find the person in every frame with MediaPipe's pose models (run under ai-edge-litert), map "
         "the 33 metric landmarks to the 17-joint skeleton on the 50 Hz grid, simulate a watch on the wrist, "
         "label 2-s windows by YouTube-style chapters (or one --label) and embed the chapter titles. "
-        "See docs/data.md (Exercise videos).",
+        "See docs/video.md.",
     )
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (mp4, mov, mkv, webm, avi, ...)")
     p.add_argument("--out", required=True, help="dataset folder to create")
