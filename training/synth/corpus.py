@@ -34,9 +34,8 @@ from mujo_edge.constants import HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.windows import sliding_windows, window_starts
 
-from . import motion
 from .imu import SensorModel
-from .motion import ACTIVITIES, EXERCISES, NON_ACTIVITY, Activity, Style, resolve_activity
+from .motion import ACTIVITIES, EXERCISES, NON_ACTIVITY, Activity, Style, resolve_activity, sample_rep_s
 from .placement import (
     DEFAULT_SOURCE_RATES_HZ,
     ORIENTATIONS,
@@ -111,25 +110,9 @@ def subject_style(seed: int, subject: int) -> Style:
     return Style.sample(np.random.default_rng([seed, 1, subject]))
 
 
-def activity_family(act: Activity) -> str:
-    """The activity's family (``Activity.family`` of the motion library; from its group where that is absent)."""
-    fam = getattr(act, "family", "") or {"mmfit": "gym", "workout": "gym", "shoulder": "physio"}.get(
-        act.group
-    )
-    return str(fam or act.group)
-
-
 def session_kind(act: Activity) -> str:
     """The kind of session an activity is done in: everyday, gym, sports or physio."""
-    return SESSION_OF_FAMILY.get(activity_family(act), "everyday")
-
-
-def rep_seconds(act: Activity, style: Style, rng: np.random.Generator) -> float:
-    """Seconds per repetition of ``act`` for this subject (the library's published tempo range when it has one)."""
-    sample = getattr(motion, "sample_rep_s", None)
-    if sample is not None:
-        return float(sample(act, style, rng))
-    return act.rep_s * style.tempo
+    return SESSION_OF_FAMILY.get(act.family, "everyday")
 
 
 def _deal(deck: list[str], rng: np.random.Generator, exercises: Sequence[str], kind: str | None) -> str:
@@ -167,17 +150,17 @@ def plan_session(
         act = ACTIVITIES[_deal(deck, rng, exercises, kind)]
         kind = session_kind(act)
         everyday = kind == "everyday"
-        if getattr(act, "continuous", False):
+        if act.continuous:
             steps.append(Step(act.name, float(rng.uniform(*_BOUT_S))))
-        elif activity_family(act) == "transition":
+        elif act.family == "transition":
             # one movement, then the end posture held; the way back to the start is a (non-activity) transition
             for _ in range(int(rng.integers(*_TRANSITION_RUNS))):
-                steps.append(Step(act.name, rep_seconds(act, style, rng) + float(rng.uniform(1.0, 3.0))))
+                steps.append(Step(act.name, sample_rep_s(act, style, rng) + float(rng.uniform(1.0, 3.0))))
         else:
             n_sets = int(rng.integers(1, 4))
             for s in range(n_sets):
                 # sets last 20-45 s whatever the rep length (so classes stay balanced), within the usual rep counts
-                rep_s = rep_seconds(act, style, rng)
+                rep_s = sample_rep_s(act, style, rng)
                 reps = int(np.clip(round(rng.uniform(*_SET_S) / rep_s), act.reps[0], 2 * act.reps[1]))
                 side = None
                 if act.unilateral and rng.random() < 0.3:

@@ -51,7 +51,6 @@ _NOT_ANGLES = {"x", "y", "z", "hop", "floor", "anchor", "seat", "r.shrug", "l.sh
 
 #: Columns of :data:`CHANNELS` that hold joint angles (rad).
 ANGLE_COLS: list[int] = [i for i, c in enumerate(CHANNELS) if c not in _NOT_ANGLES]
-_ANGLE_COLS = ANGLE_COLS
 
 #: Per-set variation of the start posture (rad): forearm roll and humeral rotation most, since a 17-joint pose
 #: cannot show them and real people hold their hands differently.
@@ -1019,7 +1018,7 @@ def segment_channels(
             ):
                 a = a * style.asymmetry
             out[:, idx[c]] += a * w
-    out[:, _ANGLE_COLS] += style.wobble_rad * smooth_noise(n, rate_hz, rng, len(_ANGLE_COLS))
+    out[:, ANGLE_COLS] += style.wobble_rad * smooth_noise(n, rate_hz, rng, len(ANGLE_COLS))
     # joint limits: knees do not hyperextend, elbows stay bent enough (15 deg) that the elbow plane fixes the
     # forearm roll the virtual IMU sees (see imu.forearm_frames)
     for s in "rl":
