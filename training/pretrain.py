@@ -59,6 +59,10 @@ CALIBRATION_WINDOWS_PER_LABEL = 200
 MAX_VAL_WINDOWS = 4096
 
 
+#: What ``PretrainConfig.select`` may name.
+SELECT_METRICS: tuple[str, ...] = ("val_loss", "val_top1", "val_top5")
+
+
 @dataclass
 class PretrainConfig:
     """Everything that decides a pretraining run's result (stored in its manifest)."""
@@ -83,6 +87,10 @@ class PretrainConfig:
     #: accelerometer -> label-text retrieval on the validation subjects (``val_top1`` / ``val_top5``)
     select: str = "val_loss"
 
+    def __post_init__(self) -> None:
+        if self.select not in SELECT_METRICS:  # refused before any training, not after the first epoch
+            raise ConfigError(f"select {self.select!r} unknown; use one of {', '.join(SELECT_METRICS)}")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["model"] = self.model.to_dict()
@@ -95,10 +103,6 @@ class PretrainConfig:
         d["model"] = ModelConfig.from_dict(d["model"])
         d["val_subjects"] = tuple(d.get("val_subjects", ()))
         return cls(**d)
-
-
-#: What ``PretrainConfig.select`` may name.
-SELECT_METRICS: tuple[str, ...] = ("val_loss", "val_top1", "val_top5")
 
 
 def selection_score(select: str, metrics: dict[str, float], train_loss: float) -> float:

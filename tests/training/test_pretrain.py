@@ -401,3 +401,8 @@ def test_select_keeps_the_epoch_with_the_best_retrieval(tiny: Path, tmp_path: Pa
     assert selection_score("val_top1", {}, 3.0) == 3.0  # no validation subjects: the training loss
     with pytest.raises(ConfigError, match="select 'accuracy' unknown"):
         selection_score("accuracy", {}, 1.0)
+
+
+def test_an_unknown_select_is_refused_before_training() -> None:
+    with pytest.raises(ConfigError, match="select 'accuracy' unknown"):
+        _cfg(select="accuracy")

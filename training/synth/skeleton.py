@@ -222,14 +222,16 @@ def forward_kinematics(ch: dict[str, np.ndarray], body: Body, rate_hz: float = R
     shift[:, 0] += c("x")
     shift[:, 1] += c("y")
     # a held height must not push a foot through the floor: lift by the (smoothed) shortfall
-    short = np.maximum(FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1) - shift[:, 2], 0.0)
+    need = FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(
+        axis=1
+    )  # lift that puts the lowest joint on the floor
+    short = np.maximum(need - shift[:, 2], 0.0)
     if np.any(short > 0):
         width = max(int(0.4 * rate_hz), 1)
         short_s = gaussian_filter1d(
             maximum_filter1d(short, width, mode="nearest"), 0.1 * rate_hz, mode="nearest"
         )
-        shift[:, 2] += short_s
-        shift[:, 2] = np.maximum(shift[:, 2], FLOOR_CLEARANCE_M - pose[:, body_joints, 2].min(axis=1))
+        shift[:, 2] = np.maximum(shift[:, 2] + short_s, need)
     shift[:, 2] += c("hop")  # after the hold: a held pelvis still bounces
     shift[:, 2] += c("z")  # climbing (stairs, a slope): metres above the start
     pose += shift[:, None, :]

@@ -52,7 +52,6 @@ KINDS: tuple[str, ...] = (*ACTIVITIES, "transition")
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 _EFFORT = np.array([ACTIVITIES[k].effort if k in ACTIVITIES else 1.5 for k in KINDS])
 _CH = {c: i for i, c in enumerate(CHANNELS)}
-_ANGLE_COLS = ANGLE_COLS
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,7 @@ def render_channels(
             # keep walking (and climbing) progress: the next segment starts where the last one ended
             for c in ("x", "y", "z"):
                 seg[:, _CH[c]] += prev[_CH[c]] - seg[0, _CH[c]]
-            change = float(np.abs(seg[0, _ANGLE_COLS] - prev[_ANGLE_COLS]).max())
+            change = float(np.abs(seg[0, ANGLE_COLS] - prev[ANGLE_COLS]).max())
             n_tr = round(float(np.clip(0.6 + 0.9 * change, 0.8, 3.0)) * rate_hz * rng.uniform(0.85, 1.2))
             chunks.append(transition_channels(prev, seg[0], n_tr))
             kinds.append(np.full(n_tr, _KIND_INDEX["transition"]))
