@@ -33,8 +33,8 @@ import numpy as np
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.firmware_bridge.profiles import get_profile
 from mujo_edge.firmware_bridge.profiles.polar import pmd
+from mujo_edge.grid import StreamGrid
 from mujo_edge.pipeline import Pipeline
-from mujo_edge.stream_grid import StreamGrid
 
 LABELS = ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
 #: Real-time criterion: processing may use at most this fraction of the simulated time.

@@ -30,8 +30,6 @@ MODULES = [
     "mujo_edge.provenance",
     "mujo_edge.runners",
     "mujo_edge.samples",
-    "mujo_edge.stream_grid",
-    "mujo_edge.windowing",
     "mujo_edge.windows",
     "mujo_edge.firmware_bridge",
 ]

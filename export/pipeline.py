@@ -24,7 +24,8 @@ from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH
 from mujo_edge.export.rounding import ADAROUND_ITERATIONS
-from mujo_edge.export.verify import Verification, make_runner, tensor_dict, verify
+from mujo_edge.export.verify import Verification, tensor_dict, verify
+from mujo_edge.runners import runner_for
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +303,7 @@ def export_models(
         seconds = time.perf_counter() - t0
         if on_step:
             on_step(f"{fmt}: verifying in the real runtime on {len(data.test_g)} held-out windows")
-        runner = make_runner(entry, blob, labels, window)
+        runner = runner_for(entry, blob, labels, window)
         ver = verify(runner, data.test_g, data.test_label, float_logits, float_emb)
         filename = FILE_NAMES[(fmt, int8)].format(name=name)
         mf = ModelFile(

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge.bundle import ModelEntry, TensorSpec
-from mujo_edge.runners import ExecuTorchRunner, LiteRtRunner, Runner
+from mujo_edge.bundle import TensorSpec
+from mujo_edge.runners import Runner
 
 
 @dataclass
@@ -28,11 +28,6 @@ class Verification:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def make_runner(entry: ModelEntry, model: bytes, labels: list[str], window: int) -> Runner:
-    cls = LiteRtRunner if entry.format == "tflite" else ExecuTorchRunner
-    return cls(entry, model, labels, window, threads=1)
 
 
 def verify(

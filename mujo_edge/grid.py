@@ -1,9 +1,33 @@
-"""The 50 Hz grid: irregular or other-rate samples -> samples at t0 + k / rate_hz.
+"""The 50 Hz grid: irregular or other-rate samples -> samples at ``t0 + k / rate_hz``, whole recordings or
+streaming.
 
-This module holds the offline (whole-recording) resampler used by the importers. Faster sources are low-pass
-filtered before decimation (anti-aliasing); slower sources are linearly interpolated (and a caller should
-say so to the user: interpolation invents no information). Nothing is ever interpolated across a gap:
-:func:`split_at_gaps` cuts a recording into gap-free segments first.
+Two resamplers of the same stage live here:
+
+* **Offline** (:func:`resample_recording`, :func:`resample_segment`): a whole recording, as the importers
+  see it. Faster sources are low-pass filtered before decimation (zero-phase Butterworth, anti-aliasing);
+  slower sources are linearly interpolated (and a caller should say so to the user: interpolation invents
+  no information). Nothing is ever interpolated across a gap: :func:`split_at_gaps` cuts a recording into
+  gap-free segments first.
+* **Streaming** (:class:`StreamGrid`): one device's notifications, batch by batch, as the runtime sees them.
+  It keeps just enough state to give the same kind of answer without waiting:
+
+  - **Anti-aliasing** for devices faster than the grid (52, 104, 200 Hz): a causal, linear-phase FIR
+    low-pass (Kaiser window, -6 dB at ``ANTI_ALIAS_FRACTION`` x 50 Hz = 20 Hz, >= 40 dB down from 25 Hz,
+    the grid's Nyquist), whose last ``taps - 1`` inputs are the only state. Linear phase means a CONSTANT
+    group delay of ``(taps - 1) / 2`` input samples (about 0.11 s at any input rate); each filtered value
+    is stamped with the time of its centre input sample, so the grid is not shifted in time, it is only
+    ``group_delay_s`` late. (A FIR, not ``sosfilt``: the filter is evaluated as one vectorized product per
+    batch, where ``sosfilt`` costs ~30 us of call overhead per batch; and its delay is the same at every
+    frequency.)
+  - **Interpolation** (linear) of the filtered values onto ``t0 + k / 50`` s. Slower devices (InfiniTime,
+    ~10 Hz, host-stamped) are upsampled the same way without the filter: :attr:`StreamGrid.upsampled` says
+    so, and events carry it.
+  - **Never across a gap.** :meth:`StreamGrid.push` is only ever given a gap-free continuation; a gap or a
+    reconnect calls :meth:`StreamGrid.restart`, and the next sample starts a fresh grid (new ``t0``; the
+    filter state is the first sample repeated, i.e. a constant past, so nothing before the gap leaks in).
+
+  Times are whatever clock the caller uses consistently: sensor time for timestamped devices (regular,
+  immune to radio jitter), host time for host-stamped ones.
 """
 
 from __future__ import annotations
@@ -104,3 +128,141 @@ def resample_recording(
         t_grid, xg = resample_segment(t_s[sl], x[sl], rate_hz)
         segments.append(Segment(t_s=t_grid, x=xg, source_index=int(sl.start)))
     return segments
+
+
+# --- streaming ---------------------------------------------------------------------------------
+#: Stop-band attenuation of the anti-alias FIR, dB.
+ANTI_ALIAS_ATTENUATION_DB: float = 40.0
+#: Inputs within this fraction of the grid rate are only interpolated (no filter, no upsampling flag).
+RATE_TOLERANCE: float = 0.01
+
+
+def anti_alias_fir(source_rate_hz: float, rate_hz: float = RATE_HZ) -> np.ndarray:
+    """Taps (odd count, float64) of the causal anti-alias low-pass for a ``source_rate_hz`` input."""
+    cutoff_hz = ANTI_ALIAS_FRACTION * rate_hz
+    width_hz = 2.0 * (0.5 * rate_hz - cutoff_hz)  # pass edge 15 Hz, stop edge 25 Hz for a 50 Hz grid
+    numtaps, beta = signal.kaiserord(ANTI_ALIAS_ATTENUATION_DB, width_hz / (0.5 * source_rate_hz))
+    numtaps |= 1
+    return signal.firwin(numtaps, cutoff_hz, window=("kaiser", beta), fs=source_rate_hz)
+
+
+#: Batches up to this many samples are filtered by one product with a banded (Toeplitz) matrix of the
+#: taps, cheaper than three np.convolve calls below ~250 samples; longer ones use np.convolve.
+BAND_ROWS: int = 256
+_BANDS: dict[bytes, np.ndarray] = {}
+
+
+def _banded(taps: np.ndarray) -> np.ndarray:
+    """(BAND_ROWS, BAND_ROWS + taps - 1) matrix whose row i holds the reversed taps at columns i..i+taps-1,
+    shared by every grid with the same taps."""
+    key = taps.tobytes()
+    band = _BANDS.get(key)
+    if band is None:
+        k = taps.size
+        band = np.zeros((BAND_ROWS, BAND_ROWS + k - 1))
+        rows = np.arange(BAND_ROWS)[:, None]
+        band[rows, rows + np.arange(k)[None, :]] = taps[::-1]
+        _BANDS[key] = band
+    return band
+
+
+@dataclass(frozen=True)
+class GridChunk:
+    """Grid samples produced by one push: ``t_s`` (m,) float64, ``x`` (m, 3) float32, g."""
+
+    t_s: np.ndarray
+    x: np.ndarray
+
+
+class StreamGrid:
+    """Streaming resampler of one device's gap-free runs onto the grid.
+
+    Args:
+        source_rate_hz: the device's nominal rate, Hz.
+        rate_hz: the grid rate (50 Hz).
+    """
+
+    def __init__(self, source_rate_hz: float, rate_hz: float = RATE_HZ) -> None:
+        self.source_rate_hz = float(source_rate_hz)
+        self.rate_hz = float(rate_hz)
+        self.upsampled = source_rate_hz < rate_hz * (1.0 - RATE_TOLERANCE)
+        if source_rate_hz > rate_hz * (1.0 + RATE_TOLERANCE):
+            self.taps: np.ndarray | None = anti_alias_fir(source_rate_hz, rate_hz)
+            self._half = (self.taps.size - 1) // 2
+            self._band: np.ndarray | None = _banded(self.taps)
+        else:
+            self.taps, self._band, self._half = None, None, 0
+        self.restart()
+
+    @property
+    def group_delay_s(self) -> float:
+        """How long after a sample arrives its grid value can be computed, seconds (0 without filter)."""
+        return self._half / self.source_rate_hz
+
+    #: samples dropped by :meth:`push` because their time or value was NaN or infinite (over all runs)
+    bad_samples: int = 0
+
+    def restart(self) -> None:
+        """Forget the run: the next push starts a fresh grid at its first sample."""
+        self._t0: float | None = None
+        self._k = 0  # index of the next grid sample to emit
+        self._hist_t = np.zeros(0)
+        self._hist_x = np.zeros((0, 3), np.float32)
+        self._prev_t: float | None = None  # last filtered value (kept to interpolate across batches)
+        self._prev_x = np.zeros(3, np.float32)
+
+    @property
+    def started(self) -> bool:
+        return self._t0 is not None
+
+    @property
+    def next_time_s(self) -> float | None:
+        """Time of the next grid sample to be emitted, or None before the run starts."""
+        return None if self._t0 is None else self._t0 + self._k / self.rate_hz
+
+    def push(self, t_s: np.ndarray, x: np.ndarray) -> GridChunk:
+        """Continue the run with samples ``t_s`` (n,) strictly increasing, ``x`` (n, 3) g; returns the grid
+        samples that became computable (possibly none). Samples with a NaN/inf time or value are dropped and
+        counted in :attr:`bad_samples` (the pipeline drops them before; this keeps the grid safe alone)."""
+        if not np.isfinite(t_s.sum() + x.sum()):
+            ok = np.isfinite(t_s) & np.isfinite(x).all(axis=1)
+            self.bad_samples += int(ok.size - ok.sum())
+            t_s, x = t_s[ok], x[ok]
+        if t_s.size == 0:
+            return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
+        if self._t0 is None:
+            self._t0 = float(t_s[0])
+            if self.taps is not None:
+                # A constant past: the first sample repeated, at the nominal rate before it.
+                k = self.taps.size - 1
+                self._hist_t = t_s[0] - np.arange(k, 0, -1) / self.source_rate_hz
+                self._hist_x = np.repeat(x[:1].astype(np.float32), k, axis=0)
+        if self.taps is not None and self._band is not None:
+            taps, band = self.taps, self._band
+            xs = np.concatenate([self._hist_x, x])
+            ts = np.concatenate([self._hist_t, t_s])
+            k = taps.size - 1
+            # Causal FIR outputs, one per new input, each stamped at its centre input's time.
+            n = t_s.size
+            if n <= band.shape[0]:
+                y = band[:n, : n + k] @ xs  # one BLAS call for all three channels
+            else:
+                y = np.stack([np.convolve(xs[:, c], taps, "valid") for c in range(3)], axis=1)
+            ty = ts[self._half : self._half + t_s.size]
+            self._hist_t, self._hist_x = ts[-k:], xs[-k:]
+        else:
+            y, ty = x, t_s
+        if self._prev_t is not None:
+            ty = np.concatenate([[self._prev_t], ty])
+            y = np.concatenate([self._prev_x[None, :], y])
+        self._prev_t, self._prev_x = float(ty[-1]), y[-1]
+        # Grid samples t0 + k / rate up to the last computable time.
+        k_end = int(np.floor((ty[-1] - self._t0) * self.rate_hz + 1e-9))
+        if k_end < self._k:
+            return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
+        g = self._t0 + np.arange(self._k, k_end + 1) / self.rate_hz
+        self._k = k_end + 1
+        out = np.empty((g.size, 3), np.float32)
+        for c in range(3):  # g >= ty[0] always: the run's grid starts at a centre time
+            out[:, c] = np.interp(g, ty, y[:, c])
+        return GridChunk(g, out)

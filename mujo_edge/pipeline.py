@@ -3,8 +3,8 @@
     SampleBatch / StreamStatus (firmware_bridge, or a replay)
       -> clock model (sensor -> host time, lower envelope)             mujo_edge.clock
       -> gap check (sensor-time jump > 1.5 periods, decoder's gap flag, reconnect)
-      -> 50 Hz grid (anti-alias FIR + interpolation, per gap-free run) mujo_edge.stream_grid
-      -> windows (100 samples, hop 50; begun windows dropped at gaps)   mujo_edge.windowing
+      -> 50 Hz grid (anti-alias FIR + interpolation, per gap-free run) mujo_edge.grid
+      -> windows (100 samples, hop 50; begun windows dropped at gaps)   mujo_edge.windows
       -> PIT calibration (the bundle's table)                           mujo_edge.calibration
       -> model (the bundle's LiteRT / ExecuTorch runner, one batch for every ready window of every device)
       -> head (the bundle's labels from the model's logits or embedding; open-set score)  mujo_edge.heads
@@ -35,10 +35,10 @@ from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
+from mujo_edge.grid import StreamGrid
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
-from mujo_edge.stream_grid import StreamGrid
-from mujo_edge.windowing import StreamWindower
+from mujo_edge.windows import StreamWindower
 
 log = logging.getLogger(__name__)
 

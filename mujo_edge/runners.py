@@ -442,6 +442,26 @@ def _litert_interpreter() -> tuple[type, str]:
 _RUNNERS: dict[str, type[Runner]] = {"tflite": LiteRtRunner, "executorch": ExecuTorchRunner}
 
 
+def runner_for(entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1) -> Runner:
+    """The runner of ``entry``'s format for the model bytes ``model``: the one constructor every caller uses
+    (a bundle's :meth:`~mujo_edge.bundle.Bundle.runner`, and export's verification before a bundle exists).
+
+    Args:
+        entry: the model's manifest entry (format, layout, tensors).
+        model: the model file's bytes.
+        labels: the model's classes, in logit order.
+        window: samples per window.
+        threads: runtime threads.
+    """
+    cls = _RUNNERS.get(entry.format)
+    if cls is None:
+        raise BundleError(
+            f"model {entry.file} has format {entry.format!r}; this mujo-edge runs {sorted(_RUNNERS)}. "
+            "Upgrade mujo-edge or re-export."
+        )
+    return cls(entry, model, labels, window, threads=threads)
+
+
 def make_runner(bundle: Bundle, entry: ModelEntry, threads: int = 1) -> Runner:
     """A runner for one model entry of ``bundle`` (see :meth:`mujo_edge.bundle.Bundle.runner`)."""
     if not runtime_available(entry.format):
@@ -452,8 +472,6 @@ def make_runner(bundle: Bundle, entry: ModelEntry, threads: int = 1) -> Runner:
             RUNTIME_EXTRA[entry.format],
             "ai-edge-litert" if entry.format == "tflite" else "executorch",
         )
-    runner = _RUNNERS[entry.format](
-        entry, bundle.file_bytes(entry.file), bundle.labels, bundle.window, threads=threads
-    )
+    runner = runner_for(entry, bundle.file_bytes(entry.file), bundle.labels, bundle.window, threads)
     log.info("runner: %r for %s", runner, entry.file)
     return runner

@@ -1,6 +1,17 @@
-"""Windows: fixed-length, overlapping slices of a 50 Hz stream (100 samples, hop 50 by default)."""
+"""Windows: fixed-length, overlapping slices of a 50 Hz stream (100 samples, hop 50 by default), of whole
+recordings or streaming.
+
+* :func:`sliding_windows` / :func:`window_starts` cut a whole recording (the importers, training).
+* :class:`StreamWindower` cuts one device's grid samples, chunk by chunk, and gives every full window as soon
+  as its last sample exists, exactly the windows :func:`sliding_windows` would cut from the whole run. It
+  keeps only the ``window - 1`` most recent samples. A run ends at a gap or a reconnect
+  (:meth:`StreamWindower.restart`): the windows it had begun but could not finish would span the gap, so they
+  are dropped and counted, never padded or stitched.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,3 +41,84 @@ def sliding_windows(x: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.n
         return np.zeros((0, window, *x.shape[1:]), dtype=x.dtype)
     idx = starts[:, None] + np.arange(window)[None, :]
     return np.ascontiguousarray(x[idx])
+
+
+# --- streaming ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WindowBatch:
+    """Windows completed by one push.
+
+    Attributes:
+        x: (B, window, 3) float32 grid samples, g.
+        t_first_s: (B,) time of each window's first sample (the caller's clock), seconds.
+        t_last_s: (B,) time of each window's last sample, seconds.
+    """
+
+    x: np.ndarray
+    t_first_s: np.ndarray
+    t_last_s: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+class StreamWindower:
+    """Cuts one device's grid stream into overlapping windows.
+
+    Args:
+        window: samples per window (default 100 = 2 s at 50 Hz).
+        hop: samples between window starts (default 50).
+    """
+
+    def __init__(self, window: int = WINDOW, hop: int = HOP) -> None:
+        if window <= 0 or not 0 < hop <= window:
+            raise ShapeError(f"need window > 0 and 0 < hop <= window, got window={window}, hop={hop}")
+        self.window = window
+        self.hop = hop
+        self._offsets = np.arange(window)
+        self._n = 0
+        self._next = 0
+        self.restart()
+
+    def restart(self) -> int:
+        """End the run; returns how many begun windows it drops (they would span the gap)."""
+        dropped = 0
+        if self._n > 0:
+            # Window starts next_start, next_start + hop, ... that have at least one sample.
+            dropped = max(0, -(-(self._n - self._next) // self.hop))
+        self._n = 0  # grid samples in this run so far
+        self._next = 0  # run index of the next window start
+        self._buf_x = np.zeros((0, 3), np.float32)  # run samples [self._n - len(buf), self._n)
+        self._buf_t = np.zeros(0)
+        return dropped
+
+    @property
+    def run_samples(self) -> int:
+        """Grid samples in the current run."""
+        return self._n
+
+    @property
+    def samples_to_next_window(self) -> int:
+        """How many more grid samples complete the next window."""
+        return self._next + self.window - self._n
+
+    def push(self, t_s: np.ndarray, x: np.ndarray) -> WindowBatch:
+        """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows."""
+        m = t_s.size
+        base = self._n - self._buf_t.size  # run index of buf[0]
+        self._n += m
+        if self._n - self._next < self.window:
+            if m:
+                self._buf_x = np.concatenate([self._buf_x, x])
+                self._buf_t = np.concatenate([self._buf_t, t_s])
+            return WindowBatch(np.zeros((0, self.window, 3), np.float32), np.zeros(0), np.zeros(0))
+        bx = np.concatenate([self._buf_x, x])
+        bt = np.concatenate([self._buf_t, t_s])
+        last_start = self._n - self.window
+        starts = np.arange(self._next, last_start + 1, self.hop) - base
+        idx = starts[:, None] + self._offsets[None, :]
+        out = WindowBatch(bx[idx], bt[starts], bt[starts + self.window - 1])
+        self._next += starts.size * self.hop
+        keep = self._next - base  # keep samples from the next start on
+        self._buf_x, self._buf_t = bx[keep:], bt[keep:]
+        return out

@@ -205,7 +205,7 @@ def test_runtime_core_imports_no_torch_training_export_or_firmware_bridge() -> N
         "        if name.startswith(BANNED):\n"
         "            raise ImportError(f'the runtime core imported {name}')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import mujo_edge.clock, mujo_edge.stream_grid, mujo_edge.windowing, mujo_edge.pipeline\n"
+        "import mujo_edge.clock, mujo_edge.grid, mujo_edge.windows, mujo_edge.pipeline\n"
         "import mujo_edge.events, mujo_edge.stream_sim, mujo_edge.cli.stream, mujo_edge.cli.live_view\n"
         "print(sorted(m for m in sys.modules if m.startswith(BANNED)))\n"
     )

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mujo_edge.clock import ClockModel
+from mujo_edge.grid import StreamGrid
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch
-from mujo_edge.stream_grid import StreamGrid
 
 
 class MeanXRunner:

@@ -32,9 +32,8 @@ import numpy as np
 
 from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, WINDOW
 from mujo_edge.errors import CsvFormatError, DataError
-from mujo_edge.grid import resample_recording, split_at_gaps
+from mujo_edge.grid import RATE_TOLERANCE, resample_recording, split_at_gaps
 from mujo_edge.provenance import sha256_file
-from mujo_edge.stream_grid import RATE_TOLERANCE
 from mujo_edge.training.data.format import Dataset, write_dataset
 from mujo_edge.windows import sliding_windows, window_starts
 

@@ -1,13 +1,14 @@
-"""Streaming windower: same windows as the batch helper for any chunking; begun windows dropped at a gap."""
+"""Windows: the batch helper's starts and content; the streaming windower gives the same windows for any
+chunking, and drops the windows a gap cuts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from mujo_edge.constants import HOP, WINDOW
 from mujo_edge.errors import ShapeError
-from mujo_edge.windowing import StreamWindower
-from mujo_edge.windows import sliding_windows
+from mujo_edge.windows import StreamWindower, sliding_windows, window_starts
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -54,3 +55,18 @@ def test_samples_to_next_window() -> None:
 def test_bad_geometry_is_refused() -> None:
     with pytest.raises(ShapeError, match="hop <= window"):
         StreamWindower(window=10, hop=20)
+
+
+def test_window_starts_paper_defaults() -> None:
+    # 10 s at 50 Hz -> starts every 50 samples while a full 100-sample window fits: 0, 50, ..., 400.
+    starts = window_starts(500)
+    assert starts.tolist() == list(range(0, 401, 50))
+    assert (WINDOW, HOP) == (100, 50)
+
+
+def test_sliding_windows_content() -> None:
+    x = np.arange(260, dtype=np.float32)[:, None].repeat(3, axis=1)
+    w = sliding_windows(x)
+    assert w.shape == (4, 100, 3)
+    assert w[2, 0, 0] == 100 and w[2, -1, 0] == 199
+    assert sliding_windows(x[:99]).shape == (0, 100, 3)

@@ -1,4 +1,5 @@
-"""Streaming 50 Hz grid: accuracy for faster devices, anti-aliasing, batch-size invariance, upsampling."""
+"""The 50 Hz grid. Streaming: accuracy for faster devices, anti-aliasing, batch-size invariance, upsampling.
+Offline: the whole-recording resampler keeps low frequencies, removes aliases, never crosses a gap."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import numpy as np
 import pytest
 
 from mujo_edge.constants import RATE_HZ
-from mujo_edge.stream_grid import StreamGrid, anti_alias_fir
+from mujo_edge.grid import (
+    StreamGrid,
+    anti_alias_fir,
+    resample_recording,
+    resample_segment,
+    split_at_gaps,
+)
 
 
 def _stream(rate_hz: float, seconds: float, freq_hz: float, batch: int, amp: float = 0.5):
@@ -80,3 +87,33 @@ def test_slow_device_is_upsampled_and_says_so() -> None:
     assert c.t_s.size == 101
     np.testing.assert_allclose(c.x[:, 0], c.t_s, atol=1e-5)  # linear ramp exactly reproduced
     assert not StreamGrid(52.0).upsampled
+
+
+def test_resample_200hz_keeps_low_frequency_and_removes_alias() -> None:
+    rate = 200.0
+    t = np.arange(0, 20, 1 / rate)
+    low = np.sin(2 * np.pi * 2.0 * t)  # 2 Hz: must pass
+    high = 0.5 * np.sin(2 * np.pi * 70.0 * t)  # 70 Hz: would alias to 20 Hz without a filter
+    tg, xg = resample_segment(t, np.column_stack([low + high, low, high]), RATE_HZ)
+    assert np.allclose(np.diff(tg), 1 / RATE_HZ)
+    mid = slice(100, -100)  # away from filter edges
+    expect = np.sin(2 * np.pi * 2.0 * tg)
+    assert np.max(np.abs(xg[mid, 1] - expect[mid])) < 0.01
+    assert np.std(xg[mid, 2]) < 0.01  # the 70 Hz tone is gone, not folded to 20 Hz
+
+
+def test_resample_never_crosses_a_gap() -> None:
+    t = np.concatenate([np.arange(0, 5, 0.02), np.arange(8, 12, 0.02)])
+    x = np.ones((t.size, 3), dtype=np.float32)
+    assert len(split_at_gaps(t)) == 2
+    segs = resample_recording(t, x)
+    assert len(segs) == 2
+    assert segs[0].t_s[-1] < 5 and segs[1].t_s[0] >= 8
+    assert segs[1].source_index == 250
+
+
+def test_resample_rejects_bad_shapes() -> None:
+    from mujo_edge.errors import ShapeError
+
+    with pytest.raises(ShapeError):
+        resample_segment(np.arange(10.0), np.zeros((9, 3)))
