@@ -161,10 +161,11 @@ def soak_disconnects(n_disconnects: int, profile: str) -> Row:
 
 def soak_bundles(n: int, tmp: Path) -> Row:
     """Byte-flipped and truncated copies of the shipped default bundle through Bundle.open."""
+    from mujo_edge.assets import DEFAULT_BUNDLE
     from mujo_edge.bundle import Bundle
 
     row = Row("corrupted bundles (Bundle.open)")
-    good = (ROOT / "mujo_edge" / "assets" / "default.mujo").read_bytes()
+    good = DEFAULT_BUNDLE.read_bytes()
     rng = np.random.default_rng(0)
     for i in range(n):
         data = bytearray(good)

@@ -45,7 +45,7 @@ import numpy as np
 from mujo_edge.constants import UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, MujoError
 from mujo_edge.heads import Head
-from mujo_edge.provenance import sha256_bytes
+from mujo_edge.provenance import check_format, sha256_bytes
 
 if TYPE_CHECKING:
     from mujo_edge.calibration import PitCalibration
@@ -618,24 +618,15 @@ def _parse_manifest(raw: bytes, p: Path) -> dict[str, Any]:
         manifest = json.loads(raw, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise BundleError(f"{p}: {MANIFEST_NAME} is not valid JSON ({e}). {_REGENERATE}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise BundleError(
-            f"{p}: {MANIFEST_NAME} has format {found!r}, expected {BUNDLE_FORMAT!r}: this is not a "
-            f"MuJo Edge bundle. {_REGENERATE}"
-        )
-    version = manifest.get("schema_version")
-    if isinstance(version, bool) or version not in READABLE_SCHEMA_VERSIONS:
-        newer = isinstance(version, int) and not isinstance(version, bool) and version > BUNDLE_SCHEMA_VERSION
-        what = (
-            "made by a newer mujo-edge; upgrade mujo-edge (pip install -U mujo-edge) to open it"
-            if newer
-            else "not one this mujo-edge understands; re-export it with this version"
-        )
-        raise BundleError(
-            f"{p}: unknown bundle schema_version {version!r} (this mujo-edge reads version "
-            f"{BUNDLE_SCHEMA_VERSION}): {what}."
-        )
+    manifest = check_format(
+        manifest,
+        BUNDLE_FORMAT,
+        READABLE_SCHEMA_VERSIONS,
+        BundleError,
+        f"{p}: {MANIFEST_NAME}",
+        "this is not a MuJo Edge bundle this mujo-edge can open; re-create it with `mujo-edge export` or use "
+        "the shipped default bundle",
+    )
     absent = [k for k in _REQUIRED_KEYS if k not in manifest]
     if absent:
         raise BundleError(f"{p}: {MANIFEST_NAME} lacks required keys {absent}. {_REGENERATE}")

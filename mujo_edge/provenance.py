@@ -107,20 +107,31 @@ def check_format(
     where: str,
     fix: str,
     version_key: str = "schema_version",
+    format_key: str = "format",
 ) -> dict[str, Any]:
-    """``obj`` when it is a mapping naming ``"format": fmt`` and a ``version_key`` this mujo-edge reads.
+    """``obj`` when it is a mapping naming ``format_key: fmt`` and a ``version_key`` this mujo-edge reads.
 
-    The one check every self-describing artifact gets (folder manifests, PIT tables, recordings). Raises
-    ``error`` saying ``where`` the artifact is, what was expected, what was found and ``fix`` (what to do).
+    The one format/version check every self-describing artifact gets (bundles, folder manifests, PIT tables,
+    recordings, benchmark reports). Raises ``error`` saying ``where`` the artifact is, what was expected, what
+    was found and what to do: ``fix`` for another format or an old version; for a version newer than any
+    this mujo-edge reads, to upgrade mujo-edge first.
     """
     readable = (versions,) if isinstance(versions, int) else versions
-    if not isinstance(obj, Mapping) or obj.get("format") != fmt:
-        found = obj.get("format") if isinstance(obj, Mapping) else type(obj).__name__
-        raise error(f"{where}: expected format {fmt!r}, found {found!r}; {fix}.")
+    if not isinstance(obj, Mapping) or obj.get(format_key) != fmt:
+        found = obj.get(format_key) if isinstance(obj, Mapping) else type(obj).__name__
+        what = f"expected format {fmt!r}" if format_key == "format" else f"expected {format_key} {fmt!r}"
+        raise error(f"{where}: {what}, found {found!r}; {fix}.")
     version = obj.get(version_key)
     if isinstance(version, bool) or version not in readable:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > max(readable)
+        todo = (
+            "it was written by a newer mujo-edge: upgrade mujo-edge (pip install -U mujo-edge) to read it, "
+            f"or {fix}"
+            if newer
+            else fix
+        )
         raise error(
             f"{where}: {version_key} {version!r} is not supported by this mujo-edge (it reads "
-            f"{', '.join(map(str, readable))}); {fix}, or upgrade mujo-edge to read newer ones."
+            f"{', '.join(map(str, readable))}); {todo}."
         )
     return dict(obj)

@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mujo_edge.errors import ArtifactError
-from mujo_edge.provenance import read_manifest, sha256_file, write_json
+from mujo_edge.provenance import check_format, read_manifest, sha256_file, write_json
 from mujo_edge.training.models import Classifier, HeadConfig, JointModel, ModelConfig
 
 JOINT_FORMAT = "mujo-edge-joint-model"
@@ -244,8 +244,16 @@ def load_train_state(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
             with safe_open(str(f), framework="pt") as sf:
                 meta = sf.metadata() or {}
                 tensors = {k: sf.get_tensor(k) for k in sf.keys()}  # noqa: SIM118 (safe_open has no __iter__)
-            if meta.get("format") != RESUME_FORMAT:
-                raise ValueError(f"format is {meta.get('format')!r}, expected {RESUME_FORMAT!r}")
+            # safetensors metadata holds strings only: the version is written as "1"
+            version = meta.get("schema_version", "")
+            check_format(
+                {**meta, "schema_version": int(version) if version.isdigit() else version},
+                RESUME_FORMAT,
+                SCHEMA_VERSION,
+                ValueError,
+                "its metadata",
+                "it is not a resume state of this mujo-edge",
+            )
             state = _unflatten(json.loads(meta["state"]), tensors)
         except Exception as e:  # safetensors / json raise their own error types
             raise ArtifactError(

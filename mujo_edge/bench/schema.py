@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mujo_edge.errors import ArtifactError
+from mujo_edge.provenance import check_format
 
 SCHEMA_NAME = "mujo-edge-bench"
 SCHEMA_VERSION = 1
@@ -187,18 +188,16 @@ def validate_report(obj: Any, where: str = "benchmark report") -> dict[str, Any]
     """Check ``obj`` against the schema and return it. Raises ArtifactError saying what is wrong."""
     if not isinstance(obj, dict):
         raise _fail(where, f"is a JSON {type(obj).__name__}, not an object")
-    if obj.get("schema") != SCHEMA_NAME:
-        raise _fail(
-            where, f"has schema {obj.get('schema')!r}, not {SCHEMA_NAME!r}: it is not a MuJo Edge benchmark"
-        )
-    version = obj.get("schema_version")
-    if version != SCHEMA_VERSION:
-        hint = (
-            "it was written by a newer mujo-edge: upgrade (pip install -U mujo-edge)"
-            if isinstance(version, int) and version > SCHEMA_VERSION
-            else "this mujo-edge does not read it"
-        )
-        raise _fail(where, f"has schema_version {version!r}, this mujo-edge reads {SCHEMA_VERSION} ({hint})")
+    check_format(
+        obj,
+        SCHEMA_NAME,
+        SCHEMA_VERSION,
+        ArtifactError,
+        where,
+        "it is not a MuJo Edge benchmark this mujo-edge reads (see docs/bench-schema.md); re-create it with "
+        "`mujo-edge bench` or `mujo-edge bench android`",
+        format_key="schema",
+    )
     _check_fields(obj, _TOP_FIELDS, where)
     absent = [k for k in _MACHINE_REQUIRED if k not in obj["machine"]]
     if absent:

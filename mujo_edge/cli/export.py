@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mujo_edge.cli._args import positive_int
-from mujo_edge.constants import OPEN_SET_KEEP
+from mujo_edge.constants import OPEN_SET_KEEP, UNKNOWN_LABEL
 
 
 def _ints(s: str) -> list[int]:
@@ -511,8 +511,8 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
         return None
     if len(out) < 2:
         raise DataError(f"a bundle from words needs at least two labels, got {list(out)}")
-    if "unknown" in out:
-        raise DataError("'unknown' is the open-set answer of every bundle; do not name it as a label")
+    if UNKNOWN_LABEL in out:
+        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label")
     if args.pretrained is None:
         raise DataError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
     return out

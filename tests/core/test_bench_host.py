@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bench.host import _run_in_worker, bench_host
 from mujo_edge.bench.schema import validate_report
 from mujo_edge.cli import main
@@ -16,7 +17,7 @@ from mujo_edge.cli import main
 DEFAULT = Path(
     os.environ.get(
         "MUJO_BENCH_TEST_BUNDLE",
-        Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo",
+        DEFAULT_BUNDLE,
     )
 )
 needs_bundle = pytest.mark.skipif(not DEFAULT.is_file(), reason=f"no shipped default bundle at {DEFAULT}")

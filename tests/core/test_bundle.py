@@ -148,7 +148,7 @@ def test_unknown_schema_version_is_refused(bundle_path: Path, tmp_path: Path) ->
         return json.dumps(m).encode()
 
     _rewrite(bundle_path, bad, bump)
-    with pytest.raises(BundleError, match=r"unknown bundle schema_version 3 .* newer mujo-edge; upgrade"):
+    with pytest.raises(BundleError, match=r"schema_version 3 is not supported .* newer mujo-edge: upgrade"):
         Bundle.open(bad)
 
 

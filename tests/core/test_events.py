@@ -105,7 +105,15 @@ def test_artifact_format_check_says_what_and_where() -> None:
     assert check_format(ok, "x-thing", (1, 2), DataError, "f.json", "re-create it") == ok
     with pytest.raises(DataError, match=r"f\.json: expected format 'x-thing', found 'y'; re-create it"):
         check_format({"format": "y"}, "x-thing", 1, DataError, "f.json", "re-create it")
-    with pytest.raises(DataError, match=r"schema_version 3 is not supported .* \(it reads 1, 2\)"):
+    with pytest.raises(
+        DataError, match=r"schema_version 3 is not supported .* \(it reads 1, 2\); it was written by a newer"
+    ):
         check_format({"format": "x-thing", "schema_version": 3}, "x-thing", (1, 2), DataError, "f", "fix")
+    with pytest.raises(DataError, match=r"schema_version 0 is not supported .* \(it reads 1, 2\); fix\.$"):
+        check_format({"format": "x-thing", "schema_version": 0}, "x-thing", (1, 2), DataError, "f", "fix")
+    with pytest.raises(DataError, match=r"f: expected schema 'x-thing', found None; fix\."):
+        check_format(
+            {"format": "x-thing", "version": 1}, "x-thing", 1, DataError, "f", "fix", "version", "schema"
+        )
     with pytest.raises(DataError, match="schema_version True"):
         check_format({"format": "x-thing", "schema_version": True}, "x-thing", 1, DataError, "f", "fix")

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bundle import Bundle
 from mujo_edge.constants import WINDOW
 from mujo_edge.errors import ShapeError
 
-DEFAULT = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "default.mujo"
+DEFAULT = DEFAULT_BUNDLE
 
 needs_litert = pytest.mark.skipif(
     importlib.util.find_spec("ai_edge_litert") is None,
