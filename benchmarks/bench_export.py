@@ -136,7 +136,8 @@ def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
     import torch
 
     from mujo_edge.export.pipeline import export_data
-    from mujo_edge.training.distill import load_student, macro_f1
+    from mujo_edge.metrics import macro_f1
+    from mujo_edge.training.distill import load_student
 
     model, manifest = load_student(student)
     data = export_data(manifest, None, calib_windows=1, rounding_windows=0)
@@ -149,10 +150,10 @@ def _zero_shot(b: Bundle, student: Path) -> dict[str, Any]:
     with torch.no_grad():
         emb = model(torch.from_numpy(np.ascontiguousarray(data.test_g.transpose(0, 2, 1))))[1].numpy()
     pred = zero_shot_scores(emb, b.label_embeddings).argmax(1)  # type: ignore[arg-type]
-    out["float"] = macro_f1(data.test_label, pred, n)
+    out["float"] = macro_f1(data.test_label, pred)
     for entry in b.models:
         pred = b.zero_shot(data.test_g, runner=b.runner(entry.format, dtype=entry.dtype)).argmax(1)
-        out[entry.format] = macro_f1(data.test_label, pred, n)
+        out[entry.format] = macro_f1(data.test_label, pred)
     return out
 
 

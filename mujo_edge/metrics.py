@@ -18,16 +18,22 @@ def macro_f1(
 ) -> float:
     """Macro-averaged F1 score of class predictions.
 
+    Which classes count: the mean runs over the classes that occur, as a true label or as a prediction, among
+    ``labels`` (default: every class). A class with no true and no predicted window is absent: it is left
+    out of the mean, not scored 0 (it carries no evidence either way, and scoring it 0 would make the score
+    depend on how many unused classes a caller lists). A class that occurs scores 2 TP / (2 TP + FP + FN),
+    so a class that is predicted but never true, or true but never predicted, scores 0. With the default
+    ``labels`` this is sklearn's ``f1_score(average="macro", zero_division=0)``.
+
     Args:
         y_true: (N,) true class indices.
         y_pred: (N,) predicted class indices.
-        labels: the classes to average over. Default: every class present in ``y_true`` or ``y_pred``
-            (sklearn's ``f1_score(average="macro")``). Zero-shot passes the classes of ``y_true`` only, so a
-            candidate that is never the true label (a "no activity" distractor) costs precision but is not a
-            zero-F1 class of its own.
+        labels: the classes to average over. Zero-shot passes the classes of ``y_true`` only, so a candidate
+            that is never the true label (a "no activity" distractor) costs the true classes precision but is
+            not a zero-F1 class of its own. Predictions outside ``labels`` still count as misses of the true
+            class.
     Returns:
-        the mean over ``labels`` of 2 TP / (2 TP + FP + FN); a class with no true and no predicted window
-        scores 0 (sklearn's ``zero_division=0``); 0.0 when there is nothing to average.
+        the macro-F1 in [0, 1]; 0.0 when no class occurs (no windows).
     Raises:
         ShapeError: ``y_true`` and ``y_pred`` are not two 1-D arrays of one length.
     """
@@ -44,4 +50,7 @@ def macro_f1(
     p = y_pred[:, None] == classes[None, :]
     tp = (t & p).sum(0)
     denom = t.sum(0) + p.sum(0)
-    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+    occurs = denom > 0
+    if not occurs.any():
+        return 0.0
+    return float(np.mean(2 * tp[occurs] / denom[occurs]))
