@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.bench.machine import peak_rss_mb
 from mujo_edge.bench.schema import BenchResult, latency_summary
 from mujo_edge.constants import RATE_HZ, WINDOW
 from mujo_edge.errors import MissingDependencyError, MujoError
@@ -57,12 +58,6 @@ def synthetic_windows(n: int, seed: int = 0) -> np.ndarray:
     x = rng.normal(0.0, 0.1, size=(n, WINDOW, 3)).astype(np.float32)
     x[..., 2] += 1.0
     return x
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
 def time_calls(fn: Callable[[np.ndarray], Any], x: np.ndarray, runs: int, warmup: int) -> np.ndarray:
@@ -209,27 +204,6 @@ def _load_float_student(student: Path) -> tuple[Any, int, str]:
     # the deployable weights only (the folder also holds training-only tensors, e.g. the joint-space map)
     weights = student / str((manifest.get("weights") or {}).get("file", "model.safetensors"))
     return classify, weights.stat().st_size, f"{student} (BatchNorm folded)"
-
-
-class _NoOpRunner:
-    """Stands in for a model: uniform probabilities, so the pipeline's own cost is what gets timed."""
-
-    name = "no-op"
-    format = "none"
-    threads = 1
-    model_bytes = 0
-
-    def __init__(self, n_labels: int) -> None:
-        self.n_labels = n_labels
-
-    def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        return np.full((len(windows_g), self.n_labels), 1.0 / self.n_labels, dtype=np.float32)
-
-    logits = predict
-
-    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """Uniform logits and no embedding: what a bundle with a head would ask of it."""
-        return self.predict(windows_g), None
 
 
 def _bench_pipeline(spec: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import resource
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,9 @@ def host_machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "libraries": library_versions(),
     }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.bench.machine import peak_rss_mb
 from mujo_edge.bench.schema import BenchResult, latency_summary
 
 #: The simulated watch: Polar Verity Sense ACC at 52 Hz, 36-sample notifications.
@@ -23,11 +24,31 @@ SIM_RATE_HZ = 52.0
 SIM_BATCH = 36
 
 
+class NoOpRunner:
+    """Stands in for a model: uniform probabilities, so the pipeline's own cost is what gets timed."""
+
+    name = "no-op"
+    format = "none"
+    threads = 1
+    model_bytes = 0
+
+    def __init__(self, n_labels: int) -> None:
+        self.n_labels = n_labels
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:
+        return np.full((len(windows_g), self.n_labels), 1.0 / self.n_labels, dtype=np.float32)
+
+    logits = predict
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Uniform logits and no embedding: what a bundle with a head would ask of it."""
+        return self.predict(windows_g), None
+
+
 def pipeline_cost_per_window(
     bundle_path: str | Path | None, seconds: float = 600.0, repeats: int = 5, seed: int = 0
 ) -> dict[str, Any]:
     """Per-window cost (us) of the pipeline with a no-op model over ``seconds`` of simulated stream."""
-    from mujo_edge.bench.host import _NoOpRunner, peak_rss_mb
     from mujo_edge.pipeline import Pipeline
     from mujo_edge.stream_sim import SimFaults, simulate_stream
 
@@ -52,7 +73,7 @@ def pipeline_cost_per_window(
     per_window_us: list[float] = []
     windows = 0
     for _ in range(repeats):
-        pipe = Pipeline(_NoOpRunner(len(labels)), labels, calibration=calibration)
+        pipe = Pipeline(NoOpRunner(len(labels)), labels, calibration=calibration)
         t0 = time.perf_counter_ns()
         n_events = 0
         for item in items:
