@@ -127,7 +127,7 @@ def replay_run(
 
 def soak_disconnects(n_disconnects: int, profile: str) -> Row:
     """8 link drops per 60 s replay, with bursts and random drops, until ``n_disconnects`` drops."""
-    from mujo_edge.firmware_bridge.record import Faults
+    from mujo_edge.firmware_bridge.faults import Faults
 
     row = Row(f"disconnects ({profile}, replay link)")
     per_run, run = 8, 0
@@ -358,7 +358,8 @@ def soak_pretrain_kills(kills: int, tmp: Path) -> Row:
 
 def soak_recording_kills(kills: int, tmp: Path) -> Row:
     """A recording cut at a random byte (kill -9 mid-write) replays with the samples before the cut."""
-    from mujo_edge.firmware_bridge.record import Faults, replay_batches
+    from mujo_edge.firmware_bridge.faults import Faults
+    from mujo_edge.firmware_bridge.record import replay_batches
     from mujo_edge.gateway import replay_events
     from mujo_edge.samples import SampleBatch
     from tests.core.test_replay_faults import FRAME, MeanXRunner, live_run

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.mujo import MujoStreamProfile, stream
 from mujo_edge.firmware_bridge.record import (
-    Faults,
     Notification,
     Recorder,
     ReplayConnector,

@@ -38,9 +38,13 @@ Public API (helpers and the runtime build on exactly this)::
                 ReplayConnector(notifications, device, data_uuids, faults=Faults(), speed=None, name=...,
                     address=..., service_uuids=(), mtu=247) / ReplayConnector.from_recording(path, faults, speed);
                     .finished (asyncio.Event), .transports, .writes, .finds, .lost
-                ReplayDevice.for_profile(name, config); Faults(drop_indices, drop_prob, seed, corrupt_indices,
-                    burst_every, burst_len, disconnect_at_s, down_s, scan_failures, first_scan_failures,
-                    clock_skew_ppm, clock_offset_s)
+                ReplayDevice.for_profile(name, config)
+    faults:     Faults(drop_prob, drop_indices, corrupt_indices, burst_every, burst_len, latency_mean_s,
+                    latency_max_s, jitter_s, disconnect_at_s, down_s, scan_failures, first_scan_failures,
+                    clock_skew_ppm, clock_offset_s, seed): one vocabulary for the replay transport, the virtual
+                    watches and the simulated session stream; each refuses (ConfigError) a fault it cannot inject
+    simulated_session: simulate_stream(acc_g, rate_hz, device, batch, faults, ...) -> SimStream: what a
+                    session would yield, with no transport (the runtime's tests and benchmark)
     bleak_transport (needs the ``ble`` extra): BleakConnector(adapter=None, **client_kwargs), BleakTransport,
                 device_error(err, action, target, timeout_s) -> DeviceError
 """

@@ -29,6 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from mujo_edge.errors import DataError, DeviceError, ProtocolError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.transport import Connector, NotifyCallback, Transport, host_time_s
 from mujo_edge.provenance import check_format, provenance
@@ -307,40 +308,6 @@ def replay_batches(
 
 
 # ============================================================================================ replay transport
-@dataclass(frozen=True)
-class Faults:
-    """Faults injected by :class:`ReplayConnector`, all deterministic.
-
-    Indices count the DATA notifications of the recording (0 = first).
-
-    Attributes:
-        drop_indices: Notifications that never arrive (the radio lost them).
-        drop_prob: Additional random loss probability per notification (seeded by ``seed``).
-        corrupt_indices: Notifications delivered with one byte flipped (bad CRC / garbage).
-        burst_every, burst_len: Every ``burst_every`` notifications, ``burst_len`` are held back and delivered
-            together with the receive time of the last one (a congested host stack).
-        disconnect_at_s: Recording-relative times (s after the first notification) at which the link drops.
-        down_s: After a drop, the device is unreachable for this long (recording time): its notifications in
-            that window are lost.
-        scan_failures: After each drop, this many ``find`` calls fail before the device is found again.
-        first_scan_failures: This many ``find`` calls fail before the very first connection.
-        clock_skew_ppm, clock_offset_s: Host receive times become ``t0 + (t - t0) * (1 + ppm 1e-6) + offset``.
-    """
-
-    drop_indices: frozenset[int] = frozenset()
-    drop_prob: float = 0.0
-    seed: int = 0
-    corrupt_indices: frozenset[int] = frozenset()
-    burst_every: int = 0
-    burst_len: int = 0
-    disconnect_at_s: tuple[float, ...] = ()
-    down_s: float = 1.0
-    scan_failures: int = 0
-    first_scan_failures: int = 0
-    clock_skew_ppm: float = 0.0
-    clock_offset_s: float = 0.0
-
-
 class ReplayDevice:
     """Device-side GATT behaviour for replay: reads, control writes and when the stream runs.
 
@@ -408,7 +375,14 @@ class ReplayDevice:
 
 
 class ReplayConnector(Connector):
-    """Replays recorded data notifications through the Transport interface, with :class:`Faults`.
+    """Replays recorded data notifications through the Transport interface, with
+    :class:`~mujo_edge.firmware_bridge.faults.Faults`.
+
+    Fault indices count the recording's DATA notifications (0 = first); ``disconnect_at_s`` are seconds after
+    the first notification, and so is ``down_s``, the time the device stays unreachable after a drop;
+    ``clock_skew_ppm`` and ``clock_offset_s`` move the host receive times
+    (``t0 + (t - t0) / (1 + ppm 1e-6) + offset``: a fast sensor clock makes the recorded stream arrive
+    sooner). Raises ConfigError for a fault the replay cannot inject (``jitter_s``, latency).
 
     The device's timeline is shared by all transports it makes: after an injected disconnect the recording
     moves on by ``faults.down_s`` (those notifications are lost, as with a real watch), and the next
@@ -428,13 +402,15 @@ class ReplayConnector(Connector):
         notifications: Sequence[Notification],
         device: ReplayDevice,
         data_uuids: tuple[str, ...],
-        faults: Faults = Faults(),
+        faults: Faults | None = None,
         speed: float | None = None,
         name: str = "replay",
         address: str = "replay:00",
         service_uuids: tuple[str, ...] = (),
         mtu: int = 247,
     ) -> None:
+        faults = faults if faults is not None else Faults()
+        faults.require_injectable("replay transport")
         self.notifications = list(notifications)
         self.device = device
         self.data_uuids = tuple(u.lower() for u in data_uuids)
@@ -461,7 +437,7 @@ class ReplayConnector(Connector):
 
     @classmethod
     def from_recording(
-        cls, path: str | Path, faults: Faults = Faults(), speed: float | None = None, **kwargs: Any
+        cls, path: str | Path, faults: Faults | None = None, speed: float | None = None, **kwargs: Any
     ) -> ReplayConnector:
         """A connector replaying a recording's data notifications, answering as the recorded device did."""
         from mujo_edge.firmware_bridge.profiles import get_profile
@@ -512,7 +488,7 @@ class ReplayConnector(Connector):
 
     def _host_time(self, t: float) -> float:
         f = self.faults
-        return self._t_first + (t - self._t_first) * (1.0 + f.clock_skew_ppm * 1e-6) + f.clock_offset_s
+        return self._t_first + (t - self._t_first) / (1.0 + f.clock_skew_ppm * 1e-6) + f.clock_offset_s
 
     def _link_dropped(self, t_now: float) -> None:
         """Move the device timeline past the unreachable window and arm the scan failures."""

@@ -7,15 +7,16 @@ run unchanged. Needs ``bumble`` (the ``virtual`` extra). See docs/testing-ble.md
 
     VirtualWatch(profile, acc_g, rate_hz, name=None, faults=Faults(...), loop=True, speed=1.0, max_mtu=247)
         .stats (WatchStats), .finished (asyncio.Event), .sensor_time_s(i)
-    Faults(drop_prob, burst_every, burst_len, disconnect_at_s, down_s, clock_drift_ppm, jitter_s, seed)
+    Faults(drop_prob, burst_every, burst_len, disconnect_at_s, down_s, clock_skew_ppm, jitter_s, seed)
+        (firmware_bridge.faults: the one fault vocabulary, shared with the replay transport)
     async with virtual_watches([watch, ...]) as connector: ...      # BumbleConnector
     BumbleConnector(central).find(target, timeout_s) -> BumbleTransport
 """
 
 from __future__ import annotations
 
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.virtual.bumble_transport import BumbleConnector, BumbleTransport
-from mujo_edge.firmware_bridge.virtual.faults import Faults
 from mujo_edge.firmware_bridge.virtual.link import VirtualLink, virtual_watches
 from mujo_edge.firmware_bridge.virtual.watch import VirtualWatch, WatchStats
 

@@ -35,7 +35,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     faults = Faults(
         drop_prob=args.drop,
         disconnect_at_s=tuple(args.disconnect_at),
-        clock_drift_ppm=args.drift_ppm,
+        down_s=args.down,
+        clock_skew_ppm=args.clock_skew,
         seed=args.seed,
     )
     watch = VirtualWatch(
@@ -86,7 +87,16 @@ def main() -> None:
     parser.add_argument("--mtu", type=int, default=247, help="largest ATT MTU the watch accepts")
     parser.add_argument("--drop", type=float, default=0.0, help="probability a notification is lost")
     parser.add_argument("--disconnect-at", type=float, nargs="*", default=[], help="motion seconds")
-    parser.add_argument("--drift-ppm", type=float, default=0.0)
+    parser.add_argument("--down", type=float, default=0.5, help="seconds silent after a drop (default 0.5)")
+    parser.add_argument(
+        "--clock-skew",
+        "--drift-ppm",
+        dest="clock_skew",
+        type=float,
+        default=0.0,
+        metavar="PPM",
+        help="sensor clock skew, ppm fast (+) or slow (-) (default 0; --drift-ppm is the old name)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     from rich.console import Console
     from rich.table import Table

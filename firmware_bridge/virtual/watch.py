@@ -2,13 +2,13 @@
 
 The watch advertises (20 ms interval), accepts a connection, answers its profile's control protocol and,
 once started, streams frames sized to the negotiated MTU at real time (or ``speed`` times faster), stamped
-by its own sensor clock. It injects the :class:`~mujo_edge.firmware_bridge.virtual.faults.Faults` it was
+by its own sensor clock. It injects the :class:`~mujo_edge.firmware_bridge.faults.Faults` it was
 given and counts everything it did in :class:`WatchStats`, so tests can check what arrived against what
 was sent.
 
 Timing model. The motion clock starts at the first START (so a workout begins when the stream does) and
 then runs on, connected or not. Stream index ``i`` (one sample; one poll for InfiniTime) is measured at
-sensor time ``i / stream_rate_hz``; with clock drift ``ppm`` that is host time
+sensor time ``i / stream_rate_hz``; with clock skew ``ppm`` that is host time
 ``t0 + i / (stream_rate_hz (1 + ppm 1e-6) speed)``. A frame leaves when its last sample is measured
 (plus jitter). Samples measured while the watch is not streaming are never sent.
 """
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mujo_edge.errors import DataError, MissingDependencyError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.transport import host_time_s
 from mujo_edge.firmware_bridge.virtual.devices import WatchDevice, make_device
-from mujo_edge.firmware_bridge.virtual.faults import FaultPlan, Faults
 
 if TYPE_CHECKING:
     from bumble.device import Connection, Device
@@ -48,6 +48,27 @@ def require_bumble() -> None:
         import bumble  # noqa: F401
     except ImportError as err:
         raise MissingDependencyError("Virtual watches (an in-process BLE link)", "virtual", "bumble") from err
+
+
+class FaultPlan:
+    """The random choices of :class:`Faults`, drawn in frame order from one seeded generator."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self._rng = np.random.default_rng(faults.seed)
+
+    def drop(self) -> bool:
+        """Is the next frame lost on the air?"""
+        return self.faults.drop_prob > 0 and bool(self._rng.random() < self.faults.drop_prob)
+
+    def hold(self, frame_no: int) -> bool:
+        """Is frame ``frame_no`` (0-based, per stream) held back for a burst?"""
+        f = self.faults
+        return f.burst_every > 0 and f.burst_len > 1 and frame_no % f.burst_every < f.burst_len - 1
+
+    def jitter_s(self) -> float:
+        """Extra send delay for the next frame, host seconds."""
+        return float(self._rng.uniform(0.0, self.faults.jitter_s)) if self.faults.jitter_s > 0 else 0.0
 
 
 @dataclass
@@ -109,6 +130,7 @@ class VirtualWatch:
         self.profile = self.device.profile
         self.name = name or DEFAULT_NAMES[self.profile]
         self.faults = faults or Faults()
+        self.faults.require_injectable("virtual watch")
         self.speed = float(speed)
         self.max_mtu = max_mtu
         self.stats = WatchStats()
@@ -134,14 +156,14 @@ class VirtualWatch:
     def host_time_of(self, i: int) -> float:
         """Host time (``host_time_s`` clock) at which stream index ``i`` is measured."""
         assert self._t0_host is not None
-        drift = 1.0 + self.faults.clock_drift_ppm * 1e-6
+        drift = 1.0 + self.faults.clock_skew_ppm * 1e-6
         return self._t0_host + i / (self.device.stream_rate_hz * drift * self.speed)
 
     def index_at(self, t_host_s: float) -> int:
         """First stream index measured at or after host time ``t_host_s``."""
         if self._t0_host is None:
             return 0
-        drift = 1.0 + self.faults.clock_drift_ppm * 1e-6
+        drift = 1.0 + self.faults.clock_skew_ppm * 1e-6
         return max(
             0, math.ceil((t_host_s - self._t0_host) * self.speed * drift * self.device.stream_rate_hz - 1e-9)
         )

@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import resource
 import subprocess
 import sys
 import time

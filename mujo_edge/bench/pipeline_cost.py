@@ -1,7 +1,7 @@
 """The streaming pipeline's own cost per window, model excluded (the ``mujo-pipeline`` benchmark row).
 
 A simulated Polar-like watch stream (52 Hz sensor clock 100 ppm fast, notifications of 36 samples with
-5-50 ms exponential latency, from :mod:`mujo_edge.stream_sim`) is fed batch by batch, as a live session
+5-50 ms exponential latency, from :mod:`mujo_edge.firmware_bridge.simulated_session`) is fed batch by batch, as a live session
 would, through :class:`mujo_edge.pipeline.Pipeline` with a no-op model: what is timed is clock model,
 gap checks, anti-aliased resampling to the 50 Hz grid, windowing, PIT calibration (the bundle's table when
 it has one) and event creation. ``latency_us`` summarizes the per-window cost of each repeat; ``n`` is the
@@ -49,8 +49,9 @@ def pipeline_cost_per_window(
     bundle_path: str | Path | None, seconds: float = 600.0, repeats: int = 5, seed: int = 0
 ) -> dict[str, Any]:
     """Per-window cost (us) of the pipeline with a no-op model over ``seconds`` of simulated stream."""
+    from mujo_edge.firmware_bridge.faults import Faults
+    from mujo_edge.firmware_bridge.simulated_session import simulate_stream
     from mujo_edge.pipeline import Pipeline
-    from mujo_edge.stream_sim import SimFaults, simulate_stream
 
     labels = [f"class{i}" for i in range(7)]
     calibration = None
@@ -66,10 +67,10 @@ def pipeline_cost_per_window(
         [0.3 * np.sin(2 * np.pi * 0.5 * t), 0.2 * np.cos(2 * np.pi * 0.5 * t), 0.9 + 0 * t], axis=1
     )
     acc = (acc + rng.normal(0, 0.02, acc.shape)).astype(np.float32)
-    faults = SimFaults(
-        skew_ppm=100.0, latency_min_s=0.005, latency_mean_s=0.015, latency_max_s=0.05, seed=seed
-    )
-    items = simulate_stream(acc, SIM_RATE_HZ, device="bench", batch=SIM_BATCH, faults=faults).items
+    faults = Faults(clock_skew_ppm=100.0, latency_mean_s=0.015, latency_max_s=0.05, seed=seed)
+    items = simulate_stream(
+        acc, SIM_RATE_HZ, device="bench", batch=SIM_BATCH, faults=faults, link_latency_s=0.005
+    ).items
     per_window_us: list[float] = []
     windows = 0
     for _ in range(repeats):

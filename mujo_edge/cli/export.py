@@ -512,7 +512,9 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
     if len(out) < 2:
         raise DataError(f"a bundle from words needs at least two labels, got {list(out)}")
     if UNKNOWN_LABEL in out:
-        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label")
+        raise DataError(
+            f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
+        )
     if args.pretrained is None:
         raise DataError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
     return out

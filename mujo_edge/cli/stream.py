@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mujo_edge.assets import DEFAULT_BUNDLE
-from mujo_edge.errors import BundleError, DataError, MissingDependencyError
+from mujo_edge.errors import BundleError, ConfigError, DataError, MissingDependencyError
 from mujo_edge.gateway import (
     RECORDING_META_KEY,
     DeviceSpec,
@@ -235,17 +235,17 @@ async def _virtual_connector(
 
 
 def virtual_faults(args: argparse.Namespace, workout_s: float, seed: int) -> Any:
-    """The :class:`~mujo_edge.firmware_bridge.virtual.faults.Faults` of ``stream --virtual``'s fault flags."""
-    from mujo_edge.firmware_bridge.virtual.faults import Faults
+    """The :class:`~mujo_edge.firmware_bridge.faults.Faults` of ``stream --virtual``'s fault flags."""
+    from mujo_edge.firmware_bridge.faults import Faults
 
     try:
         every, length = (int(v) for v in str(args.burst).split(":"))
     except ValueError as e:
-        raise DataError(
+        raise ConfigError(
             f"--burst must be EVERY:LEN (two whole numbers, e.g. 10:4), got {args.burst!r}"
         ) from e
     if args.disconnect_every < 0:
-        raise DataError(f"--disconnect-every must be >= 0 seconds, got {args.disconnect_every}")
+        raise ConfigError(f"--disconnect-every must be >= 0 seconds, got {args.disconnect_every}")
     period = args.disconnect_every
     drops = tuple(float(t) for t in np.arange(period, workout_s, period)) if period > 0 else ()
     return Faults(
@@ -254,7 +254,7 @@ def virtual_faults(args: argparse.Namespace, workout_s: float, seed: int) -> Any
         burst_len=length,
         disconnect_at_s=drops,
         down_s=args.down,
-        clock_drift_ppm=args.clock_drift,
+        clock_skew_ppm=args.clock_skew,
         jitter_s=args.jitter,
         seed=seed,
     )
@@ -371,7 +371,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds a watch stays silent after such a drop (default 0.5)",
     )
     faults.add_argument(
-        "--clock-drift", type=float, default=0.0, metavar="PPM", help="sensor clock error, ppm (default 0)"
+        "--clock-skew",
+        "--clock-drift",
+        dest="clock_skew",
+        type=float,
+        default=0.0,
+        metavar="PPM",
+        help="the watch's sensor clock runs PPM fast (+) or slow (-) (default 0; --clock-drift is the old name)",
     )
     faults.add_argument(
         "--jitter",

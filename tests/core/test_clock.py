@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
+from mujo_edge.firmware_bridge.faults import Faults
+from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.samples import SampleBatch
-from mujo_edge.stream_sim import SimFaults, simulate_stream
 
 RATE = 52.0
 
@@ -17,16 +18,16 @@ def _run_clock(
 ) -> tuple[np.ndarray, np.ndarray, ClockModel]:
     """Feed a simulated 52 Hz stream; return (t_sensor of each batch's last sample, online clock error s)."""
     n = int(minutes * 60 * RATE)
-    faults = SimFaults(
-        skew_ppm=skew_ppm,
-        latency_min_s=0.005,
+    # bursts: every 40 notifications (~7 s), 4 go out together (~0.6 s held)
+    faults = Faults(
+        clock_skew_ppm=skew_ppm,
         latency_mean_s=0.012,
         latency_max_s=0.050,
-        burst_every_s=7.0,
-        burst_hold_s=0.6,
+        burst_every=40,
+        burst_len=4,
         seed=seed,
     )
-    sim = simulate_stream(np.zeros((n, 3), np.float32), RATE, batch=9, faults=faults)
+    sim = simulate_stream(np.zeros((n, 3), np.float32), RATE, batch=9, faults=faults, link_latency_s=0.005)
     clock = ClockModel()
     t_last, err = [], []
     truth = dict(zip(sim.t_sensor_s.tolist(), sim.t_host_true_s.tolist(), strict=True))
@@ -37,7 +38,7 @@ def _run_clock(
         t_last.append(ts)
         # What the clock says now about this sample vs. when it was really taken (+ the latency floor,
         # which no receiver can separate from the offset).
-        err.append(float(clock.to_host(ts)) - (truth[ts] + sim.latency_min_s))
+        err.append(float(clock.to_host(ts)) - (truth[ts] + sim.link_latency_s))
     return np.array(t_last), np.array(err), clock
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from mujo_edge.events import ActivityEvent
+from mujo_edge.firmware_bridge.faults import Faults
+from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch, StreamStatus
-from mujo_edge.stream_sim import SimFaults, simulate_stream
 
 
 class MeanXRunner:
@@ -45,7 +46,7 @@ def _run(items, runner=None, **kw) -> tuple[list[ActivityEvent], Pipeline]:
 
 @pytest.mark.parametrize("rate_hz", [50.0, 52.0, 104.0, 200.0])
 def test_clean_stream_gives_one_event_per_hop_with_the_right_label(rate_hz: float) -> None:
-    sim = simulate_stream(_motion(rate_hz, 60.0, 30.0), rate_hz, batch=9, faults=SimFaults(seed=1))
+    sim = simulate_stream(_motion(rate_hz, 60.0, 30.0), rate_hz, batch=9, faults=Faults(seed=1))
     ev, p = _run(sim.items)
     st = p.stats["sim"]
     assert st.samples_in == int(60 * rate_hz) and st.gaps == 0 and st.windows_dropped_at_gaps == 0
@@ -67,14 +68,15 @@ def test_clean_stream_gives_one_event_per_hop_with_the_right_label(rate_hz: floa
 
 
 def test_faults_no_sample_lost_but_the_radio_lost_and_no_window_spans_a_gap() -> None:
-    faults = SimFaults(
-        skew_ppm=150.0,
+    # bursts: every 78 notifications (~9 s), 4 go out together (~0.4 s held)
+    faults = Faults(
+        clock_skew_ppm=150.0,
         latency_mean_s=0.01,
-        burst_every_s=9.0,
-        burst_hold_s=0.4,
+        burst_every=78,
+        burst_len=4,
         drop_prob=0.01,
-        disconnect_at_s=(1040.0, 1100.0),
-        reconnect_s=3.0,
+        disconnect_at_s=(40.0, 100.0),
+        down_s=3.0,
         seed=5,
     )
     sim = simulate_stream(_motion(52.0, 150.0, 75.0), 52.0, batch=6, faults=faults)
@@ -104,7 +106,7 @@ def _adjacent_drops(sim) -> int:
 def test_gateway_state_is_per_device_and_windows_are_batched() -> None:
     streams = {
         f"w{i}": simulate_stream(
-            _motion(rate, 30.0, 10.0 + 5 * i), rate, device=f"w{i}", batch=b, faults=SimFaults(seed=i)
+            _motion(rate, 30.0, 10.0 + 5 * i), rate, device=f"w{i}", batch=b, faults=Faults(seed=i)
         )
         for i, (rate, b) in enumerate([(52.0, 7), (104.0, 13), (200.0, 25)])
     }
@@ -206,7 +208,7 @@ def test_runtime_core_imports_no_torch_training_export_or_firmware_bridge() -> N
         "            raise ImportError(f'the runtime core imported {name}')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import mujo_edge.clock, mujo_edge.grid, mujo_edge.windows, mujo_edge.pipeline\n"
-        "import mujo_edge.events, mujo_edge.stream_sim, mujo_edge.cli.stream, mujo_edge.cli.live_view\n"
+        "import mujo_edge.events, mujo_edge.gateway, mujo_edge.cli.stream, mujo_edge.cli.live_view\n"
         "print(sorted(m for m in sys.modules if m.startswith(BANNED)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -236,7 +238,7 @@ def test_open_set_windows_come_out_unknown_and_are_counted() -> None:
     )
     acc = _motion(50.0, 60.0, 30.0)
     acc[1500:, 1] *= 5.0  # the last 30 s: y wiggles 1.5 g, unlike anything the head knows
-    sim = simulate_stream(acc, 50.0, batch=10, faults=SimFaults(seed=2))
+    sim = simulate_stream(acc, 50.0, batch=10, faults=Faults(seed=2))
     ev, p = _run(sim.items, runner=MeanXEmbedRunner(), head=head)
     first = [e for e in ev if e.t_start - 1000.0 < 27.0]
     last = [e for e in ev if e.t_start - 1000.0 > 31.0]

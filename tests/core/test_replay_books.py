@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mujo_edge.firmware_bridge.record import Faults
+from mujo_edge.firmware_bridge.faults import Faults
 from tests.core.test_replay_faults import FRAME, live_run
 
 

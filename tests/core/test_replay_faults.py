@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from mujo_edge.events import ActivityEvent
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles import get_profile
 from mujo_edge.firmware_bridge.profiles.polar import pmd
-from mujo_edge.firmware_bridge.record import Faults, Notification, Recorder, ReplayConnector, ReplayDevice
+from mujo_edge.firmware_bridge.record import Notification, Recorder, ReplayConnector, ReplayDevice
 from mujo_edge.firmware_bridge.session import DeviceSession
 from mujo_edge.gateway import recorded_settings, replay_events, run_sessions
 from mujo_edge.pipeline import Pipeline

@@ -17,8 +17,9 @@ from mujo_edge import gateway, workouts
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.cli import main
 from mujo_edge.errors import DataError, MujoError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.polar import pmd
-from mujo_edge.firmware_bridge.record import Faults, ReplayConnector, ReplayDevice, read_header
+from mujo_edge.firmware_bridge.record import ReplayConnector, ReplayDevice, read_header
 
 from .test_replay_faults import LABELS, MeanXRunner, polar_notifications
 
@@ -240,11 +241,12 @@ def test_live_view_renders_activity_and_health() -> None:
     from rich.console import Console
 
     from mujo_edge.cli.live_view import LiveView
+    from mujo_edge.firmware_bridge.faults import Faults
+    from mujo_edge.firmware_bridge.simulated_session import simulate_stream
     from mujo_edge.pipeline import Pipeline
-    from mujo_edge.stream_sim import SimFaults, simulate_stream
 
     acc = np.tile(np.array([[0.5, 0.0, 1.0]], np.float32), (52 * 8, 1))
-    sim = simulate_stream(acc, 52.0, device="w1", batch=8, faults=SimFaults(drop_prob=0.05, seed=2))
+    sim = simulate_stream(acc, 52.0, device="w1", batch=8, faults=Faults(drop_prob=0.05, seed=2))
     p = Pipeline(MeanXRunner(), list(LABELS), now=lambda: 2000.0)
     buf = io.StringIO()
     con = Console(file=buf, force_terminal=True, width=160)

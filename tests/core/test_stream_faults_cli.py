@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from mujo_edge import workouts
-from mujo_edge.cli import main
+from mujo_edge.cli import build_parser, main
 from mujo_edge.cli.stream import virtual_faults
-from mujo_edge.errors import DataError
+from mujo_edge.errors import ConfigError
 from tests.core.test_stream_cli import fake_bundle  # noqa: F401 (the fixture)
 
 
@@ -23,7 +23,7 @@ def _args(**kw: object) -> argparse.Namespace:
         "burst": "0:0",
         "disconnect_every": 0.0,
         "down": 0.5,
-        "clock_drift": 0.0,
+        "clock_skew": 0.0,
         "jitter": 0.0,
     }
     base.update(kw)
@@ -31,13 +31,19 @@ def _args(**kw: object) -> argparse.Namespace:
 
 
 def test_fault_flags_become_the_watch_faults() -> None:
-    f = virtual_faults(_args(drop=0.05, burst="10:4", disconnect_every=7.0, clock_drift=80.0), 30.0, seed=3)
-    assert (f.drop_prob, f.burst_every, f.burst_len, f.clock_drift_ppm, f.seed) == (0.05, 10, 4, 80.0, 3)
+    f = virtual_faults(_args(drop=0.05, burst="10:4", disconnect_every=7.0, clock_skew=80.0), 30.0, seed=3)
+    assert (f.drop_prob, f.burst_every, f.burst_len, f.clock_skew_ppm, f.seed) == (0.05, 10, 4, 80.0, 3)
     assert f.disconnect_at_s == (7.0, 14.0, 21.0, 28.0)
-    with pytest.raises(DataError, match="EVERY:LEN"):
+    with pytest.raises(ConfigError, match="EVERY:LEN"):
         virtual_faults(_args(burst="ten"), 30.0, seed=0)
-    with pytest.raises(DataError, match="drop_prob"):
+    with pytest.raises(ConfigError, match="drop_prob"):
         virtual_faults(_args(drop=1.5), 30.0, seed=0)
+
+
+@pytest.mark.parametrize("flag", ["--clock-skew", "--clock-drift"])
+def test_clock_skew_flag_keeps_its_old_name(flag: str) -> None:
+    args = build_parser().parse_args(["stream", "--virtual", flag, "-40"])
+    assert virtual_faults(args, 30.0, seed=0).clock_skew_ppm == -40.0
 
 
 @pytest.mark.ble

@@ -269,7 +269,7 @@ def test_gatt_layouts_match_the_real_devices() -> None:
 
 
 def test_jitter_and_clock_drift_keep_every_sample_in_order() -> None:
-    faults = Faults(jitter_s=0.03, clock_drift_ppm=-180.0, seed=4)
+    faults = Faults(jitter_s=0.03, clock_skew_ppm=-180.0, seed=4)
     watch = VirtualWatch("polar", motion("polar", 6.0), 52.0, faults=faults, loop=False, speed=12, max_mtu=60)
     ((session, items),) = asyncio.run(stream_all([watch]))
     got = batches(items)

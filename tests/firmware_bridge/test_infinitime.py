@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from mujo_edge.errors import ProtocolError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles import get_profile
 from mujo_edge.firmware_bridge.profiles.infinitime import InfiniTimeProfile, motion
-from mujo_edge.firmware_bridge.record import Faults, Notification, ReplayConnector, ReplayDevice
+from mujo_edge.firmware_bridge.record import Notification, ReplayConnector, ReplayDevice
 from mujo_edge.firmware_bridge.session import DeviceSession
 from mujo_edge.samples import SampleBatch
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from mujo_edge.errors import DeviceError, ProtocolError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.polar import PolarPmdProfile, pmd
-from mujo_edge.firmware_bridge.record import Faults, Notification, ReplayConnector, ReplayDevice
+from mujo_edge.firmware_bridge.record import Notification, ReplayConnector, ReplayDevice
 from mujo_edge.firmware_bridge.session import DeviceSession
 
 # Values asserted in polar-ble-sdk's AccDataTest.kt, frames rebuilt with a PMD header.

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from mujo_edge.errors import DataError
+from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.mujo import MujoStreamProfile, stream
 from mujo_edge.firmware_bridge.profiles.polar import PolarPmdProfile, pmd
 from mujo_edge.firmware_bridge.record import (
-    Faults,
     Notification,
     Recorder,
     ReplayConnector,

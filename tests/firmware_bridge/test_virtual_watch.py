@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("bumble", reason="virtual watches need bumble (the dev extra)")
 
-from mujo_edge.errors import DataError, ShapeError
+from mujo_edge.errors import ConfigError, DataError, ShapeError
 from mujo_edge.firmware_bridge.profiles.infinitime import motion
 from mujo_edge.firmware_bridge.profiles.mujo import stream
 from mujo_edge.firmware_bridge.profiles.polar import pmd
@@ -19,7 +19,7 @@ from mujo_edge.firmware_bridge.virtual.devices import (
     MujoDevice,
     PolarDevice,
 )
-from mujo_edge.firmware_bridge.virtual.faults import FaultPlan
+from mujo_edge.firmware_bridge.virtual.watch import FaultPlan
 
 pytestmark = pytest.mark.ble
 
@@ -116,7 +116,7 @@ def test_infinitime_polls_at_10_hz_and_notifies_only_changes() -> None:
 
 def test_sensor_clock_runs_fast_or_slow_by_the_drift() -> None:
     for ppm in (200.0, -200.0):
-        watch = VirtualWatch("mujo", swing(10), 50.0, faults=Faults(clock_drift_ppm=ppm), speed=4)
+        watch = VirtualWatch("mujo", swing(10), 50.0, faults=Faults(clock_skew_ppm=ppm), speed=4)
         watch._t0_host = 100.0
         # Sample 50 000 (1000 s of sensor time) is measured 1000 s / (1 + ppm 1e-6) / speed after t0.
         assert watch.host_time_of(50_000) - 100.0 == pytest.approx(1000.0 / (1 + ppm * 1e-6) / 4, abs=1e-9)
@@ -136,12 +136,12 @@ def test_faults_are_seeded_and_checked() -> None:
     assert [a.hold(k) for k in range(6)] == [True, True, False, False, False, True]
     for bad in (
         {"drop_prob": 1.0},
-        {"clock_drift_ppm": 250.0},
+        {"clock_skew_ppm": 250.0},
         {"burst_every": 2, "burst_len": 3},
         {"disconnect_at_s": (5.0, 2.0)},
         {"jitter_s": -0.1},
     ):
-        with pytest.raises(DataError, match="virtual watch faults out of range"):
+        with pytest.raises(ConfigError, match="faults out of range"):
             Faults(**bad)  # type: ignore[arg-type]
 
 
