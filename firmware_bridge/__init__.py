@@ -10,7 +10,11 @@ Public API (helpers and the runtime build on exactly this)::
                     subscribe(uuid, on_data(t_recv_s, payload)), set_disconnected_callback(cb)
                 Connector (ABC): find(target, timeout_s) -> Transport   # target: name, address or service uuid
                 host_time_s(), normalize_uuid(uuid), DEFAULT_ATT_MTU, NotifyCallback
-    profiles:   get_profile(name, **options) -> DeviceProfile; PROFILE_NAMES = ("polar", "infinitime", "mujo")
+    profiles:   get_profile(name, **options) -> DeviceProfile; device_model(name) -> type[WatchDevice];
+                PROFILE_NAMES = ("polar", "infinitime", "mujo"): one folder each, holding the decoder
+                (PROFILE) and the watch's device model (DEVICE, device.py) that virtual watches and replay run
+    profiles.device.WatchDevice: profile, service_uuid, default_name, characteristics(), read/write/subscribed,
+                    connection_lost(), streaming, frame(i, max_payload, limit), sensor_time_s(i), for_replay(config)
     profiles.base.DeviceProfile: name, service_uuid, host_stamped, device, rate_hz, data_uuids,
                     start(transport, on_data(char_uuid, t_recv_s, payload)), stop(transport),
                     decode(char_uuid, t_recv_s, payload) -> list[SampleBatch]   (ProtocolError if bad),

@@ -31,6 +31,7 @@ import numpy as np
 from mujo_edge.errors import DataError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
+from mujo_edge.firmware_bridge.profiles.device import WatchDevice
 from mujo_edge.firmware_bridge.transport import Connector, NotifyCallback, Transport, host_time_s
 from mujo_edge.provenance import check_format, provenance
 from mujo_edge.samples import SampleBatch, StreamStatus
@@ -311,67 +312,50 @@ def replay_batches(
 class ReplayDevice:
     """Device-side GATT behaviour for replay: reads, control writes and when the stream runs.
 
-    ``model`` is a profile's device model (``PmdDeviceModel``, ``MujoDeviceModel``) or ``None`` for a device
-    that streams as soon as its data characteristic is subscribed (InfiniTime).
+    ``device`` is a profile's device model (:class:`~mujo_edge.firmware_bridge.profiles.device.WatchDevice`,
+    from the profile's folder), the same one a virtual watch runs; the replay sends the recorded frames in
+    place of its motion.
     """
 
-    def __init__(self, profile_name: str, model: Any = None) -> None:
-        self.profile_name = profile_name
-        self.model = model
-        self._subscribed = False
+    def __init__(self, device: WatchDevice) -> None:
+        self.device = device
+        self.profile_name = device.profile
 
     @classmethod
     def for_profile(cls, profile_name: str, config: dict[str, Any] | None = None) -> ReplayDevice:
         """A device that accepts what the profile will ask, at the recorded ``config`` (rate, factor)."""
-        config = config or {}
-        if profile_name == "polar":
-            from mujo_edge.firmware_bridge.profiles.polar import pmd
+        from mujo_edge.firmware_bridge.profiles import device_model
 
-            rate = round(float(config.get("rate_hz", 52)))
-            return cls(
-                profile_name,
-                pmd.PmdDeviceModel(
-                    offered={
-                        pmd.SETTING_SAMPLE_RATE: [rate],
-                        pmd.SETTING_RESOLUTION: [16],
-                        pmd.SETTING_RANGE: [8],
-                    },
-                    factor=float(config.get("factor", 1.0)),
-                ),
-            )
-        if profile_name == "mujo":
-            from mujo_edge.firmware_bridge.profiles.mujo import stream
-
-            rate = round(float(config.get("rate_hz", 50)) * 100)
-            return cls(profile_name, stream.MujoDeviceModel(rates_centihz=(rate,), range_codes=(0, 1, 2, 3)))
-        return cls(profile_name, None)
+        return cls(device_model(profile_name).for_replay(config or {}))
 
     @property
     def streaming(self) -> bool:
-        return bool(self.model.streaming) if self.model is not None else self._subscribed
+        return bool(self.device.streaming)
+
+    def _char(self, char_uuid: str, what: str) -> None:
+        chars = self.device.characteristics()
+        if not any(c.uuid == char_uuid and getattr(c, what) for c in chars):
+            able = [c.uuid for c in chars if getattr(c, what)]
+            raise DeviceError(
+                f"replay device ({self.profile_name}) cannot {what} characteristic {char_uuid}; it can {what} "
+                f"{', '.join(able) or 'none'}"
+            )
 
     def read(self, char_uuid: str) -> bytes:
-        if self.profile_name == "polar" and self.model is not None:
-            return bytes(self.model.read_features())
-        if self.profile_name == "mujo" and self.model is not None:
-            return bytes(self.model.read_info())
-        raise DeviceError(f"replay device ({self.profile_name}) has no readable characteristic {char_uuid}")
+        self._char(char_uuid, "read")
+        return bytes(self.device.read(char_uuid))
 
     def write(self, char_uuid: str, data: bytes) -> list[tuple[str, bytes]]:
-        """A control write -> the indications to send back on the same characteristic."""
-        if self.model is None:
-            raise DeviceError(f"replay device ({self.profile_name}) accepts no writes (got {data.hex()})")
-        return [(char_uuid, r) for r in self.model.handle_command(bytes(data))]
+        """A control write -> the indications to send back."""
+        self._char(char_uuid, "write")
+        return self.device.write(char_uuid, bytes(data))
 
-    def subscribed(self, char_uuid: str, data_uuids: tuple[str, ...]) -> None:
-        if char_uuid in data_uuids:
-            self._subscribed = True
+    def subscribed(self, char_uuid: str) -> None:
+        self.device.subscribed(char_uuid, True)
 
     def disconnected(self) -> None:
         """The link dropped: a real device stops streaming and forgets subscriptions."""
-        self._subscribed = False
-        if self.model is not None:
-            self.model.streaming = False
+        self.device.connection_lost()
 
 
 class ReplayConnector(Connector):
@@ -553,7 +537,7 @@ class ReplayTransport(Transport):
         uuid = char_uuid.lower()
         self._callbacks[uuid] = on_data
         self.subscriptions.append(uuid)
-        self.connector.device.subscribed(uuid, self.connector.data_uuids)
+        self.connector.device.subscribed(uuid)
         self._maybe_stream()
 
     def set_disconnected_callback(self, cb: Callable[[], None]) -> None:

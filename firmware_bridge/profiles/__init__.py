@@ -11,34 +11,41 @@ name                  devices                                          samples
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
-from mujo_edge.errors import DeviceError
+from mujo_edge.errors import ConfigError
 from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile
+from mujo_edge.firmware_bridge.profiles.device import WatchDevice
 
-
-def _classes() -> dict[str, type[DeviceProfile]]:
-    from mujo_edge.firmware_bridge.profiles.infinitime import InfiniTimeProfile
-    from mujo_edge.firmware_bridge.profiles.mujo import MujoStreamProfile
-    from mujo_edge.firmware_bridge.profiles.polar import PolarPmdProfile
-
-    return {"polar": PolarPmdProfile, "infinitime": InfiniTimeProfile, "mujo": MujoStreamProfile}
-
-
+#: Every profile, by registry name: the name of its folder. A folder holds the host's decoder (``PROFILE``,
+#: a :class:`DeviceProfile`) and the watch's device model (``DEVICE``, a :class:`WatchDevice`) that the
+#: virtual watches and the replay transport run; adding a profile is adding a folder and its name here.
 PROFILE_NAMES = ("polar", "infinitime", "mujo")
+
+
+def _folder(name: str) -> ModuleType:
+    key = name.strip().lower()
+    if key not in PROFILE_NAMES:
+        raise ConfigError(
+            f"unknown device profile {name!r}; expected one of {', '.join(PROFILE_NAMES)}. "
+            "See docs/devices.md for what each supports and how to add one."
+        )
+    return importlib.import_module(f"{__name__}.{key}")
 
 
 def get_profile(name: str, **options: Any) -> DeviceProfile:
     """A new profile by registry name; ``options`` go to its constructor (``device=``, ``rate_hz=``...)."""
-    classes = _classes()
-    cls = classes.get(name.strip().lower())
-    if cls is None:
-        raise DeviceError(
-            f"unknown device profile {name!r}; expected one of {', '.join(PROFILE_NAMES)}. "
-            "See docs/devices.md for what each supports and how to add one."
-        )
+    cls: type[DeviceProfile] = _folder(name).PROFILE
     options = {k: v for k, v in options.items() if v is not None}
     return cls(**options)
 
 
-__all__ = ["PROFILE_NAMES", "DataCallback", "DeviceProfile", "get_profile"]
+def device_model(name: str) -> type[WatchDevice]:
+    """The device model class of a profile by registry name (``PolarDevice``, ...)."""
+    cls: type[WatchDevice] = _folder(name).DEVICE
+    return cls
+
+
+__all__ = ["PROFILE_NAMES", "DataCallback", "DeviceProfile", "WatchDevice", "device_model", "get_profile"]

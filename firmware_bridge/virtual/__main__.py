@@ -17,16 +17,14 @@ import time
 
 import numpy as np
 
-from mujo_edge.firmware_bridge.profiles import get_profile
+from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES, get_profile
 from mujo_edge.firmware_bridge.session import Backoff, DeviceSession
 from mujo_edge.firmware_bridge.virtual import Faults, VirtualWatch, virtual_watches
 from mujo_edge.samples import SampleBatch
 
-RATES_HZ = {"polar": 52.0, "infinitime": 10.0, "mujo": 50.0}
-
 
 async def run(args: argparse.Namespace) -> dict[str, float]:
-    rate = RATES_HZ[args.profile]
+    rate = get_profile(args.profile).rate_hz  # the profile's nominal rate
     n = round(args.seconds * rate)
     t = np.arange(n) / rate
     rng = np.random.default_rng(args.seed)
@@ -81,7 +79,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", choices=sorted(RATES_HZ), default="mujo")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="mujo")
     parser.add_argument("--seconds", type=float, default=60.0, help="motion length, s")
     parser.add_argument("--speed", type=float, default=100.0, help="times faster than real time")
     parser.add_argument("--mtu", type=int, default=247, help="largest ATT MTU the watch accepts")

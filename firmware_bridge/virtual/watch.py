@@ -26,8 +26,9 @@ import numpy as np
 
 from mujo_edge.errors import DataError, MissingDependencyError
 from mujo_edge.firmware_bridge.faults import Faults
+from mujo_edge.firmware_bridge.profiles import device_model
+from mujo_edge.firmware_bridge.profiles.device import WatchDevice
 from mujo_edge.firmware_bridge.transport import host_time_s
-from mujo_edge.firmware_bridge.virtual.devices import WatchDevice, make_device
 
 if TYPE_CHECKING:
     from bumble.device import Connection, Device
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 ADVERTISING_INTERVAL_MS = 20.0
 #: Largest ATT MTU a virtual watch accepts (a common phone/watch value; the central asks for it).
 DEFAULT_MAX_MTU = 247
-DEFAULT_NAMES = {"polar": "Polar Sense", "infinitime": "InfiniTime", "mujo": "MuJo Watch"}
 
 
 def require_bumble() -> None:
@@ -98,10 +98,11 @@ class VirtualWatch:
     """A simulated BLE watch for one profile, fed from a motion array.
 
     Args:
-        profile: ``"polar"``, ``"infinitime"`` or ``"mujo"``.
+        profile: a registry name (``"polar"``, ``"infinitime"``, ``"mujo"``): the watch runs that profile
+            folder's device model.
         acc_g: (n, 3) float32 motion in g at ``rate_hz`` (whole Hz for Polar).
         rate_hz: Sample rate of ``acc_g`` and of the watch's sensor.
-        name: Advertised name (default per profile, e.g. "Polar Sense").
+        name: Advertised name (default: the device model's, e.g. "Polar Sense").
         faults: Faults to inject (default none).
         loop: Repeat the motion forever; else the stream ends after the last sample (``finished`` is set).
         speed: Play the motion this many times faster than real time (tests use 10-50).
@@ -126,9 +127,9 @@ class VirtualWatch:
             raise DataError(f"a virtual watch's speed must be > 0 (1 = real time), got {speed}")
         if not 23 <= max_mtu <= 517:
             raise DataError(f"max_mtu must be an ATT MTU between 23 and 517, got {max_mtu}")
-        self.device: WatchDevice = make_device(profile, acc_g, rate_hz, loop, **device_options)
+        self.device: WatchDevice = device_model(profile)(acc_g, rate_hz, loop, **device_options)
         self.profile = self.device.profile
-        self.name = name or DEFAULT_NAMES[self.profile]
+        self.name = name or self.device.default_name
         self.faults = faults or Faults()
         self.faults.require_injectable("virtual watch")
         self.speed = float(speed)

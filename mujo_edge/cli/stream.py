@@ -310,6 +310,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES  # the registry; a light import
+
     p = sub.add_parser(
         "stream",
         help="recognize activities live from BLE watches (or virtual ones) and write events",
@@ -328,7 +330,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--profile",
         action="append",
-        choices=("polar", "infinitime", "mujo"),
+        choices=PROFILE_NAMES,
         help="device profile: one for all devices or one per --device (default polar)",
     )
     p.add_argument(

@@ -10,7 +10,7 @@ Processes on a private system bus (nothing touches the machine's real D-Bus):
 * ``bluezoo`` (a BlueZ D-Bus mock) with adapters hci0 (the central), hci1 and hci2 (peripherals);
 * this file in ``peripheral`` mode, once per profile: a ``bless`` GATT server speaking the MuJo open
   protocol (hci1) or Polar PMD (hci2). Each runs the same radio-agnostic device model as the bumble virtual
-  watches (``firmware_bridge.virtual.devices``, built on E's encoders and device models).
+  watches (each profile folder's ``device.py``, built on its encoders and device models).
 
 The client side runs in ANOTHER process (``client`` mode) so that ``DBUS_SYSTEM_BUS_ADDRESS`` is set before
 bleak / dbus-fast are imported: E's ``BleakConnector`` + ``DeviceSession`` with the stock BlueZ backend.
@@ -83,9 +83,9 @@ def mock_motion(profile: str) -> np.ndarray:
 
 def mock_device(profile: str) -> Any:
     """The radio-agnostic device model the bless peripheral runs (the same one the bumble watches run)."""
-    from mujo_edge.firmware_bridge.virtual.devices import make_device
+    from mujo_edge.firmware_bridge.profiles import device_model
 
-    return make_device(profile, mock_motion(profile), MOCK_RATES_HZ[profile], loop=True)
+    return device_model(profile)(mock_motion(profile), MOCK_RATES_HZ[profile], loop=True)
 
 
 # ------------------------------------------------------------------------------------------- processes

@@ -11,7 +11,7 @@ import pytest
 
 from mujo_edge.errors import DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.faults import Faults
-from mujo_edge.firmware_bridge.profiles.polar import PolarPmdProfile, pmd
+from mujo_edge.firmware_bridge.profiles.polar import PolarDevice, PolarPmdProfile, pmd
 from mujo_edge.firmware_bridge.record import Notification, ReplayConnector, ReplayDevice
 from mujo_edge.firmware_bridge.session import DeviceSession
 
@@ -153,7 +153,9 @@ def test_device_refusal_raises_device_error_with_the_status_name() -> None:
             return super().handle_command(data)
 
     note = Notification(1.0, pmd.PMD_DATA_UUID, pmd.encode_acc_frame_raw(np.zeros((1, 3)), 10**9))
-    connector = ReplayConnector([note], ReplayDevice("polar", InCharger()), (pmd.PMD_DATA_UUID,), Faults())
+    connector = ReplayConnector(
+        [note], ReplayDevice(PolarDevice.for_replay({}, model=InCharger())), (pmd.PMD_DATA_UUID,), Faults()
+    )
     session = DeviceSession(connector, "replay", PolarPmdProfile(), "polar")
 
     async def first() -> None:
@@ -166,7 +168,9 @@ def test_device_refusal_raises_device_error_with_the_status_name() -> None:
 
 def test_device_without_acc_is_refused_clearly() -> None:
     model = pmd.PmdDeviceModel(features=(0, 1))  # ECG + PPG only
-    connector = ReplayConnector([], ReplayDevice("polar", model), (pmd.PMD_DATA_UUID,), Faults())
+    connector = ReplayConnector(
+        [], ReplayDevice(PolarDevice.for_replay({}, model=model)), (pmd.PMD_DATA_UUID,), Faults()
+    )
     session = DeviceSession(connector, "replay", PolarPmdProfile(), "polar")
 
     async def first() -> None:
@@ -199,7 +203,9 @@ def _start_profile(
     model: pmd.PmdDeviceModel, profile: PolarPmdProfile | None = None
 ) -> tuple[ReplayConnector, PolarPmdProfile]:
     note = Notification(1.0, pmd.PMD_DATA_UUID, pmd.encode_acc_frame_raw(np.zeros((1, 3)), 10**9))
-    connector = ReplayConnector([note], ReplayDevice("polar", model), (pmd.PMD_DATA_UUID,), Faults())
+    connector = ReplayConnector(
+        [note], ReplayDevice(PolarDevice.for_replay({}, model=model)), (pmd.PMD_DATA_UUID,), Faults()
+    )
     profile = profile or PolarPmdProfile()
 
     async def main() -> None:

@@ -9,16 +9,11 @@ import pytest
 pytest.importorskip("bumble", reason="virtual watches need bumble (the dev extra)")
 
 from mujo_edge.errors import ConfigError, DataError, ShapeError
-from mujo_edge.firmware_bridge.profiles.infinitime import motion
-from mujo_edge.firmware_bridge.profiles.mujo import stream
-from mujo_edge.firmware_bridge.profiles.polar import pmd
+from mujo_edge.firmware_bridge.profiles.infinitime import InfiniTimeDevice, motion
+from mujo_edge.firmware_bridge.profiles.mujo import MujoDevice, stream
+from mujo_edge.firmware_bridge.profiles.polar import PolarDevice, pmd
+from mujo_edge.firmware_bridge.profiles.polar.device import POLAR_SENSOR_START_NS
 from mujo_edge.firmware_bridge.virtual import Faults, VirtualWatch
-from mujo_edge.firmware_bridge.virtual.devices import (
-    POLAR_SENSOR_START_NS,
-    InfiniTimeDevice,
-    MujoDevice,
-    PolarDevice,
-)
 from mujo_edge.firmware_bridge.virtual.watch import FaultPlan
 
 pytestmark = pytest.mark.ble
@@ -150,7 +145,7 @@ def test_bad_watch_inputs_say_what_to_fix() -> None:
         VirtualWatch("polar", np.zeros((10, 2), np.float32), 52.0)
     with pytest.raises(DataError, match="NaN"):
         VirtualWatch("mujo", np.full((10, 3), np.nan, np.float32), 50.0)
-    with pytest.raises(DataError, match="expected one of polar, infinitime, mujo"):
+    with pytest.raises(ConfigError, match="expected one of polar, infinitime, mujo"):
         VirtualWatch("fitbit", swing(10), 50.0)
     with pytest.raises(DataError, match="speed"):
         VirtualWatch("mujo", swing(10), 50.0, speed=0)
