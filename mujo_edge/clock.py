@@ -105,11 +105,19 @@ class ClockModel:
         self._t_last: float | None = None
         self._above = 0
         self.fit: ClockFit | None = None
+        #: a bucket closed since the last fit: :func:`refit_clocks` is due
+        self.stale = False
 
     # -- fitting ------------------------------------------------------------------------------------
     def observe(self, t_sensor_s: float, t_recv_s: float) -> None:
         """Add one (sensor time of the last sample, host receive time) point; a NaN/inf one is counted in
         :attr:`bad_points` and ignored."""
+        self._observe(t_sensor_s, t_recv_s)
+        if self.stale:
+            refit_clocks([self])
+
+    def _observe(self, t_sensor_s: float, t_recv_s: float) -> None:
+        """:meth:`observe` without the refit: a closed bucket only marks the fit :attr:`stale`."""
         if not (math.isfinite(t_sensor_s) and math.isfinite(t_recv_s)):
             self.bad_points += 1
             return
@@ -137,13 +145,25 @@ class ClockModel:
         self._add(math.floor(t_sensor_s / self.bucket_s), t_sensor_s, lat)
 
     def observe_many(
-        self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
+        self,
+        t_sensor_s: Sequence[float] | np.ndarray,
+        t_recv_s: Sequence[float] | np.ndarray,
+        refit: bool = True,
     ) -> None:
         """:meth:`observe` for many points at once (k,), vectorized (one bucket update per bucket; the fit
-        agrees with point-by-point observation to well under a millisecond)."""
+        agrees with point-by-point observation to well under a millisecond). The fit is refitted at most
+        once, after the last point; ``refit=False`` leaves that to the caller (:func:`refit_clocks` refits
+        the clocks of many devices in one vectorized step), with :attr:`stale` saying whether it is due."""
+        self._observe_many(t_sensor_s, t_recv_s)
+        if refit and self.stale:
+            refit_clocks([self])
+
+    def _observe_many(
+        self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
+    ) -> None:
         if len(t_sensor_s) <= SCALAR_POINTS:  # a few points: scalar Python is cheaper than numpy calls
             for ts, tr in zip(t_sensor_s, t_recv_s, strict=True):
-                self.observe(float(ts), float(tr))
+                self._observe(float(ts), float(tr))
             return
         t = np.asarray(t_sensor_s, dtype=np.float64)
         lat = np.asarray(t_recv_s, dtype=np.float64) - t
@@ -162,7 +182,7 @@ class ClockModel:
             odd = resid.min() < -CLOCK_JUMP_BELOW_S or resid.max() > CLOCK_JUMP_ABOVE_S
         if odd:  # a clock jump somewhere: take the points one by one
             for ts, tr in zip(t.tolist(), (lat + t).tolist(), strict=True):
-                self.observe(ts, tr)
+                self._observe(ts, tr)
             return
         self._above = 0
         self._t_last = float(t[-1])
@@ -173,8 +193,8 @@ class ClockModel:
             self._add(int(bid[a]), float(t[j]), float(lat[j]))
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:
-        """Merge one point into the bucket minima; refit when a bucket closes (at most every
-        ``CLOCK_REFIT_S`` once the fit spans ``CLOCK_SETTLED_S``)."""
+        """Merge one point into the bucket minima; mark the fit :attr:`stale` when a bucket closes (at most
+        every ``CLOCK_REFIT_S`` once the fit spans ``CLOCK_SETTLED_S``)."""
         if bid == self._bucket_id:
             if lat < self._lat_min:
                 self._t_min, self._lat_min = t_sensor_s, lat
@@ -189,31 +209,20 @@ class ClockModel:
         fit = self.fit
         young = len(self._buckets) * self.bucket_s < CLOCK_SETTLED_S  # skew still uncertain: refit often
         if fit is None or fit.n_points <= 1 or young or t_sensor_s - fit.t_ref_s >= CLOCK_REFIT_S:
-            self._refit()
+            self.stale = True
         elif lat < fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s) - CLOCK_REFIT_BELOW_S:
-            self._refit()  # a new minimum well under the line: take it now
+            self.stale = True  # a new minimum well under the line: take it now
 
-    def _refit(self) -> None:
-        pts = np.array([*self._buckets, (self._bucket_id, self._t_min, self._lat_min)], dtype=np.float64)
-        t, lat = pts[:, 1], pts[:, 2]
-        t_ref = float(t[-1])
-        if len(pts) < 3 or t_ref - t[0] < CLOCK_MIN_SPAN_S:
-            self.fit = ClockFit(float(lat.min()), 0.0, t_ref, 1)
-            return
-        x = t - t_ref
-        xs, ys = x, lat
-        skew = offset = 0.0
-        for _ in range(3):  # least squares, then again on the points at or under the median residual
-            n = xs.size
-            sx, sy = xs.sum(), ys.sum()
-            den = n * (xs @ xs) - sx * sx
-            skew = float((n * (xs @ ys) - sx * sy) / den) if den > 0 else 0.0
-            offset = float((sy - skew * sx) / n)
-            resid = lat - (offset + skew * x)
-            keep = resid <= np.median(resid)
-            if keep.sum() < 2:
-                break
-            xs, ys = x[keep], lat[keep]
+    def _points(self) -> tuple[list[float], list[float]]:
+        """Sensor times and minimum latencies of the closed buckets and the open one, oldest first."""
+        ts = [b[1] for b in self._buckets]
+        lat = [b[2] for b in self._buckets]
+        ts.append(self._t_min)
+        lat.append(self._lat_min)
+        return ts, lat
+
+    def _set_fit(self, offset: float, skew: float, t_ref: float, n_points: int) -> None:
+        self.stale = False
         if abs(skew) > MAX_SKEW and not self._warned:
             self._warned = True
             log.warning(
@@ -221,7 +230,7 @@ class ClockModel:
                 "replay or virtual watch (--speed)? Event times follow the fitted line anyway.",
                 -skew * 1e6,
             )
-        self.fit = ClockFit(offset, skew, t_ref, int(x.size))
+        self.fit = ClockFit(offset, skew, t_ref, n_points)
 
     # -- mapping ------------------------------------------------------------------------------------
     def to_host(self, t_sensor_s: np.ndarray | float) -> np.ndarray | float:
@@ -230,6 +239,78 @@ class ClockModel:
         if fit is None:
             return t_sensor_s
         return t_sensor_s + fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s)
+
+
+def refit_clocks(clocks: Sequence[ClockModel]) -> None:
+    """Refit the lower envelope of every clock in ``clocks`` (those marked :attr:`ClockModel.stale`; the others
+    are left alone) in one vectorized step.
+
+    Each clock's bucket minima are laid into a row of a fixed width (the most buckets a clock can hold), so
+    a clock's fit is computed with exactly the same arithmetic whether it is refitted alone or with a
+    thousand others: a gateway refits all its devices together and gets the events of separate runs.
+    """
+    rows: dict[int, list[tuple[ClockModel, list[float], list[float]]]] = {}
+    for c in clocks:
+        if not c.stale or c._bucket_id is None:
+            continue
+        ts, lat = c._points()
+        if len(ts) < 3 or ts[-1] - ts[0] < CLOCK_MIN_SPAN_S:
+            c._set_fit(min(lat), 0.0, ts[-1], 1)
+            continue
+        width = int(c.window_s / c.bucket_s) + 3
+        rows.setdefault(width, []).append((c, ts, lat))
+    for width, group in rows.items():
+        t = np.zeros((len(group), width))
+        lat_a = np.zeros((len(group), width))
+        count = np.empty(len(group), np.int64)
+        for i, (_, ts, lat) in enumerate(group):
+            k = len(ts)
+            t[i, :k] = ts
+            t[i, :k] -= ts[-1]
+            lat_a[i, :k] = lat
+            count[i] = k
+        offset, skew = envelope_fit(t, lat_a, count)
+        for (c, ts, _), off, sk in zip(group, offset.tolist(), skew.tolist(), strict=True):
+            c._set_fit(off, sk, ts[-1], len(ts))
+
+
+def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower-envelope lines ``lat = offset + skew * x`` of many point sets at once.
+
+    Args:
+        x: (D, P) float64 sensor times relative to each set's reference, seconds; row i holds ``count[i]``
+            points, then padding.
+        lat: (D, P) float64 minimum latencies, seconds, laid out as ``x``.
+        count: (D,) points per row (>= 2).
+    Returns:
+        ``(offset, skew)``: (D,) float64 each. Least squares, then twice more on the points at or under the
+        median residual (a row stops early when fewer than 2 points would remain).
+    """
+    d, p = x.shape
+    valid = np.arange(p)[None, :] < count[:, None]
+    rows = np.arange(d)
+    keep = valid.astype(np.float64)
+    active = np.ones(d, bool)
+    offset = np.zeros(d)
+    skew = np.zeros(d)
+    lo, hi = (count - 1) // 2, count // 2
+    for _ in range(3):
+        n = keep.sum(axis=1)
+        xs, ys = x * keep, lat * keep
+        sx, sy = xs.sum(axis=1), ys.sum(axis=1)
+        den = n * (xs * xs).sum(axis=1) - sx * sx
+        pos = den > 0
+        sk = np.where(pos, (n * (xs * ys).sum(axis=1) - sx * sy) / np.where(pos, den, 1.0), 0.0)
+        off = (sy - sk * sx) / n
+        skew = np.where(active, sk, skew)
+        offset = np.where(active, off, offset)
+        resid = lat - (offset[:, None] + skew[:, None] * x)
+        s = np.sort(np.where(valid, resid, np.inf), axis=1)
+        med = (s[rows, lo] + s[rows, hi]) / 2
+        below = valid & (resid <= med[:, None])
+        active &= below.sum(axis=1) >= 2
+        keep = np.where(active[:, None], below, keep)
+    return offset, skew
 
 
 def host_stamp(n: int, t_recv_s: float, rate_hz: float, t_prev_s: float | None) -> np.ndarray:

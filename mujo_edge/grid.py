@@ -216,6 +216,11 @@ class StreamGrid:
         return self._t0 is not None
 
     @property
+    def running(self) -> bool:
+        """Started, with a filtered value kept from the last push (what :func:`push_lockstep` continues)."""
+        return self._prev_t is not None
+
+    @property
     def next_time_s(self) -> float | None:
         """Time of the next grid sample to be emitted, or None before the run starts."""
         return None if self._t0 is None else self._t0 + self._k / self.rate_hz
@@ -266,3 +271,65 @@ class StreamGrid:
         for c in range(3):  # g >= ty[0] always: the run's grid starts at a centre time
             out[:, c] = np.interp(g, ty, y[:, c])
         return GridChunk(g, out)
+
+
+def push_lockstep(
+    grids: list[StreamGrid], t_s: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`StreamGrid.push` for many devices of one rate at once, as (devices, samples, 3) arrays.
+
+    Every grid must be running (started, one batch pushed since), have the same source and grid rates, and
+    get ``n <= BAND_ROWS`` finite samples that continue its run. Each device's grid samples are the ones its
+    own :meth:`StreamGrid.push` would return, bit for bit: the filter is the same banded product per device,
+    and the interpolation repeats :func:`numpy.interp`'s arithmetic.
+
+    Args:
+        grids: D running grids of the same rates.
+        t_s: (D, n) float64 sample times, seconds, strictly increasing per row.
+        x: (D, n, 3) float32 samples, g.
+    Returns:
+        ``(t_grid, x_grid, count)``: (D, Q) float64 grid times and (D, Q, 3) float32 grid samples, of which
+        row i holds ``count[i]`` (D,) valid ones (the rest is padding).
+    """
+    g0 = grids[0]
+    d, n = t_s.shape
+    taps, band = g0.taps, g0._band
+    if taps is not None and band is not None:
+        k = taps.size - 1
+        xs = np.concatenate([np.stack([g._hist_x for g in grids]), x], axis=1)
+        ts = np.concatenate([np.stack([g._hist_t for g in grids]), t_s], axis=1)
+        y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
+        ty = ts[:, g0._half : g0._half + n]
+        hist_t, hist_x = ts[:, -k:], xs[:, -k:]
+        for i, g in enumerate(grids):
+            g._hist_t, g._hist_x = hist_t[i], hist_x[i]
+    else:
+        y, ty = x, t_s
+    prev_t = np.array([g._prev_t for g in grids], np.float64)
+    ty = np.concatenate([prev_t[:, None], ty], axis=1)  # (D, n + 1)
+    y = np.concatenate([np.stack([g._prev_x for g in grids])[:, None, :], y], axis=1).astype(np.float64)
+    last_t, last_x = ty[:, -1], y[:, -1]
+    t0 = np.array([g._t0 for g in grids], np.float64)
+    k0 = np.array([g._k for g in grids], np.int64)
+    k_end = np.floor((last_t - t0) * g0.rate_hz + 1e-9).astype(np.int64)
+    count = np.maximum(k_end - k0 + 1, 0)
+    q = int(count.max()) if d else 0
+    kk = k0[:, None] + np.arange(q)[None, :]
+    grid_t = t0[:, None] + kk / g0.rate_hz
+    for i, g in enumerate(grids):
+        g._prev_t, g._prev_x = float(last_t[i]), last_x[i]
+        g._k = max(g._k, int(k_end[i]) + 1)
+    # np.interp: j = the last knot at or before the query; the knot itself where the query hits it,
+    # fp[-1] at or past the last knot, fp[0] before the first; else slope * (x - xp[j]) + fp[j].
+    m = n + 1
+    j = (ty[:, None, :] <= grid_t[:, :, None]).sum(axis=2) - 1  # (D, Q)
+    jc = np.clip(j, 0, m - 2)
+    rows = np.arange(d)[:, None]
+    tj, tj1 = ty[rows, jc], ty[rows, jc + 1]
+    yj, yj1 = y[rows, jc], y[rows, jc + 1]
+    slope = (yj1 - yj) / (tj1 - tj)[:, :, None]
+    val = slope * (grid_t - tj)[:, :, None] + yj
+    jj = np.clip(j, 0, m - 1)
+    hit = (ty[rows, jj] == grid_t) | (j < 0) | (j >= m - 1)
+    val = np.where(hit[:, :, None], y[rows, jj], val)
+    return grid_t, val.astype(np.float32), count

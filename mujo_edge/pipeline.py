@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,14 +32,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
-from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
+from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, refit_clocks
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
-from mujo_edge.grid import StreamGrid
+from mujo_edge.grid import BAND_ROWS, StreamGrid, push_lockstep
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
-from mujo_edge.windows import StreamWindower
+from mujo_edge.windows import StreamWindower, WindowBatch, push_windows_lockstep
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,11 @@ RECV_DECIMALS: int = 6
 #: lower envelope drops (a backlog of notifications delivered at once, as when a watch or a loaded host
 #: catches up), the mapping of later windows would fall before windows already reported.
 EVENT_MIN_STEP_S: float = 1e-3
-#: Status kinds after which a device's run ends (the grid restarts with the next sample).
+#: A step advances the due devices of one rate in lockstep when at least this many share a sample count.
+LOCKSTEP_MIN_DEVICES: int = 4
 #: The wrists a watch can be worn on (``Pipeline(wrist=...)``).
 WRISTS = ("left", "right")
+#: Status kinds after which a device's run ends (the grid restarts with the next sample).
 _RUN_ENDING = ("connected", "disconnected", "reconnected", "device_stopped", "stopped")
 
 
@@ -194,10 +197,12 @@ class _Device:
         ts = b.t_sensor_s
         if ts is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
             t = host_stamp(n, t_recv, self.rate_hz, self.last_t)
+            t_end = float(t[-1])
         else:
             t = ts
-            if np.isfinite(t[-1]) and np.isfinite(t_recv):  # a NaN/inf time is no clock point
-                self._clock_t.append(float(t[-1]))
+            t_end = float(t[-1])
+            if math.isfinite(t_end) and math.isfinite(t_recv):  # a NaN/inf time is no clock point
+                self._clock_t.append(t_end)
                 self._clock_r.append(t_recv)
         if b.gap_before:
             self._flags.append(self._n)
@@ -205,25 +210,37 @@ class _Device:
         self._x.append(b.acc_g * LEFT_WRIST_ACC_SIGNS if self.mirror else b.acc_g)
         self._n += n
         last = self.last_t
-        t_first = float(t[0])
-        if np.isfinite(t[-1]):  # samples with NaN/inf times are dropped in process()
-            self.last_t = float(t[-1])
-        if last is not None and not 0.0 < t_first - last <= self.gap_s:
+        if math.isfinite(t_end):  # samples with NaN/inf times are dropped in process()
+            self.last_t = t_end
+        if last is not None and not 0.0 < float(t[0]) - last <= self.gap_s:
             return True  # a gap (or time going back): close the run at once
-        return self.due_t is None or self.last_t is None or self.last_t >= self.due_t or b.gap_before
+        due = self.due_t
+        return due is None or self.last_t is None or self.last_t >= due or b.gap_before
 
     def process(self, out: list[_Ready]) -> None:
         """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""
+        taken = self.take(refit=True)
+        if taken is not None:
+            self.process_samples(*taken, out)
+
+    def take(self, refit: bool) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+        """Hand over the pending samples ``(t, x, flags)`` (None when there are none) after feeding their
+        clock points to the clock model; ``refit=False`` leaves a due refit to the caller
+        (:func:`mujo_edge.clock.refit_clocks`, all devices of a step together)."""
         if not self._n:
-            return
+            return None
         t = self._t[0] if len(self._t) == 1 else np.concatenate(self._t)
         x = self._x[0] if len(self._x) == 1 else np.concatenate(self._x)
         flags = self._flags
         self._t, self._x, self._flags, self._n = [], [], [], 0
-        st = self.stats
         if self._clock_t:
-            self.clock.observe_many(self._clock_t, self._clock_r)
+            self.clock.observe_many(self._clock_t, self._clock_r, refit=refit)
             self._clock_t, self._clock_r = [], []
+        return t, x, flags
+
+    def process_samples(self, t: np.ndarray, x: np.ndarray, flags: list[int], out: list[_Ready]) -> None:
+        """Samples taken by :meth:`take` -> gap split, grid, windows (appended to ``out``)."""
+        st = self.stats
         if not np.isfinite(x.sum() + t.sum()):  # NaN/inf in a sample or in its time
             ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
             st.bad_samples += int(ok.size - ok.sum())
@@ -268,8 +285,15 @@ class _Device:
     def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
         chunk = self.grid.push(t, x)
         self.run_last_t = float(t[-1])
-        self.stats.grid_samples += chunk.t_s.size
-        wins = self.windower.push(chunk.t_s, chunk.x)
+        self.windows(chunk.t_s, chunk.x, out)
+
+    def windows(self, t_grid: np.ndarray, x_grid: np.ndarray, out: list[_Ready]) -> None:
+        """New grid samples of the run -> windows (appended to ``out``) and the next window's due time."""
+        self.stats.grid_samples += t_grid.size
+        self.emit(self.windower.push(t_grid, x_grid), out)
+
+    def emit(self, wins: WindowBatch, out: list[_Ready]) -> None:
+        """Windows the windower completed -> ``out`` with their host times; the next window's due time."""
         if len(wins):
             # Host times now, with the clock as it is when the window completes (not when the windows of
             # several devices are classified together), so events depend on this device's stream alone.
@@ -326,6 +350,8 @@ class Pipeline:
         head: the bundle's head (``Bundle.head``): its labels replace ``labels``, it reads the model's
             logits and embedding (``runner.run``), and its open-set test turns windows below its threshold
             into ``"unknown"`` events. None: ``runner.predict`` over ``labels``, every window known.
+        lockstep: advance the devices that share a rate together as arrays (:meth:`feed_many`); False
+            takes every device through its own path (the same events, slower for many devices).
     """
 
     def __init__(
@@ -340,6 +366,7 @@ class Pipeline:
         rate_hz: float = RATE_HZ,
         wrist: str | Mapping[str, str] = "right",
         head: Head | None = None,
+        lockstep: bool = True,
     ) -> None:
         if smooth < 1:
             raise ShapeError(f"smooth must be >= 1 windows, got {smooth}")
@@ -354,6 +381,7 @@ class Pipeline:
             if w not in WRISTS:
                 raise ShapeError(f"wrist must be one of {WRISTS}, got {w!r}")
         self.wrist = wrist if isinstance(wrist, str) else dict(wrist)
+        self.lockstep = bool(lockstep)
         self.stats: dict[str, StreamStats] = {}
         self._devices: dict[str, _Device] = {}
 
@@ -393,17 +421,31 @@ class Pipeline:
         return self.feed_many((item,))
 
     def feed_many(self, items: Iterable[SampleBatch | StreamStatus]) -> list[ActivityEvent]:
-        """Take several items (any devices); every window they complete goes through ONE model call."""
+        """Take several items (any devices); every window they complete goes through ONE model call.
+
+        Devices whose next window becomes due in these items are processed together at the end: those that
+        share a rate and a sample count and whose samples simply continue their run (no gap, no NaN, sensor
+        time) advance in lockstep as (devices, samples, 3) arrays through clock refit, grid and windows; the
+        others take the per-device path. Both give the same events, bit for bit (``lockstep=False`` in the
+        constructor turns the lockstep off).
+        """
         ready: list[_Ready] = []
+        due: dict[str, _Device] = {}
         for item in items:
             if isinstance(item, SampleBatch):
-                self._batch(item, ready)
+                if item.device in due:  # a second batch of a due device: its pending samples go first
+                    due.pop(item.device).process(ready)
+                self._batch(item, ready, due)
             elif isinstance(item, StreamStatus):
+                if item.device in due:
+                    due.pop(item.device).process(ready)
                 self._status(item, ready)
             else:
                 raise ShapeError(
                     f"Pipeline.feed takes SampleBatch or StreamStatus, got {type(item).__name__}"
                 )
+        if due:
+            self._advance(list(due.values()), ready)
         return self._classify(ready) if ready else []
 
     def close(self) -> list[ActivityEvent]:
@@ -422,7 +464,7 @@ class Pipeline:
         self.stats.setdefault(device, StreamStats(device)).decode_errors = int(total)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _batch(self, b: SampleBatch, ready: list[_Ready]) -> None:
+    def _batch(self, b: SampleBatch, ready: list[_Ready], due: dict[str, _Device] | None = None) -> None:
         host_stamped = b.t_sensor_s is None
         dev = self._devices.get(b.device)
         if dev is None or dev.rate_hz != b.rate_hz or dev.host_stamped != host_stamped:
@@ -432,7 +474,69 @@ class Pipeline:
             dev = self._devices[b.device] = _Device(b.device, float(b.rate_hz), host_stamped, self)
         dev.stats.batches_in += 1
         if b.acc_g.shape[0] and dev.add(b):
-            dev.process(ready)
+            if due is not None and self.lockstep and not host_stamped:
+                due[b.device] = dev
+            else:
+                dev.process(ready)
+
+    def _advance(self, devs: list[_Device], ready: list[_Ready]) -> None:
+        """Process the due devices ``devs``: lockstep groups (one rate, one sample count, a plain
+        continuation of a running grid) as arrays, the rest one by one."""
+        if len(devs) < LOCKSTEP_MIN_DEVICES:
+            for dev in devs:
+                dev.process(ready)
+            return
+        groups: dict[tuple[float, int], list[_Device]] = {}
+        for dev in devs:
+            if dev._flags or dev.run_last_t is None or not dev.grid.running or not 0 < dev._n <= BAND_ROWS:
+                dev.process(ready)
+            else:
+                groups.setdefault((dev.rate_hz, dev._n), []).append(dev)
+        for (_, n), members in groups.items():
+            if len(members) < LOCKSTEP_MIN_DEVICES:
+                for dev in members:
+                    dev.process(ready)
+                continue
+            # every member has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
+            t = np.concatenate([a for dev in members for a in dev._t]).reshape(len(members), n)
+            x = np.concatenate([a for dev in members for a in dev._x]).reshape(len(members), n, 3)
+            for dev in members:
+                dev.take(refit=False)
+            refit_clocks([dev.clock for dev in members if dev.clock.stale])
+            self._lockstep(members, t, x, ready)
+
+    def _lockstep(self, devs: list[_Device], t: np.ndarray, x: np.ndarray, ready: list[_Ready]) -> None:
+        """Advance ``devs`` (running, one rate) by their pending samples ``t`` (D, n) s and ``x`` (D, n, 3)
+        g, already taken from them: the plain continuations in lockstep, the others one by one."""
+        gap_s = devs[0].gap_s
+        prev = np.array([dev.run_last_t for dev in devs], np.float64)
+        first = t[:, 0] - prev
+        # The per-device path's test for "a plain continuation": finite, increasing, no step beyond a gap.
+        ok = np.isfinite(x.sum(axis=(1, 2)) + t.sum(axis=1)) & (first > 0.0) & (first <= gap_s)
+        if t.shape[1] > 1:
+            d = t[:, 1:] - t[:, :-1]
+            ok &= (d.min(axis=1) > 0.0) & (d.max(axis=1) <= gap_s)
+        if not ok.all():
+            for i in np.flatnonzero(~ok).tolist():
+                devs[i].process_samples(t[i], x[i], [], ready)
+            keep = np.flatnonzero(ok)
+            if keep.size == 0:
+                return
+            devs = [devs[i] for i in keep.tolist()]
+            t, x, prev = t[keep], x[keep], prev[keep]
+        grid_t, grid_x, count = push_lockstep([dev.grid for dev in devs], t, x)
+        n = t.shape[1]
+        last = t[:, -1]
+        spans = (last - prev).tolist()
+        wins = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
+        for dev, c, last_t, span, w in zip(devs, count.tolist(), last.tolist(), spans, wins, strict=True):
+            st = dev.stats
+            st.samples_in += n
+            st._rate_n += n
+            st._rate_span_s += span
+            st.grid_samples += c
+            dev.run_last_t = last_t
+            dev.emit(w, ready)
 
     def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
         dev.process(ready)
@@ -467,28 +571,34 @@ class Pipeline:
                 f"({x.shape[0]}, {n_labels}) probabilities for labels {self.labels}"
             )
         now = self.now() if self.now is not None else None
+        if self.smooth > 1:
+            parts, i = [], 0
+            for r in ready:
+                n = r.x.shape[0]
+                if r.new_run:
+                    r.dev.smoother.reset()
+                parts.append(r.dev.smoother(probs[i : i + n]))
+                i += n
+            probs = np.concatenate(parts)
+        # Row-wise over every window at once (the same numbers as per device), then lists for the events.
+        p = probs[:, :n_labels]
+        best = p.argmax(axis=1).tolist()
+        conf = p.max(axis=1).tolist()
+        rows = len(best)
+        if self.head is not None and self.head.threshold is not None:
+            score = probs[:, n_labels]
+            known: list[bool] = self.head.known(score).tolist()
+            score_l: list[float | None] = score.tolist()
+        else:
+            known = [True] * rows
+            score_l = [None] * rows
+        labels = self.labels
+        names = [labels[k] for k in best]
+        calibrated = self.calibration is not None
         events: list[ActivityEvent] = []
         i = 0
-        calibrated = self.calibration is not None
-        labels = self.labels
-        open_set = self.head is not None and self.head.threshold is not None
         for r in ready:
             dev, n = r.dev, r.x.shape[0]
-            if r.new_run:
-                dev.smoother.reset()
-            sm = dev.smoother(probs[i : i + n])
-            i += n
-            p = sm[:, :n_labels]
-            best = p.argmax(axis=1)
-            conf = p.max(axis=1).tolist()
-            if open_set:
-                assert self.head is not None
-                score = sm[:, n_labels]
-                known = self.head.known(score).tolist()
-                score_l: list[float | None] = score.tolist()
-            else:
-                known = [True] * n
-                score_l = [None] * n
             st = dev.stats
             st.windows += n
             if now is not None:
@@ -496,27 +606,28 @@ class Pipeline:
             fit = dev.clock.fit
             st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
             up = dev.grid.upsampled
-            evs = [
-                ActivityEvent(
-                    dev.name,
-                    t0,
-                    t1,
-                    labels[k] if ok else UNKNOWN_LABEL,
-                    c,
-                    calibrated,
-                    up,
-                    known=ok,
-                    score=s,
-                    nearest=None if ok else labels[k],
-                )
-                for t0, t1, k, c, ok, s in zip(
-                    r.t_start.tolist(), r.t_end.tolist(), best.tolist(), conf, known, score_l, strict=True
-                )
-            ]
-            events += evs
             counts = st.label_counts
-            for e in evs:
-                counts[e.label] = counts.get(e.label, 0) + 1
-            st.unknown += n - sum(known)
-            st.last_label, st.last_confidence = evs[-1].label, evs[-1].confidence
+            for t0, t1, j in zip(r.t_start.tolist(), r.t_end.tolist(), range(i, i + n), strict=True):
+                ok = known[j]
+                label = names[j] if ok else UNKNOWN_LABEL
+                events.append(
+                    ActivityEvent(
+                        dev.name,
+                        t0,
+                        t1,
+                        label,
+                        conf[j],
+                        calibrated,
+                        up,
+                        known=ok,
+                        score=score_l[j],
+                        nearest=None if ok else names[j],
+                    )
+                )
+                counts[label] = counts.get(label, 0) + 1
+                if not ok:
+                    st.unknown += 1
+            i += n
+            last = events[-1]
+            st.last_label, st.last_confidence = last.label, last.confidence
         return events

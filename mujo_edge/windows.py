@@ -122,3 +122,48 @@ class StreamWindower:
         keep = self._next - base  # keep samples from the next start on
         self._buf_x, self._buf_t = bx[keep:], bt[keep:]
         return out
+
+
+def push_windows_lockstep(
+    windowers: list[StreamWindower], t_s: np.ndarray, x: np.ndarray, count: np.ndarray
+) -> list[WindowBatch]:
+    """:meth:`StreamWindower.push` for many devices at once: row i of ``t_s`` (D, Q) and ``x`` (D, Q, 3)
+    holds ``count[i]`` new grid samples of windower i. Every device's buffered and new samples are laid end
+    to end in one array and all windows are cut from it by one gather; each device gets the windows (and
+    keeps the buffer) its own :meth:`StreamWindower.push` would. All windowers share window and hop."""
+    w0 = windowers[0]
+    window, hop = w0.window, w0.hop
+    parts_x: list[np.ndarray] = []
+    parts_t: list[np.ndarray] = []
+    starts: list[int] = []
+    plan: list[tuple[int, int, int, int]] = []  # (offset of the device's samples, length, windows, keep)
+    off = 0
+    for i, (w, c) in enumerate(zip(windowers, count.tolist(), strict=True)):
+        buf_n = w._buf_t.size
+        base = w._n - buf_n  # run index of the first buffered sample
+        w._n += c
+        parts_x.append(w._buf_x)
+        parts_x.append(x[i, :c])
+        parts_t.append(w._buf_t)
+        parts_t.append(t_s[i, :c])
+        k = 0
+        if w._n - w._next >= window:
+            first = w._next - base
+            k = (w._n - window - w._next) // hop + 1
+            starts.extend(range(off + first, off + first + k * hop, hop))
+            w._next += k * hop
+        plan.append((off, buf_n + c, k, w._next - base))
+        off += buf_n + c
+    bx = np.concatenate(parts_x)
+    bt = np.concatenate(parts_t)
+    st = np.array(starts, np.int64)
+    wx = bx[st[:, None] + w0._offsets[None, :]]
+    t_first = bt[st]
+    t_last = bt[st + window - 1]
+    out: list[WindowBatch] = []
+    j = 0
+    for w, (o, length, k, keep) in zip(windowers, plan, strict=True):
+        w._buf_x, w._buf_t = bx[o + keep : o + length], bt[o + keep : o + length]
+        out.append(WindowBatch(wx[j : j + k], t_first[j : j + k], t_last[j : j + k]))
+        j += k
+    return out
