@@ -34,7 +34,7 @@ from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.profiles.device import WatchDevice
 from mujo_edge.firmware_bridge.transport import Connector, NotifyCallback, Transport, host_time_s
 from mujo_edge.provenance import check_format, provenance
-from mujo_edge.samples import SampleBatch, StreamStatus
+from mujo_edge.samples import STATUS_KINDS, SampleBatch, StatusKind, StreamStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class StatusRecord:
     """One recorded connection event (``kind`` as in :class:`~mujo_edge.samples.StreamStatus`)."""
 
     t_recv_s: float
-    kind: str
+    kind: StatusKind
     detail: str = ""
     config: dict[str, Any] | None = None
 
@@ -144,7 +144,7 @@ class Recorder:
         self.records += 1
 
     def write_status(
-        self, t_recv_s: float, kind: str, detail: str = "", config: dict[str, Any] | None = None
+        self, t_recv_s: float, kind: StatusKind, detail: str = "", config: dict[str, Any] | None = None
     ) -> None:
         """Append one connection event (with the profile's decoding ``config`` on connected/reconnected)."""
         obj: dict[str, Any] = {"t": round(float(t_recv_s), 6), "s": kind, "detail": detail}
@@ -209,9 +209,12 @@ def _parse_record(obj: Any) -> Record:
         raise ValueError("expected an object with a time 't'")
     if "s" in obj:
         config = obj.get("config")
+        kind = str(obj["s"])
+        if kind not in STATUS_KINDS:
+            raise ValueError(f"unknown connection event {kind!r} (expected one of {', '.join(STATUS_KINDS)})")
         return StatusRecord(
             float(obj["t"]),
-            str(obj["s"]),
+            kind,  # type: ignore[arg-type]  # checked against STATUS_KINDS just above
             str(obj.get("detail", "")),
             dict(config) if config is not None else None,
         )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from mujo_edge.errors import DeviceError, MujoError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.transport import Connector, Transport, host_time_s
-from mujo_edge.samples import SampleBatch, StreamStatus
+from mujo_edge.samples import SampleBatch, StatusKind, StreamStatus
 
 if TYPE_CHECKING:
     from mujo_edge.firmware_bridge.record import Recorder
@@ -71,9 +71,50 @@ class SessionStats:
     last_error: str = field(default="")
 
 
-# Queue items: ("data", generation, char_uuid, t_recv_s, payload) | ("lost", generation, reason)
-#            | ("up", generation, transport, detail) | ("stop",)
-_Item = tuple[Any, ...]
+# ------------------------------------------------------------------------------ the session's queue items
+# Callbacks and the connect task talk to the stream loop through one queue. ``generation`` numbers the
+# connection an item belongs to, so items of a link that is already gone are recognised and dropped.
+@dataclass(frozen=True)
+class _Data:
+    """A notification of connection ``generation``."""
+
+    generation: int
+    char_uuid: str
+    t_recv_s: float
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class _Lost:
+    """Connection ``generation`` dropped (or its device stopped streaming)."""
+
+    generation: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Up:
+    """Connection ``generation`` is up and streaming."""
+
+    generation: int
+    transport: Transport
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Fail:
+    """Connecting failed for good: the stream ends with a DeviceError saying ``reason``."""
+
+    generation: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """:meth:`DeviceSession.stop` was called."""
+
+
+_Item = _Data | _Lost | _Up | _Fail | _Stop
 
 
 class DeviceSession:
@@ -134,7 +175,7 @@ class DeviceSession:
         self._stopping = False
         self._connected_once = False
         self._active_generation = 0
-        self._pending: list[_Item] = []
+        self._pending: list[_Data] = []
 
     # ----------------------------------------------------------------------------------------- callbacks
     def _put(self, item: _Item) -> None:
@@ -155,10 +196,10 @@ class DeviceSession:
 
     def _callbacks(self, generation: int) -> tuple[Callable[[str, float, bytes], None], Callable[[], None]]:
         def on_data(char_uuid: str, t_recv_s: float, payload: bytes) -> None:
-            self._put(("data", generation, char_uuid, t_recv_s, bytes(payload)))
+            self._put(_Data(generation, char_uuid, t_recv_s, bytes(payload)))
 
         def on_disconnect() -> None:
-            self._put(("lost", generation, "link lost"))
+            self._put(_Lost(generation, "link lost"))
 
         return on_data, on_disconnect
 
@@ -204,18 +245,18 @@ class DeviceSession:
                     self.stats.last_error = str(err)
                     log.warning("%s: connection attempt %d failed: %s", self.device_name, failures, err)
                     if self.max_reconnect_attempts is not None and failures >= self.max_reconnect_attempts:
-                        self._put(("fail", self._generation, f"gave up after {failures} attempts: {err}"))
+                        self._put(_Fail(self._generation, f"gave up after {failures} attempts: {err}"))
                         return
                     continue
                 detail = "first connection" if first else f"after {failures + 1} attempt(s)"
-                self._put(("up", self._generation, transport, detail))
+                self._put(_Up(self._generation, transport, detail))
                 return
         except asyncio.CancelledError:
             raise
         except Exception as err:
             log.exception("%s: unexpected error while connecting", self.device_name)
             self._put(
-                ("fail", self._generation, f"unexpected error while connecting: {type(err).__name__}: {err}")
+                _Fail(self._generation, f"unexpected error while connecting: {type(err).__name__}: {err}")
             )
 
     async def _drop_transport(self) -> None:
@@ -225,7 +266,7 @@ class DeviceSession:
                 await transport.disconnect()
 
     # ----------------------------------------------------------------------------------------- streaming
-    def _status(self, kind: str, detail: str = "") -> StreamStatus:
+    def _status(self, kind: StatusKind, detail: str = "") -> StreamStatus:
         status = StreamStatus(self.device_name, self._clock(), kind, detail)
         if self.recorder is not None:
             config = self.profile.config() if kind in ("connected", "reconnected") else None
@@ -278,59 +319,55 @@ class DeviceSession:
                 yield self._status("connected", self.transport.address)
             while True:
                 item = await self._queue.get()
-                kind = item[0]
-                if kind == "stop":
+                if isinstance(item, _Stop):
                     break
-                if kind == "data":
-                    generation = item[1]
-                    if generation > self._active_generation:
+                if isinstance(item, _Data):
+                    if item.generation > self._active_generation:
                         self._pending.append(item)  # the new link streams before its "up" arrives
                         continue
-                    if generation < self._active_generation or self.transport is None:
+                    if item.generation < self._active_generation or self.transport is None:
                         self.stats.stale_packets += 1
                         continue
                     async for out in self._handle_data(item):
                         yield out
-                elif kind == "lost":
-                    if item[1] != self._active_generation or self.transport is None or self._stopping:
+                elif isinstance(item, _Lost):
+                    if item.generation != self._active_generation or self.transport is None or self._stopping:
                         continue  # a late callback from an old link, or we are already reconnecting
                     await self._drop_transport()
-                    yield self._status("disconnected", item[2])
+                    yield self._status("disconnected", item.reason)
                     self._reconnect_task = asyncio.ensure_future(self._connect_loop(first=False))
-                elif kind == "up":
-                    _, generation, transport, detail = item
-                    self.transport = transport
-                    self._active_generation = generation
+                elif isinstance(item, _Up):
+                    self.transport = item.transport
+                    self._active_generation = item.generation
                     if not self._connected_once:
                         self._connected_once = True
-                        yield self._status("connected", transport.address)
+                        yield self._status("connected", item.transport.address)
                     else:
                         self.stats.reconnects += 1
-                        yield self._status("reconnected", detail)
+                        yield self._status("reconnected", item.detail)
                     pending, self._pending = self._pending, []
                     for queued in pending:
-                        if queued[1] != generation:
+                        if queued.generation != item.generation:
                             self.stats.stale_packets += 1
                             continue
                         async for out in self._handle_data(queued):
                             yield out
-                elif kind == "fail":
+                elif isinstance(item, _Fail):
                     raise DeviceError(
-                        f"device '{self.target}' ({self.device_name}): {item[2]}. "
+                        f"device '{self.target}' ({self.device_name}): {item.reason}. "
                         "Check that it is powered, in range and not connected to another phone, then start again."
                     )
         finally:
             await self._shutdown()
         yield self._status("stopped", f"{self.stats.packets} packets, {self.stats.decode_errors} bad")
 
-    async def _handle_data(self, item: _Item) -> AsyncIterator[SampleBatch | StreamStatus]:
-        _, _, char_uuid, t_recv_s, payload = item
-        for batch in self._decode(char_uuid, t_recv_s, payload):
+    async def _handle_data(self, item: _Data) -> AsyncIterator[SampleBatch | StreamStatus]:
+        for batch in self._decode(item.char_uuid, item.t_recv_s, item.payload):
             yield batch
         for event_kind, detail in self.profile.take_events():
             yield self._status(event_kind, detail)
             if event_kind == "device_stopped":
-                self._put(("lost", self._active_generation, detail))
+                self._put(_Lost(self._active_generation, detail))
 
     async def _shutdown(self) -> None:
         self._stopping = True
@@ -357,4 +394,4 @@ class DeviceSession:
         then the stream ends with ``StreamStatus("stopped")``.
         """
         self._stopping = True
-        self._put(("stop",))
+        self._put(_Stop())

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mujo_edge.constants import OPEN_SET_KEEP, TEXT_HEAD_SCALE
-from mujo_edge.errors import ShapeError
+from mujo_edge.errors import ConfigError, ShapeError
 
 #: Head kinds a bundle may declare.
 HEAD_KINDS: tuple[str, ...] = ("logits", "linear")
@@ -114,7 +114,7 @@ def choose_threshold(known_scores: np.ndarray, keep: float = OPEN_SET_KEEP) -> f
     if s.size == 0:
         raise ShapeError("choosing an open-set threshold needs at least one known validation window")
     if not 0.0 < keep <= 1.0:
-        raise ShapeError(f"keep must be in (0, 1], got {keep}")
+        raise ConfigError(f"keep must be in (0, 1], got {keep}: the fraction of known windows to accept")
     return float(np.quantile(s, 1.0 - keep))
 
 
@@ -177,7 +177,7 @@ class Head:
 
     def __post_init__(self) -> None:
         if self.kind not in HEAD_KINDS:
-            raise ShapeError(f"head kind must be one of {HEAD_KINDS}, got {self.kind!r}")
+            raise ConfigError(f"head kind must be one of {HEAD_KINDS}, got {self.kind!r}")
         n = len(self.labels)
         if self.kind == "linear":
             if self.weight is None or self.weight.ndim != 2 or self.weight.shape[0] != n:
@@ -188,7 +188,7 @@ class Head:
             if self.bias.shape != (n,):
                 raise ShapeError(f"a linear head's bias must be ({n},), got {self.bias.shape}")
         if (self.prototypes is None) != (self.threshold is None):
-            raise ShapeError("an open-set test needs both prototypes and a threshold, or neither")
+            raise ConfigError("an open-set test needs both prototypes and a threshold, or neither")
         if self.prototypes is not None:
             self.prototypes = np.asarray(self.prototypes, np.float32)
         if self.precision is not None:
@@ -257,7 +257,7 @@ def fit_head(
     started from the class means. No open-set test: add one with :func:`taught_open_set`.
     """
     if method not in FIT_METHODS:
-        raise ShapeError(f"method must be one of {FIT_METHODS}, got {method!r}")
+        raise ConfigError(f"method must be one of {FIT_METHODS}, got {method!r}")
     n_classes = len(labels)
     e = unit_rows(embeddings)
     y = np.asarray(y, np.int64)
@@ -357,7 +357,7 @@ def with_open_set(
     elif kind == "cosine":
         protos, prec = class_prototypes(train_emb, train_y, len(head.labels)), None
     else:
-        raise ShapeError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
+        raise ConfigError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
     probe = Head(head.kind, head.labels, head.weight, head.bias, protos, 0.0, prec)
     thr = choose_threshold(probe.scores(val_emb), keep)
     return Head(

@@ -7,10 +7,22 @@ model, 50 Hz grid, windows) consumes them. Neither side knows about the other's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
-from mujo_edge.errors import ShapeError
+from mujo_edge.errors import DataError, ShapeError
+
+#: What can happen to a stream's connection, as :class:`StreamStatus` reports it:
+#:
+#: * ``connected``: the first connection (or a new one after ``disconnected``) is up and streaming;
+#: * ``disconnected``: the link dropped; the session is reconnecting;
+#: * ``reconnected``: streaming again after a drop (samples in between are lost: the grid restarts);
+#: * ``device_stopped``: the device ended its measurement on its own (the link may still be up);
+#: * ``stopped``: the session ended (asked to, or it gave up); nothing follows.
+StatusKind = Literal["connected", "disconnected", "reconnected", "device_stopped", "stopped"]
+#: Every :data:`StatusKind`, in the order above.
+STATUS_KINDS: tuple[StatusKind, ...] = get_args(StatusKind)
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,17 @@ class SampleBatch:
 
 @dataclass(frozen=True)
 class StreamStatus:
-    """A connection-level event in a stream: the runtime restarts its grid after ``reconnected``."""
+    """A connection-level event in a stream (``kind``: one of :data:`STATUS_KINDS`); the runtime ends a
+    device's run of samples at each, and restarts its grid after ``reconnected``."""
 
     device: str
     t_recv_s: float
-    kind: str  # "connected" | "disconnected" | "reconnected" | "stopped"
+    kind: StatusKind
     detail: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.kind not in STATUS_KINDS:
+            raise DataError(
+                f"StreamStatus.kind must be one of {', '.join(STATUS_KINDS)}, got {self.kind!r}: a stream "
+                "reports only these connection events"
+            )

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from mujo_edge.constants import JOINT_DIM, N_JOINTS, WINDOW
-from mujo_edge.errors import ArtifactError, ShapeError
+from mujo_edge.errors import ArtifactError, ConfigError, ShapeError
 
 #: Window-level modalities (a tensor per window); ``text`` is per caption.
 WINDOW_MODALITIES: tuple[str, ...] = ("acc", "pose", "gyr", "video")
@@ -250,7 +250,10 @@ class Classifier(nn.Module):
         super().__init__()
         missing = [m for m in head.inputs if m not in joint.encoders]
         if missing:
-            raise ShapeError(f"inputs {missing} have no encoder in the joint model ({list(joint.encoders)})")
+            raise ConfigError(
+                f"inputs {missing} have no encoder in the joint model ({list(joint.encoders)}); "
+                "choose inputs the pretrained model has"
+            )
         self.head_cfg = head
         self.joint_cfg = joint.cfg
         self.text_dim = joint.text_dim

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from mujo_edge.errors import ProtocolError
 from mujo_edge.firmware_bridge.transport import Transport
-from mujo_edge.samples import SampleBatch
+from mujo_edge.samples import SampleBatch, StatusKind
 
 #: Callback a profile forwards every notification to: ``on_data(char_uuid, t_recv_s, payload)``.
 DataCallback = Callable[[str, float, bytes], None]
@@ -91,7 +91,7 @@ class DeviceProfile(abc.ABC):
         self.rate_hz = float(rate_hz)
         self.dropped_samples = 0
         self.gaps = 0
-        self._events: list[tuple[str, str]] = []
+        self._events: list[tuple[StatusKind, str]] = []
 
     @property
     def data_uuids(self) -> tuple[str, ...]:
@@ -127,7 +127,7 @@ class DeviceProfile(abc.ABC):
         """Forget per-connection state (previous frame timestamp, sequence number) after a reconnect."""
         self._events.clear()
 
-    def take_events(self) -> list[tuple[str, str]]:
+    def take_events(self) -> list[tuple[StatusKind, str]]:
         """Connection-level events the decoder saw, as ``(kind, detail)``, e.g. the device stopped a stream.
 
         The session turns them into :class:`~mujo_edge.samples.StreamStatus` items; this empties the list.
@@ -135,7 +135,7 @@ class DeviceProfile(abc.ABC):
         events, self._events = self._events, []
         return events
 
-    def _event(self, kind: str, detail: str) -> None:
+    def _event(self, kind: StatusKind, detail: str) -> None:
         self._events.append((kind, detail))
 
     def _need(self, payload: bytes, n: int, what: str) -> None:

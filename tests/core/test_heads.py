@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mujo_edge.errors import ShapeError
+from mujo_edge.errors import ConfigError, ShapeError
 from mujo_edge.heads import (
     Head,
     auroc,
@@ -86,9 +86,9 @@ def test_text_head_scores_are_scaled_cosines() -> None:
 
 
 def test_bad_heads_are_refused() -> None:
-    with pytest.raises(ShapeError, match="kind"):
+    with pytest.raises(ConfigError, match="kind"):
         Head("softmax", ["a"])
     with pytest.raises(ShapeError, match=r"\(2, D\) weight"):
         Head("linear", ["a", "b"], weight=np.zeros((3, 4)))
-    with pytest.raises(ShapeError, match="both prototypes and a threshold"):
+    with pytest.raises(ConfigError, match="both prototypes and a threshold"):
         Head("logits", ["a"], prototypes=np.zeros((1, 4)))
