@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # Re-install when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint docs venv system-deps video-assets clean
+.PHONY: demo test lint package docs venv system-deps video-assets clean
 
 # One pip resolve for the whole stack: installed one after the other, litert-torch's xdsl and
 # executorch's coremltools disagree on typing-extensions (see docs/install.md).
@@ -39,8 +39,9 @@ system-deps:
 video-assets: $(STAMP)
 	-$(BIN)/python -m mujo_edge.training.video.assets
 
-# The test command of the README and of CI: style, types and the dependency rule first (make lint), then pytest.
-test: $(STAMP) system-deps video-assets lint
+# The test command of the README and of CI: style, types and the dependency rule first (make lint), the wheel
+# and sdist (make package), then pytest.
+test: $(STAMP) system-deps video-assets lint package
 	$(BIN)/python -m pytest -q
 
 # Style, types and the dependency rule (ruff, mypy, import-linter); part of make test.
@@ -49,6 +50,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy mujo_edge
 	BIN=$(BIN) .ci/lint-imports
+
+# The wheel and the sdist (python -m build, with the venv's setuptools), into build/dist; .ci/check_dist.py checks
+# that the wheel holds every module (training, export and firmware_bridge inside mujo_edge), the shipped
+# bundles and checkpoint, and no generic top-level package. Part of make test.
+package: $(STAMP)
+	rm -rf build/dist && mkdir -p build
+	$(BIN)/python -m build --no-isolation --outdir build/dist . >build/package.log 2>&1 \
+	  || { tail -n 40 build/package.log; exit 1; }
+	$(BIN)/python .ci/check_dist.py build/dist
 
 # The API reference from the docstrings (pdoc), into build/api; a pdoc warning fails it. tests/test_docs.py
 # builds the same pages, so CI checks it.
