@@ -301,12 +301,10 @@ def push_lockstep(
         y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
         ty = ts[:, g0._half : g0._half + n]
         hist_t, hist_x = ts[:, -k:], xs[:, -k:]
-        for i, g in enumerate(grids):
-            g._hist_t, g._hist_x = hist_t[i], hist_x[i]
     else:
         y, ty = x, t_s
-    prev_t = np.array([g._prev_t for g in grids], np.float64)
-    ty = np.concatenate([prev_t[:, None], ty], axis=1)  # (D, n + 1)
+    m = n + 1
+    ty = np.concatenate([np.array([g._prev_t for g in grids], np.float64)[:, None], ty], axis=1)  # (D, m)
     y = np.concatenate([np.stack([g._prev_x for g in grids])[:, None, :], y], axis=1).astype(np.float64)
     last_t, last_x = ty[:, -1], y[:, -1]
     t0 = np.array([g._t0 for g in grids], np.float64)
@@ -314,22 +312,40 @@ def push_lockstep(
     k_end = np.floor((last_t - t0) * g0.rate_hz + 1e-9).astype(np.int64)
     count = np.maximum(k_end - k0 + 1, 0)
     q = int(count.max()) if d else 0
-    kk = k0[:, None] + np.arange(q)[None, :]
-    grid_t = t0[:, None] + kk / g0.rate_hz
-    for i, g in enumerate(grids):
-        g._prev_t, g._prev_x = float(last_t[i]), last_x[i]
-        g._k = max(g._k, int(k_end[i]) + 1)
-    # np.interp: j = the last knot at or before the query; the knot itself where the query hits it,
-    # fp[-1] at or past the last knot, fp[0] before the first; else slope * (x - xp[j]) + fp[j].
-    m = n + 1
-    j = (ty[:, None, :] <= grid_t[:, :, None]).sum(axis=2) - 1  # (D, Q)
-    jc = np.clip(j, 0, m - 2)
-    rows = np.arange(d)[:, None]
-    tj, tj1 = ty[rows, jc], ty[rows, jc + 1]
-    yj, yj1 = y[rows, jc], y[rows, jc + 1]
-    slope = (yj1 - yj) / (tj1 - tj)[:, :, None]
-    val = slope * (grid_t - tj)[:, :, None] + yj
-    jj = np.clip(j, 0, m - 1)
-    hit = (ty[rows, jj] == grid_t) | (j < 0) | (j >= m - 1)
-    val = np.where(hit[:, :, None], y[rows, jj], val)
+    grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
+    k_next = np.maximum(k0, k_end + 1).tolist()
+    filtered = taps is not None
+    for i, (g, lt, kn) in enumerate(zip(grids, last_t.tolist(), k_next, strict=True)):
+        g._prev_t, g._prev_x, g._k = lt, last_x[i], kn
+        if filtered:
+            g._hist_t, g._hist_x = hist_t[i], hist_x[i]
+    # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
+    # value where the query hits it or lies past the last knot (or before the first); else
+    # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).
+    j = _last_at_or_before(ty, grid_t, g0.source_rate_hz)
+    flat = np.clip(j, 0, m - 2) + (np.arange(d) * m)[:, None]
+    tyf, yf = ty.ravel(), y.reshape(-1, 3)
+    tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
+    yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
+    val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
+    val = np.where(((j < 0) | (tj == grid_t))[:, :, None], yj, val)
+    val = np.where((j >= m - 1)[:, :, None], yj1, val)
     return grid_t, val.astype(np.float32), count
+
+
+def _last_at_or_before(knots: np.ndarray, query: np.ndarray, rate_hz: float) -> np.ndarray:
+    """(D, Q) index of the last of each row's increasing ``knots`` (D, m) at or before each ``query`` (D, Q);
+    -1 before the first. The knots are samples at about ``rate_hz``: the index is guessed from the rate and
+    corrected by a step each way, and checked (rows the guess misses are counted exactly)."""
+    d, m = knots.shape
+    base = (np.arange(d) * m)[:, None]
+    flat = knots.ravel()
+    j = np.clip(np.floor((query - knots[:, :1]) * rate_hz).astype(np.int64), 0, m - 1)
+    j += (j < m - 1) & (flat.take(np.minimum(j + 1, m - 1) + base) <= query)
+    j -= flat.take(j + base) > query
+    after = flat.take(np.minimum(j + 1, m - 1) + base)
+    at = flat.take(np.maximum(j, 0) + base)
+    ok = ((j < 0) | (at <= query)) & ((j == m - 1) | (after > query))
+    if not ok.all():
+        return (knots[:, None, :] <= query[:, :, None]).sum(axis=2) - 1  # type: ignore[no-any-return]
+    return j
