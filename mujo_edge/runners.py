@@ -361,6 +361,7 @@ class ExecuTorchRunner(Runner):
         import torch
 
         self._from_numpy = torch.from_numpy
+        self._float32 = torch.float32
         # One input tensor for the runner's life, written in place through its numpy view: saves the
         # per-call numpy -> torch conversion. Outputs are read without ExecuTorch's defensive clone
         # (``clone_outputs=False``); they alias the method's planned output buffers, so ``_output`` copies
@@ -382,6 +383,13 @@ class ExecuTorchRunner(Runner):
             self._outs = self._raw_call(self._inputs, False)  # clone_outputs=False, positional: ~0.5 us less
         else:  # an ExecuTorch without the no-clone call: the public API, which clones
             self._outs = self._method.execute(self._inputs)
+
+    def _probabilities(self) -> np.ndarray:
+        spec = self._logits_spec
+        out = self._outs[spec.position]
+        if spec.scale is not None and out.dtype != self._float32:
+            return super()._probabilities()
+        return softmax_row(out.tolist()[0])  # float32 logits as Python floats: no numpy copy, no clone
 
     def _output(self, spec: Any) -> np.ndarray:
         out = self._outs[spec.position].numpy()
