@@ -225,11 +225,12 @@ class StreamGrid:
         """Time of the next grid sample to be emitted, or None before the run starts."""
         return None if self._t0 is None else self._t0 + self._k / self.rate_hz
 
-    def push(self, t_s: np.ndarray, x: np.ndarray) -> GridChunk:
+    def push(self, t_s: np.ndarray, x: np.ndarray, finite: bool = False) -> GridChunk:
         """Continue the run with samples ``t_s`` (n,) strictly increasing, ``x`` (n, 3) g; returns the grid
         samples that became computable (possibly none). Samples with a NaN/inf time or value are dropped and
-        counted in :attr:`bad_samples` (the pipeline drops them before; this keeps the grid safe alone)."""
-        if not np.isfinite(t_s.sum() + x.sum()):
+        counted in :attr:`bad_samples` (the pipeline drops them before and says so with ``finite=True``;
+        this keeps the grid safe alone)."""
+        if not finite and not np.isfinite(t_s.sum() + x.sum()):
             ok = np.isfinite(t_s) & np.isfinite(x).all(axis=1)
             self.bad_samples += int(ok.size - ok.sum())
             t_s, x = t_s[ok], x[ok]

@@ -283,7 +283,7 @@ class _Device:
             self._push(t[a:e], x[a:e], out)
 
     def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
-        chunk = self.grid.push(t, x)
+        chunk = self.grid.push(t, x, finite=True)  # process_samples dropped the NaN/inf samples
         self.run_last_t = float(t[-1])
         self.windows(chunk.t_s, chunk.x, out)
 
@@ -292,12 +292,13 @@ class _Device:
         self.stats.grid_samples += t_grid.size
         self.emit(self.windower.push(t_grid, x_grid), out)
 
-    def emit(self, wins: WindowBatch, out: list[_Ready]) -> None:
-        """Windows the windower completed -> ``out`` with their host times; the next window's due time."""
+    def emit(self, wins: WindowBatch, out: list[_Ready], t_host: np.ndarray | None = None) -> None:
+        """Windows the windower completed -> ``out`` with their host times (``t_host``: the host times of
+        their first samples, when the caller mapped them already); the next window's due time."""
         if len(wins):
             # Host times now, with the clock as it is when the window completes (not when the windows of
             # several devices are classified together), so events depend on this device's stream alone.
-            t_start = self.to_host(wins.t_first_s)
+            t_start = self.to_host(wins.t_first_s) if t_host is None else t_host
             last = self.last_event_start
             if last is not None and t_start[0] < last + EVENT_MIN_STEP_S:
                 # event times never go back: hold them just after the last one until the mapping passes
@@ -529,6 +530,8 @@ class Pipeline:
         last = t[:, -1]
         spans = (last - prev).tolist()
         wins = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
+        t_host = self._to_host_many(devs, wins)
+        j = 0
         for dev, c, last_t, span, w in zip(devs, count.tolist(), last.tolist(), spans, wins, strict=True):
             st = dev.stats
             st.samples_in += n
@@ -536,7 +539,21 @@ class Pipeline:
             st._rate_span_s += span
             st.grid_samples += c
             dev.run_last_t = last_t
-            dev.emit(w, ready)
+            k = len(w)
+            dev.emit(w, ready, t_host[j : j + k])
+            j += k
+
+    @staticmethod
+    def _to_host_many(devs: list[_Device], wins: list[WindowBatch]) -> np.ndarray:
+        """Host times of the first samples of every window of ``wins`` (one batch per device of ``devs``,
+        all sensor-timestamped), each through its device's clock fit: ``ClockModel.to_host``'s arithmetic."""
+        ks = [len(w) for w in wins]
+        t = np.concatenate([w.t_first_s for w in wins])
+        fits = [dev.clock.fit for dev in devs]
+        off = np.repeat([0.0 if f is None else f.offset_s for f in fits], ks)
+        skew = np.repeat([0.0 if f is None else f.skew for f in fits], ks)
+        ref = np.repeat([0.0 if f is None else f.t_ref_s for f in fits], ks)
+        return t + off + skew * (t - ref)  # type: ignore[no-any-return]
 
     def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
         dev.process(ready)
