@@ -140,7 +140,8 @@ def zero_shot_scores(embeddings: np.ndarray, label_embeddings: np.ndarray) -> np
     columns, so the dot with the normalized embedding e is cos(W e, t) exactly. ``embeddings`` is not
     modified."""
     e = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-    return (e @ label_embeddings.T).astype(np.float32, copy=False)
+    cosines: np.ndarray = (e @ label_embeddings.T).astype(np.float32, copy=False)
+    return cosines
 
 
 def canonical_manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
@@ -291,7 +292,8 @@ class Bundle:
             )
         if not np.isfinite(arr).all():
             raise BundleError(f"{self.path}: {name} holds NaN or infinite values. {_REGENERATE}")
-        return arr.astype(np.float32, copy=False)
+        table: np.ndarray = arr.astype(np.float32, copy=False)
+        return table
 
     # --- contents --------------------------------------------------------------------------------
     def file_bytes(self, name: str) -> bytes:

@@ -43,7 +43,8 @@ FIT_METHODS: tuple[str, ...] = ("ncm", "logreg")
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """(N, D) float32 rows scaled to unit L2 norm (all-zero rows stay zero)."""
     x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    unit: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return unit
 
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:
@@ -51,7 +52,8 @@ def softmax_rows(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, np.float32)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    probs: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return probs
 
 
 def open_set_scores(embeddings: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
@@ -60,7 +62,8 @@ def open_set_scores(embeddings: np.ndarray, prototypes: np.ndarray) -> np.ndarra
     Prototype rows need not be unit length: a words head's rows are ``W^T t`` (norm <= 1), whose dot with a
     unit embedding is the cosine in the joint space; unit class means give the plain cosine.
     """
-    return (unit_rows(embeddings) @ np.asarray(prototypes, np.float32).T).max(axis=1)
+    scores: np.ndarray = (unit_rows(embeddings) @ np.asarray(prototypes, np.float32).T).max(axis=1)
+    return scores
 
 
 def class_gaussians(
@@ -89,7 +92,8 @@ def mahalanobis_scores(embeddings: np.ndarray, means: np.ndarray, precision: np.
     p = np.asarray(precision, np.float64)
     ep = e @ p
     d2 = (ep * e).sum(1)[:, None] - 2.0 * ep @ m.T + ((m @ p) * m).sum(1)[None, :]
-    return (-d2.min(axis=1)).astype(np.float32)
+    scores: np.ndarray = (-d2.min(axis=1)).astype(np.float32)
+    return scores
 
 
 def class_prototypes(embeddings: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:

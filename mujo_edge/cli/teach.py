@@ -289,8 +289,8 @@ def _teach(args: argparse.Namespace) -> int:
 def calibrated_bundle(bundle: Any, windows_g: np.ndarray, out: Path, note: dict[str, Any]) -> Any:
     """A copy of ``bundle`` at ``out`` whose PIT table maps the distribution of the user's raw (N, WINDOW,
     3) windows onto the bundle's ``calibration_target`` quantiles (the model's training distribution)."""
-    from mujo_edge.bundle import BundleError
     from mujo_edge.calibration import PitCalibration
+    from mujo_edge.errors import BundleError
 
     target = bundle.manifest.get("calibration_target")
     if not isinstance(target, dict) or "target_q" not in target:
