@@ -1,17 +1,14 @@
 """What goes wrong between a watch and the host: one vocabulary for every simulator.
 
-Three simulators inject faults, all from one :class:`Faults`, deterministic for a given ``seed``:
+Three simulators inject faults, all from one :class:`Faults`, deterministic for a given ``seed``. Frame
+indices and times count from the start of what each simulates:
 
-=============================================================  ==========================================
-simulator                                                      counts frames / times from
-=============================================================  ==========================================
-:class:`~mujo_edge.firmware_bridge.record.ReplayConnector`      the recording's data notifications; seconds
-(a recording replayed through the Transport interface)          after its first notification
-:class:`~mujo_edge.firmware_bridge.virtual.VirtualWatch`        the frames the watch sends; seconds of its
-(a bumble GATT server)                                          motion clock
-:func:`~mujo_edge.firmware_bridge.simulated_session.            the notifications of the stream; seconds
-simulate_stream` (what a session yields, no transport)          after its first sample
-=============================================================  ==========================================
+* :class:`~mujo_edge.firmware_bridge.record.ReplayConnector` (a recording replayed through the Transport
+  interface): the recording's data notifications; seconds after its first notification.
+* :class:`~mujo_edge.firmware_bridge.virtual.VirtualWatch` (a bumble GATT server): the frames the watch
+  sends; seconds of its motion clock.
+* :func:`~mujo_edge.firmware_bridge.simulated_session.simulate_stream` (what a session yields, with no
+  transport): the notifications of the stream; seconds after its first sample.
 
 Each simulator injects the faults it can model (:data:`INJECTED_BY`) and refuses, with a
 :class:`~mujo_edge.errors.ConfigError`, a fault it cannot: a setting is never silently ignored.
