@@ -470,7 +470,7 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
     """``--labels`` / ``--labels-file`` as {label: [phrasings]} (None when neither is given)."""
     import json
 
-    from mujo_edge.errors import DataError
+    from mujo_edge.errors import ConfigError, DataError
 
     out: dict[str, list[str]] = {}
     if args.labels:
@@ -507,7 +507,7 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
                 out.setdefault(name.strip(), []).extend(texts)
     if not out:
         if args.labels is not None or args.labels_file is not None:
-            raise DataError("--labels / --labels-file named no label; give at least two, comma-separated")
+            raise ConfigError("--labels / --labels-file named no label; give at least two, comma-separated")
         return None
     if len(out) < 2:
         raise DataError(f"a bundle from words needs at least two labels, got {list(out)}")
@@ -516,7 +516,7 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
             f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
         )
     if args.pretrained is None:
-        raise DataError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
+        raise ConfigError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
     return out
 
 
@@ -526,9 +526,9 @@ def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], lab
 
     keep = float(args.open_set_keep)
     if not 0.0 < keep <= 1.0:
-        from mujo_edge.errors import DataError
+        from mujo_edge.errors import ConfigError
 
-        raise DataError(f"--open-set-keep must be in (0, 1], got {keep}")
+        raise ConfigError(f"--open-set-keep must be in (0, 1], got {keep}")
     if not args.no_open_set or label_texts:
         from mujo_edge.export.pipeline import add_open_set, open_set_windows, words_bundle
 

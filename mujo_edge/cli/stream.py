@@ -69,7 +69,7 @@ def _per_device(values: list[str] | None, n: int, default: str, flag: str, what:
     vals = values or [default]
     if len(vals) not in (1, n):
         each = "one each" if what == "virtual watches" else "one per --device"
-        raise DataError(f"give one {flag} for all {n} {what}, or {each}; got {len(vals)}")
+        raise ConfigError(f"give one {flag} for all {n} {what}, or {each}; got {len(vals)}")
     return [vals[i if len(vals) > 1 else 0] for i in range(n)]
 
 
@@ -83,7 +83,7 @@ def _device_specs(args: argparse.Namespace) -> list[DeviceSpec]:
     elif devices:
         n, targets, names, what = len(devices), devices, devices, "devices"
     else:
-        raise DataError("say what to stream from: --device NAME|ADDRESS (repeatable) or --virtual")
+        raise ConfigError("say what to stream from: --device NAME|ADDRESS (repeatable) or --virtual")
     profiles = _per_device(args.profile, n, "polar", "--profile", what)
     wrists = _per_device(args.wrist, n, "left", "--wrist", what)
     return [DeviceSpec(t, p, nm, w) for t, p, nm, w in zip(targets, profiles, names, wrists, strict=True)]

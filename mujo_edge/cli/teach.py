@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge.errors import DataError
+from mujo_edge.errors import ConfigError, DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -202,7 +202,7 @@ def teach_bundle(
     x_all = windows_g[[i for i, n in enumerate(names) if n in present]]
     if per_class is not None:
         if per_class < 1:
-            raise DataError(f"--per-class must be >= 1, got {per_class}")
+            raise ConfigError(f"--per-class must be >= 1, got {per_class}")
         rng = np.random.default_rng(seed)
         pick = np.concatenate(
             [rng.permutation(np.flatnonzero(y_all == c))[:per_class] for c in range(len(present))]
@@ -322,7 +322,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     base = Bundle.open(args.bundle)
     if args.minutes <= 0:
-        raise DataError(f"--minutes must be > 0, got {args.minutes}")
+        raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
     x, t0 = recording_windows(base, args.recording, calibrate=False)
     use = t0 < args.minutes * 60.0
     calibrated_bundle(
