@@ -20,12 +20,27 @@ from mujo_edge import __version__
 _CHUNK = 1 << 20
 
 
+def command_line(argv: list[str]) -> str:
+    """The command that made an artifact as a user types it: ``mujo-edge ...`` for the CLI (whether run as
+    the installed script or as ``python -m mujo_edge.cli``), else the script (relative to the working folder,
+    or its bare name when outside it) and its arguments: never a machine's folder layout."""
+    if not argv:
+        return ""
+    prog = Path(argv[0])
+    if "mujo-edge" in prog.name or prog.parts[-3:] == ("mujo_edge", "cli", "__main__.py"):
+        return " ".join(["mujo-edge", *argv[1:]])
+    if prog.is_absolute():
+        try:
+            prog = prog.relative_to(Path.cwd())
+        except ValueError:
+            prog = Path(prog.name)
+    return " ".join([str(prog), *argv[1:]])
+
+
 def provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
     """The command, toolkit version, Python, time (UTC, ISO 8601) and seed that produced an artifact."""
     info: dict[str, Any] = {
-        "command": " ".join(["mujo-edge", *sys.argv[1:]])
-        if sys.argv and "mujo-edge" in sys.argv[0]
-        else " ".join(sys.argv),
+        "command": command_line(sys.argv),
         "mujo_edge_version": __version__,
         "python": platform.python_version(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
