@@ -318,7 +318,7 @@ def _distill(args: argparse.Namespace) -> int:
         splits=splits,
         calibration=calibration,
         teacher_info={
-            "path": str(Path(args.teacher).resolve()),
+            "path": str(args.teacher),  # as given, like the data path: no machine folder in artifacts
             "weights_sha256": tman.get("weights", {}).get("sha256"),
             "metrics": tman.get("metrics"),
         },
