@@ -107,6 +107,12 @@ def main() -> None:
     p.add_argument("--test-subjects", type=ints, required=True)
     p.add_argument("--unknown", action="append", default=[], help="DATASET[:SUBJECTS] of other activities")
     p.add_argument("--max-unknown", type=int, default=3000, help="unknown windows per dataset (random)")
+    p.add_argument(
+        "--exclude",
+        default="non_activity",
+        help="labels of the unknown datasets that are not unknown activities (default non_activity: the "
+        "corpus's rests are standing and walking between sets, which a bundle with those labels knows)",
+    )
     p.add_argument("--workout", action="store_true")
     p.add_argument("--workout-known", default="")
     p.add_argument("--workout-unknown", default="")
@@ -154,7 +160,8 @@ def main() -> None:
     for spec in a.unknown:
         path, _, subjects = spec.partition(":")
         u = Dataset.open(path)
-        keep_lab = [i for i, n in enumerate(u.labels) if n not in b.model_labels]
+        skip = {*b.model_labels, *(x for x in a.exclude.split(",") if x)}
+        keep_lab = [i for i, n in enumerate(u.labels) if n not in skip]
         mask = np.isin(np.asarray(u.label), keep_lab)
         if subjects:
             mask &= np.isin(np.asarray(u.subject), ints(subjects))

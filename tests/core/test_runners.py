@@ -82,7 +82,7 @@ def test_litert_falls_back_to_tflite_runtime(
         r = Bundle.open(DEFAULT).runner("tflite")
     assert r.name == "tflite_runtime"
     assert "using the tflite_runtime interpreter" in caplog.text
-    assert r.predict(_windows(2)).shape == (2, 7)
+    assert r.predict(_windows(2)).shape == (2, len(Bundle.open(DEFAULT).labels))
 
 
 @pytest.mark.export

@@ -19,13 +19,14 @@ for _mod in ("ai_edge_litert", "flatbuffers"):
     if importlib.util.find_spec(_mod) is None:
         pytest.skip(f"{_mod} is not installed (pip install 'mujo-edge[export]')", allow_module_level=True)
 
-from mujo_edge.assets import DEFAULT_BUNDLE  # noqa: E402
+from mujo_edge.assets import PHYSIO_BUNDLE  # noqa: E402
 from mujo_edge.bundle import Bundle  # noqa: E402
 from mujo_edge.export.c_array import C_ARRAY_ALIGNMENT, write_c_array  # noqa: E402
 from mujo_edge.export.tflite import BUFFER_ALIGNMENT, compact_flatbuffer  # noqa: E402
 from mujo_edge.export.tflm import check_tflm, micro_ops, tflm_available  # noqa: E402
 
-DEFAULT = DEFAULT_BUNDLE
+#: The watch-firmware-sized bundle (the default bundle is for phones and gateways).
+DEFAULT = PHYSIO_BUNDLE
 EXAMPLE_C = (
     Path(__file__).resolve().parents[2]
     / "firmware_bridge"
