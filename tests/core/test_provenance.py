@@ -13,7 +13,7 @@ from mujo_edge.provenance import command_line, provenance
     ("argv", "expected"),
     [
         (["/opt/venv/bin/mujo-edge", "export", "--int8", "s"], "mujo-edge export --int8 s"),
-        (["/home/u/src/mujo_edge/cli/__main__.py", "distill", "--out", "d"], "mujo-edge distill --out d"),
+        (["/srv/checkout/mujo_edge/cli/__main__.py", "distill", "--out", "d"], "mujo-edge distill --out d"),
         (["experiments/open_set.py", "--bundle", "b"], "experiments/open_set.py --bundle b"),
         (["/elsewhere/tools/bench.py", "-q"], "bench.py -q"),
         ([], ""),
