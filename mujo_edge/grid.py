@@ -143,7 +143,8 @@ def anti_alias_fir(source_rate_hz: float, rate_hz: float = RATE_HZ) -> np.ndarra
     width_hz = 2.0 * (0.5 * rate_hz - cutoff_hz)  # pass edge 15 Hz, stop edge 25 Hz for a 50 Hz grid
     numtaps, beta = signal.kaiserord(ANTI_ALIAS_ATTENUATION_DB, width_hz / (0.5 * source_rate_hz))
     numtaps |= 1
-    return signal.firwin(numtaps, cutoff_hz, window=("kaiser", beta), fs=source_rate_hz)
+    taps: np.ndarray = signal.firwin(numtaps, cutoff_hz, window=("kaiser", beta), fs=source_rate_hz)
+    return taps
 
 
 #: Batches up to this many samples are filtered by one product with a banded (Toeplitz) matrix of the
@@ -341,12 +342,13 @@ def _last_at_or_before(knots: np.ndarray, query: np.ndarray, rate_hz: float) -> 
     d, m = knots.shape
     base = (np.arange(d) * m)[:, None]
     flat = knots.ravel()
-    j = np.clip(np.floor((query - knots[:, :1]) * rate_hz).astype(np.int64), 0, m - 1)
+    j: np.ndarray = np.clip(np.floor((query - knots[:, :1]) * rate_hz).astype(np.int64), 0, m - 1)
     j += (j < m - 1) & (flat.take(np.minimum(j + 1, m - 1) + base) <= query)
     j -= flat.take(j + base) > query
     after = flat.take(np.minimum(j + 1, m - 1) + base)
     at = flat.take(np.maximum(j, 0) + base)
     ok = ((j < 0) | (at <= query)) & ((j == m - 1) | (after > query))
     if not ok.all():
-        return (knots[:, None, :] <= query[:, :, None]).sum(axis=2) - 1  # type: ignore[no-any-return]
+        counted: np.ndarray = (knots[:, None, :] <= query[:, :, None]).sum(axis=2) - 1
+        return counted
     return j

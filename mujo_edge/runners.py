@@ -67,7 +67,7 @@ def runtime_available(fmt: str) -> bool:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (B, C) logits, float32, numerically stable."""
-    z = np.asarray(logits, np.float32)
+    z: np.ndarray = np.asarray(logits, np.float32)
     if z.ndim == 2 and z.shape[0] == 1:  # one window, the live case: whole-array reductions, ~1.5 us less
         z = z - z.max()
         np.exp(z, out=z)
@@ -334,8 +334,9 @@ class LiteRtRunner(Runner):
 
     def _raw(self, position: int) -> np.ndarray:
         if self._in_view is not None:
-            return self._out_bytes[position]
-        raw = self._it.get_tensor(self._out_index[position])
+            out: np.ndarray = self._out_bytes[position]
+            return out
+        raw: np.ndarray = self._it.get_tensor(self._out_index[position])
         return raw.view(np.uint8) if raw.dtype == np.int8 else raw
 
     def _output(self, spec: Any) -> np.ndarray:
@@ -418,7 +419,7 @@ class ExecuTorchRunner(Runner):
 
     def _output(self, spec: Any) -> np.ndarray:
         out = self._outs[spec.position].numpy()
-        a = out.astype(np.float32)  # a copy: the buffer is the method's, reused by the next call
+        a: np.ndarray = out.astype(np.float32)  # a copy: the buffer is the method's, reused by the next call
         if spec.scale is not None and out.dtype != np.float32:
             a -= spec.zero_point
             a *= spec.scale
@@ -462,7 +463,7 @@ def _litert_interpreter() -> tuple[type, str]:
     except ImportError:
         pass
     try:
-        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found,unused-ignore]
 
         log.info("ai-edge-litert is not installed; using the tflite_runtime interpreter instead")
         return Interpreter, "tflite_runtime"
