@@ -17,6 +17,11 @@ It is lazy: a batch is only appended to the device's pending samples (a few attr
 comparison) until the samples for the device's next window have arrived; then the pending samples go
 through grid and windowing in one vectorized step. Events therefore come out as soon as possible, and the
 per-batch cost stays small however small the notifications are.
+
+A gateway's devices whose windows become due in the same :meth:`Pipeline.feed_many` call and that share a
+rate and a sample count advance together, in lockstep, as (devices, samples, 3) arrays (clock refit, grid,
+windows, host times); the rest (gaps, NaN, other rates, host-stamped devices, statuses) take the per-device
+path. Both compute the same numbers: the events are identical (``tests/core/test_pipeline_lockstep.py``).
 """
 
 from __future__ import annotations
