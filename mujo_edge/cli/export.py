@@ -510,9 +510,9 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
             raise ConfigError("--labels / --labels-file named no label; give at least two, comma-separated")
         return None
     if len(out) < 2:
-        raise DataError(f"a bundle from words needs at least two labels, got {list(out)}")
+        raise ConfigError(f"a bundle from words needs at least two labels, got {list(out)}")
     if UNKNOWN_LABEL in out:
-        raise DataError(
+        raise ConfigError(
             f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
         )
     if args.pretrained is None:

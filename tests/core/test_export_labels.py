@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mujo_edge.cli.export import _label_texts
-from mujo_edge.errors import DataError
+from mujo_edge.errors import ConfigError, DataError
 
 
 def _args(**kw) -> argparse.Namespace:
@@ -37,15 +37,15 @@ def test_labels_and_labels_file_merge_phrasings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kw", "message"),
+    ("kw", "error", "message"),
     [
-        ({"labels": "walking"}, "at least two labels"),
-        ({"labels": " , "}, "named no label"),
-        ({"labels": "walking, unknown"}, "'unknown' is the open-set answer"),
-        ({"labels": "walking, cycling", "pretrained": None}, "needs --pretrained"),
-        ({"labels_file": Path("no/such/file.txt")}, "cannot read --labels-file"),
+        ({"labels": "walking"}, ConfigError, "at least two labels"),
+        ({"labels": " , "}, ConfigError, "named no label"),
+        ({"labels": "walking, unknown"}, ConfigError, "'unknown' is the open-set answer"),
+        ({"labels": "walking, cycling", "pretrained": None}, ConfigError, "needs --pretrained"),
+        ({"labels_file": Path("no/such/file.txt")}, DataError, "cannot read --labels-file"),
     ],
 )
-def test_bad_labels_are_refused(kw, message: str) -> None:
-    with pytest.raises(DataError, match=message):
+def test_bad_labels_are_refused(kw, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
         _label_texts(_args(**kw))
