@@ -81,9 +81,9 @@ def test_workout_script_walks_through_the_seven_exercises() -> None:
     script = workout_script(SCALES["default"])
     acts = [s["activity"] for s in script if "activity" in s]
     assert acts == ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
-    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 7 + 8 * 2
+    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 10 + 8 * 2
     # the generator adds 0.8-3 s transitions between steps: the stream must run that much longer
-    assert 7 * 7 + 8 * 2 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 7 + 8 * 2 + 15 * 3
+    assert 7 * 10 + 8 * 2 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 10 + 8 * 2 + 15 * 3
 
 
 def test_dry_run_lists_every_command(
@@ -174,3 +174,13 @@ def test_score_events_against_per_sample_truth() -> None:
     assert sc["correct_windows"] == 17 and sc["accuracy"] == round(17 / 18, 4)
     assert sc["confusion"] == {"ABD": {"ABD": 9}, "FEL": {"FEL": 8, "ABD": 1}}
     json.dumps(sc)  # serializable as score.json
+
+
+def test_a_changed_workout_script_reruns_the_workout_stage(tmp_path: Path) -> None:
+    """In-process stages have no command line: their inputs are their identity, so a resumed demo whose
+    script changed (another scale, another version) writes the new script instead of keeping the old one."""
+    default = {s.name: s for s in plan(tmp_path, fast=False)}["workout"]
+    fast = {s.name: s for s in plan(tmp_path, fast=True)}["workout"]
+    assert default.command != fast.command
+    assert default.command == {s.name: s for s in plan(tmp_path, fast=False)}["workout"].command
+    assert {s.name: s for s in plan(tmp_path)}["score"].command.startswith("(in-process: ")

@@ -20,6 +20,7 @@ command this installation lacks fails the demo LOUDLY, naming the stage and the 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -53,10 +54,17 @@ class Stage:
     results: Callable[[], dict[str, Any]] | None = None  # key numbers for the summary after it ran
     info: dict[str, Any] = field(default_factory=dict)
     owns: list[Path] = field(default_factory=list)  # what the stage writes: removed before it re-runs
+    #: what an in-process step depends on (its command line for a resumed demo: a changed input re-runs it)
+    inputs: Any = None
 
     @property
     def command(self) -> str:
-        return shlex.join(["mujo-edge", *self.argv]) if self.argv else f"(in-process: {self.title})"
+        if self.argv:
+            return shlex.join(["mujo-edge", *self.argv])
+        if self.inputs is None:
+            return f"(in-process: {self.title})"
+        digest = hashlib.sha256(json.dumps(self.inputs, sort_keys=True).encode()).hexdigest()[:12]
+        return f"(in-process: {self.title}; inputs {digest})"
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "default": Scale(1.0, None, "10,100", 8, 3, 15, 15, 7.0, 2.0, 0.95),
+    "default": Scale(1.0, None, "10,100", 8, 3, 15, 15, 10.0, 2.0, 0.95),
     "fast": Scale(0.5, 1, "100", 3, 2, 4, 4, 8.0, 4.0, 0.8),
 }
 
@@ -278,6 +286,7 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             [script],
             "the demo itself",
             run=lambda st: _write_script(script, workout_script(s)),
+            inputs=workout_script(s),
         ),
         Stage(
             "stream",
