@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.bundle import TensorSpec
+from mujo_edge.metrics import macro_f1
 from mujo_edge.runners import Runner
 
 
@@ -38,11 +39,8 @@ def verify(
     float_embedding: np.ndarray | None,
 ) -> Verification:
     """Compare ``runner`` on (N, WINDOW, 3) windows with the float student's outputs on the same windows."""
-    from mujo_edge.training.distill import macro_f1
-
     logits, emb = runner.run(windows_g, embedding=float_embedding is not None)
     pred, fpred = logits.argmax(1), float_logits.argmax(1)
-    n_classes = float_logits.shape[1]
     cos = None
     if emb is not None and float_embedding is not None:
         num = (emb * float_embedding).sum(1)
@@ -51,8 +49,8 @@ def verify(
     return Verification(
         windows=len(windows_g),
         agreement=float((pred == fpred).mean()),
-        macro_f1=macro_f1(labels_true, pred, n_classes),
-        float_macro_f1=macro_f1(labels_true, fpred, n_classes),
+        macro_f1=macro_f1(labels_true, pred),
+        float_macro_f1=macro_f1(labels_true, fpred),
         max_abs_logit_error=float(np.abs(logits - float_logits).max()),
         embedding_cosine=cos,
     )

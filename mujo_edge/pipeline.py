@@ -32,7 +32,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from mujo_edge.grid import BAND_ROWS, StreamGrid, push_lockstep
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
 from mujo_edge.windows import StreamWindower, WindowBatch, push_windows_lockstep
+
+if TYPE_CHECKING:
+    from mujo_edge.bundle import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +401,7 @@ class Pipeline:
     @classmethod
     def from_bundle(
         cls,
-        bundle: Any,
+        bundle: Bundle,
         fmt: str | None = None,
         threads: int = 1,
         smooth: int = 1,

@@ -42,6 +42,7 @@ from torch.nn import functional as F
 
 from mujo_edge.constants import HOP, JOINT_DIM, RATE_HZ, WINDOW
 from mujo_edge.errors import ArtifactError, DataError
+from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, read_manifest, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -258,14 +259,6 @@ def student_logits(student: nn.Module, acc_g: np.ndarray, batch: int = 512) -> T
     return torch.cat(out)
 
 
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
-    """Macro-F1 over the classes present in ``y_true`` or ``y_pred``: the project's one definition,
-    :func:`mujo_edge.metrics.macro_f1` (``n_classes`` is kept for this function's callers)."""
-    from mujo_edge.metrics import macro_f1 as project_macro_f1
-
-    return project_macro_f1(y_true, y_pred)
-
-
 def teacher_label_embeddings(
     pretrained: nn.Module, labels: Sequence[str], label_text: Mapping[str, Sequence[str]]
 ) -> np.ndarray:
@@ -423,7 +416,7 @@ def distill(
         if len(part["val"]):
             va = part["val"]
             s_val = student_logits(student, x_all[va])
-            rec["val_macro_f1"] = macro_f1(label[va], s_val.argmax(1).numpy(), n_classes)
+            rec["val_macro_f1"] = macro_f1(label[va], s_val.argmax(1).numpy())
             rec["val_kl_to_teacher"] = _kl(s_val, t_logits_all[va], cfg.temperature)
             score = (rec["val_macro_f1"], -rec["val_kl_to_teacher"])
         else:
@@ -457,8 +450,8 @@ def distill(
         s_pred = student_logits(student, x_all[te]).argmax(1).numpy()
         metrics.update(
             test_windows=len(te),
-            teacher_test_macro_f1=macro_f1(label[te], t_pred, n_classes),
-            student_test_macro_f1=macro_f1(label[te], s_pred, n_classes),
+            teacher_test_macro_f1=macro_f1(label[te], t_pred),
+            student_test_macro_f1=macro_f1(label[te], s_pred),
             student_teacher_test_agreement=float((t_pred == s_pred).mean()),
         )
     return DistillResult(student=student, joint_map=joint_map, history=history, metrics=metrics)
