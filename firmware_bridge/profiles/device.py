@@ -17,7 +17,7 @@ import abc
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -139,3 +139,24 @@ class WatchDevice(abc.ABC):
     def connection_lost(self) -> None:
         """The link dropped: a real watch stops its measurement and forgets the client's settings."""
         self.streaming = False
+
+
+class StreamControl(Protocol):
+    """The part of a control-protocol model (Polar PMD, the MuJo stream) a device reads and writes."""
+
+    streaming: bool
+
+
+class ControlledDevice(WatchDevice):
+    """A watch whose streaming state is its control-protocol model's (``self.model``): started and stopped by
+    the commands the central writes, and cleared when the link drops, in one place."""
+
+    model: StreamControl
+
+    @property  # type: ignore[override]
+    def streaming(self) -> bool:
+        return self.model.streaming
+
+    @streaming.setter
+    def streaming(self, value: bool) -> None:
+        self.model.streaming = value

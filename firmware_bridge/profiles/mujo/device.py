@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.errors import DataError
-from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, WatchDevice
+from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, ControlledDevice
 from mujo_edge.firmware_bridge.profiles.mujo import stream
 
 #: MuJo watches stamp microseconds since boot; a virtual one booted an hour before it streams.
 MUJO_SENSOR_START_US = 3_600_000_000
 
 
-class MujoDevice(WatchDevice):
+class MujoDevice(ControlledDevice):
     """A watch running the open MuJo stream protocol v1 (docs/protocol.md).
 
     The info read lists the one rate the motion has (``rate_hz``) and range codes 1-3 (+-4, 8, 16 g). START
@@ -48,14 +48,6 @@ class MujoDevice(WatchDevice):
     def for_replay(cls, config: Mapping[str, Any]) -> MujoDevice:
         """Accepts the recorded rate at any range (+-2 .. 16 g): a replay sends what was recorded."""
         return cls(STILL_G, round(float(config.get("rate_hz", 50)) * 100) / 100, range_codes=(0, 1, 2, 3))
-
-    @property  # type: ignore[override]
-    def streaming(self) -> bool:
-        return self.model.streaming
-
-    @streaming.setter
-    def streaming(self, value: bool) -> None:
-        self.model.streaming = value
 
     @property
     def data_uuid(self) -> str:

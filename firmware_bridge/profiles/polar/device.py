@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.errors import DataError
-from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, WatchDevice
+from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, ControlledDevice
 from mujo_edge.firmware_bridge.profiles.polar import pmd
 
 #: PMD time (ns since 2000-01-01) of a virtual Polar sensor's first sample: 2026-01-01T00:00:00Z.
 POLAR_SENSOR_START_NS = (1_767_225_600 - pmd.PMD_EPOCH_UNIX_S) * 1_000_000_000
 
 
-class PolarDevice(WatchDevice):
+class PolarDevice(ControlledDevice):
     """A Polar Verity Sense-like PMD sensor: ACC only, delta-compressed frames in mG (or raw int16).
 
     Control point: read -> features; ``01 02`` -> the offered settings; ``02 02 <settings>`` -> start
@@ -58,14 +58,6 @@ class PolarDevice(WatchDevice):
             factor=float(config.get("factor", 1.0)),
             model=model,
         )
-
-    @property  # type: ignore[override]
-    def streaming(self) -> bool:
-        return self.model.streaming
-
-    @streaming.setter
-    def streaming(self, value: bool) -> None:
-        self.model.streaming = value
 
     @property
     def data_uuid(self) -> str:
