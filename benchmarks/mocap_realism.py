@@ -47,8 +47,8 @@ def _stats(recs: list[np.ndarray]) -> dict[str, object]:
 
 def mocap_side(seed: int = 0) -> dict[str, list[np.ndarray]]:
     """Virtual-watch recordings (n, 3) g of the packaged clips, per class, both wrists."""
-    from mujo_edge.training.data.mocap.importer import clip_recordings
-    from mujo_edge.training.data.mocap.sources import demo_clips
+    from mujo_edge.training.synth.mocap.importer import clip_recordings
+    from mujo_edge.training.synth.mocap.sources import demo_clips
 
     rng = np.random.default_rng(seed)
     out: dict[str, list[np.ndarray]] = {k: [] for k in CLASSES}

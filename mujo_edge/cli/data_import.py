@@ -157,7 +157,7 @@ def _mocap_common(p: argparse.ArgumentParser) -> None:
 
 
 def _mocap(args: argparse.Namespace) -> int:
-    from mujo_edge.training.data.mocap import import_mocap
+    from mujo_edge.training.synth.mocap import import_mocap
 
     ds = import_mocap(
         args.files,
@@ -179,7 +179,7 @@ def _mocap(args: argparse.Namespace) -> int:
 
 
 def _mocap_demo(args: argparse.Namespace) -> int:
-    from mujo_edge.training.data.mocap.sources import import_mocap_demo
+    from mujo_edge.training.synth.mocap.sources import import_mocap_demo
 
     loop = {"loop_s": args.loop_s} if args.loop_s is not None else {}
     ds = import_mocap_demo(

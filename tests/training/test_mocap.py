@@ -18,7 +18,7 @@ import pytest
 from mujo_edge.constants import H36M_JOINTS, HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import Dataset
-from mujo_edge.training.data.mocap import (
+from mujo_edge.training.synth.mocap import (
     LabelledClip,
     bone_lengths,
     clip_on_grid,

@@ -97,7 +97,7 @@ def read_clips(
         return [read_bvh(p, scale_m=scale_m) for p in files]
     if fmt == "deepmimic":
         if urdf is None:
-            from .sources import humanoid_urdf
+            from .deepmimic import humanoid_urdf
 
             urdf = humanoid_urdf()
         return [read_deepmimic(p, urdf, loop_s) for p in files]

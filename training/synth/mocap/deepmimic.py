@@ -29,6 +29,19 @@ from mujo_edge.errors import DataError
 
 from .clip import MocapClip, quat_wxyz, rot_z, to_h36m, to_world
 
+#: The wheel that carries the DeepMimic clips and the humanoid whose joint offsets drive them.
+PYBULLET = "pybullet==3.2.7"
+HUMANOID_URDF = "pybullet_data/humanoid/humanoid.urdf"
+
+
+def humanoid_urdf() -> Path:
+    """The DeepMimic humanoid's URDF from the pybullet wheel (its joint offsets drive the forward kinematics),
+    downloaded and extracted into the cache on first use."""
+    from mujo_edge.training.data.package_files import package_file
+
+    return package_file(PYBULLET, HUMANOID_URDF)
+
+
 #: pybullet loads the DeepMimic humanoid's URDF scaled by this (its ``deep_mimic`` environment).
 URDF_SCALE = 0.25
 #: The head sphere's centre along the neck link, URDF units (the neck link's collision sphere origin).
