@@ -50,6 +50,9 @@ class ModelFile:
     inputs: list[dict[str, Any]]  # [{name, shape, dtype, position, scale?, zero_point?}]
     outputs: list[dict[str, Any]]
     info: dict[str, Any] = field(default_factory=dict)  # partitions, runtime, verification...
+    #: The same model with a fixed batch of windows (its input's first dimension), stored next to it and
+    #: described under the model entry's ``batch`` key (format, dtype and layout are the model's).
+    batch: ModelFile | None = None
 
 
 def write_bundle(
@@ -93,7 +96,14 @@ def write_bundle(
             )
         if not any(o["name"] == "logits" for o in m.outputs):
             raise ExportError(f"model {m.filename} has no output named 'logits'.")
+        if m.batch is not None and (m.batch.format, m.batch.dtype, m.batch.input_layout) != (
+            m.format,
+            m.dtype,
+            m.input_layout,
+        ):
+            raise ExportError(f"the batch variant {m.batch.filename} of {m.filename} is not the same model.")
     files: dict[str, bytes] = {f"models/{m.filename}": m.data for m in models}
+    files.update({f"models/{m.batch.filename}": m.batch.data for m in models if m.batch is not None})
     emb_meta: dict[str, Any] | None = None
     if label_embeddings is not None:
         emb = np.asarray(label_embeddings, np.float32)
@@ -136,6 +146,7 @@ def write_bundle(
                 "inputs": m.inputs,
                 "outputs": m.outputs,
                 **m.info,
+                **({"batch": _batch_entry(m.batch)} if m.batch is not None else {}),
             }
             for m in models
         ],
@@ -154,3 +165,16 @@ def write_bundle(
         return write_bundle_zip(out, manifest, files)
     except ValueError as e:  # a non-finite number in the manifest (JSON cannot hold it)
         raise ExportError(f"the bundle manifest for {out} holds a value JSON cannot store: {e}") from e
+
+
+def _batch_entry(b: ModelFile) -> dict[str, Any]:
+    """The manifest's ``batch`` entry of a model: the variant's file, size, hash, tensors and checks."""
+    return {
+        "size": int(b.inputs[0]["shape"][0]),
+        "file": f"models/{b.filename}",
+        "bytes": len(b.data),
+        "sha256": sha256_bytes(b.data),
+        "inputs": b.inputs,
+        "outputs": b.outputs,
+        **b.info,
+    }

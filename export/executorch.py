@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -140,28 +140,36 @@ def to_pte(
     example: torch.Tensor,
     calib_bcw: np.ndarray | None = None,
     float_modules: Collection[str] = (),
-) -> tuple[bytes, dict[str, Any]]:
-    """Lower ``model`` (eval, BatchNorm folded) to an ExecuTorch program; int8 when ``calib_bcw`` (K, 3,
-    WINDOW) windows are given, except the modules named in ``float_modules``, which stay float32 (XNNPACK
-    runs float and int8 ops in the same partition).
+    batches: Sequence[int] = (1,),
+) -> list[tuple[bytes, dict[str, Any]]]:
+    """Lower ``model`` (eval, BatchNorm folded) to ExecuTorch programs, one per batch size in ``batches``
+    (a fixed batch dimension, like the LiteRT models'); int8 when ``calib_bcw`` (K, 3, WINDOW) windows are
+    given, except the modules named in ``float_modules``, which stay float32 (XNNPACK runs float and int8
+    ops in the same partition). Every batch size is lowered from ONE quantized module (same scales, zero
+    points and int8 weights).
 
-    Returns (program bytes, partition info).
+    Returns (program bytes, partition info) per batch size.
     """
     quiet_third_party()
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower
 
-    from mujo_edge.export.quantize import quantize
+    from mujo_edge.export.quantize import batch_example, quantize
 
     if calib_bcw is not None:
         model = float_convs_as_2d(model, float_modules)
-        model, _ = quantize(model, example, calib_bcw, "executorch", float_modules)
-    with short_constant_names():
-        edge = to_edge_transform_and_lower(
-            torch.export.export(model, (example,)), partitioner=[XnnpackPartitioner()]
-        )
-        info = partition_info(edge.exported_program().graph_module)
-        # 16-byte segment alignment instead of 128: the weights are a few dozen small tensors, and 128-byte
-        # padding of each would add ~2 KB to a ~30 KB program. XNNPACK packs weights at load time anyway.
-        program = edge.to_executorch(ExecutorchBackendConfig(segment_alignment=SEGMENT_ALIGNMENT))
-    return bytes(program.buffer), info
+        any_batch = any(b != example.shape[0] for b in batches)
+        model, _ = quantize(model, example, calib_bcw, "executorch", float_modules, any_batch)
+    out = []
+    for b in batches:
+        with short_constant_names():
+            edge = to_edge_transform_and_lower(
+                torch.export.export(model, (batch_example(example, b),)), partitioner=[XnnpackPartitioner()]
+            )
+            info = partition_info(edge.exported_program().graph_module)
+            # 16-byte segment alignment instead of 128: the weights are a few dozen small tensors, and
+            # 128-byte padding of each would add ~2 KB to a ~30 KB program. XNNPACK packs weights at load
+            # time anyway.
+            program = edge.to_executorch(ExecutorchBackendConfig(segment_alignment=SEGMENT_ALIGNMENT))
+        out.append((bytes(program.buffer), info))
+    return out

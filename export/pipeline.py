@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH
 from mujo_edge.export.rounding import ADAROUND_ITERATIONS
 from mujo_edge.export.verify import Verification, tensor_dict, verify
-from mujo_edge.runners import runner_for
+from mujo_edge.runners import Runner, runner_for
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,17 @@ OUTPUT_NAMES = ("logits", "embedding")
 ROUNDINGS = ("adaround", "nearest")
 #: Training windows adaptive rounding draws from by default (all of them in the seglearn data's 3,193).
 ROUNDING_WINDOWS = 4096
+#: Windows per call of the batch variant exported next to each batch-1 model (0: none). A gateway's
+#: pipeline gathers the ready windows of all its devices; 64 keeps the variant's activations small.
+EXPORT_BATCH = 64
+#: Batch variant file names: the batch-1 name with ``_b{batch}`` before the suffix.
+BATCH_SUFFIX = "_b{batch}"
+
+
+def batch_filename(filename: str, batch: int) -> str:
+    """``student_xnnpack_q8.pte`` -> ``student_xnnpack_q8_b64.pte``."""
+    stem, dot, ext = filename.rpartition(".")
+    return f"{stem}{BATCH_SUFFIX.format(batch=batch)}{dot}{ext}"
 
 
 @dataclass
@@ -69,15 +80,24 @@ class ExportReport:
     min_agreement: float
     int8: bool
 
+    def agreements(self) -> list[tuple[str, float]]:
+        """(file name, top-1 agreement with the float student) of every model, batch variants included."""
+        out = []
+        for m in self.models:
+            out.append((m.file.filename, m.verification.agreement))
+            if m.file.batch is not None:
+                out.append((m.file.batch.filename, float(m.file.batch.info["verification"]["agreement"])))
+        return out
+
     @property
     def passed(self) -> bool:
-        return all(m.verification.agreement >= self.min_agreement for m in self.models)
+        return all(a >= self.min_agreement for _, a in self.agreements())
 
     def failures(self) -> list[str]:
         return [
-            f"{m.file.filename}: top-1 agreement {m.verification.agreement:.4f} < {self.min_agreement}"
-            for m in self.models
-            if m.verification.agreement < self.min_agreement
+            f"{name}: top-1 agreement {a:.4f} < {self.min_agreement}"
+            for name, a in self.agreements()
+            if a < self.min_agreement
         ]
 
 
@@ -156,7 +176,8 @@ def _tflite_entry(
 ) -> ModelEntry:
     """Describe a converted .tflite: its I/O quantization, and which output is logits vs embedding.
 
-    litert-torch may reorder outputs, so each is matched to the float output it reproduces best.
+    litert-torch may reorder outputs, so each is matched to the float output it reproduces best, on the
+    first ``rows`` windows (the model's batch; ``example_g`` holds at least that many).
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -176,7 +197,8 @@ def _tflite_entry(
             zero_point=int(zp) if q else None,
         )
 
-    x = example_g[:1].transpose(0, 2, 1)
+    rows = int(inp["shape"][0])
+    x = example_g[:rows].transpose(0, 2, 1)
     scale, zp = inp["quantization"]
     if scale:
         x = np.clip(np.round(x / scale) + zp, -128, 127).astype(inp["dtype"])
@@ -188,17 +210,17 @@ def _tflite_entry(
     for name, ref in zip(OUTPUT_NAMES, float_out, strict=True):
         best, best_err = None, np.inf
         for pos, d in enumerate(outs):
-            if pos in taken or tuple(d["shape"]) != ref[:1].shape:
+            if pos in taken or tuple(d["shape"]) != ref[:rows].shape:
                 continue
             s = spec(d, name, pos)
             v = it.get_tensor(d["index"]).astype(np.float32)
             if s.scale is not None:
                 v = (v - s.zero_point) * s.scale
-            err = float(np.abs(v - ref[:1]).max())
+            err = float(np.abs(v - ref[:rows]).max())
             if err < best_err:
                 best, best_err = s, err
         if best is None:
-            raise ExportError(f"the converted .tflite has no output of shape {ref[:1].shape} for {name}")
+            raise ExportError(f"the converted .tflite has no output of shape {ref[:rows].shape} for {name}")
         taken.add(best.position)
         specs.append(best)
     return ModelEntry(
@@ -212,16 +234,17 @@ def _tflite_entry(
     )
 
 
-def _pte_entry(float_out: Sequence[np.ndarray], int8: bool, window: int) -> ModelEntry:
-    """The XNNPACK program takes and returns float32 (its quantize/dequantize ops run inside the delegate)."""
+def _pte_entry(float_out: Sequence[np.ndarray], int8: bool, window: int, rows: int = 1) -> ModelEntry:
+    """The XNNPACK program takes and returns float32 (its quantize/dequantize ops run inside the delegate);
+    ``rows`` windows per call."""
     return ModelEntry(
         format="executorch",
         file="",
         dtype="int8" if int8 else "float32",
         input_layout="BCW",
-        inputs=(TensorSpec(name="acc", shape=(1, 3, window), dtype="float32", position=0),),
+        inputs=(TensorSpec(name="acc", shape=(rows, 3, window), dtype="float32", position=0),),
         outputs=tuple(
-            TensorSpec(name=n, shape=(1, int(o.shape[1])), dtype="float32", position=i)
+            TensorSpec(name=n, shape=(rows, int(o.shape[1])), dtype="float32", position=i)
             for i, (n, o) in enumerate(zip(OUTPUT_NAMES, float_out, strict=True))
         ),
         info={},
@@ -242,6 +265,7 @@ def export_models(
     rounding: str = "adaround",
     rounding_iterations: int = ADAROUND_ITERATIONS,
     float_stem: bool = True,
+    batch: int = EXPORT_BATCH,
 ) -> ExportReport:
     """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each.
 
@@ -249,7 +273,10 @@ def export_models(
     :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (unless None) and, with
     ``rounding="adaround"``, :func:`~mujo_edge.export.rounding.round_weights` on ``data.rounding_bcw``;
     with ``float_stem`` the first conv and its ReLU stay float32 (the model takes the float window).
-    Verification always compares with the original float student.
+    With ``batch`` > 1 each format also gets a batch variant of ``batch`` windows per call, converted from
+    the same quantized module; it must give every verification window bit for bit the batch-1 model's
+    outputs (ExportError otherwise) and is verified against the float student too. Verification always
+    compares with the original float student.
     """
     from mujo_edge.export.executorch import to_pte
     from mujo_edge.export.quantize import equalize_activations, stem_modules
@@ -257,6 +284,9 @@ def export_models(
     from mujo_edge.export.tflite import op_summary, to_tflite
     from mujo_edge.export.tflm import check_tflm, tflm_available
 
+    if batch < 0 or batch == 1:
+        raise ExportError(f"the batch variant needs a batch of at least 2 windows (0: none), got {batch}")
+    batches = (1, batch) if batch else (1,)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
@@ -290,22 +320,56 @@ def export_models(
         if on_step:
             on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
         micro = None
+        variants: list[tuple[bytes, ModelEntry, dict[str, Any]]] = []
         if fmt == "tflite":
-            blob = to_tflite(source, example, calib, float_modules)
-            entry = _tflite_entry(blob, data.test_g, (float_logits, float_emb), int8)
-            partitions = op_summary(blob)
+            blobs = to_tflite(source, example, calib, float_modules, batches)
+            if len(data.test_g) < batches[-1]:
+                raise ExportError(
+                    f"the batch-{batches[-1]} variant is checked on a full batch of held-out windows, but "
+                    f"there are {len(data.test_g)}; export with a smaller --batch or --no-batch"
+                )
+            for b in blobs:
+                variants.append(
+                    (b, _tflite_entry(b, data.test_g, (float_logits, float_emb), int8), op_summary(b))
+                )
+            blob, entry, partitions = variants[0]
             if int8 and tflm_available():  # the watch's runtime: same bits as LiteRT's reference kernels?
                 logits_at = entry.outputs[0].position  # _tflite_entry lists logits first
                 micro = check_tflm(blob, data.test_g.transpose(0, 2, 1), logits_at).to_dict()
         else:
-            blob, partitions = to_pte(source, example, calib, float_modules)
-            entry = _pte_entry((float_logits, float_emb), int8, window)
+            for (b, info), rows in zip(
+                to_pte(source, example, calib, float_modules, batches), batches, strict=True
+            ):
+                variants.append((b, _pte_entry((float_logits, float_emb), int8, window, rows), info))
+            blob, entry, partitions = variants[0]
         seconds = time.perf_counter() - t0
         if on_step:
             on_step(f"{fmt}: verifying in the real runtime on {len(data.test_g)} held-out windows")
         runner = runner_for(entry, blob, labels, window)
         ver = verify(runner, data.test_g, data.test_label, float_logits, float_emb)
         filename = FILE_NAMES[(fmt, int8)].format(name=name)
+        batch_file = None
+        if len(variants) > 1:
+            b_blob, b_entry, b_partitions = variants[1]
+            b_ver, b_diff = _verify_batch(
+                runner, entry, b_entry, blob, b_blob, labels, window, data, float_logits, float_emb
+            )
+            batch_file = ModelFile(
+                format=fmt,
+                filename=batch_filename(filename, batches[1]),
+                data=b_blob,
+                dtype=b_entry.dtype,
+                input_layout=b_entry.input_layout,
+                inputs=[tensor_dict(s) for s in b_entry.inputs],
+                outputs=[tensor_dict(s) for s in b_entry.outputs],
+                info={
+                    "partitions": b_partitions,
+                    "verification": b_ver.to_dict(),
+                    "max_abs_difference_to_batch_1": b_diff,
+                },
+            )
+            if not b_partitions.get("whole_model_in_one_partition"):
+                log.warning("%s is not one XNNPACK partition: %s", batch_file.filename, b_partitions)
         mf = ModelFile(
             format=fmt,
             filename=filename,
@@ -329,11 +393,44 @@ def export_models(
                 "verification": ver.to_dict(),
                 **({"tflm": micro} if micro else {}),
             },
+            batch=batch_file,
         )
         if not partitions.get("whole_model_in_one_partition"):
             log.warning("%s is not one XNNPACK partition: %s", filename, partitions)
         models.append(ExportedModel(file=mf, verification=ver, seconds=seconds))
     return ExportReport(models=models, min_agreement=min_agreement, int8=int8)
+
+
+def _verify_batch(
+    single: Runner,
+    entry: ModelEntry,
+    batch_entry: ModelEntry,
+    blob: bytes,
+    batch_blob: bytes,
+    labels: list[str],
+    window: int,
+    data: ExportData,
+    float_logits: np.ndarray,
+    float_emb: np.ndarray,
+) -> tuple[Verification, float]:
+    """Run the batch variant (through a runner that uses it for every full or padded batch) on the
+    held-out windows: its verification against the float student, and the largest difference of its
+    outputs to the batch-1 model's. ExportError unless that difference is 0: both are converted from one
+    quantized module, so a window must not depend on the batch it is classified in."""
+    batched = runner_for(replace(entry, batch=batch_entry), blob, labels, window, 1, batch_blob)
+    ver = verify(batched, data.test_g, data.test_label, float_logits, float_emb)
+    one = single.run(data.test_g, embedding=True)
+    many = batched.run(data.test_g, embedding=True)
+    diff = max(
+        float(np.abs(a - b).max()) for a, b in zip(one, many, strict=True) if a is not None and b is not None
+    )
+    if diff != 0.0:
+        raise ExportError(
+            f"the batch-{batch_entry.rows} {entry.format} model gives outputs up to {diff:g} away from the "
+            "batch-1 model's on the same windows; both come from one quantized module, so they must be "
+            "equal. Export with --no-batch and report the converter versions."
+        )
+    return ver, diff
 
 
 def write_export_bundle(

@@ -26,6 +26,8 @@ from mujo_edge.errors import ExportError
 from mujo_edge.noise import quiet_third_party
 
 BACKENDS = ("executorch", "tflite")
+#: Largest batch a module quantized with ``any_batch`` is traced for.
+MAX_TRACE_BATCH = 4096
 
 
 def make_quantizer(backend: str, float_modules: Collection[str] = ()) -> Any:
@@ -86,18 +88,26 @@ def stem_modules(model: nn.Module) -> tuple[str, ...]:
     return tuple(names)
 
 
+def batch_example(example: torch.Tensor, batch: int) -> torch.Tensor:
+    """A (batch, ...) tracing input made of ``example``'s first row (only its shape matters)."""
+    return example[:1].expand(batch, *example.shape[1:]).contiguous()
+
+
 def quantize(
     model: nn.Module,
     example: torch.Tensor,
     calib_bcw: np.ndarray,
     backend: str,
     float_modules: Collection[str] = (),
+    any_batch: bool = False,
 ) -> tuple[torch.fx.GraphModule, Any]:
     """PT2E static int8 post-training quantization: returns (quantized module, the quantizer used).
 
     Observers see every calibration window (K, 3, WINDOW), one at a time as the batch-1 graph runs.
     ``model`` must be in eval mode with BatchNorm already folded (``Student.fused()``). The modules named in
-    ``float_modules`` stay float32 (see :func:`make_quantizer`).
+    ``float_modules`` stay float32 (see :func:`make_quantizer`). With ``any_batch`` the graph is traced with
+    a symbolic batch dimension, so the one quantized module (same observers, same scales) converts to the
+    batch-1 model and to a batch-B variant alike; a batch-1 trace bakes the batch into its reshapes.
     """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
@@ -106,7 +116,13 @@ def quantize(
     model = model.eval()
     x = torch.from_numpy(np.ascontiguousarray(calib_bcw, np.float32))
     quantizer = make_quantizer(backend, float_modules)
-    prepared = prepare_pt2e(torch.export.export(model, (example,)).module(), quantizer)
+    if any_batch:  # torch specializes a batch of 1, so trace with 2 and mark it symbolic
+        two = batch_example(example, 2)
+        dims = ({0: torch.export.Dim("batch", min=1, max=MAX_TRACE_BATCH)},)
+        graph = torch.export.export(model, (two,), dynamic_shapes=dims)
+    else:
+        graph = torch.export.export(model, (example,))
+    prepared = prepare_pt2e(graph.module(), quantizer)
     with torch.no_grad():
         for i in range(len(x)):
             prepared(x[i : i + 1])

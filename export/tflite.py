@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,29 +25,43 @@ def to_tflite(
     example: torch.Tensor,
     calib_bcw: np.ndarray | None = None,
     float_modules: Collection[str] = (),
-) -> bytes:
-    """Convert ``model`` (eval, BatchNorm folded) to a TFLite flatbuffer; int8 when ``calib_bcw`` (K, 3,
-    WINDOW) windows are given, except the modules named in ``float_modules``, which stay float32 (a float
-    first layer makes the model's input float32; LiteRT's XNNPACK delegate still takes the whole graph)."""
+    batches: Sequence[int] = (1,),
+) -> list[bytes]:
+    """Convert ``model`` (eval, BatchNorm folded) to TFLite flatbuffers, one per batch size in ``batches``
+    (the input's fixed batch dimension); int8 when ``calib_bcw`` (K, 3, WINDOW) windows are given, except
+    the modules named in ``float_modules``, which stay float32 (a float first layer makes the model's input
+    float32; LiteRT's XNNPACK delegate still takes the whole graph).
+
+    Every batch size is converted from ONE quantized module, so all share their scales, zero points and
+    int8 weights. A batch is fixed, not dynamic: litert-torch 0.10 cannot lower a symbolic batch
+    (``broadcast_in_dim`` with a negative size), and resizing a batch-1 model's input fails in the XNNPACK
+    delegate's reshape.
+    """
     quiet_third_party()
     import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
 
-    from mujo_edge.export.quantize import quantize
+    from mujo_edge.export.quantize import batch_example, quantize
 
+    kwargs: dict[str, Any] = {}
     if calib_bcw is not None:
-        qmodel, quantizer = quantize(model, example, calib_bcw, "tflite", float_modules)
-        edge = litert_torch.convert(qmodel, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
+        any_batch = any(b != example.shape[0] for b in batches)
+        model, quantizer = quantize(model, example, calib_bcw, "tflite", float_modules, any_batch)
+        kwargs["quant_config"] = QuantConfig(pt2e_quantizer=quantizer)
     else:
-        edge = litert_torch.convert(model.eval(), (example,))
-    fd, path = tempfile.mkstemp(suffix=".tflite")
-    os.close(fd)
-    try:
-        edge.export(path)
-        with open(path, "rb") as f:
-            return compact_flatbuffer(f.read())
-    finally:
-        os.unlink(path)
+        model = model.eval()
+    blobs = []
+    for b in batches:
+        edge = litert_torch.convert(model, (batch_example(example, b),), **kwargs)
+        fd, path = tempfile.mkstemp(suffix=".tflite")
+        os.close(fd)
+        try:
+            edge.export(path)
+            with open(path, "rb") as f:
+                blobs.append(compact_flatbuffer(f.read()))
+        finally:
+            os.unlink(path)
+    return blobs
 
 
 #: Alignment of weight buffers inside the flatbuffer, bytes (the schema's ``force_align: 16`` on

@@ -6,6 +6,9 @@ Layout (a plain zip; ``manifest.json`` at its root)::
                                           one content hash over all of it
     models/student_litert_int8.tflite     LiteRT model, int8 end to end (input and output int8)
     models/student_xnnpack_q8.pte         ExecuTorch program, one XNNPACK partition, float32 I/O
+    models/student_litert_int8_b64.tflite optional batch variants of each model: the same int8 model with a
+    models/student_xnnpack_q8_b64.pte     fixed batch of 64 windows (one call per 64 windows on a gateway);
+                                          a model entry's ``batch`` names it (docs/bundle.md)
     label_embeddings.npy                  optional (L, D) float32, label texts in the student's joint space
     head_weight.npy                       optional (L, D) float32: a linear head over the unit embedding
                                           (a bundle made from words or taught from a few examples)
@@ -128,6 +131,14 @@ class ModelEntry:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     info: Mapping[str, Any]  # the whole manifest entry (partitions, verification, sizes...)
+    #: The same model exported with a fixed batch of ``rows`` windows (same quantization), or None (bundles
+    #: exported before batch variants, or with ``--no-batch``): the runner then calls this model per window.
+    batch: ModelEntry | None = None
+
+    @property
+    def rows(self) -> int:
+        """Windows per call: the batch dimension of the model's input (1 for the streaming model)."""
+        return int(self.inputs[0].shape[0]) if self.inputs and self.inputs[0].shape else 1
 
     def output(self, name: str) -> TensorSpec | None:
         """The output called ``name`` (``"logits"`` or ``"embedding"``), or None when the model lacks it."""
@@ -490,6 +501,7 @@ class Bundle:
                     "file": m.file,
                     "bytes": len(self._files[m.file]),
                     "partitions": m.info.get("partitions"),
+                    "batch": None if m.batch is None else m.batch.rows,
                 }
                 for m in self.models
             ],
@@ -746,7 +758,8 @@ def _validate(manifest: dict[str, Any], files: Mapping[str, bytes], p: Path) -> 
             raise BundleError(
                 f"{p}: model {entry.file} has dtype {entry.dtype!r}, expected int8 or float32. {_REGENERATE}"
             )
-        for t in (*entry.inputs, *entry.outputs):
+        variant = () if entry.batch is None else (*entry.batch.inputs, *entry.batch.outputs)
+        for t in (*entry.inputs, *entry.outputs, *variant):
             if not t.shape or any(s < 1 for s in t.shape) or t.position < 0:
                 raise BundleError(
                     f"{p}: model {entry.file} tensor {t.name!r} has shape {t.shape} / position {t.position}. {_REGENERATE}"
@@ -777,6 +790,8 @@ def _validate(manifest: dict[str, Any], files: Mapping[str, bytes], p: Path) -> 
             )
         emb = entry.output("embedding")
         emb_dims.add(None if emb is None else emb.shape[-1])
+        if entry.batch is not None:
+            _validate_batch(entry, entry.batch, m["batch"], files, p, w)
     if len(emb_dims) != 1:
         raise BundleError(
             f"{p}: the bundle's models disagree on the embedding size {sorted(map(str, emb_dims))}. {_REGENERATE}"
@@ -858,6 +873,45 @@ def _validate_arrays_meta(
             )
 
 
+#: Largest batch a batch variant may declare (windows per call).
+MAX_BATCH = 4096
+
+
+def _validate_batch(
+    entry: ModelEntry, b: ModelEntry, raw: Mapping[str, Any], files: Mapping[str, bytes], p: Path, w: int
+) -> None:
+    """The batch variant of ``entry`` (manifest ``raw``; it shares the model's format, dtype and layout):
+    its own file, listed with the same sha256, a batch of 2..MAX_BATCH windows of the bundle's window, and
+    the streaming model's outputs (names and sizes; a converter may order them differently) with that
+    batch."""
+    what = f"{p}: the batch variant {b.file!r} of model {entry.file}"
+    if b.file not in files or b.file == entry.file:
+        raise BundleError(f"{what} is not a separate file in the manifest's file list. {_REGENERATE}")
+    digest = sha256_bytes(files[b.file])
+    if raw.get("sha256") != digest:
+        raise BundleError(
+            f"{what} records sha256 {str(raw.get('sha256'))[:16]}... but the file is {digest[:16]}...: the "
+            f"variant does not belong to this bundle. {_REGENERATE}"
+        )
+    n = b.rows
+    if (
+        raw.get("size", n) != n
+        or not 2 <= n <= MAX_BATCH
+        or len(b.inputs) != 1
+        or sorted(b.inputs[0].shape[1:]) != sorted((3, w))
+    ):
+        raise BundleError(
+            f"{what} takes {b.inputs[0].shape if b.inputs else 'no input'}; expected a batch of 2 to "
+            f"{MAX_BATCH} windows of {w} samples of 3 axes. {_REGENERATE}"
+        )
+    want = sorted((o.name, (n, *o.shape[1:])) for o in entry.outputs)
+    have = sorted((o.name, o.shape) for o in b.outputs)
+    if want != have:
+        raise BundleError(
+            f"{what} returns {have}, expected the model's outputs with batch {n}: {want}. {_REGENERATE}"
+        )
+
+
 def _embed_dim(models: list[ModelEntry]) -> int | None:
     emb = models[0].output("embedding")
     return None if emb is None else int(emb.shape[-1])
@@ -874,6 +928,9 @@ def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:
     if layout not in INPUT_LAYOUTS:
         raise BundleError(f"{p}: model {m.get('file')} has unknown input_layout {layout!r}. {_REGENERATE}")
     try:
+        batch = m.get("batch")
+        if batch is not None and not isinstance(batch, Mapping):
+            raise TypeError(f"'batch' must be an object, got {type(batch).__name__}")
         return ModelEntry(
             format=str(fmt),
             file=str(m["file"]),
@@ -882,6 +939,9 @@ def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:
             inputs=tuple(TensorSpec.from_dict(t) for t in m["inputs"]),
             outputs=tuple(TensorSpec.from_dict(t) for t in m["outputs"]),
             info=dict(m),
+            batch=None
+            if batch is None
+            else _model_entry({**batch, "format": fmt, "input_layout": layout, "dtype": m["dtype"]}, p),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise BundleError(f"{p}: model entry {m.get('file')!r} is malformed ({e!r}). {_REGENERATE}") from e

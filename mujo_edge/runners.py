@@ -3,8 +3,12 @@
 A runner applies the model and nothing else: its input is raw windows of accelerometer specific force in g,
 ``(B, WINDOW, 3)`` float32, already PIT-calibrated when the bundle has a calibration table (the pipeline's
 job). The runner takes care of the model's input layout (the students take ``(B, 3, WINDOW)``), of int8
-(de)quantization with the model's own scale and zero point, and of batches (one invoke per window: the
-exported graphs have batch size 1, which is also what a streaming watch produces).
+(de)quantization with the model's own scale and zero point, and of batches. The streaming model has batch
+size 1 (what a watch produces); a bundle exported with a batch variant (``ModelEntry.batch``: the same
+int8 model with a fixed batch of B windows, 64 by default) lets a gateway classify B ready windows in one
+call: chunks of B go to the batch model, a remainder of at least :data:`PAD_FROM` windows is padded to B,
+a smaller one goes window by window. Either way a window's outputs are bit for bit those of the batch-1
+model (export checks it). A bundle without the variant runs every window through the batch-1 model.
 
 A single window, the live case, costs the runtime's own call plus a few microseconds: the input is
 checked with one BLAS dot (finite sum, so finite values), copied straight into the runtime's input tensor
@@ -41,6 +45,11 @@ if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle, ModelEntry
 
 log = logging.getLogger(__name__)
+
+#: Fewest windows of a remainder (a batch smaller than the batch model's B) padded to one batched call;
+#: fewer go through the batch-1 model one by one. One batch-64 call of the shipped student costs about as
+#: much as 8-16 single calls (docs/benchmarks.md, bench_gateway.py's batch rows).
+PAD_FROM = 8
 
 #: The extra that installs each format's runtime.
 RUNTIME_EXTRA = {"tflite": "runtime", "executorch": "export"}
@@ -94,22 +103,33 @@ class Runner:
     float32 array of one output of the last call).
 
     Attributes: ``name`` (runtime name and version), ``format`` (``tflite``/``executorch``), ``dtype``
-    (``int8``/``float32``), ``threads``, ``model_bytes``, ``labels``, ``has_embedding``.
+    (``int8``/``float32``), ``threads``, ``model_bytes``, ``labels``, ``has_embedding``, ``batch`` (windows
+    per call of the batch variant; 1 without one).
     """
 
     name: str = "runner"
     format: str = ""
 
-    def __init__(self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int) -> None:
+    def __init__(
+        self,
+        entry: ModelEntry,
+        model: bytes,
+        labels: list[str],
+        window: int,
+        threads: int,
+        batch_model: bytes | None = None,
+    ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.entry = entry
+        self.rows = entry.rows  # windows per call of this model
         self.dtype = entry.dtype
         self.threads = int(threads)
         self.model_bytes = len(model)
         self.labels = list(labels)
         self.window = int(window)
         self._one_shape = (1, self.window, 3)
+        self._rows_shape = (self.rows, self.window, 3)
         self._ones = np.ones(self.window * 3, np.float32)
         self._bcw = entry.input_layout == "BCW"
         logit = entry.output("logits")
@@ -118,6 +138,20 @@ class Runner:
         self._logits_spec = logit
         self._embed_spec = entry.output("embedding")
         self.has_embedding = self._embed_spec is not None
+        self._batched: Runner | None = None
+        if entry.batch is not None and batch_model is not None:
+            self._batched = type(self)(entry.batch, batch_model, labels, window, threads)
+        self.batch = self._batched.rows if self._batched is not None else 1
+
+    def _check_rows(self, runtime_shape: Any) -> None:
+        """BundleError unless the runtime's input batch is the entry's (a batch variant whose file is not
+        the model its manifest entry describes)."""
+        rows = int(next(iter(runtime_shape)))
+        if rows != self.rows:
+            raise BundleError(
+                f"model {self.entry.file} takes batches of {rows} windows but its manifest entry says "
+                f"{self.rows}; the bundle's model and manifest do not match. Re-export it."
+            )
 
     # --- public API ------------------------------------------------------------------------------
     def logits(self, windows_g: np.ndarray) -> np.ndarray:
@@ -155,7 +189,20 @@ class Runner:
             return self._output(self._logits_spec), self._output(self._embed_spec) if want_emb else None
         logits = np.empty((n, len(self.labels)), np.float32)
         emb = np.empty((n, self._embed_spec.shape[-1]), np.float32) if want_emb else None  # type: ignore[union-attr]
-        for i in range(n):
+        start, br = 0, self._batched
+        if br is not None:
+            b = br.rows
+            while n - start >= min(b, PAD_FROM):
+                m = min(b, n - start)
+                chunk = x[start : start + m]
+                if m < b:  # pad with zero windows (valid input; their outputs are dropped)
+                    chunk = np.concatenate([chunk, np.zeros((b - m, *chunk.shape[1:]), np.float32)])
+                br._forward(chunk)
+                logits[start : start + m] = br._output(br._logits_spec)[:m]
+                if emb is not None:
+                    emb[start : start + m] = br._output(br._embed_spec)[:m]
+                start += m
+        for i in range(start, n):
             self._forward(x[i : i + 1])
             logits[i] = self._output(self._logits_spec)[0]
             if emb is not None:
@@ -196,11 +243,12 @@ class Runner:
         return softmax_row(self._output(self._logits_spec)[0].tolist())
 
     def _forward(self, x: np.ndarray) -> None:  # pragma: no cover
-        """Run one window ``x`` ((1, WINDOW, 3) float32 g, toolkit layout, possibly a view)."""
+        """Run ``x``: (rows, WINDOW, 3) float32 g, toolkit layout, possibly a view (rows: the model's batch,
+        1 for the streaming model)."""
         raise NotImplementedError
 
     def _output(self, spec: Any) -> np.ndarray:  # pragma: no cover
-        """A new (1, size) float32 array of the output ``spec`` of the last call, dequantized."""
+        """A new (rows, size) float32 array of the output ``spec`` of the last call, dequantized."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -242,9 +290,15 @@ class LiteRtRunner(Runner):
     format = "tflite"
 
     def __init__(
-        self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1
+        self,
+        entry: ModelEntry,
+        model: bytes,
+        labels: list[str],
+        window: int,
+        threads: int = 1,
+        batch_model: bytes | None = None,
     ) -> None:
-        super().__init__(entry, model, labels, window, threads)
+        super().__init__(entry, model, labels, window, threads, batch_model)
         interpreter_cls, self.name = _litert_interpreter()
         try:
             self._it = interpreter_cls(model_content=model, num_threads=self.threads)
@@ -255,6 +309,7 @@ class LiteRtRunner(Runner):
                 "TFLite flatbuffer for this runtime. Re-export it."
             ) from e
         inp = self._it.get_input_details()[0]
+        self._check_rows(inp["shape"])
         self._in_index = inp["index"]
         self._in_dtype = inp["dtype"]
         scale, zp = inp["quantization"]
@@ -264,7 +319,7 @@ class LiteRtRunner(Runner):
         if scale:
             info = np.iinfo(self._in_dtype)
             self._in_min, self._in_max = np.float32(info.min), np.float32(info.max)
-            self._in_buf = np.empty(self._one_shape, np.float32)
+            self._in_buf = np.empty(self._rows_shape, np.float32)
         outs = self._it.get_output_details()
         self._out_index = [o["index"] for o in outs]
         # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
@@ -286,14 +341,20 @@ class LiteRtRunner(Runner):
         self._in_view: np.ndarray | None = None
         if self._native_invoke is not None:
             view = self._it.tensor(self._in_index)()
-            self._in_view = view.transpose(0, 2, 1) if self._bcw else view  # (1, WINDOW, 3) either way
+            self._in_view = view.transpose(0, 2, 1) if self._bcw else view  # (rows, WINDOW, 3) either way
             self._out_views = [self._it.tensor(i)() for i in self._out_index]
             self._out_bytes = [v.view(np.uint8) if v.dtype == np.int8 else v for v in self._out_views]
         # The live case in one method (predict_one): a float32 input and int8 logits read through the
         # exp table; anything else goes the general way.
         dq = self._dequant.get(self._logits_spec.position)
         self._fast_exp: list[float] | None = None
-        if self._in_view is not None and self._in_scale is None and dq is not None and dq.exp is not None:
+        if (
+            self.rows == 1
+            and self._in_view is not None
+            and self._in_scale is None
+            and dq is not None
+            and dq.exp is not None
+        ):
             self._fast_exp = dq.exp
             self._fast_logits = self._out_bytes[self._logits_spec.position]
 
@@ -362,9 +423,15 @@ class ExecuTorchRunner(Runner):
     format = "executorch"
 
     def __init__(
-        self, entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1
+        self,
+        entry: ModelEntry,
+        model: bytes,
+        labels: list[str],
+        window: int,
+        threads: int = 1,
+        batch_model: bytes | None = None,
     ) -> None:
-        super().__init__(entry, model, labels, window, threads)
+        super().__init__(entry, model, labels, window, threads, batch_model)
         try:
             from mujo_edge.noise import quiet_third_party
 
@@ -379,6 +446,7 @@ class ExecuTorchRunner(Runner):
             program = runtime_mod.Runtime.get().load_program(model)
             self._method = program.load_method("forward")
             _ET_STATE["loaded"] = True
+            self._check_rows(self._method.metadata.input_tensor_meta(0).sizes())
         except Exception as e:
             raise BundleError(
                 f"ExecuTorch could not load {entry.file} ({type(e).__name__}: {e}); the program is not valid "
@@ -392,10 +460,10 @@ class ExecuTorchRunner(Runner):
         # per-call numpy -> torch conversion. Outputs are read without ExecuTorch's defensive clone
         # (``clone_outputs=False``); they alias the method's planned output buffers, so ``_output`` copies
         # them out before the next call. Together ~5 us of the ~13 us the Python binding adds per window.
-        shape = (1, 3, self.window) if self._bcw else (1, self.window, 3)
+        shape = (self.rows, 3, self.window) if self._bcw else self._rows_shape
         self._in_t = torch.zeros(shape, dtype=torch.float32)
         self._in_np = self._in_t.numpy()
-        self._in_view = self._in_np.transpose(0, 2, 1) if self._bcw else self._in_np  # (1, WINDOW, 3)
+        self._in_view = self._in_np.transpose(0, 2, 1) if self._bcw else self._in_np  # (rows, WINDOW, 3)
         self._inputs = [self._in_t]
         self._outs: Any = ()
         raw = getattr(self._method, "_method", None)  # the pybinding behind executorch.runtime.Method
@@ -423,7 +491,7 @@ class ExecuTorchRunner(Runner):
         if spec.scale is not None and out.dtype != np.float32:
             a -= spec.zero_point
             a *= spec.scale
-        return a.reshape(1, -1)
+        return a.reshape(self.rows, -1)
 
 
 #: Whether this process has loaded an ExecuTorch program: the thread pool can only be resized before.
@@ -476,7 +544,14 @@ def _litert_interpreter() -> tuple[type, str]:
 _RUNNERS: dict[str, type[Runner]] = {"tflite": LiteRtRunner, "executorch": ExecuTorchRunner}
 
 
-def runner_for(entry: ModelEntry, model: bytes, labels: list[str], window: int, threads: int = 1) -> Runner:
+def runner_for(
+    entry: ModelEntry,
+    model: bytes,
+    labels: list[str],
+    window: int,
+    threads: int = 1,
+    batch_model: bytes | None = None,
+) -> Runner:
     """The runner of ``entry``'s format for the model bytes ``model``: the one constructor every caller uses
     (a bundle's :meth:`~mujo_edge.bundle.Bundle.runner`, and export's verification before a bundle exists).
 
@@ -486,6 +561,8 @@ def runner_for(entry: ModelEntry, model: bytes, labels: list[str], window: int, 
         labels: the model's classes, in logit order.
         window: samples per window.
         threads: runtime threads.
+        batch_model: the bytes of ``entry.batch``'s file (the batch variant), or None to call the model once
+            per window.
     """
     cls = _RUNNERS.get(entry.format)
     if cls is None:
@@ -493,7 +570,7 @@ def runner_for(entry: ModelEntry, model: bytes, labels: list[str], window: int, 
             f"model {entry.file} has format {entry.format!r}; this mujo-edge runs {sorted(_RUNNERS)}. "
             "Upgrade mujo-edge or re-export."
         )
-    return cls(entry, model, labels, window, threads=threads)
+    return cls(entry, model, labels, window, threads=threads, batch_model=batch_model)
 
 
 def make_runner(bundle: Bundle, entry: ModelEntry, threads: int = 1) -> Runner:
@@ -506,6 +583,9 @@ def make_runner(bundle: Bundle, entry: ModelEntry, threads: int = 1) -> Runner:
             RUNTIME_EXTRA[entry.format],
             "ai-edge-litert" if entry.format == "tflite" else "executorch",
         )
-    runner = runner_for(entry, bundle.file_bytes(entry.file), bundle.labels, bundle.window, threads)
+    batch_model = bundle.file_bytes(entry.batch.file) if entry.batch is not None else None
+    runner = runner_for(
+        entry, bundle.file_bytes(entry.file), bundle.labels, bundle.window, threads, batch_model
+    )
     log.info("runner: %r for %s", runner, entry.file)
     return runner

@@ -98,6 +98,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "output on training windows matches the float student's (default; ~1 min); nearest is PT2E's own",
     )
     e.add_argument(
+        "--batch",
+        type=int,
+        default=64,  # export.pipeline.EXPORT_BATCH (not imported here: it imports torch)
+        metavar="B",
+        help="also export each model with a fixed batch of B windows (the same int8 model; a gateway then "
+        "classifies B ready windows in one call; default 64, 0: none)",
+    )
+    e.add_argument(
+        "--no-batch",
+        dest="batch",
+        action="store_const",
+        const=0,
+        help="export only the batch-1 models (what a watch or phone runs); the bundle is smaller",
+    )
+    e.add_argument(
         "--stem",
         choices=("float", "int8"),
         default="float",
@@ -408,6 +423,7 @@ def _export(args: argparse.Namespace) -> int:
             equalize=args.equalize,
             rounding=args.rounding,
             float_stem=args.stem == "float",
+            batch=args.batch,
         )
     table = Table(
         title=f"export of {args.student} ({'int8' if args.int8 else 'float32'}), "
@@ -437,6 +453,18 @@ def _export(args: argparse.Namespace) -> int:
             f"{v.max_abs_logit_error:.3f}",
             "-" if v.embedding_cosine is None else f"{v.embedding_cosine:.4f}",
         )
+        if m.file.batch is not None:  # same int8 model: equal outputs per window, checked in export
+            bv, bp = m.file.batch.info["verification"], m.file.batch.info["partitions"]
+            table.add_row(
+                f"{m.file.batch.filename} (batch)",
+                f"{len(m.file.batch.data) / 1024:.1f}",
+                f"{bp['xnnpack_partitions']}{' (whole model)' if bp['whole_model_in_one_partition'] else ' [red](split)[/]'}",
+                f"{bv['agreement']:.4f}",
+                f"{bv['macro_f1']:.4f}",
+                f"{bv['float_macro_f1']:.4f}",
+                f"{bv['max_abs_logit_error']:.3f}",
+                "-" if bv["embedding_cosine"] is None else f"{bv['embedding_cosine']:.4f}",
+            )
     console.print(table)
     info = report.models[0].file.info if report.models else {}
     eq, fm, wr = info.get("equalization"), info.get("float_modules"), info.get("weight_rounding")
