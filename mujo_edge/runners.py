@@ -6,8 +6,8 @@ job). The runner takes care of the model's input layout (the students take ``(B,
 (de)quantization with the model's own scale and zero point, and of batches. The streaming model has batch
 size 1 (what a watch produces); a bundle exported with a batch variant (``ModelEntry.batch``: the same
 int8 model with a fixed batch of B windows, 64 by default) lets a gateway classify B ready windows in one
-call: chunks of B go to the batch model, a remainder of at least :data:`PAD_FROM` windows is padded to B,
-a smaller one goes window by window. Either way a window's outputs are bit for bit those of the batch-1
+call: chunks of B go to the batch model, a remainder of at least ``pad_from`` windows is padded to B (about
+where one batched call costs as much as that many single calls), a smaller one goes window by window. Either way a window's outputs are bit for bit those of the batch-1
 model (export checks it). A bundle without the variant runs every window through the batch-1 model.
 
 A single window, the live case, costs the runtime's own call plus a few microseconds: the input is
@@ -45,11 +45,6 @@ if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle, ModelEntry
 
 log = logging.getLogger(__name__)
-
-#: Fewest windows of a remainder (a batch smaller than the batch model's B) padded to one batched call;
-#: fewer go through the batch-1 model one by one. One batch-64 call of the shipped student costs about as
-#: much as 8-16 single calls (docs/benchmarks.md, bench_gateway.py's batch rows).
-PAD_FROM = 8
 
 #: The extra that installs each format's runtime.
 RUNTIME_EXTRA = {"tflite": "runtime", "executorch": "export"}
@@ -109,6 +104,10 @@ class Runner:
 
     name: str = "runner"
     format: str = ""
+    #: A remainder of at least this fraction of the batch model's B windows is padded to one batched call,
+    #: a smaller one runs window by window: about where one batched call costs as much as the single calls
+    #: (benchmarks/bench_batch.py on the shipped student's architecture, docs/benchmarks.md).
+    pad_fraction: float = 0.5
 
     def __init__(
         self,
@@ -142,6 +141,8 @@ class Runner:
         if entry.batch is not None and batch_model is not None:
             self._batched = type(self)(entry.batch, batch_model, labels, window, threads)
         self.batch = self._batched.rows if self._batched is not None else 1
+        #: Fewest windows of a remainder that go to the batch model (padded), see ``pad_fraction``.
+        self.pad_from = max(1, math.ceil(self.batch * self.pad_fraction)) if self._batched else 0
 
     def _check_rows(self, runtime_shape: Any) -> None:
         """BundleError unless the runtime's input batch is the entry's (a batch variant whose file is not
@@ -192,7 +193,7 @@ class Runner:
         start, br = 0, self._batched
         if br is not None:
             b = br.rows
-            while n - start >= min(b, PAD_FROM):
+            while n - start >= self.pad_from:
                 m = min(b, n - start)
                 chunk = x[start : start + m]
                 if m < b:  # pad with zero windows (valid input; their outputs are dropped)
@@ -288,6 +289,7 @@ class LiteRtRunner(Runner):
     """
 
     format = "tflite"
+    pad_fraction = 0.5  # one batch-64 call costs ~34 single calls
 
     def __init__(
         self,
@@ -421,6 +423,7 @@ class ExecuTorchRunner(Runner):
     """Runs a ``.pte`` program with ExecuTorch's Python runtime (XNNPACK delegate inside the program)."""
 
     format = "executorch"
+    pad_fraction = 0.25  # one batch-64 call costs ~15 single calls (the binding's per-call cost is larger)
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from mujo_edge.constants import WINDOW  # noqa: E402
 from mujo_edge.errors import BundleError, ExportError  # noqa: E402
 from mujo_edge.export.bundle_writer import write_bundle  # noqa: E402
 from mujo_edge.export.pipeline import ExportData, export_models  # noqa: E402
-from mujo_edge.runners import PAD_FROM, runner_for  # noqa: E402
+from mujo_edge.runners import runner_for  # noqa: E402
 from mujo_edge.training.distill import Student, StudentConfig  # noqa: E402
 
 from .fakes import LABELS, tiny_windows  # noqa: E402
@@ -100,11 +100,13 @@ def test_export_stores_a_batch_variant_per_model(bundle_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("n", [1, 7, PAD_FROM, 64, 130])
+@pytest.mark.parametrize("n", [1, 7, 20, 40, 64, 130])
 def test_batched_runner_equals_window_by_window(bundle_path: Path, fmt: str, n: int) -> None:
     b = Bundle.open(bundle_path)
     batched, single = b.runner(fmt), _single(b, fmt)
     assert batched.batch == BATCH and single.batch == 1
+    # 7: window by window; 20: padded in ExecuTorch only; 40: padded in both; 130: 64 + 64 + 2 single
+    assert batched.pad_from == {"tflite": 32, "executorch": 16}[fmt]
     x = _windows(n)
     logits, emb = batched.run(x)
     assert logits.shape == (n, len(LABELS)) and emb is not None and emb.shape[0] == n
