@@ -184,3 +184,12 @@ def test_corrupted_or_mismatching_variant_is_refused(bundle_path: Path, tmp_path
 def test_export_refuses_a_batch_of_one() -> None:
     with pytest.raises(ExportError, match="at least 2 windows"):
         export_models(Student(StudentConfig(n_classes=3)), LABELS, WINDOW, None, batch=1)  # type: ignore[arg-type]
+
+
+def test_export_cli_writes_the_variant_by_default_and_skips_it_on_request() -> None:
+    from mujo_edge.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["export", "s", "--out", "m.mujo"]).batch == 64
+    assert parse(["export", "s", "--out", "m.mujo", "--batch", "128"]).batch == 128
+    assert parse(["export", "s", "--out", "m.mujo", "--no-batch"]).batch == 0
