@@ -18,6 +18,7 @@ import pytest
 from mujo_edge.constants import H36M_JOINTS, HOP, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import Dataset
+from mujo_edge.training.synth.imu import SensorModel, virtual_imu
 from mujo_edge.training.synth.mocap import (
     LabelledClip,
     bone_lengths,
@@ -28,7 +29,6 @@ from mujo_edge.training.synth.mocap import (
     read_bvh,
     read_deepmimic,
 )
-from mujo_edge.training.synth.imu import SensorModel, virtual_imu
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "mocap"
 J = {n: i for i, n in enumerate(H36M_JOINTS)}

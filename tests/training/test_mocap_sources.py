@@ -11,9 +11,9 @@ import pytest
 
 from mujo_edge.constants import RATE_HZ
 from mujo_edge.errors import DataError
+from mujo_edge.training.synth.imu import SensorModel, virtual_imu
 from mujo_edge.training.synth.mocap import bone_lengths, clip_on_grid
 from mujo_edge.training.synth.mocap.sources import DEMO_CLIPS, demo_clips, import_mocap_demo
-from mujo_edge.training.synth.imu import SensorModel, virtual_imu
 from mujo_edge.training.synth.realism import dominant_frequency
 
 pytestmark = pytest.mark.slow  # the first run downloads pybullet's 103 MB wheel
