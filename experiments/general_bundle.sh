@@ -45,16 +45,8 @@ W="$DIR/build"
 [ -f "$DIR/general.mujo" ] || LABELS=$LABELS WORK=$W THREADS=2 FINETUNE_EPOCHS=10 DISTILL_EPOCHS=20 MIN_AGREEMENT=0.975 \
     experiments/make_default_bundle.sh default "$DIR/known" "$DIR/general.mujo"
 
-# subjects as make_default_bundle.sh chose them: the last 10 % test, the 10 % before validation
-read -r TRAIN VAL TEST < <("$PYTHON" - "$W/known" <<'EOF'
-import sys
-import numpy as np
-from mujo_edge.training.data.format import Dataset
-s = np.unique(np.asarray(Dataset.open(sys.argv[1]).subject)).tolist()
-k = max(1, len(s) // 10)
-print(*(",".join(map(str, x)) for x in (s[: -2 * k], s[-2 * k : -k], s[-k:])))
-EOF
-)
+# the subjects make_default_bundle.sh split the corpus into (training, validation, test: a line each)
+{ read -r TRAIN; read -r VAL; read -r TEST; } < "$W/subjects.txt"
 SPLIT=(--bundle "$DIR/general.mujo" --data "$W/known" --train-subjects "$TRAIN" --val-subjects "$VAL" --test-subjects "$TEST")
 "$PYTHON" experiments/open_set.py "${SPLIT[@]}" --unknown "$DIR/unknown" --exclude "non_activity,$B" \
     --max-unknown 4000 --out "$DIR/open_set_validation.json" > /dev/null

@@ -9,7 +9,8 @@
 # bundle to write (default mujo_edge/assets/default.mujo).
 #
 # Steps (docs/bundle.md, "The general default bundle"):
-#   1. the corpus restricted to LABELS (experiments/subset_dataset.py); every other activity of the corpus
+#   1. the corpus restricted to LABELS (experiments/subset_dataset.py), and its subject split in
+#      WORK/subjects.txt (training, validation, test: a line each); every other activity of the corpus
 #      stays out of the bundle and serves as held-out "unknown" activities in step 5;
 #   2. mujo-edge finetune: the teacher on those labels (train / validation / test subjects);
 #   3. mujo-edge distill: the int8-friendly student, with the label texts in the joint space;
@@ -78,6 +79,15 @@ export OMP_NUM_THREADS=$THREADS
 
 echo "== 1/5 corpus restricted to $n_labels labels -> $WORK/known"
 "$PYTHON" "$HERE/subset_dataset.py" "$CORPUS" "$WORK/known" --labels "$LABELS"
+# the split every later step (and experiments/open_set.py after it) uses: training, validation, test subjects
+"$PYTHON" - "$WORK/known" "$VAL_SUBJECTS" "$TEST_SUBJECTS" > "$WORK/subjects.txt" <<'EOF'
+import sys
+import numpy as np
+from mujo_edge.training.data.format import Dataset
+held = {int(x) for x in ",".join(sys.argv[2:]).split(",") if x}
+s = [x for x in np.unique(np.asarray(Dataset.open(sys.argv[1]).subject)).tolist() if x not in held]
+print(",".join(map(str, s)), *sys.argv[2:], sep="\n")
+EOF
 
 echo "== 2/5 teacher (test subjects $TEST_SUBJECTS, validation $VAL_SUBJECTS)"
 "${MUJO[@]}" finetune --pretrained "$PRETRAINED" --data "$WORK/known" --out "$WORK/teacher" \
