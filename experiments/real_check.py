@@ -33,7 +33,13 @@ def main() -> None:
     a = p.parse_args()
     b = Bundle.open(a.bundle)
     ds = Dataset.open(a.data)
-    mapping = dict(x.split("=", 1) for x in a.map.split(",") if x)
+    pairs = [x.split("=", 1) for x in a.map.split(",") if x]
+    if any(len(x) != 2 for x in pairs):
+        p.error(f"--map takes real=bundle pairs separated by commas, e.g. walking=walking; got {a.map!r}")
+    mapping = dict(pairs)
+    unknown = sorted(set(mapping.values()) - set(b.labels))
+    if unknown:
+        p.error(f"--map names labels the bundle does not have: {unknown}; it has {b.labels}")
     x = np.asarray(ds.acc, np.float32)
     if b.calibration is not None:
         x = b.calibration.apply(x)
