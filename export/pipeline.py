@@ -548,10 +548,19 @@ def _embed(bundle: Bundle, windows_g: np.ndarray) -> np.ndarray:
     return emb
 
 
-def add_open_set(bundle: Bundle, out: str | Path, windows: LabelledWindows, keep: float) -> Bundle:
-    """``bundle`` re-written at ``out`` with a Mahalanobis open-set test on its own model's embeddings:
-    class means and shared covariance from the training windows, the threshold keeping ``keep`` of the
-    validation windows known (:func:`mujo_edge.heads.with_open_set`)."""
+def add_open_set(
+    bundle: Bundle,
+    out: str | Path,
+    windows: LabelledWindows,
+    keep: float,
+    kind: str = "mahalanobis",
+    per_class: int = 1,
+    seed: int = 0,
+) -> Bundle:
+    """``bundle`` re-written at ``out`` with an open-set test on its own model's embeddings, fitted on the
+    training windows (``mahalanobis``: class means and shared covariance; ``cosine``: ``per_class`` unit
+    prototypes per class), the threshold keeping ``keep`` of the validation windows known
+    (:func:`mujo_edge.heads.with_open_set`)."""
     from mujo_edge.heads import Head, with_open_set
 
     if bundle.head.kind != "logits":
@@ -562,13 +571,16 @@ def add_open_set(bundle: Bundle, out: str | Path, windows: LabelledWindows, keep
         windows.train_label,
         _embed(bundle, windows.val_g),
         keep=keep,
+        kind=kind,
+        per_class=per_class,
+        seed=seed,
     )
     from mujo_edge.bundle import calibration_target_entry
 
     return bundle.derive(
         out,
         head=head,
-        open_set_info={"keep_known": keep, "chosen_on": windows.info},
+        open_set_info={"keep_known": keep, "prototypes_per_class": per_class, "chosen_on": windows.info},
         extra={"calibration_target": calibration_target_entry(windows.train_g)},
     )
 

@@ -14,7 +14,9 @@ Every head may carry an **open-set test** over ``(K, D)`` prototypes, of one of 
 * ``mahalanobis`` (bundles with labelled training data): ``score = -min_k (e - mu_k)^T P (e - mu_k)``, the
   negative squared Mahalanobis distance of the raw embedding ``e`` to the nearest class mean ``mu_k`` under
   the shared within-class precision ``P`` (D, D) of the training windows (Lee et al. 2018);
-* ``cosine`` (bundles made from words): ``score = max_k cos(e, prototype_k)`` over the label-text vectors.
+* ``cosine``: ``score = max_k cos(e, prototype_k)``: over the label-text vectors (bundles made from words),
+  the unit class means, or several unit centres per class (:func:`class_centres`: a class a wrist sees in
+  several ways, either wrist or several tempos, gets a prototype for each instead of one mean between them).
 
 A window scoring below ``threshold`` is one the model does not know and comes out as
 :data:`~mujo_edge.constants.UNKNOWN_LABEL`. The threshold is chosen on known validation windows only
@@ -109,6 +111,51 @@ def class_prototypes(embeddings: np.ndarray, y: np.ndarray, n_classes: int) -> n
     means = np.zeros((n_classes, e.shape[1]), np.float64)
     np.add.at(means, y, e)
     return unit_rows(means / counts[:n_classes, None])
+
+
+def class_centres(
+    embeddings: np.ndarray, y: np.ndarray, n_classes: int, per_class: int, seed: int = 0, iters: int = 50
+) -> np.ndarray:
+    """(K, D) float32 unit prototypes: up to ``per_class`` spherical k-means centres of each class's unit
+    embeddings (k-means++ start from ``seed``, cosine assignment), classes in order; a class with fewer
+    windows than ``per_class`` keeps each of its windows. ``per_class=1`` is :func:`class_prototypes`.
+
+    Raises ShapeError when a class has no window, ConfigError for ``per_class < 1``."""
+    if per_class < 1:
+        raise ConfigError(f"per_class must be >= 1, got {per_class}: the prototypes kept per class")
+    if per_class == 1:
+        return class_prototypes(embeddings, y, n_classes)
+    e = unit_rows(embeddings).astype(np.float64)
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in range(n_classes):
+        x = e[y == c]
+        if len(x) == 0:
+            raise ShapeError(f"class {c} has no example; every label needs at least one window")
+        out.append(_spherical_kmeans(x, per_class, rng, iters) if len(x) > per_class else x)
+    return np.concatenate(out).astype(np.float32)
+
+
+def _spherical_kmeans(x: np.ndarray, m: int, rng: np.random.Generator, iters: int) -> np.ndarray:
+    """(m, D) unit centres of (N, D) unit rows, N > m."""
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(m - 1):
+        d2 = np.maximum(1.0 - (x @ np.asarray(centres).T).max(axis=1), 0.0) ** 2
+        total = d2.sum()
+        centres.append(x[rng.choice(len(x), p=d2 / total)] if total > 0 else x[rng.integers(len(x))])
+    c = np.asarray(centres)
+    for _ in range(iters):
+        a = (x @ c.T).argmax(axis=1)
+        sums = np.zeros_like(c)
+        np.add.at(sums, a, x)
+        empty = np.bincount(a, minlength=m) == 0
+        sums[empty] = c[empty]  # a centre that lost every window stays where it was
+        new = unit_rows(sums)
+        if np.allclose(new, c, atol=1e-7):
+            break
+        c = new
+    return c
 
 
 def choose_threshold(known_scores: np.ndarray, keep: float = OPEN_SET_KEEP) -> float:
@@ -351,15 +398,22 @@ def with_open_set(
     val_emb: np.ndarray,
     keep: float = OPEN_SET_KEEP,
     kind: str = "mahalanobis",
+    per_class: int = 1,
+    seed: int = 0,
 ) -> Head:
     """``head`` with an open-set test fitted on known windows only: class means (and, for
     ``mahalanobis``, the shared precision) of the (N, D) embeddings of TRAINING windows with labels in
     ``range(len(head.labels))``; threshold = the score that keeps ``keep`` of the known VALIDATION
-    windows' (M, D) embeddings known (:func:`choose_threshold`). ``kind="cosine"``: unit class means."""
+    windows' (M, D) embeddings known (:func:`choose_threshold`). ``kind="cosine"``: unit class means, or
+    ``per_class`` unit centres per class (:func:`class_centres`, k-means started from ``seed``)."""
     if kind == "mahalanobis":
+        if per_class != 1:
+            raise ConfigError(
+                "the mahalanobis test has one mean per class; per_class > 1 needs kind='cosine'"
+            )
         protos, prec = class_gaussians(train_emb, train_y, len(head.labels))
     elif kind == "cosine":
-        protos, prec = class_prototypes(train_emb, train_y, len(head.labels)), None
+        protos, prec = class_centres(train_emb, train_y, len(head.labels), per_class, seed), None
     else:
         raise ConfigError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
     probe = Head(head.kind, head.labels, head.weight, head.bias, protos, 0.0, prec)

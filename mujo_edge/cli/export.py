@@ -167,6 +167,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the open-set threshold keeps this fraction of the student's validation windows known "
         f"(default {OPEN_SET_KEEP}); windows scoring lower become 'unknown'",
     )
+    e.add_argument(
+        "--open-set-kind",
+        choices=("mahalanobis", "cosine"),
+        default="mahalanobis",
+        help="the open-set score: distance to the nearest class mean under the training windows' shared "
+        "covariance (default), or the largest cosine to the class prototypes",
+    )
+    e.add_argument(
+        "--open-set-prototypes",
+        type=int,
+        default=1,
+        metavar="M",
+        help="cosine only: M prototypes per label, k-means centres of its training windows' embeddings "
+        "(default 1, the class mean); a label worn or done in several ways gets a prototype for each",
+    )
     e.add_argument("--no-open-set", action="store_true", help="no open-set test: every window gets a label")
     e.add_argument(
         "--upgrade",
@@ -383,6 +398,7 @@ def _export(args: argparse.Namespace) -> int:
         return 0
     if args.student is None:
         raise ExportError("export needs a STUDENT folder (mujo-edge distill --out), or --upgrade OLD.mujo")
+    _open_set_options(args)
     label_texts = _label_texts(args)
     if args.from_bundle is not None:
         from mujo_edge.bundle import Bundle
@@ -548,15 +564,26 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
     return out
 
 
+def _open_set_options(args: argparse.Namespace) -> tuple[float, int]:
+    """``--open-set-keep`` and ``--open-set-prototypes``, checked before any work (ConfigError)."""
+    from mujo_edge.errors import ConfigError
+
+    keep = float(args.open_set_keep)
+    if not 0.0 < keep <= 1.0:
+        raise ConfigError(f"--open-set-keep must be in (0, 1], got {keep}")
+    per_class = int(args.open_set_prototypes)
+    if per_class < 1 or (per_class > 1 and args.open_set_kind != "cosine"):
+        raise ConfigError(
+            f"--open-set-prototypes {per_class}: give a count >= 1; more than one needs --open-set-kind cosine"
+        )
+    return keep, per_class
+
+
 def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], label_texts: Any) -> int:
     """The open-set test (unless --no-open-set) and, with --labels, the words head; then the summary."""
     from mujo_edge.cli._console import console
 
-    keep = float(args.open_set_keep)
-    if not 0.0 < keep <= 1.0:
-        from mujo_edge.errors import ConfigError
-
-        raise ConfigError(f"--open-set-keep must be in (0, 1], got {keep}")
+    keep, per_class = _open_set_options(args)
     if not args.no_open_set or label_texts:
         from mujo_edge.export.pipeline import add_open_set, open_set_windows, words_bundle
 
@@ -574,7 +601,9 @@ def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], lab
             vectors = text_label_vectors(args.student, args.pretrained, label_texts)
             bundle = words_bundle(bundle, args.out, label_texts, vectors, own, windows, keep)
         else:
-            bundle = add_open_set(bundle, args.out, windows, keep)
+            bundle = add_open_set(
+                bundle, args.out, windows, keep, kind=args.open_set_kind, per_class=per_class, seed=args.seed
+            )
     elif Path(bundle.path).resolve() != Path(args.out).resolve():
         bundle = bundle.derive(args.out, head=_logits_head(bundle))
     size = Path(args.out).stat().st_size

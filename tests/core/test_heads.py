@@ -10,7 +10,9 @@ from mujo_edge.heads import (
     Head,
     auroc,
     choose_threshold,
+    class_centres,
     class_gaussians,
+    class_prototypes,
     fit_head,
     mahalanobis_scores,
     taught_open_set,
@@ -56,6 +58,36 @@ def test_open_set_rejects_a_far_cluster() -> None:
     assert h.known(h.scores(val)).mean() == pytest.approx(0.95, abs=0.01)
     assert h.known(h.scores(far)).mean() == 0.0
     assert auroc(h.scores(val), h.scores(far)) == 1.0
+
+
+def test_class_centres_cover_a_class_seen_in_two_ways() -> None:
+    # class 0 is two tight directions (a watch on either wrist), class 1 one; the single unit mean of class 0
+    # lies between its two modes, where no window of it is, and scores a window of that mode at cos 45 deg
+    rng = np.random.default_rng(3)
+    modes = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0, 1.0]])
+    y_mode = rng.integers(0, 3, 600)
+    e = modes[y_mode] + 0.02 * rng.standard_normal((600, 4))
+    y = (y_mode == 2).astype(np.int64)
+    one = class_centres(e, y, 2, per_class=1)
+    np.testing.assert_array_equal(one, class_prototypes(e, y, 2))
+    two = class_centres(e, y, 2, per_class=2, seed=5)
+    assert two.shape == (4, 4) and two.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(two, axis=1), 1.0, rtol=1e-6)
+    # each mode of class 0 gets its own centre; class 1's two centres both sit on its one mode
+    assert sorted(np.abs(two[:2]).argmax(1).tolist()) == [0, 1]
+    assert (np.abs(two[2:]).argmax(1) == 3).all()
+    h1 = with_open_set(Head("logits", ["a", "b"]), e, y, e, kind="cosine")
+    h2 = with_open_set(Head("logits", ["a", "b"]), e, y, e, kind="cosine", per_class=2)
+    assert h2.prototypes is not None and h2.prototypes.shape == (4, 4) and h2.score_kind == "cosine"
+    # a window between the modes of class 0 (no such window exists in training) now scores low
+    between = np.array([[1.0, 1.0, 0.0, 0.0]])
+    assert h1.known(h1.scores(between))[0] and not h2.known(h2.scores(between))[0]
+    with pytest.raises(ConfigError, match="per_class"):
+        class_centres(e, y, 2, per_class=0)
+    with pytest.raises(ConfigError, match="cosine"):
+        with_open_set(Head("logits", ["a", "b"]), e, y, e, per_class=2)
+    with pytest.raises(ShapeError, match="no example"):
+        class_centres(e, y, 3, per_class=2)
 
 
 def test_fit_head_ncm_and_logreg_classify_separable_clusters() -> None:

@@ -103,3 +103,19 @@ def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
     assert w.labels == ["walking", "cycling", "push-ups", "brushing teeth"]
     assert w.head.kind == "linear" and w.head.score_kind == "cosine" and w.open_set_threshold is not None
     assert w.file_bytes(w.model().file) == b.file_bytes(b.model().file)
+
+    # the open-set test with several cosine prototypes per label (same verified model)
+    multi = tmp_path / "multi.mujo"
+    argv = [
+        "export", str(work / "student"), "--from-bundle", str(out), "--out", str(multi),
+        "--data", str(work / "known"), "--open-set-kind", "cosine", "--open-set-prototypes", "3",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    m = Bundle.open(multi)
+    assert m.head.score_kind == "cosine" and m.head.prototypes is not None
+    assert m.head.prototypes.shape[0] == 3 * len(KNOWN) and -1.0 <= (m.open_set_threshold or 0.0) <= 1.0
+    assert m.manifest["open_set"]["prototypes_per_class"] == 3
+    assert m.file_bytes(m.model().file) == b.file_bytes(b.model().file)
+    argv[-3:] = ["mahalanobis", "--open-set-prototypes", "3"]
+    assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:]]) != 0
+    assert not (tmp_path / "bad.mujo").exists()
