@@ -11,10 +11,12 @@
 # 2. experiments/make_default_bundle.sh: teacher fine-tuned from `--pretrained default`, distilled width-24
 #    student, int8 export (agreement gate 0.975: the int8 models lose 0.003 macro-F1 against the float student
 #    on the test subjects, where the default 0.99 gate refused them at 0.980);
-# 3. the open-set score (mahalanobis or cosine) is chosen by AUROC against half of the other activities
-#    (VALIDATION unknowns, every second one in family order), and measured once against the other half, the
-#    seven real seglearn exercises and a scripted virtual workout (TEST unknowns); the bundle is written with
-#    the chosen score and its threshold (keeps 95 % of the known validation windows).
+# 3. the open-set score (mahalanobis, or cosine to 1-32 prototypes per label: experiments/open_set_scores.py)
+#    is chosen by AUROC of the validation subjects' windows against half of the other activities (VALIDATION
+#    unknowns, every second one in family order), and measured once with the test subjects against the other
+#    half, the seven real seglearn exercises and a scripted virtual workout done by five synthetic subjects
+#    (TEST unknowns); the bundle is written with the chosen score and its threshold (keeps 95 % of the known
+#    validation windows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M=${M:-.venv/bin/mujo-edge}
@@ -48,16 +50,19 @@ W="$DIR/build"
 # the subjects make_default_bundle.sh split the corpus into (training, validation, test: a line each)
 { read -r TRAIN; read -r VAL; read -r TEST; } < "$W/subjects.txt"
 SPLIT=(--bundle "$DIR/general.mujo" --data "$W/known" --train-subjects "$TRAIN" --val-subjects "$VAL" --test-subjects "$TEST")
-"$PYTHON" experiments/open_set.py "${SPLIT[@]}" --unknown "$DIR/unknown" --exclude "non_activity,$B" \
-    --max-unknown 4000 --out "$DIR/open_set_validation.json" > /dev/null
-KIND=$("$PYTHON" -c "
+# the open-set score: the candidates a bundle can ship (mahalanobis, cosine to 1-32 prototypes per label),
+# chosen by AUROC of the VALIDATION subjects' known windows against the validation unknowns A
+"$PYTHON" experiments/open_set_scores.py --bundle "$DIR/general.mujo" --data "$W/known" \
+    --train-subjects "$TRAIN" --val-subjects "$VAL" --test-subjects "$TEST" --unknown "$DIR/unknown" \
+    --val-unknown "$A" --test-unknown "$B" --real "$DIR/seglearn" --out "$DIR/open_set_scores.json" > /dev/null
+read -r KIND PER_CLASS < <("$PYTHON" -c "
 import json, sys
-u = next(iter(json.load(open(sys.argv[1]))['unknown'].values()))
-print(max(('mahalanobis', 'cosine'), key=lambda k: u['auroc_' + k]))" "$DIR/open_set_validation.json")
-echo "open-set score chosen on the validation unknowns: $KIND"
-"$PYTHON" experiments/open_set.py "${SPLIT[@]}" --kind "$KIND" \
+d = json.load(open(sys.argv[1]))
+print(d['kind'], d['per_class'])" "$DIR/open_set_scores.json")
+echo "open-set score chosen on the validation unknowns: $KIND, $PER_CLASS prototype(s) per label"
+"$PYTHON" experiments/open_set.py "${SPLIT[@]}" --kind "$KIND" --per-class "$PER_CLASS" \
     --unknown "$DIR/unknown" --exclude "non_activity,$A" --unknown "$DIR/seglearn" --max-unknown 4000 \
     --workout --workout-known walking,running,sitting,squats,pushups,cycling,stairs_up,brushing_teeth \
     --workout-unknown tennis_forehand,drinking,vacuuming,elliptical,bench_press,yoga_tree \
     --write "$OUT" --out "$DIR/open_set_test.json" > /dev/null
-echo "wrote $OUT; measurements in $DIR/open_set_validation.json and $DIR/open_set_test.json"
+echo "wrote $OUT; measurements in $DIR/open_set_scores.json (the choice) and $DIR/open_set_test.json"

@@ -11,8 +11,9 @@
    unknown windows rejected and known windows kept at the threshold, and the known windows' accuracy; the
    max-softmax-probability score is shown beside it for comparison (not used by the runtime).
 3. ``--workout``: a scripted virtual workout (training/synth/workout.py simulate_workout, a right-wrist
-   watch) of known and unknown activities streamed through Pipeline.from_bundle: how many windows of the
-   unknown activities come out "unknown", and the accuracy of the known ones with and without the test.
+   watch) of known and unknown activities, done by ``--workout-subjects`` synthetic subjects, streamed
+   through Pipeline.from_bundle: how many windows of the unknown activities come out "unknown", and the
+   accuracy of the known ones with and without the test.
 Writes the open-set bundle with ``--write B2`` (Bundle.derive).
 """
 
@@ -48,7 +49,39 @@ def msp(logits: np.ndarray) -> np.ndarray:
     return (p / p.sum(1, keepdims=True)).max(1)
 
 
-def workout(bundle: Bundle, known: list[str], unknown: list[str], seed: int) -> dict:
+def workout(bundle: Bundle, known: list[str], unknown: list[str], seeds: list[int]) -> dict:
+    """The scripted workout done by one synthetic subject per seed (subjects differ in style and tempo;
+    one subject alone can sit far from the corpus in one activity), windows pooled over the subjects."""
+    rows: list[tuple[str, str, str]] = []
+    script: list[dict] = []
+    events = 0
+    for seed in seeds:
+        script, n_events, r = _workout_rows(bundle, known, unknown, seed)
+        rows += r
+        events += n_events
+    kn = [r for r in rows if r[0] in known]
+    un = [r for r in rows if r[0] in unknown]
+    return {
+        "script": script,
+        "seeds": seeds,
+        "events": events,
+        "known_windows": len(kn),
+        "known_accuracy_with_test": float(np.mean([r[1] == r[0] for r in kn])) if kn else None,
+        "known_accuracy_without_test": float(np.mean([r[2] == r[0] for r in kn])) if kn else None,
+        "known_kept": float(np.mean([r[1] != UNKNOWN_LABEL for r in kn])) if kn else None,
+        "unknown_windows": len(un),
+        "unknown_rejected": float(np.mean([r[1] == UNKNOWN_LABEL for r in un])) if un else None,
+        "per_activity_unknown_share": {
+            a: float(np.mean([r[1] == UNKNOWN_LABEL for r in rows if r[0] == a]))
+            for a in [*known, *unknown]
+            if any(r[0] == a for r in rows)
+        },
+    }
+
+
+def _workout_rows(
+    bundle: Bundle, known: list[str], unknown: list[str], seed: int
+) -> tuple[list[dict], int, list[tuple[str, str, str]]]:
     from mujo_edge.pipeline import Pipeline
     from mujo_edge.samples import SampleBatch
     from mujo_edge.training.synth.motion import EXERCISES, NON_ACTIVITY
@@ -78,24 +111,7 @@ def workout(bundle: Bundle, known: list[str], unknown: list[str], seed: int) -> 
         if counts.max() < 0.8 * idx.size or truth == NON_ACTIVITY:
             continue  # windows over a transition or a rest: no single truth
         rows.append((truth, e.label, e.nearest or e.label))
-    kn = [r for r in rows if r[0] in known]
-    un = [r for r in rows if r[0] in unknown]
-    return {
-        "script": script,
-        "seed": seed,
-        "events": len(events),
-        "known_windows": len(kn),
-        "known_accuracy_with_test": float(np.mean([r[1] == r[0] for r in kn])) if kn else None,
-        "known_accuracy_without_test": float(np.mean([r[2] == r[0] for r in kn])) if kn else None,
-        "known_kept": float(np.mean([r[1] != UNKNOWN_LABEL for r in kn])) if kn else None,
-        "unknown_windows": len(un),
-        "unknown_rejected": float(np.mean([r[1] == UNKNOWN_LABEL for r in un])) if un else None,
-        "per_activity_unknown_share": {
-            a: float(np.mean([r[1] == UNKNOWN_LABEL for r in rows if r[0] == a]))
-            for a in [*known, *unknown]
-            if any(r[0] == a for r in rows)
-        },
-    }
+    return script, len(events), rows
 
 
 def main() -> None:
@@ -116,8 +132,10 @@ def main() -> None:
     p.add_argument("--workout", action="store_true")
     p.add_argument("--workout-known", default="")
     p.add_argument("--workout-unknown", default="")
+    p.add_argument("--workout-subjects", type=int, default=5, help="synthetic subjects doing the workout")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine"))
+    p.add_argument("--per-class", type=int, default=1, help="cosine prototypes per class (k-means centres)")
     p.add_argument("--write", type=Path, help="write the bundle with its open-set test here")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     a = p.parse_args()
@@ -137,7 +155,7 @@ def main() -> None:
     _, e_tr = embed(b, r, ds.acc[part["train"]])
     _, e_va = embed(b, r, ds.acc[part["val"]])
     lg_te, e_te = embed(b, r, ds.acc[part["test"]])
-    head = with_open_set(b.head, e_tr, lab[part["train"]], e_va, kind=a.kind)
+    head = with_open_set(b.head, e_tr, lab[part["train"]], e_va, kind=a.kind, per_class=a.per_class)
     alt = with_open_set(
         b.head, e_tr, lab[part["train"]], e_va, kind="cosine" if a.kind != "cosine" else "mahalanobis"
     )
@@ -149,6 +167,7 @@ def main() -> None:
         "bundle": str(a.bundle),
         "labels": b.model_labels,
         "open_set_kind": a.kind,
+        "prototypes_per_class": a.per_class,
         "threshold": head.threshold,
         "known_test_windows": len(y_te),
         "known_kept": float(kept.mean()),
@@ -188,6 +207,7 @@ def main() -> None:
             "means_and_precision_subjects": a.train_subjects,
             "threshold_subjects": a.val_subjects,
             "keep_known": 0.95,
+            "prototypes_per_class": a.per_class,
             "command": "python experiments/open_set.py " + " ".join(sys.argv[1:]),
         }
     }
@@ -200,7 +220,7 @@ def main() -> None:
             ),
             [x for x in a.workout_known.split(",") if x],
             [x for x in a.workout_unknown.split(",") if x],
-            a.seed + 1000,
+            [a.seed + 1000 + i for i in range(a.workout_subjects)],
         )
     elif a.write:
         b.derive(a.write, head=head, open_set_info=info)

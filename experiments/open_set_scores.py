@@ -1,0 +1,140 @@
+"""Which open-set score separates known from unseen activities best, chosen on VALIDATION unknowns only.
+
+    python experiments/open_set_scores.py --bundle B --data KNOWN_DS --train-subjects FILE_OR_LIST \
+        --val-subjects .. --test-subjects .. --unknown DS --val-unknown A1,A2,.. --test-unknown B1,B2,.. \
+        [--real DS] [--out runs/...json]
+
+Every score is computed from the bundle's int8 model (LiteRT) on the same windows. The candidates, all of
+which a bundle stores (Head prototypes, precision) and `mujo-edge export --open-set-kind K
+--open-set-prototypes M` writes:
+
+- ``cosine``: largest cosine to the unit class means;
+- ``cosine-M``: largest cosine to M unit centres per class (mujo_edge.heads.class_centres, spherical k-means
+  of the training subjects' unit embeddings; M = 2 ... 32): a class a wrist sees in several ways (either
+  wrist, several tempos) gets a prototype for each instead of one mean between them;
+- ``mahalanobis``: nearest class mean under the shared within-class precision.
+
+Printed for reference, never chosen: ``nn-4000`` (largest cosine to 4,000 training windows: the limit of
+``cosine-M``, too large to ship), ``max-softmax`` and ``energy`` (log-sum-exp of the logits).
+
+The choice is made by AUROC of the VALIDATION subjects' known windows against the validation unknowns (A);
+the test subjects' known windows against the test unknowns (B) and the real datasets are printed beside it
+and must not be used to choose. Every threshold keeps 95 % of the validation subjects' known windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mujo_edge.bundle import Bundle
+from mujo_edge.heads import Head, auroc, open_set_scores, unit_rows, with_open_set
+
+
+def ints(s: str) -> list[int]:
+    if Path(s).is_file():
+        s = Path(s).read_text()
+    return [int(x) for x in s.replace("\n", ",").split(",") if x.strip()]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bundle", required=True, type=Path)
+    p.add_argument("--data", required=True)
+    p.add_argument("--train-subjects", type=ints, required=True)
+    p.add_argument("--val-subjects", type=ints, required=True)
+    p.add_argument("--test-subjects", type=ints, required=True)
+    p.add_argument("--unknown", required=True, help="dataset of other activities")
+    p.add_argument("--val-unknown", required=True, help="its activities used to choose")
+    p.add_argument("--test-unknown", required=True, help="its activities reported once")
+    p.add_argument("--real", action="append", default=[], help="a real dataset, every window unknown")
+    p.add_argument("--max-unknown", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path)
+    a = p.parse_args()
+
+    from mujo_edge.training.data.format import Dataset
+
+    rng = np.random.default_rng(a.seed)
+    b = Bundle.open(a.bundle)
+    r = b.runner("tflite")
+
+    def run(acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(acc, np.float32)
+        if b.calibration is not None:
+            x = b.calibration.apply(x)
+        return r.run(x, embedding=True)
+
+    ds = Dataset.open(a.data)
+    subj, lab = np.asarray(ds.subject), np.asarray(ds.label)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    y: dict[str, np.ndarray] = {}
+    for k, v in (("train", a.train_subjects), ("val", a.val_subjects), ("test", a.test_subjects)):
+        idx = np.flatnonzero(np.isin(subj, v))
+        out[k], y[k] = run(ds.acc[idx]), lab[idx]
+    u = Dataset.open(a.unknown)
+    ul = np.asarray(u.label)
+    for k, names in (("val_unknown", a.val_unknown), ("test_unknown", a.test_unknown)):
+        ids = [u.labels.index(n) for n in names.split(",") if n]
+        idx = np.flatnonzero(np.isin(ul, ids))
+        if len(idx) > a.max_unknown:
+            idx = np.sort(rng.choice(idx, a.max_unknown, replace=False))
+        out[k] = run(u.acc[idx])
+    for path in a.real:
+        d = Dataset.open(path)
+        idx = np.flatnonzero(
+            ~np.isin(np.asarray(d.label), [i for i, n in enumerate(d.labels) if n in b.labels])
+        )
+        out["real:" + path] = run(d.acc[idx])
+
+    e_tr = out["train"][1]
+    base = Head("logits", b.model_labels)
+    e_va = out["val"][1]
+    # the candidates a bundle can ship (Head prototypes / precision), named as --kind / --per-class give them
+    heads = {"mahalanobis": with_open_set(base, e_tr, y["train"], e_va, kind="mahalanobis")}
+    for m in (1, 2, 4, 8, 16, 32):
+        heads["cosine" if m == 1 else f"cosine-{m}"] = with_open_set(
+            base, e_tr, y["train"], e_va, kind="cosine", per_class=m, seed=a.seed
+        )
+    scorers = {k: (lambda lg, e, h=h: h.scores(e)) for k, h in heads.items()}
+    # references that need no prototypes, or too many to ship (every training window): printed, not chosen
+    u_tr = unit_rows(e_tr)
+    sub = u_tr[np.sort(rng.choice(len(u_tr), min(4000, len(u_tr)), replace=False))]
+    references = {"nn-4000": lambda lg, e: open_set_scores(e, sub)}
+
+    def msp(lg: np.ndarray, e: np.ndarray) -> np.ndarray:
+        z = lg - lg.max(1, keepdims=True)
+        return 1.0 / np.exp(z).sum(1)
+
+    references["max-softmax"] = msp
+    references["energy"] = lambda lg, e: np.log(np.exp(lg - lg.max(1, keepdims=True)).sum(1)) + lg.max(1)
+
+    res: dict = {
+        "bundle": str(a.bundle),
+        "command": "python experiments/open_set_scores.py " + " ".join(sys.argv[1:]),
+    }
+    table = {}
+    for name, f in {**scorers, **references}.items():
+        s = {k: f(*v) for k, v in out.items() if k != "train"}
+        row = {"validation": auroc(s["val"], s["val_unknown"]), "test": auroc(s["test"], s["test_unknown"])}
+        for k in s:
+            if k.startswith("real:"):
+                row[k] = auroc(s["test"], s[k])
+        table[name] = row
+        print(name, " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+    best = max(scorers, key=lambda k: table[k]["validation"])
+    res["scores"] = table
+    res["chosen_on_validation"] = best
+    res["kind"], _, per = best.partition("-")
+    res["per_class"] = int(per or 1)
+    print("chosen on validation:", best)
+    if a.out:
+        a.out.write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
