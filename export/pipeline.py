@@ -556,11 +556,13 @@ def add_open_set(
     kind: str = "mahalanobis",
     per_class: int = 1,
     seed: int = 0,
+    reject: Sequence[str] = (),
 ) -> Bundle:
     """``bundle`` re-written at ``out`` with an open-set test on its own model's embeddings, fitted on the
     training windows (``mahalanobis``: class means and shared covariance; ``cosine``: ``per_class`` unit
     prototypes per class), the threshold keeping ``keep`` of the validation windows known
-    (:func:`mujo_edge.heads.with_open_set`)."""
+    (:func:`mujo_edge.heads.with_open_set`). ``reject``: labels meaning "none of these" (their windows
+    are left out of the prototypes and the threshold; a window they win is unknown)."""
     from mujo_edge.heads import Head, with_open_set
 
     if bundle.head.kind != "logits":
@@ -574,6 +576,8 @@ def add_open_set(
         kind=kind,
         per_class=per_class,
         seed=seed,
+        val_y=windows.val_label,
+        reject=list(reject),
     )
     from mujo_edge.bundle import calibration_target_entry
 

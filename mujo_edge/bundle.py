@@ -47,7 +47,7 @@ import numpy as np
 
 from mujo_edge.constants import UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, MujoError
-from mujo_edge.heads import Head
+from mujo_edge.heads import REJECT_MARGIN, Head
 from mujo_edge.provenance import check_format, sha256_bytes
 
 if TYPE_CHECKING:
@@ -268,7 +268,9 @@ class Bundle:
             bias = np.asarray(head.get("bias") or np.zeros(len(self.labels)), np.float32)
         open_set = m.get("open_set")
         protos = threshold = precision = None
+        reject: tuple[str, ...] = ()
         if open_set:
+            reject = tuple(open_set.get("reject_labels") or ())
             protos = self._array(open_set["file"], (None, emb_dim), "open_set")
             threshold = float(open_set["threshold"])
             if open_set["kind"] == "mahalanobis":
@@ -281,6 +283,7 @@ class Bundle:
             prototypes=protos,
             threshold=threshold,
             precision=precision,
+            reject=reject,
         )
         _ = self.calibration
 
@@ -528,7 +531,18 @@ class _ModelView:
 
 def _extras(entry: Mapping[str, Any] | None) -> dict[str, Any]:
     """The descriptive fields of a manifest ``head`` / ``open_set`` entry (what derive carries over)."""
-    fixed = ("kind", "file", "shape", "bias", "threshold", "precision_file", "score", "unknown_label")
+    fixed = (
+        "kind",
+        "file",
+        "shape",
+        "bias",
+        "threshold",
+        "precision_file",
+        "score",
+        "unknown_label",
+        "reject_labels",
+        "reject_rule",
+    )
     return {k: v for k, v in (entry or {}).items() if k not in fixed}
 
 
@@ -565,6 +579,12 @@ def open_set_manifest(
         )
     else:
         out["score"] = "largest cosine between the unit model embedding and the prototypes"
+    if h.reject:
+        out["reject_labels"] = list(h.reject)
+        out["reject_rule"] = (
+            "a window whose most probable label is one of reject_labels is unknown (its score is set "
+            f"{REJECT_MARGIN} below the threshold); their probabilities are reported as 0"
+        )
     return out
 
 
@@ -849,6 +869,16 @@ def _validate_arrays_meta(
             raise BundleError(f"{p}: open_set threshold must be {want}, got {t!r}. {_REGENERATE}")
         if kind == "mahalanobis" and open_set.get("precision_file") not in files:
             raise BundleError(f"{p}: a mahalanobis open-set test needs its precision file. {_REGENERATE}")
+        reject = open_set.get("reject_labels")
+        if reject is not None and (
+            not isinstance(reject, list)
+            or not all(isinstance(r, str) and r in labels for r in reject)
+            or len(set(reject)) >= len(labels)
+        ):
+            raise BundleError(
+                f"{p}: open_set reject_labels must be a list of some (not all) of the labels {labels}, got "
+                f"{reject!r}. {_REGENERATE}"
+            )
     head = manifest.get("head") or {"kind": "logits"}
     if not isinstance(head, dict) or head.get("kind") not in ("logits", "linear"):
         raise BundleError(

@@ -19,7 +19,11 @@ Every head may carry an **open-set test** over ``(K, D)`` prototypes, of one of 
   several ways, either wrist or several tempos, gets a prototype for each instead of one mean between them).
 
 A window scoring below ``threshold`` is one the model does not know and comes out as
-:data:`~mujo_edge.constants.UNKNOWN_LABEL`. The threshold is chosen on known validation windows only
+:data:`~mujo_edge.constants.UNKNOWN_LABEL`. A head may also name **reject labels** (``reject``): classes
+trained on activities outside the label set ("other"; outlier exposure, Hendrycks et al. 2019) that mean
+"none of these". A window whose most probable label is a reject label is unknown whatever its score (its
+score is set :data:`REJECT_MARGIN` below the threshold), and reject labels' probabilities are zero, so the
+most probable real label is the window's ``nearest``. The threshold is chosen on known validation windows only
 (:func:`choose_threshold`: the score that keeps :data:`~mujo_edge.constants.OPEN_SET_KEEP` of them known),
 never on the activities it is meant to reject.
 
@@ -40,6 +44,8 @@ from mujo_edge.errors import ConfigError, ShapeError
 HEAD_KINDS: tuple[str, ...] = ("logits", "linear")
 #: Ways :func:`fit_head` fits a head on a few examples.
 FIT_METHODS: tuple[str, ...] = ("ncm", "logreg")
+#: How far below the open-set threshold a window whose most probable label is a reject label scores.
+REJECT_MARGIN: float = 1.0
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -201,6 +207,8 @@ class Head:
         threshold: open-set score below which a window is unknown (None without prototypes).
         precision: (D, D) float32 shared precision: the test is ``mahalanobis`` (prototypes are raw class
             means); None: ``cosine``.
+        reject: labels meaning "none of these" (an ``other`` class): a window whose most probable label is
+            one of them is unknown. Needs an open-set test; never every label.
     """
 
     kind: str
@@ -210,6 +218,7 @@ class Head:
     prototypes: np.ndarray | None = None
     threshold: float | None = None
     precision: np.ndarray | None = None
+    reject: tuple[str, ...] = ()
 
     @property
     def score_kind(self) -> str | None:
@@ -247,6 +256,24 @@ class Head:
             self.precision = np.asarray(self.precision, np.float32)
             if self.precision.shape != (d, d):
                 raise ShapeError(f"the open-set precision must be ({d}, {d}), got {self.precision.shape}")
+        self.reject = tuple(self.reject)
+        if self.reject:
+            missing = [r for r in self.reject if r not in self.labels]
+            if missing or len(set(self.reject)) >= n:
+                raise ConfigError(
+                    f"reject labels {list(self.reject)} must be some, not all, of the labels {self.labels}"
+                )
+            if self.prototypes is None:
+                raise ConfigError(
+                    "reject labels need an open-set test (prototypes and a threshold): a window whose most "
+                    "probable label is a reject label is reported as unknown through it"
+                )
+        self._reject_idx = np.array([self.labels.index(r) for r in self.reject], np.int64)
+
+    @property
+    def reject_index(self) -> np.ndarray:
+        """(R,) int64 column indices of the reject labels (empty without)."""
+        return self._reject_idx
 
     @property
     def needs_embedding(self) -> bool:
@@ -275,7 +302,14 @@ class Head:
         if self.prototypes is None:
             return probs, np.full(probs.shape[0], np.inf, np.float32)
         assert embeddings is not None
-        return probs, self.scores(embeddings)
+        scores = self.scores(embeddings)
+        if self.reject:
+            assert self.threshold is not None
+            rejected = np.isin(probs.argmax(axis=1), self._reject_idx)
+            scores = np.where(rejected, np.float32(self.threshold - REJECT_MARGIN), scores).astype(np.float32)
+            probs = probs.copy()
+            probs[:, self._reject_idx] = 0.0
+        return probs, scores
 
     def known(self, scores: np.ndarray) -> np.ndarray:
         """(B,) bool: which windows the model knows (always True without an open-set test)."""
@@ -358,19 +392,38 @@ def _logreg(
 
 
 def taught_open_set(
-    head: Head, embeddings: np.ndarray, y: np.ndarray, base: Head, keep: float = OPEN_SET_KEEP
+    head: Head,
+    embeddings: np.ndarray,
+    y: np.ndarray,
+    base: Head,
+    keep: float = OPEN_SET_KEEP,
+    reject: Sequence[str] = (),
 ) -> Head:
     """``head`` (fitted on a few examples) with an open-set test in the base bundle's metric: the class
     means of the (N, D) examples as prototypes, the base head's precision when it has a Mahalanobis test
     (a covariance from a few examples would be noise). The threshold comes from the examples themselves
     when every class has at least 3: each example scored against the mean of the OTHER examples of its
     class (leave-one-out), then :func:`choose_threshold`; otherwise the base bundle's threshold is kept.
-    Returns ``head`` unchanged when the base has no open-set test."""
+    Returns ``head`` unchanged when the base has no open-set test.
+
+    ``reject``: taught labels that mean "none of these" (examples of what the user does besides the
+    activities, :class:`Head`); prototypes and threshold come from the other labels' examples only."""
     if base.prototypes is None or base.threshold is None:
+        if reject:
+            raise ConfigError(
+                "reject labels work through an open-set test, and the base bundle has none; teach from a "
+                "bundle with one (the shipped default has)"
+            )
         return head
-    n_classes = len(head.labels)
+    bad = [r for r in reject if r not in head.labels]
+    if bad:
+        raise ConfigError(f"reject labels {bad} are not among the taught labels {head.labels}")
     e = np.asarray(embeddings, np.float64)
     y = np.asarray(y, np.int64)
+    real = np.setdiff1d(np.arange(len(head.labels)), [head.labels.index(r) for r in reject])
+    keep_rows = np.isin(y, real)
+    e, y = e[keep_rows], np.searchsorted(real, y[keep_rows])
+    n_classes = real.size
     counts = np.bincount(y, minlength=n_classes)[:n_classes]
     prec = base.precision
     if prec is not None:
@@ -388,7 +441,7 @@ def taught_open_set(
         else:
             loo = (unit_rows(e) * unit_rows(loo_means)).sum(1)
         thr = choose_threshold(loo, keep)
-    return Head(head.kind, head.labels, head.weight, head.bias, protos, float(thr), prec)
+    return Head(head.kind, head.labels, head.weight, head.bias, protos, float(thr), prec, tuple(reject))
 
 
 def with_open_set(
@@ -400,24 +453,50 @@ def with_open_set(
     kind: str = "mahalanobis",
     per_class: int = 1,
     seed: int = 0,
+    val_y: np.ndarray | None = None,
+    reject: Sequence[str] | None = None,
 ) -> Head:
     """``head`` with an open-set test fitted on known windows only: class means (and, for
     ``mahalanobis``, the shared precision) of the (N, D) embeddings of TRAINING windows with labels in
     ``range(len(head.labels))``; threshold = the score that keeps ``keep`` of the known VALIDATION
     windows' (M, D) embeddings known (:func:`choose_threshold`). ``kind="cosine"``: unit class means, or
-    ``per_class`` unit centres per class (:func:`class_centres`, k-means started from ``seed``)."""
+    ``per_class`` unit centres per class (:func:`class_centres`, k-means started from ``seed``).
+
+    ``reject`` (default ``head.reject``) names reject labels (:class:`Head`): the prototypes are then those
+    of the other labels only, and ``val_y`` (M,) labels, when given, leave the reject labels' validation
+    windows out of the threshold."""
+    rejected = tuple(head.reject if reject is None else reject)
+    train_emb, train_y = np.asarray(train_emb), np.asarray(train_y)
+    n_classes = len(head.labels)
+    if rejected:
+        unknown = [r for r in rejected if r not in head.labels]
+        if unknown:
+            raise ConfigError(f"reject labels {unknown} are not labels of the head {head.labels}")
+        real = np.setdiff1d(np.arange(n_classes), [head.labels.index(r) for r in rejected])
+        keep_rows = np.isin(train_y, real)
+        train_emb, train_y = train_emb[keep_rows], np.searchsorted(real, train_y[keep_rows])
+        n_classes = real.size
+        if val_y is not None:
+            val_emb = np.asarray(val_emb)[np.isin(np.asarray(val_y), real)]
     if kind == "mahalanobis":
         if per_class != 1:
             raise ConfigError(
                 "the mahalanobis test has one mean per class; per_class > 1 needs kind='cosine'"
             )
-        protos, prec = class_gaussians(train_emb, train_y, len(head.labels))
+        protos, prec = class_gaussians(train_emb, train_y, n_classes)
     elif kind == "cosine":
-        protos, prec = class_centres(train_emb, train_y, len(head.labels), per_class, seed), None
+        protos, prec = class_centres(train_emb, train_y, n_classes, per_class, seed), None
     else:
         raise ConfigError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
     probe = Head(head.kind, head.labels, head.weight, head.bias, protos, 0.0, prec)
     thr = choose_threshold(probe.scores(val_emb), keep)
     return Head(
-        head.kind, head.labels, head.weight, head.bias, prototypes=protos, threshold=thr, precision=prec
+        head.kind,
+        head.labels,
+        head.weight,
+        head.bias,
+        prototypes=protos,
+        threshold=thr,
+        precision=prec,
+        reject=rejected,
     )

@@ -182,6 +182,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="cosine only: M prototypes per label, k-means centres of its training windows' embeddings "
         "(default 1, the class mean); a label worn or done in several ways gets a prototype for each",
     )
+    e.add_argument(
+        "--reject-labels",
+        default="",
+        metavar="LABELS",
+        help="comma-separated labels of the student that mean 'none of these' (a class trained on other "
+        "activities, e.g. other): a window whose most probable label is one of them comes out unknown",
+    )
     e.add_argument("--no-open-set", action="store_true", help="no open-set test: every window gets a label")
     e.add_argument(
         "--upgrade",
@@ -404,6 +411,7 @@ def _export(args: argparse.Namespace) -> int:
         from mujo_edge.bundle import Bundle
 
         _, manifest = load_student(args.student)
+        _reject_labels(args, manifest)
         base = Bundle.open(args.from_bundle)
         recorded = base.manifest.get("student", {}).get("weights_sha256")
         if base.model_labels != manifest["labels"] or (
@@ -418,6 +426,7 @@ def _export(args: argparse.Namespace) -> int:
         return _finish(args, base, manifest, label_texts)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     student, manifest = load_student(args.student)
+    _reject_labels(args, manifest)
     data = export_data(
         manifest,
         args.data,
@@ -579,6 +588,25 @@ def _open_set_options(args: argparse.Namespace) -> tuple[float, int]:
     return keep, per_class
 
 
+def _reject_labels(args: argparse.Namespace, manifest: dict[str, Any]) -> list[str]:
+    """``--reject-labels``, checked against the student's labels before any work (ConfigError)."""
+    from mujo_edge.errors import ConfigError
+
+    reject = [r.strip() for r in str(args.reject_labels or "").split(",") if r.strip()]
+    labels = list(manifest["labels"])
+    bad = [r for r in reject if r not in labels]
+    if bad or (reject and len(set(reject)) >= len(labels)):
+        raise ConfigError(
+            f"--reject-labels {','.join(reject)}: name some, not all, of the student's labels {labels}"
+        )
+    if reject and (args.no_open_set or args.labels or args.labels_file):
+        raise ConfigError(
+            "--reject-labels works through the open-set test of the student's own labels; drop "
+            "--no-open-set / --labels / --labels-file"
+        )
+    return reject
+
+
 def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], label_texts: Any) -> int:
     """The open-set test (unless --no-open-set) and, with --labels, the words head; then the summary."""
     from mujo_edge.cli._console import console
@@ -602,7 +630,14 @@ def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], lab
             bundle = words_bundle(bundle, args.out, label_texts, vectors, own, windows, keep)
         else:
             bundle = add_open_set(
-                bundle, args.out, windows, keep, kind=args.open_set_kind, per_class=per_class, seed=args.seed
+                bundle,
+                args.out,
+                windows,
+                keep,
+                kind=args.open_set_kind,
+                per_class=per_class,
+                seed=args.seed,
+                reject=_reject_labels(args, manifest),
             )
     elif Path(bundle.path).resolve() != Path(args.out).resolve():
         bundle = bundle.derive(args.out, head=_logits_head(bundle))

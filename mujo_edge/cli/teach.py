@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--per-class", type=int, help="use at most this many windows per activity (random, --seed)"
     )
     t.add_argument("--method", choices=("ncm", "logreg"), default="ncm", help="nearest class mean or logreg")
+    t.add_argument(
+        "--reject-labels",
+        default="",
+        metavar="LABELS",
+        help="comma-separated taught labels that mean 'none of these' (say, examples labelled other of what "
+        "you do besides your activities): windows closest to them come out unknown",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_teach)
 
@@ -188,6 +195,7 @@ def teach_bundle(
     per_class: int | None = None,
     seed: int = 0,
     source: dict[str, Any] | None = None,
+    reject: list[str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit the head on the examples and write the new bundle; returns it and a report (counts, seconds)."""
     from mujo_edge.constants import UNKNOWN_LABEL
@@ -196,8 +204,14 @@ def teach_bundle(
     if UNKNOWN_LABEL in labels:
         raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
     present = [lab for lab in labels if lab in set(names)]
-    if len(present) < 2:
-        raise DataError(f"teaching needs examples of at least two activities; found {present or 'none'}")
+    reject = list(reject or [])
+    missing = [r for r in reject if r not in present]
+    if missing:
+        raise DataError(f"--reject-labels {missing}: no examples with that label; found {present or 'none'}")
+    if len([lab for lab in present if lab not in reject]) < 2:
+        raise DataError(
+            f"teaching needs examples of at least two activities besides the reject labels; found {present}"
+        )
     y_all = np.array([present.index(n) for n in names if n in present])
     x_all = windows_g[[i for i, n in enumerate(names) if n in present]]
     if per_class is not None:
@@ -214,8 +228,11 @@ def teach_bundle(
     if emb is None:
         raise DataError(f"{bundle.path}: its model exports no embedding, so it cannot be taught")
     t1 = time.perf_counter()
-    head = taught_open_set(fit_head(emb, y_all, present, method=method), emb, y_all, bundle.head)
+    head = taught_open_set(
+        fit_head(emb, y_all, present, method=method), emb, y_all, bundle.head, reject=reject
+    )
     counts = {lab: int((y_all == c).sum()) for c, lab in enumerate(present)}
+    fewest = min(v for k, v in counts.items() if k not in reject)  # the leave-one-out needs 3 of each
     loo_threshold = head.threshold
     base_thr = bundle.head.threshold
     if head.precision is not None and head.threshold is not None and base_thr is not None:
@@ -230,6 +247,7 @@ def teach_bundle(
             head.prototypes,
             float(min(head.threshold, base_thr)),
             head.precision,
+            head.reject,
         )
     t2 = time.perf_counter()
     taught = bundle.derive(
@@ -245,9 +263,9 @@ def teach_bundle(
         if head.threshold is None
         else {
             "chosen_on": "the looser of leave-one-out over the taught examples and the base bundle's threshold"
-            if min(counts.values()) >= 3 and head.precision is not None
+            if fewest >= 3 and head.precision is not None
             else "leave-one-out over the taught examples"
-            if min(counts.values()) >= 3
+            if fewest >= 3
             else "the base bundle's threshold (fewer than 3 examples of some label)",
             "leave_one_out_threshold": None if loo_threshold is None else float(loo_threshold),
             "base_threshold": None if base_thr is None else float(base_thr),
@@ -273,7 +291,10 @@ def _teach(args: argparse.Namespace) -> int:
             )
         x, names, labels = examples_from_recording(base, args.recording, args.segments)
         source = {"recording": str(args.recording), "segments": str(args.segments)}
-    b, rep = teach_bundle(base, args.out, x, names, labels, args.method, args.per_class, args.seed, source)
+    reject = [r.strip() for r in str(args.reject_labels or "").split(",") if r.strip()]
+    b, rep = teach_bundle(
+        base, args.out, x, names, labels, args.method, args.per_class, args.seed, source, reject
+    )
     ex = ", ".join(f"{k} {v}" for k, v in rep["examples"].items())
     thr = b.open_set_threshold
     console.print(
@@ -281,6 +302,7 @@ def _teach(args: argparse.Namespace) -> int:
         f"({ex}); head fitted in {rep['fit_s'] * 1e3:.1f} ms ({args.method}), embeddings in "
         f"{rep['embed_s'] * 1e3:.1f} ms; open-set test "
         f"{'none (the base bundle has none)' if thr is None else f'{b.head.score_kind}, threshold {thr:.4g}'}"
+        + (f"; {', '.join(b.head.reject)} mean 'none of these'" if b.head.reject else "")
     )
     return 0
 

@@ -249,6 +249,29 @@ def test_open_set_bundle_round_trip(tmp_path: Path) -> None:
     assert d.manifest["derived_from"]["content_hash"] == b.content_hash
 
 
+def test_reject_labels_survive_the_bundle_and_are_validated(tmp_path: Path) -> None:
+    b = Bundle.open(_open_set_bundle(tmp_path / "o.mujo"))
+    h = b.head
+    rejecting = Head(
+        h.kind, ["walk", "other"], h.weight, h.bias, h.prototypes, h.threshold, h.precision, ("other",)
+    )
+    d = Bundle.open(b.derive(tmp_path / "r.mujo", head=rejecting).path)
+    assert d.head.reject == ("other",) and d.manifest["open_set"]["reject_labels"] == ["other"]
+    assert "most probable label" in d.manifest["open_set"]["reject_rule"]
+    # a derive that keeps the head keeps the rule; a new head without it drops it
+    assert Bundle.open(d.derive(tmp_path / "k.mujo", calibration=None).path).head.reject == ("other",)
+    assert Bundle.open(d.derive(tmp_path / "n.mujo", head=h).path).head.reject == ()
+    for bad in (["jump"], ["walk", "other"], "other"):
+        _edit_manifest(
+            tmp_path / "r.mujo",
+            tmp_path / "bad.mujo",
+            lambda m, bad=bad: m["open_set"].__setitem__("reject_labels", bad),
+            rehash=True,
+        )
+        with pytest.raises(BundleError, match="reject_labels must be a list of some"):
+            Bundle.open(tmp_path / "bad.mujo")
+
+
 @pytest.mark.parametrize(
     "edit",
     [

@@ -90,6 +90,34 @@ def test_class_centres_cover_a_class_seen_in_two_ways() -> None:
         class_centres(e, y, 3, per_class=2)
 
 
+def test_a_reject_label_means_none_of_these() -> None:
+    # three classes, "other" trained on the rest of human motion: a window whose most probable class is
+    # "other" is unknown whatever its prototype score, and "other" never appears as a window's label
+    rng = np.random.default_rng(4)
+    dirs = np.eye(3, 4)
+    y = rng.integers(0, 3, 300)
+    e = dirs[y] + 0.05 * rng.standard_normal((300, 4))
+    base = Head("logits", ["walk", "run", "other"])
+    with pytest.raises(ConfigError, match="open-set test"):
+        Head("logits", ["walk", "other"], reject=("other",))  # no test to report it through
+    with pytest.raises(ConfigError, match="not labels"):
+        with_open_set(base, e, y, e, reject=["jump"])
+    h = with_open_set(base, e, y, e, kind="cosine", val_y=y, reject=["other"])
+    # prototypes of the two real labels only; threshold from their validation windows alone
+    assert h.reject == ("other",) and h.prototypes is not None and h.prototypes.shape == (2, 4)
+    assert h.threshold is not None and h.threshold > 0.9
+    logits = np.array([[5.0, 0.0, 0.0], [0.0, 0.0, 5.0], [0.0, 1.0, 4.0]])
+    emb = np.array([dirs[0], dirs[0], dirs[1]])  # the second and third embed like known windows
+    probs, scores = h(logits, emb)
+    assert probs[:, 2].tolist() == [0.0, 0.0, 0.0]
+    assert probs.argmax(1).tolist() == [0, 0, 1]  # nearest real label
+    assert h.known(scores).tolist() == [True, False, False]
+    assert scores[1] == pytest.approx(h.threshold - 1.0)
+    for bad in (("jump",), ("walk", "run", "other")):
+        with pytest.raises(ConfigError, match="some, not all"):
+            Head("logits", ["walk", "run", "other"], prototypes=dirs[:2], threshold=0.5, reject=bad)
+
+
 def test_fit_head_ncm_and_logreg_classify_separable_clusters() -> None:
     rng = np.random.default_rng(2)
     dirs = np.eye(3, 8) * 4

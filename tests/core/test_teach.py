@@ -12,6 +12,8 @@ import pytest
 from mujo_edge.bundle import Bundle
 from mujo_edge.cli import main
 from mujo_edge.cli.teach import calibrated_bundle, teach_bundle
+from mujo_edge.errors import DataError
+from mujo_edge.heads import REJECT_MARGIN
 
 PHYSIO = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "shoulder_physio.mujo"
 
@@ -54,6 +56,34 @@ def test_teach_two_new_activities_from_five_examples(tmp_path: Path) -> None:
     loo, base_thr = b.manifest["open_set"]["leave_one_out_threshold"], base.open_set_threshold
     assert b.open_set_threshold == pytest.approx(min(loo, base_thr))  # the looser of the two
     assert b.file_bytes(b.model().file) == base.file_bytes(base.model().file)  # same student
+
+
+def test_teach_a_label_that_means_none_of_these(tmp_path: Path) -> None:
+    # the user also records what they do besides their two activities (here: holding still, arm flat)
+    # as "other"; windows like those come out unknown, and "other" is never a window's label
+    pytest.importorskip("ai_edge_litert")
+    base = Bundle.open(PHYSIO)
+    still = np.zeros((5, 100, 3), np.float32)
+    still[:, :, 0] = 1.0
+    still += 0.02 * np.random.default_rng(7).standard_normal(still.shape).astype(np.float32)
+    x = np.concatenate([_windows("swing", 5, 0), _windows("shake", 5, 1), still])
+    names = ["swing"] * 5 + ["shake"] * 5 + ["other"] * 5
+    labels = ["swing", "shake", "other"]
+    b, _ = teach_bundle(base, tmp_path / "t.mujo", x, names, labels, reject=["other"])
+    assert b.labels == labels and b.head.reject == ("other",)
+    assert b.manifest["open_set"]["reject_labels"] == ["other"]
+    assert b.head.prototypes is not None and b.head.prototypes.shape[0] == 2  # swing and shake only
+    test = np.concatenate([_windows("swing", 20, 5), _windows("shake", 20, 6), still])
+    got, probs, scores = b.classify(test)
+    assert np.mean([g == t for g, t in zip(got[:40], ["swing"] * 20 + ["shake"] * 20, strict=True)]) >= 0.9
+    assert got[40:] == ["unknown"] * 5 and (probs[:, 2] == 0.0).all()
+    # unknown because "other" won them (their score is set below the threshold), not by distance alone
+    assert b.open_set_threshold is not None
+    np.testing.assert_allclose(scores[40:], b.open_set_threshold - REJECT_MARGIN, rtol=1e-6)
+    with pytest.raises(DataError, match="no examples with that label"):
+        teach_bundle(base, tmp_path / "u.mujo", x, names, labels, reject=["jump"])
+    with pytest.raises(DataError, match="besides the reject labels"):
+        teach_bundle(base, tmp_path / "u.mujo", x, names, labels, reject=["other", "shake"])
 
 
 def test_calibrate_writes_a_table_that_maps_onto_the_target(tmp_path: Path) -> None:
