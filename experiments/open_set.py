@@ -136,6 +136,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine"))
     p.add_argument("--per-class", type=int, default=1, help="cosine prototypes per class (k-means centres)")
+    p.add_argument("--reject", default="", help="labels of the bundle that mean 'none of these' (other)")
     p.add_argument("--write", type=Path, help="write the bundle with its open-set test here")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     a = p.parse_args()
@@ -148,26 +149,33 @@ def main() -> None:
     if ds.labels != b.model_labels:
         sys.exit(f"{a.data} has labels {ds.labels}, the bundle {b.model_labels}")
     subj, lab = np.asarray(ds.subject), np.asarray(ds.label)
+    reject = [x for x in a.reject.split(",") if x]
+    real = ~np.isin(lab, [b.model_labels.index(x) for x in reject])
     part = {
-        k: np.flatnonzero(np.isin(subj, v))
+        k: np.flatnonzero(np.isin(subj, v) & (real | (k == "train")))
         for k, v in (("train", a.train_subjects), ("val", a.val_subjects), ("test", a.test_subjects))
     }
     _, e_tr = embed(b, r, ds.acc[part["train"]])
     _, e_va = embed(b, r, ds.acc[part["val"]])
     lg_te, e_te = embed(b, r, ds.acc[part["test"]])
-    head = with_open_set(b.head, e_tr, lab[part["train"]], e_va, kind=a.kind, per_class=a.per_class)
-    alt = with_open_set(
-        b.head, e_tr, lab[part["train"]], e_va, kind="cosine" if a.kind != "cosine" else "mahalanobis"
+    fit = {"val_y": lab[part["val"]], "reject": reject}
+    head = with_open_set(
+        b.head, e_tr, lab[part["train"]], e_va, kind=a.kind, per_class=a.per_class, seed=a.seed, **fit
     )
-    s_known = head.scores(e_te)
+    alt = with_open_set(
+        b.head, e_tr, lab[part["train"]], e_va, kind="cosine" if a.kind != "cosine" else "mahalanobis", **fit
+    )
+    # scores as the runtime computes them (a window a reject label wins scores below the threshold)
+    probs_te, s_known = head(lg_te, e_te)
     y_te = lab[part["test"]]
-    pred = lg_te.argmax(1)
+    pred = probs_te.argmax(1)
     kept = s_known >= head.threshold
     res: dict = {
         "bundle": str(a.bundle),
         "labels": b.model_labels,
         "open_set_kind": a.kind,
         "prototypes_per_class": a.per_class,
+        "reject_labels": reject,
         "threshold": head.threshold,
         "known_test_windows": len(y_te),
         "known_kept": float(kept.mean()),
@@ -188,13 +196,13 @@ def main() -> None:
         if len(idx) > a.max_unknown:
             idx = np.sort(rng.choice(idx, a.max_unknown, replace=False))
         lg_u, e_u = embed(b, r, u.acc[idx])
-        s_u = head.scores(e_u)
+        s_u = head(lg_u, e_u)[1]
         ul = np.asarray(u.label)[idx]
         res["unknown"][spec] = {
             "activities": [u.labels[i] for i in keep_lab],
             "windows": len(idx),
             f"auroc_{a.kind}": auroc(s_known, s_u),
-            f"auroc_{alt.score_kind}": auroc(alt.scores(e_te), alt.scores(e_u)),
+            f"auroc_{alt.score_kind}": auroc(alt(lg_te, e_te)[1], alt(lg_u, e_u)[1]),
             "auroc_per_activity": {
                 u.labels[c]: round(auroc(s_known, s_u[ul == c]), 3) for c in np.unique(ul).tolist()
             },
@@ -208,6 +216,7 @@ def main() -> None:
             "threshold_subjects": a.val_subjects,
             "keep_known": 0.95,
             "prototypes_per_class": a.per_class,
+            "reject_labels": reject,
             "command": "python experiments/open_set.py " + " ".join(sys.argv[1:]),
         }
     }

@@ -52,6 +52,7 @@ def main() -> None:
     p.add_argument("--val-unknown", required=True, help="its activities used to choose")
     p.add_argument("--test-unknown", required=True, help="its activities reported once")
     p.add_argument("--real", action="append", default=[], help="a real dataset, every window unknown")
+    p.add_argument("--reject", default="", help="labels of the bundle that mean 'none of these'")
     p.add_argument("--max-unknown", type=int, default=4000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
@@ -70,11 +71,15 @@ def main() -> None:
         return r.run(x, embedding=True)
 
     ds = Dataset.open(a.data)
+    reject = [x for x in a.reject.split(",") if x]
+    reject_idx = [b.model_labels.index(x) for x in reject]
     subj, lab = np.asarray(ds.subject), np.asarray(ds.label)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     y: dict[str, np.ndarray] = {}
     for k, v in (("train", a.train_subjects), ("val", a.val_subjects), ("test", a.test_subjects)):
         idx = np.flatnonzero(np.isin(subj, v))
+        if k != "train":  # known windows to score: the real labels only
+            idx = idx[~np.isin(lab[idx], reject_idx)]
         out[k], y[k] = run(ds.acc[idx]), lab[idx]
     u = Dataset.open(a.unknown)
     ul = np.asarray(u.label)
@@ -95,12 +100,14 @@ def main() -> None:
     base = Head("logits", b.model_labels)
     e_va = out["val"][1]
     # the candidates a bundle can ship (Head prototypes / precision), named as --kind / --per-class give them
-    heads = {"mahalanobis": with_open_set(base, e_tr, y["train"], e_va, kind="mahalanobis")}
+    fit = {"val_y": y["val"], "reject": reject}
+    heads = {"mahalanobis": with_open_set(base, e_tr, y["train"], e_va, kind="mahalanobis", **fit)}
     for m in (1, 2, 4, 8, 16, 32):
         heads["cosine" if m == 1 else f"cosine-{m}"] = with_open_set(
-            base, e_tr, y["train"], e_va, kind="cosine", per_class=m, seed=a.seed
+            base, e_tr, y["train"], e_va, kind="cosine", per_class=m, seed=a.seed, **fit
         )
-    scorers = {k: (lambda lg, e, h=h: h.scores(e)) for k, h in heads.items()}
+    # the score as the runtime computes it (with reject labels: a window they win scores below the threshold)
+    scorers = {k: (lambda lg, e, h=h: h(lg, e)[1]) for k, h in heads.items()}
     # references that need no prototypes, or too many to ship (every training window): printed, not chosen
     u_tr = unit_rows(e_tr)
     sub = u_tr[np.sort(rng.choice(len(u_tr), min(4000, len(u_tr)), replace=False))]
