@@ -274,6 +274,67 @@ def refit_clocks(clocks: Sequence[ClockModel]) -> None:
             c._set_fit(off, sk, ts[-1], len(ts))
 
 
+def observe_clocks(clocks: Sequence[ClockModel], t_sensor_s: np.ndarray, t_recv_s: np.ndarray) -> None:
+    """:meth:`ClockModel.observe_many` of ``k <= SCALAR_POINTS`` points for many clocks at once, without the
+    refit (each clock's :attr:`~ClockModel.stale` says whether :func:`refit_clocks` is due).
+
+    Row i of ``t_sensor_s`` and ``t_recv_s`` (D, k) float64 s holds clock i's points. Every clock ends in
+    the state its own point-by-point :meth:`ClockModel.observe` would leave: the checks (finite, increasing,
+    within the jump limits of a fitted line) run for all rows at once with the scalar path's arithmetic; a
+    row whose points all fall in its open bucket only updates that bucket's minimum, and any other row
+    takes its points one by one.
+    """
+    d, k = t_sensor_s.shape
+    if k > SCALAR_POINTS or k == 0 or d == 0:
+        for i, c in enumerate(clocks):
+            c._observe_many(t_sensor_s[i], t_recv_s[i])
+        return
+    nan = math.nan
+    # Per clock: its line, last point, open bucket and bucket length; NaN where there is no fitted line
+    # (a NaN fails every comparison below, so such a row takes the scalar path).
+    state = np.array(
+        [
+            (f.offset_s, f.skew, f.t_ref_s, c._t_last, c._bucket_id, c.bucket_s)
+            if (f := c.fit) is not None
+            and f.n_points > 1
+            and c._t_last is not None
+            and c._bucket_id is not None
+            else (nan, nan, nan, nan, nan, c.bucket_s)
+            for c in clocks
+        ],
+        np.float64,
+    )
+    off, skew, ref, last, bucket, size = (state[:, i : i + 1] for i in range(6))
+    lat = t_recv_s - t_sensor_s
+    resid = lat - (off + skew * (t_sensor_s - ref))
+    prev = np.concatenate([last, t_sensor_s[:, :-1]], axis=1)
+    bid = np.floor(t_sensor_s / size)
+    checked = (
+        (t_sensor_s >= prev - 1e-6)
+        & (resid >= -CLOCK_JUMP_BELOW_S)
+        & (resid <= CLOCK_JUMP_ABOVE_S)
+        & np.isfinite(lat)
+    ).all(axis=1)
+    same = (bid == bucket).all(axis=1)
+    j = lat.argmin(axis=1)
+    rows = np.arange(d)
+    low_t, low_lat = t_sensor_s[rows, j].tolist(), lat[rows, j].tolist()
+    ends = t_sensor_s[:, -1].tolist()
+    for i, (c, ok, within) in enumerate(zip(clocks, checked.tolist(), same.tolist(), strict=True)):
+        if not ok:  # a NaN time, a clock jump or no line yet: the scalar path decides
+            for ts, tr in zip(t_sensor_s[i].tolist(), t_recv_s[i].tolist(), strict=True):
+                c._observe(ts, tr)
+            continue
+        c._above = 0
+        c._t_last = ends[i]
+        if within:  # every point in the open bucket: only its minimum moves (to the first point reaching it)
+            if low_lat[i] < c._lat_min:
+                c._t_min, c._lat_min = low_t[i], low_lat[i]
+        else:
+            for b, ts, la in zip(bid[i].tolist(), t_sensor_s[i].tolist(), lat[i].tolist(), strict=True):
+                c._add(int(b), ts, la)
+
+
 def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower-envelope lines ``lat = offset + skew * x`` of many point sets at once.
 

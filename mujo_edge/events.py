@@ -122,6 +122,46 @@ class ActivityEvent:
         )
 
 
+_new = object.__new__
+
+
+def build_events(
+    devices: list[str],
+    t_start: list[float],
+    t_end: list[float],
+    labels: list[str],
+    confidence: list[float],
+    calibrated: bool,
+    upsampled: list[bool],
+    known: list[bool],
+    score: list[float | None],
+    nearest: list[str | None],
+) -> list[ActivityEvent]:
+    """Many events at once, one per row of the equal-length lists: the same objects as
+    ``ActivityEvent(devices[i], t_start[i], ...)``, built without the frozen dataclass's per-field
+    ``__setattr__`` (a gateway makes thousands a second)."""
+    out: list[ActivityEvent] = []
+    append = out.append
+    for dev, t0, t1, lab, conf, up, ok, sc, near in zip(
+        devices, t_start, t_end, labels, confidence, upsampled, known, score, nearest, strict=True
+    ):
+        e = _new(ActivityEvent)
+        e.__dict__.update(
+            device=dev,
+            t_start=t0,
+            t_end=t1,
+            label=lab,
+            confidence=conf,
+            calibrated=calibrated,
+            upsampled=up,
+            known=ok,
+            score=sc,
+            nearest=near,
+        )
+        append(e)
+    return out
+
+
 class EventWriter:
     """Appends events to a JSON-lines file (or an open text ``stream``), flushing after every write so a
     crash loses none."""

@@ -30,17 +30,17 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
-from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, refit_clocks
+from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, observe_clocks, refit_clocks
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
-from mujo_edge.events import ActivityEvent
+from mujo_edge.events import ActivityEvent, build_events
 from mujo_edge.grid import BAND_ROWS, StreamGrid, push_lockstep
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
@@ -152,14 +152,15 @@ class _Smoother:
 
 @dataclass
 class _Ready:
-    """Windows of one device ready for the model, with their host times; ``new_run``: the smoother
-    restarts before them."""
+    """Windows of one or more devices ready for the model, with their host times: ``counts[i]`` consecutive
+    windows of ``devs[i]``; ``new_run[i]``: that device's smoother restarts before them."""
 
-    dev: _Device
+    devs: list[_Device]
+    counts: list[int]
     x: np.ndarray  # (B, window, 3)
     t_start: np.ndarray  # (B,) host s
     t_end: np.ndarray  # (B,) host s
-    new_run: bool
+    new_run: list[bool]
 
 
 class _Device:
@@ -317,7 +318,7 @@ class _Device:
             self.last_event_start = float(t_start[-1])
             fit = None if self.host_stamped else self.clock.fit
             span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))  # grid is uniform
-            out.append(_Ready(self, wins.x, t_start, t_start + span_s, self.new_run))
+            out.append(_Ready([self], [len(wins)], wins.x, t_start, t_start + span_s, [self.new_run]))
             self.new_run = False
         # The next window's last grid sample is computable once the input reaches it + the filter delay.
         nxt = self.grid.next_time_s
@@ -340,6 +341,27 @@ class _Device:
         self.run_last_t = None
         self.due_t = None
         self.new_run = True
+
+
+def _take_lockstep(devs: list[_Device]) -> None:
+    """:meth:`_Device.take` (``refit=False``) for the devices of a lockstep step, whose pending samples
+    the caller has laid out already: their clock points go to :func:`mujo_edge.clock.observe_clocks`
+    together (those with another number of points than the first device, one by one)."""
+    k = len(devs[0]._clock_t)
+    same = [dev for dev in devs if len(dev._clock_t) == k]
+    if len(same) < len(devs):
+        for dev in devs:
+            if len(dev._clock_t) != k and dev._clock_t:
+                dev.clock.observe_many(dev._clock_t, dev._clock_r, refit=False)
+    if k:
+        observe_clocks(
+            [dev.clock for dev in same],
+            np.array([dev._clock_t for dev in same], np.float64),
+            np.array([dev._clock_r for dev in same], np.float64),
+        )
+    for dev in devs:
+        dev._t, dev._x, dev._flags, dev._n = [], [], [], 0
+        dev._clock_t, dev._clock_r = [], []
 
 
 class Pipeline:
@@ -427,6 +449,10 @@ class Pipeline:
     # -- feeding ------------------------------------------------------------------------------------
     def feed(self, item: SampleBatch | StreamStatus) -> list[ActivityEvent]:
         """Take one batch or status; return the events it completed (often none)."""
+        if type(item) is SampleBatch:  # the common case, without feed_many's bookkeeping (same result)
+            ready: list[_Ready] = []
+            self._batch(item, ready)
+            return self._classify(ready) if ready else []
         return self.feed_many((item,))
 
     def feed_many(self, items: Iterable[SampleBatch | StreamStatus]) -> list[ActivityEvent]:
@@ -455,6 +481,94 @@ class Pipeline:
                 )
         if due:
             self._advance(list(due.values()), ready)
+        return self._classify(ready) if ready else []
+
+    def feed_arrays(
+        self,
+        devices: Sequence[str],
+        acc_g: np.ndarray,
+        t_recv_s: np.ndarray | Sequence[float],
+        rate_hz: float,
+        t_sensor_s: np.ndarray,
+    ) -> list[ActivityEvent]:
+        """One notification from each of D devices of one rate (a gateway's tick), as arrays.
+
+        The same events and stats as ``feed_many([SampleBatch(devices[i], acc_g[i], t_recv_s[i], rate_hz,
+        t_sensor_s[i]) for i in range(D)])``, without a :class:`SampleBatch` per notification: the devices'
+        pending samples are appended and their due checks made for all rows at once.
+
+        Args:
+            devices: D distinct device names.
+            acc_g: (D, n, 3) samples, g (float32 as the profiles decode them), in each device's axes.
+            t_recv_s: (D,) host receive time of each device's notification, s.
+            rate_hz: the nominal rate of every one of these devices, Hz.
+            t_sensor_s: (D, n) float64 sensor time of each sample, s (host-stamped devices use
+                :meth:`feed_many`).
+        """
+        acc_g, t_sensor_s = np.asarray(acc_g), np.asarray(t_sensor_s)
+        recv = np.asarray(t_recv_s, np.float64)
+        d = len(devices)
+        if acc_g.ndim != 3 or acc_g.shape[0] != d or acc_g.shape[2] != 3:
+            raise ShapeError(f"feed_arrays: acc_g must be ({d}, n, 3) g for {d} devices, got {acc_g.shape}")
+        n = acc_g.shape[1]
+        if t_sensor_s.shape != (d, n) or recv.shape != (d,):
+            raise ShapeError(
+                f"feed_arrays: t_sensor_s must be ({d}, {n}) and t_recv_s ({d},) to match acc_g {acc_g.shape}, "
+                f"got {t_sensor_s.shape} and {recv.shape}"
+            )
+        if not rate_hz > 0:
+            raise ShapeError(f"feed_arrays: rate_hz must be > 0, got {rate_hz}")
+        get = self._devices.get
+        devs = [get(name) for name in devices]
+        if (
+            n == 0
+            or len(set(devices)) < d
+            or not all(dev is not None and dev.rate_hz == rate_hz and not dev.host_stamped for dev in devs)
+        ):  # new devices, a new rate, repeated names: the general path
+            return self.feed_many(
+                SampleBatch(name, acc_g[i], float(recv[i]), float(rate_hz), t_sensor_s[i])
+                for i, name in enumerate(devices)
+            )
+        known = [dev for dev in devs if dev is not None]  # every one (checked above)
+        rounded = [round(r, RECV_DECIMALS) for r in recv.tolist()]
+        first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
+        ends = last.tolist()
+        point = (np.isfinite(last) & np.isfinite(rounded)).tolist()  # a NaN/inf time is no clock point
+        finite_end = np.isfinite(last).tolist()
+        prev = np.array([np.nan if dev.last_t is None else dev.last_t for dev in known], np.float64)
+        step = first - prev
+        # _Device.add's decision, row-wise: a gap (or time going back) after the last sample, or a window due
+        new_last = np.where(np.isfinite(last), last, prev)
+        due_t = np.array([np.nan if dev.due_t is None else dev.due_t for dev in known], np.float64)
+        gap_s = np.array([dev.gap_s for dev in known], np.float64)
+        due = (
+            (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
+            | np.isnan(due_t)
+            | np.isnan(new_last)
+            | (new_last >= due_t)
+        ).tolist()
+        ready: list[_Ready] = []
+        later: list[_Device] = []
+        signs = LEFT_WRIST_ACC_SIGNS
+        for dev, t, x, te, tr, pt, fe, go in zip(
+            known, t_sensor_s, acc_g, ends, rounded, point, finite_end, due, strict=True
+        ):
+            dev.stats.batches_in += 1
+            if pt:
+                dev._clock_t.append(te)
+                dev._clock_r.append(tr)
+            dev._t.append(t)
+            dev._x.append(x * signs if dev.mirror else x)
+            dev._n += n
+            if fe:
+                dev.last_t = te
+            if go:
+                if self.lockstep:
+                    later.append(dev)
+                else:
+                    dev.process(ready)
+        if later:
+            self._advance(later, ready)
         return self._classify(ready) if ready else []
 
     def close(self) -> list[ActivityEvent]:
@@ -509,8 +623,7 @@ class Pipeline:
             # every member has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
             t = np.concatenate([a for dev in members for a in dev._t]).reshape(len(members), n)
             x = np.concatenate([a for dev in members for a in dev._x]).reshape(len(members), n, 3)
-            for dev in members:
-                dev.take(refit=False)
+            _take_lockstep(members)
             refit_clocks([dev.clock for dev in members if dev.clock.stale])
             self._lockstep(members, t, x, ready)
 
@@ -538,30 +651,60 @@ class Pipeline:
         last = t[:, -1]
         spans = (last - prev).tolist()
         wins = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
-        t_host = self._to_host_many(devs, wins)
-        j = 0
-        for dev, c, last_t, span, w in zip(devs, count.tolist(), last.tolist(), spans, wins, strict=True):
+        for dev, c, last_t, span in zip(devs, count.tolist(), last.tolist(), spans, strict=True):
             st = dev.stats
             st.samples_in += n
             st._rate_n += n
             st._rate_span_s += span
             st.grid_samples += c
             dev.run_last_t = last_t
-            k = len(w)
-            dev.emit(w, ready, t_host[j : j + k])
-            j += k
+        self._emit_lockstep(devs, wins, ready)
 
-    @staticmethod
-    def _to_host_many(devs: list[_Device], wins: list[WindowBatch]) -> np.ndarray:
-        """Host times of the first samples of every window of ``wins`` (one batch per device of ``devs``,
-        all sensor-timestamped), each through its device's clock fit: ``ClockModel.to_host``'s arithmetic."""
+    def _emit_lockstep(self, devs: list[_Device], wins: list[WindowBatch], ready: list[_Ready]) -> None:
+        """:meth:`_Device.emit` for the devices of a lockstep step (sensor-timestamped, running): one
+        :class:`_Ready` for all their windows, with host and due times computed as arrays in emit's
+        arithmetic. When a device's event times would step back (rare), every device emits on its own."""
         ks = [len(w) for w in wins]
         t = np.concatenate([w.t_first_s for w in wins])
-        fits = [dev.clock.fit for dev in devs]
-        off = np.repeat([0.0 if f is None else f.offset_s for f in fits], ks)
-        skew = np.repeat([0.0 if f is None else f.skew for f in fits], ks)
-        ref = np.repeat([0.0 if f is None else f.t_ref_s for f in fits], ks)
-        return t + off + skew * (t - ref)  # type: ignore[no-any-return]
+        line = np.array(
+            [
+                (0.0, 0.0, 0.0) if (f := dev.clock.fit) is None else (f.offset_s, f.skew, f.t_ref_s)
+                for dev in devs
+            ],
+            np.float64,
+        )
+        line_w = np.repeat(line, ks, axis=0)
+        t_start = t + line_w[:, 0] + line_w[:, 1] * (t - line_w[:, 2])  # ClockModel.to_host, per device
+        ends = np.cumsum(ks)
+        firsts = t_start[np.minimum(ends - ks, t.size - 1)].tolist() if t.size else []
+        with_w = [i for i, k in enumerate(ks) if k]
+        for i in with_w:
+            ls = devs[i].last_event_start
+            if ls is not None and firsts[i] < ls + EVENT_MIN_STEP_S:
+                j = 0
+                for dev, w, k in zip(devs, wins, ks, strict=True):
+                    dev.emit(w, ready, t_start[j : j + k])
+                    j += k
+                return
+        if with_w:
+            t_end = t_start + devs[0]._window_s * (1.0 + line_w[:, 1])  # the grid is uniform
+            lasts = t_start[ends - 1].tolist()
+            members = [devs[i] for i in with_w]
+            for i in with_w:
+                devs[i].last_event_start = lasts[i]
+            x = np.concatenate([w.x for w in wins])
+            ready.append(
+                _Ready(members, [ks[i] for i in with_w], x, t_start, t_end, [d.new_run for d in members])
+            )
+            for dev in members:
+                dev.new_run = False
+        # the next window's due time, as emit computes it
+        g0 = devs[0].grid
+        rate, dt, delay = g0.rate_hz, devs[0]._grid_dt, g0.group_delay_s
+        for dev in devs:
+            grid, wd = dev.grid, dev.windower
+            assert grid._t0 is not None  # running
+            dev.due_t = grid._t0 + grid._k / rate + (wd._next + wd.window - wd._n - 1) * dt + delay
 
     def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
         dev.process(ready)
@@ -599,11 +742,11 @@ class Pipeline:
         if self.smooth > 1:
             parts, i = [], 0
             for r in ready:
-                n = r.x.shape[0]
-                if r.new_run:
-                    r.dev.smoother.reset()
-                parts.append(r.dev.smoother(probs[i : i + n]))
-                i += n
+                for dev, n, new_run in zip(r.devs, r.counts, r.new_run, strict=True):
+                    if new_run:
+                        dev.smoother.reset()
+                    parts.append(dev.smoother(probs[i : i + n]))
+                    i += n
             probs = np.concatenate(parts)
         # Row-wise over every window at once (the same numbers as per device), then lists for the events.
         p = probs[:, :n_labels]
@@ -619,40 +762,48 @@ class Pipeline:
             score_l = [None] * rows
         labels = self.labels
         names = [labels[k] for k in best]
-        calibrated = self.calibration is not None
-        events: list[ActivityEvent] = []
+        nearest: list[str | None]
+        if all(known):
+            out, nearest = names, [None] * rows
+        else:
+            out = [lab if k else UNKNOWN_LABEL for lab, k in zip(names, known, strict=True)]
+            nearest = [None if k else lab for lab, k in zip(names, known, strict=True)]
+        devices: list[str] = []
+        upsampled: list[bool] = []
+        t_start: list[float] = []
+        t_end: list[float] = []
         i = 0
         for r in ready:
-            dev, n = r.dev, r.x.shape[0]
-            st = dev.stats
-            st.windows += n
-            if now is not None:
-                st.latency_ms.extend(((now - (r.t_end - dev._grid_dt)) * 1e3).tolist())
-            fit = dev.clock.fit
-            st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
-            up = dev.grid.upsampled
-            counts = st.label_counts
-            for t0, t1, j in zip(r.t_start.tolist(), r.t_end.tolist(), range(i, i + n), strict=True):
-                ok = known[j]
-                label = names[j] if ok else UNKNOWN_LABEL
-                events.append(
-                    ActivityEvent(
-                        dev.name,
-                        t0,
-                        t1,
-                        label,
-                        conf[j],
-                        calibrated,
-                        up,
-                        known=ok,
-                        score=score_l[j],
-                        nearest=None if ok else names[j],
-                    )
-                )
-                counts[label] = counts.get(label, 0) + 1
-                if not ok:
-                    st.unknown += 1
-            i += n
-            last = events[-1]
-            st.last_label, st.last_confidence = last.label, last.confidence
-        return events
+            t_start += r.t_start.tolist()
+            t_end += r.t_end.tolist()
+            lat = ((now - (r.t_end - r.devs[0]._grid_dt)) * 1e3).tolist() if now is not None else []
+            a = i
+            for dev, n in zip(r.devs, r.counts, strict=True):
+                e = i + n
+                st = dev.stats
+                st.windows += n
+                if now is not None:
+                    st.latency_ms.extend(lat[i - a : e - a])
+                fit = dev.clock.fit
+                st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                counts = st.label_counts
+                for label in out[i:e]:
+                    counts[label] = counts.get(label, 0) + 1
+                if out is not names:
+                    st.unknown += n - sum(known[i:e])
+                st.last_label, st.last_confidence = out[e - 1], conf[e - 1]
+                devices += [dev.name] * n
+                upsampled += [dev.grid.upsampled] * n
+                i = e
+        return build_events(
+            devices,
+            t_start,
+            t_end,
+            out,
+            conf,
+            self.calibration is not None,
+            upsampled,
+            known,
+            score_l,
+            nearest,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp
+from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, observe_clocks, refit_clocks
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.samples import SampleBatch
@@ -105,3 +105,46 @@ def test_observe_many_equals_observe_point_by_point() -> None:
     assert one.resets == many.resets >= 1
     assert one.fit is not None and many.fit is not None
     assert float(many.to_host(t[-1])) == pytest.approx(float(one.to_host(t[-1])), abs=1e-3)
+
+
+def _clock_state(c: ClockModel) -> tuple[object, ...]:
+    return (
+        list(c._buckets),
+        c._bucket_id,
+        c._t_min,
+        c._lat_min,
+        c._t_last,
+        c._above,
+        c.fit,
+        c.stale,
+        c.resets,
+        c.bad_points,
+    )
+
+
+def test_observe_clocks_equals_each_clock_point_by_point() -> None:
+    """Many clocks observed together end in exactly the state of each observed alone, through the start
+    (no line yet), bucket changes, clock jumps both ways and NaN points."""
+    rng = np.random.default_rng(5)
+    d, k, steps = 40, 4, 120
+    t0 = rng.uniform(0, 1e4, d)
+    skew = rng.uniform(-200e-6, 200e-6, d)
+    together = [ClockModel() for _ in range(d)]
+    alone = [ClockModel() for _ in range(d)]
+    for s in range(steps):
+        t = t0[:, None] + (s * k + np.arange(k))[None, :] * 0.25
+        r = t * (1 + skew[:, None]) + 3.0 + rng.exponential(0.01, (d, k))
+        if s == 50:
+            t[3] -= 100.0  # device 3's clock goes back
+            r[5, 1] -= 1.0  # device 5's points fall far under the line
+            t[7, 2] = np.nan
+        if 60 <= s < 68:
+            r[9] += 5.0  # device 9 jumps back: points far above the line
+        observe_clocks(together, t, r)
+        for c, ts, tr in zip(alone, t, r, strict=True):
+            c.observe_many(ts, tr, refit=False)
+        refit_clocks(together)
+        refit_clocks(alone)
+        for a, b in zip(together, alone, strict=True):
+            assert _clock_state(a) == _clock_state(b)
+    assert sum(c.resets for c in alone) >= 3 and sum(c.bad_points for c in alone) == 1

@@ -1,0 +1,93 @@
+"""``Pipeline.feed_arrays``: a gateway's tick as arrays gives the events and stats of one SampleBatch per
+notification through ``feed_many``, field for field, with gaps, NaN, clock resets, a left-wrist watch and
+devices joining and leaving mixed in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mujo_edge.calibration import PitCalibration
+from mujo_edge.errors import ShapeError
+from mujo_edge.events import ActivityEvent
+from mujo_edge.pipeline import Pipeline
+from mujo_edge.samples import SampleBatch
+
+LABELS = ["a", "b", "c", "d"]
+RATE, N, DEVICES, TICKS = 52.0, 13, 24, 360  # 0.25 s notifications, 90 s
+
+
+class Features:
+    """Probabilities from window statistics: any change of a sample changes them."""
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:
+        f = np.stack([windows_g.mean(axis=(1, 2)), windows_g.std(axis=(1, 2)), windows_g[:, -1, 0]], 1)
+        f = np.concatenate([f, windows_g[:, :1, 1]], axis=1)
+        e = np.exp(f - f.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _ticks() -> list[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
+    """Per tick: (devices, acc (D, N, 3) float32 g, t_recv (D,), t_sensor (D, N))."""
+    rng = np.random.default_rng(7)
+    t0 = rng.uniform(0, 1e4, DEVICES)
+    skew = rng.uniform(-150e-6, 150e-6, DEVICES)
+    out = []
+    for k in range(TICKS):
+        idx = np.arange(k * N, (k + 1) * N)
+        t = t0[:, None] + idx[None, :] / RATE
+        t[2] += 0.5 if k >= 100 else 0.0  # device 2: samples lost (a gap)
+        t[8] -= 40.0 if k >= 150 else 0.0  # device 8: the sensor clock goes back (a reboot)
+        recv = t[:, -1] * (1 + skew) + 50.0 + rng.exponential(0.01, DEVICES)
+        acc = (0.8 * np.sin(t[:, :, None] * [1.0, 1.3, 0.7]) + rng.normal(0, 0.05, (DEVICES, N, 3))).astype(
+            np.float32
+        )
+        if k == 120:
+            acc[4, 3:6] = np.nan  # device 4: NaN samples
+            recv[6] = np.nan  # device 6: a notification without a receive time
+        rows = [d for d in range(DEVICES) if not (d == 12 and k < 40) and not (d == 14 and 200 <= k < 210)]
+        out.append(([f"w{d}" for d in rows], acc[rows], recv[rows], t[rows]))
+    return out
+
+
+def _run(p: Pipeline, arrays: bool) -> dict[str, list[ActivityEvent]]:
+    got: list[ActivityEvent] = []
+    for names, acc, recv, t in _ticks():
+        if arrays:
+            got += p.feed_arrays(names, acc, recv, RATE, t)
+        else:
+            got += p.feed_many(
+                [SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)]
+            )
+    got += p.close()
+    by: dict[str, list[ActivityEvent]] = {}
+    for e in got:
+        by.setdefault(e.device, []).append(e)
+    return by
+
+
+@pytest.mark.parametrize(("lockstep", "smooth"), [(True, 1), (True, 3), (False, 1)])
+def test_feed_arrays_equals_feed_many(lockstep: bool, smooth: int) -> None:
+    rng = np.random.default_rng(0)
+    pit = PitCalibration.fit(rng.normal(0, 1.1, (5000, 3)), rng.normal(0, 1.0, (5000, 3)))
+    kw = dict(calibration=pit, smooth=smooth, wrist={"w10": "left"}, lockstep=lockstep)
+    a = Pipeline(Features(), LABELS, **kw)  # type: ignore[arg-type]
+    b = Pipeline(Features(), LABELS, **kw)  # type: ignore[arg-type]
+    by_arrays, by_batches = _run(a, arrays=True), _run(b, arrays=False)
+    assert set(by_arrays) == set(by_batches) and len(by_batches) == DEVICES
+    for device, events in by_batches.items():
+        assert by_arrays[device] == events, device  # every field of every event
+        assert a.stats[device].to_dict() == b.stats[device].to_dict(), device
+    st = b.stats
+    assert st["w2"].gaps == 1 and st["w4"].bad_samples == 3 and st["w14"].gaps == 1
+    assert a._devices["w8"].clock.resets == 1 and a._devices["w6"].clock.bad_points == 0
+    assert sum(s.windows for s in st.values()) > 80 * DEVICES
+
+
+def test_feed_arrays_refuses_mismatched_shapes() -> None:
+    p = Pipeline(Features(), LABELS)
+    acc = np.zeros((2, 13, 3), np.float32)
+    with pytest.raises(ShapeError, match=r"acc_g must be \(3, n, 3\)"):
+        p.feed_arrays(["a", "b", "c"], acc, np.zeros(3), RATE, np.zeros((3, 13)))
+    with pytest.raises(ShapeError, match="t_sensor_s must be"):
+        p.feed_arrays(["a", "b"], acc, np.zeros(2), RATE, np.zeros((2, 12)))
