@@ -119,3 +119,16 @@ def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
     argv[-3:] = ["mahalanobis", "--open-set-prototypes", "3"]
     assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:]]) != 0
     assert not (tmp_path / "bad.mujo").exists()
+
+    # a label that means "none of these" (here squats stands in for a class trained on other activities)
+    rej = tmp_path / "reject.mujo"
+    argv = [
+        "export", str(work / "student"), "--from-bundle", str(out), "--out", str(rej),
+        "--data", str(work / "known"), "--reject-labels", "squats",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    r = Bundle.open(rej)
+    assert r.head.reject == ("squats",) and r.manifest["open_set"]["reject_labels"] == ["squats"]
+    assert r.head.prototypes is not None and r.head.prototypes.shape[0] == len(KNOWN) - 1
+    assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:-1], "jump"]) != 0
+    assert not (tmp_path / "bad.mujo").exists()
