@@ -17,6 +17,7 @@ from mujo_edge.cli import main
 from mujo_edge.cli._console import console
 from mujo_edge.cli.demo import (
     SCALES,
+    SHOULDER_EXERCISES,
     Stage,
     check_commands,
     is_done,
@@ -45,23 +46,29 @@ def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
     ]
     cmd = {s.name: s.command for s in stages}
     t = str(tmp_path)
-    assert cmd["synth"] == f"mujo-edge data synth --out {t}/corpus --hours 1 --seed 0"
+    assert cmd["synth"] == (
+        f"mujo-edge data synth --out {t}/corpus --hours 1 --wrist both --variants gravity --seed 0"
+    )
     assert cmd["import"] == f"mujo-edge data import seglearn-watch --out {t}/seglearn"
     assert cmd["pretrain"].startswith(
         f"mujo-edge pretrain --data {t}/corpus --out {t}/pretrain --preset demo"
     )
     # the demo's seconds of pretraining learn little: the later stages start from the shipped foundation
     assert "--pretrained default --data" in cmd["evaluate"]
+    assert "--fractions 10 " in cmd["evaluate"]  # at 100 % fine-tuning is the finetune stage's teacher
     assert "--pretrained default --data" in cmd["finetune"]
     assert f"--teacher {t}/teacher --data {t}/seglearn --out {t}/student" in cmd["distill"]
+    # one pretraining epoch: the stage shows the command, the foundation does the work
+    assert "--preset demo --epochs 1 " in cmd["pretrain"]
+    # the batch-1 models only: the batch-64 variants serve a gateway, not one virtual watch
     assert cmd["export"] == (
         f"mujo-edge export --int8 {t}/student --out {t}/model.mujo --data {t}/seglearn --min-agreement 0.95 "
-        "--rounding nearest"
+        "--rounding nearest --no-batch"
     )
+    # no --duration: the stream ends when the virtual watch has sent the workout's last frame
     assert cmd["stream"] == (
         f"mujo-edge stream --bundle {t}/model.mujo --virtual --profile polar --script {t}/workout.json "
-        f"--wrist left --duration {rendered_seconds(workout_script(SCALES['default'])) + 4:.0f} "
-        f"--events {t}/events.jsonl --record {t}/stream-record.jsonl --no-live"
+        f"--wrist left --events {t}/events.jsonl --record {t}/stream-record.jsonl --no-live"
     )
     # every stage's input is an earlier stage's output
     produced: set[Path] = set()
@@ -78,12 +85,19 @@ def test_plan_chains_every_stage_through_the_out_folder(tmp_path: Path) -> None:
 
 
 def test_workout_script_walks_through_the_seven_exercises() -> None:
+    """Every label of the demo bundle once, 8 s each, back to back: the real-time stream stage lasts about
+    a minute (the generator adds a 0.8-3 s transition between steps)."""
     script = workout_script(SCALES["default"])
-    acts = [s["activity"] for s in script if "activity" in s]
-    assert acts == ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
-    assert sum(s.get("seconds", s.get("rest", 0)) for s in script) == 7 * 10 + 8 * 2
-    # the generator adds 0.8-3 s transitions between steps: the stream must run that much longer
-    assert 7 * 10 + 8 * 2 + 14 * 0.8 <= rendered_seconds(script) <= 7 * 10 + 8 * 2 + 15 * 3
+    assert script == [
+        {"activity": a, "seconds": 8.0} for a in ("PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW")
+    ]
+    assert 7 * 8 + 6 * 0.8 <= rendered_seconds(script) <= 7 * 8 + 6 * 3
+    fast = workout_script(SCALES["fast"])  # with rests: before, between and after the exercises
+    assert [s.get("activity", "rest") for s in fast] == [
+        "rest",
+        *[x for a in SHOULDER_EXERCISES for x in (a, "rest")],
+    ]
+    assert sum(s.get("seconds", s.get("rest", 0)) for s in fast) == 7 * 8 + 8 * 4
 
 
 def test_dry_run_lists_every_command(
