@@ -198,3 +198,61 @@ def test_a_changed_workout_script_reruns_the_workout_stage(tmp_path: Path) -> No
     assert default.command != fast.command
     assert default.command == {s.name: s for s in plan(tmp_path, fast=False)}["workout"].command
     assert {s.name: s for s in plan(tmp_path)}["score"].command.startswith("(in-process: ")
+
+
+def test_stages_beside_the_stream_feed_no_later_stage(tmp_path: Path) -> None:
+    """pretrain and evaluate run in the background while the stream waits on the watch in real time: only
+    a stage whose outputs no later stage reads may."""
+    stages = plan(tmp_path)
+    beside = [s for s in stages if s.alongside]
+    assert [s.name for s in beside] == ["pretrain", "evaluate"]
+    assert {s.alongside for s in beside} == {"stream"}
+    for b in beside:
+        written = [str(p) for p in b.owns + b.outputs]
+        for later in stages[stages.index(b) + 1 :]:
+            assert not any(a.startswith(w) for a in later.argv for w in written), (b.name, later.name)
+
+
+def test_a_stage_alongside_another_runs_in_the_background_during_it(
+    tmp_path: Path, monkeypatch: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    import mujo_edge.cli.demo as demo
+
+    started = threading.Event()
+    threads: dict[str, str] = {}
+
+    def write(st: Stage) -> dict[str, Any]:
+        threads[st.name] = threading.current_thread().name
+        st.outputs[0].parent.mkdir(parents=True, exist_ok=True)
+        st.outputs[0].write_text("x")
+        return {"n": 1}
+
+    def side(st: Stage) -> dict[str, Any]:
+        result = write(st)
+        started.set()
+        return result
+
+    def slow(st: Stage) -> dict[str, Any]:
+        assert started.wait(10), "the stage beside this one did not run while it ran"
+        return write(st)
+
+    out = tmp_path / "d"
+    stages = [
+        Stage("first", "a step", [], [out / "first.txt"], "test", run=write),
+        Stage("side", "a report", [], [out / "side.txt"], "test", run=side, alongside="slow"),
+        Stage("slow", "a long wait", [], [out / "slow.txt"], "test", run=slow),
+    ]
+    monkeypatch.setattr(demo, "plan", lambda out, fast=False, threads=2: stages)
+    monkeypatch.setattr(console, "width", 200)
+    assert main(["demo", "--out", str(out)]) == 0
+    assert threads == {"first": "MainThread", "side": "demo-beside", "slow": "MainThread"}
+    assert all(is_done(out, s) for s in stages)
+    text = capsys.readouterr().out
+    assert "side: a report" in text and "runs in the background beside the slow stage" in text
+    assert "ran beside slow" in text  # the summary table says so
+    # resumed: everything kept, nothing runs again
+    threads.clear()
+    assert main(["demo", "--out", str(out)]) == 0
+    assert threads == {}

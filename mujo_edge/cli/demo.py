@@ -27,6 +27,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ class Stage:
     owns: list[Path] = field(default_factory=list)  # what the stage writes: removed before it re-runs
     #: what an in-process step depends on (its command line for a resumed demo: a changed input re-runs it)
     inputs: Any = None
+    #: the stage this one runs beside, in the background (its output into ``logs/<name>.log``): only for a
+    #: stage whose outputs no later stage reads, beside one that leaves the CPU idle
+    alongside: str | None = None
 
     @property
     def command(self) -> str:
@@ -347,6 +351,11 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             run=lambda st: score_stream(bundle, script, events, record, out / "score.json"),
         ),
     ]
+    # pretrain and evaluate only report: no later stage reads what they write. They run in the background
+    # beside the stream stage, which waits on the watch in real time and leaves the CPU mostly idle.
+    for st in stages:
+        if st.name in ("pretrain", "evaluate"):
+            st.alongside = "stream"
     owned = {"synth": corpus, "import": real, "pretrain": run, "evaluate": report, "finetune": teacher}
     owned["distill"] = student
     for st in stages:
@@ -592,20 +601,30 @@ def _clear_outputs(out: Path, st: Stage) -> None:
             rp.unlink()
 
 
-def run_stage(out: Path, st: Stage, env: dict[str, str], again: str = "") -> tuple[float, dict[str, Any]]:
-    """Run one stage (subprocess or in-process); its wall time and result numbers. Raises on failure."""
+def run_stage(
+    out: Path, st: Stage, env: dict[str, str], again: str = "", log: Path | None = None
+) -> tuple[float, dict[str, Any]]:
+    """Run one stage (subprocess or in-process); its wall time and result numbers. Raises on failure.
+    ``log``: a subprocess stage's output goes to this file instead of the console."""
     _clear_outputs(out, st)
     t0 = time.perf_counter()
     result: dict[str, Any] = {}
     if st.run is not None:
         result = st.run(st)
     else:
-        proc = subprocess.run([sys.executable, "-m", "mujo_edge.cli", *st.argv], env=env)
+        argv = [sys.executable, "-m", "mujo_edge.cli", *st.argv]
+        if log is None:
+            proc = subprocess.run(argv, env=env)
+        else:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "wb") as f:
+                proc = subprocess.run(argv, env=env, stdout=f, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
             raise MujoError(
-                f"demo stage '{st.name}' ({st.title}) failed with exit code {proc.returncode}. Its command, to "
-                f"re-run and debug it alone:\n  {st.command}\nFix the cause and run `{again or 'mujo-edge demo'}` "
-                "again: the stages already done are kept."
+                f"demo stage '{st.name}' ({st.title}) failed with exit code {proc.returncode}"
+                + (f" (its output: {log})" if log is not None else "")
+                + f". Its command, to re-run and debug it alone:\n  {st.command}\nFix the cause and run "
+                f"`{again or 'mujo-edge demo'}` again: the stages already done are kept."
             )
     wall = time.perf_counter() - t0
     missing = [str(p) for p in st.outputs if not p.exists()]
@@ -623,6 +642,26 @@ def run_stage(out: Path, st: Stage, env: dict[str, str], again: str = "") -> tup
         )
     )
     return wall, result
+
+
+class _Beside(threading.Thread):
+    """Stages run one after the other in the background while another stage runs (``Stage.alongside``),
+    each subprocess's output into ``<out>/logs/<stage>.log``; what finished and the first error are kept."""
+
+    def __init__(self, out: Path, stages: list[tuple[int, Stage]], env: dict[str, str], again: str) -> None:
+        super().__init__(name="demo-beside", daemon=True)
+        self.out, self.stages, self.env, self.again = out, stages, env, again
+        self.done: list[tuple[int, Stage, float, dict[str, Any]]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for i, st in self.stages:
+                log = self.out / "logs" / f"{st.name}.log"
+                wall, result = run_stage(self.out, st, self.env, self.again, log=log)
+                self.done.append((i, st, wall, result))
+        except BaseException as e:  # raised in the main thread once the foreground stage is done
+            self.error = e
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -655,39 +694,70 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console.print(
         Rule(f"MuJo Edge end-to-end demo ({'fast' if args.fast else 'demo'} scale) -> {out}", style="bold")
     )
-    rows: list[tuple[Stage, str, float, dict[str, Any]]] = []
+    rows: dict[int, tuple[Stage, str, float, dict[str, Any]]] = {}
     t_start = time.perf_counter()
     rerun = args.force
+    again = shlex.join(["mujo-edge", "demo", "--out", str(out), *(["--fast"] if args.fast else [])])
+    beside: dict[
+        str, list[tuple[int, Stage]]
+    ] = {}  # stage name -> the stages to run in the background beside it
+    n = len(stages)
     for i, st in enumerate(stages, 1):
         if not rerun and is_done(out, st):
             rec = _read_json(_marker(out, st))
-            console.print(
-                f"[dim][{i}/{len(stages)}] {st.name}: already done ({rec['wall_s']:.1f} s earlier), kept[/]"
-            )
+            console.print(f"[dim][{i}/{n}] {st.name}: already done ({rec['wall_s']:.1f} s earlier), kept[/]")
             result = st.results() if st.results else rec.get("results", {})
-            rows.append((st, "kept", float(rec["wall_s"]), result))
+            rows[i] = (st, "kept", float(rec["wall_s"]), result)
             continue
         rerun = True  # everything after a re-run stage depends on it
-        console.print(Rule(f"[{i}/{len(stages)}] {st.name}: {st.title}", align="left"))
+        if st.alongside is not None:
+            beside.setdefault(st.alongside, []).append((i, st))
+            console.print(
+                f"[{i}/{n}] {st.name}: {st.title}\n  runs in the background beside the {st.alongside} stage "
+                f"(output in {out / 'logs' / (st.name + '.log')})\n  $ {st.command}",
+                markup=False,
+            )
+            continue
+        console.print(Rule(f"[{i}/{n}] {st.name}: {st.title}", align="left"))
         console.print(f"$ {st.command}", markup=False, style="cyan")
-        again = shlex.join(["mujo-edge", "demo", "--out", str(out), *(["--fast"] if args.fast else [])])
-        wall, result = run_stage(out, st, env, again)
+        worker = _Beside(out, beside.pop(st.name, []), env, again)
+        if worker.stages:
+            console.print(f"beside it, in the background: {', '.join(b.name for _, b in worker.stages)}")
+            worker.start()
+        try:
+            wall, result = run_stage(out, st, env, again)
+        finally:
+            if worker.stages:
+                worker.join()
         console.print(f"[green]{st.name} done in {wall:.1f} s[/]")
-        rows.append((st, "ran", wall, result))
+        rows[i] = (st, "ran", wall, result)
+        for j, b, b_wall, b_result in worker.done:
+            console.print(f"[green]{b.name} done in {b_wall:.1f} s, beside {st.name}[/]")
+            rows[j] = (b, f"ran beside {st.name}", b_wall, b_result)
+        if worker.error is not None:
+            raise worker.error
+    for pending in beside.values():  # the stage they were to run beside was kept: run them now
+        for j, b in pending:
+            console.print(Rule(f"[{j}/{n}] {b.name}: {b.title}", align="left"))
+            console.print(f"$ {b.command}", markup=False, style="cyan")
+            b_wall, b_result = run_stage(out, b, env, again)
+            console.print(f"[green]{b.name} done in {b_wall:.1f} s[/]")
+            rows[j] = (b, "ran", b_wall, b_result)
     total = time.perf_counter() - t_start
     table = Table(
-        title=f"MuJo Edge demo: {total:.0f} s this run ({sum(r[2] for r in rows):.0f} s of stage time)"
+        title=f"MuJo Edge demo: {total:.0f} s this run ({sum(r[2] for r in rows.values()):.0f} s of stage time)"
     )
     for col in ("stage", "status", "wall s", "result"):
         table.add_column(col, justify="right" if col == "wall s" else "left")
-    for st, status, wall, result in rows:
+    for _, (st, status, wall, result) in sorted(rows.items()):
         table.add_row(st.name, status, f"{wall:.1f}", _fmt_result(result))
     console.print(table)
     console.print(
         "The pretrain stage runs the command at demo scale (seconds on a 1-hour corpus; its retrieval scores "
         "show how little that learns); evaluate and finetune start from the shipped foundation checkpoint "
         "(`--pretrained default`, docs/pretraining.md). The stream stage runs in real time: the virtual watch "
-        "sends each frame when its last sample is measured, so its latencies are those of a live watch."
+        "sends each frame when its last sample is measured, so its latencies are those of a live watch (on a "
+        "host that also runs pretrain and evaluate beside it, as a gateway runs other work)."
     )
     score = out / "score.json"
     if score.is_file():
