@@ -10,11 +10,13 @@ call: chunks of B go to the batch model, a remainder of at least ``pad_from`` wi
 where one batched call costs as much as that many single calls), a smaller one goes window by window. Either way a window's outputs are bit for bit those of the batch-1
 model (export checks it). A bundle without the variant runs every window through the batch-1 model.
 
-A single window, the live case, costs the runtime's own call plus a few microseconds: the input is
-checked with one BLAS dot (finite sum, so finite values), copied straight into the runtime's input tensor
-in the model's layout, and the probabilities come from Python floats (numpy's per-call overhead is larger
-than the work on 7 numbers); int8 outputs are dequantized through precomputed 256-entry tables
-(docs/benchmarks.md has the ratios to the raw runtime calls).
+A single window, the live case, costs the runtime's own call plus a few microseconds: ``predict`` is then
+one closure made at load (no attribute lookups per call), the window is copied straight into the runtime's
+input tensor in the model's layout and checked there with one BLAS dot over the tensor's flat view (a
+finite sum means finite values), the outputs are read through views made once, and the probabilities come
+from Python floats (numpy's per-call overhead is larger than the work on 7 numbers); int8 outputs are
+dequantized through precomputed 256-entry tables (docs/benchmarks.md has the ratios to the raw runtime
+calls).
 
 Runtimes:
 
@@ -34,6 +36,7 @@ import importlib.util
 import logging
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -346,37 +349,53 @@ class LiteRtRunner(Runner):
             self._in_view = view.transpose(0, 2, 1) if self._bcw else view  # (rows, WINDOW, 3) either way
             self._out_views = [self._it.tensor(i)() for i in self._out_index]
             self._out_bytes = [v.view(np.uint8) if v.dtype == np.int8 else v for v in self._out_views]
-        # The live case in one method (predict_one): a float32 input and int8 logits read through the
-        # exp table; anything else goes the general way.
-        dq = self._dequant.get(self._logits_spec.position)
-        self._fast_exp: list[float] | None = None
-        if (
-            self.rows == 1
-            and self._in_view is not None
-            and self._in_scale is None
-            and dq is not None
-            and dq.exp is not None
-        ):
-            self._fast_exp = dq.exp
-            self._fast_logits = self._out_bytes[self._logits_spec.position]
+        live = self._live_predict()
+        if live is not None:
+            self.predict = live  # type: ignore[method-assign,assignment]
 
-    def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        """(B, n_labels) float32 class probabilities: the softmax of :meth:`logits`."""
-        x = windows_g
-        table = self._fast_exp
+    def _live_predict(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """:meth:`predict` for the live case as one closure, or None where it does not apply (an int8 input,
+        a batch model, float logits, a LiteRT without the native invoke).
+
+        One float32 ``(1, WINDOW, 3)`` window is copied into the input tensor (the layout change in the same
+        copy), checked finite there (one BLAS dot over the tensor's flat view: a finite sum means finite
+        values), the native invoke runs, and the softmax of the int8 logits comes from the exp table in
+        Python floats. Every name is a closure cell, not an attribute chain. Anything else (another shape
+        or dtype, a non-finite or overflowing sum) goes the general way, which checks, explains and raises.
+        """
+        dq = self._dequant.get(self._logits_spec.position)
         if (
-            table is not None
-            and type(x) is np.ndarray
-            and x.dtype == np.float32
-            and x.shape == self._one_shape
-            and math.isfinite(np.vdot(x, self._ones))
-        ):  # one finite float32 window: copy in, invoke, softmax of the int8 logits from the exp table
-            np.copyto(self._in_view, x)  # type: ignore[arg-type]
-            self._native_invoke()  # type: ignore[misc]
-            e = [table[b] for b in self._fast_logits.tobytes()]
-            inv = 1.0 / sum(e)
-            return np.array([[v * inv for v in e]], np.float32)
-        return super().predict(windows_g)
+            self.rows != 1
+            or self._in_view is None
+            or self._in_scale is not None
+            or dq is None
+            or dq.exp is None
+        ):
+            return None
+        table = dq.exp
+        flat = self._it.tensor(self._in_index)().reshape(-1)  # a view: the tensor is contiguous
+        if not np.shares_memory(flat, self._in_view):
+            return None
+        view, ones, invoke = self._in_view, self._ones, self._native_invoke
+        logits_q = memoryview(self._out_bytes[self._logits_spec.position].reshape(-1))  # live raw bytes
+        general = super().predict
+        shape, ndarray, f32, f32_dtype = self._one_shape, np.ndarray, np.float32, np.dtype(np.float32)
+        copyto, array, isfinite = np.copyto, np.array, math.isfinite
+        dot = flat.dot
+
+        def predict(windows_g: np.ndarray) -> np.ndarray:
+            """(1, n_labels) float32 class probabilities of one window (see :meth:`Runner.predict`)."""
+            x = windows_g
+            if type(x) is ndarray and x.dtype is f32_dtype and x.shape == shape:
+                copyto(view, x)
+                if isfinite(dot(ones)):
+                    invoke()  # type: ignore[misc]
+                    e = [table[b] for b in logits_q]
+                    inv = 1.0 / sum(e)
+                    return array([[v * inv for v in e]], f32)
+            return general(x)
+
+        return predict
 
     def _forward(self, x: np.ndarray) -> None:
         if self._in_scale is not None:
@@ -473,6 +492,52 @@ class ExecuTorchRunner(Runner):
         self._raw_call = raw.call if raw is not None and hasattr(raw, "call") else None
         version = getattr(importlib.import_module("executorch"), "__version__", "")
         self.name = f"executorch.runtime {version}".strip()
+        live = self._live_predict()
+        if live is not None:
+            self.predict = live  # type: ignore[method-assign,assignment]
+
+    def _live_predict(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """:meth:`predict` for the live case as one closure, or None where it does not apply (a batch
+        model, int8 logits, an ExecuTorch without the no-clone call, outputs that move between calls).
+
+        The method's outputs live in its planned memory: two probe calls at load check that the logits
+        come back at the same address, and one numpy view of them, made then, is read after every call
+        (no torch tensor touched per window). The window is copied into the input tensor and checked
+        finite there (one BLAS dot over its flat view); the softmax is computed in Python floats. Anything
+        else goes the general way, which checks, explains and raises.
+        """
+        call, spec = self._raw_call, self._logits_spec
+        if self.rows != 1 or call is None:
+            return None
+        pos = spec.position
+        first, second = call(self._inputs, False), call(self._inputs, False)
+        if first[pos].dtype != self._float32 or first[pos].data_ptr() != second[pos].data_ptr():
+            return None
+        logits = first[pos].numpy().tolist  # the view stays valid: the memory is the method's
+        flat = self._in_np.reshape(-1)
+        if not np.shares_memory(flat, self._in_view):
+            return None
+        view, ones, inputs = self._in_view, self._ones, self._inputs
+        general = super().predict
+        shape, ndarray, f32, f32_dtype = self._one_shape, np.ndarray, np.float32, np.dtype(np.float32)
+        copyto, array, isfinite, exp = np.copyto, np.array, math.isfinite, math.exp
+        dot = flat.dot
+
+        def predict(windows_g: np.ndarray) -> np.ndarray:
+            """(1, n_labels) float32 class probabilities of one window (see :meth:`Runner.predict`)."""
+            x = windows_g
+            if type(x) is ndarray and x.dtype is f32_dtype and x.shape == shape:
+                copyto(view, x)
+                if isfinite(dot(ones)):
+                    call(inputs, False)
+                    row = logits()[0]
+                    top = max(row)
+                    e = [exp(v - top) for v in row]
+                    inv = 1.0 / sum(e)
+                    return array([[v * inv for v in e]], f32)
+            return general(x)
+
+        return predict
 
     def _forward(self, x: np.ndarray) -> None:
         np.copyto(self._in_view, x, casting="same_kind")

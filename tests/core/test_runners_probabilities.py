@@ -10,6 +10,7 @@ import pytest
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bundle import Bundle
 from mujo_edge.constants import WINDOW
+from mujo_edge.errors import ShapeError
 
 
 def _windows(n: int) -> np.ndarray:
@@ -44,3 +45,30 @@ def test_batch_one_probabilities_are_the_softmax_of_the_logits(fmt: str, module:
         r.predict(x[(i + 1) % len(x)][None])  # the next call must not change what this one returned
         np.testing.assert_array_equal(p, kept)
     np.testing.assert_allclose(r.predict(x), _softmax64(r.logits(x)), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "fmt, module",
+    [("tflite", "ai_edge_litert"), pytest.param("executorch", "executorch", marks=pytest.mark.export)],
+)
+def test_live_path_refuses_and_redirects_what_it_does_not_take(fmt: str, module: str) -> None:
+    """The single-window path takes one finite float32 (1, WINDOW, 3) window; anything else goes the general
+    way with the same answer (or its error), and a refused window leaves nothing behind for the next one."""
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} not installed")
+    r = Bundle.open(DEFAULT_BUNDLE).runner(fmt)
+    x = _windows(2)
+    want = r.predict(x[:1])
+    np.testing.assert_allclose(want, _softmax64(r.logits(x[:1])), rtol=1e-6, atol=1e-12)
+    for same in (x[0], x[:1].astype(np.float64), np.asfortranarray(x[:1]), x[:1].tolist()):
+        np.testing.assert_array_equal(r.predict(same), want)  # (WINDOW, 3), float64, strided, a list
+    for bad_value in (np.nan, np.inf, -np.inf):
+        bad = x[:1].copy()
+        bad[0, 37, 2] = bad_value
+        with pytest.raises(ShapeError, match="NaN or infinite"):
+            r.predict(bad)
+        np.testing.assert_array_equal(r.predict(x[:1]), want)  # the refused window left no trace
+    huge = x[1:2].copy()
+    huge[0, :, 0] = 3e38  # finite, but the float32 sum overflows: the general path decides, and takes it
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(r.predict(huge), _softmax64(r.logits(huge)), rtol=1e-6, atol=1e-12)
