@@ -288,17 +288,37 @@ def plain_lockstep(devices: int, seconds: float, rate_hz: float, pit: PitCalibra
     return time.process_time() - c0, windows
 
 
-def many_devices_row(devices: int, seconds: float, lockstep: bool = True) -> tuple[float, float]:
-    """(us per window in the first minute, after it) of N devices in one Pipeline."""
+def tick_arrays(
+    traffic: list[list[SampleBatch]],
+) -> list[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
+    """The same ticks as ``Pipeline.feed_arrays`` takes them: (devices, acc (D, n, 3), t_recv (D,), t_sensor
+    (D, n)) per tick, one rate."""
+    return [
+        (
+            [b.device for b in tick],
+            np.stack([b.acc_g for b in tick]),
+            np.array([b.t_recv_s for b in tick]),
+            np.stack([b.t_sensor_s for b in tick]),  # type: ignore[misc]
+        )
+        for tick in traffic
+    ]
+
+
+def many_devices_row(
+    devices: int, seconds: float, lockstep: bool = True, arrays: bool = False
+) -> tuple[float, float]:
+    """(us per window in the first minute, after it) of N devices in one Pipeline, fed one SampleBatch per
+    notification (``feed_many``) or a tick's notifications as arrays (``feed_arrays``)."""
     rate = 52.0
     traffic = ticks(devices, seconds, rate)
+    blocks = tick_arrays(traffic) if arrays else []
     pipe = Pipeline(NoModel(), LABELS, calibration=calibration(), lockstep=lockstep)
     split = int(60.0 / TICK_S)
     cpu = [0.0, 0.0]
     wins = [0, 0]
     for i, tick in enumerate(traffic):
         c0 = time.process_time()
-        n = len(pipe.feed_many(tick))
+        n = len(pipe.feed_arrays(*blocks[i][:3], rate, blocks[i][3]) if arrays else pipe.feed_many(tick))
         cpu[i >= split] += time.process_time() - c0
         wins[i >= split] += n
     after = cpu[1] / wins[1] * 1e6 if wins[1] else float("nan")

@@ -298,8 +298,9 @@ def push_lockstep(
     taps, band = g0.taps, g0._band
     if taps is not None and band is not None:
         k = taps.size - 1
-        xs = np.concatenate([np.stack([g._hist_x for g in grids]), x], axis=1)
-        ts = np.concatenate([np.stack([g._hist_t for g in grids]), t_s], axis=1)
+        # (concatenate + reshape: np.stack makes a view per array first)
+        xs = np.concatenate([np.concatenate([g._hist_x for g in grids]).reshape(d, k, 3), x], axis=1)
+        ts = np.concatenate([np.concatenate([g._hist_t for g in grids]).reshape(d, k), t_s], axis=1)
         y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
         ty = ts[:, g0._half : g0._half + n]
         hist_t, hist_x = ts[:, -k:], xs[:, -k:]
@@ -307,7 +308,9 @@ def push_lockstep(
         y, ty = x, t_s
     m = n + 1
     ty = np.concatenate([np.array([g._prev_t for g in grids], np.float64)[:, None], ty], axis=1)  # (D, m)
-    y = np.concatenate([np.stack([g._prev_x for g in grids])[:, None, :], y], axis=1).astype(np.float64)
+    y = np.concatenate([np.concatenate([g._prev_x for g in grids]).reshape(d, 1, 3), y], axis=1).astype(
+        np.float64
+    )
     last_t, last_x = ty[:, -1], y[:, -1]
     t0 = np.array([g._t0 for g in grids], np.float64)
     k0 = np.array([g._k for g in grids], np.int64)
@@ -316,11 +319,12 @@ def push_lockstep(
     q = int(count.max()) if d else 0
     grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
     k_next = np.maximum(k0, k_end + 1).tolist()
-    filtered = taps is not None
-    for i, (g, lt, kn) in enumerate(zip(grids, last_t.tolist(), k_next, strict=True)):
-        g._prev_t, g._prev_x, g._k = lt, last_x[i], kn
-        if filtered:
-            g._hist_t, g._hist_x = hist_t[i], hist_x[i]
+    if taps is not None:
+        for g, lt, lx, kn, ht, hx in zip(grids, last_t.tolist(), last_x, k_next, hist_t, hist_x, strict=True):
+            g._prev_t, g._prev_x, g._k, g._hist_t, g._hist_x = lt, lx, kn, ht, hx
+    else:
+        for g, lt, lx, kn in zip(grids, last_t.tolist(), last_x, k_next, strict=True):
+            g._prev_t, g._prev_x, g._k = lt, lx, kn
     # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
     # value where the query hits it or lies past the last knot (or before the first); else
     # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).

@@ -130,6 +130,21 @@ class StreamStats:
         return out
 
 
+def round_times(t_s: np.ndarray, decimals: int) -> list[float]:
+    """``[round(v, decimals) for v in t_s]``, the same floats, vectorized: the product with 10**decimals is
+    rounded to the nearest integer and divided back (both exact to the last bit, as Python's correctly
+    rounded ``round``), except where the product lies too close to a half for its rounding error to be
+    ruled out (or is huge or not finite): those few go through ``round`` itself."""
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = t_s * scale
+        out: list[float] = (np.rint(p) / scale).tolist()
+        risky = ~(np.abs(p) < 2.0**52) | (np.abs(p - np.floor(p) - 0.5) <= 4 * np.spacing(np.abs(p)))
+    for i in np.flatnonzero(risky).tolist():
+        out[i] = round(float(t_s[i]), decimals)
+    return out
+
+
 class _Smoother:
     """Mean probability over the last ``k`` windows of a run."""
 
@@ -530,43 +545,60 @@ class Pipeline:
                 for i, name in enumerate(devices)
             )
         known = [dev for dev in devs if dev is not None]  # every one (checked above)
-        rounded = [round(r, RECV_DECIMALS) for r in recv.tolist()]
+        if self.wrist != "right" and any(dev.mirror for dev in known):  # left-wrist rows, mirrored
+            mirror = np.array([dev.mirror for dev in known])[:, None, None]
+            acc_g = np.where(mirror, acc_g * LEFT_WRIST_ACC_SIGNS, acc_g)
+        rounded = round_times(recv, RECV_DECIMALS)
         first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
         ends = last.tolist()
-        point = (np.isfinite(last) & np.isfinite(rounded)).tolist()  # a NaN/inf time is no clock point
-        finite_end = np.isfinite(last).tolist()
-        prev = np.array([np.nan if dev.last_t is None else dev.last_t for dev in known], np.float64)
+        finite_end = np.isfinite(last)
+        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
+        state = np.array(
+            [
+                (math.nan if dev.last_t is None else dev.last_t, math.nan if dev.due_t is None else dev.due_t)
+                for dev in known
+            ],
+            np.float64,
+        ).reshape(d, 2)
+        prev, due_t = state[:, 0], state[:, 1]
         step = first - prev
+        gap_s = known[0].gap_s  # one rate, sensor time: one threshold
         # _Device.add's decision, row-wise: a gap (or time going back) after the last sample, or a window due
-        new_last = np.where(np.isfinite(last), last, prev)
-        due_t = np.array([np.nan if dev.due_t is None else dev.due_t for dev in known], np.float64)
-        gap_s = np.array([dev.gap_s for dev in known], np.float64)
+        new_last = np.where(finite_end, last, prev)
         due = (
             (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
             | np.isnan(due_t)
             | np.isnan(new_last)
             | (new_last >= due_t)
-        ).tolist()
-        ready: list[_Ready] = []
-        later: list[_Device] = []
-        signs = LEFT_WRIST_ACC_SIGNS
-        for dev, t, x, te, tr, pt, fe, go in zip(
-            known, t_sensor_s, acc_g, ends, rounded, point, finite_end, due, strict=True
-        ):
-            dev.stats.batches_in += 1
-            if pt:
+        )
+        if point.all():  # the usual tick: every row a clock point with a finite last time
+            for dev, t, x, te, tr in zip(known, t_sensor_s, acc_g, ends, rounded, strict=True):
+                dev.stats.batches_in += 1
                 dev._clock_t.append(te)
                 dev._clock_r.append(tr)
-            dev._t.append(t)
-            dev._x.append(x * signs if dev.mirror else x)
-            dev._n += n
-            if fe:
+                dev._t.append(t)
+                dev._x.append(x)
+                dev._n += n
                 dev.last_t = te
-            if go:
-                if self.lockstep:
-                    later.append(dev)
-                else:
-                    dev.process(ready)
+        else:
+            for dev, t, x, te, tr, pt, fe in zip(
+                known, t_sensor_s, acc_g, ends, rounded, point.tolist(), finite_end.tolist(), strict=True
+            ):
+                dev.stats.batches_in += 1
+                if pt:
+                    dev._clock_t.append(te)
+                    dev._clock_r.append(tr)
+                dev._t.append(t)
+                dev._x.append(x)
+                dev._n += n
+                if fe:
+                    dev.last_t = te
+        ready: list[_Ready] = []
+        later = [known[i] for i in np.flatnonzero(due).tolist()]
+        if not self.lockstep:
+            for dev in later:
+                dev.process(ready)
+            later = []
         if later:
             self._advance(later, ready)
         return self._classify(ready) if ready else []
@@ -650,7 +682,9 @@ class Pipeline:
         n = t.shape[1]
         last = t[:, -1]
         spans = (last - prev).tolist()
-        wins = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
+        wins, ks = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
+        g0 = devs[0].grid
+        rate, dt, delay = g0.rate_hz, devs[0]._grid_dt, g0.group_delay_s
         for dev, c, last_t, span in zip(devs, count.tolist(), last.tolist(), spans, strict=True):
             st = dev.stats
             st.samples_in += n
@@ -658,14 +692,20 @@ class Pipeline:
             st._rate_span_s += span
             st.grid_samples += c
             dev.run_last_t = last_t
-        self._emit_lockstep(devs, wins, ready)
+            grid, wd = dev.grid, dev.windower
+            assert grid._t0 is not None  # running
+            # the next window's due time, as _Device.emit computes it
+            dev.due_t = grid._t0 + grid._k / rate + (wd._next + wd.window - wd._n - 1) * dt + delay
+        self._emit_lockstep(devs, wins, ks, ready)
 
-    def _emit_lockstep(self, devs: list[_Device], wins: list[WindowBatch], ready: list[_Ready]) -> None:
-        """:meth:`_Device.emit` for the devices of a lockstep step (sensor-timestamped, running): one
-        :class:`_Ready` for all their windows, with host and due times computed as arrays in emit's
-        arithmetic. When a device's event times would step back (rare), every device emits on its own."""
-        ks = [len(w) for w in wins]
-        t = np.concatenate([w.t_first_s for w in wins])
+    def _emit_lockstep(
+        self, devs: list[_Device], wins: WindowBatch, ks: list[int], ready: list[_Ready]
+    ) -> None:
+        """:meth:`_Device.emit` for the devices of a lockstep step (sensor-timestamped, running), whose windows
+        ``wins`` hold ``ks[i]`` of device i: one :class:`_Ready` for all, with host and due times computed as
+        arrays in emit's arithmetic (the caller set their due times). When a device's event times would step
+        back (rare), every device emits on its own."""
+        t = wins.t_first_s
         line = np.array(
             [
                 (0.0, 0.0, 0.0) if (f := dev.clock.fit) is None else (f.offset_s, f.skew, f.t_ref_s)
@@ -682,9 +722,11 @@ class Pipeline:
             ls = devs[i].last_event_start
             if ls is not None and firsts[i] < ls + EVENT_MIN_STEP_S:
                 j = 0
-                for dev, w, k in zip(devs, wins, ks, strict=True):
-                    dev.emit(w, ready, t_start[j : j + k])
-                    j += k
+                for dev, k in zip(devs, ks, strict=True):
+                    e = j + k
+                    w = WindowBatch(wins.x[j:e], wins.t_first_s[j:e], wins.t_last_s[j:e])
+                    dev.emit(w, ready, t_start[j:e])
+                    j = e
                 return
         if with_w:
             t_end = t_start + devs[0]._window_s * (1.0 + line_w[:, 1])  # the grid is uniform
@@ -692,19 +734,12 @@ class Pipeline:
             members = [devs[i] for i in with_w]
             for i in with_w:
                 devs[i].last_event_start = lasts[i]
-            x = np.concatenate([w.x for w in wins])
+            x = wins.x
             ready.append(
                 _Ready(members, [ks[i] for i in with_w], x, t_start, t_end, [d.new_run for d in members])
             )
             for dev in members:
                 dev.new_run = False
-        # the next window's due time, as emit computes it
-        g0 = devs[0].grid
-        rate, dt, delay = g0.rate_hz, devs[0]._grid_dt, g0.group_delay_s
-        for dev in devs:
-            grid, wd = dev.grid, dev.windower
-            assert grid._t0 is not None  # running
-            dev.due_t = grid._t0 + grid._k / rate + (wd._next + wd.window - wd._n - 1) * dt + delay
 
     def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
         dev.process(ready)

@@ -126,44 +126,51 @@ class StreamWindower:
 
 def push_windows_lockstep(
     windowers: list[StreamWindower], t_s: np.ndarray, x: np.ndarray, count: np.ndarray
-) -> list[WindowBatch]:
+) -> tuple[WindowBatch, list[int]]:
     """:meth:`StreamWindower.push` for many devices at once: row i of ``t_s`` (D, Q) and ``x`` (D, Q, 3)
     holds ``count[i]`` new grid samples of windower i. Every device's buffered and new samples are laid end
     to end in one array and all windows are cut from it by one gather; each device gets the windows (and
-    keeps the buffer) its own :meth:`StreamWindower.push` would. All windowers share window and hop."""
+    keeps the buffer) its own :meth:`StreamWindower.push` would. All windowers share window and hop.
+
+    Returns:
+        ``(windows, k)``: every device's windows, device after device, in one batch, and how many each has
+        (``k[i]``, a list of D).
+    """
     w0 = windowers[0]
     window, hop = w0.window, w0.hop
-    parts_x: list[np.ndarray] = []
-    parts_t: list[np.ndarray] = []
-    starts: list[int] = []
-    plan: list[tuple[int, int, int, int]] = []  # (offset of the device's samples, length, windows, keep)
-    off = 0
-    for i, (w, c) in enumerate(zip(windowers, count.tolist(), strict=True)):
-        buf_n = w._buf_t.size
-        base = w._n - buf_n  # run index of the first buffered sample
+    d = len(windowers)
+    state = np.array([(w._buf_t.size, w._n, w._next) for w in windowers], np.int64).reshape(d, 3)
+    buf_n, n_old, nxt = state[:, 0], state[:, 1], state[:, 2]
+    base = n_old - buf_n  # run index of each device's first buffered sample
+    n_new = n_old + count
+    k = np.where(n_new - nxt >= window, (n_new - window - nxt) // hop + 1, 0)
+    length = buf_n + count
+    off = np.cumsum(length) - length  # where each device's samples begin in the joint buffer
+    q = t_s.shape[1]
+    if d and (buf_n == buf_n[0]).all() and (count == q).all():  # the usual step: one layout for all
+        b = int(buf_n[0])
+        bx = np.concatenate([np.concatenate([w._buf_x for w in windowers]).reshape(d, b, 3), x], axis=1)
+        bt = np.concatenate([np.concatenate([w._buf_t for w in windowers]).reshape(d, b), t_s], axis=1)
+        bx, bt = bx.reshape(-1, 3), bt.reshape(-1)
+    else:
+        parts_x: list[np.ndarray] = []
+        parts_t: list[np.ndarray] = []
+        for i, (w, c) in enumerate(zip(windowers, count.tolist(), strict=True)):
+            parts_x += (w._buf_x, x[i, :c])
+            parts_t += (w._buf_t, t_s[i, :c])
+        bx = np.concatenate(parts_x) if parts_x else np.zeros((0, 3), np.float32)
+        bt = np.concatenate(parts_t) if parts_t else np.zeros(0)
+    # window starts in the joint buffer: device i's from off + next - base, k[i] of them, hop apart
+    first = off + nxt - base
+    total = int(k.sum())
+    rank = np.arange(total) - np.repeat(np.cumsum(k) - k, k)
+    st = np.repeat(first, k) + rank * hop
+    out = WindowBatch(bx[st[:, None] + w0._offsets[None, :]], bt[st], bt[st + window - 1])
+    new_next = nxt + k * hop
+    keep = (off + new_next - base).tolist()
+    ends = (off + length).tolist()
+    for w, c, nn, a, e in zip(windowers, count.tolist(), new_next.tolist(), keep, ends, strict=True):
         w._n += c
-        parts_x.append(w._buf_x)
-        parts_x.append(x[i, :c])
-        parts_t.append(w._buf_t)
-        parts_t.append(t_s[i, :c])
-        k = 0
-        if w._n - w._next >= window:
-            first = w._next - base
-            k = (w._n - window - w._next) // hop + 1
-            starts.extend(range(off + first, off + first + k * hop, hop))
-            w._next += k * hop
-        plan.append((off, buf_n + c, k, w._next - base))
-        off += buf_n + c
-    bx = np.concatenate(parts_x)
-    bt = np.concatenate(parts_t)
-    st = np.array(starts, np.int64)
-    wx = bx[st[:, None] + w0._offsets[None, :]]
-    t_first = bt[st]
-    t_last = bt[st + window - 1]
-    out: list[WindowBatch] = []
-    j = 0
-    for w, (o, length, k, keep) in zip(windowers, plan, strict=True):
-        w._buf_x, w._buf_t = bx[o + keep : o + length], bt[o + keep : o + length]
-        out.append(WindowBatch(wx[j : j + k], t_first[j : j + k], t_last[j : j + k]))
-        j += k
-    return out
+        w._next = nn
+        w._buf_x, w._buf_t = bx[a:e], bt[a:e]
+    return out, k.tolist()

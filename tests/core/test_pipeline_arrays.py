@@ -10,7 +10,7 @@ import pytest
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
-from mujo_edge.pipeline import Pipeline
+from mujo_edge.pipeline import Pipeline, round_times
 from mujo_edge.samples import SampleBatch
 
 LABELS = ["a", "b", "c", "d"]
@@ -91,3 +91,18 @@ def test_feed_arrays_refuses_mismatched_shapes() -> None:
         p.feed_arrays(["a", "b", "c"], acc, np.zeros(3), RATE, np.zeros((3, 13)))
     with pytest.raises(ShapeError, match="t_sensor_s must be"):
         p.feed_arrays(["a", "b"], acc, np.zeros(2), RATE, np.zeros((2, 12)))
+
+
+def test_round_times_equals_python_round() -> None:
+    rng = np.random.default_rng(3)
+    v = np.concatenate(
+        [
+            rng.uniform(0, 1e5, 20000),
+            rng.uniform(-1e9, 1e9, 5000),
+            (rng.integers(0, 10**11, 5000) + 0.5) / 1e6,  # exact and near halves of the 6th decimal
+            [0.5e-6, 1.5e-6, 2.5e-6, -2.5e-6, np.nan, np.inf, -np.inf, 0.0, 1e20, 123.0000005],
+        ]
+    )
+    got = round_times(v, 6)
+    want = [round(float(x), 6) for x in v]
+    assert [g == w or (g != g and w != w) for g, w in zip(got, want, strict=True)] == [True] * v.size

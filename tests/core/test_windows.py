@@ -8,7 +8,7 @@ import pytest
 
 from mujo_edge.constants import HOP, WINDOW
 from mujo_edge.errors import ShapeError
-from mujo_edge.windows import StreamWindower, sliding_windows, window_starts
+from mujo_edge.windows import StreamWindower, push_windows_lockstep, sliding_windows, window_starts
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -70,3 +70,29 @@ def test_sliding_windows_content() -> None:
     assert w.shape == (4, 100, 3)
     assert w[2, 0, 0] == 100 and w[2, -1, 0] == 199
     assert sliding_windows(x[:99]).shape == (0, 100, 3)
+
+
+@pytest.mark.parametrize("equal", [True, False])
+def test_push_windows_lockstep_equals_each_push(equal: bool) -> None:
+    """Many windowers pushed together give each one's own windows and keep its buffer, whether every row
+    holds as many samples (one layout for all) or not."""
+    rng = np.random.default_rng(4)
+    d, q = 9, 30
+    alone = [StreamWindower() for _ in range(d)]
+    together = [StreamWindower() for _ in range(d)]
+    t_next = np.zeros(d)
+    for _ in range(25):
+        count = np.full(d, q) if equal else rng.integers(0, q + 1, d)
+        t = t_next[:, None] + np.arange(q)[None, :] * 0.02
+        t_next = t_next + count * 0.02
+        x = rng.normal(0, 1, (d, q, 3)).astype(np.float32)
+        ref = [w.push(t[i, : count[i]], x[i, : count[i]]) for i, w in enumerate(alone)]
+        wins, ks = push_windows_lockstep(together, t, x, count)
+        assert ks == [len(r) for r in ref]
+        assert np.array_equal(wins.x, np.concatenate([r.x for r in ref]))
+        assert np.array_equal(wins.t_first_s, np.concatenate([r.t_first_s for r in ref]))
+        assert np.array_equal(wins.t_last_s, np.concatenate([r.t_last_s for r in ref]))
+        for a, b in zip(alone, together, strict=True):
+            assert (a._n, a._next) == (b._n, b._next)
+            assert np.array_equal(a._buf_x, b._buf_x) and np.array_equal(a._buf_t, b._buf_t)
+    assert sum(w._next for w in alone) > 0
