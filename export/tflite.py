@@ -3,7 +3,8 @@
 A fully int8 model takes an int8 input and returns int8 outputs; with a float32 stem (the export default,
 docs/export.md) it takes the float32 window and quantizes after the stem itself. The runner quantizes
 windows where the input is int8 and dequantizes outputs with the interpreter's scale and zero point
-(recorded in the bundle manifest too).
+(recorded in the bundle manifest too). Every flatbuffer is slimmed on the way out
+(:func:`mujo_edge.export.tflite_slim.slim_flatbuffer`: same ops, weights and quantization, fewer bytes).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def to_tflite(
     from litert_torch.quantize.quant_config import QuantConfig
 
     from mujo_edge.export.quantize import batch_example, quantize
+    from mujo_edge.export.tflite_slim import slim_flatbuffer
 
     kwargs: dict[str, Any] = {}
     if calib_bcw is not None:
@@ -58,168 +60,10 @@ def to_tflite(
         try:
             edge.export(path)
             with open(path, "rb") as f:
-                blobs.append(compact_flatbuffer(f.read()))
+                blobs.append(slim_flatbuffer(f.read()))
         finally:
             os.unlink(path)
     return blobs
-
-
-#: Alignment of weight buffers inside the flatbuffer, bytes (the schema's ``force_align: 16`` on
-#: ``Buffer.data``): TFLite Micro reads weights in place from flash, int32 biases included.
-BUFFER_ALIGNMENT = 16
-#: Model metadata entries that only a converter reads; the runtimes ignore them.
-CONVERTER_METADATA = (b"keep_stablehlo_constant",)
-
-
-def compact_flatbuffer(model: bytes) -> bytes:
-    """The same model in fewer bytes: computation, weights, quantization and signatures unchanged.
-
-    litert-torch's flatbuffer spends more on bookkeeping than on weights (7,663-parameter student: 22,496
-    bytes, 9,124 of them buffers). This rewrite
-
-    * drops the names of intermediate tensors (each module's full Python path, ~5 KB); model inputs and
-      outputs keep theirs;
-    * writes each distinct scalar vector and string once and points every table that holds it there (the
-      schema fixes zero points as int64, 8 bytes per channel, and per-channel weights and biases of a layer
-      carry the same all-zero vector: 605 zero points, 4,840 bytes, become a few hundred);
-    * drops empty quantization tables of float tensors, the empty buffer of every non-constant tensor
-      (they share buffer 0, the schema's empty sentinel) and converter-only metadata;
-    * aligns every weight buffer to 16 bytes (the schema's ``force_align``), so firmware that maps the
-      model from flash reads int32 biases aligned.
-    """
-    from ai_edge_litert import schema_py_generated as schema
-
-    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
-    keep_md = [md for md in (m.metadata or []) if bytes(md.name or b"") not in CONVERTER_METADATA]
-    used = {0} | {md.buffer for md in keep_md}
-    for sg in m.subgraphs or []:
-        keep = set(np.asarray(sg.inputs).tolist()) | set(np.asarray(sg.outputs).tolist())
-        for i, t in enumerate(sg.tensors or []):
-            if i not in keep:
-                t.name = b""
-            q = t.quantization
-            if q is not None and (q.scale is None or len(q.scale) == 0) and q.details is None:
-                t.quantization = None
-            if _buffer_empty(m.buffers[t.buffer]):
-                t.buffer = 0
-            used.add(t.buffer)
-    if not _buffer_empty(m.buffers[0]):
-        raise ValueError("TFLite buffer 0 must be the empty sentinel; this flatbuffer breaks the schema")
-    order = sorted(used)
-    new_index = {old: new for new, old in enumerate(order)}
-    m.buffers = [m.buffers[i] for i in order]
-    for sg in m.subgraphs or []:
-        for t in sg.tensors or []:
-            t.buffer = new_index[t.buffer]
-    for md in keep_md:
-        md.buffer = new_index[md.buffer]
-    m.metadata = keep_md
-    for b in m.buffers:
-        b.__class__ = _packed_with("aligned", schema.BufferT)
-    for sg in m.subgraphs or []:
-        for t in sg.tensors or []:
-            if t.quantization is not None:
-                t.quantization.__class__ = _packed_with("shared", schema.QuantizationParametersT)
-    builder = _SharingBuilder(len(model))
-    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def _buffer_empty(b: Any) -> bool:
-    return (b.data is None or len(b.data) == 0) and not b.offset
-
-
-_PACKING_CLASSES: dict[tuple[str, type], type] = {}
-
-
-def _packed_with(kind: str, base: type) -> type:
-    """A subclass of the schema's object-API class ``base`` whose ``Pack`` writes less:
-
-    * ``"aligned"`` (``BufferT``): the data vector aligned to :data:`BUFFER_ALIGNMENT`;
-    * ``"shared"`` (``QuantizationParametersT``): one table for every tensor with the same parameters
-      (a reshape's output shares its input's, for instance).
-    """
-    key = (kind, base)
-    if key in _PACKING_CLASSES:
-        return _PACKING_CLASSES[key]
-
-    def aligned(self: Any, builder: Any) -> int:
-        builder.vector_alignment = BUFFER_ALIGNMENT
-        try:
-            return base.Pack(self, builder)  # type: ignore[attr-defined,no-any-return]
-        finally:
-            builder.vector_alignment = 1
-
-    def shared(self: Any, builder: Any) -> int:
-        def raw(v: Any) -> bytes | None:
-            return None if v is None else np.asarray(v).tobytes()
-
-        if self.details is not None:
-            return base.Pack(self, builder)  # type: ignore[attr-defined,no-any-return]
-        k = ("quantization", raw(self.min), raw(self.max), raw(self.scale), raw(self.zeroPoint))
-        k += (self.quantizedDimension,)
-        if k not in builder.tables:
-            builder.tables[k] = base.Pack(self, builder)  # type: ignore[attr-defined]
-        return builder.tables[k]  # type: ignore[no-any-return]
-
-    cls = type(f"{kind.title()}{base.__name__}", (base,), {"Pack": aligned if kind == "aligned" else shared})
-    _PACKING_CLASSES[key] = cls
-    return cls
-
-
-def _sharing_builder_class() -> type:
-    import flatbuffers
-
-    class SharingBuilder(flatbuffers.Builder):  # type: ignore[misc]
-        """A flatbuffers builder that writes each distinct vector of scalars and each string once.
-
-        Vectors are written back to front; when one ends with the same bytes (and element size and
-        alignment) as one already written, the new copy is rewound and the earlier offset returned.
-        Vectors of offsets are never shared: their bytes are relative to where they sit.
-        """
-
-        def __init__(self, size: int) -> None:
-            super().__init__(size)
-            self.vector_alignment = 1
-            self._seen: dict[tuple[Any, ...], int] = {}
-            self.tables: dict[tuple[Any, ...], int] = {}
-            self._start = 0
-            self._key: tuple[int, int] = (0, 0)
-            self._has_offsets = False
-
-        def StartVector(self, elemSize: int, numElems: int, alignment: int) -> int:  # noqa: N802
-            alignment = max(alignment, self.vector_alignment)
-            self._start = super().StartVector(elemSize, numElems, alignment)
-            self._key = (elemSize, alignment)
-            self._has_offsets = False
-            return self._start
-
-        def PrependUOffsetTRelative(self, off: int) -> None:  # noqa: N802
-            self._has_offsets = True
-            super().PrependUOffsetTRelative(off)
-
-        def EndVector(self, numElems: int | None = None) -> int:  # noqa: N802
-            end = super().EndVector() if numElems is None else super().EndVector(numElems)
-            if self._has_offsets:
-                return end
-            n = len(self.Bytes)
-            key = (*self._key, bytes(self.Bytes[n - end : n - self._start]))
-            first = self._seen.setdefault(key, end)
-            if first != end:
-                self.head = n - self._start  # drop the copy just written
-            return first
-
-        def CreateString(self, s: Any, encoding: str = "utf-8", errors: str = "strict") -> int:  # noqa: N802
-            key = ("str", s.encode(encoding, errors) if isinstance(s, str) else bytes(s))
-            if key not in self._seen:
-                self._seen[key] = super().CreateString(s, encoding, errors)
-            return self._seen[key]
-
-    return SharingBuilder
-
-
-def _SharingBuilder(size: int) -> Any:  # noqa: N802 - builds the class on first use (flatbuffers is lazy)
-    return _sharing_builder_class()(size)
 
 
 def op_summary(model: bytes) -> dict[str, Any]:

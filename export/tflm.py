@@ -1,8 +1,10 @@
 """TensorFlow Lite Micro: does the int8 ``.tflite`` run on a watch, in how much RAM, and to the same bits?
 
-The check runs the model in TFLM's own interpreter (the ``tflite-micro`` package: the C++ TFLM runtime with
-a Python binding and every builtin kernel registered, the reference kernels a Cortex-M build uses without
-CMSIS-NN) on the verification windows and compares its raw int8 outputs with LiteRT's:
+The check runs what a watch runs, the model rewritten for TFLM (:func:`~mujo_edge.export.tflite_slim.
+micro_flatbuffer`, the bytes ``mujo-edge export --c-array`` writes), in TFLM's own interpreter (the
+``tflite-micro`` package: the C++ TFLM runtime with a Python binding and every builtin kernel registered,
+the reference kernels a Cortex-M build uses without CMSIS-NN) on the verification windows, and compares its
+raw int8 outputs with LiteRT's on the bundle's model:
 
 * against LiteRT's reference kernels (``OpResolverType.BUILTIN_REF``), the same integer arithmetic TFLM
   implements: identical on almost every window; with the float32 stem, the float conv's rounding before
@@ -16,6 +18,9 @@ The arena is the tensor memory TFLM plans for the model: activations, the persis
 per-node structs and kernel scratch, as TFLM's recording allocator reports it after allocation. It is
 measured on this 64-bit host, where TFLM's structs hold 8-byte pointers; on a 32-bit watch MCU the same
 plan is a few hundred bytes smaller, so the recorded figure is an upper bound for the firmware's arena.
+
+:func:`slim_bundle` applies the flatbuffer rewrite of :mod:`mujo_edge.export.tflite_slim` to a bundle made
+before it, proven on real windows by the same comparisons (:func:`litert_outputs`, :func:`tflm_outputs`).
 """
 
 from __future__ import annotations
@@ -29,11 +34,15 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mujo_edge.errors import ExportError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from mujo_edge.bundle import Bundle
 
 #: Arena the check gives TFLM before measuring what it used, bytes (generous for a watch-sized model).
 PROBE_ARENA_BYTES = 256 * 1024
@@ -46,6 +55,7 @@ class TflmCheck:
     """How the model runs under TensorFlow Lite Micro (recorded in the bundle as ``models[].tflm``)."""
 
     interpreter: str  # e.g. "tflite-micro 0.dev20261023182759"
+    model_bytes: int  # the flatbuffer TFLM runs (micro_flatbuffer): the model's flash on the watch
     arena_bytes: int  # tensor arena TFLM allocated for the model (64-bit host: an upper bound on 32-bit)
     ops: list[str]  # TFLM op resolver registrations the model needs, e.g. ["AddConv2D", ...]
     windows: int  # verification windows run through both interpreters
@@ -158,9 +168,10 @@ def _quantize_input(x: np.ndarray, dtype: Any, scale: float, zero_point: int) ->
 
 
 def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> TflmCheck:
-    """Run ``model`` under TFLM and LiteRT on ``windows`` (N, ...) in the model's own input layout (float
-    windows; quantized here when the model takes int8) and compare every raw output; ``logits_position``
-    is the output whose argmax is the activity.
+    """Run ``model`` under LiteRT and its TFLM rewrite (:func:`~mujo_edge.export.tflite_slim.
+    micro_flatbuffer`) under TFLM on ``windows`` (N, ...) in the model's own input layout (float windows;
+    quantized here when the model takes int8) and compare every raw output; ``logits_position`` is the
+    output whose argmax is the activity.
 
     Raises:
         MissingDependencyError: tflite-micro (or ai-edge-litert) is not installed.
@@ -169,9 +180,12 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    from mujo_edge.export.tflite_slim import micro_flatbuffer
+
     runtime = _runtime()
+    micro_model = micro_flatbuffer(model)
     try:
-        micro = runtime.Interpreter.from_bytes(model, arena_size=PROBE_ARENA_BYTES)
+        micro = runtime.Interpreter.from_bytes(micro_model, arena_size=PROBE_ARENA_BYTES)
     except (RuntimeError, ValueError) as e:
         raise ExportError(
             f"TensorFlow Lite Micro cannot load the model ({e}); it uses an op or op version TFLM's kernels "
@@ -204,8 +218,9 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
         differing += diffs[1] > 0
     return TflmCheck(
         interpreter=tflm_version(),
-        arena_bytes=arena_bytes(model),
-        ops=micro_ops(model),
+        model_bytes=len(micro_model),
+        arena_bytes=arena_bytes(micro_model),
+        ops=micro_ops(micro_model),
         windows=len(windows),
         max_lsb_vs_litert_reference=worst_ref,
         windows_differing_from_litert_reference=int(differing_ref),
@@ -213,3 +228,158 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
         windows_differing_from_litert=int(differing),
         top1_agreement_with_litert=same_top1 / max(len(windows), 1),
     )
+
+
+def litert_outputs(model: bytes, windows: np.ndarray, reference: bool = False) -> np.ndarray:
+    """(N, total output size) raw outputs of ``model`` under LiteRT for ``windows`` (N, ...) in the model's
+    input layout (float; quantized with the model's own input scale where it takes int8), run in chunks
+    of the model's batch (the last one padded with its first window); ``reference``: LiteRT's reference
+    kernels (TFLM's arithmetic) instead of the default XNNPACK delegate."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    kw = {"experimental_op_resolver_type": OpResolverType.BUILTIN_REF} if reference else {}
+    it = Interpreter(model_content=model, num_threads=1, **kw)
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+    rows = int(inp["shape"][0])
+    x = np.asarray(windows, np.float32)
+    scale, zp = inp["quantization"]
+    if scale:
+        info = np.iinfo(inp["dtype"])
+        x = np.clip(np.rint(x / scale) + zp, info.min, info.max).astype(inp["dtype"])
+    out = []
+    for a in range(0, len(x), rows):
+        chunk = x[a : a + rows]
+        n = len(chunk)
+        if n < rows:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], rows - n, axis=0)])
+        it.set_tensor(inp["index"], chunk)
+        it.invoke()
+        outs = [it.get_tensor(d["index"]).reshape(rows, -1) for d in it.get_output_details()]
+        out.append(np.concatenate(outs, axis=1)[:n])
+    return np.concatenate(out)
+
+
+def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bundle:
+    """Write the bundle at ``path`` to ``out`` (the same path is fine) with every ``.tflite`` model, batch
+    variants included, passed through :func:`~mujo_edge.export.tflite_slim.slim_flatbuffer`; everything else is copied, the manifest
+    gets the new sizes and hashes and its content hash through :func:`mujo_edge.bundle.write_bundle_zip`.
+
+    ``windows_g`` (N, WINDOW, 3) float32 windows in g (real ones: the bundle's held-out data) prove the
+    rewrite: every rewritten model must give the same raw outputs, bit for bit, as the original under
+    LiteRT's default path (XNNPACK) and its reference kernels and, where ``tflite-micro`` is installed,
+    the TFLM rewrite (:func:`~mujo_edge.export.tflite_slim.micro_flatbuffer`) under TFLM the original's TFLM outputs; ExportError
+    otherwise, and nothing is written. Each model entry records what was done under ``flatbuffer``; an
+    int8 batch-1 model's ``tflm`` record (arena, flash bytes, agreement) is measured again on the windows.
+    """
+    import json
+
+    from mujo_edge.bundle import Bundle, write_bundle_zip
+    from mujo_edge.export.tflite_slim import micro_flatbuffer, slim_flatbuffer
+    from mujo_edge.provenance import provenance, sha256_bytes
+
+    bundle = Bundle.open(path)
+    m = json.loads(json.dumps(bundle.manifest))
+    files = {name: bundle.file_bytes(name) for name in m["files"]}
+    micro_ok = tflm_available()
+    x = np.asarray(windows_g, np.float32)
+    for entry in m["models"]:
+        if entry["format"] != "tflite":
+            continue
+        x_model = np.ascontiguousarray(x.transpose(0, 2, 1) if entry["input_layout"] == "BCW" else x)
+        for e in [entry, *([entry["batch"]] if entry.get("batch") else [])]:
+            before = files[e["file"]]
+            after = slim_flatbuffer(before)
+            checked = ["ai-edge-litert (XNNPACK)", "ai-edge-litert reference kernels"]
+            for reference in (False, True):
+                if not np.array_equal(
+                    litert_outputs(after, x_model, reference), litert_outputs(before, x_model, reference)
+                ):
+                    raise ExportError(
+                        f"{e['file']}: the slim flatbuffer's outputs differ from the original's under LiteRT "
+                        f"({'reference kernels' if reference else 'XNNPACK'}); the rewrite is not lossless "
+                        "for this model. Keep the original bundle and report the model."
+                    )
+            if micro_ok and e is entry and entry["dtype"] == "int8":
+                small = tflm_outputs(micro_flatbuffer(before), x_model, like=before)
+                if not np.array_equal(small, tflm_outputs(before, x_model)):
+                    raise ExportError(
+                        f"{e['file']}: the TFLM rewrite's outputs differ from the original's under TFLM; "
+                        "keep the original bundle and report the model."
+                    )
+                checked.append("tflite-micro (micro_flatbuffer)")
+                logits_at = next(o["position"] for o in entry["outputs"] if o["name"] == "logits")
+                entry["tflm"] = check_tflm(after, x_model, logits_at).to_dict()
+            files[e["file"]] = after
+            e["flatbuffer"] = {
+                "rewrite": "mujo_edge.export.tflite_slim.slim_flatbuffer",
+                "bytes_before": len(before),
+                "sha256_before": e.get("sha256"),
+                "identical_outputs": {"windows": len(x), "runtimes": checked},
+            }
+            e["bytes"], e["sha256"] = len(after), sha256_bytes(after)
+    for k in ("content_hash", "content_hash_scheme", "signature"):
+        m.pop(k, None)
+    m["derived_from"] = {
+        "name": bundle.manifest.get("name"),
+        "content_hash": bundle.content_hash,
+        "change": ".tflite flatbuffers rewritten smaller (slim_flatbuffer), outputs bit for bit the same",
+    }
+    m["provenance"] = provenance(derived=True)
+    return write_bundle_zip(out, m, files)
+
+
+def tflm_outputs(model: bytes, windows: np.ndarray, like: bytes | None = None) -> np.ndarray:
+    """(N, total output size) raw outputs of ``model`` under TFLM for ``windows`` (N, ...) float windows in
+    the model's input layout, quantized where the model takes int8. Input quantization and output count
+    are read with LiteRT from ``like`` (a LiteRT-loadable form of the same model; default ``model``
+    itself): a :func:`micro_flatbuffer` model does not load in LiteRT."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    ref = Interpreter(model_content=like if like is not None else model)
+    inp = ref.get_input_details()[0]
+    scale, zp = inp["quantization"]
+    n_out = len(ref.get_output_details())
+    it = _runtime().Interpreter.from_bytes(model, arena_size=PROBE_ARENA_BYTES)
+    rows = []
+    for w in np.asarray(windows, np.float32):
+        it.set_input(_quantize_input(w[None], inp["dtype"], scale, zp), 0)
+        it.invoke()
+        rows.append(np.concatenate([np.asarray(it.get_output(i)).ravel() for i in range(n_out)]))
+    return np.array(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mujo_edge.export.tflm BUNDLE --data DIR [--out OUT]``: :func:`slim_bundle` proven on the
+    bundle's own held-out windows (the dataset at DIR, the manifest's verification subjects, calibrated
+    with the bundle's PIT table when it has one)."""
+    import argparse
+
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.training.data.format import Dataset
+
+    ap = argparse.ArgumentParser(description=(main.__doc__ or "").split("\n")[0])
+    ap.add_argument("bundle")
+    ap.add_argument("--data", required=True, help="the dataset the bundle was verified on")
+    ap.add_argument("--out", help="where to write (default: over BUNDLE)")
+    args = ap.parse_args(argv)
+    bundle = Bundle.open(args.bundle)
+    data = (bundle.manifest.get("verification") or {}).get("data") or {}
+    subjects = data.get("verification_subjects")
+    if not subjects:
+        raise ExportError(f"{args.bundle} records no verification subjects; its held-out windows are unknown")
+    ds = Dataset.open(args.data)
+    if data.get("content_hash") not in (None, ds.manifest.get("content_hash")):
+        raise ExportError(
+            f"{args.data} is not the dataset {args.bundle} was verified on (content hash differs)"
+        )
+    windows = np.asarray(ds.acc[np.isin(ds.subject, subjects)], np.float32)
+    cal = bundle.calibration
+    if cal is not None:
+        windows = cal.apply(windows)
+    slim_bundle(args.bundle, args.out or args.bundle, windows)  # the manifest records what it did
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
