@@ -57,8 +57,9 @@ class Stage:
     owns: list[Path] = field(default_factory=list)  # what the stage writes: removed before it re-runs
     #: what an in-process step depends on (its command line for a resumed demo: a changed input re-runs it)
     inputs: Any = None
-    #: the stage this one runs beside, in the background (its output into ``logs/<name>.log``): only for a
-    #: stage whose outputs no later stage reads, beside one that leaves the CPU idle
+    #: the stage this one runs beside, in the background (its output into ``logs/<name>.log``), after the
+    #: earlier stages beside it: only for a stage whose outputs no later stage reads but those beside the same
+    #: stage, beside one that leaves the CPU idle
     alongside: str | None = None
 
     @property
@@ -351,10 +352,11 @@ def plan(out: Path, fast: bool = False, threads: int = 2) -> list[Stage]:
             run=lambda st: score_stream(bundle, script, events, record, out / "score.json"),
         ),
     ]
-    # pretrain and evaluate only report: no later stage reads what they write. They run in the background
-    # beside the stream stage, which waits on the watch in real time and leaves the CPU mostly idle.
+    # pretrain and evaluate only report, and only pretrain reads the synthetic corpus: these three run one
+    # after the other in the background beside the stream stage, which waits on the watch in real time and
+    # leaves the CPU mostly idle.
     for st in stages:
-        if st.name in ("pretrain", "evaluate"):
+        if st.name in ("synth", "pretrain", "evaluate"):
             st.alongside = "stream"
     owned = {"synth": corpus, "import": real, "pretrain": run, "evaluate": report, "finetune": teacher}
     owned["distill"] = student
@@ -757,7 +759,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "show how little that learns); evaluate and finetune start from the shipped foundation checkpoint "
         "(`--pretrained default`, docs/pretraining.md). The stream stage runs in real time: the virtual watch "
         "sends each frame when its last sample is measured, so its latencies are those of a live watch (on a "
-        "host that also runs pretrain and evaluate beside it, as a gateway runs other work)."
+        "host that also runs synth, pretrain and evaluate beside it, as a gateway runs other work)."
     )
     score = out / "score.json"
     if score.is_file():
