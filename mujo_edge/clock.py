@@ -260,15 +260,27 @@ def refit_clocks(clocks: Sequence[ClockModel]) -> None:
         width = int(c.window_s / c.bucket_s) + 3
         rows.setdefault(width, []).append((c, ts, lat))
     for width, group in rows.items():
-        t = np.zeros((len(group), width))
-        lat_a = np.zeros((len(group), width))
-        count = np.empty(len(group), np.int64)
-        for i, (_, ts, lat) in enumerate(group):
-            k = len(ts)
-            t[i, :k] = ts
-            t[i, :k] -= ts[-1]
-            lat_a[i, :k] = lat
-            count[i] = k
+        # every clock's points in one flat list, laid into its row (then padding) by one scatter
+        flat_t: list[float] = []
+        flat_lat: list[float] = []
+        counts: list[int] = []
+        refs: list[float] = []
+        for _, ts, lat in group:
+            flat_t += ts
+            flat_lat += lat
+            counts.append(len(ts))
+            refs.append(ts[-1])
+        count = np.array(counts, np.int64)
+        d = len(group)
+        at = (
+            np.arange(len(flat_t))
+            - np.repeat(np.cumsum(count) - count, count)
+            + np.repeat(np.arange(d) * width, count)
+        )
+        t = np.zeros((d, width))
+        lat_a = np.zeros((d, width))
+        t.ravel()[at] = np.array(flat_t) - np.repeat(np.array(refs), count)  # sensor time from the last point
+        lat_a.ravel()[at] = flat_lat
         offset, skew = envelope_fit(t, lat_a, count)
         for (c, ts, _), off, sk in zip(group, offset.tolist(), skew.tolist(), strict=True):
             c._set_fit(off, sk, ts[-1], len(ts))
