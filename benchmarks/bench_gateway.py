@@ -13,11 +13,13 @@ Rows (results recorded in docs/benchmarks.md):
    windows of both are checked to be identical.
 4. **Pipeline per window, N devices in one ``Pipeline``** (52 Hz, fed in 0.25 s ticks, model excluded),
    the first minute (clock refits) and after it, with the lockstep path and without it (``lockstep=False``,
-   every device on its own path), vs all devices advanced in lockstep as (devices, samples, 3) arrays with
-   plain numpy (the lower bound of the pipeline's own work).
+   every device on its own path), and with each tick fed as arrays (``Pipeline.feed_arrays``) instead of
+   one ``SampleBatch`` per notification, vs all devices advanced in lockstep as (devices, samples, 3)
+   arrays with plain numpy (the lower bound of the pipeline's own work).
 5. **Watches per core in real time**: M simulated 50 Hz watches fed in 0.25 s ticks through one
    ``Pipeline`` with the bundle's int8 LiteRT model, timed in wall time (and CPU time): watches per core =
-   M x simulated seconds / processing seconds.
+   M x simulated seconds / processing seconds; once with one ``SampleBatch`` per notification, once with
+   each tick as arrays (``feed_arrays``).
 
 Times are medians (rows 1-2) or best of repeats (rows 3-4) of CPU time (``time.process_time``) unless the row
 says wall time.
@@ -326,10 +328,22 @@ def many_devices_row(
 
 
 # ------------------------------------------------------------------------------- 5. watches per core
-def watches_row(bundle: object | None, watches: int, seconds: float) -> tuple[float, float, float, str]:
-    """(watches per core by wall time, by CPU time, model us/window, model description)."""
+def watches_row(
+    bundle: object | None, watches: int, seconds: float, arrays: bool = False
+) -> tuple[float, float, float, str]:
+    """(watches per core by wall time, by CPU time, model us/window, model description); ``arrays``: each
+    tick fed as arrays (``feed_arrays``) instead of one SampleBatch per notification."""
     rate = 50.0
     traffic = ticks(watches, seconds, rate, seed=1)
+    blocks = tick_arrays(traffic) if arrays else []
+
+    def feed(i: int) -> None:
+        if arrays:
+            names, acc, recv, t = blocks[i]
+            pipe.feed_arrays(names, acc, recv, rate, t)
+        else:
+            pipe.feed_many(traffic[i])
+
     if bundle is not None:
         runner = bundle.runner("tflite", threads=1)  # type: ignore[attr-defined]
         model: object = runner
@@ -338,12 +352,13 @@ def watches_row(bundle: object | None, watches: int, seconds: float) -> tuple[fl
     else:
         model, labels, desc = NoModel(), LABELS, "no model (numpy stand-in)"
     pipe = Pipeline(model, labels, calibration=calibration())  # type: ignore[arg-type]
-    for tick in traffic[: int(10 / TICK_S)]:  # the first 10 s: runs start, clocks settle (timed below too)
-        pipe.feed_many(tick)
-    rest = traffic[int(10 / TICK_S) :]
+    start = int(10 / TICK_S)
+    for i in range(start):  # the first 10 s: runs start, clocks settle (not timed)
+        feed(i)
+    rest = traffic[start:]
     w0, c0 = time.perf_counter(), time.process_time()
-    for tick in rest:
-        pipe.feed_many(tick)
+    for i in range(start, len(traffic)):
+        feed(i)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     sim = len(rest) * TICK_S
     return watches * sim / wall, watches * sim / cpu, 0.0, desc
@@ -401,24 +416,30 @@ def main(argv: list[str] | None = None) -> int:
     devices = 100 if quick else args.devices
     seconds = 70.0 if quick else args.seconds
     first, after = many_devices_row(devices, seconds)
+    arr_first, arr_after = many_devices_row(devices, seconds, arrays=True)
     per_first, per_after = many_devices_row(devices, seconds, lockstep=False)
     ref_s, ref_w = plain_lockstep(devices, min(seconds, 30.0), 52.0, calibration())
     ref = ref_s / ref_w * 1e6
-    for what, now, per in (("first minute", first, per_first), ("after the first minute", after, per_after)):
+    for what, now, arr, per in (
+        ("first minute", first, arr_first, per_first),
+        ("after the first minute", after, arr_after, per_after),
+    ):
         table.add_row(
             f"pipeline per window, {devices} devices in one Pipeline, {what}",
-            f"{now:.1f} us (per-device path {per:.1f} us)",
+            f"{now:.1f} us (feed_arrays {arr:.1f} us, per-device path {per:.1f} us)",
             f"plain lockstep arrays {ref:.1f} us",
-            f"{now / ref:.2f}x",
+            f"{now / ref:.2f}x ({arr / ref:.2f}x)",
         )
     watches = 200 if quick else args.watches
-    by_wall, by_cpu, _, desc = watches_row(bundle, watches, 20.0 if quick else 40.0)
-    table.add_row(
-        f"50 Hz watches per core in real time ({watches} simulated, {desc})",
-        f"{by_wall:,.0f} (wall time)",
-        f"{by_cpu:,.0f} (CPU time)",
-        "",
-    )
+    for arrays in (False, True):
+        by_wall, by_cpu, _, desc = watches_row(bundle, watches, 20.0 if quick else 40.0, arrays=arrays)
+        table.add_row(
+            f"50 Hz watches per core in real time ({watches} simulated, {desc})"
+            + (", fed as arrays" if arrays else ""),
+            f"{by_wall:,.0f} (wall time)",
+            f"{by_cpu:,.0f} (CPU time)",
+            "",
+        )
     con.print(table)
     return 0
 
