@@ -36,7 +36,8 @@ from mujo_edge.heads import Head, auroc, open_set_scores, unit_rows, with_open_s
 
 
 def ints(s: str) -> list[int]:
-    if Path(s).is_file():
+    """Comma-separated subject ids, or a file of them (a path: not only digits and commas)."""
+    if s.strip() and not set(s.strip()) <= set("0123456789, "):
         s = Path(s).read_text()
     return [int(x) for x in s.replace("\n", ",").split(",") if x.strip()]
 
@@ -135,6 +136,10 @@ def main() -> None:
         print(name, " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
     best = max(scorers, key=lambda k: table[k]["validation"])
     res["scores"] = table
+    # the known windows' accuracy (most probable real label), validation subjects: the price of a reject label
+    probs_va = heads["cosine"](*out["val"])[0]
+    res["validation_accuracy"] = float((probs_va.argmax(1) == y["val"]).mean())
+    print(f"validation accuracy (known windows): {res['validation_accuracy']:.3f}")
     res["chosen_on_validation"] = best
     res["kind"], _, per = best.partition("-")
     res["per_class"] = int(per or 1)
