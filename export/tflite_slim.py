@@ -1,7 +1,7 @@
 """The int8 ``.tflite`` in fewer bytes, outputs unchanged: a rewrite of litert-torch's flatbuffer.
 
 litert-torch's flatbuffer spends more on bookkeeping than on weights (the 7,663-parameter student of the
-physiotherapy bundle: 22,496 bytes, 9,140 of them weights). Two rewrites, both of the parsed model
+physiotherapy bundle: 22,496 bytes, 9,020 of them weights). Two rewrites, both of the parsed model
 (``ai_edge_litert``'s generated schema, written back with ``flatbuffers``), neither touching an op, a
 weight, a shape or a quantization value:
 
