@@ -33,6 +33,7 @@ Two resamplers of the same stage live here:
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,7 +265,7 @@ class StreamGrid:
             y = np.concatenate([self._prev_x[None, :], y])
         self._prev_t, self._prev_x = float(ty[-1]), y[-1]
         # Grid samples t0 + k / rate up to the last computable time.
-        k_end = int(np.floor((ty[-1] - self._t0) * self.rate_hz + 1e-9))
+        k_end = math.floor((float(ty[-1]) - self._t0) * self.rate_hz + 1e-9)
         if k_end < self._k:
             return GridChunk(np.zeros(0), np.zeros((0, 3), np.float32))
         g = self._t0 + np.arange(self._k, k_end + 1) / self.rate_hz

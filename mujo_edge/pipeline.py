@@ -22,6 +22,8 @@ A gateway's devices whose windows become due in the same :meth:`Pipeline.feed_ma
 rate and a sample count advance together, in lockstep, as (devices, samples, 3) arrays (clock refit, grid,
 windows, host times); the rest (gaps, NaN, other rates, host-stamped devices, statuses) take the per-device
 path. Both compute the same numbers: the events are identical (``tests/core/test_pipeline_lockstep.py``).
+:meth:`Pipeline.feed_arrays` takes a gateway's tick (one notification from each of many devices of one rate)
+as arrays, with the events of :meth:`Pipeline.feed_many` (``tests/core/test_pipeline_arrays.py``).
 """
 
 from __future__ import annotations
