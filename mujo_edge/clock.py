@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import operator
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import numpy as np
 from mujo_edge.grid import GAP_FACTOR
 
 log = logging.getLogger(__name__)
+_T_MIN, _LAT_MIN = operator.itemgetter(1), operator.itemgetter(2)  # fields of a closed bucket
 
 #: Sliding window of the clock fit, seconds of sensor time.
 CLOCK_WINDOW_S: float = 120.0
@@ -215,8 +217,8 @@ class ClockModel:
 
     def _points(self) -> tuple[list[float], list[float]]:
         """Sensor times and minimum latencies of the closed buckets and the open one, oldest first."""
-        ts = [b[1] for b in self._buckets]
-        lat = [b[2] for b in self._buckets]
+        ts = list(map(_T_MIN, self._buckets))
+        lat = list(map(_LAT_MIN, self._buckets))
         ts.append(self._t_min)
         lat.append(self._lat_min)
         return ts, lat

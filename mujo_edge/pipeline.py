@@ -815,6 +815,26 @@ class Pipeline:
             t_end += r.t_end.tolist()
             lat = ((now - (r.t_end - r.devs[0]._grid_dt)) * 1e3).tolist() if now is not None else []
             a = i
+            if len(r.devs) == r.x.shape[0]:  # one window per device (a lockstep step): no slices
+                e = i + len(r.devs)
+                for j, (dev, label, c, ok) in enumerate(
+                    zip(r.devs, out[i:e], conf[i:e], known[i:e], strict=True)
+                ):
+                    st = dev.stats
+                    st.windows += 1
+                    if now is not None:
+                        st.latency_ms.append(lat[j])
+                    fit = dev.clock.fit
+                    st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                    counts = st.label_counts
+                    counts[label] = counts.get(label, 0) + 1
+                    if not ok:
+                        st.unknown += 1
+                    st.last_label, st.last_confidence = label, c
+                devices += [dev.name for dev in r.devs]
+                upsampled += [dev.grid.upsampled for dev in r.devs]
+                i = e
+                continue
             for dev, n in zip(r.devs, r.counts, strict=True):
                 e = i + n
                 st = dev.stats
