@@ -359,7 +359,8 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
         count: (D,) points per row (>= 2).
     Returns:
         ``(offset, skew)``: (D,) float64 each. Least squares, then twice more on the points at or under the
-        median residual (a row stops early when fewer than 2 points would remain).
+        median residual (a row stops early when fewer than 2 points would remain; all rows stop when no
+        row's points change, since another pass would give the same lines).
     """
     d, p = x.shape
     valid = np.arange(p)[None, :] < count[:, None]
@@ -383,8 +384,11 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
         s = np.sort(np.where(valid, resid, np.inf), axis=1)
         med = (s[rows, lo] + s[rows, hi]) / 2
         below = valid & (resid <= med[:, None])
-        active &= below.sum(axis=1) >= 2
-        keep = np.where(active[:, None], below, keep)
+        still = active & (below.sum(axis=1) >= 2)
+        new_keep = np.where(still[:, None], below, keep)
+        if np.array_equal(still, active) and np.array_equal(new_keep, keep):
+            break  # a fixed point: the next pass would compute the same line from the same points
+        active, keep = still, new_keep
     return offset, skew
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, observe_clocks, refit_clocks
+from mujo_edge.clock import (
+    ClockModel,
+    envelope_fit,
+    gap_threshold_s,
+    host_stamp,
+    observe_clocks,
+    refit_clocks,
+)
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.samples import SampleBatch
@@ -148,3 +155,46 @@ def test_observe_clocks_equals_each_clock_point_by_point() -> None:
         for a, b in zip(together, alone, strict=True):
             assert _clock_state(a) == _clock_state(b)
     assert sum(c.resets for c in alone) >= 3 and sum(c.bad_points for c in alone) == 1
+
+
+def _three_passes(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """envelope_fit's definition: always three passes."""
+    d, p = x.shape
+    valid = np.arange(p)[None, :] < count[:, None]
+    rows = np.arange(d)
+    keep = valid.astype(np.float64)
+    active = np.ones(d, bool)
+    offset, skew = np.zeros(d), np.zeros(d)
+    lo, hi = (count - 1) // 2, count // 2
+    for _ in range(3):
+        n = keep.sum(axis=1)
+        xs, ys = x * keep, lat * keep
+        sx, sy = xs.sum(axis=1), ys.sum(axis=1)
+        den = n * (xs * xs).sum(axis=1) - sx * sx
+        pos = den > 0
+        sk = np.where(pos, (n * (xs * ys).sum(axis=1) - sx * sy) / np.where(pos, den, 1.0), 0.0)
+        off = (sy - sk * sx) / n
+        skew = np.where(active, sk, skew)
+        offset = np.where(active, off, offset)
+        resid = lat - (offset[:, None] + skew[:, None] * x)
+        s = np.sort(np.where(valid, resid, np.inf), axis=1)
+        med = (s[rows, lo] + s[rows, hi]) / 2
+        below = valid & (resid <= med[:, None])
+        active &= below.sum(axis=1) >= 2
+        keep = np.where(active[:, None], below, keep)
+    return offset, skew
+
+
+def test_envelope_fit_stopping_early_gives_the_three_pass_lines() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        d, width = int(rng.integers(1, 12)), 63
+        count = rng.integers(2, width + 1, d)
+        x, lat = np.zeros((d, width)), np.zeros((d, width))
+        for i, c in enumerate(count):
+            x[i, :c] = np.sort(rng.uniform(-120, 0, c))
+            x[i, c - 1] = 0.0
+            jitter = rng.exponential(0.01, c) if rng.random() < 0.8 else np.zeros(c)
+            lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c] + jitter
+        got, want = envelope_fit(x, lat, count), _three_passes(x, lat, count)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
