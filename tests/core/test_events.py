@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from mujo_edge.errors import DataError
-from mujo_edge.events import EVENT_FIELDS, ActivityEvent, EventWriter, read_events
+from mujo_edge.events import EVENT_FIELDS, ActivityEvent, EventWriter, build_events, read_events
 
 E = ActivityEvent("watch-1", 1234.56789, 1236.56789, "ABD", 0.912345678, calibrated=True)
 
@@ -117,3 +118,27 @@ def test_artifact_format_check_says_what_and_where() -> None:
         )
     with pytest.raises(DataError, match="schema_version True"):
         check_format({"format": "x-thing", "schema_version": True}, "x-thing", 1, DataError, "f", "fix")
+
+
+def test_build_events_makes_the_same_frozen_events() -> None:
+    built = build_events(
+        ["w1", "w2"],
+        [1.0, 2.0],
+        [3.0, 4.0],
+        ["ABD", "unknown"],
+        [0.9, 0.4],
+        True,
+        [False, True],
+        [True, False],
+        [0.95, 0.2],
+        [None, "ABD"],
+    )
+    made = [
+        ActivityEvent("w1", 1.0, 3.0, "ABD", 0.9, True, False, known=True, score=0.95),
+        ActivityEvent("w2", 2.0, 4.0, "unknown", 0.4, True, True, known=False, score=0.2, nearest="ABD"),
+    ]
+    assert built == made and [hash(e) for e in built] == [hash(e) for e in made]
+    assert [e.to_json() for e in built] == [e.to_json() for e in made]
+    assert vars(built[1]).keys() == {f.name for f in dataclasses.fields(ActivityEvent)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].label = "x"  # type: ignore[misc]
