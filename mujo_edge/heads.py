@@ -391,6 +391,23 @@ def _logreg(
     )
 
 
+def _real_label_rows(
+    labels: Sequence[str], reject: Sequence[str], embeddings: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (N', D) embeddings and (N',) labels of the windows whose label is not a reject label, labels
+    renumbered over the real labels only, and the (L - R,) indices of those real labels in ``labels``.
+    ConfigError when a reject label is not one of ``labels``."""
+    unknown = [r for r in reject if r not in labels]
+    if unknown:
+        raise ConfigError(f"reject labels {unknown} are not labels of the head {list(labels)}")
+    y = np.asarray(y, np.int64)
+    real = np.setdiff1d(np.arange(len(labels)), [list(labels).index(r) for r in reject])
+    if len(real) == len(labels):
+        return embeddings, y, real
+    keep = np.isin(y, real)
+    return embeddings[keep], np.searchsorted(real, y[keep]), real
+
+
 def taught_open_set(
     head: Head,
     embeddings: np.ndarray,
@@ -415,14 +432,7 @@ def taught_open_set(
                 "bundle with one (the shipped default has)"
             )
         return head
-    bad = [r for r in reject if r not in head.labels]
-    if bad:
-        raise ConfigError(f"reject labels {bad} are not among the taught labels {head.labels}")
-    e = np.asarray(embeddings, np.float64)
-    y = np.asarray(y, np.int64)
-    real = np.setdiff1d(np.arange(len(head.labels)), [head.labels.index(r) for r in reject])
-    keep_rows = np.isin(y, real)
-    e, y = e[keep_rows], np.searchsorted(real, y[keep_rows])
+    e, y, real = _real_label_rows(head.labels, reject, np.asarray(embeddings, np.float64), y)
     n_classes = real.size
     counts = np.bincount(y, minlength=n_classes)[:n_classes]
     prec = base.precision
@@ -466,18 +476,10 @@ def with_open_set(
     of the other labels only, and ``val_y`` (M,) labels, when given, leave the reject labels' validation
     windows out of the threshold."""
     rejected = tuple(head.reject if reject is None else reject)
-    train_emb, train_y = np.asarray(train_emb), np.asarray(train_y)
-    n_classes = len(head.labels)
-    if rejected:
-        unknown = [r for r in rejected if r not in head.labels]
-        if unknown:
-            raise ConfigError(f"reject labels {unknown} are not labels of the head {head.labels}")
-        real = np.setdiff1d(np.arange(n_classes), [head.labels.index(r) for r in rejected])
-        keep_rows = np.isin(train_y, real)
-        train_emb, train_y = train_emb[keep_rows], np.searchsorted(real, train_y[keep_rows])
-        n_classes = real.size
-        if val_y is not None:
-            val_emb = np.asarray(val_emb)[np.isin(np.asarray(val_y), real)]
+    train_emb, train_y, real = _real_label_rows(head.labels, rejected, np.asarray(train_emb), train_y)
+    n_classes = real.size
+    if rejected and val_y is not None:
+        val_emb = np.asarray(val_emb)[np.isin(np.asarray(val_y), real)]
     if kind == "mahalanobis":
         if per_class != 1:
             raise ConfigError(
