@@ -19,3 +19,8 @@ def non_negative_int(s: str) -> int:
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
+
+
+def comma_names(s: str) -> list[str]:
+    """Comma-separated names, blanks around them and empty entries dropped: ``"a, b,"`` -> ``["a", "b"]``."""
+    return [n.strip() for n in s.split(",") if n.strip()]

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.cli._args import positive_int
+from mujo_edge.cli._args import comma_names, positive_int
 from mujo_edge.constants import OPEN_SET_KEEP, UNKNOWN_LABEL
 
 
@@ -184,7 +184,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument(
         "--reject-labels",
-        default="",
+        type=comma_names,
+        default=[],
         metavar="LABELS",
         help="comma-separated labels of the student that mean 'none of these' (a class trained on other "
         "activities, e.g. other): a window whose most probable label is one of them comes out unknown",
@@ -592,7 +593,7 @@ def _reject_labels(args: argparse.Namespace, manifest: dict[str, Any]) -> list[s
     """``--reject-labels``, checked against the student's labels before any work (ConfigError)."""
     from mujo_edge.errors import ConfigError
 
-    reject = [r.strip() for r in str(args.reject_labels or "").split(",") if r.strip()]
+    reject: list[str] = args.reject_labels
     labels = list(manifest["labels"])
     bad = [r for r in reject if r not in labels]
     if bad or (reject and len(set(reject)) >= len(labels)):

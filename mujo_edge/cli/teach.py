@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.cli._args import comma_names
 from mujo_edge.errors import ConfigError, DataError
 
 
@@ -49,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     t.add_argument("--method", choices=("ncm", "logreg"), default="ncm", help="nearest class mean or logreg")
     t.add_argument(
         "--reject-labels",
-        default="",
+        type=comma_names,
+        default=[],
         metavar="LABELS",
         help="comma-separated taught labels that mean 'none of these' (say, examples labelled other of what "
         "you do besides your activities): windows closest to them come out unknown",
@@ -291,9 +293,8 @@ def _teach(args: argparse.Namespace) -> int:
             )
         x, names, labels = examples_from_recording(base, args.recording, args.segments)
         source = {"recording": str(args.recording), "segments": str(args.segments)}
-    reject = [r.strip() for r in str(args.reject_labels or "").split(",") if r.strip()]
     b, rep = teach_bundle(
-        base, args.out, x, names, labels, args.method, args.per_class, args.seed, source, reject
+        base, args.out, x, names, labels, args.method, args.per_class, args.seed, source, args.reject_labels
     )
     ex = ", ".join(f"{k} {v}" for k, v in rep["examples"].items())
     thr = b.open_set_threshold
