@@ -728,9 +728,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             worker.start()
         try:
             wall, result = run_stage(out, st, env, again)
-        finally:
+        except BaseException:
+            # the foreground stage's error propagates; a background stage's own failure is said too
             if worker.stages:
                 worker.join()
+                if worker.error is not None:
+                    console.print(f"[red]also failed in the background: {worker.error}[/]")
+            raise
+        if worker.stages:
+            worker.join()
         console.print(f"[green]{st.name} done in {wall:.1f} s[/]")
         rows[i] = (st, "ran", wall, result)
         for j, b, b_wall, b_result in worker.done:
