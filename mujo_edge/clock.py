@@ -415,3 +415,241 @@ def gap_threshold_s(rate_hz: float, host_stamped: bool) -> float:
     if host_stamped:
         return max(HOST_STAMPED_GAP_S, GAP_FACTOR / rate_hz)
     return GAP_FACTOR / rate_hz
+
+
+class ClockRows:
+    """The state of many :class:`ClockModel` (one window and bucket length) as arrays, a row per clock: what a
+    gateway keeps for the devices it advances in lockstep, so that observing their points and refitting
+    their lines reads and writes no per-clock object.
+
+    :meth:`accepts` tells which rows :meth:`observe` can take exactly as :meth:`ClockModel.observe` would,
+    point by point (finite, in order, within the jump limits of a fitted line, at most ``SCALAR_POINTS``
+    points and one bucket closed); :meth:`observe` then moves those rows and refits the stale ones with
+    :func:`refit_clocks`' arithmetic, so every row holds the line its own clock would. :meth:`restore` writes
+    a row back into a clock that then goes on by itself.
+    """
+
+    def __init__(self, window_s: float = CLOCK_WINDOW_S, bucket_s: float = CLOCK_BUCKET_S) -> None:
+        self.window_s, self.bucket_s = window_s, bucket_s
+        self.width = int(window_s / bucket_s) + 3  # refit_clocks' row width
+        w = self.width
+        # the line (offset, skew, reference, points) of each row
+        self.off, self.skew, self.ref = np.zeros(0), np.zeros(0), np.zeros(0)
+        self.npts = np.zeros(0, np.int64)
+        self.t_last, self.above = np.zeros(0), np.zeros(0, np.int64)
+        # the open bucket: id, sensor time of its minimum, its minimum latency
+        self.bid, self.t_min, self.lat_min = np.zeros(0), np.zeros(0), np.zeros(0)
+        # the closed buckets, oldest first, ``closed[i]`` of them per row
+        self.b_id, self.b_t, self.b_lat = np.zeros((0, w)), np.zeros((0, w)), np.zeros((0, w))
+        self.closed = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return int(self.off.size)
+
+    @staticmethod
+    def joinable(c: ClockModel) -> bool:
+        """Whether a clock's state fits a row: a line (of any number of points), a bucket open, nothing due."""
+        return c.fit is not None and c._bucket_id is not None and c._t_last is not None and not c.stale
+
+    def add(self, clocks: Sequence[ClockModel]) -> None:
+        """Append a row per clock (each :meth:`joinable`; its state copied)."""
+        d, w = len(clocks), self.width
+        fits = [c.fit for c in clocks]
+        assert all(f is not None for f in fits) and all(self.joinable(c) for c in clocks)
+        line = np.array(
+            [(f.offset_s, f.skew, f.t_ref_s, f.n_points) for f in fits if f is not None], np.float64
+        ).reshape(d, 4)
+        state = np.array(
+            [(c._t_last, c._above, c._bucket_id, c._t_min, c._lat_min, len(c._buckets)) for c in clocks],
+            np.float64,
+        ).reshape(d, 6)
+        b = np.zeros((3, d, w))
+        for i, c in enumerate(clocks):
+            if c._buckets:
+                b[:, i, : len(c._buckets)] = np.array(c._buckets, np.float64).T
+        cat = np.concatenate
+        self.off, self.skew, self.ref = (
+            cat([self.off, line[:, 0]]),
+            cat([self.skew, line[:, 1]]),
+            cat([self.ref, line[:, 2]]),
+        )
+        self.npts = cat([self.npts, line[:, 3].astype(np.int64)])
+        self.t_last, self.above = (
+            cat([self.t_last, state[:, 0]]),
+            cat([self.above, state[:, 1].astype(np.int64)]),
+        )
+        self.bid, self.t_min, self.lat_min = (
+            cat([self.bid, state[:, 2]]),
+            cat([self.t_min, state[:, 3]]),
+            cat([self.lat_min, state[:, 4]]),
+        )
+        self.closed = cat([self.closed, state[:, 5].astype(np.int64)])
+        self.b_id, self.b_t, self.b_lat = (
+            cat([self.b_id, b[0]]),
+            cat([self.b_t, b[1]]),
+            cat([self.b_lat, b[2]]),
+        )
+
+    _FIELDS = (
+        "off",
+        "skew",
+        "ref",
+        "npts",
+        "t_last",
+        "above",
+        "bid",
+        "t_min",
+        "lat_min",
+        "b_id",
+        "b_t",
+        "b_lat",
+        "closed",
+    )
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` (bool) is True."""
+        for name in self._FIELDS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def restore(self, i: int, c: ClockModel) -> None:
+        """Write row ``i`` back into clock ``c``."""
+        c.fit = ClockFit(float(self.off[i]), float(self.skew[i]), float(self.ref[i]), int(self.npts[i]))
+        c._t_last, c._above = float(self.t_last[i]), int(self.above[i])
+        c._bucket_id, c._t_min, c._lat_min = int(self.bid[i]), float(self.t_min[i]), float(self.lat_min[i])
+        n = int(self.closed[i])
+        c._buckets = deque(
+            zip(
+                [int(b) for b in self.b_id[i, :n].tolist()],
+                self.b_t[i, :n].tolist(),
+                self.b_lat[i, :n].tolist(),
+                strict=True,
+            )
+        )
+        c.stale = False
+
+    def accepts(self, rows: np.ndarray, t_sensor_s: np.ndarray, t_recv_s: np.ndarray) -> np.ndarray:
+        """(D,) bool: which of ``rows`` :meth:`observe` can take the points ``t_sensor_s`` / ``t_recv_s`` (D, k)
+        of (the others need their clock's own :meth:`ClockModel.observe_many`)."""
+        d, k = t_sensor_s.shape
+        if k > SCALAR_POINTS:
+            return np.zeros(d, bool)
+        if k == 0:
+            return np.ones(d, bool)
+        off, skew, ref = self.off[rows, None], self.skew[rows, None], self.ref[rows, None]
+        lat = t_recv_s - t_sensor_s
+        resid = lat - (off + skew * (t_sensor_s - ref))
+        lined = (self.npts[rows] > 1)[:, None]  # the jump limits apply to a fitted line only
+        prev = np.concatenate([self.t_last[rows, None], t_sensor_s[:, :-1]], axis=1)
+        bid = np.floor(t_sensor_s / self.bucket_s)
+        ok: np.ndarray = (
+            (t_sensor_s >= prev - 1e-6)
+            & (~lined | ((resid >= -CLOCK_JUMP_BELOW_S) & (resid <= CLOCK_JUMP_ABOVE_S)))
+            & np.isfinite(lat)
+        ).all(axis=1)
+        # at most one bucket closes: the points' buckets are the open one, then at most one other
+        new = bid != self.bid[rows, None]
+        ok &= (bid == np.where(new, bid[:, -1:], self.bid[rows, None])).all(axis=1)
+        ok &= (new[:, 1:] >= new[:, :-1]).all(axis=1)  # and no point back in the bucket that closed
+        ok &= self.closed[rows] < self.width - 1
+        return ok
+
+    def observe(self, rows: np.ndarray, t_sensor_s: np.ndarray, t_recv_s: np.ndarray) -> np.ndarray:
+        """Observe the points (D, k) of ``rows`` (all :meth:`accepts`ed), as :meth:`ClockModel.observe` one by
+        one would, then refit the rows a closed bucket made stale; returns the refitted rows' positions in
+        ``rows`` (an index array)."""
+        d, k = t_sensor_s.shape
+        if k == 0 or d == 0:
+            return np.zeros(0, np.int64)
+        inf = np.inf
+        lat = t_recv_s - t_sensor_s
+        bid = np.floor(t_sensor_s / self.bucket_s)
+        cols = np.arange(k)[None, :]
+        new = bid != self.bid[rows, None]  # a point in a new bucket (from the first such point on)
+        first_new = np.where(new.any(axis=1), new.argmax(axis=1), k)  # k: none
+        lined = self.npts[rows] > 1
+        self.above[rows] = np.where(lined, 0, self.above[rows])
+        self.t_last[rows] = t_sensor_s[:, -1]
+        # 1. the points of the open bucket: its minimum (and a one-point line's offset) moves to the first
+        # point reaching a new low
+        before = np.where(cols < first_new[:, None], lat, inf)
+        self._lower(rows, before, t_sensor_s, lined)
+        closing = first_new < k
+        if not closing.any():
+            return np.zeros(0, np.int64)
+        # 2. a bucket closes at the first point of the next: it joins the closed ones, old ones leave
+        c = np.flatnonzero(closing)
+        r = rows[c]
+        p = first_new[c]
+        t_p, lat_p, bid_p = t_sensor_s[c, p], lat[c, p], bid[c, p]
+        n = self.closed[r]
+        self.b_id[r, n], self.b_t[r, n], self.b_lat[r, n] = self.bid[r], self.t_min[r], self.lat_min[r]
+        n = n + 1
+        valid = np.arange(self.width)[None, :] < n[:, None]
+        # ClockModel._add pops from the front while the oldest bucket is out of the window
+        out = valid & (self.b_id[r] * self.bucket_s < (t_p - self.window_s)[:, None])
+        gone = np.cumprod(out, axis=1).sum(axis=1)
+        if gone.any():
+            s = np.flatnonzero(gone)
+            rs = r[s]
+            at = np.minimum(np.arange(self.width)[None, :] + gone[s][:, None], self.width - 1)
+            for name in ("b_id", "b_t", "b_lat"):
+                a = getattr(self, name)
+                a[rs] = np.take_along_axis(a[rs], at, axis=1)
+            n = n - gone
+        self.closed[r] = n
+        self.bid[r], self.t_min[r], self.lat_min[r] = bid_p, t_p, lat_p
+        # ClockModel._add's rule for a refit
+        off, skew, ref = self.off[r], self.skew[r], self.ref[r]
+        young = n * self.bucket_s < CLOCK_SETTLED_S
+        stale = (
+            ~lined[c]
+            | young
+            | (t_p - ref >= CLOCK_REFIT_S)
+            | (lat_p < off + skew * (t_p - ref) - CLOCK_REFIT_BELOW_S)
+        )
+        # 3. the points after it, in the new open bucket
+        after = np.where(cols[:, :k] > p[:, None], lat[c], inf)
+        self._lower(r, after, t_sensor_s[c], lined[c])
+        due: np.ndarray = c[stale]
+        if due.size:
+            self._refit(rows[due])
+        return due
+
+    def _lower(self, rows: np.ndarray, lat: np.ndarray, t: np.ndarray, lined: np.ndarray) -> None:
+        """Points ``lat`` (D, k; inf: not a point of the open bucket) at times ``t`` into the open buckets
+        of ``rows``: ClockModel._add's same-bucket branch, point after point."""
+        j = lat.argmin(axis=1)  # the first of the lowest points
+        i = np.arange(lat.shape[0])
+        low, t_low = lat[i, j], t[i, j]
+        lower = low < self.lat_min[rows]
+        if lower.any():
+            self.t_min[rows[lower]], self.lat_min[rows[lower]] = t_low[lower], low[lower]
+        # a one-point line follows the lowest latency seen (ClockFit(lat, 0.0, t, 1))
+        one = ~lined & (low < self.off[rows])
+        if one.any():
+            s = rows[one]
+            self.off[s], self.skew[s], self.ref[s], self.npts[s] = low[one], 0.0, t_low[one], 1
+
+    def _refit(self, rows: np.ndarray) -> None:
+        """refit_clocks for ``rows``: the closed buckets and the open one, as each clock's _points gives."""
+        n = self.closed[rows] + 1
+        w = self.width
+        pts_t = self.b_t[rows].copy()
+        pts_lat = self.b_lat[rows].copy()
+        i = np.arange(rows.size)
+        pts_t[i, n - 1], pts_lat[i, n - 1] = self.t_min[rows], self.lat_min[rows]
+        valid = np.arange(w)[None, :] < n[:, None]
+        ref = self.t_min[rows]
+        span = ref - pts_t[:, 0]
+        short = (n < 3) | (span < CLOCK_MIN_SPAN_S)
+        if short.any():
+            s = rows[short]
+            self.off[s] = np.where(valid[short], pts_lat[short], np.inf).min(axis=1)
+            self.skew[s], self.ref[s], self.npts[s] = 0.0, ref[short], 1
+        fit = ~short
+        if fit.any():
+            f = rows[fit]
+            x = np.where(valid[fit], pts_t[fit] - ref[fit][:, None], 0.0)
+            lat = np.where(valid[fit], pts_lat[fit], 0.0)
+            offset, skew = envelope_fit(x, lat, n[fit])
+            self.off[f], self.skew[f], self.ref[f], self.npts[f] = offset, skew, ref[fit], n[fit]

@@ -307,50 +307,131 @@ def push_lockstep(
         ``(t_grid, x_grid, count)``: (D, Q) float64 grid times and (D, Q, 3) float32 grid samples, of which
         row i holds ``count[i]`` (D,) valid ones (the rest is padding).
     """
-    g0 = grids[0]
-    d, n = t_s.shape
-    taps, band = g0.taps, g0._band
-    if taps is not None and band is not None:
-        k = taps.size - 1
-        # (concatenate + reshape: np.stack makes a view per array first)
-        xs = np.concatenate([np.concatenate([g._hist_x for g in grids]).reshape(d, k, 3), x], axis=1)
-        ts = np.concatenate([np.concatenate([g._hist_t for g in grids]).reshape(d, k), t_s], axis=1)
-        y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
-        ty = ts[:, g0._half : g0._half + n]
-        hist_t, hist_x = ts[:, -k:], xs[:, -k:]
-    else:
-        y, ty = x, t_s
-    m = n + 1
-    ty = np.concatenate([np.array([g._prev_t for g in grids], np.float64)[:, None], ty], axis=1)  # (D, m)
-    y = np.concatenate([np.concatenate([g._prev_x for g in grids]).reshape(d, 1, 3), y], axis=1).astype(
-        np.float64
-    )
-    last_t, last_x = ty[:, -1], y[:, -1]
-    t0 = np.array([g._t0 for g in grids], np.float64)
-    k0 = np.array([g._k for g in grids], np.int64)
-    k_end = np.floor((last_t - t0) * g0.rate_hz + 1e-9).astype(np.int64)
-    count = np.maximum(k_end - k0 + 1, 0)
-    q = int(count.max()) if d else 0
-    grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
-    k_next = np.maximum(k0, k_end + 1).tolist()
-    if taps is not None:
-        for g, lt, lx, kn, ht, hx in zip(grids, last_t.tolist(), last_x, k_next, hist_t, hist_x, strict=True):
-            g._prev_t, g._prev_x, g._k, g._hist_t, g._hist_x = lt, lx, kn, ht, hx
-    else:
-        for g, lt, lx, kn in zip(grids, last_t.tolist(), last_x, k_next, strict=True):
-            g._prev_t, g._prev_x, g._k = lt, lx, kn
-    # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
-    # value where the query hits it or lies past the last knot (or before the first); else
-    # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).
-    j = _last_at_or_before(ty, grid_t, g0.source_rate_hz)
-    flat = np.clip(j, 0, m - 2) + (np.arange(d) * m)[:, None]
-    tyf, yf = ty.ravel(), y.reshape(-1, 3)
-    tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
-    yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
-    val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
-    val = np.where(((j < 0) | (tj == grid_t))[:, :, None], yj, val)
-    val = np.where((j >= m - 1)[:, :, None], yj1, val)
-    return grid_t, val.astype(np.float32), count
+    rows = GridRows(grids[0].source_rate_hz, grids[0].rate_hz)
+    rows.add(grids)
+    grid_t, grid_x, count = rows.push(None, t_s, x)
+    for i, g in enumerate(grids):
+        rows.restore(i, g)
+    return grid_t, grid_x, count
+
+
+class GridRows:
+    """The state of many running :class:`StreamGrid` of one rate as arrays, a row per grid: what a gateway
+    keeps for the devices it advances in lockstep, so that a step reads and writes no per-device object.
+
+    A row continues its grid exactly: :meth:`push` gives the grid samples :meth:`StreamGrid.push` would, bit
+    for bit, and :meth:`restore` writes a row back into a grid that then goes on by itself.
+    """
+
+    def __init__(self, source_rate_hz: float, rate_hz: float = RATE_HZ) -> None:
+        self.template = StreamGrid(source_rate_hz, rate_hz)
+        g = self.template
+        k = 0 if g.taps is None else g.taps.size - 1
+        self.t0 = np.zeros(0)
+        self.k = np.zeros(0, np.int64)  # index of each row's next grid sample
+        self.hist_t = np.zeros((0, k))
+        self.hist_x = np.zeros((0, k, 3), np.float32)
+        self.prev_t = np.zeros(0)
+        self.prev_x = np.zeros((0, 3))
+
+    def __len__(self) -> int:
+        return int(self.t0.size)
+
+    def add(self, grids: list[StreamGrid]) -> None:
+        """Append a row per running grid (its state copied; the grid itself is left as it was)."""
+        d = len(grids)
+        if not d:
+            return
+        g0 = self.template
+        k = self.hist_t.shape[1]
+        assert all(g._t0 is not None and g._prev_t is not None for g in grids)
+        self.t0 = np.concatenate([self.t0, np.array([g._t0 for g in grids], np.float64)])
+        self.k = np.concatenate([self.k, np.array([g._k for g in grids], np.int64)])
+        if g0.taps is not None:
+            self.hist_t = np.concatenate(
+                [self.hist_t, np.concatenate([g._hist_t for g in grids]).reshape(d, k)]
+            )
+            self.hist_x = np.concatenate(
+                [self.hist_x, np.concatenate([g._hist_x for g in grids]).reshape(d, k, 3).astype(np.float32)]
+            )
+        else:  # no filter: no history, but a row all the same
+            self.hist_t = np.zeros((len(self.t0), 0))
+            self.hist_x = np.zeros((len(self.t0), 0, 3), np.float32)
+        self.prev_t = np.concatenate([self.prev_t, np.array([g._prev_t for g in grids], np.float64)])
+        prev_x = np.concatenate([np.asarray(g._prev_x, np.float64) for g in grids]).reshape(d, 3)
+        self.prev_x = np.concatenate([self.prev_x, prev_x])
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` (bool) is True."""
+        self.t0, self.k, self.prev_t, self.prev_x = (
+            self.t0[mask],
+            self.k[mask],
+            self.prev_t[mask],
+            self.prev_x[mask],
+        )
+        self.hist_t, self.hist_x = self.hist_t[mask], self.hist_x[mask]
+
+    def restore(self, i: int, grid: StreamGrid) -> None:
+        """Write row ``i`` back into ``grid`` (which then continues the run by itself)."""
+        grid._t0 = float(self.t0[i])
+        grid._k = int(self.k[i])
+        if self.template.taps is not None:
+            grid._hist_t = self.hist_t[i].copy()
+            grid._hist_x = self.hist_x[i].copy()
+        grid._prev_t = float(self.prev_t[i])
+        grid._prev_x = self.prev_x[i].copy()
+
+    def push(
+        self, rows: np.ndarray | None, t_s: np.ndarray, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`push_lockstep` for the grids of ``rows`` (an index array; None: every row, in order),
+        whose state the rows hold: ``t_s`` (D, n) and ``x`` (D, n, 3) continue them."""
+        g0 = self.template
+        d, n = t_s.shape
+        taps, band = g0.taps, g0._band
+
+        def sel(a: np.ndarray) -> np.ndarray:
+            return a if rows is None else a[rows]
+
+        t0, k0, prev_t, prev_x = sel(self.t0), sel(self.k), sel(self.prev_t), sel(self.prev_x)
+        if taps is not None and band is not None:
+            k = taps.size - 1
+            xs = np.concatenate([sel(self.hist_x), x], axis=1)
+            ts = np.concatenate([sel(self.hist_t), t_s], axis=1)
+            y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
+            ty = ts[:, g0._half : g0._half + n]
+            hist_t, hist_x = ts[:, -k:], xs[:, -k:]
+            if rows is None:
+                self.hist_t, self.hist_x = hist_t, hist_x
+            else:
+                self.hist_t[rows], self.hist_x[rows] = hist_t, hist_x
+        else:
+            y, ty = x, t_s
+        m = n + 1
+        ty = np.concatenate([prev_t[:, None], ty], axis=1)  # (D, m)
+        y = np.concatenate([prev_x[:, None, :], y], axis=1, dtype=np.float64)
+        last_t, last_x = ty[:, -1], y[:, -1]
+        k_end = np.floor((last_t - t0) * g0.rate_hz + 1e-9).astype(np.int64)
+        count = np.maximum(k_end - k0 + 1, 0)
+        q = int(count.max()) if d else 0
+        grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
+        k_next = np.maximum(k0, k_end + 1)
+        if rows is None:
+            self.prev_t, self.prev_x, self.k = last_t.copy(), last_x.copy(), k_next
+        else:
+            self.prev_t[rows], self.prev_x[rows], self.k[rows] = last_t, last_x, k_next
+        # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
+        # value where the query hits it or lies past the last knot (or before the first); else
+        # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).
+        j = _last_at_or_before(ty, grid_t, g0.source_rate_hz)
+        flat = np.clip(j, 0, m - 2) + (np.arange(d) * m)[:, None]
+        tyf, yf = ty.ravel(), y.reshape(-1, 3)
+        tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
+        yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
+        val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
+        val = np.where(((j < 0) | (tj == grid_t))[:, :, None], yj, val)
+        val = np.where((j >= m - 1)[:, :, None], yj1, val)
+        return grid_t, val.astype(np.float32), count
 
 
 def _last_at_or_before(knots: np.ndarray, query: np.ndarray, rate_hz: float) -> np.ndarray:

@@ -39,14 +39,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
-from mujo_edge.clock import ClockModel, gap_threshold_s, host_stamp, observe_clocks, refit_clocks
+from mujo_edge.clock import MAX_SKEW, ClockModel, ClockRows, gap_threshold_s, host_stamp
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent, build_events
-from mujo_edge.grid import BAND_ROWS, StreamGrid, push_lockstep
+from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
-from mujo_edge.windows import StreamWindower, WindowBatch, push_windows_lockstep
+from mujo_edge.windows import StreamWindower, WindowBatch, WindowRows
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle
@@ -178,6 +178,7 @@ class _Ready:
     t_start: np.ndarray  # (B,) host s
     t_end: np.ndarray  # (B,) host s
     new_run: list[bool]
+    skew_ppm: list[float] | None = None  # each device's clock skew (a lockstep group's; None: read the clock)
 
 
 class _Device:
@@ -210,6 +211,8 @@ class _Device:
         self.due_t: float | None = None  # process once last_t reaches this
         self.last_event_start: float | None = None  # host start time of the last window (all runs)
         self.new_run = True
+        self.group: _Group | None = None  # the lockstep group holding this device's state, if any
+        self.row = 0  # the device's row in it
         self.stats = p.stats.setdefault(name, StreamStats(name))
         self.stats.nominal_rate_hz = rate_hz
         self.stats.host_stamped = host_stamped
@@ -245,6 +248,8 @@ class _Device:
 
     def process(self, out: list[_Ready]) -> None:
         """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""
+        if self.group is not None:
+            self.group.release([self])
         taken = self.take(refit=True)
         if taken is not None:
             self.process_samples(*taken, out)
@@ -266,6 +271,8 @@ class _Device:
 
     def process_samples(self, t: np.ndarray, x: np.ndarray, flags: list[int], out: list[_Ready]) -> None:
         """Samples taken by :meth:`take` -> gap split, grid, windows (appended to ``out``)."""
+        if self.group is not None:
+            self.group.release([self])
         st = self.stats
         if not np.isfinite(x.sum() + t.sum()):  # NaN/inf in a sample or in its time
             ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
@@ -351,6 +358,8 @@ class _Device:
     def end_run(self, out: list[_Ready], cut: bool) -> None:
         """Restart grid and windower (the pending samples must have been processed); ``cut``: the run ends
         at a gap or link loss (count the begun windows as dropped), not at the end of the stream."""
+        if self.group is not None:
+            self.group.release([self])
         dropped = self.windower.restart()
         if cut:
             self.stats.windows_dropped_at_gaps += dropped
@@ -360,25 +369,186 @@ class _Device:
         self.new_run = True
 
 
-def _take_lockstep(devs: list[_Device]) -> None:
-    """:meth:`_Device.take` (``refit=False``) for the devices of a lockstep step, whose pending samples
-    the caller has laid out already: their clock points go to :func:`mujo_edge.clock.observe_clocks`
-    together (those with another number of points than the first device, one by one)."""
-    k = len(devs[0]._clock_t)
-    same = [dev for dev in devs if len(dev._clock_t) == k]
-    if len(same) < len(devs):
+class _Group:
+    """The devices of one rate that advance in lockstep, their state kept as arrays, a row per device: grid
+    (:class:`mujo_edge.grid.GridRows`), windows (:class:`mujo_edge.windows.WindowRows`), clock
+    (:class:`mujo_edge.clock.ClockRows`), the host start of the last event and the new-run flag. A step
+    (:meth:`step`) costs a fixed number of numpy calls for the whole group, plus a short loop over the
+    devices for their stats and due times.
+
+    While a device is in the group its own grid, windower and clock are stale: anything that takes it the
+    per-device way (a gap, NaN, a clock jump, a status, another sample count, the end of the stream) first
+    releases it (:meth:`release`), which writes its row back into them, so it goes on exactly where the
+    group left it. A device joins (:meth:`join`) when it is due with the others and running.
+    """
+
+    def __init__(self, rate_hz: float, p: Pipeline) -> None:
+        self.rate_hz = rate_hz
+        self.devs: list[_Device] = []
+        self.grid = GridRows(rate_hz, p.rate_hz)
+        g = self.grid.template
+        # the ring holds a window and the most grid samples one step can bring (BAND_ROWS inputs)
+        self.windows = WindowRows(p.window, p.hop, p.window + math.ceil(BAND_ROWS * g.rate_hz / rate_hz) + 4)
+        self.clock = ClockRows()
+        self.last_start = np.zeros(0)  # NaN: no event yet
+        self.new_run = np.zeros(0, bool)
+        self.window_s = p.window / p.rate_hz
+        self.grid_dt = 1.0 / p.rate_hz
+
+    def join(self, devs: list[_Device]) -> list[_Device]:
+        """Take in the running devices of ``devs`` whose clock has a line; returns the others."""
+        ok = [d for d in devs if d.grid.running and d.run_last_t is not None and ClockRows.joinable(d.clock)]
+        if ok:
+            base = len(self.devs)
+            self.grid.add([d.grid for d in ok])
+            self.windows.add([d.windower for d in ok])
+            self.clock.add([d.clock for d in ok])
+            last = [math.nan if d.last_event_start is None else d.last_event_start for d in ok]
+            self.last_start = np.concatenate([self.last_start, np.array(last, np.float64)])
+            self.new_run = np.concatenate([self.new_run, np.array([d.new_run for d in ok], bool)])
+            for i, d in enumerate(ok):
+                d.group, d.row = self, base + i
+            self.devs += ok
+        return [d for d in devs if d.group is not self]
+
+    def release(self, devs: list[_Device]) -> None:
+        """Write the rows of ``devs`` (members) back into their own grid, windower and clock, and drop them."""
+        keep = np.ones(len(self.devs), bool)
+        rate = self.grid.template.rate_hz
+        for d in devs:
+            i = d.row
+            self.grid.restore(i, d.grid)
+            self.windows.restore(i, d.windower, int(self.grid.k[i]), float(self.grid.t0[i]), rate)
+            self.clock.restore(i, d.clock)
+            last = float(self.last_start[i])
+            d.last_event_start = None if math.isnan(last) else last
+            d.new_run = bool(self.new_run[i])
+            d.group = None
+            keep[i] = False
+        self.grid.keep(keep)
+        self.windows.keep(keep)
+        self.clock.keep(keep)
+        self.last_start, self.new_run = self.last_start[keep], self.new_run[keep]
+        self.devs = [d for d in self.devs if d.group is self]
+        for i, d in enumerate(self.devs):
+            d.row = i
+
+    def step(self, devs: list[_Device], n: int, ready: list[_Ready]) -> None:
+        """Advance ``devs`` (members, each with ``n`` pending samples) by their pending samples: the plain
+        continuations (finite, increasing, no gap, clock points the rows take) as arrays, the others
+        released and processed one by one."""
+        d = len(devs)
+        k = len(devs[0]._clock_t)
+        if any(len(dev._clock_t) != k for dev in devs):  # another number of clock points: on its own
+            odd = [dev for dev in devs if len(dev._clock_t) != k]
+            self._fall_back(odd, ready)
+            devs = [dev for dev in devs if dev.group is self]
+            d = len(devs)
+            if not d:
+                return
+        # every device has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
+        t = np.concatenate([a for dev in devs for a in dev._t]).reshape(d, n)
+        x = np.concatenate([a for dev in devs for a in dev._x]).reshape(d, n, 3)
+        rows = np.array([dev.row for dev in devs], np.int64)
+        ct = np.array([dev._clock_t for dev in devs], np.float64).reshape(d, k)
+        cr = np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k)
+        gap_s = devs[0].gap_s
+        prev = np.array([dev.run_last_t for dev in devs], np.float64)
+        first = t[:, 0] - prev
+        # The per-device path's test for "a plain continuation": finite, increasing, no step beyond a gap.
+        ok = np.isfinite(x.sum(axis=(1, 2)) + t.sum(axis=1)) & (first > 0.0) & (first <= gap_s)
+        if n > 1:
+            dt = t[:, 1:] - t[:, :-1]
+            ok &= (dt.min(axis=1) > 0.0) & (dt.max(axis=1) <= gap_s)
+        ok &= self.clock.accepts(rows, ct, cr)
+        if not ok.all():
+            self._fall_back([devs[i] for i in np.flatnonzero(~ok).tolist()], ready)
+            keep = np.flatnonzero(ok)
+            if keep.size == 0:
+                return
+            devs = [devs[i] for i in keep.tolist()]
+            t, x, prev, ct, cr = t[keep], x[keep], prev[keep], ct[keep], cr[keep]
+            rows = np.array([dev.row for dev in devs], np.int64)  # (rows moved with the release)
         for dev in devs:
-            if len(dev._clock_t) != k and dev._clock_t:
-                dev.clock.observe_many(dev._clock_t, dev._clock_r, refit=False)
-    if k:
-        observe_clocks(
-            [dev.clock for dev in same],
-            np.array([dev._clock_t for dev in same], np.float64),
-            np.array([dev._clock_r for dev in same], np.float64),
+            dev._t, dev._x, dev._flags, dev._n = [], [], [], 0
+            dev._clock_t, dev._clock_r = [], []
+        refitted = self.clock.observe(rows, ct, cr)
+        if refitted.size:
+            skew = self.clock.skew[rows[refitted]]
+            for i in np.flatnonzero(np.abs(skew) > MAX_SKEW).tolist():  # ClockModel._set_fit's warning
+                r = int(rows[refitted[i]])
+                c = self.clock
+                devs[int(refitted[i])].clock._set_fit(
+                    float(c.off[r]), float(c.skew[r]), float(c.ref[r]), int(c.npts[r])
+                )
+        k_old = self.grid.k[rows]
+        _, grid_x, count = self.grid.push(rows, t, x)
+        t0 = self.grid.t0[rows]
+        grid = self.grid.template
+        wins, t_first, ks = self.windows.push(rows, k_old, grid_x, count, t0, grid.rate_hz)
+        self._emit(devs, rows, wins, t_first, ks, ready)
+        # stats, and the next window's due time as _Device.emit computes it
+        k_new = k_old + count
+        due = (
+            t0
+            + k_new / grid.rate_hz
+            + (self.windows.next[rows] + self.windows.window - k_new - 1) * self.grid_dt
+            + grid.group_delay_s
         )
-    for dev in devs:
-        dev._t, dev._x, dev._flags, dev._n = [], [], [], 0
-        dev._clock_t, dev._clock_r = [], []
+        last = t[:, -1]
+        spans = (last - prev).tolist()
+        for dev, c, last_t, span, due_t in zip(
+            devs, count.tolist(), last.tolist(), spans, due.tolist(), strict=True
+        ):
+            st = dev.stats
+            st.samples_in += n
+            st._rate_n += n
+            st._rate_span_s += span
+            st.grid_samples += c
+            dev.run_last_t = last_t
+            dev.due_t = due_t
+
+    def _fall_back(self, devs: list[_Device], ready: list[_Ready]) -> None:
+        self.release(devs)
+        for dev in devs:
+            dev.process(ready)
+
+    def _emit(
+        self,
+        devs: list[_Device],
+        rows: np.ndarray,
+        wins: np.ndarray,
+        t: np.ndarray,
+        ks: np.ndarray,
+        ready: list[_Ready],
+    ) -> None:
+        """:meth:`_Device.emit` for the rows' windows ``wins`` (``ks[i]`` of row i, first sample at sensor
+        time ``t``): host times in emit's arithmetic, held after the last event where the mapping would
+        step back, and one :class:`_Ready` for all."""
+        if not t.size:
+            return
+        c = self.clock
+        off, skew, ref = (np.repeat(a[rows], ks) for a in (c.off, c.skew, c.ref))
+        t_start = t + off + skew * (t - ref)  # ClockModel.to_host, per device
+        ends = np.cumsum(ks)
+        starts = ends - ks
+        with_w = np.flatnonzero(ks)
+        last = self.last_start[rows[with_w]]
+        back = t_start[starts[with_w]] < last + EVENT_MIN_STEP_S  # (False where no event yet: NaN)
+        for i in with_w[back].tolist():  # event times never go back (emit's rule, row by row)
+            a, e = int(starts[i]), int(ends[i])
+            ls = float(self.last_start[rows[i]])
+            held = np.maximum(t_start[a:e], ls + EVENT_MIN_STEP_S * np.arange(1, e - a + 1, dtype=np.float64))
+            t_start[a:e] = np.maximum.accumulate(held)
+        t_end = t_start + self.window_s * (1.0 + skew)  # the grid is uniform
+        r = rows[with_w]
+        self.last_start[r] = t_start[ends[with_w] - 1]
+        members = [devs[i] for i in with_w.tolist()]
+        new_run = self.new_run[r].tolist()
+        self.new_run[r] = False
+        s = c.skew[r]
+        ppm = (-s / (1.0 + s) * 1e6).tolist()  # ClockFit.skew_ppm
+        ready.append(_Ready(members, ks[with_w].tolist(), wins, t_start, t_end, new_run, ppm))
 
 
 class Pipeline:
@@ -432,6 +602,7 @@ class Pipeline:
         self.lockstep = bool(lockstep)
         self.stats: dict[str, StreamStats] = {}
         self._devices: dict[str, _Device] = {}
+        self._groups: dict[float, _Group] = {}  # the lockstep group of each rate
 
     def wrist_of(self, device: str) -> str:
         """The wrist ``device`` is worn on (a mapping without the device means right: no mirroring)."""
@@ -608,6 +779,8 @@ class Pipeline:
     def close(self) -> list[ActivityEvent]:
         """End every device's run (the stream is over): classify what is complete."""
         ready: list[_Ready] = []
+        for group in self._groups.values():
+            group.release(list(group.devs))
         for dev in self._devices.values():
             self._end(dev, ready, cut=False)
         return self._classify(ready) if ready else []
@@ -645,103 +818,29 @@ class Pipeline:
             return
         groups: dict[tuple[float, int], list[_Device]] = {}
         for dev in devs:
-            if dev._flags or dev.run_last_t is None or not dev.grid.running or not 0 < dev._n <= BAND_ROWS:
+            if (
+                dev._flags
+                or not 0 < dev._n <= BAND_ROWS
+                or (dev.group is None and (dev.run_last_t is None or not dev.grid.running))
+            ):
                 dev.process(ready)
             else:
                 groups.setdefault((dev.rate_hz, dev._n), []).append(dev)
-        for (_, n), members in groups.items():
+        for (rate, n), members in groups.items():
             if len(members) < LOCKSTEP_MIN_DEVICES:
                 for dev in members:
                     dev.process(ready)
                 continue
-            # every member has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
-            t = np.concatenate([a for dev in members for a in dev._t]).reshape(len(members), n)
-            x = np.concatenate([a for dev in members for a in dev._x]).reshape(len(members), n, 3)
-            _take_lockstep(members)
-            refit_clocks([dev.clock for dev in members if dev.clock.stale])
-            self._lockstep(members, t, x, ready)
-
-    def _lockstep(self, devs: list[_Device], t: np.ndarray, x: np.ndarray, ready: list[_Ready]) -> None:
-        """Advance ``devs`` (running, one rate) by their pending samples ``t`` (D, n) s and ``x`` (D, n, 3)
-        g, already taken from them: the plain continuations in lockstep, the others one by one."""
-        gap_s = devs[0].gap_s
-        prev = np.array([dev.run_last_t for dev in devs], np.float64)
-        first = t[:, 0] - prev
-        # The per-device path's test for "a plain continuation": finite, increasing, no step beyond a gap.
-        ok = np.isfinite(x.sum(axis=(1, 2)) + t.sum(axis=1)) & (first > 0.0) & (first <= gap_s)
-        if t.shape[1] > 1:
-            d = t[:, 1:] - t[:, :-1]
-            ok &= (d.min(axis=1) > 0.0) & (d.max(axis=1) <= gap_s)
-        if not ok.all():
-            for i in np.flatnonzero(~ok).tolist():
-                devs[i].process_samples(t[i], x[i], [], ready)
-            keep = np.flatnonzero(ok)
-            if keep.size == 0:
-                return
-            devs = [devs[i] for i in keep.tolist()]
-            t, x, prev = t[keep], x[keep], prev[keep]
-        grid_t, grid_x, count = push_lockstep([dev.grid for dev in devs], t, x)
-        n = t.shape[1]
-        last = t[:, -1]
-        spans = (last - prev).tolist()
-        wins, ks = push_windows_lockstep([dev.windower for dev in devs], grid_t, grid_x, count)
-        g0 = devs[0].grid
-        rate, dt, delay = g0.rate_hz, devs[0]._grid_dt, g0.group_delay_s
-        for dev, c, last_t, span in zip(devs, count.tolist(), last.tolist(), spans, strict=True):
-            st = dev.stats
-            st.samples_in += n
-            st._rate_n += n
-            st._rate_span_s += span
-            st.grid_samples += c
-            dev.run_last_t = last_t
-            grid, wd = dev.grid, dev.windower
-            assert grid._t0 is not None  # running
-            # the next window's due time, as _Device.emit computes it
-            dev.due_t = grid._t0 + grid._k / rate + (wd._next + wd.window - wd._n - 1) * dt + delay
-        self._emit_lockstep(devs, wins, ks, ready)
-
-    def _emit_lockstep(
-        self, devs: list[_Device], wins: WindowBatch, ks: list[int], ready: list[_Ready]
-    ) -> None:
-        """:meth:`_Device.emit` for the devices of a lockstep step (sensor-timestamped, running), whose windows
-        ``wins`` hold ``ks[i]`` of device i: one :class:`_Ready` for all, with host and due times computed as
-        arrays in emit's arithmetic (the caller set their due times). When a device's event times would step
-        back (rare), every device emits on its own."""
-        t = wins.t_first_s
-        line = np.array(
-            [
-                (0.0, 0.0, 0.0) if (f := dev.clock.fit) is None else (f.offset_s, f.skew, f.t_ref_s)
-                for dev in devs
-            ],
-            np.float64,
-        )
-        line_w = np.repeat(line, ks, axis=0)
-        t_start = t + line_w[:, 0] + line_w[:, 1] * (t - line_w[:, 2])  # ClockModel.to_host, per device
-        ends = np.cumsum(ks)
-        firsts = t_start[np.minimum(ends - ks, t.size - 1)].tolist() if t.size else []
-        with_w = [i for i, k in enumerate(ks) if k]
-        for i in with_w:
-            ls = devs[i].last_event_start
-            if ls is not None and firsts[i] < ls + EVENT_MIN_STEP_S:
-                j = 0
-                for dev, k in zip(devs, ks, strict=True):
-                    e = j + k
-                    w = WindowBatch(wins.x[j:e], wins.t_first_s[j:e], wins.t_last_s[j:e])
-                    dev.emit(w, ready, t_start[j:e])
-                    j = e
-                return
-        if with_w:
-            t_end = t_start + devs[0]._window_s * (1.0 + line_w[:, 1])  # the grid is uniform
-            lasts = t_start[ends - 1].tolist()
-            members = [devs[i] for i in with_w]
-            for i in with_w:
-                devs[i].last_event_start = lasts[i]
-            x = wins.x
-            ready.append(
-                _Ready(members, [ks[i] for i in with_w], x, t_start, t_end, [d.new_run for d in members])
-            )
-            for dev in members:
-                dev.new_run = False
+            group = self._groups.get(rate)
+            if group is None:
+                group = self._groups[rate] = _Group(rate, self)
+            joining = [dev for dev in members if dev.group is not group]
+            if joining:
+                for dev in group.join(joining):  # not joinable (no clock line yet): on its own
+                    dev.process(ready)
+                members = [dev for dev in members if dev.group is group]
+            if members:
+                group.step(members, n, ready)
 
     def _end(self, dev: _Device, ready: list[_Ready], cut: bool) -> None:
         dev.process(ready)
@@ -815,6 +914,7 @@ class Pipeline:
             t_end += r.t_end.tolist()
             lat = ((now - (r.t_end - r.devs[0]._grid_dt)) * 1e3).tolist() if now is not None else []
             a = i
+            ppm = r.skew_ppm
             if len(r.devs) == r.x.shape[0]:  # one window per device (a lockstep step): no slices
                 e = i + len(r.devs)
                 for j, (dev, label, c, ok) in enumerate(
@@ -824,8 +924,11 @@ class Pipeline:
                     st.windows += 1
                     if now is not None:
                         st.latency_ms.append(lat[j])
-                    fit = dev.clock.fit
-                    st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                    if ppm is not None:
+                        st.clock_skew_ppm = ppm[j]
+                    else:
+                        fit = dev.clock.fit
+                        st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
                     counts = st.label_counts
                     counts[label] = counts.get(label, 0) + 1
                     if not ok:
@@ -835,14 +938,17 @@ class Pipeline:
                 upsampled += [dev.grid.upsampled for dev in r.devs]
                 i = e
                 continue
-            for dev, n in zip(r.devs, r.counts, strict=True):
+            for j, (dev, n) in enumerate(zip(r.devs, r.counts, strict=True)):
                 e = i + n
                 st = dev.stats
                 st.windows += n
                 if now is not None:
                     st.latency_ms.extend(lat[i - a : e - a])
-                fit = dev.clock.fit
-                st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                if ppm is not None:
+                    st.clock_skew_ppm = ppm[j]
+                else:
+                    fit = dev.clock.fit
+                    st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
                 counts = st.label_counts
                 for label in out[i:e]:
                     counts[label] = counts.get(label, 0) + 1

@@ -174,3 +174,81 @@ def push_windows_lockstep(
         w._next = nn
         w._buf_x, w._buf_t = bx[a:e], bt[a:e]
     return out, k.tolist()
+
+
+class WindowRows:
+    """The state of many :class:`StreamWindower` (one window and hop) as arrays, a row per device: each row's
+    grid samples in a ring of ``ring`` samples (run sample ``i`` at ``i % ring``) and the run index of its
+    next window start. The row's sample count is its grid's (the caller's ``k``), and the times of a run's
+    grid samples are ``t0 + i / rate_hz``, so neither is kept here.
+
+    :meth:`push` cuts the windows each :meth:`StreamWindower.push` would, bit for bit; :meth:`restore` writes
+    a row back into a windower that then goes on by itself.
+    """
+
+    def __init__(self, window: int, hop: int, ring: int) -> None:
+        if ring < window:
+            raise ShapeError(f"the ring must hold a window ({window} samples), got {ring}")
+        self.window, self.hop, self.ring = window, hop, ring
+        self._offsets = np.arange(window)
+        self.buf = np.zeros((0, ring, 3), np.float32)
+        self.next = np.zeros(0, np.int64)
+
+    def add(self, windowers: list[StreamWindower]) -> None:
+        """Append a row per windower (its buffer copied into the ring)."""
+        d = len(windowers)
+        buf = np.zeros((d, self.ring, 3), np.float32)
+        for i, w in enumerate(windowers):
+            b = w._buf_x.shape[0]
+            if b > self.ring:
+                raise ShapeError(f"a windower holds {b} samples, more than the ring's {self.ring}")
+            buf[i, np.arange(w._n - b, w._n) % self.ring] = w._buf_x
+        self.buf = np.concatenate([self.buf, buf])
+        self.next = np.concatenate([self.next, np.array([w._next for w in windowers], np.int64)])
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` (bool) is True."""
+        self.buf, self.next = self.buf[mask], self.next[mask]
+
+    def restore(self, i: int, w: StreamWindower, n: int, t0: float, rate_hz: float) -> None:
+        """Write row ``i`` (``n`` samples in its run, whose grid starts at ``t0``) back into ``w``."""
+        w._n, w._next = n, int(self.next[i])
+        idx = np.arange(w._next, n)
+        w._buf_x = self.buf[i, idx % self.ring]
+        w._buf_t = t0 + idx / rate_hz
+
+    def push(
+        self,
+        rows: np.ndarray,
+        n_old: np.ndarray,
+        x: np.ndarray,
+        count: np.ndarray,
+        t0: np.ndarray,
+        rate_hz: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Append ``count[i]`` new grid samples ``x[i]`` (D, Q, 3) to row ``rows[i]``, which held ``n_old[i]``
+        samples of a run whose grid starts at ``t0[i]``; returns ``(windows, t_first, k)``: every row's
+        completed windows (B, window, 3) and their first samples' times (B,), row after row, and how many each
+        row has (D,)."""
+        window, hop, ring = self.window, self.hop, self.ring
+        d, q = x.shape[:2]
+        nxt = self.next[rows]
+        n_new = n_old + count
+        if d and int((n_new - nxt).max()) > ring:
+            raise ShapeError(f"a step of {int(count.max())} grid samples overflows the ring of {ring}")
+        # the new samples into the ring
+        pos = n_old[:, None] + np.arange(q)[None, :]
+        if (count == q).all():
+            self.buf[rows[:, None], pos % ring] = x
+        else:
+            valid = np.arange(q)[None, :] < count[:, None]
+            self.buf[np.broadcast_to(rows[:, None], pos.shape)[valid], pos[valid] % ring] = x[valid]
+        k = np.where(n_new - nxt >= window, (n_new - window - nxt) // hop + 1, 0)
+        total = int(k.sum())
+        rank = np.arange(total) - np.repeat(np.cumsum(k) - k, k)
+        start = np.repeat(nxt, k) + rank * hop  # run index of each window's first sample
+        at = (start[:, None] + self._offsets[None, :]) % ring
+        wins = self.buf[np.repeat(rows, k)[:, None], at]
+        t_first = np.repeat(t0, k) + start / rate_hz
+        self.next[rows] = nxt + k * hop
+        return wins, t_first, k

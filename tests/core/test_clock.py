@@ -7,6 +7,7 @@ import pytest
 
 from mujo_edge.clock import (
     ClockModel,
+    ClockRows,
     envelope_fit,
     gap_threshold_s,
     host_stamp,
@@ -198,3 +199,64 @@ def test_envelope_fit_stopping_early_gives_the_three_pass_lines() -> None:
             lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c] + jitter
         got, want = envelope_fit(x, lat, count), _three_passes(x, lat, count)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("k", [1, 4, 9])
+def test_clock_rows_equal_each_clock_point_by_point(k: int) -> None:
+    """Clocks kept as rows (a lockstep group's) hold the state each clock observed alone would, through the
+    start (one-point lines), every refit while young and settled, buckets leaving the window, and clocks
+    that leave the rows (a jump, NaN, time going back) and join again after their own observation."""
+    rng = np.random.default_rng(11)
+    d, steps = 12, int(300 / (k * 0.25))
+    t0 = rng.uniform(0, 1e4, d)
+    skew = rng.uniform(-200e-6, 200e-6, d)
+    alone = [ClockModel() for _ in range(d)]
+    own = [ClockModel() for _ in range(d)]  # each device's own clock while it is not in the rows
+    rows = ClockRows()
+    members: list[int] = []  # device of each row
+    left = joined = 0
+    for s in range(steps):
+        t = t0[:, None] + (s * k + np.arange(k))[None, :] * 0.25
+        r = t * (1 + skew[:, None]) + 3.0 + rng.exponential(0.01, (d, k))
+        if s == steps // 3:
+            t[3] -= 100.0  # device 3's clock goes back
+            r[5, -1] -= 1.0  # device 5's point falls far under the line
+            t[7, 0] = np.nan
+        if steps // 2 <= s < steps // 2 + 8:
+            r[9] += 5.0  # device 9 jumps back: points far above the line
+        for c, ts, tr in zip(alone, t, r, strict=True):
+            c.observe_many(ts, tr)
+        # the rows take what they accept; the others leave, observe on their own, and come back if they can
+        idx = np.array([members.index(i) if i in members else -1 for i in range(d)])
+        inside = np.flatnonzero(idx >= 0)
+        ok = np.zeros(d, bool)
+        if inside.size:
+            ok[inside] = rows.accepts(idx[inside], t[inside], r[inside])
+        out = [i for i in inside.tolist() if not ok[i]]
+        if out:
+            for i in out:
+                rows.restore(int(idx[i]), own[i])
+            keep = np.ones(len(members), bool)
+            keep[idx[out]] = False
+            rows.keep(keep)
+            members = [m for m in members if m not in out]
+            left += len(out)
+        sel = [i for i in range(d) if ok[i]]
+        if sel:
+            at = np.array([members.index(i) for i in sel])
+            rows.observe(at, t[sel], r[sel])
+        for i in range(d):
+            if i not in members and not ok[i]:
+                own[i].observe_many(t[i], r[i])
+                if ClockRows.joinable(own[i]):
+                    rows.add([own[i]])
+                    members.append(i)
+                    joined += 1
+        for j, i in enumerate(members):
+            c = ClockModel()
+            c.resets, c.bad_points = alone[i].resets, alone[i].bad_points
+            rows.restore(j, c)
+            assert _clock_state(c) == _clock_state(alone[i]), (s, i)
+    assert left >= 4 and joined >= d + 4
+    assert sum(c.resets for c in alone) >= 3
+    assert all(c.fit is not None and c.fit.n_points > 30 for c in alone)

@@ -8,6 +8,7 @@ import pytest
 
 from mujo_edge.constants import RATE_HZ
 from mujo_edge.grid import (
+    GridRows,
     StreamGrid,
     anti_alias_fir,
     resample_recording,
@@ -117,3 +118,47 @@ def test_resample_rejects_bad_shapes() -> None:
 
     with pytest.raises(ShapeError):
         resample_segment(np.arange(10.0), np.zeros((9, 3)))
+
+
+@pytest.mark.parametrize("rate", [50.0, 52.0, 104.0])
+def test_grid_rows_equal_each_push_and_restore(rate: float) -> None:
+    """Grids kept as rows (a lockstep group's) give each grid's own samples on any subset of rows, and a
+    row written back continues as its grid would."""
+    rng = np.random.default_rng(12)
+    d, n = 8, int(rate // 2)
+    alone = [StreamGrid(rate) for _ in range(d)]
+    mine = [StreamGrid(rate) for _ in range(d)]
+    t_next = rng.uniform(0, 1000, d)
+    rows = GridRows(rate)
+    for step in range(30):
+        t = t_next[:, None] + np.arange(n)[None] / rate * (1 + rng.normal(0, 1e-4, (d, 1)))
+        t_next = t[:, -1] + 1 / rate
+        x = rng.normal(0, 1, (d, n, 3)).astype(np.float32)
+        ref = [g.push(t[i], x[i]) for i, g in enumerate(alone)]
+        if step == 0:
+            for i, g in enumerate(mine):
+                g.push(t[i], x[i])
+            rows.add(mine)
+            continue
+        sel = np.flatnonzero(rng.random(d) < 0.7) if step % 5 else np.arange(d)
+        if step % 5:  # the others go on by themselves this step, then join again
+            out = np.setdiff1d(np.arange(d), sel)
+            for i in out.tolist():
+                rows.restore(i, mine[i])
+                got = mine[i].push(t[i], x[i])
+                assert np.array_equal(got.t_s, ref[i].t_s) and np.array_equal(got.x, ref[i].x)
+            keep = np.zeros(d, bool)
+            keep[sel] = True
+            rows.keep(keep)
+            grid_t, grid_x, count = rows.push(np.arange(sel.size), t[sel], x[sel])
+            rows.add([mine[i] for i in out.tolist()])
+            order = [*sel.tolist(), *out.tolist()]
+            mine = [mine[i] for i in order]
+            alone = [alone[i] for i in order]
+            ref = [ref[i] for i in sel.tolist()]
+            t_next = t_next[order]
+        else:
+            grid_t, grid_x, count = rows.push(None, t, x)
+        for j in range(len(ref)):
+            assert np.array_equal(grid_t[j, : count[j]], ref[j].t_s)
+            assert np.array_equal(grid_x[j, : count[j]], ref[j].x)

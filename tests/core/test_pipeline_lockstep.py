@@ -104,11 +104,13 @@ def test_lockstep_events_equal_the_per_device_path(monkeypatch: pytest.MonkeyPat
     pit = PitCalibration.fit(rng.normal(0, 1.1, (5000, 3)), rng.normal(0, 1.0, (5000, 3)))
     lockstep_devices: list[int] = []
 
-    def counting(grids: list[StreamGrid], t: np.ndarray, x: np.ndarray):  # type: ignore[no-untyped-def]
-        lockstep_devices.append(len(grids))
-        return push_lockstep(grids, t, x)
+    step = pipeline_mod._Group.step
 
-    monkeypatch.setattr(pipeline_mod, "push_lockstep", counting)
+    def counting(self, devs, n, ready):  # type: ignore[no-untyped-def]
+        lockstep_devices.append(len(devs))
+        return step(self, devs, n, ready)
+
+    monkeypatch.setattr(pipeline_mod._Group, "step", counting)
     kw = dict(calibration=pit, smooth=smooth, wrist={"w4": "left"})
     fast = _events(Pipeline(Features(), LABELS, lockstep=True, **kw), ticks)  # type: ignore[arg-type]
     slow_p = Pipeline(Features(), LABELS, lockstep=False, **kw)  # type: ignore[arg-type]

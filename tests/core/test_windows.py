@@ -8,7 +8,13 @@ import pytest
 
 from mujo_edge.constants import HOP, WINDOW
 from mujo_edge.errors import ShapeError
-from mujo_edge.windows import StreamWindower, push_windows_lockstep, sliding_windows, window_starts
+from mujo_edge.windows import (
+    StreamWindower,
+    WindowRows,
+    push_windows_lockstep,
+    sliding_windows,
+    window_starts,
+)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -95,4 +101,39 @@ def test_push_windows_lockstep_equals_each_push(equal: bool) -> None:
         for a, b in zip(alone, together, strict=True):
             assert (a._n, a._next) == (b._n, b._next)
             assert np.array_equal(a._buf_x, b._buf_x) and np.array_equal(a._buf_t, b._buf_t)
+    assert sum(w._next for w in alone) > 0
+
+
+def test_window_rows_equal_each_push_and_restore() -> None:
+    """Windowers kept as rows in a ring (a lockstep group's) cut each one's own windows, on any subset of rows
+    and any sample counts, and a row written back continues as its windower would."""
+    rng = np.random.default_rng(6)
+    d, q, rate = 7, 60, 50.0
+    alone = [StreamWindower() for _ in range(d)]
+    rows = WindowRows(100, 50, 100 + q + 4)
+    t0 = rng.uniform(0, 100, d)
+    start = [StreamWindower() for _ in range(d)]
+    rows.add(start)
+    n = np.zeros(d, np.int64)
+    for step in range(40):
+        sel = np.flatnonzero(rng.random(d) < 0.8)
+        count = rng.integers(0, q + 1, sel.size)
+        x = rng.normal(0, 1, (sel.size, q, 3)).astype(np.float32)
+        ref = []
+        for j, i in enumerate(sel.tolist()):
+            c = int(count[j])
+            t = t0[i] + np.arange(n[i], n[i] + c) / rate
+            ref.append(alone[i].push(t, x[j, :c]))
+        wins, t_first, ks = rows.push(sel, n[sel], x, count, t0[sel], rate)
+        n[sel] += count
+        assert ks.tolist() == [len(r) for r in ref]
+        assert np.array_equal(wins, np.concatenate([r.x for r in ref]))
+        assert np.array_equal(t_first, np.concatenate([r.t_first_s for r in ref]))
+        if step % 9 == 8:
+            for i in range(d):
+                w = StreamWindower()
+                rows.restore(i, w, int(n[i]), float(t0[i]), rate)
+                a = alone[i]
+                assert (w._n, w._next) == (a._n, a._next)
+                assert np.array_equal(w._buf_x, a._buf_x) and np.array_equal(w._buf_t, a._buf_t)
     assert sum(w._next for w in alone) > 0
