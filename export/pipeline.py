@@ -198,7 +198,8 @@ def _tflite_entry(
         )
 
     rows = int(inp["shape"][0])
-    x = example_g[:rows].transpose(0, 2, 1)
+    layout = "BWC" if tuple(inp["shape"][1:]) == example_g.shape[1:] else "BCW"
+    x = _in_layout(example_g[:rows], layout)
     scale, zp = inp["quantization"]
     if scale:
         x = np.clip(np.round(x / scale) + zp, -128, 127).astype(inp["dtype"])
@@ -227,11 +228,16 @@ def _tflite_entry(
         format="tflite",
         file="",
         dtype="int8" if int8 else "float32",
-        input_layout="BCW",
+        input_layout=layout,
         inputs=(spec(inp, "acc", 0),),
         outputs=tuple(specs),
         info={},
     )
+
+
+def _in_layout(windows_g: np.ndarray, layout: str) -> np.ndarray:
+    """(N, WINDOW, 3) windows in a model's input layout (``BCW``: transposed)."""
+    return np.ascontiguousarray(windows_g.transpose(0, 2, 1) if layout == "BCW" else windows_g)
 
 
 def _pte_entry(float_out: Sequence[np.ndarray], int8: bool, window: int, rows: int = 1) -> ModelEntry:
@@ -282,6 +288,7 @@ def export_models(
     from mujo_edge.export.quantize import equalize_activations, stem_modules
     from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
+    from mujo_edge.export.tflite_slim import window_major
     from mujo_edge.export.tflm import check_tflm, tflm_available
 
     if batch < 0 or batch == 1:
@@ -322,7 +329,8 @@ def export_models(
         micro = None
         variants: list[tuple[bytes, ModelEntry, dict[str, Any]]] = []
         if fmt == "tflite":
-            blobs = to_tflite(source, example, calib, float_modules, batches)
+            # the window as it arrives, (B, W, 3): the runner copies it in without a layout change
+            blobs = [window_major(b) or b for b in to_tflite(source, example, calib, float_modules, batches)]
             idx = _full_batch(len(data.test_g), batches[-1])
             probe_out = [o if o is None else o[idx] for o in (float_logits, float_emb)]
             for b in blobs:
@@ -330,7 +338,7 @@ def export_models(
             blob, entry, partitions = variants[0]
             if int8 and tflm_available():  # the watch's runtime: same bits as LiteRT's reference kernels?
                 logits_at = entry.outputs[0].position  # _tflite_entry lists logits first
-                micro = check_tflm(blob, data.test_g.transpose(0, 2, 1), logits_at).to_dict()
+                micro = check_tflm(blob, _in_layout(data.test_g, entry.input_layout), logits_at).to_dict()
         else:
             for (b, info), rows in zip(
                 to_pte(source, example, calib, float_modules, batches), batches, strict=True

@@ -21,14 +21,26 @@ weight, a shape or a quantization value:
   zero_point values and 8 scale values"), so the bundle keeps the full vectors and the C array the short
   ones.
 
+  The biases' quantization tables go too: TFLM's int8 kernels derive a bias's scale from the input's
+  and the weights' and never read it (LiteRT's reference kernels neither; its XNNPACK delegate does, and
+  refuses the op without them).
+* :func:`window_major`, applied by ``mujo-edge export`` before the slimming: the layout ops litert-torch
+  puts around its NHWC convolutions folded away. A Conv1d student converts to a model that takes the
+  window channels first, (B, 3, W), and starts with RESHAPE to (B, 3, 1, W) and TRANSPOSE to (B, 1, W, 3);
+  the rewrite takes (B, W, 3), the window as it arrives, with the RESHAPE alone, so the runner copies the
+  window in without a layout change. A TRANSPOSE / RESHAPE chain feeding a MEAN (the global average pool)
+  goes too, the MEAN reducing the same elements of the chain's input. Every value computed is the same:
+  only elements are moved or not moved.
+
 What is left is weights (int8, the float32 stem, int32 biases), per-channel scales (float32, weights and
-biases), the graph, and the per-channel zero points LiteRT's loader requires (8 bytes a channel).
+biases), the graph, and the per-channel zero points and bias scales LiteRT's loader and XNNPACK require.
 
 No torch here: this reads and writes bytes.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -64,6 +76,9 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
         m.signatureDefs = None
     for sg in m.subgraphs or []:
         sg.name = None
+        if micro:
+            for i in _int8_biases(m, sg):
+                sg.tensors[i].quantization = None  # TFLM derives it from the input's and weights' scales
         keep = set() if micro else set(np.asarray(sg.inputs).tolist()) | set(np.asarray(sg.outputs).tolist())
         for i, t in enumerate(sg.tensors or []):
             if i not in keep or not t.name:
@@ -102,6 +117,215 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
     builder = _SharingBuilder(len(model))
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+#: Ops whose third input is an int32 bias whose scale the int8 kernels derive (input scale x weight scale).
+_BIASED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _op_name(m: Any, op: Any) -> str:
+    from ai_edge_litert import schema_py_generated as schema
+
+    c = m.operatorCodes[op.opcodeIndex]
+    code = max(c.builtinCode, c.deprecatedBuiltinCode)
+    return next((k for k, v in vars(schema.BuiltinOperator).items() if v == code and k.isupper()), str(code))
+
+
+def _int8_biases(m: Any, sg: Any) -> set[int]:
+    """Tensors used only as the int32 bias of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED ops."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    bias, other = set(), set()
+    for op in sg.operators or []:
+        ins = [int(i) for i in np.asarray(op.inputs).tolist()]
+        is_bias = (
+            _op_name(m, op) in _BIASED_OPS
+            and len(ins) > 2
+            and ins[2] >= 0
+            and sg.tensors[ins[0]].type == schema.TensorType.INT8
+            and sg.tensors[ins[2]].type == schema.TensorType.INT32
+        )
+        for pos, i in enumerate(ins):
+            (bias if is_bias and pos == 2 else other).add(i)
+    return bias - other - set(np.asarray(sg.outputs).tolist())
+
+
+def window_major(model: bytes) -> bytes | None:
+    """``model`` rewritten to take its window as (B, W, C) instead of (B, C, W), with the layout ops
+    litert-torch puts around its NHWC convolutions folded away (module docstring), slimmed; None when the
+    graph does not start as a converted channels-first model does (RESHAPE (B, C, W) -> (B, C, 1, W),
+    then TRANSPOSE to (B, 1, W, C)): such a model is left as it is.
+
+    Outputs are the same bits as the original's fed the transposed window: the rewrite moves no value
+    through a different computation.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    if len(m.subgraphs or []) != 1:
+        return None
+    sg = m.subgraphs[0]
+    g = _Graph(m, sg)
+    inputs = np.asarray(sg.inputs).tolist()
+    if len(inputs) != 1 or sg.tensors[inputs[0]].shape is None or len(sg.tensors[inputs[0]].shape) != 3:
+        return None
+    x = int(inputs[0])
+    b, c, w = (int(v) for v in sg.tensors[x].shape)
+    reshape = g.only_consumer(x)
+    if reshape is None or g.name(reshape) != "RESHAPE" or g.shape(g.out(reshape)) != (b, c, 1, w):
+        return None
+    transpose = g.only_consumer(g.out(reshape))
+    if (
+        transpose is None
+        or g.name(transpose) != "TRANSPOSE"
+        or g.shape(g.out(transpose)) != (b, 1, w, c)
+        or g.const(transpose.inputs[1]) != (0, 2, 3, 1)
+    ):
+        return None
+    sg.tensors[x].shape = np.array([b, w, c], np.int32)
+    sg.tensors[x].shapeSignature = None
+    reshape.inputs = np.array([x, g.new_const((b, 1, w, c))], np.int32)
+    if reshape.builtinOptions is not None and getattr(reshape.builtinOptions, "newShape", None) is not None:
+        reshape.builtinOptions.newShape = np.array([b, 1, w, c], np.int32)
+    reshape.outputs = np.array([g.out(transpose)], np.int32)
+    sg.operators.remove(transpose)
+    for mean in [op for op in sg.operators if g.name(op) == "MEAN"]:
+        g.fold_into_mean(mean)
+    g.drop_unused()
+    import flatbuffers
+
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return slim_flatbuffer(bytes(builder.Output()))
+
+
+class _Graph:
+    """What :func:`window_major` asks of one subgraph of a parsed model (``ModelT``)."""
+
+    def __init__(self, m: Any, sg: Any) -> None:
+        self.m, self.sg = m, sg
+
+    def name(self, op: Any) -> str:
+        return _op_name(self.m, op)
+
+    def shape(self, t: int) -> tuple[int, ...]:
+        s = self.sg.tensors[t].shape
+        return () if s is None else tuple(int(v) for v in s)
+
+    @staticmethod
+    def out(op: Any) -> int:
+        outs = np.asarray(op.outputs).tolist()
+        return int(outs[0]) if len(outs) == 1 else -1
+
+    def consumers(self, t: int) -> list[Any]:
+        return [op for op in self.sg.operators if t in np.asarray(op.inputs).tolist()]
+
+    def only_consumer(self, t: int) -> Any:
+        """The one op reading ``t`` when nothing else does (no second reader, not a graph output)."""
+        ops = self.consumers(t)
+        return ops[0] if len(ops) == 1 and t not in np.asarray(self.sg.outputs).tolist() else None
+
+    def producer(self, t: int) -> Any:
+        return next((op for op in self.sg.operators if t in np.asarray(op.outputs).tolist()), None)
+
+    def const(self, t: int) -> tuple[int, ...] | None:
+        """The int32 values of constant tensor ``t``; None if it is not one."""
+        from ai_edge_litert import schema_py_generated as schema
+
+        tensor = self.sg.tensors[int(t)]
+        data = self.m.buffers[tensor.buffer].data
+        if tensor.type != schema.TensorType.INT32 or data is None or len(data) == 0:
+            return None
+        return tuple(int(v) for v in np.asarray(data, np.uint8).view(np.int32))
+
+    def new_const(self, values: tuple[int, ...]) -> int:
+        from ai_edge_litert import schema_py_generated as schema
+
+        buf = schema.BufferT()
+        buf.data = np.asarray(values, np.int32).view(np.uint8).copy()
+        self.m.buffers.append(buf)
+        t = schema.TensorT()
+        t.shape = np.array([len(values)], np.int32)
+        t.type = schema.TensorType.INT32
+        t.buffer = len(self.m.buffers) - 1
+        self.sg.tensors.append(t)
+        return len(self.sg.tensors) - 1
+
+    def fold_into_mean(self, mean: Any) -> None:
+        """Drop the TRANSPOSE / RESHAPE ops feeding ``mean`` when a MEAN over axes of their input reduces
+        the same elements into the same output positions (and the quantization is the same)."""
+        options = mean.builtinOptions
+        axes = self.const(mean.inputs[1])
+        if axes is None or options is None or options.keepDims:
+            return
+        chain, src = [], int(mean.inputs[0])
+        while True:
+            op = self.producer(src)
+            if op is None or self.name(op) not in ("TRANSPOSE", "RESHAPE") or self.only_consumer(src) is None:
+                break
+            chain.append(op)
+            src = int(op.inputs[0])
+        if not chain or _quant_key(self.sg.tensors[src]) != _quant_key(self.sg.tensors[int(mean.inputs[0])]):
+            return
+        index = np.arange(int(np.prod(self.shape(src)))).reshape(self.shape(src))
+        y = index
+        for op in reversed(chain):
+            if self.name(op) == "TRANSPOSE":
+                perm = self.const(op.inputs[1])
+                if perm is None:
+                    return
+                y = y.transpose(perm)
+            else:
+                y = y.reshape(self.shape(self.out(op)))
+        want = _reduced_groups(y, tuple(a % y.ndim for a in axes))
+        out_shape = self.shape(self.out(mean))
+        for k in range(1, index.ndim + 1):
+            for cand in itertools.combinations(range(index.ndim), k):
+                kept = tuple(n for a, n in enumerate(index.shape) if a not in cand)
+                if kept == out_shape and np.array_equal(_reduced_groups(index, cand), want):
+                    mean.inputs = np.array([src, self.new_const(cand)], np.int32)
+                    for op in chain:
+                        self.sg.operators.remove(op)
+                    return
+
+    def drop_unused(self) -> None:
+        """Remove tensors no op, graph input or output reads, renumbering every reference to the rest."""
+        sg = self.sg
+        used = set(np.asarray(sg.inputs).tolist()) | set(np.asarray(sg.outputs).tolist())
+        for op in sg.operators:
+            used |= {int(i) for i in np.asarray(op.inputs).tolist() if i >= 0}
+            used |= {int(i) for i in np.asarray(op.outputs).tolist()}
+            used |= {
+                int(i) for i in np.asarray(op.intermediates if op.intermediates is not None else []).tolist()
+            }
+        order = sorted(used)
+        new = {old: k for k, old in enumerate(order)}
+
+        def remap(v: Any) -> Any:
+            return np.array([new[int(i)] if i >= 0 else -1 for i in np.asarray(v).tolist()], np.int32)
+
+        sg.tensors = [sg.tensors[i] for i in order]
+        for op in sg.operators:
+            op.inputs, op.outputs = remap(op.inputs), remap(op.outputs)
+            if op.intermediates is not None:
+                op.intermediates = remap(op.intermediates)
+        sg.inputs, sg.outputs = remap(sg.inputs), remap(sg.outputs)
+        for sig in self.m.signatureDefs or []:
+            for tm in [*(sig.inputs or []), *(sig.outputs or [])]:
+                tm.tensorIndex = new[int(tm.tensorIndex)]
+
+
+def _reduced_groups(index: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """(outputs, reduced) element numbers a reduction of ``index`` over ``axes`` gathers, sorted per
+    output, in output order."""
+    kept = [a for a in range(index.ndim) if a not in axes]
+    moved = np.moveaxis(index, kept + list(axes), list(range(index.ndim)))
+    return np.sort(moved.reshape(int(np.prod([index.shape[a] for a in kept])), -1), axis=1)
+
+
+def _quant_key(t: Any) -> Any:
+    q = t.quantization
+    return None if q is None else (_value_key(q.scale), _value_key(q.zeroPoint), t.type)
 
 
 def _buffer_empty(b: Any) -> bool:

@@ -262,8 +262,10 @@ def litert_outputs(model: bytes, windows: np.ndarray, reference: bool = False) -
 
 def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bundle:
     """Write the bundle at ``path`` to ``out`` (the same path is fine) with every ``.tflite`` model, batch
-    variants included, passed through :func:`~mujo_edge.export.tflite_slim.slim_flatbuffer`; everything else is copied, the manifest
-    gets the new sizes and hashes and its content hash through :func:`mujo_edge.bundle.write_bundle_zip`.
+    variants included, rewritten smaller: through :func:`~mujo_edge.export.tflite_slim.window_major` where
+    a model takes its window channels first (the entry's layout becomes BWC), else through
+    :func:`~mujo_edge.export.tflite_slim.slim_flatbuffer`. Everything else is copied; the manifest gets the
+    new layouts, sizes and hashes and its content hash through :func:`mujo_edge.bundle.write_bundle_zip`.
 
     ``windows_g`` (N, WINDOW, 3) float32 windows in g (real ones: the bundle's held-out data) prove the
     rewrite: every rewritten model must give the same raw outputs, bit for bit, as the original under
@@ -275,7 +277,7 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
     import json
 
     from mujo_edge.bundle import Bundle, write_bundle_zip
-    from mujo_edge.export.tflite_slim import micro_flatbuffer, slim_flatbuffer
+    from mujo_edge.export.tflite_slim import micro_flatbuffer, slim_flatbuffer, window_major
     from mujo_edge.provenance import provenance, sha256_bytes
 
     bundle = Bundle.open(path)
@@ -287,13 +289,22 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
         if entry["format"] != "tflite":
             continue
         x_model = np.ascontiguousarray(x.transpose(0, 2, 1) if entry["input_layout"] == "BCW" else x)
-        for e in [entry, *([entry["batch"]] if entry.get("batch") else [])]:
+        rewrites = [entry, *([entry["batch"]] if entry.get("batch") else [])]
+        majors = [window_major(files[e["file"]]) for e in rewrites]
+        turn = all(a is not None for a in majors)  # the batch variant keeps the batch-1 model's layout
+        for e, major in zip(rewrites, majors, strict=True):
             before = files[e["file"]]
-            after = slim_flatbuffer(before)
+            after = major if turn and major is not None else slim_flatbuffer(before)
+            x_after = x if turn else x_model
             checked = ["ai-edge-litert (XNNPACK)", "ai-edge-litert reference kernels"]
+            if _output_shapes(after) != _output_shapes(before):
+                raise ExportError(
+                    f"{e['file']}: the rewritten flatbuffer's outputs have shapes {_output_shapes(after)}, the "
+                    f"original's {_output_shapes(before)}; keep the original bundle and report the model."
+                )
             for reference in (False, True):
                 if not np.array_equal(
-                    litert_outputs(after, x_model, reference), litert_outputs(before, x_model, reference)
+                    litert_outputs(after, x_after, reference), litert_outputs(before, x_model, reference)
                 ):
                     raise ExportError(
                         f"{e['file']}: the slim flatbuffer's outputs differ from the original's under LiteRT "
@@ -301,7 +312,7 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
                         "for this model. Keep the original bundle and report the model."
                     )
             if micro_ok and e is entry and entry["dtype"] == "int8":
-                small = tflm_outputs(micro_flatbuffer(before), x_model, like=before)
+                small = tflm_outputs(micro_flatbuffer(after), x_after, like=after)
                 if not np.array_equal(small, tflm_outputs(before, x_model)):
                     raise ExportError(
                         f"{e['file']}: the TFLM rewrite's outputs differ from the original's under TFLM; "
@@ -309,24 +320,47 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
                     )
                 checked.append("tflite-micro (micro_flatbuffer)")
                 logits_at = next(o["position"] for o in entry["outputs"] if o["name"] == "logits")
-                entry["tflm"] = check_tflm(after, x_model, logits_at).to_dict()
+                entry["tflm"] = check_tflm(after, x_after, logits_at).to_dict()
             files[e["file"]] = after
             e["flatbuffer"] = {
-                "rewrite": "mujo_edge.export.tflite_slim.slim_flatbuffer",
+                "rewrite": "mujo_edge.export.tflite_slim." + ("window_major" if turn else "slim_flatbuffer"),
                 "bytes_before": len(before),
                 "sha256_before": e.get("sha256"),
+                **({"input_layout_before": entry["input_layout"]} if turn else {}),
                 "identical_outputs": {"windows": len(x), "runtimes": checked},
             }
+            if turn:
+                _take_window_major(e, entry["input_layout"])
             e["bytes"], e["sha256"] = len(after), sha256_bytes(after)
+        if turn:
+            entry["input_layout"] = "BWC"  # a batch variant takes its model's layout
     for k in ("content_hash", "content_hash_scheme", "signature"):
         m.pop(k, None)
     m["derived_from"] = {
         "name": bundle.manifest.get("name"),
         "content_hash": bundle.content_hash,
-        "change": ".tflite flatbuffers rewritten smaller (slim_flatbuffer), outputs bit for bit the same",
+        "change": ".tflite flatbuffers rewritten smaller (window_major where the model took the window "
+        "channels first, else slim_flatbuffer), outputs bit for bit the same",
     }
     m["provenance"] = provenance(derived=True)
     return write_bundle_zip(out, m, files)
+
+
+def _output_shapes(model: bytes) -> list[tuple[int, ...]]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=model)
+    return [tuple(int(v) for v in d["shape"]) for d in it.get_output_details()]
+
+
+def _take_window_major(e: dict[str, Any], layout: str) -> None:
+    """A model entry (manifest dict, a batch variant's too) after
+    :func:`~mujo_edge.export.tflite_slim.window_major`: its input tensor's shape (B, C, W) -> (B, W, C)
+    when ``layout``, the layout before, was BCW."""
+    if layout == "BCW":
+        for spec in e.get("inputs") or []:
+            b, c, w = spec["shape"]
+            spec["shape"] = [b, w, c]
 
 
 def tflm_outputs(model: bytes, windows: np.ndarray, like: bytes | None = None) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 A runner applies the model and nothing else: its input is raw windows of accelerometer specific force in g,
 ``(B, WINDOW, 3)`` float32, already PIT-calibrated when the bundle has a calibration table (the pipeline's
-job). The runner takes care of the model's input layout (the students take ``(B, 3, WINDOW)``), of int8
+job). The runner takes care of the model's input layout (an exported ``.tflite`` takes ``(B, WINDOW, 3)``, the
+window as it is; a ``.pte`` ``(B, 3, WINDOW)``, so the copy into its input tensor transposes), of int8
 (de)quantization with the model's own scale and zero point, and of batches. The streaming model has batch
 size 1 (what a watch produces); a bundle exported with a batch variant (``ModelEntry.batch``: the same
 int8 model with a fixed batch of B windows, 64 by default) lets a gateway classify B ready windows in one

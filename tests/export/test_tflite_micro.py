@@ -27,7 +27,12 @@ from mujo_edge.assets import PHYSIO_BUNDLE  # noqa: E402
 from mujo_edge.bundle import Bundle, write_bundle_zip  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.c_array import C_ARRAY_ALIGNMENT, write_c_array  # noqa: E402
-from mujo_edge.export.tflite_slim import BUFFER_ALIGNMENT, micro_flatbuffer, slim_flatbuffer  # noqa: E402
+from mujo_edge.export.tflite_slim import (  # noqa: E402
+    BUFFER_ALIGNMENT,
+    micro_flatbuffer,
+    slim_flatbuffer,
+    window_major,
+)
 from mujo_edge.export.tflm import (  # noqa: E402
     arena_bytes,
     check_tflm,
@@ -69,11 +74,53 @@ def _default_bundle() -> Bundle:
     return Bundle.open(DEFAULT)
 
 
-def _real_windows_bcw() -> np.ndarray:
-    """(28, 3, 100) float32 g: 4 windows at hop 50 of each of the seven exercises, held-out subjects."""
+def _real_windows() -> np.ndarray:
+    """(28, 100, 3) float32 g: 4 windows at hop 50 of each of the seven exercises, held-out subjects."""
     acc = np.load(FIXTURES / "seglearn_test_subjects_acc_g.npz")["acc_g"]  # (7, 250, 3)
-    windows = np.stack([seg[k * 50 : k * 50 + 100] for seg in acc for k in range(4)])
-    return np.ascontiguousarray(windows.transpose(0, 2, 1))
+    return np.stack([seg[k * 50 : k * 50 + 100] for seg in acc for k in range(4)])
+
+
+def _real_windows_bcw() -> np.ndarray:
+    """The same windows channels first, (28, 3, 100): the layout the exported model takes."""
+    return np.ascontiguousarray(_real_windows().transpose(0, 2, 1))
+
+
+def _ops(model: bytes) -> list[str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if k.isupper()}
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in m.operatorCodes]
+    return [names[codes[op.opcodeIndex]] for op in m.subgraphs[0].operators]
+
+
+def test_window_major_takes_the_window_as_it_arrives_with_every_output_bit_unchanged() -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    exported = EXPORTED.read_bytes()
+    major = window_major(exported)
+    assert major is not None
+    assert window_major(slim_flatbuffer(exported)) == major  # slim first or not: the same bytes
+    assert window_major(major) is None  # already window-major: nothing to turn
+    before, after = (Interpreter(model_content=b) for b in (exported, major))
+    assert list(before.get_input_details()[0]["shape"]) == [1, 3, 100]
+    assert list(after.get_input_details()[0]["shape"]) == [1, 100, 3]
+    for d0, d1 in zip(before.get_output_details(), after.get_output_details(), strict=True):
+        np.testing.assert_array_equal(d1["shape"], d0["shape"])
+        assert d1["quantization"] == d0["quantization"]
+    # the input TRANSPOSE goes, and the TRANSPOSE + RESHAPE before the global average pool (MEAN)
+    assert _ops(exported).count("TRANSPOSE") == 2 and _ops(exported).count("RESHAPE") == 2
+    assert "TRANSPOSE" not in _ops(major) and _ops(major).count("RESHAPE") == 1
+    assert len(major) <= 17_400 < len(slim_flatbuffer(exported)), len(major)  # 17,344 bytes
+    x = _real_windows()
+    for reference in (False, True):  # XNNPACK (what a gateway runs) and the reference kernels (TFLM's)
+        np.testing.assert_array_equal(
+            litert_outputs(major, x, reference), litert_outputs(exported, _real_windows_bcw(), reference)
+        )
+    if tflm_available():
+        np.testing.assert_array_equal(
+            tflm_outputs(micro_flatbuffer(major), x, like=major), tflm_outputs(exported, _real_windows_bcw())
+        )
 
 
 def test_slim_flatbuffer_changes_no_output_bit_on_real_windows() -> None:
@@ -119,29 +166,43 @@ def test_slim_flatbuffer_keeps_what_runtimes_and_runners_read() -> None:
 
 @needs_tflm
 def test_micro_flatbuffer_gives_tflm_the_same_bits_in_16_kb_of_flash() -> None:
+    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
 
     exported = EXPORTED.read_bytes()
     micro = micro_flatbuffer(exported)
-    assert len(micro) <= 16_000 <= WATCH_FLASH_BYTES, len(micro)  # 15,936 bytes, ~2 bytes a parameter
+    assert len(micro) <= 14_600 < WATCH_FLASH_BYTES, len(micro)  # 14,512 bytes, ~2 bytes a parameter
     assert micro_flatbuffer(slim_flatbuffer(exported)) == micro == micro_flatbuffer(micro)
     x = _real_windows_bcw()
     np.testing.assert_array_equal(tflm_outputs(micro, x, like=exported), tflm_outputs(exported, x))
     assert arena_bytes(micro) == arena_bytes(exported)  # TFLM expands the zero point into the same arena
+    # the int32 biases lost their quantization tables (TFLM derives their scale), nothing else did
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(micro, 0))
+    int32 = [t for t in m.subgraphs[0].tensors if t.type == schema.TensorType.INT32]
+    assert all(t.quantization is None for t in int32)
+    assert sum(len(t.shape) == 1 and t.shape[0] >= 7 for t in int32) == 10  # the biases (the rest: shapes)
+    assert (
+        sum(t.quantization is not None and len(t.quantization.scale) > 1 for t in m.subgraphs[0].tensors)
+        == 10
+    )
     # ...and LiteRT's loader wants one zero point per scale: the bundle keeps the full vectors
     with pytest.raises(ValueError, match="zero_point"):
         Interpreter(model_content=micro).allocate_tensors()
 
 
-def test_shipped_physio_model_is_the_slim_rewrite_of_the_exported_one() -> None:
+def test_shipped_physio_model_is_the_window_major_rewrite_of_the_exported_one() -> None:
     bundle = _default_bundle()
     entry = next(m for m in bundle.models if m.format == "tflite")
     exported = EXPORTED.read_bytes()
-    assert bundle.file_bytes(entry.file) == slim_flatbuffer(exported)  # so every output bit is as exported
+    assert bundle.file_bytes(entry.file) == window_major(exported)  # so every output bit is as exported
+    assert entry.input_layout == "BWC" and entry.inputs[0].shape == (1, 100, 3)
     record = entry.info["flatbuffer"]
-    assert record["bytes_before"] == len(exported)
-    assert record["sha256_before"] == hashlib.sha256(exported).hexdigest()
+    # rewritten from the bundle's earlier, slim but channels-first, model
+    assert record["rewrite"].endswith("window_major") and record["input_layout_before"] == "BCW"
+    assert record["bytes_before"] == len(slim_flatbuffer(exported))
+    assert record["sha256_before"] == hashlib.sha256(slim_flatbuffer(exported)).hexdigest()
     assert record["identical_outputs"]["windows"] == 1002  # all held-out windows, when it was rewritten
+    assert next(m for m in bundle.models if m.format == "executorch").input_layout == "BCW"
 
 
 def test_slim_bundle_rewrites_an_older_bundle_and_refuses_a_changed_model(
@@ -157,19 +218,24 @@ def test_slim_bundle_rewrites_an_older_bundle_and_refuses_a_changed_model(
     files[entry.file] = exported
     e = next(x for x in m["models"] if x["file"] == entry.file)
     e["bytes"], e["sha256"] = len(exported), hashlib.sha256(exported).hexdigest()
+    e["input_layout"], e["inputs"][0]["shape"] = "BCW", [1, 3, 100]  # as exported: channels first
     for key in ("flatbuffer", "tflm", "content_hash"):
         e.pop(key, None)
     old = write_bundle_zip(tmp_path / "old.mujo", m, files)
-    windows_g = _real_windows_bcw()[:6].transpose(0, 2, 1)
+    windows_g = _real_windows()[:6]
     new = slim_bundle(old.path, tmp_path / "new.mujo", windows_g)
     got = next(x for x in new.models if x.format == "tflite")
-    assert new.file_bytes(got.file) == slim_flatbuffer(exported)
+    assert new.file_bytes(got.file) == window_major(exported)
+    assert got.input_layout == "BWC" and got.inputs[0].shape == (1, 100, 3)
     assert got.info["bytes"] == len(new.file_bytes(got.file)) and got.info["flatbuffer"][
         "bytes_before"
     ] == len(exported)
     assert new.manifest["derived_from"]["content_hash"] == old.content_hash
+    np.testing.assert_array_equal(  # the runner feeds each layout its own way: the same probabilities
+        new.runner("tflite").run(windows_g)[0], old.runner("tflite").run(windows_g)[0]
+    )
     if tflm_available():
-        assert got.info["tflm"]["model_bytes"] == len(micro_flatbuffer(exported))
+        assert got.info["tflm"]["model_bytes"] == len(micro_flatbuffer(window_major(exported) or b""))
     # a rewrite that changed the model (here: one bias) is refused, and nothing is written
     monkeypatch.setattr(
         "mujo_edge.export.tflite_slim.slim_flatbuffer", lambda b: slim_flatbuffer(_shifted_bias(b))
@@ -199,7 +265,7 @@ def _shifted_bias(model: bytes) -> bytes:
 @needs_tflm
 def test_tflm_reproduces_litert_reference_bits_in_a_watch_sized_arena() -> None:
     model = _default_tflite()
-    x = _real_windows_bcw()
+    x = _real_windows()  # the shipped model takes the window as it arrives (BWC)
     check = check_tflm(model, x)
     assert check.windows == len(x) == 28
     assert check.model_bytes == len(micro_flatbuffer(model)) <= WATCH_FLASH_BYTES
@@ -301,5 +367,5 @@ def test_c_array_compiles_and_the_example_feeds_the_model_its_windows(tmp_path: 
         assert float.fromhex(parts[6]) == pytest.approx(logits.scale * (90 - logits.zero_point), rel=1e-6)
         got = np.array([float.fromhex(v) for v in parts[8:]], np.float32)
         window = acc[last - 99 : last + 1]  # (100, 3), oldest first
-        np.testing.assert_array_equal(got, window.T.ravel())  # channels first, as the model takes it
+        np.testing.assert_array_equal(got, window.ravel())  # sample by sample, as the model takes it
     assert C_ARRAY_ALIGNMENT == 16
