@@ -132,6 +132,19 @@ class StreamStats:
         return out
 
 
+def round_array(t_s: np.ndarray, decimals: int) -> np.ndarray:
+    """:func:`round_times` as an array."""
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = t_s * scale
+        out: np.ndarray = np.rint(p) / scale
+        risky = ~(np.abs(p) < 2.0**52) | (np.abs(p - np.floor(p) - 0.5) <= 4 * np.spacing(np.abs(p)))
+    if risky.any():
+        for i in np.flatnonzero(risky).tolist():
+            out[i] = round(float(t_s[i]), decimals)
+    return out
+
+
 def round_times(t_s: np.ndarray, decimals: int) -> list[float]:
     """``[round(v, decimals) for v in t_s]``, the same floats, vectorized: the product with 10**decimals is
     rounded to the nearest integer and divided back (both exact to the last bit, as Python's correctly
@@ -369,6 +382,11 @@ class _Device:
         self.new_run = True
 
 
+#: A tick waiting in a lockstep group: (rows, position of each group row among them, t, x, last sample time,
+#: receive time, clock point).
+_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 class _Group:
     """The devices of one rate that advance in lockstep, their state kept as arrays, a row per device: grid
     (:class:`mujo_edge.grid.GridRows`), windows (:class:`mujo_edge.windows.WindowRows`), clock
@@ -394,6 +412,17 @@ class _Group:
         self.new_run = np.zeros(0, bool)
         self.window_s = p.window / p.rate_hz
         self.grid_dt = 1.0 / p.rate_hz
+        self.version = 0  # changes at every join and release (rows move)
+        # Ticks fed as arrays (Pipeline.feed_arrays) wait here, one block per tick, instead of in each
+        # device's pending lists: (rows (B,), each group row's position among them (-1: not there; rows that
+        # joined later are past the end), t (B, n), x (B, n, 3), last sample time (B,), receive time (B,),
+        # clock point (B,)).
+        self.blocks: list[_Block] = []
+        self.base = 0  # number of blocks dropped before blocks[0]
+        self.taken = np.zeros(0, np.int64)  # per row: number of the first block it may not have taken yet
+        self.pending = np.zeros(0, np.int64)  # per row: samples waiting in blocks
+        self.last_t = np.zeros(0)  # per row: _Device.last_t (NaN: None), kept while blocks wait
+        self.due_t = np.zeros(0)  # per row: _Device.due_t (NaN: None)
 
     def join(self, devs: list[_Device]) -> list[_Device]:
         """Take in the running devices of ``devs`` whose clock has a line; returns the others."""
@@ -406,13 +435,118 @@ class _Group:
             last = [math.nan if d.last_event_start is None else d.last_event_start for d in ok]
             self.last_start = np.concatenate([self.last_start, np.array(last, np.float64)])
             self.new_run = np.concatenate([self.new_run, np.array([d.new_run for d in ok], bool)])
+            m = len(ok)
+            times = np.array(
+                [
+                    (math.nan if d.last_t is None else d.last_t, math.nan if d.due_t is None else d.due_t)
+                    for d in ok
+                ],
+                np.float64,
+            ).reshape(m, 2)
+            self.last_t = np.concatenate([self.last_t, times[:, 0]])
+            self.due_t = np.concatenate([self.due_t, times[:, 1]])
+            self.taken = np.concatenate([self.taken, np.full(m, self.base + len(self.blocks), np.int64)])
+            self.pending = np.concatenate([self.pending, np.zeros(m, np.int64)])
             for i, d in enumerate(ok):
                 d.group, d.row = self, base + i
             self.devs += ok
+            self.version += 1
         return [d for d in devs if d.group is not self]
 
+    # -- ticks waiting as blocks ---------------------------------------------------------------------
+    def add_block(
+        self,
+        rows: np.ndarray,
+        t: np.ndarray,
+        x: np.ndarray,
+        last: np.ndarray,
+        recv: np.ndarray,
+        point: np.ndarray,
+    ) -> None:
+        """A tick of the members ``rows`` (none with samples in its own pending lists) waits as one block."""
+        pos = np.full(len(self.devs), -1, np.int64)
+        pos[rows] = np.arange(rows.size)
+        self.blocks.append((rows, pos, t, x, last, recv, point))
+        self.pending[rows] += t.shape[1]
+
+    def _waiting(self, r: int) -> list[tuple[int, _Block]]:
+        """Row ``r``'s position in each block it has not taken yet, with the block."""
+        out = []
+        for blk in self.blocks[max(int(self.taken[r]) - self.base, 0) :]:  # (blocks before base: dropped)
+            pos = blk[1]
+            if r < pos.size and pos[r] >= 0:
+                out.append((int(pos[r]), blk))
+        return out
+
+    def flush(self, devs: list[_Device] | None = None) -> None:
+        """Move the waiting samples of ``devs`` (None: every member) from the blocks into the devices' own
+        pending lists, where the per-device path finds them."""
+        if not self.blocks:
+            return
+        end = self.base + len(self.blocks)
+        rows = (
+            np.flatnonzero(self.pending).tolist()
+            if devs is None
+            else [d.row for d in devs if d.group is self]
+        )
+        for r in rows:
+            if not self.pending[r]:
+                continue
+            dev = self.devs[r]
+            for p, (_, _, t, x, last, recv, point) in self._waiting(r):
+                dev._t.append(t[p])
+                dev._x.append(x[p])
+                dev._n += t.shape[1]
+                if point[p]:
+                    dev._clock_t.append(float(last[p]))
+                    dev._clock_r.append(float(recv[p]))
+            lt = float(self.last_t[r])
+            if not math.isnan(lt):
+                dev.last_t = lt
+            self.taken[r], self.pending[r] = end, 0
+        if devs is None:
+            self.blocks = []
+            self.base = end
+        else:
+            self.trim()
+
+    def trim(self) -> None:
+        """Drop the blocks at the front that all their rows have taken."""
+        while self.blocks and (self.taken[self.blocks[0][0]] > self.base).all():
+            del self.blocks[0]
+            self.base += 1
+
+    def take_blocks(
+        self, devs: list[_Device]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The waiting samples of ``devs`` (members that wait in the same blocks, every one with a clock
+        point) laid out for :meth:`step`: ``(t, x, clock t, clock recv)``; None when they differ."""
+        rows = np.array([d.row for d in devs], np.int64)
+        first = np.maximum(self.taken[rows], self.base)  # (blocks before base were dropped)
+        if (first != first[0]).any():
+            return None
+        blocks = self.blocks[int(first[0]) - self.base :]
+        ps = []
+        for blk in blocks:
+            pos = blk[1]
+            if pos.size <= rows.max():
+                return None
+            p = pos[rows]
+            if (p < 0).any() or not blk[6][p].all():
+                return None
+            ps.append(p)
+        if not ps:
+            return None
+        t = np.concatenate([b[2][p] for b, p in zip(blocks, ps, strict=True)], axis=1)
+        x = np.concatenate([b[3][p] for b, p in zip(blocks, ps, strict=True)], axis=1)
+        ct = np.stack([b[4][p] for b, p in zip(blocks, ps, strict=True)], axis=1)
+        cr = np.stack([b[5][p] for b, p in zip(blocks, ps, strict=True)], axis=1)
+        return t, x, ct, cr
+
     def release(self, devs: list[_Device]) -> None:
-        """Write the rows of ``devs`` (members) back into their own grid, windower and clock, and drop them."""
+        """Write the rows of ``devs`` (members) back into their own grid, windower and clock, and drop them
+        (every waiting block goes to the devices' pending lists first: the rows move)."""
+        self.flush()
         keep = np.ones(len(self.devs), bool)
         rate = self.grid.template.rate_hz
         for d in devs:
@@ -429,29 +563,42 @@ class _Group:
         self.windows.keep(keep)
         self.clock.keep(keep)
         self.last_start, self.new_run = self.last_start[keep], self.new_run[keep]
+        self.last_t, self.due_t = self.last_t[keep], self.due_t[keep]
+        self.taken, self.pending = self.taken[keep], self.pending[keep]
         self.devs = [d for d in self.devs if d.group is self]
         for i, d in enumerate(self.devs):
             d.row = i
+        self.version += 1
 
-    def step(self, devs: list[_Device], n: int, ready: list[_Ready]) -> None:
+    def step(
+        self,
+        devs: list[_Device],
+        n: int,
+        ready: list[_Ready],
+        data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         """Advance ``devs`` (members, each with ``n`` pending samples) by their pending samples: the plain
         continuations (finite, increasing, no gap, clock points the rows take) as arrays, the others
-        released and processed one by one."""
+        released and processed one by one. ``data``: the samples and clock points as :meth:`take_blocks`
+        laid them out (None: from the devices' pending lists)."""
         d = len(devs)
-        k = len(devs[0]._clock_t)
-        if any(len(dev._clock_t) != k for dev in devs):  # another number of clock points: on its own
-            odd = [dev for dev in devs if len(dev._clock_t) != k]
-            self._fall_back(odd, ready)
-            devs = [dev for dev in devs if dev.group is self]
-            d = len(devs)
-            if not d:
-                return
-        # every device has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
-        t = np.concatenate([a for dev in devs for a in dev._t]).reshape(d, n)
-        x = np.concatenate([a for dev in devs for a in dev._x]).reshape(d, n, 3)
+        if data is None:
+            k = len(devs[0]._clock_t)
+            if any(len(dev._clock_t) != k for dev in devs):  # another number of clock points: on its own
+                odd = [dev for dev in devs if len(dev._clock_t) != k]
+                self._fall_back(odd, ready)
+                devs = [dev for dev in devs if dev.group is self]
+                d = len(devs)
+                if not d:
+                    return
+            # every device has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
+            t = np.concatenate([a for dev in devs for a in dev._t]).reshape(d, n)
+            x = np.concatenate([a for dev in devs for a in dev._x]).reshape(d, n, 3)
+            ct = np.array([dev._clock_t for dev in devs], np.float64).reshape(d, k)
+            cr = np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k)
+        else:
+            t, x, ct, cr = data
         rows = np.array([dev.row for dev in devs], np.int64)
-        ct = np.array([dev._clock_t for dev in devs], np.float64).reshape(d, k)
-        cr = np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k)
         gap_s = devs[0].gap_s
         prev = np.array([dev.run_last_t for dev in devs], np.float64)
         first = t[:, 0] - prev
@@ -472,6 +619,10 @@ class _Group:
         for dev in devs:
             dev._t, dev._x, dev._flags, dev._n = [], [], [], 0
             dev._clock_t, dev._clock_r = [], []
+        if data is not None and self.blocks:  # taken from the blocks
+            self.taken[rows] = self.base + len(self.blocks)
+            self.pending[rows] = 0
+            self.trim()
         refitted = self.clock.observe(rows, ct, cr)
         if refitted.size:
             skew = self.clock.skew[rows[refitted]]
@@ -497,6 +648,7 @@ class _Group:
         )
         last = t[:, -1]
         spans = (last - prev).tolist()
+        self.last_t[rows], self.due_t[rows] = last, due
         for dev, c, last_t, span, due_t in zip(
             devs, count.tolist(), last.tolist(), spans, due.tolist(), strict=True
         ):
@@ -505,7 +657,7 @@ class _Group:
             st._rate_n += n
             st._rate_span_s += span
             st.grid_samples += c
-            dev.run_last_t = last_t
+            dev.run_last_t = dev.last_t = last_t  # (every sample taken: the last one added is this one)
             dev.due_t = due_t
 
     def _fall_back(self, devs: list[_Device], ready: list[_Ready]) -> None:
@@ -638,6 +790,7 @@ class Pipeline:
     def feed(self, item: SampleBatch | StreamStatus) -> list[ActivityEvent]:
         """Take one batch or status; return the events it completed (often none)."""
         if type(item) is SampleBatch:  # the common case, without feed_many's bookkeeping (same result)
+            self._per_device()
             ready: list[_Ready] = []
             self._batch(item, ready)
             return self._classify(ready) if ready else []
@@ -652,6 +805,7 @@ class Pipeline:
         others take the per-device path. Both give the same events, bit for bit (``lockstep=False`` in the
         constructor turns the lockstep off).
         """
+        self._per_device()
         ready: list[_Ready] = []
         due: dict[str, _Device] = {}
         for item in items:
@@ -721,6 +875,36 @@ class Pipeline:
         if self.wrist != "right" and any(dev.mirror for dev in known):  # left-wrist rows, mirrored
             mirror = np.array([dev.mirror for dev in known])[:, None, None]
             acc_g = np.where(mirror, acc_g * LEFT_WRIST_ACC_SIGNS, acc_g)
+        group = self._groups.get(float(rate_hz)) if self.lockstep else None
+        ready: list[_Ready] = []
+        if group is not None and group.devs:  # the group's members wait as a block, the rest as before
+            rows = np.array([dev.row if dev.group is group and not dev._n else -1 for dev in known], np.int64)
+            inside = rows >= 0
+            if inside.all():
+                self._feed_block(group, rows, known, acc_g, t_sensor_s, recv, ready)
+                known = []
+            elif inside.any():
+                # the block first: what follows may move rows
+                i, out = np.flatnonzero(inside), np.flatnonzero(~inside)
+                members = [known[j] for j in i.tolist()]
+                self._feed_block(group, rows[i], members, acc_g[i], t_sensor_s[i], recv[i], ready)
+                known = [known[j] for j in out.tolist()]
+                acc_g, t_sensor_s, recv = acc_g[out], t_sensor_s[out], recv[out]
+        if known:
+            self._feed_lists(known, acc_g, t_sensor_s, recv, n, ready)
+        return self._classify(ready) if ready else []
+
+    def _feed_lists(
+        self,
+        known: list[_Device],
+        acc_g: np.ndarray,
+        t_sensor_s: np.ndarray,
+        recv: np.ndarray,
+        n: int,
+        ready: list[_Ready],
+    ) -> None:
+        """feed_arrays' rows of devices that wait in their own pending lists (none in a block)."""
+        d = len(known)
         rounded = round_times(recv, RECV_DECIMALS)
         first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
         ends = last.tolist()
@@ -766,7 +950,6 @@ class Pipeline:
                 dev._n += n
                 if fe:
                     dev.last_t = te
-        ready: list[_Ready] = []
         later = [known[i] for i in np.flatnonzero(due).tolist()]
         if not self.lockstep:
             for dev in later:
@@ -774,7 +957,72 @@ class Pipeline:
             later = []
         if later:
             self._advance(later, ready)
-        return self._classify(ready) if ready else []
+
+    def _per_device(self) -> None:
+        """Before feed or feed_many: every tick waiting as a block goes to its devices' pending lists, so that
+        a device's samples stay in order."""
+        for group in self._groups.values():
+            if group.blocks:
+                group.flush()
+
+    def _feed_block(
+        self,
+        group: _Group,
+        rows: np.ndarray,
+        devs: list[_Device],
+        acc_g: np.ndarray,
+        t_sensor_s: np.ndarray,
+        recv: np.ndarray,
+        ready: list[_Ready],
+    ) -> None:
+        """feed_arrays' tick as a block of ``group`` (rows ``rows``): the due decisions of _Device.add for all
+        rows at once, then the due devices advance from the blocks (their windows appended to ``ready``)."""
+        for dev in devs:
+            dev.stats.batches_in += 1
+        rounded = round_array(recv, RECV_DECIMALS)
+        first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
+        finite_end = np.isfinite(last)
+        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
+        prev, due_t = group.last_t[rows], group.due_t[rows]
+        step = first - prev
+        gap_s = devs[0].gap_s
+        new_last = np.where(finite_end, last, prev)
+        due = (
+            (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
+            | np.isnan(due_t)
+            | np.isnan(new_last)
+            | (new_last >= due_t)
+        )
+        group.last_t[rows] = new_last
+        group.add_block(rows, t_sensor_s, acc_g, last, rounded, point)
+        if due.any():
+            self._advance_blocks(group, [devs[i] for i in np.flatnonzero(due).tolist()], ready)
+
+    def _advance_blocks(self, group: _Group, devs: list[_Device], ready: list[_Ready]) -> None:
+        """_advance for due members of ``group`` whose samples wait in its blocks: those with one sample
+        count and the same blocks step from the blocks; the others take the per-device path."""
+        alone: list[_Device] = []
+        buckets: dict[tuple[int, int], list[_Device]] = {}
+        if len(devs) < LOCKSTEP_MIN_DEVICES:
+            alone = devs
+        else:
+            pending, taken = group.pending.tolist(), group.taken.tolist()
+            for dev in devs:
+                n = pending[dev.row]
+                if 0 < n <= BAND_ROWS:
+                    buckets.setdefault((n, taken[dev.row]), []).append(dev)
+                else:
+                    alone.append(dev)
+        version = group.version
+        for (n, _), members in buckets.items():
+            data = group.take_blocks(members) if len(members) >= LOCKSTEP_MIN_DEVICES else None
+            if group.version != version or data is None:
+                alone += members
+                continue
+            group.step(members, n, ready, data)
+        # the rest from their own pending lists (rows may have moved: flush finds them by device)
+        group.flush(alone)
+        self._advance(alone, ready)
 
     def close(self) -> list[ActivityEvent]:
         """End every device's run (the stream is over): classify what is complete."""
@@ -864,7 +1112,7 @@ class Pipeline:
         n_labels = len(self.labels)
         if self.head is not None:
             logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)
-            probs, scores = self.head(logits, emb)
+            probs, scores = self.head(logits, emb, x)  # x: the windows, for a head reading their statistics
             # score rides along as one more column, so the smoother averages it with the probabilities
             probs = np.column_stack([probs, scores]).astype(np.float32)
         else:

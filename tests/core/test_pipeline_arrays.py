@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import mujo_edge.pipeline as pipeline_mod
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
@@ -67,7 +68,15 @@ def _run(p: Pipeline, arrays: bool) -> dict[str, list[ActivityEvent]]:
 
 
 @pytest.mark.parametrize(("lockstep", "smooth"), [(True, 1), (True, 3), (False, 1)])
-def test_feed_arrays_equals_feed_many(lockstep: bool, smooth: int) -> None:
+def test_feed_arrays_equals_feed_many(monkeypatch: pytest.MonkeyPatch, lockstep: bool, smooth: int) -> None:
+    blocks: list[int] = []
+    add_block = pipeline_mod._Group.add_block
+
+    def counting(self, rows, *rest):  # type: ignore[no-untyped-def]
+        blocks.append(rows.size)
+        return add_block(self, rows, *rest)
+
+    monkeypatch.setattr(pipeline_mod._Group, "add_block", counting)
     rng = np.random.default_rng(0)
     pit = PitCalibration.fit(rng.normal(0, 1.1, (5000, 3)), rng.normal(0, 1.0, (5000, 3)))
     kw = dict(calibration=pit, smooth=smooth, wrist={"w10": "left"}, lockstep=lockstep)
@@ -82,6 +91,65 @@ def test_feed_arrays_equals_feed_many(lockstep: bool, smooth: int) -> None:
     assert st["w2"].gaps == 1 and st["w4"].bad_samples == 3 and st["w14"].gaps == 1
     assert a._devices["w8"].clock.resets == 1 and a._devices["w6"].clock.bad_points == 0
     assert sum(s.windows for s in st.values()) > 80 * DEVICES
+    if lockstep:  # most ticks waited as blocks of the group's rows
+        assert len(blocks) > TICKS // 2 and max(blocks) == DEVICES
+    else:
+        assert not blocks
+
+
+def _feed_mixed(p: Pipeline, every: int) -> dict[str, list[ActivityEvent]]:
+    """The ticks fed as arrays, except every ``every``-th (and the one after it, as a second call) one
+    SampleBatch per notification, so that ticks waiting as blocks meet samples in the devices' own lists."""
+    got: list[ActivityEvent] = []
+    for k, (names, acc, recv, t) in enumerate(_ticks()):
+        if k % every in (0, 1):
+            got += p.feed_many(
+                [SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)]
+            )
+        else:
+            got += p.feed_arrays(names, acc, recv, RATE, t)
+    got += p.close()
+    by: dict[str, list[ActivityEvent]] = {}
+    for e in got:
+        by.setdefault(e.device, []).append(e)
+    return by
+
+
+@pytest.mark.parametrize("every", [3, 7, 50])
+def test_feed_arrays_and_feed_many_mixed(every: int) -> None:
+    """Ticks as arrays and as batches in turn, for the same devices: the events and stats of batches alone."""
+    a = Pipeline(Features(), LABELS, wrist={"w10": "left"})
+    b = Pipeline(Features(), LABELS, wrist={"w10": "left"}, lockstep=False)
+    by_mixed, by_batches = _feed_mixed(a, every), _run(b, arrays=False)
+    assert set(by_mixed) == set(by_batches)
+    for device, events in by_batches.items():
+        assert by_mixed[device] == events, device
+        assert a.stats[device].to_dict() == b.stats[device].to_dict(), device
+
+
+def test_feed_arrays_ticks_of_another_order_or_subset() -> None:
+    """Ticks whose rows change (another order, a device missing) while blocks wait: the same events."""
+    rng = np.random.default_rng(5)
+    ticks = _ticks()
+    a = Pipeline(Features(), LABELS)
+    b = Pipeline(Features(), LABELS, lockstep=False)
+    got_a: list[ActivityEvent] = []
+    got_b: list[ActivityEvent] = []
+    for k, (names, acc, recv, t) in enumerate(ticks):
+        order = np.arange(len(names))
+        if k % 17 == 5:
+            order = rng.permutation(order)
+        if k % 23 == 9:
+            order = order[1:]
+        sel = [names[i] for i in order]
+        got_a += a.feed_arrays(sel, acc[order], recv[order], RATE, t[order])
+        got_b += b.feed_arrays(sel, acc[order], recv[order], RATE, t[order])
+    got_a += a.close()
+    got_b += b.close()
+    key = lambda e: (e.device, e.t_start)  # noqa: E731
+    assert sorted(got_a, key=key) == sorted(got_b, key=key)
+    for name, st in b.stats.items():
+        assert a.stats[name].to_dict() == st.to_dict(), name
 
 
 def test_feed_arrays_refuses_mismatched_shapes() -> None:
@@ -106,3 +174,29 @@ def test_round_times_equals_python_round() -> None:
     got = round_times(v, 6)
     want = [round(float(x), 6) for x in v]
     assert [g == w or (g != g and w != w) for g, w in zip(got, want, strict=True)] == [True] * v.size
+
+
+def test_feed_arrays_devices_due_on_different_ticks() -> None:
+    """Devices that started on different ticks fall due on different ticks: each tick steps a part of the
+    group from the blocks it waits in, and the blocks are dropped once every row has taken them."""
+    a = Pipeline(Features(), LABELS)
+    b = Pipeline(Features(), LABELS)
+    got_a: list[ActivityEvent] = []
+    got_b: list[ActivityEvent] = []
+    waiting = 0
+    for k, (names, acc, recv, t) in enumerate(_ticks()):
+        keep = [i for i, name in enumerate(names) if k >= int(name[1:]) % 4]
+        sel = [names[i] for i in keep]
+        got_a += a.feed_arrays(sel, acc[keep], recv[keep], RATE, t[keep])
+        got_b += b.feed_many(
+            [SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for n, i in zip(sel, keep, strict=True)]
+        )
+        group = a._groups.get(RATE)
+        waiting = max(waiting, len(group.blocks) if group is not None else 0)
+    got_a += a.close()
+    got_b += b.close()
+    key = lambda e: (e.device, e.t_start)  # noqa: E731
+    assert sorted(got_a, key=key) == sorted(got_b, key=key)
+    for name, st in b.stats.items():
+        assert a.stats[name].to_dict() == st.to_dict(), name
+    assert 2 <= waiting <= 4  # at most the ticks of a window hop: every block is dropped once taken
