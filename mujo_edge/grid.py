@@ -429,8 +429,12 @@ class GridRows:
         tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
         yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
         val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
-        val = np.where(((j < 0) | (tj == grid_t))[:, :, None], yj, val)
-        val = np.where((j >= m - 1)[:, :, None], yj1, val)
+        knot = (j < 0) | (tj == grid_t)  # (rare: the first grid sample of a run, an exact hit)
+        if knot.any():
+            val[knot] = yj[knot]
+        past = j >= m - 1  # (the padding past a row's count)
+        if past.any():
+            val[past] = yj1[past]
         return grid_t, val.astype(np.float32), count
 
 

@@ -217,6 +217,14 @@ class WindowRows:
         w._buf_x = self.buf[i, idx % self.ring]
         w._buf_t = t0 + idx / rate_hz
 
+    def _places(self, rows: np.ndarray, first: np.ndarray, m: int) -> np.ndarray:
+        """(R, m) indices into the flat ring of run samples ``first[i] .. first[i] + m - 1`` of ``rows[i]``."""
+        ring = self.ring
+        row0 = rows * ring
+        at = (row0 + first % ring)[:, None] + np.arange(m)[None, :]
+        at[at >= (row0 + ring)[:, None]] -= ring  # (m <= ring: one wrap at most)
+        return at
+
     def push(
         self,
         rows: np.ndarray,
@@ -234,21 +242,17 @@ class WindowRows:
         d, q = x.shape[:2]
         nxt = self.next[rows]
         n_new = n_old + count
-        if d and int((n_new - nxt).max()) > ring:
-            raise ShapeError(f"a step of {int(count.max())} grid samples overflows the ring of {ring}")
-        # the new samples into the ring
-        pos = n_old[:, None] + np.arange(q)[None, :]
-        if (count == q).all():
-            self.buf[rows[:, None], pos % ring] = x
-        else:
-            valid = np.arange(q)[None, :] < count[:, None]
-            self.buf[np.broadcast_to(rows[:, None], pos.shape)[valid], pos[valid] % ring] = x[valid]
+        if d and int((n_old + q - nxt).max()) > ring:
+            raise ShapeError(f"a step of {q} grid samples overflows the ring of {ring}")
+        # The new samples into the ring, as rows of the flat (D * ring, 3) view: one index per sample. A
+        # row's padding past count[i] lands on ring places no window reads before the next push writes them.
+        flat = self.buf.reshape(-1, 3)
+        flat[self._places(rows, n_old, q).ravel()] = x.reshape(-1, 3)
         k = np.where(n_new - nxt >= window, (n_new - window - nxt) // hop + 1, 0)
         total = int(k.sum())
         rank = np.arange(total) - np.repeat(np.cumsum(k) - k, k)
         start = np.repeat(nxt, k) + rank * hop  # run index of each window's first sample
-        at = (start[:, None] + self._offsets[None, :]) % ring
-        wins = self.buf[np.repeat(rows, k)[:, None], at]
+        wins = flat.take(self._places(np.repeat(rows, k), start, window), axis=0)
         t_first = np.repeat(t0, k) + start / rate_hz
         self.next[rows] = nxt + k * hop
         return wins, t_first, k
