@@ -221,7 +221,7 @@ class WindowRows:
         """(R, m) indices into the flat ring of run samples ``first[i] .. first[i] + m - 1`` of ``rows[i]``."""
         ring = self.ring
         row0 = rows * ring
-        at = (row0 + first % ring)[:, None] + np.arange(m)[None, :]
+        at: np.ndarray = (row0 + first % ring)[:, None] + np.arange(m)[None, :]
         at[at >= (row0 + ring)[:, None]] -= ring  # (m <= ring: one wrap at most)
         return at
 
