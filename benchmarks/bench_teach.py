@@ -7,7 +7,10 @@ numpy classifier on the same examples; and the time ``teach`` takes to fit.
 Protocol: the "user" is one held-out subject: k windows per class are drawn (seeded) from subject S1 and
 the result is scored on every window of subject S2, then the roles swap; mean and sd over seeds and both
 directions. No window of S2 is ever seen. The taught head is :func:`mujo_edge.heads.fit_head` (``ncm``:
-nearest class mean of the bundle model's unit embeddings; ``logreg``: logistic regression on them).
+nearest class mean of the bundle model's unit embeddings; ``logreg``: logistic regression on them); when
+the bundle's head reads window statistics (``--window-stats`` at export), also ``ncm+stats`` and
+``logreg+stats``: the same on the head vectors (unit embedding and statistics), which ``mujo-edge teach``
+then fits.
 The scratch baseline is a class-weighted logistic regression (the same numpy/scipy fitter) on 24
 standardized raw features of the window: per axis mean, sd, min, max, 10/50/90 % quantiles and mean
 absolute first difference. ``fit_ms`` is the head fit of ``mujo-edge teach`` for 10 examples per class
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mujo_edge.bundle import Bundle
-from mujo_edge.heads import _logreg, fit_head, unit_rows
+from mujo_edge.heads import _logreg, fit_head
 
 
 def raw_features(x: np.ndarray) -> np.ndarray:
@@ -104,11 +107,13 @@ def main() -> None:
     x_cal = {s: b.calibration.apply(v) if b.calibration is not None else v for s, v in x_raw.items()}
     emb = {s: r.run(x_cal[s], embedding=True)[1] for s in (s1, s2)}
     n = len(keep)
+    stats = b.head.stats
+    methods = ["ncm", "logreg", *(["ncm+stats", "logreg+stats"] if stats is not None else [])]
     res: dict = {"bundle": str(a.bundle), "data": a.data, "labels": [ds.labels[i] for i in keep], "rows": []}
     print(f"{n} labels; windows: subject {s1} {len(y[s1])}, subject {s2} {len(y[s2])}")
-    print(f"{'k':>3} {'taught ncm':>16} {'taught logreg':>16} {'scratch raw':>16}")
+    print(f"{'k':>3} " + " ".join(f"{'taught ' + m:>16}" for m in methods) + f" {'scratch raw':>16}")
     for k in shots:
-        scores: dict[str, list[float]] = {"ncm": [], "logreg": [], "scratch": []}
+        scores: dict[str, list[float]] = {m: [] for m in [*methods, "scratch"]}
         for seed in range(a.seeds):
             for tr, te in directions:
                 rng = np.random.default_rng(seed)
@@ -117,25 +122,37 @@ def main() -> None:
                 if pool:  # drop the examples and every window overlapping one (same recording, < 1 window)
                     for rec, st in rec_start[pick]:
                         test &= ~((rec_start[:, 0] == rec) & (np.abs(rec_start[:, 1] - st) < b.window))
-                for m in ("ncm", "logreg"):
-                    h = fit_head(emb[tr][pick], y[tr][pick], [str(c) for c in range(n)], method=m)
-                    pred = (unit_rows(emb[te][test]) @ h.weight.T + h.bias).argmax(1)
+                for m in methods:
+                    method, _, with_stats = m.partition("+")
+                    h = fit_head(
+                        emb[tr][pick],
+                        y[tr][pick],
+                        [str(c) for c in range(n)],
+                        method=method,
+                        stats=stats if with_stats else None,
+                        windows=x_cal[tr][pick],
+                    )
+                    pred = (h.vectors(emb[te][test], x_cal[te][test]) @ h.weight.T + h.bias).argmax(1)
                     scores[m].append(macro_f1(y[te][test], pred, n))
                 pred = scratch(x_raw[tr][pick], y[tr][pick], x_raw[te][test], n)
                 scores["scratch"].append(macro_f1(y[te][test], pred, n))
         row = {"k": k, **{m: [float(np.mean(v)), float(np.std(v, ddof=1))] for m, v in scores.items()}}
         res["rows"].append(row)
-        print(
-            f"{k:>3} "
-            + " ".join(f"{row[m][0]:>9.3f} +-{row[m][1]:.3f}" for m in ("ncm", "logreg", "scratch"))
-        )
+        print(f"{k:>3} " + " ".join(f"{row[m][0]:>9.3f} +-{row[m][1]:.3f}" for m in [*methods, "scratch"]))
     # timing: the head fit for 10 examples per class, as teach does it
     rng = np.random.default_rng(0)
     pick = np.concatenate([rng.permutation(np.flatnonzero(y[s1] == c))[:10] for c in range(n)])
     t = []
     for _ in range(5):
         t0 = time.perf_counter()
-        fit_head(emb[s1][pick], y[s1][pick], [str(c) for c in range(n)], method="logreg")
+        fit_head(
+            emb[s1][pick],
+            y[s1][pick],
+            [str(c) for c in range(n)],
+            method="logreg",
+            stats=stats,
+            windows=x_cal[s1][pick],
+        )
         t.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
     r.run(x_cal[s1][pick], embedding=True)

@@ -16,13 +16,19 @@
 #    unknowns, every second one in family order), and measured once with the test subjects against the other
 #    half, the seven real seglearn exercises and a scripted virtual workout done by five synthetic subjects
 #    (TEST unknowns); the bundle is written with the chosen score and its threshold (keeps 95 % of the known
-#    validation windows).
+#    validation windows). The choice is among the scores of the embedding alone (SHIP_KINDS): the euclidean
+#    score over window statistics won on the synthetic validation unknowns but compares a real watch with the
+#    synthetic corpus directly (experiments/2026-12-general-bundle.md, "Window statistics");
+# 4. the window statistics of the training windows (weight STATS_WEIGHT, chosen on the validation unknowns'
+#    teach benchmark) go into the head, for the heads `mujo-edge teach` fits on the bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M=${M:-.venv/bin/mujo-edge}
 PYTHON=${PYTHON:-.venv/bin/python}
 DIR=${DIR:-runs/general}
 OUT=${OUT:-mujo_edge/assets/default.mujo}
+SHIP_KINDS=${SHIP_KINDS:-mahalanobis,cosine}
+STATS_WEIGHT=${STATS_WEIGHT:-0.3}
 LABELS=walking,running,stairs_up,stairs_down,sitting,standing,lying_back,cycling,squats,pushups,jumping_jacks,bicep_curls,situps,lunges,rowing_machine,jogging,deadlifts,burpees,plank,brushing_teeth
 mkdir -p "$DIR"
 
@@ -54,13 +60,14 @@ SPLIT=(--bundle "$DIR/general.mujo" --data "$W/known" --train-subjects "$TRAIN" 
 # chosen by AUROC of the VALIDATION subjects' known windows against the validation unknowns A
 "$PYTHON" experiments/open_set_scores.py --bundle "$DIR/general.mujo" --data "$W/known" \
     --train-subjects "$TRAIN" --val-subjects "$VAL" --test-subjects "$TEST" --unknown "$DIR/unknown" \
-    --val-unknown "$A" --test-unknown "$B" --real "$DIR/seglearn" --out "$DIR/open_set_scores.json" > /dev/null
+    --val-unknown "$A" --test-unknown "$B" --real "$DIR/seglearn" --ship-kinds "$SHIP_KINDS" \
+    --out "$DIR/open_set_scores.json" > /dev/null
 read -r KIND PER_CLASS < <("$PYTHON" -c "
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(d['kind'], d['per_class'])" "$DIR/open_set_scores.json")
 echo "open-set score chosen on the validation unknowns: $KIND, $PER_CLASS prototype(s) per label"
-"$PYTHON" experiments/open_set.py "${SPLIT[@]}" --kind "$KIND" --per-class "$PER_CLASS" \
+"$PYTHON" experiments/open_set.py "${SPLIT[@]}" --kind "$KIND" --per-class "$PER_CLASS" --stats-weight "$STATS_WEIGHT" \
     --unknown "$DIR/unknown" --exclude "non_activity,$A" --unknown "$DIR/seglearn" --max-unknown 4000 \
     --workout --workout-known walking,running,sitting,squats,pushups,cycling,stairs_up,brushing_teeth \
     --workout-unknown tennis_forehand,drinking,vacuuming,elliptical,bench_press,yoga_tree \

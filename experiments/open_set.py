@@ -28,19 +28,20 @@ import numpy as np
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.constants import UNKNOWN_LABEL
-from mujo_edge.heads import auroc, with_open_set
+from mujo_edge.heads import StatsSpace, auroc, with_open_set
 
 
 def ints(s: str) -> list[int]:
     return [int(x) for x in s.split(",") if x.strip()]
 
 
-def embed(bundle: Bundle, r, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def embed(bundle: Bundle, r, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits, embeddings and the windows as the model got them (after the bundle's calibration)."""
     x = np.asarray(acc, np.float32)
     if bundle.calibration is not None:
         x = bundle.calibration.apply(x)
     logits, emb = r.run(x, embedding=True)
-    return logits, emb
+    return logits, emb, x
 
 
 def msp(logits: np.ndarray) -> np.ndarray:
@@ -134,8 +135,11 @@ def main() -> None:
     p.add_argument("--workout-unknown", default="")
     p.add_argument("--workout-subjects", type=int, default=5, help="synthetic subjects doing the workout")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine"))
-    p.add_argument("--per-class", type=int, default=1, help="cosine prototypes per class (k-means centres)")
+    p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine", "euclidean"))
+    p.add_argument("--per-class", type=int, default=1, help="prototypes per class (k-means centres)")
+    p.add_argument(
+        "--stats-weight", type=float, default=0.0, help="euclidean: weight of the window statistics (0: none)"
+    )
     p.add_argument("--reject", default="", help="labels of the bundle that mean 'none of these' (other)")
     p.add_argument("--write", type=Path, help="write the bundle with its open-set test here")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
@@ -155,18 +159,29 @@ def main() -> None:
         k: np.flatnonzero(np.isin(subj, v) & (real | (k == "train")))
         for k, v in (("train", a.train_subjects), ("val", a.val_subjects), ("test", a.test_subjects))
     }
-    _, e_tr = embed(b, r, ds.acc[part["train"]])
-    _, e_va = embed(b, r, ds.acc[part["val"]])
-    lg_te, e_te = embed(b, r, ds.acc[part["test"]])
+    _, e_tr, x_tr = embed(b, r, ds.acc[part["train"]])
+    _, e_va, x_va = embed(b, r, ds.acc[part["val"]])
+    lg_te, e_te, x_te = embed(b, r, ds.acc[part["test"]])
     fit = {"val_y": lab[part["val"]], "reject": reject}
+    stats = StatsSpace.fit(x_tr, a.stats_weight) if a.stats_weight > 0 else None
     head = with_open_set(
-        b.head, e_tr, lab[part["train"]], e_va, kind=a.kind, per_class=a.per_class, seed=a.seed, **fit
+        b.head,
+        e_tr,
+        lab[part["train"]],
+        e_va,
+        kind=a.kind,
+        per_class=a.per_class,
+        seed=a.seed,
+        stats=stats,
+        train_windows=x_tr,
+        val_windows=x_va,
+        **fit,
     )
     alt = with_open_set(
         b.head, e_tr, lab[part["train"]], e_va, kind="cosine" if a.kind != "cosine" else "mahalanobis", **fit
     )
     # scores as the runtime computes them (a window a reject label wins scores below the threshold)
-    probs_te, s_known = head(lg_te, e_te)
+    probs_te, s_known = head(lg_te, e_te, x_te)
     y_te = lab[part["test"]]
     pred = probs_te.argmax(1)
     kept = s_known >= head.threshold
@@ -175,6 +190,7 @@ def main() -> None:
         "labels": b.model_labels,
         "open_set_kind": a.kind,
         "prototypes_per_class": a.per_class,
+        "window_stats_weight": a.stats_weight,
         "reject_labels": reject,
         "threshold": head.threshold,
         "known_test_windows": len(y_te),
@@ -195,8 +211,8 @@ def main() -> None:
         idx = np.flatnonzero(mask)
         if len(idx) > a.max_unknown:
             idx = np.sort(rng.choice(idx, a.max_unknown, replace=False))
-        lg_u, e_u = embed(b, r, u.acc[idx])
-        s_u = head(lg_u, e_u)[1]
+        lg_u, e_u, x_u = embed(b, r, u.acc[idx])
+        s_u = head(lg_u, e_u, x_u)[1]
         ul = np.asarray(u.label)[idx]
         res["unknown"][spec] = {
             "activities": [u.labels[i] for i in keep_lab],
@@ -216,6 +232,7 @@ def main() -> None:
             "threshold_subjects": a.val_subjects,
             "keep_known": 0.95,
             "prototypes_per_class": a.per_class,
+            "window_stats_weight": a.stats_weight,
             "reject_labels": reject,
             "command": "python experiments/open_set.py " + " ".join(sys.argv[1:]),
         }

@@ -12,12 +12,16 @@ which a bundle stores (Head prototypes, precision) and `mujo-edge export --open-
 - ``cosine-M``: largest cosine to M unit centres per class (mujo_edge.heads.class_centres, spherical k-means
   of the training subjects' unit embeddings; M = 2 ... 32): a class a wrist sees in several ways (either
   wrist, several tempos) gets a prototype for each instead of one mean between them;
-- ``mahalanobis``: nearest class mean under the shared within-class precision.
+- ``mahalanobis``: nearest class mean under the shared within-class precision;
+- ``euclidean-M``: nearest of M k-means centres per class of the unit embedding (mujo_edge.heads.
+  euclidean_centres), and ``statsW-M``: the same over the head vectors with the window statistics
+  (mujo_edge.features) weighted W (`--open-set-kind euclidean --window-stats W`).
 
 Printed for reference, never chosen: ``nn-4000`` (largest cosine to 4,000 training windows: the limit of
 ``cosine-M``, too large to ship), ``max-softmax`` and ``energy`` (log-sum-exp of the logits).
 
-The choice is made by AUROC of the VALIDATION subjects' known windows against the validation unknowns (A);
+The choice is made by AUROC of the VALIDATION subjects' known windows against the validation unknowns (A),
+among the candidates of the kinds ``--ship-kinds`` names (default: all);
 the test subjects' known windows against the test unknowns (B) and the real datasets are printed beside it
 and must not be used to choose. Every threshold keeps 95 % of the validation subjects' known windows.
 """
@@ -32,7 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from mujo_edge.bundle import Bundle
-from mujo_edge.heads import Head, auroc, open_set_scores, unit_rows, with_open_set
+from mujo_edge.heads import Head, StatsSpace, auroc, open_set_scores, unit_rows, with_open_set
+
+#: Candidate weights of the window statistics and prototypes per label of the euclidean test.
+STATS_WEIGHTS = (0.2, 0.3, 0.5)
+PER_CLASS = (1, 2, 4, 8, 16, 32)
 
 
 def ints(s: str) -> list[int]:
@@ -55,6 +63,11 @@ def main() -> None:
     p.add_argument("--real", action="append", default=[], help="a real dataset, every window unknown")
     p.add_argument("--reject", default="", help="labels of the bundle that mean 'none of these'")
     p.add_argument("--max-unknown", type=int, default=4000)
+    p.add_argument(
+        "--ship-kinds",
+        default="mahalanobis,cosine,euclidean",
+        help="open-set kinds the choice may take (all are measured and printed)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
@@ -65,11 +78,11 @@ def main() -> None:
     b = Bundle.open(a.bundle)
     r = b.runner("tflite")
 
-    def run(acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(acc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = np.asarray(acc, np.float32)
         if b.calibration is not None:
             x = b.calibration.apply(x)
-        return r.run(x, embedding=True)
+        return (*r.run(x, embedding=True), x)
 
     ds = Dataset.open(a.data)
     reject = [x for x in a.reject.split(",") if x]
@@ -97,29 +110,45 @@ def main() -> None:
         )
         out["real:" + path] = run(d.acc[idx])
 
-    e_tr = out["train"][1]
+    e_tr, x_tr = out["train"][1], out["train"][2]
     base = Head("logits", b.model_labels)
-    e_va = out["val"][1]
+    e_va, x_va = out["val"][1], out["val"][2]
     # the candidates a bundle can ship (Head prototypes / precision), named as --kind / --per-class give them
     fit = {"val_y": y["val"], "reject": reject}
     heads = {"mahalanobis": with_open_set(base, e_tr, y["train"], e_va, kind="mahalanobis", **fit)}
-    for m in (1, 2, 4, 8, 16, 32):
+    for m in PER_CLASS:
         heads["cosine" if m == 1 else f"cosine-{m}"] = with_open_set(
             base, e_tr, y["train"], e_va, kind="cosine", per_class=m, seed=a.seed, **fit
         )
+    weights = {0.0: None, **{w: StatsSpace.fit(x_tr, w) for w in STATS_WEIGHTS}}
+    for w, stats in weights.items():
+        for m in PER_CLASS:
+            heads[f"euclidean-{m}" if stats is None else f"stats{w:g}-{m}"] = with_open_set(
+                base,
+                e_tr,
+                y["train"],
+                e_va,
+                kind="euclidean",
+                per_class=m,
+                seed=a.seed,
+                stats=stats,
+                train_windows=x_tr,
+                val_windows=x_va,
+                **fit,
+            )
     # the score as the runtime computes it (with reject labels: a window they win scores below the threshold)
-    scorers = {k: (lambda lg, e, h=h: h(lg, e)[1]) for k, h in heads.items()}
+    scorers = {k: (lambda lg, e, x, h=h: h(lg, e, x)[1]) for k, h in heads.items()}
     # references that need no prototypes, or too many to ship (every training window): printed, not chosen
     u_tr = unit_rows(e_tr)
     sub = u_tr[np.sort(rng.choice(len(u_tr), min(4000, len(u_tr)), replace=False))]
-    references = {"nn-4000": lambda lg, e: open_set_scores(e, sub)}
+    references = {"nn-4000": lambda lg, e, x: open_set_scores(e, sub)}
 
-    def msp(lg: np.ndarray, e: np.ndarray) -> np.ndarray:
+    def msp(lg: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
         z = lg - lg.max(1, keepdims=True)
         return 1.0 / np.exp(z).sum(1)
 
     references["max-softmax"] = msp
-    references["energy"] = lambda lg, e: np.log(np.exp(lg - lg.max(1, keepdims=True)).sum(1)) + lg.max(1)
+    references["energy"] = lambda lg, e, x: np.log(np.exp(lg - lg.max(1, keepdims=True)).sum(1)) + lg.max(1)
 
     res: dict = {
         "bundle": str(a.bundle),
@@ -134,15 +163,24 @@ def main() -> None:
                 row[k] = auroc(s["test"], s[k])
         table[name] = row
         print(name, " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
-    best = max(scorers, key=lambda k: table[k]["validation"])
+    ship = set(a.ship_kinds.split(","))
+
+    def kind_of(name: str) -> str:
+        k = name.partition("-")[0]
+        return "euclidean" if k.startswith("stats") else k
+
+    best = max((k for k in scorers if kind_of(k) in ship), key=lambda k: table[k]["validation"])
     res["scores"] = table
     # the known windows' accuracy (most probable real label), validation subjects: the price of a reject label
     probs_va = heads["cosine"](*out["val"])[0]
     res["validation_accuracy"] = float((probs_va.argmax(1) == y["val"]).mean())
     print(f"validation accuracy (known windows): {res['validation_accuracy']:.3f}")
     res["chosen_on_validation"] = best
-    res["kind"], _, per = best.partition("-")
+    kind, _, per = best.partition("-")
     res["per_class"] = int(per or 1)
+    res["kind"] = kind_of(best)
+    res["ship_kinds"] = sorted(ship)
+    res["stats_weight"] = float(kind[len("stats") :]) if kind.startswith("stats") else 0.0
     print("chosen on validation:", best)
     if a.out:
         a.out.write_text(json.dumps(res, indent=1))

@@ -565,16 +565,21 @@ def add_open_set(
     per_class: int = 1,
     seed: int = 0,
     reject: Sequence[str] = (),
+    stats_weight: float | None = None,
 ) -> Bundle:
     """``bundle`` re-written at ``out`` with an open-set test on its own model's embeddings, fitted on the
     training windows (``mahalanobis``: class means and shared covariance; ``cosine``: ``per_class`` unit
-    prototypes per class), the threshold keeping ``keep`` of the validation windows known
-    (:func:`mujo_edge.heads.with_open_set`). ``reject``: labels meaning "none of these" (their windows
-    are left out of the prototypes and the threshold; a window they win is unknown)."""
-    from mujo_edge.heads import Head, with_open_set
+    prototypes per class; ``euclidean``: ``per_class`` k-means centres per class of the head vectors),
+    the threshold keeping ``keep`` of the validation windows known (:func:`mujo_edge.heads.with_open_set`).
+    ``reject``: labels meaning "none of these" (their windows are left out of the prototypes and the
+    threshold; a window they win is unknown). ``stats_weight``: the head carries the windows' statistics
+    (:class:`mujo_edge.heads.StatsSpace`, standardized on the training windows) with this weight, which
+    heads taught on the bundle read, and a ``euclidean`` test too."""
+    from mujo_edge.heads import Head, StatsSpace, with_open_set
 
     if bundle.head.kind != "logits":
         raise ExportError("the open-set test is fitted on a bundle whose head is its model's logits")
+    stats = None if stats_weight is None else StatsSpace.fit(windows.train_g, stats_weight)
     head = with_open_set(
         Head("logits", bundle.model_labels),
         _embed(bundle, windows.train_g),
@@ -586,6 +591,9 @@ def add_open_set(
         seed=seed,
         val_y=windows.val_label,
         reject=list(reject),
+        stats=stats,
+        train_windows=windows.train_g,
+        val_windows=windows.val_g,
     )
     from mujo_edge.bundle import calibration_target_entry
 

@@ -47,7 +47,7 @@ import numpy as np
 
 from mujo_edge.constants import UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, MujoError
-from mujo_edge.heads import REJECT_MARGIN, Head
+from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace
 from mujo_edge.provenance import check_format, sha256_bytes
 
 if TYPE_CHECKING:
@@ -73,8 +73,6 @@ LABEL_EMBEDDINGS_FILE = "label_embeddings.npy"
 HEAD_WEIGHT_FILE = "head_weight.npy"
 OPEN_SET_FILE = "open_set_prototypes.npy"
 OPEN_SET_PRECISION_FILE = "open_set_precision.npy"
-#: Open-set score kinds (mujo_edge.heads).
-OPEN_SET_KINDS: tuple[str, ...] = ("mahalanobis", "cosine")
 #: How ``content_hash`` is computed (stated in every manifest).
 CONTENT_HASH_SCHEME = (
     "sha256 of the manifest without content_hash and signature, as JSON with sorted keys, separators "
@@ -262,18 +260,23 @@ class Bundle:
                 meta["file"], (len(self.model_labels), emb_dim), "label_embeddings"
             )
         head = m.get("head") or {"kind": "logits"}
+        stats = StatsSpace.from_manifest(head["stats"]) if head.get("stats") else None
+        with_stats = None if emb_dim is None else emb_dim + (0 if stats is None else stats.dim)
         weight = bias = None
         if head["kind"] == "linear":
-            weight = self._array(head["file"], (len(self.labels), emb_dim), "head")
+            weight = self._array(head["file"], (len(self.labels), with_stats), "head")
             bias = np.asarray(head.get("bias") or np.zeros(len(self.labels)), np.float32)
         open_set = m.get("open_set")
         protos = threshold = precision = None
         reject: tuple[str, ...] = ()
+        kind = None
         if open_set:
+            kind = open_set["kind"]
             reject = tuple(open_set.get("reject_labels") or ())
-            protos = self._array(open_set["file"], (None, emb_dim), "open_set")
+            dim = with_stats if kind == "euclidean" else emb_dim
+            protos = self._array(open_set["file"], (None, dim), "open_set")
             threshold = float(open_set["threshold"])
-            if open_set["kind"] == "mahalanobis":
+            if kind == "mahalanobis":
                 precision = self._array(open_set["precision_file"], (emb_dim, emb_dim), "open_set precision")
         self.head = Head(
             head["kind"],
@@ -284,6 +287,8 @@ class Bundle:
             threshold=threshold,
             precision=precision,
             reject=reject,
+            stats=stats,
+            open_kind=kind,
         )
         _ = self.calibration
 
@@ -394,7 +399,7 @@ class Bundle:
         probabilities over :attr:`labels` and the (B,) open-set scores (+inf without a test)."""
         r = runner if runner is not None else self.runner()
         logits, emb = r.run(windows_g, embedding=self.head.needs_embedding)
-        probs, scores = self.head(logits, emb)
+        probs, scores = self.head(logits, emb, windows_g)
         known = self.head.known(scores)
         out = [
             self.labels[k] if ok else UNKNOWN_LABEL
@@ -542,6 +547,7 @@ def _extras(entry: Mapping[str, Any] | None) -> dict[str, Any]:
         "unknown_label",
         "reject_labels",
         "reject_rule",
+        "stats",
     )
     return {k: v for k, v in (entry or {}).items() if k not in fixed}
 
@@ -553,6 +559,8 @@ def head_manifest(h: Head, files: dict[str, bytes], info: Mapping[str, Any] | No
         assert h.weight is not None and h.bias is not None
         files[HEAD_WEIGHT_FILE] = npy_bytes(h.weight)
         out.update(file=HEAD_WEIGHT_FILE, shape=list(h.weight.shape), bias=[float(b) for b in h.bias])
+    if h.stats is not None:
+        out["stats"] = h.stats.to_manifest()
     return out
 
 
@@ -576,6 +584,11 @@ def open_set_manifest(
         out["precision_file"] = OPEN_SET_PRECISION_FILE
         out["score"] = (
             "minus the squared Mahalanobis distance of the model embedding to the nearest class mean"
+        )
+    elif h.score_kind == "euclidean":
+        out["score"] = (
+            "minus the squared Euclidean distance of the head vector (the unit model embedding, then the "
+            "weighted, standardized window statistics of head.stats when it has them) to the nearest prototype"
         )
     else:
         out["score"] = "largest cosine between the unit model embedding and the prototypes"
@@ -883,6 +896,17 @@ def _validate_arrays_meta(
     if not isinstance(head, dict) or head.get("kind") not in ("logits", "linear"):
         raise BundleError(
             f"{p}: manifest 'head' must be an object with kind logits or linear, got {head!r}. {_REGENERATE}"
+        )
+    stats = head.get("stats")
+    if stats is not None and (
+        not isinstance(stats, dict)
+        or not {"features", "mean", "std", "weight"} <= set(stats)
+        or not all(isinstance(stats[k], list) and all(_is_num(v) for v in stats[k]) for k in ("mean", "std"))
+        or not _is_num(stats["weight"])
+    ):
+        raise BundleError(
+            f"{p}: head stats must be an object with features, mean, std (lists of numbers) and weight. "
+            f"{_REGENERATE}"
         )
     if head["kind"] == "logits" and labels != model_labels:
         raise BundleError(

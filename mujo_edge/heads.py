@@ -16,7 +16,14 @@ Every head may carry an **open-set test** over ``(K, D)`` prototypes, of one of 
   the shared within-class precision ``P`` (D, D) of the training windows (Lee et al. 2018);
 * ``cosine``: ``score = max_k cos(e, prototype_k)``: over the label-text vectors (bundles made from words),
   the unit class means, or several unit centres per class (:func:`class_centres`: a class a wrist sees in
-  several ways, either wrist or several tempos, gets a prototype for each instead of one mean between them).
+  several ways, either wrist or several tempos, gets a prototype for each instead of one mean between them);
+* ``euclidean``: ``score = -min_k |v - prototype_k|^2`` over k-means centres per class
+  (:func:`euclidean_centres`) of the head's vectors ``v``.
+
+A head's **vectors** are the unit embedding, or, for a head with a :class:`StatsSpace`, the unit embedding
+followed by ``weight *`` the window's standardized statistics (:mod:`mujo_edge.features`: wrist orientation,
+motion intensity and rhythm, which a small student's embedding does not keep). Linear heads and the
+``euclidean`` test read them; such a head needs the windows too (``head(logits, embeddings, windows)``).
 
 A window scoring below ``threshold`` is one the model does not know and comes out as
 :data:`~mujo_edge.constants.UNKNOWN_LABEL`. A head may also name **reject labels** (``reject``): classes
@@ -39,6 +46,7 @@ import numpy as np
 
 from mujo_edge.constants import OPEN_SET_KEEP, TEXT_HEAD_SCALE
 from mujo_edge.errors import ConfigError, ShapeError
+from mujo_edge.features import N_STATS, STATS_VERSION, window_stats
 
 #: Head kinds a bundle may declare.
 HEAD_KINDS: tuple[str, ...] = ("logits", "linear")
@@ -46,6 +54,8 @@ HEAD_KINDS: tuple[str, ...] = ("logits", "linear")
 FIT_METHODS: tuple[str, ...] = ("ncm", "logreg")
 #: How far below the open-set threshold a window whose most probable label is a reject label scores.
 REJECT_MARGIN: float = 1.0
+#: Open-set score kinds (module docstring).
+OPEN_SET_KINDS: tuple[str, ...] = ("mahalanobis", "cosine", "euclidean")
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -102,6 +112,103 @@ def mahalanobis_scores(embeddings: np.ndarray, means: np.ndarray, precision: np.
     d2 = (ep * e).sum(1)[:, None] - 2.0 * ep @ m.T + ((m @ p) * m).sum(1)[None, :]
     scores: np.ndarray = (-d2.min(axis=1)).astype(np.float32)
     return scores
+
+
+def euclidean_scores(vectors: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """(B,) float32: minus the squared Euclidean distance of each (B, V) vector to its nearest prototype."""
+    v = np.asarray(vectors, np.float64)
+    p = np.asarray(prototypes, np.float64)
+    d2 = (v * v).sum(1)[:, None] - 2.0 * v @ p.T + (p * p).sum(1)[None, :]
+    scores: np.ndarray = (-np.maximum(d2.min(axis=1), 0.0)).astype(np.float32)
+    return scores
+
+
+@dataclass(eq=False)
+class StatsSpace:
+    """Window statistics read beside the embedding (module docstring): ``weight * (window_stats(w) -
+    mean) / std``, with ``mean`` and ``std`` (F,) of the statistics of the bundle's training windows.
+
+    Attributes:
+        mean, std: (F,) float32, F = :data:`~mujo_edge.features.N_STATS`; every std > 0.
+        weight: how much the statistics count against the unit embedding (> 0).
+        version: the definition of the statistics (:data:`~mujo_edge.features.STATS_VERSION`).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    weight: float
+    version: str = STATS_VERSION
+
+    def __post_init__(self) -> None:
+        self.mean = np.asarray(self.mean, np.float32)
+        self.std = np.asarray(self.std, np.float32)
+        if self.version != STATS_VERSION:
+            raise ConfigError(
+                f"window statistics {self.version!r} are not the ones this version computes "
+                f"({STATS_VERSION!r}); update mujo-edge or re-export the bundle"
+            )
+        if self.mean.shape != (N_STATS,) or self.std.shape != (N_STATS,):
+            raise ShapeError(
+                f"window statistics need ({N_STATS},) mean and std, got {self.mean.shape} and {self.std.shape}"
+            )
+        if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
+            raise ConfigError("window statistics need a finite mean and a finite, positive std")
+        if not (np.isfinite(self.weight) and self.weight > 0):
+            raise ConfigError(f"the window statistics' weight must be a positive number, got {self.weight}")
+        self.weight = float(self.weight)
+
+    @classmethod
+    def fit(cls, windows: np.ndarray, weight: float) -> StatsSpace:
+        """The space of (N, W, 3) training windows (N >= 2): their statistics' mean and std."""
+        s = window_stats(windows).astype(np.float64)
+        if len(s) < 2:
+            raise ShapeError("standardizing window statistics needs at least 2 training windows")
+        return cls(s.mean(0), np.maximum(s.std(0), 1e-6), weight)
+
+    @property
+    def dim(self) -> int:
+        return N_STATS
+
+    def vectors(self, embeddings: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """(B, D + F) float32: the unit (B, D) embeddings followed by the standardized, weighted statistics
+        of the (B, W, 3) windows they came from."""
+        e = unit_rows(embeddings)
+        z = (window_stats(windows) - self.mean) * (np.float32(self.weight) / self.std)
+        if len(z) != len(e):
+            raise ShapeError(f"{len(e)} embeddings but {len(z)} windows; give the windows they came from")
+        return np.concatenate([e, z.astype(np.float32)], axis=1)
+
+    def to_manifest(self) -> dict[str, object]:
+        return {
+            "features": self.version,
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+            "weight": self.weight,
+        }
+
+    @classmethod
+    def from_manifest(cls, d: dict[str, object]) -> StatsSpace:
+        return cls(
+            np.asarray(d["mean"], np.float32),
+            np.asarray(d["std"], np.float32),
+            float(d["weight"]),  # type: ignore[arg-type]
+            str(d["features"]),
+        )
+
+
+def head_vectors(
+    stats: StatsSpace | None, embeddings: np.ndarray, windows: np.ndarray | None = None
+) -> np.ndarray:
+    """(B, V) float32 head vectors: the unit (B, D) embeddings, followed by the (B, W, 3) windows'
+    statistics in ``stats`` when given (ShapeError when the windows are then missing)."""
+    if stats is None:
+        return unit_rows(embeddings)
+    if windows is None:
+        raise ShapeError(
+            "this head reads the windows' statistics beside the embedding; pass the (B, W, 3) windows the "
+            "embeddings came from"
+        )
+    return stats.vectors(embeddings, windows)
 
 
 def class_prototypes(embeddings: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -164,6 +271,54 @@ def _spherical_kmeans(x: np.ndarray, m: int, rng: np.random.Generator, iters: in
     return c
 
 
+def euclidean_centres(
+    vectors: np.ndarray, y: np.ndarray, n_classes: int, per_class: int, seed: int = 0, iters: int = 50
+) -> np.ndarray:
+    """(K, V) float32 prototypes: up to ``per_class`` k-means centres (k-means++ start from ``seed``) of each
+    class's (N, V) vectors, classes in order; a class with no more windows than ``per_class`` keeps each.
+
+    Raises ShapeError when a class has no window, ConfigError for ``per_class < 1``."""
+    if per_class < 1:
+        raise ConfigError(f"per_class must be >= 1, got {per_class}: the prototypes kept per class")
+    v = np.asarray(vectors, np.float64)
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in range(n_classes):
+        x = v[y == c]
+        if len(x) == 0:
+            raise ShapeError(f"class {c} has no example; every label needs at least one window")
+        if len(x) <= per_class:
+            out.append(x)
+        elif per_class == 1:
+            out.append(x.mean(0, keepdims=True))
+        else:
+            out.append(_kmeans(x, per_class, rng, iters))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _kmeans(x: np.ndarray, m: int, rng: np.random.Generator, iters: int) -> np.ndarray:
+    """(m, V) centres of (N, V) rows, N > m (Lloyd's algorithm from a k-means++ start)."""
+    centres = [x[rng.integers(len(x))]]
+    d2 = ((x - centres[0]) ** 2).sum(1)
+    for _ in range(m - 1):
+        total = d2.sum()
+        nxt = x[rng.choice(len(x), p=d2 / total)] if total > 0 else x[rng.integers(len(x))]
+        centres.append(nxt)
+        d2 = np.minimum(d2, ((x - nxt) ** 2).sum(1))
+    c = np.asarray(centres)
+    for _ in range(iters):
+        a = (2.0 * x @ c.T - (c * c).sum(1)[None, :]).argmax(axis=1)  # the nearest centre
+        counts = np.bincount(a, minlength=m)
+        sums = np.zeros_like(c)
+        np.add.at(sums, a, x)
+        new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], c)  # empty: stays
+        if np.allclose(new, c, atol=1e-7):
+            break
+        c = new
+    return c
+
+
 def choose_threshold(known_scores: np.ndarray, keep: float = OPEN_SET_KEEP) -> float:
     """The open-set threshold that keeps ``keep`` of the (N,) scores of KNOWN validation windows known:
     their ``1 - keep`` quantile. Windows of activities the model should reject are never used."""
@@ -199,16 +354,20 @@ class Head:
     """The bundle's classifier on top of the model outputs, with its optional open-set test.
 
     Attributes:
-        kind: ``"logits"`` (the model's classes) or ``"linear"`` (weight over the unit embedding).
+        kind: ``"logits"`` (the model's classes) or ``"linear"`` (weight over the head's vectors).
         labels: output label names (L).
-        weight: (L, D) float32, ``linear`` only.
+        weight: (L, V) float32, ``linear`` only; V = D, or D + F with ``stats``.
         bias: (L,) float32, ``linear`` only.
-        prototypes: (K, D) float32 open-set prototypes, or None (no open-set test: every window is known).
+        prototypes: (K, D) float32 open-set prototypes ((K, V) for ``euclidean``), or None (no open-set
+            test: every window is known).
         threshold: open-set score below which a window is unknown (None without prototypes).
         precision: (D, D) float32 shared precision: the test is ``mahalanobis`` (prototypes are raw class
-            means); None: ``cosine``.
+            means).
         reject: labels meaning "none of these" (an ``other`` class): a window whose most probable label is
             one of them is unknown. Needs an open-set test; never every label.
+        stats: window statistics read beside the embedding (:class:`StatsSpace`), or None.
+        open_kind: the open-set test, one of :data:`OPEN_SET_KINDS`; None: ``mahalanobis`` with a
+            precision, else ``cosine``.
     """
 
     kind: str
@@ -219,20 +378,34 @@ class Head:
     threshold: float | None = None
     precision: np.ndarray | None = None
     reject: tuple[str, ...] = ()
+    stats: StatsSpace | None = None
+    open_kind: str | None = None
 
     @property
     def score_kind(self) -> str | None:
-        """``"mahalanobis"``, ``"cosine"`` or None (no open-set test)."""
-        if self.prototypes is None:
-            return None
-        return "cosine" if self.precision is None else "mahalanobis"
+        """One of :data:`OPEN_SET_KINDS`, or None (no open-set test)."""
+        return None if self.prototypes is None else self.open_kind
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """(B,) float32 open-set scores of (B, D) embeddings (higher = better known)."""
+    @property
+    def needs_windows(self) -> bool:
+        """Whether the head reads the windows themselves (their statistics, :class:`StatsSpace`)."""
+        return self.stats is not None and (self.kind == "linear" or self.open_kind == "euclidean")
+
+    def vectors(self, embeddings: np.ndarray, windows: np.ndarray | None = None) -> np.ndarray:
+        """(B, V) float32: the unit embeddings, followed by the windows' weighted, standardized statistics
+        when the head has a :class:`StatsSpace` (ShapeError when the windows are then missing)."""
+        return head_vectors(self.stats, embeddings, windows)
+
+    def scores(self, embeddings: np.ndarray, windows: np.ndarray | None = None) -> np.ndarray:
+        """(B,) float32 open-set scores of (B, D) embeddings (higher = better known); ``windows`` (B, W, 3)
+        for a ``euclidean`` test over statistics."""
         if self.prototypes is None:
             return np.full(len(embeddings), np.inf, np.float32)
-        if self.precision is not None:
+        if self.open_kind == "mahalanobis":
+            assert self.precision is not None
             return mahalanobis_scores(embeddings, self.prototypes, self.precision)
+        if self.open_kind == "euclidean":
+            return euclidean_scores(self.vectors(embeddings, windows), self.prototypes)
         return open_set_scores(embeddings, self.prototypes)
 
     def __post_init__(self) -> None:
@@ -251,11 +424,38 @@ class Head:
             raise ConfigError("an open-set test needs both prototypes and a threshold, or neither")
         if self.prototypes is not None:
             self.prototypes = np.asarray(self.prototypes, np.float32)
+            if self.open_kind is None:
+                self.open_kind = "cosine" if self.precision is None else "mahalanobis"
+            if self.open_kind not in OPEN_SET_KINDS:
+                raise ConfigError(f"open-set kind must be one of {OPEN_SET_KINDS}, got {self.open_kind!r}")
+            if (self.open_kind == "mahalanobis") != (self.precision is not None):
+                raise ConfigError("a mahalanobis open-set test needs a precision, and only it has one")
+        else:
+            self.open_kind = None
         if self.precision is not None:
             d = None if self.prototypes is None else self.prototypes.shape[1]
             self.precision = np.asarray(self.precision, np.float32)
             if self.precision.shape != (d, d):
                 raise ShapeError(f"the open-set precision must be ({d}, {d}), got {self.precision.shape}")
+        extra = 0 if self.stats is None else self.stats.dim
+        if self.kind == "linear" and self.weight is not None and self.weight.shape[1] <= extra:
+            raise ShapeError(f"a linear head over statistics needs a (L, D + {extra}) weight, D > 0")
+        if (
+            self.open_kind == "euclidean"
+            and self.prototypes is not None
+            and self.prototypes.shape[1] <= extra
+        ):
+            raise ShapeError(f"a euclidean open-set test over statistics needs (K, D + {extra}) prototypes")
+        dims = {
+            self._embed_dim_of(a, extra if use else 0)
+            for a, use in (
+                (self.weight, True),
+                (self.prototypes, self.open_kind == "euclidean"),
+            )
+            if a is not None
+        }
+        if len(dims) > 1:
+            raise ShapeError(f"the head's weight and prototypes expect embeddings of different sizes {dims}")
         self.reject = tuple(self.reject)
         if self.reject:
             missing = [r for r in self.reject if r not in self.labels]
@@ -280,29 +480,46 @@ class Head:
         """Whether the head reads the model's embedding output (linear heads and open-set tests do)."""
         return self.kind == "linear" or self.prototypes is not None
 
+    @staticmethod
+    def _embed_dim_of(a: np.ndarray, extra: int) -> int:
+        return int(a.shape[1]) - extra
+
     @property
     def embed_dim(self) -> int | None:
         """D of the embedding the head expects, or None when it reads only logits."""
+        extra = 0 if self.stats is None else self.stats.dim
         if self.weight is not None:
-            return int(self.weight.shape[1])
+            return self._embed_dim_of(self.weight, extra)
         if self.prototypes is not None:
-            return int(self.prototypes.shape[1])
+            return self._embed_dim_of(self.prototypes, extra if self.open_kind == "euclidean" else 0)
         return None
 
-    def __call__(self, logits: np.ndarray, embeddings: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, logits: np.ndarray, embeddings: np.ndarray | None, windows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(B, L) float32 probabilities and (B,) float32 open-set scores (+inf without an open-set test)
-        from the model's (B, C) logits and (B, D) embeddings."""
+        from the model's (B, C) logits and (B, D) embeddings, and the (B, W, 3) windows they came from
+        when the head reads their statistics (:attr:`needs_windows`)."""
         if self.needs_embedding and embeddings is None:
             raise ShapeError("this head reads the model's embedding output, but none was given")
+        vectors = None
+        if self.needs_windows:
+            assert embeddings is not None
+            vectors = self.vectors(embeddings, windows)
         if self.kind == "logits":
             probs = softmax_rows(logits)
         else:
             assert self.weight is not None and self.bias is not None and embeddings is not None
-            probs = softmax_rows(unit_rows(embeddings) @ self.weight.T + self.bias)
+            v = vectors if vectors is not None else unit_rows(embeddings)
+            probs = softmax_rows(v @ self.weight.T + self.bias)
         if self.prototypes is None:
             return probs, np.full(probs.shape[0], np.inf, np.float32)
         assert embeddings is not None
-        scores = self.scores(embeddings)
+        if self.open_kind == "euclidean":
+            v = vectors if vectors is not None else unit_rows(embeddings)
+            scores = euclidean_scores(v, self.prototypes)
+        else:
+            scores = self.scores(embeddings)
         if self.reject:
             assert self.threshold is not None
             rejected = np.isin(probs.argmax(axis=1), self._reject_idx)
@@ -334,12 +551,18 @@ def fit_head(
     scale: float = TEXT_HEAD_SCALE,
     l2: float = 1e-2,
     max_iter: int = 200,
+    stats: StatsSpace | None = None,
+    windows: np.ndarray | None = None,
 ) -> Head:
     """Fit a linear head on (N, D) frozen embeddings with labels (N,) in ``range(len(labels))``.
 
     ``ncm``: nearest class mean, weight = ``scale`` * unit class means (works from one example per class).
     ``logreg``: multinomial logistic regression on the unit embeddings (scipy L-BFGS, L2 penalty ``l2``),
     started from the class means. No open-set test: add one with :func:`taught_open_set`.
+
+    With ``stats`` (the base bundle's :class:`StatsSpace`) and the (N, W, 3) ``windows``, the head works on
+    the head vectors (unit embedding and statistics): ``ncm`` is then the nearest class mean in Euclidean
+    distance, ``scale * (v . c - |c|^2 / 2)`` (the same as the cosine form for unit vectors).
     """
     if method not in FIT_METHODS:
         raise ConfigError(f"method must be one of {FIT_METHODS}, got {method!r}")
@@ -348,12 +571,20 @@ def fit_head(
     y = np.asarray(y, np.int64)
     if e.ndim != 2 or y.shape != (e.shape[0],):
         raise ShapeError(f"expected (N, D) embeddings and (N,) labels, got {e.shape} and {y.shape}")
-    protos = class_prototypes(e, y, n_classes)
-    w0 = protos * np.float32(scale)
-    b0 = np.zeros(n_classes, np.float32)
+    if stats is None:
+        x = e
+        w0 = class_prototypes(e, y, n_classes) * np.float32(scale)
+        b0 = np.zeros(n_classes, np.float32)
+    else:
+        if windows is None:
+            raise ShapeError("a head over window statistics is fitted from the windows too; pass them")
+        x = stats.vectors(e, windows)
+        centres = euclidean_centres(x, y, n_classes, 1)
+        w0 = centres * np.float32(scale)
+        b0 = (-0.5 * scale * (centres.astype(np.float64) ** 2).sum(1)).astype(np.float32)
     if method == "logreg":
-        w0, b0 = _logreg(e, y, n_classes, w0, b0, l2, max_iter)
-    return Head("linear", list(labels), weight=w0, bias=b0)
+        w0, b0 = _logreg(x, y, n_classes, w0, b0, l2, max_iter)
+    return Head("linear", list(labels), weight=w0, bias=b0, stats=stats)
 
 
 def _logreg(
@@ -415,10 +646,12 @@ def taught_open_set(
     base: Head,
     keep: float = OPEN_SET_KEEP,
     reject: Sequence[str] = (),
+    windows: np.ndarray | None = None,
 ) -> Head:
     """``head`` (fitted on a few examples) with an open-set test in the base bundle's metric: the class
-    means of the (N, D) examples as prototypes, the base head's precision when it has a Mahalanobis test
-    (a covariance from a few examples would be noise). The threshold comes from the examples themselves
+    means of the (N, D) examples as prototypes (of their head vectors for a ``euclidean`` test, which
+    needs the (N, W, 3) ``windows``), the base head's precision when it has a Mahalanobis test (a
+    covariance from a few examples would be noise). The threshold comes from the examples themselves
     when every class has at least 3: each example scored against the mean of the OTHER examples of its
     class (leave-one-out), then :func:`choose_threshold`; otherwise the base bundle's threshold is kept.
     Returns ``head`` unchanged when the base has no open-set test.
@@ -432,26 +665,49 @@ def taught_open_set(
                 "bundle with one (the shipped default has)"
             )
         return head
-    e, y, real = _real_label_rows(head.labels, reject, np.asarray(embeddings, np.float64), y)
+    kind = base.score_kind
+    stats = head.stats if head.stats is not None else base.stats
+    x = np.asarray(embeddings, np.float64)
+    if kind == "euclidean":
+        x = head_vectors(stats, x, windows).astype(np.float64)
+    elif kind == "cosine":
+        x = unit_rows(x).astype(np.float64)
+    e, y, real = _real_label_rows(head.labels, reject, x, y)
     n_classes = real.size
     counts = np.bincount(y, minlength=n_classes)[:n_classes]
     prec = base.precision
-    if prec is not None:
+    if kind == "mahalanobis":
         protos, _ = class_gaussians(e, y, n_classes)
+    elif kind == "euclidean":
+        protos = euclidean_centres(e, y, n_classes, 1)
     else:
         protos = class_prototypes(e, y, n_classes)
     thr = base.threshold
     if (counts >= 3).all():
         sums = np.zeros((n_classes, e.shape[1]))
-        np.add.at(sums, y, e if prec is not None else unit_rows(e))
-        loo_means = (sums[y] - (e if prec is not None else unit_rows(e))) / (counts[y] - 1)[:, None]
-        if prec is not None:
-            d = e - loo_means
+        np.add.at(sums, y, e)
+        loo_means = (sums[y] - e) / (counts[y] - 1)[:, None]
+        d = e - loo_means
+        if kind == "mahalanobis":
+            assert prec is not None
             loo = -((d @ prec) * d).sum(1)
+        elif kind == "euclidean":
+            loo = -(d * d).sum(1)
         else:
-            loo = (unit_rows(e) * unit_rows(loo_means)).sum(1)
+            loo = (e * unit_rows(loo_means)).sum(1)
         thr = choose_threshold(loo, keep)
-    return Head(head.kind, head.labels, head.weight, head.bias, protos, float(thr), prec, tuple(reject))
+    return Head(
+        head.kind,
+        head.labels,
+        head.weight,
+        head.bias,
+        protos,
+        float(thr),
+        prec,
+        tuple(reject),
+        stats=stats,
+        open_kind=kind,
+    )
 
 
 def with_open_set(
@@ -465,33 +721,50 @@ def with_open_set(
     seed: int = 0,
     val_y: np.ndarray | None = None,
     reject: Sequence[str] | None = None,
+    stats: StatsSpace | None = None,
+    train_windows: np.ndarray | None = None,
+    val_windows: np.ndarray | None = None,
 ) -> Head:
     """``head`` with an open-set test fitted on known windows only: class means (and, for
     ``mahalanobis``, the shared precision) of the (N, D) embeddings of TRAINING windows with labels in
     ``range(len(head.labels))``; threshold = the score that keeps ``keep`` of the known VALIDATION
     windows' (M, D) embeddings known (:func:`choose_threshold`). ``kind="cosine"``: unit class means, or
     ``per_class`` unit centres per class (:func:`class_centres`, k-means started from ``seed``).
+    ``kind="euclidean"``: ``per_class`` k-means centres per class (:func:`euclidean_centres`) of the head
+    vectors; with ``stats`` (default ``head.stats``) those read the windows' statistics too, from the
+    (N, W, 3) ``train_windows`` and (M, W, 3) ``val_windows``. The returned head carries ``stats`` whatever
+    the kind: a head taught on the bundle (:func:`fit_head`) reads them.
 
     ``reject`` (default ``head.reject``) names reject labels (:class:`Head`): the prototypes are then those
     of the other labels only, and ``val_y`` (M,) labels, when given, leave the reject labels' validation
     windows out of the threshold."""
     rejected = tuple(head.reject if reject is None else reject)
-    train_emb, train_y, real = _real_label_rows(head.labels, rejected, np.asarray(train_emb), train_y)
+    stats = head.stats if stats is None else stats
+    if kind not in OPEN_SET_KINDS:
+        raise ConfigError(f"open-set kind must be one of {OPEN_SET_KINDS}, got {kind!r}")
+    train_x: np.ndarray = np.asarray(train_emb)
+    val_x: np.ndarray = np.asarray(val_emb)
+    if kind == "euclidean":
+        train_x = head_vectors(stats, train_x, train_windows)
+        val_x = head_vectors(stats, val_x, val_windows)
+    train_x, train_y, real = _real_label_rows(head.labels, rejected, train_x, train_y)
     n_classes = real.size
     if rejected and val_y is not None:
-        val_emb = np.asarray(val_emb)[np.isin(np.asarray(val_y), real)]
+        val_x = val_x[np.isin(np.asarray(val_y), real)]
+    prec = None
     if kind == "mahalanobis":
         if per_class != 1:
             raise ConfigError(
-                "the mahalanobis test has one mean per class; per_class > 1 needs kind='cosine'"
+                "the mahalanobis test has one mean per class; per_class > 1 needs kind='cosine' or 'euclidean'"
             )
-        protos, prec = class_gaussians(train_emb, train_y, n_classes)
+        protos, prec = class_gaussians(train_x, train_y, n_classes)
+        thr = choose_threshold(mahalanobis_scores(val_x, protos, prec), keep)
     elif kind == "cosine":
-        protos, prec = class_centres(train_emb, train_y, n_classes, per_class, seed), None
+        protos = class_centres(train_x, train_y, n_classes, per_class, seed)
+        thr = choose_threshold(open_set_scores(val_x, protos), keep)
     else:
-        raise ConfigError(f"open-set kind must be mahalanobis or cosine, got {kind!r}")
-    probe = Head(head.kind, head.labels, head.weight, head.bias, protos, 0.0, prec)
-    thr = choose_threshold(probe.scores(val_emb), keep)
+        protos = euclidean_centres(train_x, train_y, n_classes, per_class, seed)
+        thr = choose_threshold(euclidean_scores(val_x, protos), keep)
     return Head(
         head.kind,
         head.labels,
@@ -501,4 +774,6 @@ def with_open_set(
         threshold=thr,
         precision=prec,
         reject=rejected,
+        stats=stats,
+        open_kind=kind,
     )

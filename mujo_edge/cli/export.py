@@ -6,6 +6,7 @@ Both handlers import torch, executorch and litert-torch lazily, inside the comma
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -169,18 +170,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument(
         "--open-set-kind",
-        choices=("mahalanobis", "cosine"),
+        choices=("mahalanobis", "cosine", "euclidean"),
         default="mahalanobis",
         help="the open-set score: distance to the nearest class mean under the training windows' shared "
-        "covariance (default), or the largest cosine to the class prototypes",
+        "covariance (default), the largest cosine to the class prototypes, or the Euclidean distance to the "
+        "nearest prototype of the head vectors (unit embedding, and the window statistics with "
+        "--window-stats)",
     )
     e.add_argument(
         "--open-set-prototypes",
         type=int,
         default=1,
         metavar="M",
-        help="cosine only: M prototypes per label, k-means centres of its training windows' embeddings "
+        help="cosine and euclidean: M prototypes per label, k-means centres of its training windows "
         "(default 1, the class mean); a label worn or done in several ways gets a prototype for each",
+    )
+    e.add_argument(
+        "--window-stats",
+        type=float,
+        default=0.0,
+        metavar="WEIGHT",
+        help="heads mujo-edge teach fits on the bundle (and a euclidean open-set test) also read 16 "
+        "statistics of each window (wrist orientation, motion intensity, rhythm), standardized on the "
+        "training windows and weighted WEIGHT against the unit embedding (default 0: none)",
     )
     e.add_argument(
         "--reject-labels",
@@ -582,9 +594,17 @@ def _open_set_options(args: argparse.Namespace) -> tuple[float, int]:
     if not 0.0 < keep <= 1.0:
         raise ConfigError(f"--open-set-keep must be in (0, 1], got {keep}")
     per_class = int(args.open_set_prototypes)
-    if per_class < 1 or (per_class > 1 and args.open_set_kind != "cosine"):
+    if per_class < 1 or (per_class > 1 and args.open_set_kind == "mahalanobis"):
         raise ConfigError(
-            f"--open-set-prototypes {per_class}: give a count >= 1; more than one needs --open-set-kind cosine"
+            f"--open-set-prototypes {per_class}: give a count >= 1; more than one needs --open-set-kind "
+            "cosine or euclidean"
+        )
+    weight = float(args.window_stats)
+    words = bool(getattr(args, "labels", None) or getattr(args, "labels_file", None))
+    if not (math.isfinite(weight) and weight >= 0.0) or (weight > 0 and (args.no_open_set or words)):
+        raise ConfigError(
+            f"--window-stats {args.window_stats}: give a weight >= 0 (0: none); the statistics go with the "
+            "open-set test of the student's own labels, so not with --no-open-set, --labels or --labels-file"
         )
     return keep, per_class
 
@@ -639,6 +659,7 @@ def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], lab
                 per_class=per_class,
                 seed=args.seed,
                 reject=_reject_labels(args, manifest),
+                stats_weight=float(args.window_stats) or None,
             )
     elif Path(bundle.path).resolve() != Path(args.out).resolve():
         bundle = bundle.derive(args.out, head=_logits_head(bundle))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,7 @@ def teach_bundle(
 ) -> tuple[Any, dict[str, Any]]:
     """Fit the head on the examples and write the new bundle; returns it and a report (counts, seconds)."""
     from mujo_edge.constants import UNKNOWN_LABEL
-    from mujo_edge.heads import Head, fit_head, taught_open_set
+    from mujo_edge.heads import fit_head, taught_open_set
 
     if UNKNOWN_LABEL in labels:
         raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
@@ -230,27 +231,28 @@ def teach_bundle(
     if emb is None:
         raise DataError(f"{bundle.path}: its model exports no embedding, so it cannot be taught")
     t1 = time.perf_counter()
+    stats = bundle.head.stats  # the base bundle's window statistics, when its head reads them
     head = taught_open_set(
-        fit_head(emb, y_all, present, method=method), emb, y_all, bundle.head, reject=reject
+        fit_head(emb, y_all, present, method=method, stats=stats, windows=x_all),
+        emb,
+        y_all,
+        bundle.head,
+        reject=reject,
+        windows=x_all,
     )
     counts = {lab: int((y_all == c).sum()) for c, lab in enumerate(present)}
     fewest = min(v for k, v in counts.items() if k not in reject)  # the leave-one-out needs 3 of each
     loo_threshold = head.threshold
     base_thr = bundle.head.threshold
-    if head.precision is not None and head.threshold is not None and base_thr is not None:
-        # Same metric as the base bundle's test (its precision), whose threshold was chosen on hundreds of
-        # validation windows: a few examples underestimate how far a known window may lie from its class
-        # mean, so the looser of the two thresholds is kept.
-        head = Head(
-            head.kind,
-            head.labels,
-            head.weight,
-            head.bias,
-            head.prototypes,
-            float(min(head.threshold, base_thr)),
-            head.precision,
-            head.reject,
-        )
+    if (
+        head.score_kind in ("mahalanobis", "euclidean")
+        and head.threshold is not None
+        and base_thr is not None
+    ):
+        # Same metric as the base bundle's test (its precision, or its statistics' space), whose threshold
+        # was chosen on hundreds of validation windows: a few examples underestimate how far a known window
+        # may lie from its class mean, so the looser of the two thresholds is kept.
+        head = dataclasses.replace(head, threshold=float(min(head.threshold, base_thr)))
     t2 = time.perf_counter()
     taught = bundle.derive(
         out,

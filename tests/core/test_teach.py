@@ -58,6 +58,39 @@ def test_teach_two_new_activities_from_five_examples(tmp_path: Path) -> None:
     assert b.file_bytes(b.model().file) == base.file_bytes(base.model().file)  # same student
 
 
+def test_teach_on_the_default_reads_window_statistics_in_bundle_and_pipeline(tmp_path: Path) -> None:
+    """The shipped default carries its training windows' statistics: a head taught on it reads them beside
+    the embedding, the bundle keeps them, and the pipeline gives the taught labels while streaming."""
+    pytest.importorskip("ai_edge_litert")
+    from mujo_edge.assets import DEFAULT_BUNDLE
+    from mujo_edge.features import N_STATS
+    from mujo_edge.firmware_bridge.simulated_session import simulate_stream
+    from mujo_edge.pipeline import Pipeline
+
+    base = Bundle.open(DEFAULT_BUNDLE)
+    assert base.head.stats is not None and base.head.kind == "logits" and not base.head.needs_windows
+    x = np.concatenate([_windows("swing", 5, 0), _windows("shake", 5, 1)])
+    b, _ = teach_bundle(base, tmp_path / "t.mujo", x, ["swing"] * 5 + ["shake"] * 5, ["swing", "shake"])
+    assert b.head.needs_windows and b.head.stats is not None
+    assert b.head.weight is not None and b.head.weight.shape == (2, 32 + N_STATS)
+    assert b.manifest["head"]["stats"] == base.manifest["head"]["stats"]
+    labels = b.classify(np.concatenate([_windows("swing", 10, 5), _windows("shake", 10, 6)]))[0]
+    assert labels[:10].count("swing") >= 9 and labels[10:].count("shake") >= 9
+    # streamed: 20 s of swing then 20 s of shake, through the pipeline's own windows
+    t = np.arange(2000) / 50.0
+    acc = np.zeros((2000, 3), np.float32)
+    acc[:1000, 0] = 0.8 * np.sin(2 * np.pi * 1.0 * t[:1000])
+    acc[1000:, 1] = 0.6 * np.sin(2 * np.pi * 4.0 * t[1000:])
+    acc[:, 2] = 1.0
+    p = Pipeline.from_bundle(b)
+    sim = simulate_stream(acc, 50.0, batch=10)
+    ev = [e for it in sim.items for e in p.feed(it)] + p.close()
+    first = [e.label for e in ev if e.t_end - 1000.0 < 19.0]  # host clock starts at 1000 s
+    last = [e.label for e in ev if e.t_start - 1000.0 > 21.0]
+    assert first and first.count("swing") >= len(first) - 1
+    assert last and last.count("shake") >= len(last) - 1
+
+
 def test_teach_a_label_that_means_none_of_these(tmp_path: Path) -> None:
     # the user also records what they do besides their two activities (here: holding still, arm flat)
     # as "other"; windows like those come out unknown, and "other" is never a window's label

@@ -120,6 +120,24 @@ def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
     assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:]]) != 0
     assert not (tmp_path / "bad.mujo").exists()
 
+    # the euclidean test over the head vectors with window statistics (same verified model)
+    stats = tmp_path / "stats.mujo"
+    argv = [
+        "export", str(work / "student"), "--from-bundle", str(out), "--out", str(stats),
+        "--data", str(work / "known"), "--open-set-kind", "euclidean", "--open-set-prototypes", "2",
+        "--window-stats", "0.3",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    st = Bundle.open(stats)
+    assert st.head.score_kind == "euclidean" and st.head.stats is not None and st.head.stats.weight == 0.3
+    assert st.head.needs_windows and st.head.prototypes is not None
+    assert st.head.prototypes.shape == (2 * len(KNOWN), st.head.embed_dim + st.head.stats.dim)
+    assert st.manifest["head"]["stats"]["features"] == "window-stats-1"
+    assert st.file_bytes(st.model().file) == b.file_bytes(b.model().file)
+    assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:-1], "-1"]) != 0
+    assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:], "--no-open-set"]) != 0
+    assert not (tmp_path / "bad.mujo").exists()
+
     # a label that means "none of these" (here squats stands in for a class trained on other activities)
     rej = tmp_path / "reject.mujo"
     argv = [
