@@ -283,7 +283,7 @@ def refit_clocks(clocks: Sequence[ClockModel]) -> None:
         lat_a = np.zeros((d, width))
         t.ravel()[at] = np.array(flat_t) - np.repeat(np.array(refs), count)  # sensor time from the last point
         lat_a.ravel()[at] = flat_lat
-        offset, skew = envelope_fit(t, lat_a, count)
+        offset, skew = fit_rows(t, lat_a, count)
         for (c, ts, _), off, sk in zip(group, offset.tolist(), skew.tolist(), strict=True):
             c._set_fit(off, sk, ts[-1], len(ts))
 
@@ -347,6 +347,27 @@ def observe_clocks(clocks: Sequence[ClockModel], t_sensor_s: np.ndarray, t_recv_
         else:
             for b, ts, la in zip(bid[i].tolist(), t_sensor_s[i].tolist(), lat[i].tolist(), strict=True):
                 c._add(int(b), ts, la)
+
+
+#: Rows of at most 8 * m points are fitted at a width of 8 * m columns (m = 1..7), longer ones at full width:
+#: a row's arithmetic depends on its own points and count only, and the early rows of a clock (a point every
+#: 2 s, refitted at each) cost a fraction of the full width.
+FIT_WIDTH_STEP: int = 8
+
+
+def fit_rows(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`envelope_fit` of rows laid out at full width (D, P), each fitted at the width its count
+    gives (:data:`FIT_WIDTH_STEP`): whichever rows are fitted together, a row's line is the same."""
+    d, p = x.shape
+    width = np.minimum(-(-count // FIT_WIDTH_STEP) * FIT_WIDTH_STEP, p)
+    width[width > p - p % FIT_WIDTH_STEP] = p  # (a last, partial step: the full width)
+    offset, skew = np.zeros(d), np.zeros(d)
+    for w in np.unique(width).tolist():
+        rows = np.flatnonzero(width == w)
+        if rows.size == d and w == p:
+            return envelope_fit(x, lat, count)
+        offset[rows], skew[rows] = envelope_fit(x[rows, :w], lat[rows, :w], count[rows])
+    return offset, skew
 
 
 def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -584,10 +605,13 @@ class ClockRows:
         n = self.closed[r]
         self.b_id[r, n], self.b_t[r, n], self.b_lat[r, n] = self.bid[r], self.t_min[r], self.lat_min[r]
         n = n + 1
-        valid = np.arange(self.width)[None, :] < n[:, None]
         # ClockModel._add pops from the front while the oldest bucket is out of the window
-        out = valid & (self.b_id[r] * self.bucket_s < (t_p - self.window_s)[:, None])
-        gone = np.cumprod(out, axis=1).sum(axis=1)
+        old = self.b_id[r, 0] * self.bucket_s < t_p - self.window_s  # (the oldest is out: any are)
+        gone = np.zeros(r.size, np.int64)
+        if old.any():
+            valid = np.arange(self.width)[None, :] < n[:, None]
+            out = valid & (self.b_id[r] * self.bucket_s < (t_p - self.window_s)[:, None])
+            gone = np.cumprod(out, axis=1).sum(axis=1)
         if gone.any():
             s = np.flatnonzero(gone)
             rs = r[s]
@@ -651,5 +675,5 @@ class ClockRows:
             f = rows[fit]
             x = np.where(valid[fit], pts_t[fit] - ref[fit][:, None], 0.0)
             lat = np.where(valid[fit], pts_lat[fit], 0.0)
-            offset, skew = envelope_fit(x, lat, n[fit])
+            offset, skew = fit_rows(x, lat, n[fit])
             self.off[f], self.skew[f], self.ref[f], self.npts[f] = offset, skew, ref[fit], n[fit]

@@ -9,6 +9,7 @@ from mujo_edge.clock import (
     ClockModel,
     ClockRows,
     envelope_fit,
+    fit_rows,
     gap_threshold_s,
     host_stamp,
     observe_clocks,
@@ -260,3 +261,23 @@ def test_clock_rows_equal_each_clock_point_by_point(k: int) -> None:
     assert left >= 4 and joined >= d + 4
     assert sum(c.resets for c in alone) >= 3
     assert all(c.fit is not None and c.fit.n_points > 30 for c in alone)
+
+
+def test_fit_rows_gives_each_row_its_own_line_whichever_rows_come_with_it() -> None:
+    """Rows fitted at the width their count gives: a row's line is the same fitted alone or with rows of
+    other counts, and the line of the full width up to rounding."""
+    rng = np.random.default_rng(13)
+    d, width = 40, 63
+    count = rng.integers(3, width, d)
+    x, lat = np.zeros((d, width)), np.zeros((d, width))
+    for i, c in enumerate(count):
+        x[i, :c] = np.sort(rng.uniform(-120, 0, c))
+        x[i, c - 1] = 0.0
+        lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c] + rng.exponential(0.01, c)
+    together = fit_rows(x, lat, count)
+    for i in range(d):
+        alone = fit_rows(x[i : i + 1], lat[i : i + 1], count[i : i + 1])
+        assert alone[0][0] == together[0][i] and alone[1][0] == together[1][i]
+    full = envelope_fit(x, lat, count)
+    assert np.allclose(full[0], together[0], rtol=0, atol=1e-12)
+    assert np.allclose(full[1], together[1], rtol=0, atol=1e-12)
