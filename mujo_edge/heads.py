@@ -39,7 +39,7 @@ Part of the runtime core: numpy (and scipy for the logistic head), never torch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -239,14 +239,29 @@ def class_centres(
     if per_class == 1:
         return class_prototypes(embeddings, y, n_classes)
     e = unit_rows(embeddings).astype(np.float64)
+    return _centres_by_class(
+        e, y, n_classes, per_class, seed, lambda x, m, rng: _spherical_kmeans(x, m, rng, iters)
+    )
+
+
+def _centres_by_class(
+    v: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    per_class: int,
+    seed: int,
+    cluster: Callable[[np.ndarray, int, np.random.Generator], np.ndarray],
+) -> np.ndarray:
+    """(K, V) float32: ``cluster(rows, per_class, rng)`` of each class's rows of ``v``, classes in order; a
+    class with no more rows than ``per_class`` keeps each. ShapeError when a class has none."""
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
     out = []
     for c in range(n_classes):
-        x = e[y == c]
+        x = v[y == c]
         if len(x) == 0:
             raise ShapeError(f"class {c} has no example; every label needs at least one window")
-        out.append(_spherical_kmeans(x, per_class, rng, iters) if len(x) > per_class else x)
+        out.append(cluster(x, per_class, rng) if len(x) > per_class else x)
     return np.concatenate(out).astype(np.float32)
 
 
@@ -280,21 +295,11 @@ def euclidean_centres(
     Raises ShapeError when a class has no window, ConfigError for ``per_class < 1``."""
     if per_class < 1:
         raise ConfigError(f"per_class must be >= 1, got {per_class}: the prototypes kept per class")
-    v = np.asarray(vectors, np.float64)
-    y = np.asarray(y)
-    rng = np.random.default_rng(seed)
-    out = []
-    for c in range(n_classes):
-        x = v[y == c]
-        if len(x) == 0:
-            raise ShapeError(f"class {c} has no example; every label needs at least one window")
-        if len(x) <= per_class:
-            out.append(x)
-        elif per_class == 1:
-            out.append(x.mean(0, keepdims=True))
-        else:
-            out.append(_kmeans(x, per_class, rng, iters))
-    return np.concatenate(out).astype(np.float32)
+
+    def cluster(x: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+        return x.mean(0, keepdims=True) if m == 1 else _kmeans(x, m, rng, iters)
+
+    return _centres_by_class(np.asarray(vectors, np.float64), y, n_classes, per_class, seed, cluster)
 
 
 def _kmeans(x: np.ndarray, m: int, rng: np.random.Generator, iters: int) -> np.ndarray:
