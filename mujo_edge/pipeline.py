@@ -61,6 +61,10 @@ RECV_DECIMALS: int = 6
 EVENT_MIN_STEP_S: float = 1e-3
 #: A step advances the due devices of one rate in lockstep when at least this many share a sample count.
 LOCKSTEP_MIN_DEVICES: int = 4
+#: A lockstep group keeps at most this many ticks waiting as blocks (feed_arrays): past it, the devices still
+#: holding the oldest block (a watch that fell silent with samples waiting) get their samples moved to their
+#: own pending lists, so one silent watch does not keep every later tick in memory.
+MAX_WAITING_BLOCKS: int = 64
 #: The wrists a watch can be worn on (``Pipeline(wrist=...)``).
 WRISTS = ("left", "right")
 #: Status kinds after which a device's run ends (the grid restarts with the next sample).
@@ -468,6 +472,10 @@ class _Group:
         pos[rows] = np.arange(rows.size)
         self.blocks.append((rows, pos, t, x, last, recv, point))
         self.pending[rows] += t.shape[1]
+        if len(self.blocks) > MAX_WAITING_BLOCKS:  # the rows holding the oldest block wait in their lists
+            old = self.blocks[0][0]
+            held = old[(self.taken[old] <= self.base) & (self.pending[old] > 0)]
+            self.flush([self.devs[r] for r in held.tolist()])
 
     def _waiting(self, r: int) -> list[tuple[int, _Block]]:
         """Row ``r``'s position in each block it has not taken yet, with the block."""

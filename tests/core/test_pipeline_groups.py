@@ -159,3 +159,38 @@ def test_a_bad_item_mid_call_raises_and_loses_no_samples() -> None:
         assert set(a) == set(b)
         for device, events in b.items():
             assert a[device] == events, (lockstep, device)
+
+
+def test_a_silent_watch_does_not_keep_the_waiting_blocks() -> None:
+    """A watch of a lockstep group falls silent with samples waiting in the group's blocks (feed_arrays): the
+    blocks stay bounded (its samples move to its own lists), and when it comes back its events are the
+    per-device path's."""
+    rng = np.random.default_rng(3)
+    d, silent = 8, range(30, 30 + pipeline_mod.MAX_WAITING_BLOCKS + 40)
+    t0 = rng.uniform(0, 1e4, d)
+    fast, slow = _pipeline(True), _pipeline(False)
+    got_fast: list[ActivityEvent] = []
+    got_slow: list[ActivityEvent] = []
+    most = 0
+    for k in range(240):
+        rows = [i for i in range(d) if not (i == 3 and k in silent)]
+        t = t0[rows, None] + (k * N + np.arange(N))[None, :] / RATE
+        recv = t[:, -1] + 50.0 + rng.exponential(0.01, len(rows))
+        acc = (0.8 * np.sin(t[:, :, None] * [1.0, 1.3, 0.7]) + rng.normal(0, 0.05, (len(rows), N, 3))).astype(
+            np.float32
+        )
+        names = [f"w{i}" for i in rows]
+        got_fast += fast.feed_arrays(names, acc, recv, RATE, t)
+        got_slow += slow.feed_many(
+            [SampleBatch(n, acc[j], float(recv[j]), RATE, t[j]) for j, n in enumerate(names)]
+        )
+        group = fast._groups.get(RATE)
+        most = max(most, len(group.blocks) if group is not None else 0)
+    got_fast += fast.close()
+    got_slow += slow.close()
+    a, b = _by_device(got_fast), _by_device(got_slow)
+    assert set(a) == set(b) == {f"w{i}" for i in range(d)}
+    for device, events in b.items():
+        assert a[device] == events, device
+        assert fast.stats[device].to_dict() == slow.stats[device].to_dict(), device
+    assert 4 <= most <= pipeline_mod.MAX_WAITING_BLOCKS + 1
