@@ -302,11 +302,15 @@ class _Device:
                 return
         st.samples_in += t.size
         prev = self.run_last_t
-        if not flags and prev is not None and 0.0 < t[0] - prev <= self.gap_s:
+        if not flags and (prev is None or 0.0 < t[0] - prev <= self.gap_s):
             d = t[1:] - t[:-1]
             if not d.size or (d.min() > 0.0 and d.max() <= self.gap_s):  # the usual case: no gap at all
-                st._rate_n += t.size
-                st._rate_span_s += float(t[-1]) - prev
+                if prev is None:  # the run's first samples (what the general split below does for them)
+                    st._rate_n += t.size - 1
+                    st._rate_span_s += float(t[-1]) - float(t[0])
+                else:
+                    st._rate_n += t.size
+                    st._rate_span_s += float(t[-1]) - prev
                 self._push(t, x, out)
                 return
         # Where does a new run begin? At a step beyond the gap threshold (or back in time), at a

@@ -197,12 +197,17 @@ class WindowRows:
     def add(self, windowers: list[StreamWindower]) -> None:
         """Append a row per windower (its buffer copied into the ring)."""
         d = len(windowers)
+        held = np.array([(w._n, w._buf_x.shape[0]) for w in windowers], np.int64).reshape(d, 2)
+        n, b = held[:, 0], held[:, 1]
+        if d and int(b.max()) > self.ring:
+            raise ShapeError(f"a windower holds {int(b.max())} samples, more than the ring's {self.ring}")
         buf = np.zeros((d, self.ring, 3), np.float32)
-        for i, w in enumerate(windowers):
-            b = w._buf_x.shape[0]
-            if b > self.ring:
-                raise ShapeError(f"a windower holds {b} samples, more than the ring's {self.ring}")
-            buf[i, np.arange(w._n - b, w._n) % self.ring] = w._buf_x
+        if d and b.any():  # every buffer into its row's ring places, by one flat index
+            row = np.repeat(np.arange(d), b)
+            run = np.arange(int(b.sum())) - np.repeat(np.cumsum(b) - b, b) + np.repeat(n - b, b)
+            buf.reshape(-1, 3)[row * self.ring + run % self.ring] = np.concatenate(
+                [w._buf_x for w in windowers]
+            )
         self.buf = np.concatenate([self.buf, buf])
         self.next = np.concatenate([self.next, np.array([w._next for w in windowers], np.int64)])
 
