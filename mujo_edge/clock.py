@@ -359,13 +359,19 @@ def fit_rows(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndar
     """:func:`envelope_fit` of rows laid out at full width (D, P), each fitted at the width its count
     gives (:data:`FIT_WIDTH_STEP`): whichever rows are fitted together, a row's line is the same."""
     d, p = x.shape
-    width = np.minimum(-(-count // FIT_WIDTH_STEP) * FIT_WIDTH_STEP, p)
-    width[width > p - p % FIT_WIDTH_STEP] = p  # (a last, partial step: the full width)
+    step = FIT_WIDTH_STEP
+    if d == 1:  # (one clock: no grouping)
+        w = min(-(-int(count[0]) // step) * step, p)
+        w = p if w > p - p % step else w
+        return envelope_fit(x[:, :w], lat[:, :w], count)
+    width = np.minimum(-(-count // step) * step, p)
+    width[width > p - p % step] = p  # (a last, partial step: the full width)
+    lo, hi = int(width.min()), int(width.max())
+    if lo == hi:  # one width for all (the columns past it are padding)
+        return envelope_fit(x[:, :lo], lat[:, :lo], count)
     offset, skew = np.zeros(d), np.zeros(d)
     for w in np.unique(width).tolist():
         rows = np.flatnonzero(width == w)
-        if rows.size == d and w == p:
-            return envelope_fit(x, lat, count)
         offset[rows], skew[rows] = envelope_fit(x[rows, :w], lat[rows, :w], count[rows])
     return offset, skew
 

@@ -137,15 +137,16 @@ class StreamStats:
 
 
 def round_array(t_s: np.ndarray, decimals: int) -> np.ndarray:
-    """:func:`round_times` as an array."""
+    """:func:`round_times` as an array of ``t_s``'s shape."""
     scale = 10.0**decimals
     with np.errstate(invalid="ignore", over="ignore"):
         p = t_s * scale
         out: np.ndarray = np.rint(p) / scale
         risky = ~(np.abs(p) < 2.0**52) | (np.abs(p - np.floor(p) - 0.5) <= 4 * np.spacing(np.abs(p)))
     if risky.any():
+        flat, src = out.reshape(-1), np.asarray(t_s).reshape(-1)  # (views: out is contiguous)
         for i in np.flatnonzero(risky).tolist():
-            out[i] = round(float(t_s[i]), decimals)
+            flat[i] = round(float(src[i]), decimals)
     return out
 
 
@@ -220,7 +221,7 @@ class _Device:
         self._t: list[np.ndarray] = []  # pending sample times
         self._x: list[np.ndarray] = []  # pending samples
         self._clock_t: list[float] = []  # pending clock points: last sample's sensor time...
-        self._clock_r: list[float] = []  # ...and the receive time
+        self._clock_r: list[float] = []  # ...and the receive time (rounded to RECV_DECIMALS when taken)
         self._flags: list[int] = []  # pending sample offsets where a decoder-flagged gap begins
         self._n = 0  # pending samples
         self.last_t: float | None = None  # last sample added (sensor clock, or host for host-stamped)
@@ -239,10 +240,10 @@ class _Device:
     def add(self, b: SampleBatch) -> bool:
         """Append a batch; True when it is time to :meth:`process` (a window is due, or a gap)."""
         n = b.acc_g.shape[0]
-        t_recv = round(float(b.t_recv_s), RECV_DECIMALS)
+        t_recv = float(b.t_recv_s)  # (a clock point's is rounded to RECV_DECIMALS where it is taken)
         ts = b.t_sensor_s
         if ts is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
-            t = host_stamp(n, t_recv, self.rate_hz, self.last_t)
+            t = host_stamp(n, round(t_recv, RECV_DECIMALS), self.rate_hz, self.last_t)
             t_end = float(t[-1])
         else:
             t = ts
@@ -282,7 +283,8 @@ class _Device:
         flags = self._flags
         self._t, self._x, self._flags, self._n = [], [], [], 0
         if self._clock_t:
-            self.clock.observe_many(self._clock_t, self._clock_r, refit=refit)
+            recv = [round(r, RECV_DECIMALS) for r in self._clock_r]
+            self.clock.observe_many(self._clock_t, recv, refit=refit)
             self._clock_t, self._clock_r = [], []
         return t, x, flags
 
@@ -607,7 +609,9 @@ class _Group:
             t = np.concatenate([a for dev in devs for a in dev._t]).reshape(d, n)
             x = np.concatenate([a for dev in devs for a in dev._x]).reshape(d, n, 3)
             ct = np.array([dev._clock_t for dev in devs], np.float64).reshape(d, k)
-            cr = np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k)
+            cr = round_array(
+                np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k), RECV_DECIMALS
+            )
         else:
             t, x, ct, cr = data
         rows = np.array([dev.row for dev in devs], np.int64)

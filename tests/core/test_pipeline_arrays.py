@@ -11,7 +11,7 @@ import mujo_edge.pipeline as pipeline_mod
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
-from mujo_edge.pipeline import Pipeline, round_times
+from mujo_edge.pipeline import Pipeline, round_array, round_times
 from mujo_edge.samples import SampleBatch
 
 LABELS = ["a", "b", "c", "d"]
@@ -174,6 +174,11 @@ def test_round_times_equals_python_round() -> None:
     got = round_times(v, 6)
     want = [round(float(x), 6) for x in v]
     assert [g == w or (g != g and w != w) for g, w in zip(got, want, strict=True)] == [True] * v.size
+    # the array form, of any shape (a step's clock points are (devices, points))
+    cut = v[: v.size // 30 * 30]
+    grid = round_array(cut.reshape(-1, 30), 6)
+    assert grid.shape == (cut.size // 30, 30)
+    assert np.array_equal(grid.ravel(), np.array(want[: cut.size]), equal_nan=True)
 
 
 def test_feed_arrays_devices_due_on_different_ticks() -> None:
