@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
+from mujo_edge.calibration import PitCalibration
 from mujo_edge.clock import MAX_SKEW, ClockModel, ClockRows, gap_threshold_s, host_stamp
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
@@ -197,6 +198,7 @@ class _Ready:
     t_end: np.ndarray  # (B,) host s
     new_run: list[bool]
     skew_ppm: list[float] | None = None  # each device's clock skew (a lockstep group's; None: read the clock)
+    calibrated: bool = False  # x went through the pipeline's calibration already (a lockstep group's)
 
 
 class _Device:
@@ -416,7 +418,16 @@ class _Group:
         self.grid = GridRows(rate_hz, p.rate_hz)
         g = self.grid.template
         # the ring holds a window and the most grid samples one step can bring (BAND_ROWS inputs)
-        self.windows = WindowRows(p.window, p.hop, p.window + math.ceil(BAND_ROWS * g.rate_hz / rate_hz) + 4)
+        # A PIT calibration maps each value on its own: the group maps every grid sample once, as it arrives,
+        # and cuts calibrated windows (each sample lies in window / hop windows); other calibrations see the
+        # windows, as on the per-device path.
+        cal = p.calibration
+        self.windows = WindowRows(
+            p.window,
+            p.hop,
+            p.window + math.ceil(BAND_ROWS * g.rate_hz / rate_hz) + 4,
+            cal.apply if isinstance(cal, PitCalibration) else None,
+        )
         self.clock = ClockRows()
         self.last_start = np.zeros(0)  # NaN: no event yet
         self.new_run = np.zeros(0, bool)
@@ -716,7 +727,8 @@ class _Group:
         self.new_run[r] = False
         s = c.skew[r]
         ppm = (-s / (1.0 + s) * 1e6).tolist()  # ClockFit.skew_ppm
-        ready.append(_Ready(members, ks[with_w].tolist(), wins, t_start, t_end, new_run, ppm))
+        calibrated = self.windows.transform is not None
+        ready.append(_Ready(members, ks[with_w].tolist(), wins, t_start, t_end, new_run, ppm, calibrated))
 
 
 class Pipeline:
@@ -1122,9 +1134,17 @@ class Pipeline:
             self._end(dev, ready, cut=s.kind != "stopped")
 
     def _classify(self, ready: list[_Ready]) -> list[ActivityEvent]:
-        x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
-        if self.calibration is not None:
-            x = self.calibration.apply(x)
+        cal = self.calibration
+        if cal is None or not any(r.calibrated for r in ready):
+            x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
+            if cal is not None:
+                x = cal.apply(x)
+        elif all(r.calibrated for r in ready):
+            x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
+        else:  # the windows not calibrated yet in one call, then every window in order
+            raw = [r.x for r in ready if not r.calibrated]
+            done = iter(np.split(cal.apply(np.concatenate(raw)), np.cumsum([a.shape[0] for a in raw])[:-1]))
+            x = np.concatenate([r.x if r.calibrated else next(done) for r in ready])
         n_labels = len(self.labels)
         if self.head is not None:
             logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)

@@ -11,6 +11,7 @@ recordings or streaming.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,14 +185,23 @@ class WindowRows:
 
     :meth:`push` cuts the windows each :meth:`StreamWindower.push` would, bit for bit; :meth:`restore` writes
     a row back into a windower that then goes on by itself.
+
+    ``transform``: an elementwise map of the samples (a PIT calibration's ``apply``), or None. With one, a
+    second ring holds every sample mapped once, as it arrives, and the windows are cut from it: the windows
+    of the map applied to each window (each sample lies in ``window / hop`` windows), for a fraction of the
+    work. The first ring keeps the samples as they are, for :meth:`restore`.
     """
 
-    def __init__(self, window: int, hop: int, ring: int) -> None:
+    def __init__(
+        self, window: int, hop: int, ring: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> None:
         if ring < window:
             raise ShapeError(f"the ring must hold a window ({window} samples), got {ring}")
         self.window, self.hop, self.ring = window, hop, ring
+        self.transform = transform
         self._offsets = np.arange(window)
         self.buf = np.zeros((0, ring, 3), np.float32)
+        self.mapped = self.buf  # the mapped ring (the same array without a transform)
         self.next = np.zeros(0, np.int64)
 
     def add(self, windowers: list[StreamWindower]) -> None:
@@ -202,18 +212,23 @@ class WindowRows:
         if d and int(b.max()) > self.ring:
             raise ShapeError(f"a windower holds {int(b.max())} samples, more than the ring's {self.ring}")
         buf = np.zeros((d, self.ring, 3), np.float32)
+        mapped = np.zeros_like(buf) if self.transform is not None else buf
         if d and b.any():  # every buffer into its row's ring places, by one flat index
             row = np.repeat(np.arange(d), b)
             run = np.arange(int(b.sum())) - np.repeat(np.cumsum(b) - b, b) + np.repeat(n - b, b)
-            buf.reshape(-1, 3)[row * self.ring + run % self.ring] = np.concatenate(
-                [w._buf_x for w in windowers]
-            )
+            at = row * self.ring + run % self.ring
+            held_x = np.concatenate([w._buf_x for w in windowers])
+            buf.reshape(-1, 3)[at] = held_x
+            if self.transform is not None:
+                mapped.reshape(-1, 3)[at] = self.transform(held_x)
         self.buf = np.concatenate([self.buf, buf])
+        self.mapped = np.concatenate([self.mapped, mapped]) if self.transform is not None else self.buf
         self.next = np.concatenate([self.next, np.array([w._next for w in windowers], np.int64)])
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` (bool) is True."""
         self.buf, self.next = self.buf[mask], self.next[mask]
+        self.mapped = self.mapped[mask] if self.transform is not None else self.buf
 
     def restore(self, i: int, w: StreamWindower, n: int, t0: float, rate_hz: float) -> None:
         """Write row ``i`` (``n`` samples in its run, whose grid starts at ``t0``) back into ``w``."""
@@ -241,8 +256,8 @@ class WindowRows:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Append ``count[i]`` new grid samples ``x[i]`` (D, Q, 3) to row ``rows[i]``, which held ``n_old[i]``
         samples of a run whose grid starts at ``t0[i]``; returns ``(windows, t_first, k)``: every row's
-        completed windows (B, window, 3) and their first samples' times (B,), row after row, and how many each
-        row has (D,)."""
+        completed windows (B, window, 3) (of the mapped samples, with a transform) and their first samples'
+        times (B,), row after row, and how many each row has (D,)."""
         window, hop, ring = self.window, self.hop, self.ring
         d, q = x.shape[:2]
         nxt = self.next[rows]
@@ -251,8 +266,11 @@ class WindowRows:
             raise ShapeError(f"a step of {q} grid samples overflows the ring of {ring}")
         # The new samples into the ring, as rows of the flat (D * ring, 3) view: one index per sample. A
         # row's padding past count[i] lands on ring places no window reads before the next push writes them.
-        flat = self.buf.reshape(-1, 3)
-        flat[self._places(rows, n_old, q).ravel()] = x.reshape(-1, 3)
+        at = self._places(rows, n_old, q).ravel()
+        self.buf.reshape(-1, 3)[at] = x.reshape(-1, 3)
+        flat = self.mapped.reshape(-1, 3)
+        if self.transform is not None:
+            flat[at] = self.transform(x).reshape(-1, 3)
         k = np.where(n_new - nxt >= window, (n_new - window - nxt) // hop + 1, 0)
         total = int(k.sum())
         rank = np.arange(total) - np.repeat(np.cumsum(k) - k, k)

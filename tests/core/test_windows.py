@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mujo_edge.calibration import PitCalibration
 from mujo_edge.constants import HOP, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.windows import (
@@ -104,13 +105,17 @@ def test_push_windows_lockstep_equals_each_push(equal: bool) -> None:
     assert sum(w._next for w in alone) > 0
 
 
-def test_window_rows_equal_each_push_and_restore() -> None:
+@pytest.mark.parametrize("mapped", [False, True])
+def test_window_rows_equal_each_push_and_restore(mapped: bool) -> None:
     """Windowers kept as rows in a ring (a lockstep group's) cut each one's own windows, on any subset of rows
-    and any sample counts, and a row written back continues as its windower would."""
+    and any sample counts, and a row written back continues as its windower would; with an elementwise
+    transform (a PIT calibration) the windows are those of the transform applied to each window."""
     rng = np.random.default_rng(6)
     d, q, rate = 7, 60, 50.0
     alone = [StreamWindower() for _ in range(d)]
-    rows = WindowRows(100, 50, 100 + q + 4)
+    pit = PitCalibration.fit(rng.normal(0, 1.2, (4000, 3)), rng.normal(0, 1.0, (4000, 3)))
+    transform = pit.apply if mapped else None
+    rows = WindowRows(100, 50, 100 + q + 4, transform)
     t0 = rng.uniform(0, 100, d)
     start = [StreamWindower() for _ in range(d)]
     rows.add(start)
@@ -127,7 +132,8 @@ def test_window_rows_equal_each_push_and_restore() -> None:
         wins, t_first, ks = rows.push(sel, n[sel], x, count, t0[sel], rate)
         n[sel] += count
         assert ks.tolist() == [len(r) for r in ref]
-        assert np.array_equal(wins, np.concatenate([r.x for r in ref]))
+        want = np.concatenate([r.x for r in ref])
+        assert np.array_equal(wins, pit.apply(want) if mapped else want)
         assert np.array_equal(t_first, np.concatenate([r.t_first_s for r in ref]))
         if step % 9 == 8:
             for i in range(d):
