@@ -616,18 +616,32 @@ class _Group:
                 d = len(devs)
                 if not d:
                     return
-            # every device has n pending samples: one concatenation lays them out as (D, n) and (D, n, 3)
-            t = np.concatenate([a for dev in devs for a in dev._t]).reshape(d, n)
-            x = np.concatenate([a for dev in devs for a in dev._x]).reshape(d, n, 3)
-            ct = np.array([dev._clock_t for dev in devs], np.float64).reshape(d, k)
-            cr = round_array(
-                np.array([dev._clock_r for dev in devs], np.float64).reshape(d, k), RECV_DECIMALS
-            )
+            # every device has n pending samples and k clock points: one pass over the devices gathers them,
+            # one concatenation each lays them out as (D, n), (D, n, 3) and (D, k)
+            ts: list[np.ndarray] = []
+            xs: list[np.ndarray] = []
+            cts: list[float] = []
+            crs: list[float] = []
+            rows_l: list[int] = []
+            prev_l: list[float | None] = []
+            for dev in devs:
+                ts += dev._t
+                xs += dev._x
+                cts += dev._clock_t
+                crs += dev._clock_r
+                rows_l.append(dev.row)
+                prev_l.append(dev.run_last_t)
+            t = np.concatenate(ts).reshape(d, n)
+            x = np.concatenate(xs).reshape(d, n, 3)
+            ct = np.array(cts, np.float64).reshape(d, k)
+            cr = round_array(np.array(crs, np.float64), RECV_DECIMALS).reshape(d, k)
+            rows = np.array(rows_l, np.int64)
+            prev = np.array(prev_l, np.float64)
         else:
             t, x, ct, cr = data
-        rows = np.array([dev.row for dev in devs], np.int64)
+            rows = np.array([dev.row for dev in devs], np.int64)
+            prev = np.array([dev.run_last_t for dev in devs], np.float64)
         gap_s = devs[0].gap_s
-        prev = np.array([dev.run_last_t for dev in devs], np.float64)
         first = t[:, 0] - prev
         # The per-device path's test for "a plain continuation": finite, increasing, no step beyond a gap.
         ok = np.isfinite(x.sum(axis=(1, 2)) + t.sum(axis=1)) & (first > 0.0) & (first <= gap_s)
