@@ -663,9 +663,12 @@ class ClockRows:
     def _refit(self, rows: np.ndarray) -> None:
         """refit_clocks for ``rows``: the closed buckets and the open one, as each clock's _points gives."""
         n = self.closed[rows] + 1
-        w = self.width
-        pts_t = self.b_t[rows].copy()
-        pts_lat = self.b_lat[rows].copy()
+        # only the columns the longest row's width class needs (fit_rows gives each row the same class)
+        full, step = self.width, FIT_WIDTH_STEP
+        w = -(-int(n.max()) // step) * step
+        w = full if w > full - full % step else w
+        pts_t = self.b_t[rows, :w]
+        pts_lat = self.b_lat[rows, :w]
         i = np.arange(rows.size)
         pts_t[i, n - 1], pts_lat[i, n - 1] = self.t_min[rows], self.lat_min[rows]
         valid = np.arange(w)[None, :] < n[:, None]
