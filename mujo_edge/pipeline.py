@@ -433,7 +433,8 @@ class _Group:
         self.new_run = np.zeros(0, bool)
         self.window_s = p.window / p.rate_hz
         self.grid_dt = 1.0 / p.rate_hz
-        self.version = 0  # changes at every join and release (rows move)
+        self.version = 0  # changes at every join, release and flush
+        self.dead = 0  # rows of devices that left (their state written back), until the next compaction
         # Ticks fed as arrays (Pipeline.feed_arrays) wait here, one block per tick, instead of in each
         # device's pending lists: (rows (B,), each group row's position among them (-1: not there; rows that
         # joined later are past the end), t (B, n), x (B, n, 3), last sample time (B,), receive time (B,),
@@ -570,12 +571,16 @@ class _Group:
         return t, x, ct, cr
 
     def release(self, devs: list[_Device]) -> None:
-        """Write the rows of ``devs`` (members) back into their own grid, windower and clock, and drop them
-        (every waiting block goes to the devices' pending lists first: the rows move)."""
-        self.flush()
-        keep = np.ones(len(self.devs), bool)
+        """Write the rows of ``devs`` (members) back into their own grid, windower and clock (their samples
+        waiting in blocks go to their own pending lists first) and leave the rows dead: the others' rows stay
+        where they are, so their blocks and the tick plan keep; the arrays are compacted once half the rows
+        are dead."""
+        live = [d for d in devs if d.group is self]
+        if not live:
+            return
+        self.flush(live)
         rate = self.grid.template.rate_hz
-        for d in devs:
+        for d in live:
             i = d.row
             self.grid.restore(i, d.grid)
             self.windows.restore(i, d.windower, int(self.grid.k[i]), float(self.grid.t0[i]), rate)
@@ -584,17 +589,30 @@ class _Group:
             d.last_event_start = None if math.isnan(last) else last
             d.new_run = bool(self.new_run[i])
             d.group = None
-            keep[i] = False
+        self.dead += len(live)
+        self.version += 1
+        if 2 * self.dead > len(self.devs):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop the dead rows (every waiting block goes to the devices' pending lists first: rows move)."""
+        self.flush()
+        keep = np.array([d.group is self and d.row == i for i, d in enumerate(self.devs)], bool)
         self.grid.keep(keep)
         self.windows.keep(keep)
         self.clock.keep(keep)
         self.last_start, self.new_run = self.last_start[keep], self.new_run[keep]
         self.last_t, self.due_t = self.last_t[keep], self.due_t[keep]
         self.taken, self.pending = self.taken[keep], self.pending[keep]
-        self.devs = [d for d in self.devs if d.group is self]
+        self.devs = [d for d, k in zip(self.devs, keep.tolist(), strict=True) if k]
         for i, d in enumerate(self.devs):
             d.row = i
+        self.dead = 0
         self.version += 1
+
+    def members(self) -> list[_Device]:
+        """The devices in the group (``devs`` also holds those of dead rows)."""
+        return [d for i, d in enumerate(self.devs) if d.group is self and d.row == i]
 
     def step(
         self,
@@ -1082,10 +1100,10 @@ class Pipeline:
                     buckets.setdefault((n, taken[dev.row]), []).append(dev)
                 else:
                     alone.append(dev)
-        version = group.version
         for (n, _), members in buckets.items():
+            # (a device an earlier step released has left its bucket; take_blocks reads rows afresh)
             data = group.take_blocks(members) if len(members) >= LOCKSTEP_MIN_DEVICES else None
-            if group.version != version or data is None:
+            if data is None:
                 alone += members
                 continue
             group.step(members, n, ready, data)
@@ -1097,7 +1115,7 @@ class Pipeline:
         """End every device's run (the stream is over): classify what is complete."""
         ready: list[_Ready] = []
         for group in self._groups.values():
-            group.release(list(group.devs))
+            group.release(group.members())
         for dev in self._devices.values():
             self._end(dev, ready, cut=False)
         return self._classify(ready) if ready else []
