@@ -137,6 +137,27 @@ class StreamStats:
         return out
 
 
+def _tick_rows(
+    t_sensor_s: np.ndarray, prev: np.ndarray, due_t: np.ndarray, gap_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tick's rows (devices, samples) of sensor times against each device's last time and next window
+    time (NaN: none): which rows end finite, each row's new last time, and which rows are due.
+
+    ``_Device.add``'s decision, row-wise: a gap (or time going back) after the last sample, or a window
+    due. One rate, sensor time: one ``gap_s`` for all rows."""
+    first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
+    finite_end = np.isfinite(last)
+    step = first - prev
+    new_last = np.where(finite_end, last, prev)
+    due = (
+        (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
+        | np.isnan(due_t)
+        | np.isnan(new_last)
+        | (new_last >= due_t)
+    )
+    return finite_end, new_last, due
+
+
 def round_array(t_s: np.ndarray, decimals: int) -> np.ndarray:
     """:func:`round_times` as an array of ``t_s``'s shape."""
     scale = 10.0**decimals
@@ -992,10 +1013,8 @@ class Pipeline:
         self._gen += 1
         d = len(known)
         rounded = round_times(recv, RECV_DECIMALS)
-        first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
+        last = t_sensor_s[:, -1]
         ends = last.tolist()
-        finite_end = np.isfinite(last)
-        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
         state = np.array(
             [
                 (math.nan if dev.last_t is None else dev.last_t, math.nan if dev.due_t is None else dev.due_t)
@@ -1003,17 +1022,8 @@ class Pipeline:
             ],
             np.float64,
         ).reshape(d, 2)
-        prev, due_t = state[:, 0], state[:, 1]
-        step = first - prev
-        gap_s = known[0].gap_s  # one rate, sensor time: one threshold
-        # _Device.add's decision, row-wise: a gap (or time going back) after the last sample, or a window due
-        new_last = np.where(finite_end, last, prev)
-        due = (
-            (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
-            | np.isnan(due_t)
-            | np.isnan(new_last)
-            | (new_last >= due_t)
-        )
+        finite_end, _, due = _tick_rows(t_sensor_s, state[:, 0], state[:, 1], known[0].gap_s)
+        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
         if point.all():  # the usual tick: every row a clock point with a finite last time
             for dev, t, x, te, tr in zip(known, t_sensor_s, acc_g, ends, rounded, strict=True):
                 dev.stats.batches_in += 1
@@ -1067,19 +1077,11 @@ class Pipeline:
         for dev in devs:
             dev.stats.batches_in += 1
         rounded = round_array(recv, RECV_DECIMALS)
-        first, last = t_sensor_s[:, 0], t_sensor_s[:, -1]
-        finite_end = np.isfinite(last)
-        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
-        prev, due_t = group.last_t[rows], group.due_t[rows]
-        step = first - prev
-        gap_s = devs[0].gap_s
-        new_last = np.where(finite_end, last, prev)
-        due = (
-            (~np.isnan(prev) & ~((step > 0.0) & (step <= gap_s)))
-            | np.isnan(due_t)
-            | np.isnan(new_last)
-            | (new_last >= due_t)
+        last = t_sensor_s[:, -1]
+        finite_end, new_last, due = _tick_rows(
+            t_sensor_s, group.last_t[rows], group.due_t[rows], devs[0].gap_s
         )
+        point = finite_end & np.isfinite(rounded)  # a NaN/inf time is no clock point
         group.last_t[rows] = new_last
         group.add_block(rows, t_sensor_s, acc_g, last, rounded, point)
         if due.any():

@@ -13,19 +13,10 @@ from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
 from mujo_edge.pipeline import Pipeline, round_array, round_times
 from mujo_edge.samples import SampleBatch
+from tests.core.pipeline_helpers import Features, assert_same_events
 
 LABELS = ["a", "b", "c", "d"]
 RATE, N, DEVICES, TICKS = 52.0, 13, 24, 360  # 0.25 s notifications, 90 s
-
-
-class Features:
-    """Probabilities from window statistics: any change of a sample changes them."""
-
-    def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        f = np.stack([windows_g.mean(axis=(1, 2)), windows_g.std(axis=(1, 2)), windows_g[:, -1, 0]], 1)
-        f = np.concatenate([f, windows_g[:, :1, 1]], axis=1)
-        e = np.exp(f - f.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _ticks() -> list[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
@@ -146,10 +137,7 @@ def test_feed_arrays_ticks_of_another_order_or_subset() -> None:
         got_b += b.feed_arrays(sel, acc[order], recv[order], RATE, t[order])
     got_a += a.close()
     got_b += b.close()
-    key = lambda e: (e.device, e.t_start)  # noqa: E731
-    assert sorted(got_a, key=key) == sorted(got_b, key=key)
-    for name, st in b.stats.items():
-        assert a.stats[name].to_dict() == st.to_dict(), name
+    assert_same_events(a, b, got_a, got_b)
 
 
 def test_feed_arrays_refuses_mismatched_shapes() -> None:
@@ -200,10 +188,7 @@ def test_feed_arrays_devices_due_on_different_ticks() -> None:
         waiting = max(waiting, len(group.blocks) if group is not None else 0)
     got_a += a.close()
     got_b += b.close()
-    key = lambda e: (e.device, e.t_start)  # noqa: E731
-    assert sorted(got_a, key=key) == sorted(got_b, key=key)
-    for name, st in b.stats.items():
-        assert a.stats[name].to_dict() == st.to_dict(), name
+    assert_same_events(a, b, got_a, got_b)
     # every block is dropped once taken: a window hop's ticks, more while w14 is silent (10 ticks) with
     # samples waiting
     assert 2 <= waiting <= 4 + 10 + 1

@@ -15,21 +15,10 @@ from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch, StreamStatus
+from tests.core.pipeline_helpers import Features, by_device
 
 LABELS = ["a", "b", "c", "d"]
 RATE, N, DEVICES, TICKS = 52.0, 13, 10, 560  # 0.25 s notifications, 140 s (the clock window slides)
-
-
-class Features:
-    """Probabilities from window statistics: any change of a sample changes them."""
-
-    def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        f = np.stack([windows_g.mean(axis=(1, 2)), windows_g.std(axis=(1, 2)), windows_g[:, -1, 0]], 1)
-        f = np.concatenate([f, windows_g[:, :1, 1]], axis=1)
-        e = np.exp(f - f.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 Item = SampleBatch | StreamStatus
 
 
@@ -72,13 +61,6 @@ def _traffic() -> list[list[Item]]:
     return out
 
 
-def _by_device(events: list[ActivityEvent]) -> dict[str, list[ActivityEvent]]:
-    by: dict[str, list[ActivityEvent]] = {}
-    for e in events:
-        by.setdefault(e.device, []).append(e)
-    return by
-
-
 def _pipeline(lockstep: bool) -> Pipeline:
     rng = np.random.default_rng(0)
     pit = PitCalibration.fit(rng.normal(0, 1.1, (5000, 3)), rng.normal(0, 1.0, (5000, 3)))
@@ -119,7 +101,7 @@ def test_devices_leave_and_join_groups_with_the_per_device_events(monkeypatch: p
     in_group = {d.name for g in fast._groups.values() for d in g.members()}
     got_fast += fast.close()
     got_slow += slow.close()
-    a, b = _by_device(got_fast), _by_device(got_slow)
+    a, b = by_device(got_fast), by_device(got_slow)
     assert set(a) == set(b) == {f"w{d}" for d in range(DEVICES)}
     for device, events in b.items():
         assert a[device] == events, device  # every field of every event
@@ -166,7 +148,7 @@ def test_a_bad_item_mid_call_raises_and_loses_no_samples() -> None:
                     )
             got += p.feed_many(tick)
         got += p.close()
-        a, b = _by_device(got), _by_device(want)
+        a, b = by_device(got), by_device(want)
         assert set(a) == set(b)
         for device, events in b.items():
             assert a[device] == events, (lockstep, device)
@@ -199,7 +181,7 @@ def test_a_silent_watch_does_not_keep_the_waiting_blocks() -> None:
         most = max(most, len(group.blocks) if group is not None else 0)
     got_fast += fast.close()
     got_slow += slow.close()
-    a, b = _by_device(got_fast), _by_device(got_slow)
+    a, b = by_device(got_fast), by_device(got_slow)
     assert set(a) == set(b) == {f"w{i}" for i in range(d)}
     for device, events in b.items():
         assert a[device] == events, device

@@ -20,25 +20,9 @@ from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.grid import StreamGrid, push_lockstep
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch, StreamStatus
+from tests.core.pipeline_helpers import Features
 
 LABELS = ["a", "b", "c", "d"]
-
-
-class Features:
-    """Probabilities from window statistics: any change of a sample changes them."""
-
-    def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        f = np.stack(
-            [
-                windows_g.mean(axis=(1, 2)),
-                windows_g.std(axis=(1, 2)),
-                windows_g[:, -1, 0],
-                windows_g[:, 0, 1],
-            ],
-            1,
-        )
-        e = np.exp(f - f.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _motion(rate_hz: float, seconds: float, seed: int) -> np.ndarray:
