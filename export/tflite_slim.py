@@ -40,6 +40,7 @@ No torch here: this reads and writes bytes.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
@@ -123,12 +124,18 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
 _BIASED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
-def _op_name(m: Any, op: Any) -> str:
+@functools.cache
+def builtin_op_names() -> dict[int, str]:
+    """TFLite builtin operator code -> name (``CONV_2D``...), from LiteRT's generated schema."""
     from ai_edge_litert import schema_py_generated as schema
 
+    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _op_name(m: Any, op: Any) -> str:
     c = m.operatorCodes[op.opcodeIndex]
     code = max(c.builtinCode, c.deprecatedBuiltinCode)
-    return next((k for k, v in vars(schema.BuiltinOperator).items() if v == code and k.isupper()), str(code))
+    return builtin_op_names().get(code, str(code))
 
 
 def _int8_biases(m: Any, sg: Any) -> set[int]:

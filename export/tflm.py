@@ -107,7 +107,9 @@ def micro_ops(model: bytes) -> list[str]:
     """
     from ai_edge_litert import schema_py_generated as schema
 
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    from mujo_edge.export.tflite_slim import builtin_op_names
+
+    names = builtin_op_names()
     m = schema.Model.GetRootAsModel(model, 0)
     codes = []
     for i in range(m.OperatorCodesLength()):

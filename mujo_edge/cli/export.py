@@ -600,7 +600,7 @@ def _open_set_options(args: argparse.Namespace) -> tuple[float, int]:
             "cosine or euclidean"
         )
     weight = float(args.window_stats)
-    words = bool(getattr(args, "labels", None) or getattr(args, "labels_file", None))
+    words = bool(args.labels or args.labels_file)
     if not (math.isfinite(weight) and weight >= 0.0) or (weight > 0 and (args.no_open_set or words)):
         raise ConfigError(
             f"--window-stats {args.window_stats}: give a weight >= 0 (0: none); the statistics go with the "
