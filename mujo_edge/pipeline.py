@@ -362,9 +362,9 @@ class _Device:
             self._push(t[a:e], x[a:e], out)
 
     def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
-        chunk = self.grid.push(t, x, finite=True)  # process_samples dropped the NaN/inf samples
+        t_grid, x_grid = self.grid.push_finite(t, x)  # process_samples dropped the NaN/inf samples
         self.run_last_t = float(t[-1])
-        self.windows(chunk.t_s, chunk.x, out)
+        self.windows(t_grid, x_grid, out)
 
     def windows(self, t_grid: np.ndarray, x_grid: np.ndarray, out: list[_Ready]) -> None:
         """New grid samples of the run -> windows (appended to ``out``) and the next window's due time."""
@@ -374,7 +374,20 @@ class _Device:
     def emit(self, wins: WindowBatch, out: list[_Ready], t_host: np.ndarray | None = None) -> None:
         """Windows the windower completed -> ``out`` with their host times (``t_host``: the host times of
         their first samples, when the caller mapped them already); the next window's due time."""
-        if len(wins):
+        count = len(wins)
+        if count == 1 and t_host is None:  # the usual push: emit's arithmetic on one float
+            t = float(wins.t_first_s[0])
+            fit = None if self.host_stamped else self.clock.fit
+            if fit is not None:
+                t = t + fit.offset_s + fit.skew * (t - fit.t_ref_s)  # ClockModel.to_host
+            last = self.last_event_start
+            if last is not None and t < last + EVENT_MIN_STEP_S:
+                t = max(t, last + EVENT_MIN_STEP_S * 1.0)
+            self.last_event_start = t
+            span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))
+            out.append(_Ready([self], [1], wins.x, np.array((t,)), np.array((t + span_s,)), [self.new_run]))
+            self.new_run = False
+        elif count:
             # Host times now, with the clock as it is when the window completes (not when the windows of
             # several devices are classified together), so events depend on this device's stream alone.
             t_start = self.to_host(wins.t_first_s) if t_host is None else t_host

@@ -106,20 +106,28 @@ class StreamWindower:
     def push(self, t_s: np.ndarray, x: np.ndarray) -> WindowBatch:
         """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows."""
         m = t_s.size
-        base = self._n - self._buf_t.size  # run index of buf[0]
-        self._n += m
-        if self._n - self._next < self.window:
+        buf_t = self._buf_t
+        base = self._n - buf_t.size  # run index of buf[0]
+        n = self._n = self._n + m
+        window, nxt = self.window, self._next
+        if n - nxt < window:
             if m:
-                self._buf_x = np.concatenate([self._buf_x, x])
-                self._buf_t = np.concatenate([self._buf_t, t_s])
-            return WindowBatch(np.zeros((0, self.window, 3), np.float32), np.zeros(0), np.zeros(0))
-        bx = np.concatenate([self._buf_x, x])
-        bt = np.concatenate([self._buf_t, t_s])
-        last_start = self._n - self.window
-        starts = np.arange(self._next, last_start + 1, self.hop) - base
-        idx = starts[:, None] + self._offsets[None, :]
-        out = WindowBatch(bx[idx], bt[starts], bt[starts + self.window - 1])
-        self._next += starts.size * self.hop
+                self._buf_x = np.concatenate((self._buf_x, x))
+                self._buf_t = np.concatenate((buf_t, t_s))
+            return WindowBatch(np.zeros((0, window, 3), np.float32), np.zeros(0), np.zeros(0))
+        bx = np.concatenate((self._buf_x, x))
+        bt = np.concatenate((buf_t, t_s))
+        count = (n - window - nxt) // self.hop + 1
+        s = nxt - base
+        if count == 1:  # the usual push: one window, cut by slicing (a copy: the buffer keeps a view of bx)
+            out = WindowBatch(
+                bx[None, s : s + window].copy(), bt[s : s + 1].copy(), bt[s + window - 1 : s + window].copy()
+            )
+        else:
+            starts = np.arange(s, s + count * self.hop, self.hop)
+            idx = starts[:, None] + self._offsets[None, :]
+            out = WindowBatch(bx[idx], bt[starts], bt[starts + window - 1])
+        self._next = nxt + count * self.hop
         keep = self._next - base  # keep samples from the next start on
         self._buf_x, self._buf_t = bx[keep:], bt[keep:]
         return out
