@@ -262,6 +262,15 @@ def refit_clocks(clocks: Sequence[ClockModel]) -> None:
         width = int(c.window_s / c.bucket_s) + 3
         rows.setdefault(width, []).append((c, ts, lat))
     for width, group in rows.items():
+        if len(group) == 1:  # one clock: its row alone, at the width fit_rows gives it
+            c, ts, lat = group[0]
+            n = len(ts)
+            w = _fit_width(n, width)
+            x1, lat1 = np.zeros(w), np.zeros(w)
+            x1[:n] = np.array(ts) - ts[-1]  # sensor time from the last point
+            lat1[:n] = lat
+            c._set_fit(*_envelope_fit_one(x1, lat1, n), ts[-1], n)
+            continue
         # every clock's points in one flat list, laid into its row (then padding) by one scatter
         flat_t: list[float] = []
         flat_lat: list[float] = []
@@ -355,15 +364,22 @@ def observe_clocks(clocks: Sequence[ClockModel], t_sensor_s: np.ndarray, t_recv_
 FIT_WIDTH_STEP: int = 8
 
 
+def _fit_width(count: int, p: int) -> int:
+    """The width (of ``p`` columns) a row of ``count`` points is fitted at (:func:`fit_rows`)."""
+    step = FIT_WIDTH_STEP
+    w = min(-(-count // step) * step, p)
+    return p if w > p - p % step else w
+
+
 def fit_rows(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`envelope_fit` of rows laid out at full width (D, P), each fitted at the width its count
     gives (:data:`FIT_WIDTH_STEP`): whichever rows are fitted together, a row's line is the same."""
     d, p = x.shape
     step = FIT_WIDTH_STEP
     if d == 1:  # (one clock: no grouping)
-        w = min(-(-int(count[0]) // step) * step, p)
-        w = p if w > p - p % step else w
-        return envelope_fit(x[:, :w], lat[:, :w], count)
+        w = _fit_width(int(count[0]), p)
+        off, sk = _envelope_fit_one(x[0, :w], lat[0, :w], int(count[0]))
+        return np.array((off,)), np.array((sk,))
     width = np.minimum(-(-count // step) * step, p)
     width[width > p - p % step] = p  # (a last, partial step: the full width)
     lo, hi = int(width.min()), int(width.max())
@@ -414,6 +430,41 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
         still = active & (below.sum(axis=1) >= 2)
         new_keep = np.where(still[:, None], below, keep)
         if np.array_equal(still, active) and np.array_equal(new_keep, keep):
+            break  # a fixed point: the next pass would compute the same line from the same points
+        active, keep = still, new_keep
+    return offset, skew
+
+
+def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float, float]:
+    """:func:`envelope_fit` of one row ``x``, ``lat`` (P,) of ``count`` points, in the same arithmetic: the sums
+    are the same reductions over the row, the rest is the same float arithmetic on scalars instead of (1,)
+    arrays (one clock refitted alone, as a device on its own path does at every bucket of its first
+    minute)."""
+    p = x.size
+    valid = np.arange(p) < count
+    keep: np.ndarray = valid.astype(
+        np.float64
+    )  # (then the points kept, as bools: the same products and sums)
+    active = True
+    offset = skew = 0.0
+    lo, hi = (count - 1) // 2, count // 2
+    add = np.add.reduce
+    for _ in range(3):
+        n = float(add(keep))
+        xs, ys = x * keep, lat * keep
+        sx, sy = float(add(xs)), float(add(ys))
+        den = n * float(add(xs * xs)) - sx * sx
+        sk = (n * float(add(xs * ys)) - sx * sy) / den if den > 0 else 0.0
+        off = (sy - sk * sx) / n
+        if active:
+            skew, offset = sk, off
+        resid = lat - (offset + skew * x)
+        s = np.sort(np.where(valid, resid, np.inf))
+        med = (float(s[lo]) + float(s[hi])) / 2
+        below = valid & (resid <= med)
+        still = active and int(np.count_nonzero(below)) >= 2
+        new_keep = below if still else keep
+        if still == active and (new_keep == keep).all():
             break  # a fixed point: the next pass would compute the same line from the same points
         active, keep = still, new_keep
     return offset, skew

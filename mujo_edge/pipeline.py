@@ -66,6 +66,8 @@ LOCKSTEP_MIN_DEVICES: int = 4
 #: holding the oldest block (a watch that fell silent with samples waiting) get their samples moved to their
 #: own pending lists, so one silent watch does not keep every later tick in memory.
 MAX_WAITING_BLOCKS: int = 64
+#: Reductions called as ufuncs (ndarray.sum / min / max add a Python-level call around these).
+_sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
 #: The wrists a watch can be worn on (``Pipeline(wrist=...)``).
 WRISTS = ("left", "right")
 #: Status kinds after which a device's run ends (the grid restarts with the next sample).
@@ -316,7 +318,7 @@ class _Device:
         if self.group is not None:
             self.group.release([self])
         st = self.stats
-        if not np.isfinite(x.sum() + t.sum()):  # NaN/inf in a sample or in its time
+        if not math.isfinite(_sum(x, axis=None) + _sum(t)):  # NaN/inf in a sample or in its time
             ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
             st.bad_samples += int(ok.size - ok.sum())
             log.warning("%s: dropped %d NaN/inf samples (treated as lost)", self.name, ok.size - ok.sum())
@@ -327,9 +329,9 @@ class _Device:
                 return
         st.samples_in += t.size
         prev = self.run_last_t
-        if not flags and (prev is None or 0.0 < t[0] - prev <= self.gap_s):
+        if not flags and (prev is None or 0.0 < float(t[0]) - prev <= self.gap_s):
             d = t[1:] - t[:-1]
-            if not d.size or (d.min() > 0.0 and d.max() <= self.gap_s):  # the usual case: no gap at all
+            if not d.size or (_min(d) > 0.0 and _max(d) <= self.gap_s):  # the usual case: no gap at all
                 if prev is None:  # the run's first samples (what the general split below does for them)
                     st._rate_n += t.size - 1
                     st._rate_span_s += float(t[-1]) - float(t[0])
@@ -1208,6 +1210,8 @@ class Pipeline:
             self._end(dev, ready, cut=s.kind != "stopped")
 
     def _classify(self, ready: list[_Ready]) -> list[ActivityEvent]:
+        if len(ready) == 1 and len(ready[0].devs) == 1 and ready[0].x.shape[0] == 1:
+            return self._classify_one(ready[0])
         cal = self.calibration
         if cal is None or not any(r.calibrated for r in ready):
             x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
@@ -1220,18 +1224,7 @@ class Pipeline:
             done = iter(np.split(cal.apply(np.concatenate(raw)), np.cumsum([a.shape[0] for a in raw])[:-1]))
             x = np.concatenate([r.x if r.calibrated else next(done) for r in ready])
         n_labels = len(self.labels)
-        if self.head is not None:
-            logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)
-            probs, scores = self.head(logits, emb, x)  # x: the windows, for a head reading their statistics
-            # score rides along as one more column, so the smoother averages it with the probabilities
-            probs = np.column_stack([probs, scores]).astype(np.float32)
-        else:
-            probs = np.asarray(self.runner.predict(x), dtype=np.float32)
-        if probs.shape[0] != x.shape[0] or probs.shape[1] < n_labels:
-            raise ShapeError(
-                f"the model returned {probs.shape} for {x.shape[0]} windows; expected "
-                f"({x.shape[0]}, {n_labels}) probabilities for labels {self.labels}"
-            )
+        probs = self._probabilities(x)
         now = self.now() if self.now is not None else None
         if self.smooth > 1:
             parts, i = [], 0
@@ -1245,7 +1238,7 @@ class Pipeline:
         # Row-wise over every window at once (the same numbers as per device), then lists for the events.
         p = probs[:, :n_labels]
         best = p.argmax(axis=1).tolist()
-        conf = p.max(axis=1).tolist()
+        conf = _max(p, axis=1).tolist()
         rows = len(best)
         if self.head is not None and self.head.threshold is not None:
             score = probs[:, n_labels]
@@ -1327,4 +1320,73 @@ class Pipeline:
             known,
             score_l,
             nearest,
+        )
+
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        """The model's (B, labels) probabilities of the (calibrated) windows ``x``, with the head's open-set
+        score as one more column when there is a head."""
+        n_labels = len(self.labels)
+        if self.head is not None:
+            logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)
+            probs, scores = self.head(logits, emb, x)  # x: the windows, for a head reading their statistics
+            # score rides along as one more column, so the smoother averages it with the probabilities
+            probs = np.column_stack([probs, scores]).astype(np.float32)
+        else:
+            probs = np.asarray(self.runner.predict(x), dtype=np.float32)
+        if probs.shape[0] != x.shape[0] or probs.shape[1] < n_labels:
+            raise ShapeError(
+                f"the model returned {probs.shape} for {x.shape[0]} windows; expected "
+                f"({x.shape[0]}, {n_labels}) probabilities for labels {self.labels}"
+            )
+        return probs
+
+    def _classify_one(self, r: _Ready) -> list[ActivityEvent]:
+        """:meth:`_classify` of one window of one device (a device fed on its own): the same event and stats,
+        with scalars where the general case builds lists."""
+        cal = self.calibration
+        x = r.x if cal is None or r.calibrated else cal.apply(r.x)
+        probs = self._probabilities(x)
+        now = self.now() if self.now is not None else None
+        dev = r.devs[0]
+        if self.smooth > 1:
+            if r.new_run[0]:
+                dev.smoother.reset()
+            probs = dev.smoother(probs)
+        n_labels = len(self.labels)
+        p = probs[0, :n_labels]
+        best = int(p.argmax())
+        conf = float(p[best])  # (the row's maximum, as _classify's max; NaN where argmax finds one)
+        score: float | None = None
+        known = True
+        if self.head is not None and self.head.threshold is not None:
+            score_a = probs[:, n_labels]
+            known = bool(self.head.known(score_a)[0])
+            score = float(score_a[0])
+        name = self.labels[best]
+        label = name if known else UNKNOWN_LABEL
+        st = dev.stats
+        st.windows += 1
+        if now is not None:
+            st.latency_ms.append(float((now - (r.t_end[0] - dev._grid_dt)) * 1e3))
+        if r.skew_ppm is not None:
+            st.clock_skew_ppm = r.skew_ppm[0]
+        else:
+            fit = dev.clock.fit
+            st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+        counts = st.label_counts
+        counts[label] = counts.get(label, 0) + 1
+        if not known:
+            st.unknown += 1
+        st.last_label, st.last_confidence = label, conf
+        return build_events(
+            [dev.name],
+            [float(r.t_start[0])],
+            [float(r.t_end[0])],
+            [label],
+            [conf],
+            cal is not None,
+            [dev.grid.upsampled],
+            [known],
+            [score],
+            [None if known else name],
         )

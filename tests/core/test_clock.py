@@ -281,3 +281,27 @@ def test_fit_rows_gives_each_row_its_own_line_whichever_rows_come_with_it() -> N
     full = envelope_fit(x, lat, count)
     assert np.allclose(full[0], together[0], rtol=0, atol=1e-12)
     assert np.allclose(full[1], together[1], rtol=0, atol=1e-12)
+
+
+def test_one_clock_refitted_alone_gets_the_line_of_its_row_in_rows() -> None:
+    """fit_rows of one row (a device's clock refitted alone, scalar arithmetic) gives the line its row gets
+    fitted with others at the same width, bit for bit, also for rows that stop early, ties, two points and
+    points at one time (no skew)."""
+    rng = np.random.default_rng(21)
+    width = 63
+    for trial in range(200):
+        d = int(rng.integers(2, 9))
+        count = rng.integers(2, width + 1 if trial % 3 else 9, d)  # (a third of the trials: young clocks)
+        x, lat = np.zeros((d, width)), np.zeros((d, width))
+        for i, c in enumerate(count):
+            x[i, :c] = np.sort(rng.uniform(-120, 0, c))
+            x[i, c - 1] = 0.0
+            if trial % 7 == 0:
+                x[i, :c] = 0.0  # every point at one time: no slope
+            lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c]
+            if trial % 5:
+                lat[i, :c] += np.round(rng.exponential(0.01, c), 3 if trial % 2 else 12)  # ties when rounded
+        together = fit_rows(x, lat, count)
+        for i in range(d):
+            alone = fit_rows(x[i : i + 1], lat[i : i + 1], count[i : i + 1])
+            assert alone[0][0] == together[0][i] and alone[1][0] == together[1][i], (trial, i)
