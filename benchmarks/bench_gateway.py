@@ -141,15 +141,20 @@ def medians(fns: dict[str, Callable[[], object]], rounds: int, block: int) -> di
 def litert_row(bundle: object, rounds: int) -> tuple[float, float, float]:
     """Medians of ``runner.predict`` of one (1, WINDOW, 3) window, of the raw set/invoke/get with the input
     already in the model's layout, and of the same raw call fed the caller's window (the layout change made
-    per call, as a caller of the raw interpreter would), us."""
+    per call, as a caller of the raw interpreter would), us. The raw call reads what ``predict`` returns:
+    the model's ``probabilities`` output where it has one, else its logits."""
     from ai_edge_litert.interpreter import Interpreter
+
+    from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL
 
     runner = bundle.runner("tflite")  # type: ignore[attr-defined]
     entry = bundle.model("tflite")  # type: ignore[attr-defined]
     it = Interpreter(model_content=bundle.file_bytes(entry.file), num_threads=1)  # type: ignore[attr-defined]
     it.allocate_tensors()
     i_in = it.get_input_details()[0]["index"]
-    i_out = it.get_output_details()[entry.output("logits").position]["index"]
+    i_logits = it.get_output_details()[entry.output("logits").position]["index"]
+    probs_spec = entry.output(PROBABILITIES)
+    i_out = i_logits if probs_spec is None else it.get_output_details()[probs_spec.position]["index"]
     x = np.random.default_rng(0).normal(0, 0.5, (1, runner.window, 3)).astype(np.float32)
     x_model = np.ascontiguousarray(x.transpose(0, 2, 1) if entry.input_layout == "BCW" else x)
 
@@ -166,10 +171,12 @@ def litert_row(bundle: object, rounds: int) -> tuple[float, float, float]:
         return it.get_tensor(i_out)
 
     probs = runner.predict(x)
-    logits = raw().astype(np.float32)
+    raw()
+    logits = it.get_tensor(i_logits).astype(np.float32)
     s, z = it.get_output_details()[entry.output("logits").position]["quantization"]
     ref = np.exp((logits - z) * s - ((logits - z) * s).max())
-    assert np.allclose(probs, ref / ref.sum(), rtol=1e-6, atol=1e-7), "runner and raw call disagree"
+    rtol = 1e-6 if probs_spec is None else PROBABILITIES_RTOL
+    assert np.allclose(probs, ref / ref.sum(), rtol=rtol, atol=1e-7), "runner and raw call disagree"
     m = medians({"predict": lambda: runner.predict(x), "raw": raw, "window": raw_from_window}, rounds, 200)
     return m["predict"], m["raw"], m["window"]
 
@@ -414,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=90.0, help="simulated seconds of row 4")
     ap.add_argument("--repeats", type=int, default=2, help="row 4: best of this many runs of each figure")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+    ap.add_argument("--runners-only", action="store_true", help="rows 1 and 2 alone (the runners)")
     args = ap.parse_args(argv)
     quick = args.quick
     from rich.console import Console
@@ -452,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         except ImportError as e:
             con.print(f"[yellow]ExecuTorch row skipped: {e}[/]")
+    if args.runners_only:
+        con.print(table)
+        return 0
     pipe_us, plain_us, _ = one_device_row(60.0 if quick else 300.0, 2 if quick else 5)
     table.add_row(
         "pipeline per window, one 52 Hz device, PIT, no model",

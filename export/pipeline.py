@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
+from mujo_edge.bundle import PROBABILITIES, Bundle, ModelEntry, TensorSpec
 from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH
@@ -211,7 +211,7 @@ def _tflite_entry(
     for name, ref in zip(OUTPUT_NAMES, float_out, strict=True):
         best, best_err = None, np.inf
         for pos, d in enumerate(outs):
-            if pos in taken or tuple(d["shape"]) != ref[:rows].shape:
+            if pos in taken or tuple(d["shape"]) != ref[:rows].shape or d["name"] == PROBABILITIES:
                 continue
             s = spec(d, name, pos)
             v = it.get_tensor(d["index"]).astype(np.float32)
@@ -224,6 +224,7 @@ def _tflite_entry(
             raise ExportError(f"the converted .tflite has no output of shape {ref[:rows].shape} for {name}")
         taken.add(best.position)
         specs.append(best)
+    specs += [spec(d, PROBABILITIES, pos) for pos, d in enumerate(outs) if d["name"] == PROBABILITIES]
     return ModelEntry(
         format="tflite",
         file="",
@@ -288,7 +289,7 @@ def export_models(
     from mujo_edge.export.quantize import equalize_activations, stem_modules
     from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
-    from mujo_edge.export.tflite_slim import window_major
+    from mujo_edge.export.tflite_slim import window_major, with_probabilities
     from mujo_edge.export.tflm import check_tflm, tflm_available
 
     if batch < 0 or batch == 1:
@@ -334,6 +335,9 @@ def export_models(
             idx = _full_batch(len(data.test_g), batches[-1])
             probe_out = [o if o is None else o[idx] for o in (float_logits, float_emb)]
             for b in blobs:
+                # the class probabilities as one more output, computed by the runtime
+                logits_at = _tflite_entry(b, data.test_g[idx], probe_out, int8).outputs[0].position
+                b = with_probabilities(b, logits_at)
                 variants.append((b, _tflite_entry(b, data.test_g[idx], probe_out, int8), op_summary(b)))
             blob, entry, partitions = variants[0]
             if int8 and tflm_available():  # the watch's runtime: same bits as LiteRT's reference kernels?

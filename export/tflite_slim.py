@@ -15,7 +15,8 @@ weight, a shape or a quantization value:
   names of the model's inputs and outputs stay: ``Interpreter.get_signature_list``, ``get_input_details``
   and ``get_output_details`` answer as before.
 * :func:`micro_flatbuffer`, for watch firmware (``mujo-edge export --c-array``): the slim model with what
-  only TFLM runs, smaller again. The signature and the remaining names go, and each per-channel zero-point
+  only TFLM runs, smaller again. The ``probabilities`` output (below) and its two ops go (firmware reads
+  the int8 logits), the signature and the remaining names go, and each per-channel zero-point
   vector (int64, one per output channel, all zero: the weights are symmetric) is stored as the single
   value TFLM's allocator expands to every channel. LiteRT refuses that last form ("QuantizationParam has 1
   zero_point values and 8 scale values"), so the bundle keeps the full vectors and the C array the short
@@ -32,6 +33,12 @@ weight, a shape or a quantization value:
   goes too, the MEAN reducing the same elements of the chain's input. Every value computed is the same:
   only elements are moved or not moved.
 
+* :func:`with_probabilities`, applied by ``mujo-edge export`` after the layout rewrite: one more output,
+  the float32 softmax of the logits computed by the runtime, so a runner reads a window's class
+  probabilities instead of building them in Python. The other outputs keep their bits.
+
+Every rewrite also drops the operator codes no op uses any more.
+
 What is left is weights (int8, the float32 stem, int32 biases), per-channel scales (float32, weights and
 biases), the graph, and the per-channel zero points and bias scales LiteRT's loader and XNNPACK require.
 
@@ -45,6 +52,8 @@ import itertools
 from typing import Any
 
 import numpy as np
+
+from mujo_edge.bundle import PROBABILITIES
 
 #: Alignment of weight buffers inside the flatbuffer, bytes (the schema's ``force_align: 16`` on
 #: ``Buffer.data``): TFLite Micro reads weights in place from flash, int32 biases included.
@@ -74,6 +83,8 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
     keep_md = [md for md in (m.metadata or []) if bytes(md.name or b"") not in CONVERTER_METADATA]
     used = {0} | {md.buffer for md in keep_md}
     if micro:
+        for sg in m.subgraphs or []:
+            _drop_probabilities(m, sg)  # firmware reads the int8 logits
         m.signatureDefs = None
     for sg in m.subgraphs or []:
         sg.name = None
@@ -98,6 +109,12 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
         for op in sg.operators or []:
             if op.builtinOptions is not None:
                 op.builtinOptions.__class__ = _packed_with("shared", type(op.builtinOptions))
+    codes = sorted({op.opcodeIndex for sg in m.subgraphs or [] for op in sg.operators or []})
+    if len(codes) < len(m.operatorCodes or []):  # operator codes of ops a rewrite removed
+        m.operatorCodes = [m.operatorCodes[i] for i in codes]
+        for sg in m.subgraphs or []:
+            for op in sg.operators or []:
+                op.opcodeIndex = codes.index(op.opcodeIndex)
     if not _buffer_empty(m.buffers[0]):
         raise ValueError("TFLite buffer 0 must be the empty sentinel; this flatbuffer breaks the schema")
     order = sorted(used)
@@ -206,8 +223,98 @@ def window_major(model: bytes) -> bytes | None:
     return slim_flatbuffer(bytes(builder.Output()))
 
 
+def with_probabilities(model: bytes, logits: int) -> bytes:
+    """``model`` with one more output, ``probabilities``: the float32 softmax of its output number ``logits``
+    computed by the runtime (DEQUANTIZE of int8 logits, then SOFTMAX with beta 1), slimmed. A runner then
+    reads the class probabilities of a window straight from the interpreter instead of building them in
+    Python from the int8 logits, which cost more than the model call's own overhead. The existing outputs
+    keep their positions and bits; the new one comes last. A model that already has the output comes back
+    as it is.
+
+    The runtime's float32 softmax is not the float64 one rounded: within 2e-6 relative of it (LiteRT's
+    XNNPACK kernel and its reference kernel, measured on the shipped models), the order of the classes the
+    same. :func:`micro_flatbuffer` removes the two ops again: watch firmware reads the int8 logits.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    if len(m.subgraphs or []) != 1:
+        raise ValueError(f"with_probabilities takes a model of one subgraph, got {len(m.subgraphs or [])}")
+    sg = m.subgraphs[0]
+    if _probabilities_output(sg) is not None:
+        return model
+    outputs = [int(i) for i in np.asarray(sg.outputs).tolist()]
+    if not 0 <= logits < len(outputs):
+        raise ValueError(
+            f"the model has {len(outputs)} outputs; there is no output {logits} to take as logits"
+        )
+    src = sg.tensors[outputs[logits]]
+    if src.shape is None or len(src.shape) != 2:
+        raise ValueError(f"the logits output must be (B, classes), got shape {src.shape}")
+    g = _Graph(m, sg)
+    x = outputs[logits]
+    if src.type != schema.TensorType.FLOAT32:
+        if src.type != schema.TensorType.INT8 or src.quantization is None or src.quantization.scale is None:
+            raise ValueError("the logits output must be float32 or quantized int8")
+        x = g.new_tensor(src.shape, schema.TensorType.FLOAT32)
+        g.add_op(
+            "DEQUANTIZE",
+            [outputs[logits]],
+            [x],
+            schema.BuiltinOptions.DequantizeOptions,
+            schema.DequantizeOptionsT(),
+        )
+    options = schema.SoftmaxOptionsT()
+    options.beta = 1.0
+    probs = g.new_tensor(src.shape, schema.TensorType.FLOAT32, PROBABILITIES)
+    g.add_op("SOFTMAX", [x], [probs], schema.BuiltinOptions.SoftmaxOptions, options)
+    sg.outputs = np.array([*outputs, probs], np.int32)
+    for sig in m.signatureDefs or []:
+        out = schema.TensorMapT()
+        out.name, out.tensorIndex = PROBABILITIES.encode(), probs
+        sig.outputs = [*(sig.outputs or []), out]
+    import flatbuffers
+
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return slim_flatbuffer(bytes(builder.Output()))
+
+
+def _probabilities_output(sg: Any) -> int | None:
+    """The tensor index of the ``probabilities`` output :func:`with_probabilities` added, or None."""
+    for i in np.asarray(sg.outputs).tolist():
+        if sg.tensors[int(i)].name == PROBABILITIES.encode():
+            return int(i)
+    return None
+
+
+def _drop_probabilities(m: Any, sg: Any) -> None:
+    """Undo :func:`with_probabilities` in a parsed model: the output, its SOFTMAX and the DEQUANTIZE feeding
+    only that, and their tensors."""
+    g = _Graph(m, sg)
+    probs = _probabilities_output(sg)
+    if probs is None:
+        return
+    sg.outputs = np.array([i for i in np.asarray(sg.outputs).tolist() if i != probs], np.int32)
+    softmax = g.producer(probs)
+    sg.operators.remove(softmax)
+    src = int(np.asarray(softmax.inputs).tolist()[0])
+    dq = g.producer(src)
+    if (
+        dq is not None
+        and g.name(dq) == "DEQUANTIZE"
+        and not g.consumers(src)
+        and src not in np.asarray(sg.outputs).tolist()
+    ):
+        sg.operators.remove(dq)
+    for sig in m.signatureDefs or []:
+        sig.outputs = [o for o in sig.outputs or [] if int(o.tensorIndex) != probs] or None
+    g.drop_unused()
+
+
 class _Graph:
-    """What :func:`window_major` asks of one subgraph of a parsed model (``ModelT``)."""
+    """What :func:`window_major` and :func:`with_probabilities` ask of one subgraph of a parsed model
+    (``ModelT``)."""
 
     def __init__(self, m: Any, sg: Any) -> None:
         self.m, self.sg = m, sg
@@ -257,6 +364,41 @@ class _Graph:
         t.buffer = len(self.m.buffers) - 1
         self.sg.tensors.append(t)
         return len(self.sg.tensors) - 1
+
+    def new_tensor(self, shape: Any, dtype: int, name: str | None = None) -> int:
+        """A new non-constant tensor of ``shape`` and ``dtype`` (a ``TensorType``), its index."""
+        from ai_edge_litert import schema_py_generated as schema
+
+        t = schema.TensorT()
+        t.shape = np.array(shape, np.int32)
+        t.type = dtype
+        t.buffer = 0
+        t.name = None if name is None else name.encode()
+        self.sg.tensors.append(t)
+        return len(self.sg.tensors) - 1
+
+    def add_op(
+        self, name: str, inputs: list[int], outputs: list[int], options_type: int, options: Any
+    ) -> None:
+        """Append the builtin op ``name`` (``SOFTMAX``...) reading ``inputs``, writing ``outputs``; its operator
+        code is added to the model's when it is not there yet."""
+        from ai_edge_litert import schema_py_generated as schema
+
+        code = next(k for k, v in builtin_op_names().items() if v == name)
+        codes = self.m.operatorCodes
+        index = next(
+            (i for i, c in enumerate(codes) if max(c.builtinCode, c.deprecatedBuiltinCode) == code), None
+        )
+        if index is None:
+            c = schema.OperatorCodeT()
+            c.builtinCode, c.deprecatedBuiltinCode, c.version = code, min(code, 127), 1
+            codes.append(c)
+            index = len(codes) - 1
+        op = schema.OperatorT()
+        op.opcodeIndex = index
+        op.inputs, op.outputs = np.array(inputs, np.int32), np.array(outputs, np.int32)
+        op.builtinOptionsType, op.builtinOptions = options_type, options
+        self.sg.operators.append(op)
 
     def fold_into_mean(self, mean: Any) -> None:
         """Drop the TRANSPOSE / RESHAPE ops feeding ``mean`` when a MEAN over axes of their input reduces

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL
 from mujo_edge.errors import ExportError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -100,17 +101,19 @@ def tflm_version() -> str:
 
 
 def micro_ops(model: bytes) -> list[str]:
-    """The ``tflite::MicroMutableOpResolver`` calls the model needs, in first-use order (``AddConv2D``...).
+    """The ``tflite::MicroMutableOpResolver`` calls the model needs, in first-use order (``AddConv2D``...),
+    as TFLM runs it: its :func:`~mujo_edge.export.tflite_slim.micro_flatbuffer` form (without the
+    ``probabilities`` ops).
 
     A watch firmware registers exactly these (the C header lists them); a builtin op outside TFLM's
     kernels would show up here and then fail :func:`check_tflm`.
     """
     from ai_edge_litert import schema_py_generated as schema
 
-    from mujo_edge.export.tflite_slim import builtin_op_names
+    from mujo_edge.export.tflite_slim import builtin_op_names, micro_flatbuffer
 
     names = builtin_op_names()
-    m = schema.Model.GetRootAsModel(model, 0)
+    m = schema.Model.GetRootAsModel(micro_flatbuffer(model), 0)
     codes = []
     for i in range(m.OperatorCodesLength()):
         oc = m.OperatorCodes(i)
@@ -169,6 +172,12 @@ def _quantize_input(x: np.ndarray, dtype: Any, scale: float, zero_point: int) ->
     return np.clip(np.rint(x / scale) + zero_point, info.min, info.max).astype(dtype)
 
 
+def _micro_outputs(it: Any) -> list[dict[str, Any]]:
+    """A LiteRT interpreter's output details less the ``probabilities`` output, which the TFLM rewrite
+    drops (its other outputs keep their order)."""
+    return [d for d in it.get_output_details() if d["name"] != PROBABILITIES]
+
+
 def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> TflmCheck:
     """Run ``model`` under LiteRT and its TFLM rewrite (:func:`~mujo_edge.export.tflite_slim.
     micro_flatbuffer`) under TFLM on ``windows`` (N, ...) in the model's own input layout (float windows;
@@ -199,7 +208,7 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
         it.allocate_tensors()
     inp = ref.get_input_details()[0]
     scale, zp = inp["quantization"]
-    n_out = len(ref.get_output_details())
+    n_out = len(_micro_outputs(ref))
     worst_ref = worst_fast = differing = differing_ref = same_top1 = 0
     logits_pos = logits_position
     for x in windows:
@@ -211,7 +220,7 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
         for it in (ref, fast):
             it.set_tensor(it.get_input_details()[0]["index"], q)
             it.invoke()
-            outs = [it.get_tensor(d["index"]).astype(np.int64) for d in it.get_output_details()]
+            outs = [it.get_tensor(d["index"]).astype(np.int64) for d in _micro_outputs(it)]
             diffs.append(max(int(np.abs(a - b).max()) for a, b in zip(got, outs, strict=True)))
             if it is fast:
                 same_top1 += int(np.argmax(got[logits_pos]) == np.argmax(outs[logits_pos]))
@@ -273,13 +282,21 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
     rewrite: every rewritten model must give the same raw outputs, bit for bit, as the original under
     LiteRT's default path (XNNPACK) and its reference kernels and, where ``tflite-micro`` is installed,
     the TFLM rewrite (:func:`~mujo_edge.export.tflite_slim.micro_flatbuffer`) under TFLM the original's TFLM outputs; ExportError
-    otherwise, and nothing is written. Each model entry records what was done under ``flatbuffer``; an
-    int8 batch-1 model's ``tflm`` record (arena, flash bytes, agreement) is measured again on the windows.
+    otherwise, and nothing is written. A model without a ``probabilities`` output gains one
+    (:func:`~mujo_edge.export.tflite_slim.with_probabilities`, proven by :func:`check_probabilities`).
+    Each model entry records what was done under ``flatbuffer`` (a model the rewrite leaves as it was keeps
+    the record of the rewrite that made it); an int8 batch-1 model's ``tflm`` record (arena, flash bytes,
+    agreement) is measured again on the windows.
     """
     import json
 
     from mujo_edge.bundle import Bundle, write_bundle_zip
-    from mujo_edge.export.tflite_slim import micro_flatbuffer, slim_flatbuffer, window_major
+    from mujo_edge.export.tflite_slim import (
+        micro_flatbuffer,
+        slim_flatbuffer,
+        window_major,
+        with_probabilities,
+    )
     from mujo_edge.provenance import provenance, sha256_bytes
 
     bundle = Bundle.open(path)
@@ -323,14 +340,27 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
                 checked.append("tflite-micro (micro_flatbuffer)")
                 logits_at = next(o["position"] for o in entry["outputs"] if o["name"] == "logits")
                 entry["tflm"] = check_tflm(after, x_after, logits_at).to_dict()
-            files[e["file"]] = after
-            e["flatbuffer"] = {
-                "rewrite": "mujo_edge.export.tflite_slim." + ("window_major" if turn else "slim_flatbuffer"),
-                "bytes_before": len(before),
-                "sha256_before": e.get("sha256"),
-                **({"input_layout_before": entry["input_layout"]} if turn else {}),
-                "identical_outputs": {"windows": len(x), "runtimes": checked},
-            }
+            logits_at = next(o["position"] for o in e["outputs"] if o["name"] == "logits")
+            final = with_probabilities(after, logits_at)
+            added = None
+            if final != after:
+                added, spec = check_probabilities(final, after, x_after, logits_at)
+                e["outputs"] = [o for o in e["outputs"] if o["name"] != PROBABILITIES] + [spec]
+            files[e["file"]] = final
+            prior = e.get("flatbuffer")
+            if after != before or not prior:  # else the record of the rewrite that made it stays
+                e["flatbuffer"] = {
+                    **({"previous": prior} if prior else {}),  # the rewrites before this one
+                    "rewrite": "mujo_edge.export.tflite_slim."
+                    + ("window_major" if turn else "slim_flatbuffer"),
+                    "bytes_before": len(before),
+                    "sha256_before": e.get("sha256"),
+                    **({"input_layout_before": entry["input_layout"]} if turn else {}),
+                    "identical_outputs": {"windows": len(x), "runtimes": checked},
+                }
+            if added:
+                e["flatbuffer"]["probabilities"] = {**added, "bytes_without": len(after)}
+            after = final
             if turn:
                 _take_window_major(e, entry["input_layout"])
             e["bytes"], e["sha256"] = len(after), sha256_bytes(after)
@@ -342,10 +372,63 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
         "name": bundle.manifest.get("name"),
         "content_hash": bundle.content_hash,
         "change": ".tflite flatbuffers rewritten smaller (window_major where the model took the window "
-        "channels first, else slim_flatbuffer), outputs bit for bit the same",
+        "channels first, else slim_flatbuffer), outputs bit for bit the same, and given the runtime's "
+        "softmax of the logits as one more output (with_probabilities) where they lacked it",
     }
     m["provenance"] = provenance(derived=True)
     return write_bundle_zip(out, m, files)
+
+
+def check_probabilities(
+    model: bytes, without: bytes, windows: np.ndarray, logits_position: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Prove :func:`~mujo_edge.export.tflite_slim.with_probabilities`'s ``model`` against ``without``, the
+    model it was made from, on ``windows`` (N, ...) in the model's input layout, under LiteRT's XNNPACK
+    path and its reference kernels: the other outputs the same bits, the new one the softmax of the logits
+    within :data:`PROBABILITIES_RTOL` (relative, plus 1e-12 absolute). Returns the record for the manifest
+    and the output's manifest spec; ExportError otherwise.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_content=model).get_output_details()
+    pos = next(i for i, d in enumerate(details) if d["name"] == PROBABILITIES)
+    sizes = [int(np.prod(d["shape"][1:])) for d in details]
+    start = sum(sizes[:logits_position])
+    scale, zp = details[logits_position]["quantization"]
+    worst: dict[str, float] = {}
+    for reference in (False, True):
+        got, old = litert_outputs(model, windows, reference), litert_outputs(without, windows, reference)
+        runtime = "ai-edge-litert reference kernels" if reference else "ai-edge-litert (XNNPACK)"
+        if not np.array_equal(np.delete(got, np.s_[sum(sizes[:pos]) : sum(sizes[: pos + 1])], axis=1), old):
+            raise ExportError(
+                f"adding the probabilities output changed the model's other outputs under {runtime}; "
+                "keep the bundle's model as it is and report the model."
+            )
+        logits = got[:, start : start + sizes[logits_position]].astype(np.float32)
+        if scale:
+            logits = (logits - np.float32(zp)) * np.float32(scale)
+        z = logits.astype(np.float64)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        want = e / e.sum(axis=1, keepdims=True)
+        probs = got[:, sum(sizes[:pos]) : sum(sizes[: pos + 1])].astype(np.float64)
+        err = np.abs(probs - want)
+        if np.any(err > PROBABILITIES_RTOL * want + 1e-12):
+            raise ExportError(
+                f"the model's probabilities output is up to {float((err / np.maximum(want, 1e-30)).max()):g} "
+                f"(relative) from the softmax of its logits under {runtime}, more than {PROBABILITIES_RTOL:g}; "
+                "keep the bundle's model as it is and report the runtime."
+            )
+        worst[runtime] = float((err / np.maximum(want, 1e-12)).max())
+    record = {
+        "output": PROBABILITIES,
+        "rewrite": "mujo_edge.export.tflite_slim.with_probabilities",
+        "windows": len(windows),
+        "max_relative_difference_to_float64_softmax": {k: float(f"{v:.3g}") for k, v in worst.items()},
+        "other_outputs_identical": True,
+    }
+    d = details[pos]
+    spec = {"name": PROBABILITIES, "shape": [int(v) for v in d["shape"]], "dtype": "float32", "position": pos}
+    return record, spec
 
 
 def _output_shapes(model: bytes) -> list[tuple[int, ...]]:
@@ -367,7 +450,8 @@ def _take_window_major(e: dict[str, Any], layout: str) -> None:
 
 def tflm_outputs(model: bytes, windows: np.ndarray, like: bytes | None = None) -> np.ndarray:
     """(N, total output size) raw outputs of ``model`` under TFLM for ``windows`` (N, ...) float windows in
-    the model's input layout, quantized where the model takes int8. Input quantization and output count
+    the model's input layout, quantized where the model takes int8, all but a ``probabilities`` output
+    (which the TFLM rewrite drops). Input quantization and output count
     are read with LiteRT from ``like`` (a LiteRT-loadable form of the same model; default ``model``
     itself): a :func:`micro_flatbuffer` model does not load in LiteRT."""
     from ai_edge_litert.interpreter import Interpreter
@@ -375,7 +459,7 @@ def tflm_outputs(model: bytes, windows: np.ndarray, like: bytes | None = None) -
     ref = Interpreter(model_content=like if like is not None else model)
     inp = ref.get_input_details()[0]
     scale, zp = inp["quantization"]
-    n_out = len(ref.get_output_details())
+    n_out = len(_micro_outputs(ref))  # a model's probabilities come last: TFLM's rewrite drops them
     it = _runtime().Interpreter.from_bytes(model, arena_size=PROBE_ARENA_BYTES)
     rows = []
     for w in np.asarray(windows, np.float32):

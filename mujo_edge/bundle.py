@@ -91,6 +91,14 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _KEEP: Any = object()
 
 
+#: The output a ``.tflite`` model may carry besides ``logits`` and ``embedding``: the float32 softmax of the
+#: logits computed by the runtime (``mujo_edge.export.tflite_slim.with_probabilities``).
+PROBABILITIES = "probabilities"
+#: Largest relative difference export allows between that output and the float64 softmax of the logits
+#: (LiteRT's float32 softmax kernels stay within 1.3e-6 on the shipped models).
+PROBABILITIES_RTOL = 1e-5
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     """One model input or output as the runtime sees it.
@@ -139,7 +147,8 @@ class ModelEntry:
         return int(self.inputs[0].shape[0]) if self.inputs and self.inputs[0].shape else 1
 
     def output(self, name: str) -> TensorSpec | None:
-        """The output called ``name`` (``"logits"`` or ``"embedding"``), or None when the model lacks it."""
+        """The output called ``name`` (``"logits"``, ``"embedding"``, :data:`PROBABILITIES`), or None when the
+        model lacks it."""
         return next((o for o in self.outputs if o.name == name), None)
 
 
@@ -820,6 +829,14 @@ def _validate(manifest: dict[str, Any], files: Mapping[str, bytes], p: Path) -> 
                 f"{p}: model {entry.file} returns {logits.shape[-1]} logits but the manifest names "
                 f"{len(model_labels)} model labels {model_labels}: labels and model do not match (a label "
                 f"was added or dropped). {_REGENERATE}"
+            )
+        probs = entry.output(PROBABILITIES)
+        if probs is not None and (
+            probs.dtype != "float32" or probs.shape != logits.shape or entry.format != "tflite"
+        ):
+            raise BundleError(
+                f"{p}: model {entry.file} has a {probs.dtype} {PROBABILITIES!r} output of shape {probs.shape}; "
+                f"it must be the float32 softmax of the logits {logits.shape} of a .tflite model. {_REGENERATE}"
             )
         emb = entry.output("embedding")
         emb_dims.add(None if emb is None else emb.shape[-1])

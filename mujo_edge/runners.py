@@ -14,10 +14,12 @@ model (export checks it). A bundle without the variant runs every window through
 A single window, the live case, costs the runtime's own call plus a few microseconds: ``predict`` is then
 one closure made at load (no attribute lookups per call), the window is copied straight into the runtime's
 input tensor in the model's layout and checked there with one BLAS dot over the tensor's flat view (a
-finite sum means finite values), the outputs are read through views made once, and the probabilities come
-from Python floats (numpy's per-call overhead is larger than the work on 7 numbers); int8 outputs are
-dequantized through precomputed 256-entry tables (docs/benchmarks.md has the ratios to the raw runtime
-calls).
+finite sum means finite values), and the outputs are read through views made once. An exported
+``.tflite`` carries the softmax of its logits as one more output (``probabilities``, computed by the
+runtime in float32, within 2e-6 relative of the exact softmax): ``predict`` returns a copy of it. For a
+model without it (a ``.pte``, an older bundle) the probabilities come from Python floats (numpy's per-call
+overhead is larger than the work on 7 numbers); int8 outputs are dequantized through precomputed 256-entry
+tables (docs/benchmarks.md has the ratios to the raw runtime calls).
 
 Runtimes:
 
@@ -43,10 +45,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mujo_edge.bundle import PROBABILITIES
 from mujo_edge.errors import BundleError, MissingDependencyError, ShapeError
 
 if TYPE_CHECKING:
-    from mujo_edge.bundle import Bundle, ModelEntry
+    from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,8 @@ class Runner:
         self._logits_spec = logit
         self._embed_spec = entry.output("embedding")
         self.has_embedding = self._embed_spec is not None
+        #: The runtime's own softmax of the logits, where the model carries it (``.tflite`` exports).
+        self._probs_spec = entry.output(PROBABILITIES)
         self._batched: Runner | None = None
         if entry.batch is not None and batch_model is not None:
             self._batched = type(self)(entry.batch, batch_model, labels, window, threads)
@@ -165,11 +170,14 @@ class Runner:
         return self.run(windows_g, embedding=False)[0]
 
     def predict(self, windows_g: np.ndarray) -> np.ndarray:
-        """(B, n_labels) float32 class probabilities: the softmax of :meth:`logits`."""
+        """(B, n_labels) float32 class probabilities: the softmax of :meth:`logits` (the model's own
+        ``probabilities`` output where it carries one: float32, within 2e-6 relative of the exact softmax)."""
         x = self._check(windows_g)
         if x.shape[0] == 1:  # the live case: no batch arrays, the runtime's cheapest softmax
             self._forward(x)
             return self._probabilities()
+        if self._probs_spec is not None:
+            return self._collect(x, (self._probs_spec,))[0]
         return softmax(self.run(x, embedding=False)[0])
 
     def embed(self, windows_g: np.ndarray) -> np.ndarray:
@@ -188,33 +196,55 @@ class Runner:
         are the caller's: never views of the runtime's (reused) output buffers."""
         x = self._check(windows_g)
         want_emb = embedding and self.has_embedding
-        n = x.shape[0]
-        if n == 1:
+        if x.shape[0] == 1:
             self._forward(x)
             return self._output(self._logits_spec), self._output(self._embed_spec) if want_emb else None
-        logits = np.empty((n, len(self.labels)), np.float32)
-        emb = np.empty((n, self._embed_spec.shape[-1]), np.float32) if want_emb else None  # type: ignore[union-attr]
+        if not want_emb:
+            return self._collect(x, (self._logits_spec,))[0], None
+        assert self._embed_spec is not None
+        logits, emb = self._collect(x, (self._logits_spec, self._embed_spec))
+        return logits, emb
+
+    # --- internals -------------------------------------------------------------------------------
+    def _collect(self, x: np.ndarray, specs: tuple[TensorSpec, ...]) -> list[np.ndarray]:
+        """New (B, size) float32 arrays of the outputs ``specs`` for checked windows ``x`` (B > 1): whole
+        batches through the batch model (a remainder of at least ``pad_from`` windows padded to one), the
+        rest window by window."""
+        n = x.shape[0]
+        out = [np.empty((n, s.shape[-1]), np.float32) for s in specs]
         start, br = 0, self._batched
         if br is not None:
             b = br.rows
+            b_specs = [br.entry_output(s.name) for s in specs]
             while n - start >= self.pad_from:
                 m = min(b, n - start)
                 chunk = x[start : start + m]
                 if m < b:  # pad with zero windows (valid input; their outputs are dropped)
                     chunk = np.concatenate([chunk, np.zeros((b - m, *chunk.shape[1:]), np.float32)])
                 br._forward(chunk)
-                logits[start : start + m] = br._output(br._logits_spec)[:m]
-                if emb is not None:
-                    emb[start : start + m] = br._output(br._embed_spec)[:m]
+                for a, s in zip(out, b_specs, strict=True):
+                    a[start : start + m] = br._output(s)[:m]
                 start += m
         for i in range(start, n):
             self._forward(x[i : i + 1])
-            logits[i] = self._output(self._logits_spec)[0]
-            if emb is not None:
-                emb[i] = self._output(self._embed_spec)[0]
-        return logits, emb
+            for a, s in zip(out, specs, strict=True):
+                a[i] = self._output(s)[0]
+        return out
 
-    # --- internals -------------------------------------------------------------------------------
+    def entry_output(self, name: str) -> TensorSpec:
+        """This runner's spec of its model's output ``name`` (the runtime's quantization, where it reads it)."""
+        spec = {
+            "logits": self._logits_spec,
+            "embedding": self._embed_spec,
+            PROBABILITIES: self._probs_spec,
+        }.get(name)
+        if spec is None:
+            raise BundleError(
+                f"model {self.entry.file} has no {name!r} output, but its batch-1 model has; the bundle's "
+                "models do not match. Re-export it."
+            )
+        return spec
+
     def _check(self, windows_g: np.ndarray) -> np.ndarray:
         x = windows_g
         # The live case first: one contiguous float32 window whose sum is finite (so every value is).
@@ -245,6 +275,8 @@ class Runner:
 
     def _probabilities(self) -> np.ndarray:
         """(1, n_labels) float32 probabilities of the last :meth:`_forward`."""
+        if self._probs_spec is not None:
+            return self._output(self._probs_spec)
         return softmax_row(self._output(self._logits_spec)[0].tolist())
 
     def _forward(self, x: np.ndarray) -> None:  # pragma: no cover
@@ -356,33 +388,51 @@ class LiteRtRunner(Runner):
 
     def _live_predict(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """:meth:`predict` for the live case as one closure, or None where it does not apply (an int8 input,
-        a batch model, float logits, a LiteRT without the native invoke).
+        a batch model, float logits without a ``probabilities`` output, a LiteRT without the native invoke).
 
         One float32 ``(1, WINDOW, 3)`` window is copied into the input tensor (the layout change in the same
         copy), checked finite there (one BLAS dot over the tensor's flat view: a finite sum means finite
-        values), the native invoke runs, and the softmax of the int8 logits comes from the exp table in
-        Python floats. Every name is a closure cell, not an attribute chain. Anything else (another shape
-        or dtype, a non-finite or overflowing sum) goes the general way, which checks, explains and raises.
+        values), the native invoke runs, and the probabilities are a copy of the model's ``probabilities``
+        output, or, for a model without one, the softmax of the int8 logits from the exp table in Python
+        floats. Every name is a closure cell, not an attribute chain. Anything else (another shape or dtype,
+        a non-finite or overflowing sum) goes the general way, which checks, explains and raises.
         """
         dq = self._dequant.get(self._logits_spec.position)
+        probs = self._probs_spec
         if (
             self.rows != 1
             or self._in_view is None
             or self._in_scale is not None
-            or dq is None
-            or dq.exp is None
+            or (probs is None and (dq is None or dq.exp is None))
         ):
             return None
-        table = dq.exp
         flat = self._it.tensor(self._in_index)().reshape(-1)  # a view: the tensor is contiguous
         if not np.shares_memory(flat, self._in_view):
             return None
         view, ones, invoke = self._in_view, self._ones, self._native_invoke
-        logits_q = memoryview(self._out_bytes[self._logits_spec.position].reshape(-1))  # live raw bytes
         general = super().predict
         shape, ndarray, f32, f32_dtype = self._one_shape, np.ndarray, np.float32, np.dtype(np.float32)
         array, isfinite = np.array, math.isfinite
         dot = flat.dot
+        if probs is not None and self._out_views[probs.position].dtype == f32_dtype:
+            copy = self._out_views[probs.position].copy  # the runtime's softmax: a copy of its output
+
+            def predict_probabilities(windows_g: np.ndarray) -> np.ndarray:
+                """(1, n_labels) float32 class probabilities of one window (see :meth:`Runner.predict`)."""
+                x = windows_g
+                if type(x) is ndarray and x.dtype is f32_dtype and x.shape == shape:
+                    view[...] = x
+                    if isfinite(dot(ones)):
+                        invoke()  # type: ignore[misc]
+                        out: np.ndarray = copy()
+                        return out
+                return general(x)
+
+            return predict_probabilities
+        if dq is None or dq.exp is None:
+            return None
+        table = dq.exp
+        logits_q = memoryview(self._out_bytes[self._logits_spec.position].reshape(-1))  # live raw bytes
 
         def predict(windows_g: np.ndarray) -> np.ndarray:
             """(1, n_labels) float32 class probabilities of one window (see :meth:`Runner.predict`)."""
@@ -431,7 +481,7 @@ class LiteRtRunner(Runner):
 
     def _probabilities(self) -> np.ndarray:
         dq = self._dequant.get(self._logits_spec.position)
-        if dq is None or dq.exp is None:
+        if self._probs_spec is not None or dq is None or dq.exp is None:
             return super()._probabilities()
         table = dq.exp  # a few Python floats cost less than numpy's per-call overhead on 7 numbers
         e = [table[b] for b in self._raw(self._logits_spec.position).tobytes()]

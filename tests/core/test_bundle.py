@@ -305,6 +305,12 @@ def test_an_edited_manifest_is_refused_by_the_content_hash(tmp_path: Path, edit)
         (lambda m: m["open_set"].__setitem__("kind", "knn"), r"open_set kind must be one of"),
         (lambda m: m["models"][0]["outputs"][0].__setitem__("shape", "x"), r"malformed"),
         (lambda m: m["models"][0]["inputs"][0].__setitem__("scale", -1), r"has scale -1"),
+        (
+            lambda m: m["models"][0]["outputs"].append(
+                {"name": "probabilities", "shape": [1, 3], "dtype": "int8", "position": 7}
+            ),
+            r"int8 'probabilities' output .* must be the float32 softmax of the logits",
+        ),
         (lambda m: m.__setitem__("models", []), r"holds no model"),
         (lambda m: m.__setitem__("calibration", [1, 2]), r"'calibration' must be a PIT table"),
         (lambda m: m["calibration"].__setitem__("source_q", "x"), r"calibration|quantile"),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mujo_edge.assets import DEFAULT_BUNDLE
-from mujo_edge.bundle import Bundle
+from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL, Bundle, TensorSpec, write_bundle_zip
 from mujo_edge.constants import WINDOW
 from mujo_edge.errors import ShapeError
+from mujo_edge.runners import Runner
 
 
 def _windows(n: int) -> np.ndarray:
@@ -40,11 +43,46 @@ def test_batch_one_probabilities_are_the_softmax_of_the_logits(fmt: str, module:
         assert p.dtype == np.float32 and p.shape == (1, len(r.labels))
         kept = p.copy()
         want = _softmax64(r.logits(x[i : i + 1])).astype(np.float32)
-        # the float64 softmax rounded to float32 (LiteRT's int8 path reads exp from a table: within an ulp)
-        np.testing.assert_allclose(p, want, rtol=1e-6, atol=1e-12)
+        # the float64 softmax rounded to float32 (ExecuTorch), or the runtime's float32 softmax (LiteRT)
+        np.testing.assert_allclose(p, want, rtol=_rtol(r), atol=1e-12)
         r.predict(x[(i + 1) % len(x)][None])  # the next call must not change what this one returned
         np.testing.assert_array_equal(p, kept)
-    np.testing.assert_allclose(r.predict(x), _softmax64(r.logits(x)), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(r.predict(x), _softmax64(r.logits(x)), rtol=_rtol(r), atol=1e-9)
+
+
+def _rtol(r: Runner) -> float:
+    """How close a runner's probabilities are to the float64 softmax of its logits: the model's own
+    ``probabilities`` output within what export allows, a softmax in Python within a float32 ulp or so."""
+    return PROBABILITIES_RTOL if r.entry.output(PROBABILITIES) is not None else 1e-6
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ai_edge_litert") is None, reason="ai_edge_litert not installed")
+def test_litert_probabilities_come_from_the_model_one_window_or_a_batch_alike(tmp_path: Path) -> None:
+    """The shipped .tflite carries the runtime's softmax: predict returns it, the same bits whether a window
+    goes alone, in a batch through the batch-64 model, or window by window; a bundle whose manifest does not
+    name the output gets the exact softmax of the logits in Python."""
+    bundle = Bundle.open(DEFAULT_BUNDLE)
+    r = bundle.runner("tflite")
+    assert r.entry.output(PROBABILITIES) == TensorSpec(PROBABILITIES, (1, len(r.labels)), "float32", 2)
+    assert r.batch == 64
+    x = _windows(70)  # one batch-64 call, then 6 single calls
+    together = r.predict(x)
+    alone = np.concatenate([r.predict(x[i : i + 1]) for i in range(len(x))])
+    np.testing.assert_array_equal(together, alone)
+    logits = r.logits(x)
+    np.testing.assert_allclose(together, _softmax64(logits), rtol=PROBABILITIES_RTOL, atol=1e-12)
+    assert not np.array_equal(together, _softmax64(logits).astype(np.float32))  # the runtime's, not ours
+    # the same model files, the output not named in the manifest: the softmax in Python, within an ulp
+    m = json.loads(json.dumps(bundle.manifest))
+    for e in m["models"]:
+        for spec in (e, e.get("batch") or {}):
+            spec["outputs"] = [o for o in spec.get("outputs", []) if o["name"] != PROBABILITIES]
+    older = write_bundle_zip(tmp_path / "older.mujo", m, {f: bundle.file_bytes(f) for f in m["files"]})
+    r_old = older.runner("tflite")
+    assert r_old.entry.output(PROBABILITIES) is None
+    np.testing.assert_array_equal(r_old.logits(x), logits)
+    np.testing.assert_allclose(r_old.predict(x), _softmax64(logits), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(r_old.predict(x[:1]), _softmax64(logits[:1]), rtol=1e-6, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,13 @@ for _mod in ("ai_edge_litert", "flatbuffers"):
         pytest.skip(f"{_mod} is not installed (pip install 'mujo-edge[export]')", allow_module_level=True)
 
 from mujo_edge.assets import PHYSIO_BUNDLE  # noqa: E402
-from mujo_edge.bundle import Bundle, write_bundle_zip  # noqa: E402
+from mujo_edge.bundle import (  # noqa: E402
+    PROBABILITIES,
+    PROBABILITIES_RTOL,
+    Bundle,
+    TensorSpec,
+    write_bundle_zip,
+)
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.c_array import C_ARRAY_ALIGNMENT, write_c_array  # noqa: E402
 from mujo_edge.export.tflite_slim import (  # noqa: E402
@@ -32,9 +38,11 @@ from mujo_edge.export.tflite_slim import (  # noqa: E402
     micro_flatbuffer,
     slim_flatbuffer,
     window_major,
+    with_probabilities,
 )
 from mujo_edge.export.tflm import (  # noqa: E402
     arena_bytes,
+    check_probabilities,
     check_tflm,
     litert_outputs,
     micro_ops,
@@ -194,14 +202,22 @@ def test_shipped_physio_model_is_the_window_major_rewrite_of_the_exported_one() 
     bundle = _default_bundle()
     entry = next(m for m in bundle.models if m.format == "tflite")
     exported = EXPORTED.read_bytes()
-    assert bundle.file_bytes(entry.file) == window_major(exported)  # so every output bit is as exported
+    major = window_major(exported)
+    assert major is not None
+    # so every output bit is as exported, and the runtime's softmax of the logits comes last
+    assert bundle.file_bytes(entry.file) == with_probabilities(major, 0)
+    assert [o.name for o in entry.outputs] == ["logits", "embedding", PROBABILITIES]
     assert entry.input_layout == "BWC" and entry.inputs[0].shape == (1, 100, 3)
     record = entry.info["flatbuffer"]
+    added = record["probabilities"]
+    assert added["windows"] == 1002 and added["other_outputs_identical"]
+    assert max(added["max_relative_difference_to_float64_softmax"].values()) < PROBABILITIES_RTOL
     # rewritten from the bundle's earlier, slim but channels-first, model
-    assert record["rewrite"].endswith("window_major") and record["input_layout_before"] == "BCW"
-    assert record["bytes_before"] == len(slim_flatbuffer(exported))
-    assert record["sha256_before"] == hashlib.sha256(slim_flatbuffer(exported)).hexdigest()
-    assert record["identical_outputs"]["windows"] == 1002  # all held-out windows, when it was rewritten
+    first = record["previous"]
+    assert first["rewrite"].endswith("window_major") and first["input_layout_before"] == "BCW"
+    assert first["bytes_before"] == len(slim_flatbuffer(exported))
+    assert first["sha256_before"] == hashlib.sha256(slim_flatbuffer(exported)).hexdigest()
+    assert first["identical_outputs"]["windows"] == 1002  # all held-out windows, when it was rewritten
     assert next(m for m in bundle.models if m.format == "executorch").input_layout == "BCW"
 
 
@@ -219,23 +235,30 @@ def test_slim_bundle_rewrites_an_older_bundle_and_refuses_a_changed_model(
     e = next(x for x in m["models"] if x["file"] == entry.file)
     e["bytes"], e["sha256"] = len(exported), hashlib.sha256(exported).hexdigest()
     e["input_layout"], e["inputs"][0]["shape"] = "BCW", [1, 3, 100]  # as exported: channels first
+    e["outputs"] = [o for o in e["outputs"] if o["name"] != PROBABILITIES]  # ... with logits and embedding
     for key in ("flatbuffer", "tflm", "content_hash"):
         e.pop(key, None)
     old = write_bundle_zip(tmp_path / "old.mujo", m, files)
     windows_g = _real_windows()[:6]
     new = slim_bundle(old.path, tmp_path / "new.mujo", windows_g)
     got = next(x for x in new.models if x.format == "tflite")
-    assert new.file_bytes(got.file) == window_major(exported)
+    major = window_major(exported)
+    assert major is not None and new.file_bytes(got.file) == with_probabilities(major, 0)
     assert got.input_layout == "BWC" and got.inputs[0].shape == (1, 100, 3)
+    assert got.output(PROBABILITIES) == TensorSpec(PROBABILITIES, (1, 7), "float32", 2)
     assert got.info["bytes"] == len(new.file_bytes(got.file)) and got.info["flatbuffer"][
         "bytes_before"
     ] == len(exported)
     assert new.manifest["derived_from"]["content_hash"] == old.content_hash
-    np.testing.assert_array_equal(  # the runner feeds each layout its own way: the same probabilities
-        new.runner("tflite").run(windows_g)[0], old.runner("tflite").run(windows_g)[0]
+    logits = old.runner("tflite").run(windows_g)[0]
+    # the runner feeds each layout its own way: the same logits, and the runtime's softmax of them
+    np.testing.assert_array_equal(new.runner("tflite").run(windows_g)[0], logits)
+    z = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        new.runner("tflite").predict(windows_g), z / z.sum(axis=1, keepdims=True), rtol=PROBABILITIES_RTOL
     )
     if tflm_available():
-        assert got.info["tflm"]["model_bytes"] == len(micro_flatbuffer(window_major(exported) or b""))
+        assert got.info["tflm"]["model_bytes"] == len(micro_flatbuffer(major))
     # a rewrite that changed the model (here: one bias) is refused, and nothing is written
     monkeypatch.setattr(
         "mujo_edge.export.tflite_slim.slim_flatbuffer", lambda b: slim_flatbuffer(_shifted_bias(b))
@@ -369,3 +392,30 @@ def test_c_array_compiles_and_the_example_feeds_the_model_its_windows(tmp_path: 
         window = acc[last - 99 : last + 1]  # (100, 3), oldest first
         np.testing.assert_array_equal(got, window.ravel())  # sample by sample, as the model takes it
     assert C_ARRAY_ALIGNMENT == 16
+
+
+def test_probabilities_output_is_the_runtimes_softmax_and_the_watch_drops_it() -> None:
+    from ai_edge_litert import schema_py_generated as schema
+
+    major = window_major(EXPORTED.read_bytes())
+    assert major is not None
+    model = with_probabilities(major, 0)
+    assert with_probabilities(model, 0) == model  # a model that has the output comes back as it is
+    assert _ops(model)[-2:] == ["DEQUANTIZE", "SOFTMAX"]
+    assert micro_flatbuffer(model) == micro_flatbuffer(major)  # firmware reads the int8 logits
+    x = _real_windows()
+    record, spec = check_probabilities(model, major, x, 0)
+    assert spec == {"name": PROBABILITIES, "shape": [1, 7], "dtype": "float32", "position": 2}
+    assert record["windows"] == 28 and record["other_outputs_identical"]
+    assert 0 < max(record["max_relative_difference_to_float64_softmax"].values()) < PROBABILITIES_RTOL
+    with pytest.raises(ValueError, match="no output 5"):
+        with_probabilities(major, 5)
+    # a softmax that is not the logits' (beta 2) is refused
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    m.subgraphs[0].operators[-1].builtinOptions.beta = 2.0
+    import flatbuffers
+
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    with pytest.raises(ExportError, match="from the softmax of its logits"):
+        check_probabilities(bytes(builder.Output()), major, x, 0)
