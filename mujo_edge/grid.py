@@ -42,6 +42,8 @@ from scipy import signal
 from mujo_edge.constants import RATE_HZ
 from mujo_edge.errors import ShapeError
 
+_sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
+
 try:  # np.interp's compiled core: the same numbers without the wrapper's per-call checks (real values only)
     from numpy._core.multiarray import interp as interp_real
 except ImportError:  # pragma: no cover - numpy < 2
@@ -228,7 +230,7 @@ class StreamGrid:
         self._t0: float | None = None
         self._k = 0  # index of the next grid sample to emit
         self._hist_t = np.zeros(0)
-        self._hist_x = np.zeros((0, 3), np.float32)
+        self._hist_x: np.ndarray = np.zeros((0, 3), np.float32)  # (float64 after continue_run)
         self._prev_t: float | None = None  # last filtered value (kept to interpolate across batches)
         self._prev_x = np.zeros(3, np.float32)
 
@@ -290,6 +292,11 @@ class StreamGrid:
         if prev_t is not None:
             ty = np.concatenate(((prev_t,), ty))
             y = np.concatenate((self._prev_x[None, :], y))
+        return self._sample(t0, ty, y)
+
+    def _sample(self, t0: float, ty: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The grid samples up to the last filtered value (``ty``, ``y``: the filtered values since the last
+        grid sample, with the previous push's last one first, when there is one)."""
         last = self._prev_t = float(ty[-1])
         self._prev_x = y[-1]
         # Grid samples t0 + k / rate up to the last computable time.
@@ -303,6 +310,42 @@ class StreamGrid:
         for c in range(3):  # g >= ty[0] always: the run's grid starts at a centre time
             out[:, c] = interp_real(g, ty, y[:, c])
         return g, out
+
+    def continue_run(
+        self, t_parts: list[np.ndarray], x_parts: list[np.ndarray], last_t: float, gap_s: float
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """:meth:`push_finite` of the samples ``t_parts`` / ``x_parts`` (consecutive pieces, each non-empty)
+        when they plainly continue a running filtered run whose last sample was at ``last_t``: every value and
+        time finite, every step in (0, ``gap_s``], at most ``BAND_ROWS`` samples. Returns ``(t_grid, x_grid,
+        time of the last sample)``, or None, having changed nothing, for anything else (the caller's general
+        path decides). The same numbers as :meth:`push_finite`, with the pieces laid after the filter's
+        history in one concatenation each (and the checks made on them), and the previous filtered value
+        taken from the history and written before the product instead of concatenated after it."""
+        band, prev_t = self._band, self._prev_t
+        if band is None or prev_t is None or self._t0 is None:
+            return None
+        k, half = self._memory, self._half
+        ts = np.concatenate((self._hist_t, *t_parts))
+        n = ts.size - k
+        if (
+            not 0 < n <= band.shape[0]
+            or not 0.0 < float(ts[k]) - last_t <= gap_s
+            or float(ts[half - 1]) != prev_t
+        ):
+            return None  # (the last: the previous centre time is the history's, as push leaves it)
+        if n > 1:
+            d = ts[k + 1 :] - ts[k:-1]
+            if not (_min(d) > 0.0 and _max(d) <= gap_s):  # (a NaN step fails both: NaN times too)
+                return None
+        xs = np.concatenate((self._hist_x, *x_parts), dtype=np.float64)  # (the product's own cast)
+        if not math.isfinite(_sum(xs, axis=None)):  # (the history is finite: the new samples are not)
+            return None
+        y = np.empty((n + 1, 3))
+        y[0] = self._prev_x
+        np.matmul(band[:n, : n + k], xs, out=y[1:])  # push's product, bit for bit
+        self._hist_t, self._hist_x = ts[-k:], xs[-k:]
+        g, out = self._sample(self._t0, ts[half - 1 : half + n], y)
+        return g, out, float(ts[-1])
 
 
 def push_lockstep(

@@ -293,6 +293,24 @@ class _Device:
         """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""
         if self.group is not None:
             self.group.release([self])
+        prev = self.run_last_t
+        if prev is not None and self._n and not self._flags:  # maybe the usual case: the run goes on
+            t_parts, x_parts, n = self._t, self._x, self._n
+            self._t, self._x, self._n = [], [], 0
+            self._observe()
+            got = self.grid.continue_run(t_parts, x_parts, prev, self.gap_s)
+            if got is not None:  # finite, in order, no gap: process_samples' usual case
+                st = self.stats
+                st.samples_in += n
+                st._rate_n += n
+                st._rate_span_s += got[2] - prev
+                self.run_last_t = got[2]
+                self.windows(got[0], got[1], out)
+                return
+            t = t_parts[0] if len(t_parts) == 1 else np.concatenate(t_parts)
+            x = x_parts[0] if len(x_parts) == 1 else np.concatenate(x_parts)
+            self.process_samples(t, x, [], out)
+            return
         taken = self.take(refit=True)
         if taken is not None:
             self.process_samples(*taken, out)
@@ -307,17 +325,31 @@ class _Device:
         x = self._x[0] if len(self._x) == 1 else np.concatenate(self._x)
         flags = self._flags
         self._t, self._x, self._flags, self._n = [], [], [], 0
+        self._observe(refit)
+        return t, x, flags
+
+    def _observe(self, refit: bool = True) -> None:
+        """Feed the pending clock points to the clock model (``refit``: as :meth:`take`)."""
         if self._clock_t:
             recv = [round(r, RECV_DECIMALS) for r in self._clock_r]
             self.clock.observe_many(self._clock_t, recv, refit=refit)
             self._clock_t, self._clock_r = [], []
-        return t, x, flags
 
     def process_samples(self, t: np.ndarray, x: np.ndarray, flags: list[int], out: list[_Ready]) -> None:
         """Samples taken by :meth:`take` -> gap split, grid, windows (appended to ``out``)."""
         if self.group is not None:
             self.group.release([self])
         st = self.stats
+        prev = self.run_last_t
+        if not flags:  # the usual case first: finite, increasing, no gap (finite times follow from the steps)
+            first = float(t[0])
+            if math.isfinite(first) if prev is None else 0.0 < first - prev <= self.gap_s:
+                d = t[1:] - t[:-1]
+                if (not d.size or (_min(d) > 0.0 and _max(d) <= self.gap_s)) and math.isfinite(
+                    _sum(x, axis=None)
+                ):
+                    self._continue(t, x, prev, out)
+                    return
         if not math.isfinite(_sum(x, axis=None) + _sum(t)):  # NaN/inf in a sample or in its time
             ok = np.isfinite(x).all(axis=1) & np.isfinite(t)
             st.bad_samples += int(ok.size - ok.sum())
@@ -327,19 +359,12 @@ class _Device:
             t, x = t[ok], x[ok]
             if not t.size:
                 return
-        st.samples_in += t.size
-        prev = self.run_last_t
         if not flags and (prev is None or 0.0 < float(t[0]) - prev <= self.gap_s):
             d = t[1:] - t[:-1]
-            if not d.size or (_min(d) > 0.0 and _max(d) <= self.gap_s):  # the usual case: no gap at all
-                if prev is None:  # the run's first samples (what the general split below does for them)
-                    st._rate_n += t.size - 1
-                    st._rate_span_s += float(t[-1]) - float(t[0])
-                else:
-                    st._rate_n += t.size
-                    st._rate_span_s += float(t[-1]) - prev
-                self._push(t, x, out)
+            if not d.size or (_min(d) > 0.0 and _max(d) <= self.gap_s):  # no gap at all
+                self._continue(t, x, prev, out)
                 return
+        st.samples_in += t.size
         # Where does a new run begin? At a step beyond the gap threshold (or back in time), at a
         # decoder-flagged batch, and at the very start if it does not continue the current run.
         d = np.diff(t, prepend=t[0] if prev is None else prev)
@@ -362,6 +387,19 @@ class _Device:
                 st._rate_n += e - a - (1 if self.run_last_t is None else 0)
             st._rate_span_s += float(t[e - 1]) - (float(t[a]) if self.run_last_t is None else self.run_last_t)
             self._push(t[a:e], x[a:e], out)
+
+    def _continue(self, t: np.ndarray, x: np.ndarray, prev: float | None, out: list[_Ready]) -> None:
+        """Finite samples that continue the run (``prev``: its last time, None: they start it) without a gap
+        -> stats, grid, windows."""
+        st = self.stats
+        st.samples_in += t.size
+        if prev is None:  # the run's first samples (what the general split below does for them)
+            st._rate_n += t.size - 1
+            st._rate_span_s += float(t[-1]) - float(t[0])
+        else:
+            st._rate_n += t.size
+            st._rate_span_s += float(t[-1]) - prev
+        self._push(t, x, out)
 
     def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
         t_grid, x_grid = self.grid.push_finite(t, x)  # process_samples dropped the NaN/inf samples
@@ -892,7 +930,20 @@ class Pipeline:
         """Take one batch or status; return the events it completed (often none)."""
         if type(item) is SampleBatch:  # the common case, without feed_many's bookkeeping (same result)
             self._per_device()
-            ready: list[_Ready] = []
+            dev = self._devices.get(item.device)
+            if (
+                dev is not None
+                and dev.rate_hz == item.rate_hz
+                and dev.host_stamped is (item.t_sensor_s is None)
+                and dev.group is None
+            ):  # a known device on its own path: _batch without its checks for a new one
+                dev.stats.batches_in += 1
+                if not (item.acc_g.shape[0] and dev.add(item)):
+                    return []
+                ready: list[_Ready] = []
+                dev.process(ready)
+                return self._classify(ready) if ready else []
+            ready = []
             self._batch(item, ready)
             return self._classify(ready) if ready else []
         return self.feed_many((item,))
