@@ -164,8 +164,7 @@ class ClockModel:
         self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
     ) -> None:
         if len(t_sensor_s) <= SCALAR_POINTS:  # a few points: scalar Python is cheaper than numpy calls
-            for ts, tr in zip(t_sensor_s, t_recv_s, strict=True):
-                self._observe(float(ts), float(tr))
+            self._observe_few(t_sensor_s, t_recv_s)
             return
         t = np.asarray(t_sensor_s, dtype=np.float64)
         lat = np.asarray(t_recv_s, dtype=np.float64) - t
@@ -193,6 +192,44 @@ class ClockModel:
         for a, e in itertools.pairwise(edges):
             j = a + int(np.argmin(lat[a:e]))
             self._add(int(bid[a]), float(t[j]), float(lat[j]))
+
+    def _observe_few(
+        self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
+    ) -> None:
+        """:meth:`_observe` of each point in turn; while a fitted line exists, the points that are its plain
+        continuation (in order, within the jump limits, in the open bucket: every NaN/inf point fails these)
+        only move the open bucket's minimum, kept in locals; the first other point and those after it take
+        :meth:`_observe` itself."""
+        fit, bid, last = self.fit, self._bucket_id, self._t_last
+        pairs = zip(t_sensor_s, t_recv_s, strict=True)
+        if fit is not None and fit.n_points > 1 and bid is not None and last is not None:
+            off, skew, ref, size = fit.offset_s, fit.skew, fit.t_ref_s, self.bucket_s
+            t_min, lat_min = self._t_min, self._lat_min
+            moved = False
+            for ts_, tr_ in pairs:
+                ts, tr = float(ts_), float(tr_)
+                lat = tr - ts
+                resid = lat - (off + skew * (ts - ref))  # (_observe's arithmetic)
+                if not (
+                    ts >= last - 1e-6
+                    and -CLOCK_JUMP_BELOW_S <= resid <= CLOCK_JUMP_ABOVE_S
+                    and math.floor(ts / size) == bid
+                ):
+                    self._t_min, self._lat_min = t_min, lat_min
+                    if moved:
+                        self._t_last, self._above = last, 0
+                    self._observe(ts, tr)
+                    break
+                moved, last = True, ts
+                if lat < lat_min:
+                    t_min, lat_min = ts, lat
+            else:
+                self._t_min, self._lat_min = t_min, lat_min
+                if moved:
+                    self._t_last, self._above = last, 0
+                return
+        for ts_, tr_ in pairs:  # (what is left: zip goes on after the point _observe took)
+            self._observe(float(ts_), float(tr_))
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:
         """Merge one point into the bucket minima; mark the fit :attr:`stale` when a bucket closes (at most

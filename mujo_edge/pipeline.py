@@ -409,7 +409,7 @@ class _Device:
     def windows(self, t_grid: np.ndarray, x_grid: np.ndarray, out: list[_Ready]) -> None:
         """New grid samples of the run -> windows (appended to ``out``) and the next window's due time."""
         self.stats.grid_samples += t_grid.size
-        self.emit(self.windower.push(t_grid, x_grid), out)
+        self.emit(self.windower.push(t_grid, x_grid, owned=True), out)  # (the grid's new arrays)
 
     def emit(self, wins: WindowBatch, out: list[_Ready], t_host: np.ndarray | None = None) -> None:
         """Windows the windower completed -> ``out`` with their host times (``t_host``: the host times of

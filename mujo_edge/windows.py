@@ -103,11 +103,16 @@ class StreamWindower:
         """How many more grid samples complete the next window."""
         return self._next + self.window - self._n
 
-    def push(self, t_s: np.ndarray, x: np.ndarray) -> WindowBatch:
-        """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows."""
+    def push(self, t_s: np.ndarray, x: np.ndarray, owned: bool = False) -> WindowBatch:
+        """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows.
+
+        ``owned``: ``t_s`` (float64) and ``x`` (float32) are handed over (the caller never writes them again),
+        so the buffer may keep views of them; a push that completes one window ending in them (the usual
+        one) then cuts it with one concatenation and keeps the rest without copying."""
         m = t_s.size
         buf_t = self._buf_t
-        base = self._n - buf_t.size  # run index of buf[0]
+        b = buf_t.size
+        base = self._n - b  # run index of buf[0]
         n = self._n = self._n + m
         window, nxt = self.window, self._next
         if n - nxt < window:
@@ -115,11 +120,28 @@ class StreamWindower:
                 self._buf_x = np.concatenate((self._buf_x, x))
                 self._buf_t = np.concatenate((buf_t, t_s))
             return WindowBatch(np.zeros((0, window, 3), np.float32), np.zeros(0), np.zeros(0))
-        bx = np.concatenate((self._buf_x, x))
-        bt = np.concatenate((buf_t, t_s))
         count = (n - window - nxt) // self.hop + 1
         s = nxt - base
-        if count == 1:  # the usual push: one window, cut by slicing (a copy: the buffer keeps a view of bx)
+        new_next = self._next = nxt + count * self.hop
+        keep = new_next - base  # keep samples from the next start on
+        if owned and count == 1 and s + window > b:
+            e = s + window - b  # the window's samples among the new ones
+            if s < b:
+                wx = np.concatenate((self._buf_x[s:], x[:e]))
+                t_first = buf_t[s]
+            else:
+                wx = x[s - b : e].copy()
+                t_first = t_s[s - b]
+            out = WindowBatch(wx[None], np.array((t_first,)), np.array((t_s[e - 1],)))
+            if keep >= b:
+                self._buf_x, self._buf_t = x[keep - b :], t_s[keep - b :]
+            else:
+                self._buf_x = np.concatenate((self._buf_x[keep:], x))
+                self._buf_t = np.concatenate((buf_t[keep:], t_s))
+            return out
+        bx = np.concatenate((self._buf_x, x))
+        bt = np.concatenate((buf_t, t_s))
+        if count == 1:  # one window, cut by slicing (a copy: the buffer keeps a view of bx)
             out = WindowBatch(
                 bx[None, s : s + window].copy(), bt[s : s + 1].copy(), bt[s + window - 1 : s + window].copy()
             )
@@ -127,8 +149,6 @@ class StreamWindower:
             starts = np.arange(s, s + count * self.hop, self.hop)
             idx = starts[:, None] + self._offsets[None, :]
             out = WindowBatch(bx[idx], bt[starts], bt[starts + window - 1])
-        self._next = nxt + count * self.hop
-        keep = self._next - base  # keep samples from the next start on
         self._buf_x, self._buf_t = bx[keep:], bt[keep:]
         return out
 

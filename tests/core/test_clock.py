@@ -305,3 +305,33 @@ def test_one_clock_refitted_alone_gets_the_line_of_its_row_in_rows() -> None:
         for i in range(d):
             alone = fit_rows(x[i : i + 1], lat[i : i + 1], count[i : i + 1])
             assert alone[0][0] == together[0][i] and alone[1][0] == together[1][i], (trial, i)
+
+
+def test_a_few_points_at_once_leave_the_state_of_each_point_observed_alone() -> None:
+    """observe_many of a notification's few points (the plain continuations of a fitted line kept in locals)
+    ends in exactly the state of each point observed in turn, then one refit, through the start, bucket changes, clock
+    jumps both ways, time going back, NaN and inf points."""
+    rng = np.random.default_rng(17)
+    alone, few = ClockModel(), ClockModel()
+    t, off = 300.0, 0.2
+    for step in range(1500):
+        k = int(rng.integers(1, 7))
+        ts = t + np.arange(1, k + 1) / RATE
+        t = float(ts[-1])
+        tr = ts + off + rng.exponential(0.004, k) + (0.8 if rng.random() < 0.03 else 0.0)
+        r = rng.random()
+        if r < 0.01:
+            off += rng.choice([-0.5, 3.0])  # a jump (forward: under the line; back: above it)
+        elif r < 0.02:
+            ts[int(rng.integers(0, k))] = np.nan
+        elif r < 0.025:
+            tr[int(rng.integers(0, k))] = np.inf
+        elif r < 0.03:
+            ts = ts - 2.0  # back in time
+        for a, b in zip(ts.tolist(), tr.tolist(), strict=True):
+            alone._observe(a, b)
+        if alone.stale:  # (observe_many refits once, after its last point)
+            refit_clocks([alone])
+        few.observe_many(ts.tolist(), tr.tolist())
+        assert _clock_state(few) == _clock_state(alone), step
+    assert alone.resets >= 5 and alone.bad_points >= 5 and alone.fit is not None
