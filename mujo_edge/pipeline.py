@@ -40,7 +40,15 @@ import numpy as np
 
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.calibration import PitCalibration
-from mujo_edge.clock import MAX_SKEW, ClockModel, ClockRows, gap_threshold_s, host_stamp
+from mujo_edge.clock import (
+    MAX_SKEW,
+    SCALAR_POINTS,
+    ClockModel,
+    ClockRows,
+    gap_threshold_s,
+    host_stamp,
+    refit_clocks,
+)
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent, build_events
@@ -264,30 +272,31 @@ class _Device:
 
     def add(self, b: SampleBatch) -> bool:
         """Append a batch; True when it is time to :meth:`process` (a window is due, or a gap)."""
-        n = b.acc_g.shape[0]
+        acc, t = b.acc_g, b.t_sensor_s
+        n = acc.shape[0]
         t_recv = float(b.t_recv_s)  # (a clock point's is rounded to RECV_DECIMALS where it is taken)
-        ts = b.t_sensor_s
-        if ts is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
-            t = host_stamp(n, round(t_recv, RECV_DECIMALS), self.rate_hz, self.last_t)
+        last = self.last_t
+        if t is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
+            t = host_stamp(n, round(t_recv, RECV_DECIMALS), self.rate_hz, last)
             t_end = float(t[-1])
         else:
-            t = ts
             t_end = float(t[-1])
             if math.isfinite(t_end) and math.isfinite(t_recv):  # a NaN/inf time is no clock point
                 self._clock_t.append(t_end)
                 self._clock_r.append(t_recv)
-        if b.gap_before:
+        gap = b.gap_before
+        if gap:
             self._flags.append(self._n)
         self._t.append(t)
-        self._x.append(b.acc_g * LEFT_WRIST_ACC_SIGNS if self.mirror else b.acc_g)
+        self._x.append(acc * LEFT_WRIST_ACC_SIGNS if self.mirror else acc)
         self._n += n
-        last = self.last_t
+        now = last
         if math.isfinite(t_end):  # samples with NaN/inf times are dropped in process()
-            self.last_t = t_end
+            now = self.last_t = t_end
         if last is not None and not 0.0 < float(t[0]) - last <= self.gap_s:
             return True  # a gap (or time going back): close the run at once
         due = self.due_t
-        return due is None or self.last_t is None or self.last_t >= due or b.gap_before
+        return due is None or now is None or now >= due or gap
 
     def process(self, out: list[_Ready]) -> None:
         """Pending samples -> clock, gap split, grid, windows (appended to ``out``)."""
@@ -330,9 +339,16 @@ class _Device:
 
     def _observe(self, refit: bool = True) -> None:
         """Feed the pending clock points to the clock model (``refit``: as :meth:`take`)."""
-        if self._clock_t:
+        ct = self._clock_t
+        if ct:
             recv = [round(r, RECV_DECIMALS) for r in self._clock_r]
-            self.clock.observe_many(self._clock_t, recv, refit=refit)
+            clock = self.clock
+            if len(ct) <= SCALAR_POINTS:  # (ClockModel.observe_many's own choice, without its calls)
+                clock._observe_few(ct, recv)
+                if refit and clock.stale:
+                    refit_clocks([clock])
+            else:
+                clock.observe_many(ct, recv, refit=refit)
             self._clock_t, self._clock_r = [], []
 
     def process_samples(self, t: np.ndarray, x: np.ndarray, flags: list[int], out: list[_Ready]) -> None:
@@ -929,7 +945,10 @@ class Pipeline:
     def feed(self, item: SampleBatch | StreamStatus) -> list[ActivityEvent]:
         """Take one batch or status; return the events it completed (often none)."""
         if type(item) is SampleBatch:  # the common case, without feed_many's bookkeeping (same result)
-            self._per_device()
+            if self._groups:
+                self._per_device()
+            else:  # (_per_device with no group)
+                self._gen += 1
             dev = self._devices.get(item.device)
             if (
                 dev is not None
