@@ -285,12 +285,13 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
     otherwise, and nothing is written. A model without a ``probabilities`` output gains one
     (:func:`~mujo_edge.export.tflite_slim.with_probabilities`, proven by :func:`check_probabilities`).
     Each model entry records what was done under ``flatbuffer`` (a model the rewrite leaves as it was keeps
-    the record of the rewrite that made it); an int8 batch-1 model's ``tflm`` record (arena, flash bytes,
+    the record of the rewrite that made it) and its ops again under ``partitions``; an int8 batch-1 model's ``tflm`` record (arena, flash bytes,
     agreement) is measured again on the windows.
     """
     import json
 
     from mujo_edge.bundle import Bundle, write_bundle_zip
+    from mujo_edge.export.tflite import op_summary
     from mujo_edge.export.tflite_slim import (
         micro_flatbuffer,
         slim_flatbuffer,
@@ -360,6 +361,7 @@ def slim_bundle(path: str | Path, out: str | Path, windows_g: np.ndarray) -> Bun
                 }
             if added:
                 e["flatbuffer"]["probabilities"] = {**added, "bytes_without": len(after)}
+            e["partitions"] = op_summary(final)  # the ops as they are now
             after = final
             if turn:
                 _take_window_major(e, entry["input_layout"])

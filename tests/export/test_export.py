@@ -22,7 +22,7 @@ for _mod, _extra in (("torch", "training"), ("executorch", "export"), ("litert_t
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from mujo_edge.bundle import Bundle  # noqa: E402
+from mujo_edge.bundle import Bundle, TensorSpec  # noqa: E402
 from mujo_edge.cli import main  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.pipeline import ExportData, export_data, export_models, write_export_bundle  # noqa: E402
@@ -129,6 +129,10 @@ def test_export_writes_verified_bundle_in_both_runtimes(exported: dict) -> None:
     # The stem stays float32 by default (--stem float): the model takes the float window, outputs are int8.
     assert tfl.inputs[0].dtype == "float32" and tfl.inputs[0].scale is None
     assert tfl.outputs[0].dtype == "int8" and tfl.outputs[0].scale > 0
+    # ... and the runtime's softmax of the logits comes last, inside the one XNNPACK partition
+    assert tfl.output("probabilities") == TensorSpec("probabilities", (1, 3), "float32", 2)
+    assert tfl.info["partitions"]["ops"][-2:] == ["DEQUANTIZE", "SOFTMAX"]
+    assert b.model("executorch").output("probabilities") is None  # its runner's softmax is in Python
     for fmt in ("tflite", "executorch"):
         assert b.model(fmt).info["float_modules"] == ["features.0", "features.1"]
         assert "float32: features.0, features.1" in b.model(fmt).info["quantization"]
@@ -201,6 +205,7 @@ def test_float32_export_matches_the_float_student_exactly(exported: dict) -> Non
     assert m.file.inputs[0]["dtype"] == "float32" and "scale" not in m.file.inputs[0]
     assert m.verification.agreement == 1.0
     assert m.verification.max_abs_logit_error < 1e-3
+    assert [o["name"] for o in m.file.outputs] == ["logits", "embedding", "probabilities"]  # SOFTMAX alone
     assert m.file.info["equalization"] is None  # float32 is the student as it is
 
 
