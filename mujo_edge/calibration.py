@@ -181,7 +181,8 @@ class PitCalibration:
             CalibrationError: wrong channel count or NaN/inf values.
         """
         x = np.asarray(x)
-        if x.ndim < 1 or x.shape[-1] != self.channels:
+        channels = len(self._xp)  # (self.channels)
+        if x.ndim < 1 or x.shape[-1] != channels:
             raise CalibrationError(
                 f"expected (..., {self.channels}) values with channels last, got shape {x.shape}; "
                 "pass the same channels the calibration was fitted on"
@@ -193,12 +194,13 @@ class PitCalibration:
                 "input holds NaN or infinite values; drop or repair those samples before calibrating"
             )
         interp = _interp_real if real else np.interp
+        linear = self.out_of_range == "linear"
         out = np.empty(x.shape, dtype=np.float32)
-        for c in range(self.channels):
+        for c in range(channels):
             xc = x[..., c]
             xp, fp = self._xp[c], self._fp[c]
             yc = interp(xc, xp, fp)
-            if self.out_of_range == "linear":
+            if linear:
                 lo, hi = self._slopes[c]
                 yc = np.where(xc < xp[0], fp[0] + (xc - xp[0]) * lo, yc)
                 yc = np.where(xc > xp[-1], fp[-1] + (xc - xp[-1]) * hi, yc)

@@ -198,11 +198,13 @@ class ClockModel:
     ) -> None:
         """:meth:`_observe` of each point in turn; while a fitted line exists, the points that are its plain
         continuation (in order, within the jump limits, in the open bucket: every NaN/inf point fails these)
-        only move the open bucket's minimum, kept in locals; the first other point and those after it take
-        :meth:`_observe` itself."""
-        fit, bid, last = self.fit, self._bucket_id, self._t_last
+        only move the open bucket's minimum, kept in locals; any other point (a new bucket, a jump) takes
+        :meth:`_observe` itself, and the points after it go on the same way from the state it leaves."""
         pairs = zip(t_sensor_s, t_recv_s, strict=True)
-        if fit is not None and fit.n_points > 1 and bid is not None and last is not None:
+        while True:
+            fit, bid, last = self.fit, self._bucket_id, self._t_last
+            if fit is None or fit.n_points <= 1 or bid is None or last is None:
+                break  # (no line: none appears before the refit after the last point)
             off, skew, ref, size = fit.offset_s, fit.skew, fit.t_ref_s, self.bucket_s
             t_min, lat_min = self._t_min, self._lat_min
             moved = False
@@ -228,7 +230,7 @@ class ClockModel:
                 if moved:
                     self._t_last, self._above = last, 0
                 return
-        for ts_, tr_ in pairs:  # (what is left: zip goes on after the point _observe took)
+        for ts_, tr_ in pairs:  # (what is left, one by one)
             self._observe(float(ts_), float(tr_))
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:

@@ -251,6 +251,7 @@ class _Device:
         self.gap_s = gap_threshold_s(rate_hz, host_stamped)
         self._grid_dt = 1.0 / p.rate_hz
         self._window_s = p.window / p.rate_hz
+        self._delay_s = self.grid.group_delay_s  # (fixed by the grid's filter)
         self._t: list[np.ndarray] = []  # pending sample times
         self._x: list[np.ndarray] = []  # pending samples
         self._clock_t: list[float] = []  # pending clock points: last sample's sensor time...
@@ -430,7 +431,7 @@ class _Device:
     def emit(self, wins: WindowBatch, out: list[_Ready], t_host: np.ndarray | None = None) -> None:
         """Windows the windower completed -> ``out`` with their host times (``t_host``: the host times of
         their first samples, when the caller mapped them already); the next window's due time."""
-        count = len(wins)
+        count = wins.x.shape[0]
         if count == 1 and t_host is None:  # the usual push: emit's arithmetic on one float
             t = float(wins.t_first_s[0])
             fit = None if self.host_stamped else self.clock.fit
@@ -464,7 +465,7 @@ class _Device:
         self.due_t = (
             None
             if nxt is None
-            else nxt + (self.windower.samples_to_next_window - 1) * self._grid_dt + self.grid.group_delay_s
+            else nxt + (self.windower.samples_to_next_window - 1) * self._grid_dt + self._delay_s
         )
 
     def to_host(self, t: np.ndarray) -> np.ndarray:
