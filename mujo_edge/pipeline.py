@@ -1283,6 +1283,10 @@ class Pipeline:
     def _classify(self, ready: list[_Ready]) -> list[ActivityEvent]:
         if len(ready) == 1 and len(ready[0].devs) == 1 and ready[0].x.shape[0] == 1:
             return self._classify_one(ready[0])
+        return self._classify_many(ready)
+
+    def _classify_many(self, ready: list[_Ready]) -> list[ActivityEvent]:
+        """The windows of ``ready`` -> one model call -> their events, in order; the devices' stats."""
         cal = self.calibration
         if cal is None or not any(r.calibrated for r in ready):
             x = ready[0].x if len(ready) == 1 else np.concatenate([r.x for r in ready])
