@@ -475,21 +475,23 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
 
 
 def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float, float]:
-    """:func:`envelope_fit` of one row ``x``, ``lat`` (P,) of ``count`` points, in the same arithmetic: the sums
-    are the same reductions over the row, the rest is the same float arithmetic on scalars instead of (1,)
-    arrays (one clock refitted alone, as a device on its own path does at every bucket of its first
-    minute)."""
+    """:func:`envelope_fit` of one row ``x``, ``lat`` (P,) of ``count`` finite points, in the same arithmetic: the
+    sums are the same reductions over the row, the rest is the same float arithmetic on scalars instead of
+    (1,) arrays (one clock refitted alone, as a device on its own path does at every bucket of its first
+    minute). The points kept are counted as they are chosen, the median is read from the sorted points alone
+    (the padding sorts after them), and the kept points are compared only when their counts agree."""
     p = x.size
     valid = np.arange(p) < count
     keep: np.ndarray = valid.astype(
         np.float64
     )  # (then the points kept, as bools: the same products and sums)
+    kept = count
     active = True
     offset = skew = 0.0
     lo, hi = (count - 1) // 2, count // 2
     add = np.add.reduce
     for _ in range(3):
-        n = float(add(keep))
+        n = float(kept)  # (keep's sum)
         xs, ys = x * keep, lat * keep
         sx, sy = float(add(xs)), float(add(ys))
         den = n * float(add(xs * xs)) - sx * sx
@@ -498,14 +500,16 @@ def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float
         if active:
             skew, offset = sk, off
         resid = lat - (offset + skew * x)
-        s = np.sort(np.where(valid, resid, np.inf))
+        s = np.sort(resid[:count])
         med = (float(s[lo]) + float(s[hi])) / 2
         below = valid & (resid <= med)
-        still = active and int(np.count_nonzero(below)) >= 2
-        new_keep = below if still else keep
-        if still == active and (new_keep == keep).all():
+        n_below = int(np.count_nonzero(below))
+        still = active and n_below >= 2
+        if still == active and (not still or (n_below == kept and bool((below == keep).all()))):
             break  # a fixed point: the next pass would compute the same line from the same points
-        active, keep = still, new_keep
+        if still:
+            keep, kept = below, n_below
+        active = still
     return offset, skew
 
 
