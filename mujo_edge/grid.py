@@ -319,8 +319,9 @@ class StreamGrid:
         time finite, every step in (0, ``gap_s``], at most ``BAND_ROWS`` samples. Returns ``(t_grid, x_grid,
         time of the last sample)``, or None, having changed nothing, for anything else (the caller's general
         path decides). The same numbers as :meth:`push_finite`, with the pieces laid after the filter's
-        history in one concatenation each (and the checks made on them), and the previous filtered value
-        taken from the history and written before the product instead of concatenated after it."""
+        history in one concatenation each (and the checks made on them), the previous filtered value's time
+        read from the history (where push leaves it) and its value written ahead of the product's rows,
+        instead of both being concatenated."""
         band, prev_t = self._band, self._prev_t
         if band is None or prev_t is None or self._t0 is None:
             return None
