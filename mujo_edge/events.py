@@ -162,6 +162,35 @@ def build_events(
     return out
 
 
+def new_event(
+    device: str,
+    t_start: float,
+    t_end: float,
+    label: str,
+    confidence: float,
+    calibrated: bool,
+    upsampled: bool,
+    known: bool,
+    score: float | None,
+    nearest: str | None,
+) -> ActivityEvent:
+    """One event as :func:`build_events` makes it (the same object as ``ActivityEvent(device, ...)``)."""
+    e = _new(ActivityEvent)
+    e.__dict__.update(
+        device=device,
+        t_start=t_start,
+        t_end=t_end,
+        label=label,
+        confidence=confidence,
+        calibrated=calibrated,
+        upsampled=upsampled,
+        known=known,
+        score=score,
+        nearest=nearest,
+    )
+    return e
+
+
 class EventWriter:
     """Appends events to a JSON-lines file (or an open text ``stream``), flushing after every write so a
     crash loses none."""

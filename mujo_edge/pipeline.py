@@ -51,7 +51,7 @@ from mujo_edge.clock import (
 )
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
-from mujo_edge.events import ActivityEvent, build_events
+from mujo_edge.events import ActivityEvent, build_events, new_event
 from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
@@ -1453,15 +1453,16 @@ class Pipeline:
         if not known:
             st.unknown += 1
         st.last_label, st.last_confidence = label, conf
-        return build_events(
-            [dev.name],
-            [float(r.t_start[0])],
-            [float(r.t_end[0])],
-            [label],
-            [conf],
+        event = new_event(
+            dev.name,
+            float(r.t_start[0]),
+            float(r.t_end[0]),
+            label,
+            conf,
             cal is not None,
-            [dev.grid.upsampled],
-            [known],
-            [score],
-            [None if known else name],
+            dev.grid.upsampled,
+            known,
+            score,
+            None if known else name,
         )
+        return [event]
