@@ -485,6 +485,13 @@ class _Device:
         self.new_run = True
 
 
+def _fit_skew_ppm(dev: _Device) -> float | None:
+    """A device's clock skew for its stats when its windows bring none: its fit's, None for a host-stamped
+    device or before the first fit."""
+    fit = dev.clock.fit
+    return None if dev.host_stamped or fit is None else fit.skew_ppm
+
+
 #: A tick waiting in a lockstep group: (rows, position of each group row among them, t, x, last sample time,
 #: receive time, clock point).
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -1350,11 +1357,7 @@ class Pipeline:
                     st.windows += 1
                     if now is not None:
                         st.latency_ms.append(lat[j])
-                    if ppm is not None:
-                        st.clock_skew_ppm = ppm[j]
-                    else:
-                        fit = dev.clock.fit
-                        st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                    st.clock_skew_ppm = ppm[j] if ppm is not None else _fit_skew_ppm(dev)
                     counts = st.label_counts
                     counts[label] = counts.get(label, 0) + 1
                     if not ok:
@@ -1370,11 +1373,7 @@ class Pipeline:
                 st.windows += n
                 if now is not None:
                     st.latency_ms.extend(lat[i - a : e - a])
-                if ppm is not None:
-                    st.clock_skew_ppm = ppm[j]
-                else:
-                    fit = dev.clock.fit
-                    st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+                st.clock_skew_ppm = ppm[j] if ppm is not None else _fit_skew_ppm(dev)
                 counts = st.label_counts
                 for label in out[i:e]:
                     counts[label] = counts.get(label, 0) + 1
@@ -1443,11 +1442,7 @@ class Pipeline:
         st.windows += 1
         if now is not None:
             st.latency_ms.append(float((now - (r.t_end[0] - dev._grid_dt)) * 1e3))
-        if r.skew_ppm is not None:
-            st.clock_skew_ppm = r.skew_ppm[0]
-        else:
-            fit = dev.clock.fit
-            st.clock_skew_ppm = None if dev.host_stamped or fit is None else fit.skew_ppm
+        st.clock_skew_ppm = r.skew_ppm[0] if r.skew_ppm is not None else _fit_skew_ppm(dev)
         counts = st.label_counts
         counts[label] = counts.get(label, 0) + 1
         if not known:
