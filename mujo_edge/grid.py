@@ -375,6 +375,41 @@ def push_lockstep(
     return grid_t, grid_x, count
 
 
+def start_lockstep(
+    grids: list[StreamGrid], t_s: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first :meth:`StreamGrid.push_finite` of many fresh grids (none started) of one rate with a filter, as
+    (devices, samples, 3) arrays: each grid is left as its own push would leave it and each row's grid
+    samples are the ones that push returns, bit for bit (the same banded product per device, the constant
+    past of the first sample, :func:`numpy.interp`'s arithmetic as :class:`GridRows` repeats it).
+
+    Args:
+        grids: D fresh grids of the same rates, with a filter.
+        t_s: (D, n) float64 finite sample times, s, strictly increasing per row, ``2 <= n <= BAND_ROWS``.
+        x: (D, n, 3) float32 finite samples, g.
+    Returns:
+        ``(t_grid, x_grid, count)`` as :func:`push_lockstep` returns them.
+    """
+    g0 = grids[0]
+    taps, band = g0.taps, g0._band
+    assert taps is not None and band is not None and x.dtype == np.float32 and t_s.dtype == np.float64
+    d, n = t_s.shape
+    k, half = g0._memory, g0._half
+    # push_finite's constant past: the first sample repeated, at the nominal rate before it
+    hist_t = t_s[:, :1] - np.arange(k, 0, -1) / g0.source_rate_hz
+    xs = np.concatenate([np.repeat(x[:, :1], k, axis=1), x], axis=1)
+    ts = np.concatenate([hist_t, t_s], axis=1)
+    y = np.matmul(band[:n, : n + k], xs)  # one product per device, as StreamGrid.push makes it
+    ty = ts[:, half : half + n]
+    t0 = t_s[:, 0]
+    grid_t, val, count, k_next = _sample_rows(g0, t0, np.zeros(d, np.int64), ty, y)
+    for g, start, kn, h_t, h_x, p_t, p_x in zip(
+        grids, t0.tolist(), k_next.tolist(), ts[:, -k:], xs[:, -k:], ty[:, -1].tolist(), y[:, -1], strict=True
+    ):
+        g._t0, g._k, g._hist_t, g._hist_x, g._prev_t, g._prev_x = start, kn, h_t, h_x, p_t, p_x
+    return grid_t, val, count
+
+
 class GridRows:
     """The state of many running :class:`StreamGrid` of one rate as arrays, a row per grid: what a gateway
     keeps for the devices it advances in lockstep, so that a step reads and writes no per-device object.
@@ -447,7 +482,7 @@ class GridRows:
         """:func:`push_lockstep` for the grids of ``rows`` (an index array; None: every row, in order),
         whose state the rows hold: ``t_s`` (D, n) and ``x`` (D, n, 3) continue them."""
         g0 = self.template
-        d, n = t_s.shape
+        n = t_s.shape[1]
         taps, band = g0.taps, g0._band
 
         def sel(a: np.ndarray) -> np.ndarray:
@@ -467,35 +502,46 @@ class GridRows:
                 self.hist_t[rows], self.hist_x[rows] = hist_t, hist_x
         else:
             y, ty = x, t_s
-        m = n + 1
-        ty = np.concatenate([prev_t[:, None], ty], axis=1)  # (D, m)
+        ty = np.concatenate([prev_t[:, None], ty], axis=1)  # (D, n + 1)
         y = np.concatenate([prev_x[:, None, :], y], axis=1, dtype=np.float64)
         last_t, last_x = ty[:, -1], y[:, -1]
-        k_end = np.floor((last_t - t0) * g0.rate_hz + 1e-9).astype(np.int64)
-        count = np.maximum(k_end - k0 + 1, 0)
-        q = int(count.max()) if d else 0
-        grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
-        k_next = np.maximum(k0, k_end + 1)
+        grid_t, val, count, k_next = _sample_rows(g0, t0, k0, ty, y)
         if rows is None:
             self.prev_t, self.prev_x, self.k = last_t.copy(), last_x.copy(), k_next
         else:
             self.prev_t[rows], self.prev_x[rows], self.k[rows] = last_t, last_x, k_next
-        # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
-        # value where the query hits it or lies past the last knot (or before the first); else
-        # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).
-        j = _last_at_or_before(ty, grid_t, g0.source_rate_hz)
-        flat = np.clip(j, 0, m - 2) + (np.arange(d) * m)[:, None]
-        tyf, yf = ty.ravel(), y.reshape(-1, 3)
-        tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
-        yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
-        val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
-        knot = (j < 0) | (tj == grid_t)  # (rare: the first grid sample of a run, an exact hit)
-        if knot.any():
-            val[knot] = yj[knot]
-        past = j >= m - 1  # (the padding past a row's count)
-        if past.any():
-            val[past] = yj1[past]
-        return grid_t, val.astype(np.float32), count
+        return grid_t, val, count
+
+
+def _sample_rows(
+    g0: StreamGrid, t0: np.ndarray, k0: np.ndarray, ty: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`StreamGrid._sample` of many rows: the grid samples from ``k0`` (D,) on (grids starting at ``t0``
+    (D,)) up to each row's last filtered value, ``ty`` (D, m) increasing times and ``y`` (D, m, 3) float64
+    values. Returns ``(t_grid, x_grid, count, k_next)``: (D, Q) times, (D, Q, 3) float32 samples (row i holds
+    ``count[i]``, the rest is padding) and each row's next grid index."""
+    d, m = ty.shape
+    k_end = np.floor((ty[:, -1] - t0) * g0.rate_hz + 1e-9).astype(np.int64)
+    count = np.maximum(k_end - k0 + 1, 0)
+    q = int(count.max()) if d else 0
+    grid_t = t0[:, None] + (k0[:, None] + np.arange(q)[None, :]) / g0.rate_hz
+    k_next = np.maximum(k0, k_end + 1)
+    # np.interp's arithmetic: j = the last knot at or before the query (the rows are increasing); the knot's
+    # value where the query hits it or lies past the last knot (or before the first); else
+    # slope * (x - xp[j]) + fp[j] with slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]).
+    j = _last_at_or_before(ty, grid_t, g0.source_rate_hz)
+    flat = np.clip(j, 0, m - 2) + (np.arange(d) * m)[:, None]
+    tyf, yf = ty.ravel(), y.reshape(-1, 3)
+    tj, tj1 = tyf.take(flat), tyf.take(flat + 1)
+    yj, yj1 = yf.take(flat, axis=0), yf.take(flat + 1, axis=0)
+    val = (yj1 - yj) / (tj1 - tj)[:, :, None] * (grid_t - tj)[:, :, None] + yj
+    knot = (j < 0) | (tj == grid_t)  # (rare: the first grid sample of a run, an exact hit)
+    if knot.any():
+        val[knot] = yj[knot]
+    past = j >= m - 1  # (the padding past a row's count)
+    if past.any():
+        val[past] = yj1[past]
+    return grid_t, val.astype(np.float32), count, k_next
 
 
 def _last_at_or_before(knots: np.ndarray, query: np.ndarray, rate_hz: float) -> np.ndarray:

@@ -52,7 +52,7 @@ from mujo_edge.clock import (
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent, build_events, new_event
-from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid
+from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid, start_lockstep
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
 from mujo_edge.windows import StreamWindower, WindowBatch, WindowRows
@@ -338,6 +338,23 @@ class _Device:
         self._observe(refit)
         return t, x, flags
 
+    def fresh(self) -> bool:
+        """A new device's first notification waits (one batch, its clock point, at least two samples; no run,
+        a fresh clock and a grid with a filter): what :func:`_start_runs` takes."""
+        c = self.clock
+        return (
+            self.run_last_t is None
+            and len(self._t) == 1
+            and len(self._clock_t) == 1
+            and self._n >= 2
+            and not self._flags
+            and self.grid.taps is not None
+            and not self.grid.started
+            and c.fit is None
+            and c._t_last is None
+            and c._bucket_id is None
+        )
+
     def _observe(self, refit: bool = True) -> None:
         """Feed the pending clock points to the clock model (``refit``: as :meth:`take`)."""
         ct = self._clock_t
@@ -483,6 +500,54 @@ class _Device:
         self.run_last_t = None
         self.due_t = None
         self.new_run = True
+
+
+def _start_runs(devs: list[_Device], ready: list[_Ready]) -> None:
+    """:meth:`_Device.process` of many :meth:`_Device.fresh` devices of one rate and sample count (a gateway's
+    first tick): the checks of a plain start and the grid's first push for all at once
+    (:func:`mujo_edge.grid.start_lockstep`), the clock's first point, stats and windows per device, each device
+    left as its own process would leave it. A device whose samples are not a plain start (a NaN, a gap,
+    time going back, another dtype) takes process itself."""
+    t = np.stack([dev._t[0] for dev in devs])
+    x = np.stack([dev._x[0] for dev in devs])
+    if t.dtype != np.float64 or x.dtype != np.float32:
+        for dev in devs:
+            dev.process(ready)
+        return
+    d = t[:, 1:] - t[:, :-1]
+    # process_samples' usual case: finite, increasing, no gap; values under 1e30 (finite, and so is their sum)
+    ok = (
+        np.isfinite(t[:, 0])
+        & (_min(d, axis=1) > 0.0)
+        & (_max(d, axis=1) <= devs[0].gap_s)
+        & (np.abs(x) < 1e30).all(axis=(1, 2))
+    )
+    if not ok.all():
+        for i in np.flatnonzero(~ok).tolist():
+            devs[i].process(ready)
+        keep = np.flatnonzero(ok)
+        devs = [devs[i] for i in keep.tolist()]
+        if not devs:
+            return
+        t, x = t[keep], x[keep]
+    for dev in devs:  # the clock's first point (ClockModel._observe, then refit_clocks' line of one point)
+        c = dev.clock
+        ts, tr = dev._clock_t[0], round(dev._clock_r[0], RECV_DECIMALS)
+        lat = tr - ts
+        c._t_last, c._bucket_id, c._t_min, c._lat_min = ts, math.floor(ts / c.bucket_s), ts, lat
+        c._set_fit(lat, 0.0, ts, 1)
+        dev._t, dev._x, dev._clock_t, dev._clock_r, dev._n = [], [], [], [], 0
+    t_grid, x_grid, count = start_lockstep([dev.grid for dev in devs], t, x)
+    n = t.shape[1]
+    for dev, first, last, q, tg, xg in zip(
+        devs, t[:, 0].tolist(), t[:, -1].tolist(), count.tolist(), t_grid, x_grid, strict=True
+    ):
+        st = dev.stats  # (_continue's stats of a run's first samples)
+        st.samples_in += n
+        st._rate_n += n - 1
+        st._rate_span_s += last - first
+        dev.run_last_t = last
+        dev.windows(tg[:q], xg[:q], ready)
 
 
 def _fit_skew_ppm(dev: _Device) -> float | None:
@@ -1247,15 +1312,23 @@ class Pipeline:
                 dev.process(ready)
             return
         groups: dict[tuple[float, int], list[_Device]] = {}
+        fresh: dict[tuple[float, int], list[_Device]] = {}
         for dev in devs:
-            if (
-                dev._flags
-                or not 0 < dev._n <= BAND_ROWS
-                or (dev.group is None and (dev.run_last_t is None or not dev.grid.running))
-            ):
+            if dev._flags or not 0 < dev._n <= BAND_ROWS:
                 dev.process(ready)
+            elif dev.group is None and (dev.run_last_t is None or not dev.grid.running):
+                if dev.fresh():
+                    fresh.setdefault((dev.rate_hz, dev._n), []).append(dev)
+                else:
+                    dev.process(ready)
             else:
                 groups.setdefault((dev.rate_hz, dev._n), []).append(dev)
+        for members in fresh.values():
+            if len(members) < LOCKSTEP_MIN_DEVICES:
+                for dev in members:
+                    dev.process(ready)
+            else:
+                _start_runs(members, ready)
         for (rate, n), members in groups.items():
             if len(members) < LOCKSTEP_MIN_DEVICES:
                 for dev in members:
