@@ -441,18 +441,21 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
         count: (D,) points per row (>= 2).
     Returns:
         ``(offset, skew)``: (D,) float64 each. Least squares, then twice more on the points at or under the
-        median residual (a row stops early when fewer than 2 points would remain; all rows stop when no
-        row's points change, since another pass would give the same lines).
+        median residual (a row stops early when fewer than 2 points would remain, or at a fixed point: when
+        its points do not change, another pass would give the same line; the last pass only fits).
     """
-    d, p = x.shape
-    valid = np.arange(p)[None, :] < count[:, None]
-    rows = np.arange(d)
+    d = x.shape[0]
+    offset, skew = np.zeros(d), np.zeros(d)
+    if not d:
+        return offset, skew
+    valid = np.arange(x.shape[1])[None, :] < count[:, None]
     keep = valid.astype(np.float64)
     active = np.ones(d, bool)
-    offset = np.zeros(d)
-    skew = np.zeros(d)
     lo, hi = (count - 1) // 2, count // 2
-    for _ in range(3):
+    live = np.arange(
+        d
+    )  # the rows still fitted (each row's arithmetic is its own: dropping rows changes none)
+    for it in range(3):
         n = keep.sum(axis=1)
         xs, ys = x * keep, lat * keep
         sx, sy = xs.sum(axis=1), ys.sum(axis=1)
@@ -460,16 +463,31 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
         pos = den > 0
         sk = np.where(pos, (n * (xs * ys).sum(axis=1) - sx * sy) / np.where(pos, den, 1.0), 0.0)
         off = (sy - sk * sx) / n
-        skew = np.where(active, sk, skew)
-        offset = np.where(active, off, offset)
-        resid = lat - (offset[:, None] + skew[:, None] * x)
+        sk, off = np.where(active, sk, skew[live]), np.where(active, off, offset[live])
+        skew[live], offset[live] = sk, off
+        if it == 2:
+            break  # (the points the last line leaves below its median fit no other line)
+        resid = lat - (off[:, None] + sk[:, None] * x)
         s = np.sort(np.where(valid, resid, np.inf), axis=1)
-        med = (s[rows, lo] + s[rows, hi]) / 2
+        i = np.arange(live.size)
+        med = (s[i, lo] + s[i, hi]) / 2
         below = valid & (resid <= med[:, None])
         still = active & (below.sum(axis=1) >= 2)
         new_keep = np.where(still[:, None], below, keep)
-        if np.array_equal(still, active) and np.array_equal(new_keep, keep):
-            break  # a fixed point: the next pass would compute the same line from the same points
+        # a row goes on while it is active and its points change (a row that stopped keeps its line)
+        go = still & (new_keep != keep).any(axis=1)
+        if not go.any():
+            break
+        if not go.all():
+            live, x, lat, valid, new_keep, still = (
+                live[go],
+                x[go],
+                lat[go],
+                valid[go],
+                new_keep[go],
+                still[go],
+            )
+            lo, hi = lo[go], hi[go]
         active, keep = still, new_keep
     return offset, skew
 
@@ -490,7 +508,7 @@ def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float
     offset = skew = 0.0
     lo, hi = (count - 1) // 2, count // 2
     add = np.add.reduce
-    for _ in range(3):
+    for it in range(3):
         n = float(kept)  # (keep's sum)
         xs, ys = x * keep, lat * keep
         sx, sy = float(add(xs)), float(add(ys))
@@ -499,6 +517,8 @@ def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float
         off = (sy - sk * sx) / n
         if active:
             skew, offset = sk, off
+        if it == 2:
+            break  # (the last pass only fits, as envelope_fit's)
         resid = lat - (offset + skew * x)
         s = np.sort(resid[:count])
         med = (float(s[lo]) + float(s[hi])) / 2

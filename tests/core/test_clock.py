@@ -202,6 +202,29 @@ def test_envelope_fit_stopping_early_gives_the_three_pass_lines() -> None:
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
+def test_envelope_fit_of_many_rows_dropping_the_finished_ones_gives_each_row_its_three_pass_line() -> None:
+    """Rows that stop (a fixed point, too few points left) are dropped from the next passes: every row still
+    gets the three-pass line, and the line it gets fitted alone, with ties, rows of one time and two points."""
+    rng = np.random.default_rng(31)
+    for trial in range(40):
+        d, width = 200, int(rng.choice([8, 16, 32, 63]))
+        count = rng.integers(2, width + 1, d)
+        x, lat = np.zeros((d, width)), np.zeros((d, width))
+        for i, c in enumerate(count):
+            x[i, :c] = np.sort(rng.uniform(-120, 0, c))
+            x[i, c - 1] = 0.0
+            if i % 17 == 0:
+                x[i, :c] = 0.0  # every point at one time: no slope
+            lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c]
+            if i % 3:
+                lat[i, :c] += np.round(rng.exponential(0.01, c), 3 if trial % 2 else 12)
+        got, want = envelope_fit(x, lat, count), _three_passes(x, lat, count)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), trial
+        for i in range(0, d, 23):
+            alone = envelope_fit(x[i : i + 1], lat[i : i + 1], count[i : i + 1])
+            assert alone[0][0] == got[0][i] and alone[1][0] == got[1][i], (trial, i)
+
+
 @pytest.mark.parametrize("k", [1, 4, 9])
 def test_clock_rows_equal_each_clock_point_by_point(k: int) -> None:
     """Clocks kept as rows (a lockstep group's) hold the state each clock observed alone would, through the
