@@ -1091,7 +1091,7 @@ class Pipeline:
             t_sensor_s: (D, n) float64 sensor time of each sample, s (host-stamped devices use
                 :meth:`feed_many`).
         """
-        acc_g, t_sensor_s = np.asarray(acc_g), np.asarray(t_sensor_s)
+        acc_g, t_sensor_s = np.asarray(acc_g, np.float32), np.asarray(t_sensor_s)  # as SampleBatch holds it
         recv = np.asarray(t_recv_s, np.float64)
         d = len(devices)
         if acc_g.ndim != 3 or acc_g.shape[0] != d or acc_g.shape[2] != 3:

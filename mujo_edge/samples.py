@@ -31,7 +31,7 @@ class SampleBatch:
 
     Attributes:
         device: Name of the stream this batch belongs to (a device address or a user-chosen name).
-        acc_g: (n, 3) float32, specific force in g, in the device's axes.
+        acc_g: (n, 3) float32, specific force in g, in the device's axes (other dtypes are converted).
         t_recv_s: Host receive time of the notification, seconds on the host's monotonic clock.
         rate_hz: Nominal sample rate the device was configured for, Hz.
         t_sensor_s: (n,) float64 sensor-clock time of each sample in seconds, or ``None`` when the device
@@ -52,6 +52,8 @@ class SampleBatch:
         acc = self.acc_g
         if acc.ndim != 2 or acc.shape[1] != 3:
             raise ShapeError(f"SampleBatch.acc_g must be (n, 3) in g, got shape {acc.shape}")
+        if acc.dtype != np.float32:  # float32 everywhere after: each path of the pipeline gives the same bits
+            object.__setattr__(self, "acc_g", acc.astype(np.float32))
         if self.t_sensor_s is not None and self.t_sensor_s.shape != (acc.shape[0],):
             raise ShapeError(
                 f"SampleBatch.t_sensor_s must be ({acc.shape[0]},) to match acc_g, got {self.t_sensor_s.shape}"

@@ -125,3 +125,31 @@ def test_new_devices_started_together_equal_the_per_device_path(
     }
     st = slow_p.stats  # the spoiled first notifications happened
     assert st["w1"].bad_samples == 1 and st["w2"].bad_samples == 1 and st["w3"].gaps >= 1
+
+
+@pytest.mark.parametrize("arrays", [False, True])
+def test_float64_samples_give_the_float32_samples_events_on_every_path(arrays: bool) -> None:
+    """Samples handed over as float64 are the float32 samples a watch decodes: the lockstep and the
+    per-device paths give the events of the float32 samples, field for field."""
+    ticks = _first_ticks(13)
+    wide = [
+        [SampleBatch(b.device, b.acc_g.astype(np.float64), b.t_recv_s, b.rate_hz, b.t_sensor_s) for b in tick]
+        for tick in ticks
+    ]
+    assert wide[0][0].acc_g.dtype == np.float32
+    want = _run(Pipeline(Means(), LABELS, lockstep=False), ticks, arrays)  # type: ignore[arg-type]
+    for lockstep in (True, False):
+        p = Pipeline(Means(), LABELS, lockstep=lockstep)  # type: ignore[arg-type]
+        if arrays:
+            got: list[ActivityEvent] = []
+            for tick in ticks:
+                acc = np.stack([b.acc_g for b in tick]).astype(np.float64)
+                t = np.stack([b.t_sensor_s for b in tick])  # type: ignore[misc]
+                got += p.feed_arrays([b.device for b in tick], acc, [b.t_recv_s for b in tick], 52.0, t)
+            got += p.close()
+            by: dict[str, list[ActivityEvent]] = {}
+            for e in got:
+                by.setdefault(e.device, []).append(e)
+        else:
+            by = _run(p, wide, arrays)
+        assert by == want, lockstep
