@@ -140,26 +140,12 @@ def build_events(
     """Many events at once, one per row of the equal-length lists: the same objects as
     ``ActivityEvent(devices[i], t_start[i], ...)``, built without the frozen dataclass's per-field
     ``__setattr__`` (a gateway makes thousands a second)."""
-    out: list[ActivityEvent] = []
-    append = out.append
-    for dev, t0, t1, lab, conf, up, ok, sc, near in zip(
-        devices, t_start, t_end, labels, confidence, upsampled, known, score, nearest, strict=True
-    ):
-        e = _new(ActivityEvent)
-        e.__dict__.update(
-            device=dev,
-            t_start=t0,
-            t_end=t1,
-            label=lab,
-            confidence=conf,
-            calibrated=calibrated,
-            upsampled=up,
-            known=ok,
-            score=sc,
-            nearest=near,
+    return [
+        new_event(dev, t0, t1, lab, conf, calibrated, up, ok, sc, near)
+        for dev, t0, t1, lab, conf, up, ok, sc, near in zip(
+            devices, t_start, t_end, labels, confidence, upsampled, known, score, nearest, strict=True
         )
-        append(e)
-    return out
+    ]
 
 
 def new_event(
@@ -174,7 +160,8 @@ def new_event(
     score: float | None,
     nearest: str | None,
 ) -> ActivityEvent:
-    """One event as :func:`build_events` makes it (the same object as ``ActivityEvent(device, ...)``)."""
+    """One event, the same object as ``ActivityEvent(device, ...)``, built without the frozen dataclass's
+    per-field ``__setattr__``."""
     e = _new(ActivityEvent)
     e.__dict__.update(
         device=device,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -202,6 +204,29 @@ def test_envelope_fit_stopping_early_gives_the_three_pass_lines() -> None:
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
+def _clock_rows(
+    rng: np.random.Generator,
+    count: np.ndarray,
+    width: int,
+    flat: Callable[[int], bool],
+    noisy: Callable[[int], bool],
+    decimals: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, width) clock points: row i has ``count[i]`` sorted times ending at 0 (all at 0, no slope,
+    where ``flat(i)``) and latencies on a line, plus exponential delays rounded to ``decimals`` (ties when
+    rounded) where ``noisy(i)``."""
+    x, lat = np.zeros((len(count), width)), np.zeros((len(count), width))
+    for i, c in enumerate(count):
+        x[i, :c] = np.sort(rng.uniform(-120, 0, c))
+        x[i, c - 1] = 0.0
+        if flat(i):
+            x[i, :c] = 0.0
+        lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c]
+        if noisy(i):
+            lat[i, :c] += np.round(rng.exponential(0.01, c), decimals)
+    return x, lat
+
+
 def test_envelope_fit_of_many_rows_dropping_the_finished_ones_gives_each_row_its_three_pass_line() -> None:
     """Rows that stop (a fixed point, too few points left) are dropped from the next passes: every row still
     gets the three-pass line, and the line it gets fitted alone, with ties, rows of one time and two points."""
@@ -209,15 +234,9 @@ def test_envelope_fit_of_many_rows_dropping_the_finished_ones_gives_each_row_its
     for trial in range(40):
         d, width = 200, int(rng.choice([8, 16, 32, 63]))
         count = rng.integers(2, width + 1, d)
-        x, lat = np.zeros((d, width)), np.zeros((d, width))
-        for i, c in enumerate(count):
-            x[i, :c] = np.sort(rng.uniform(-120, 0, c))
-            x[i, c - 1] = 0.0
-            if i % 17 == 0:
-                x[i, :c] = 0.0  # every point at one time: no slope
-            lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c]
-            if i % 3:
-                lat[i, :c] += np.round(rng.exponential(0.01, c), 3 if trial % 2 else 12)
+        x, lat = _clock_rows(
+            rng, count, width, lambda i: i % 17 == 0, lambda i: i % 3 > 0, 3 if trial % 2 else 12
+        )
         got, want = envelope_fit(x, lat, count), _three_passes(x, lat, count)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), trial
         for i in range(0, d, 23):
@@ -315,15 +334,10 @@ def test_one_clock_refitted_alone_gets_the_line_of_its_row_in_rows() -> None:
     for trial in range(200):
         d = int(rng.integers(2, 9))
         count = rng.integers(2, width + 1 if trial % 3 else 9, d)  # (a third of the trials: young clocks)
-        x, lat = np.zeros((d, width)), np.zeros((d, width))
-        for i, c in enumerate(count):
-            x[i, :c] = np.sort(rng.uniform(-120, 0, c))
-            x[i, c - 1] = 0.0
-            if trial % 7 == 0:
-                x[i, :c] = 0.0  # every point at one time: no slope
-            lat[i, :c] = 0.01 + rng.uniform(-2e-4, 2e-4) * x[i, :c]
-            if trial % 5:
-                lat[i, :c] += np.round(rng.exponential(0.01, c), 3 if trial % 2 else 12)  # ties when rounded
+        flat, noisy = trial % 7 == 0, trial % 5 > 0
+        x, lat = _clock_rows(
+            rng, count, width, lambda i, f=flat: f, lambda i, n=noisy: n, 3 if trial % 2 else 12
+        )
         together = fit_rows(x, lat, count)
         for i in range(d):
             alone = fit_rows(x[i : i + 1], lat[i : i + 1], count[i : i + 1])

@@ -20,7 +20,7 @@ from mujo_edge.firmware_bridge.simulated_session import simulate_stream
 from mujo_edge.grid import StreamGrid, push_lockstep
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch, StreamStatus
-from tests.core.pipeline_helpers import Features
+from tests.core.pipeline_helpers import Features, by_device
 
 LABELS = ["a", "b", "c", "d"]
 
@@ -74,10 +74,7 @@ def _events(p: Pipeline, ticks: list[list[SampleBatch | StreamStatus]]) -> dict[
     for tick in ticks:
         got += p.feed_many(tick)
     got += p.close()
-    by: dict[str, list[ActivityEvent]] = {}
-    for e in got:
-        by.setdefault(e.device, []).append(e)
-    return by
+    return by_device(got)
 
 
 @pytest.mark.parametrize("smooth", [1, 3])

@@ -13,6 +13,7 @@ from mujo_edge.events import ActivityEvent
 from mujo_edge.grid import StreamGrid, start_lockstep
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch
+from tests.core.pipeline_helpers import by_device
 
 LABELS = ["a", "b", "c", "d"]
 
@@ -90,10 +91,7 @@ def _run(p: Pipeline, ticks: list[list[SampleBatch]], arrays: bool) -> dict[str,
         else:
             got += p.feed_many(tick)
     got += p.close()
-    by: dict[str, list[ActivityEvent]] = {}
-    for e in got:
-        by.setdefault(e.device, []).append(e)
-    return by
+    return by_device(got)
 
 
 @pytest.mark.parametrize(("n_first", "arrays"), [(13, False), (13, True), (150, False), (150, True)])
@@ -146,10 +144,7 @@ def test_float64_samples_give_the_float32_samples_events_on_every_path(arrays: b
                 acc = np.stack([b.acc_g for b in tick]).astype(np.float64)
                 t = np.stack([b.t_sensor_s for b in tick])  # type: ignore[misc]
                 got += p.feed_arrays([b.device for b in tick], acc, [b.t_recv_s for b in tick], 52.0, t)
-            got += p.close()
-            by: dict[str, list[ActivityEvent]] = {}
-            for e in got:
-                by.setdefault(e.device, []).append(e)
+            by = by_device(got + p.close())
         else:
             by = _run(p, wide, arrays)
         assert by == want, lockstep
