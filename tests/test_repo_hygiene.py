@@ -31,14 +31,17 @@ FORBIDDEN: dict[str, re.Pattern[str]] = {
 EXEMPT = {"tests/test_repo_hygiene.py"}
 
 
-def _tracked_text_files() -> list[Path]:
+def _git_files() -> list[Path]:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout (or git missing): the tracked files are unknown")
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    return [ROOT / name for name in filter(None, out.split("\0")) if (ROOT / name).is_file()]
+
+
+def _tracked_text_files() -> list[Path]:
     files = []
-    for name in filter(None, out.split("\0")):
-        path = ROOT / name
-        if name in EXEMPT or not path.is_file():
+    for path in _git_files():
+        if str(path.relative_to(ROOT)) in EXEMPT:
             continue
         with path.open("rb") as f:
             if b"\0" in f.read(8192):  # binary: bundles, weights, arrays
@@ -67,6 +70,28 @@ def test_no_development_history_in_tracked_files() -> None:
         "development-history words or development paths in the repository; rewrite these as product "
         "documentation (keep the facts, drop who/when/which machine), or use relative paths:\n"
         + "\n".join(hits)
+    )
+
+
+#: An absolute development path as a manifest value starts it (a relative one, ``runs/x/work/y``, may hold
+#: the same folder names).
+ABSOLUTE_PATH = re.compile(r"(?<![\w.-])(?:/tmp/|/work/|/home/[a-z_]\w*/|/Users/\w+/)")
+
+
+def test_no_development_path_in_shipped_bundle_manifests() -> None:
+    """A bundle is a zip (binary, so the scan above skips it); its manifest records the data, teacher and
+    commands that made it, and those must name paths as a user of the repository has them."""
+    import zipfile
+
+    bundles = [p for p in _git_files() if p.suffix == ".mujo"]
+    assert bundles, "no tracked bundle found"
+    hits = []
+    for path in bundles:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read("manifest.json").decode()
+        hits += [f"{path.relative_to(ROOT)}: {m.group(0)!r}" for m in ABSOLUTE_PATH.finditer(text)]
+    assert not hits, "absolute development paths in bundle manifests (record them relative):\n" + "\n".join(
+        hits
     )
 
 
