@@ -145,7 +145,7 @@ def litert_row(bundle: object, rounds: int) -> tuple[float, float, float]:
     the model's ``probabilities`` output where it has one, else its logits."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL
+    from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL
 
     runner = bundle.runner("tflite")  # type: ignore[attr-defined]
     entry = bundle.model("tflite")  # type: ignore[attr-defined]

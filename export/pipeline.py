@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from mujo_edge.bundle import PROBABILITIES, Bundle, ModelEntry, TensorSpec
+from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
+from mujo_edge.constants import PROBABILITIES
 from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge.bundle import PROBABILITIES
+from mujo_edge.constants import PROBABILITIES
 
 #: Alignment of weight buffers inside the flatbuffer, bytes (the schema's ``force_align: 16`` on
 #: ``Buffer.data``): TFLite Micro reads weights in place from flash, int32 biases included.

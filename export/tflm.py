@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL
+from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL
 from mujo_edge.errors import ExportError, MissingDependencyError
 
 if TYPE_CHECKING:

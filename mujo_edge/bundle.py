@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.constants import UNKNOWN_LABEL
+from mujo_edge.constants import PROBABILITIES, UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, MujoError
 from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace
 from mujo_edge.provenance import check_format, sha256_bytes
@@ -89,14 +89,6 @@ _REQUIRED_V2 = ("model_labels", "head", "open_set", "content_hash")
 _REGENERATE = "Re-create it with `mujo-edge export` or use the shipped default bundle."
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _KEEP: Any = object()
-
-
-#: The output a ``.tflite`` model may carry besides ``logits`` and ``embedding``: the float32 softmax of the
-#: logits computed by the runtime (``mujo_edge.export.tflite_slim.with_probabilities``).
-PROBABILITIES = "probabilities"
-#: Largest relative difference export allows between that output and the float64 softmax of the logits
-#: (LiteRT's float32 softmax kernels stay within 1.3e-6 on the shipped models).
-PROBABILITIES_RTOL = 1e-5
 
 
 @dataclass(frozen=True)

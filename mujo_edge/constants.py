@@ -81,3 +81,9 @@ H36M_JOINTS: tuple[str, ...] = (
     "r_elbow",
     "r_wrist",
 )
+#: The output a ``.tflite`` model may carry besides ``logits`` and ``embedding``: the float32 softmax of the
+#: logits computed by the runtime (``mujo_edge.export.tflite_slim.with_probabilities``).
+PROBABILITIES: str = "probabilities"
+#: Largest relative difference export allows between that output and the float64 softmax of the logits
+#: (LiteRT's float32 softmax kernels stay within 1.3e-6 on the shipped models).
+PROBABILITIES_RTOL: float = 1e-5

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.bundle import PROBABILITIES
+from mujo_edge.constants import PROBABILITIES
 from mujo_edge.errors import BundleError, MissingDependencyError, ShapeError
 
 if TYPE_CHECKING:

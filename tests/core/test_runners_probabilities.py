@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mujo_edge.assets import DEFAULT_BUNDLE
-from mujo_edge.bundle import PROBABILITIES, PROBABILITIES_RTOL, Bundle, TensorSpec, write_bundle_zip
-from mujo_edge.constants import WINDOW
+from mujo_edge.bundle import Bundle, TensorSpec, write_bundle_zip
+from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL, WINDOW
 from mujo_edge.errors import ShapeError
 from mujo_edge.runners import Runner
 

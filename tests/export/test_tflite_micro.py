@@ -24,13 +24,8 @@ for _mod in ("ai_edge_litert", "flatbuffers"):
         pytest.skip(f"{_mod} is not installed (pip install 'mujo-edge[export]')", allow_module_level=True)
 
 from mujo_edge.assets import PHYSIO_BUNDLE  # noqa: E402
-from mujo_edge.bundle import (  # noqa: E402
-    PROBABILITIES,
-    PROBABILITIES_RTOL,
-    Bundle,
-    TensorSpec,
-    write_bundle_zip,
-)
+from mujo_edge.bundle import Bundle, TensorSpec, write_bundle_zip  # noqa: E402
+from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.c_array import C_ARRAY_ALIGNMENT, write_c_array  # noqa: E402
 from mujo_edge.export.tflite_slim import (  # noqa: E402
