@@ -360,6 +360,14 @@ class LiteRtRunner(Runner):
             self._in_buf = np.empty(self._rows_shape, np.float32)
         outs = self._it.get_output_details()
         self._out_index = [o["index"] for o in outs]
+        for spec in entry.outputs:
+            if spec.position >= len(outs) or tuple(outs[spec.position]["shape"]) != spec.shape:
+                raise BundleError(
+                    f"model {entry.file} has {len(outs)} outputs of shapes "
+                    f"{[tuple(int(v) for v in o['shape']) for o in outs]}, but its manifest names output "
+                    f"{spec.name!r} {spec.shape} at position {spec.position}; the bundle's model and manifest "
+                    "do not match. Re-export it."
+                )
         # The interpreter's own quantization parameters are authoritative; keep the manifest's in step.
         self._dequant: dict[int, _Dequantizer] = {}
         for spec_name in ("_logits_spec", "_embed_spec"):

@@ -12,7 +12,7 @@ import pytest
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bundle import Bundle, TensorSpec, write_bundle_zip
 from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL, WINDOW
-from mujo_edge.errors import ShapeError
+from mujo_edge.errors import BundleError, ShapeError
 from mujo_edge.runners import Runner
 
 
@@ -83,6 +83,15 @@ def test_litert_probabilities_come_from_the_model_one_window_or_a_batch_alike(tm
     np.testing.assert_array_equal(r_old.logits(x), logits)
     np.testing.assert_allclose(r_old.predict(x), _softmax64(logits), rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(r_old.predict(x[:1]), _softmax64(logits[:1]), rtol=1e-6, atol=1e-12)
+    # a manifest naming an output the model does not have at that place is refused when the runner loads
+    e = next(e for e in m["models"] if e["format"] == "tflite")
+    for rows, spec in ((1, e), (64, e["batch"])):
+        spec["outputs"].append(
+            {"name": PROBABILITIES, "shape": [rows, len(r.labels)], "dtype": "float32", "position": 5}
+        )
+    wrong = write_bundle_zip(tmp_path / "wrong.mujo", m, {f: bundle.file_bytes(f) for f in m["files"]})
+    with pytest.raises(BundleError, match=r"has 3 outputs .* names output 'probabilities' .* at position 5"):
+        wrong.runner("tflite")
 
 
 @pytest.mark.parametrize(
