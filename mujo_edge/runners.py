@@ -215,7 +215,7 @@ class Runner:
         start, br = 0, self._batched
         if br is not None:
             b = br.rows
-            b_specs = [br.entry_output(s.name) for s in specs]
+            b_specs = [br._output_spec(s.name) for s in specs]
             while n - start >= self.pad_from:
                 m = min(b, n - start)
                 chunk = x[start : start + m]
@@ -231,7 +231,7 @@ class Runner:
                 a[i] = self._output(s)[0]
         return out
 
-    def entry_output(self, name: str) -> TensorSpec:
+    def _output_spec(self, name: str) -> TensorSpec:
         """This runner's spec of its model's output ``name`` (the runtime's quantization, where it reads it)."""
         spec = {
             "logits": self._logits_spec,
