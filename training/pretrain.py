@@ -612,7 +612,7 @@ def _pretrain(
                 )
                 if not bool(torch.isfinite(loss.detach())):
                     raise TrainingError(
-                        f"the loss became {float(loss)} at epoch {epoch}, step {step} (global step "
+                        f"the loss became {float(loss.detach())} at epoch {epoch}, step {step} (global step "
                         f"{global_step + 1}); training stopped before the update, nothing from this step was "
                         f"written (the last checkpoint in {out} is intact). Lower --lr or check the data."
                     )
