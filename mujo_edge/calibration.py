@@ -29,14 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mujo_edge._numpy_core import interp_real
 from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError
 from mujo_edge.provenance import check_format
-
-try:  # np.interp's compiled core: the same numbers without the wrapper's per-call checks (real values only)
-    from numpy._core.multiarray import interp as _interp_real
-except ImportError:  # pragma: no cover - numpy < 2
-    _interp_real = np.interp
 
 PIT_FORMAT = "mujo-edge-pit"
 SUPERVISED_PIT_FORMAT = "mujo-edge-supervised-pit"
@@ -193,7 +189,7 @@ class PitCalibration:
             raise CalibrationError(
                 "input holds NaN or infinite values; drop or repair those samples before calibrating"
             )
-        interp = _interp_real if real else np.interp
+        interp = interp_real if real else np.interp
         linear = self.out_of_range == "linear"
         out = np.empty(x.shape, dtype=np.float32)
         for c in range(channels):

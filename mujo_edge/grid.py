@@ -39,15 +39,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from mujo_edge._numpy_core import interp_real
 from mujo_edge.constants import RATE_HZ
 from mujo_edge.errors import ShapeError
 
 _sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
 
-try:  # np.interp's compiled core: the same numbers without the wrapper's per-call checks (real values only)
-    from numpy._core.multiarray import interp as interp_real
-except ImportError:  # pragma: no cover - numpy < 2
-    interp_real = np.interp
 
 #: A jump between consecutive timestamps larger than this many nominal sample periods is a gap.
 GAP_FACTOR: float = 1.5
