@@ -452,9 +452,8 @@ def envelope_fit(x: np.ndarray, lat: np.ndarray, count: np.ndarray) -> tuple[np.
     keep = valid.astype(np.float64)
     active = np.ones(d, bool)
     lo, hi = (count - 1) // 2, count // 2
-    live = np.arange(
-        d
-    )  # the rows still fitted (each row's arithmetic is its own: dropping rows changes none)
+    # the rows still fitted (each row's arithmetic is its own: dropping rows changes none)
+    live = np.arange(d)
     for it in range(3):
         n = keep.sum(axis=1)
         xs, ys = x * keep, lat * keep
@@ -500,9 +499,8 @@ def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float
     (the padding sorts after them), and the kept points are compared only when their counts agree."""
     p = x.size
     valid = np.arange(p) < count
-    keep: np.ndarray = valid.astype(
-        np.float64
-    )  # (then the points kept, as bools: the same products and sums)
+    # (then the points kept, as bools: the same products and sums)
+    keep: np.ndarray = valid.astype(np.float64)
     kept = count
     active = True
     offset = skew = 0.0

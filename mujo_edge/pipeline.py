@@ -310,10 +310,7 @@ class _Device:
             self._observe()
             got = self.grid.continue_run(t_parts, x_parts, prev, self.gap_s)
             if got is not None:  # finite, in order, no gap: process_samples' usual case
-                st = self.stats
-                st.samples_in += n
-                st._rate_n += n
-                st._rate_span_s += got[2] - prev
+                self._count_run(n, prev, prev, got[2])
                 self.run_last_t = got[2]
                 self.windows(got[0], got[1], out)
                 return
@@ -425,15 +422,20 @@ class _Device:
     def _continue(self, t: np.ndarray, x: np.ndarray, prev: float | None, out: list[_Ready]) -> None:
         """Finite samples that continue the run (``prev``: its last time, None: they start it) without a gap
         -> stats, grid, windows."""
-        st = self.stats
-        st.samples_in += t.size
-        if prev is None:  # the run's first samples (what the general split below does for them)
-            st._rate_n += t.size - 1
-            st._rate_span_s += float(t[-1]) - float(t[0])
-        else:
-            st._rate_n += t.size
-            st._rate_span_s += float(t[-1]) - prev
+        self._count_run(t.size, prev, float(t[0]), float(t[-1]))
         self._push(t, x, out)
+
+    def _count_run(self, n: int, prev: float | None, first: float, last: float) -> None:
+        """Stats of ``n`` samples from ``first`` to ``last`` (s) that continue the run whose last sample was at
+        ``prev`` (None: they start it, and their first step is not a step of the run)."""
+        st = self.stats
+        st.samples_in += n
+        if prev is None:  # the run's first samples (what the general split does for them)
+            st._rate_n += n - 1
+            st._rate_span_s += last - first
+        else:
+            st._rate_n += n
+            st._rate_span_s += last - prev
 
     def _push(self, t: np.ndarray, x: np.ndarray, out: list[_Ready]) -> None:
         t_grid, x_grid = self.grid.push_finite(t, x)  # process_samples dropped the NaN/inf samples
@@ -542,10 +544,7 @@ def _start_runs(devs: list[_Device], ready: list[_Ready]) -> None:
     for dev, first, last, q, tg, xg in zip(
         devs, t[:, 0].tolist(), t[:, -1].tolist(), count.tolist(), t_grid, x_grid, strict=True
     ):
-        st = dev.stats  # (_continue's stats of a run's first samples)
-        st.samples_in += n
-        st._rate_n += n - 1
-        st._rate_span_s += last - first
+        dev._count_run(n, None, first, last)
         dev.run_last_t = last
         dev.windows(tg[:q], xg[:q], ready)
 
