@@ -396,12 +396,13 @@ def check_probabilities(
     pos = next(i for i, d in enumerate(details) if d["name"] == PROBABILITIES)
     sizes = [int(np.prod(d["shape"][1:])) for d in details]
     start = sum(sizes[:logits_position])
+    cols = np.s_[sum(sizes[:pos]) : sum(sizes[: pos + 1])]  # the probabilities' columns of the raw outputs
     scale, zp = details[logits_position]["quantization"]
     worst: dict[str, float] = {}
     for reference in (False, True):
         got, old = litert_outputs(model, windows, reference), litert_outputs(without, windows, reference)
         runtime = "ai-edge-litert reference kernels" if reference else "ai-edge-litert (XNNPACK)"
-        if not np.array_equal(np.delete(got, np.s_[sum(sizes[:pos]) : sum(sizes[: pos + 1])], axis=1), old):
+        if not np.array_equal(np.delete(got, cols, axis=1), old):
             raise ExportError(
                 f"adding the probabilities output changed the model's other outputs under {runtime}; "
                 "keep the bundle's model as it is and report the model."
@@ -412,7 +413,7 @@ def check_probabilities(
         z = logits.astype(np.float64)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         want = e / e.sum(axis=1, keepdims=True)
-        probs = got[:, sum(sizes[:pos]) : sum(sizes[: pos + 1])].astype(np.float64)
+        probs = got[:, cols].astype(np.float64)
         err = np.abs(probs - want)
         if np.any(err > PROBABILITIES_RTOL * want + 1e-12):
             raise ExportError(
