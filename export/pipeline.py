@@ -291,7 +291,7 @@ def export_models(
     from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
     from mujo_edge.export.tflite_slim import window_major, with_probabilities
-    from mujo_edge.export.tflm import check_tflm, tflm_available
+    from mujo_edge.export.tflm import check_probabilities, check_tflm, tflm_available
 
     if batch < 0 or batch == 1:
         raise ExportError(f"the batch variant needs a batch of at least 2 windows (0: none), got {batch}")
@@ -330,15 +330,21 @@ def export_models(
             on_step(f"{fmt}: {'int8 PT2E quantization and ' if int8 else ''}conversion")
         micro = None
         variants: list[tuple[bytes, ModelEntry, dict[str, Any]]] = []
+        proofs: list[dict[str, Any]] = []  # check_probabilities' record of each .tflite variant
         if fmt == "tflite":
             # the window as it arrives, (B, W, 3): the runner copies it in without a layout change
             blobs = [window_major(b) or b for b in to_tflite(source, example, calib, float_modules, batches)]
             idx = _full_batch(len(data.test_g), batches[-1])
             probe_out = [o if o is None else o[idx] for o in (float_logits, float_emb)]
             for b in blobs:
-                # the class probabilities as one more output, computed by the runtime
-                logits_at = _tflite_entry(b, data.test_g[idx], probe_out, int8).outputs[0].position
-                b = with_probabilities(b, logits_at)
+                # the class probabilities as one more output, computed by the runtime, proven on the
+                # held-out windows (the other outputs' bits unchanged, the softmax within PROBABILITIES_RTOL)
+                plain = _tflite_entry(b, data.test_g[idx], probe_out, int8)
+                logits_at = plain.outputs[0].position
+                with_p = with_probabilities(b, logits_at)
+                x_model = _in_layout(data.test_g, plain.input_layout)
+                proofs.append(check_probabilities(with_p, b, x_model, logits_at)[0])
+                b = with_p
                 variants.append((b, _tflite_entry(b, data.test_g[idx], probe_out, int8), op_summary(b)))
             blob, entry, partitions = variants[0]
             if int8 and tflm_available():  # the watch's runtime: same bits as LiteRT's reference kernels?
@@ -372,6 +378,7 @@ def export_models(
                 outputs=[tensor_dict(s) for s in b_entry.outputs],
                 info={
                     "partitions": b_partitions,
+                    **({"probabilities": proofs[1]} if proofs else {}),
                     "verification": b_ver.to_dict(),
                     "max_abs_difference_to_batch_1": b_diff,
                 },
@@ -398,6 +405,7 @@ def export_models(
                 "equalization": equalization,
                 "weight_rounding": rounded if int8 and rounded else ("nearest" if int8 else None),
                 "partitions": partitions,
+                **({"probabilities": proofs[0]} if proofs else {}),
                 "verification": ver.to_dict(),
                 **({"tflm": micro} if micro else {}),
             },

@@ -24,6 +24,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from mujo_edge.bundle import Bundle, TensorSpec  # noqa: E402
 from mujo_edge.cli import main  # noqa: E402
+from mujo_edge.constants import PROBABILITIES_RTOL  # noqa: E402
 from mujo_edge.errors import ExportError  # noqa: E402
 from mujo_edge.export.pipeline import ExportData, export_data, export_models, write_export_bundle  # noqa: E402
 from mujo_edge.training.distill import (  # noqa: E402
@@ -132,6 +133,9 @@ def test_export_writes_verified_bundle_in_both_runtimes(exported: dict) -> None:
     # ... and the runtime's softmax of the logits comes last, inside the one XNNPACK partition
     assert tfl.output("probabilities") == TensorSpec("probabilities", (1, 3), "float32", 2)
     assert tfl.info["partitions"]["ops"][-2:] == ["DEQUANTIZE", "SOFTMAX"]
+    proof = tfl.info["probabilities"]  # proven on the held-out windows, recorded
+    assert proof["other_outputs_identical"] and proof["windows"] == int(te.sum())
+    assert 0 < max(proof["max_relative_difference_to_float64_softmax"].values()) < PROBABILITIES_RTOL
     assert b.model("executorch").output("probabilities") is None  # its runner's softmax is in Python
     for fmt in ("tflite", "executorch"):
         assert b.model(fmt).info["float_modules"] == ["features.0", "features.1"]
