@@ -633,13 +633,21 @@ def words_bundle(
     is chosen on the student's own validation windows: the cosine of each to ITS label's text vector
     (``own_vectors``, the student's labels), keeping ``keep`` of them."""
     from mujo_edge.constants import TEXT_HEAD_SCALE
-    from mujo_edge.heads import Head, choose_threshold, text_head, unit_rows
+    from mujo_edge.heads import Head, choose_threshold, keep_curve, text_head, unit_rows
 
     head = text_head(vectors, list(label_texts))
     e = unit_rows(_embed(bundle, windows.val_g))
     own = (e @ np.asarray(own_vectors, np.float32).T)[np.arange(len(e)), windows.val_label]
     thr = choose_threshold(own, keep)
-    head = Head("linear", head.labels, head.weight, head.bias, prototypes=vectors, threshold=thr)
+    head = Head(
+        "linear",
+        head.labels,
+        head.weight,
+        head.bias,
+        prototypes=vectors,
+        threshold=thr,
+        keep_curve=keep_curve(own, keep),
+    )
     return bundle.derive(
         out,
         head=head,

@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mujo_edge.constants import PROBABILITIES, UNKNOWN_LABEL
-from mujo_edge.errors import BundleError, CalibrationError, MujoError
-from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace
+from mujo_edge.errors import BundleError, CalibrationError, ConfigError, MujoError, ShapeError
+from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace, check_keep_curve
 from mujo_edge.provenance import check_format, sha256_bytes
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ class Bundle:
             weight = self._array(head["file"], (len(self.labels), with_stats), "head")
             bias = np.asarray(head.get("bias") or np.zeros(len(self.labels)), np.float32)
         open_set = m.get("open_set")
-        protos = threshold = precision = None
+        protos = threshold = precision = curve = None
         reject: tuple[str, ...] = ()
         kind = None
         if open_set:
@@ -277,6 +277,11 @@ class Bundle:
             dim = with_stats if kind == "euclidean" else emb_dim
             protos = self._array(open_set["file"], (None, dim), "open_set")
             threshold = float(open_set["threshold"])
+            if open_set.get("keep_curve"):
+                kc = open_set["keep_curve"]
+                curve = np.stack(
+                    [np.asarray(kc["keep"], np.float64), np.asarray(kc["threshold"], np.float64)], 1
+                )
             if kind == "mahalanobis":
                 precision = self._array(open_set["precision_file"], (emb_dim, emb_dim), "open_set precision")
         self.head = Head(
@@ -290,6 +295,7 @@ class Bundle:
             reject=reject,
             stats=stats,
             open_kind=kind,
+            keep_curve=curve,
         )
         _ = self.calibration
 
@@ -549,6 +555,7 @@ def _extras(entry: Mapping[str, Any] | None) -> dict[str, Any]:
         "reject_labels",
         "reject_rule",
         "stats",
+        "keep_curve",
     )
     return {k: v for k, v in (entry or {}).items() if k not in fixed}
 
@@ -580,6 +587,13 @@ def open_set_manifest(
         "threshold": float(h.threshold),
         "unknown_label": UNKNOWN_LABEL,
     }
+    if h.keep_curve is not None:
+        out["keep_curve"] = {
+            "keep": [float(k) for k in h.keep_curve[:, 0]],
+            "threshold": [float(t) for t in h.keep_curve[:, 1]],
+            "what": "the threshold that keeps each fraction of the known validation windows known "
+            "(mujo-edge stream --open-set-keep F reads it)",
+        }
     if h.precision is not None:
         files[OPEN_SET_PRECISION_FILE] = npy_bytes(h.precision)
         out["precision_file"] = OPEN_SET_PRECISION_FILE
@@ -603,6 +617,29 @@ def open_set_manifest(
 
 
 # --- reading and validation ------------------------------------------------------------------------
+def _validate_keep_curve(p: Path, kc: Any) -> None:
+    """BundleError unless ``kc`` (a manifest's ``open_set.keep_curve``) is absent or a valid curve."""
+    if kc is None:
+        return
+    ok = (
+        isinstance(kc, dict)
+        and all(isinstance(kc.get(k), list) and all(_is_num(v) for v in kc[k]) for k in ("keep", "threshold"))
+        and 0 < len(kc["keep"]) == len(kc["threshold"])
+    )
+    if ok:
+        try:
+            check_keep_curve(
+                np.stack([np.asarray(kc["keep"], np.float64), np.asarray(kc["threshold"])], 1), True
+            )
+        except (ConfigError, ShapeError):
+            ok = False
+    if not ok:
+        raise BundleError(
+            f"{p}: open_set keep_curve must hold keep (strictly increasing fractions in (0, 1]) and threshold "
+            f"(as many numbers, not rising), got {kc!r}. {_REGENERATE}"
+        )
+
+
 def _read_zip(p: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The manifest and every listed file's bytes (sha256-verified). BundleError for any zip damage."""
     try:
@@ -891,6 +928,7 @@ def _validate_arrays_meta(
             raise BundleError(f"{p}: open_set threshold must be {want}, got {t!r}. {_REGENERATE}")
         if kind == "mahalanobis" and open_set.get("precision_file") not in files:
             raise BundleError(f"{p}: a mahalanobis open-set test needs its precision file. {_REGENERATE}")
+        _validate_keep_curve(p, open_set.get("keep_curve"))
         reject = open_set.get("reject_labels")
         if reject is not None and (
             not isinstance(reject, list)

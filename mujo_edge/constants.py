@@ -36,6 +36,10 @@ PIT_QUANTILES: int = 256
 UNKNOWN_LABEL: str = "unknown"
 #: Fraction of KNOWN validation windows the open-set threshold keeps known (its 5 % quantile score).
 OPEN_SET_KEEP: float = 0.95
+#: The keep fractions at which a bundle also records its open-set threshold (``open_set.keep_curve``), so that
+#: a device can trade false ``unknown`` flips for missed unknowns without the training data
+#: (``mujo-edge stream --open-set-keep F``): 0.50, 0.51, ..., 0.99 and 1.
+OPEN_SET_KEEP_GRID: tuple[float, ...] = tuple(k / 100 for k in range(50, 101))
 #: Softmax scale of cosine heads (words and taught bundles): logits = scale * cosine.
 TEXT_HEAD_SCALE: float = 20.0
 

@@ -43,6 +43,7 @@ def make_pipeline(
     live: bool,
     calibrate: bool = True,
     wrist: str | Mapping[str, str] = "right",
+    open_set_keep: float | None = None,
 ) -> Pipeline:
     """A pipeline running ``bundle``; ``live``: events carry the host's clock (for latency), a replay's do not."""
     from mujo_edge.pipeline import Pipeline
@@ -53,7 +54,14 @@ def make_pipeline(
 
         now = host_time_s
     return Pipeline.from_bundle(
-        bundle, fmt=fmt, threads=threads, smooth=smooth, now=now, calibrate=calibrate, wrist=wrist
+        bundle,
+        fmt=fmt,
+        threads=threads,
+        smooth=smooth,
+        now=now,
+        calibrate=calibrate,
+        wrist=wrist,
+        open_set_keep=open_set_keep,
     )
 
 

@@ -40,11 +40,11 @@ Part of the runtime core: numpy (and scipy for the logistic head), never torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mujo_edge.constants import OPEN_SET_KEEP, TEXT_HEAD_SCALE
+from mujo_edge.constants import OPEN_SET_KEEP, OPEN_SET_KEEP_GRID, TEXT_HEAD_SCALE
 from mujo_edge.errors import ConfigError, ShapeError
 from mujo_edge.features import N_STATS, STATS_VERSION, window_stats
 
@@ -335,6 +335,37 @@ def choose_threshold(known_scores: np.ndarray, keep: float = OPEN_SET_KEEP) -> f
     return float(np.quantile(s, 1.0 - keep))
 
 
+def keep_curve(known_scores: np.ndarray, keep: float = OPEN_SET_KEEP) -> np.ndarray:
+    """(K, 2) rows ``(keep, threshold)``: :func:`choose_threshold` of the (N,) known validation scores at
+    every fraction of :data:`~mujo_edge.constants.OPEN_SET_KEEP_GRID` and at ``keep`` (so that the curve
+    gives the chosen threshold exactly), keeps increasing."""
+    keeps = np.unique(np.r_[OPEN_SET_KEEP_GRID, keep])
+    return np.stack([keeps, [choose_threshold(known_scores, float(k)) for k in keeps]], axis=1)
+
+
+def looser_curve(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The pointwise looser (lower) threshold of two keep curves at the same fractions, None unless both
+    are there and share their fractions: a threshold taken as the looser of two keeps its curve that way."""
+    if a is None or b is None or a.shape != b.shape or not np.array_equal(a[:, 0], b[:, 0]):
+        return None
+    return np.stack([a[:, 0], np.minimum(a[:, 1], b[:, 1])], axis=1)
+
+
+def check_keep_curve(curve: np.ndarray, has_test: bool) -> np.ndarray:
+    """``curve`` as (K, 2) float64 after the checks :class:`Head` makes (ConfigError / ShapeError)."""
+    c = np.asarray(curve, np.float64)
+    if not has_test:
+        raise ConfigError("a keep curve belongs to an open-set test; this head has none")
+    if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] < 1:
+        raise ShapeError(f"an open-set keep curve is (K, 2) rows of (keep, threshold), got {c.shape}")
+    k, t = c[:, 0], c[:, 1]
+    if not (np.isfinite(c).all() and k[0] > 0.0 and k[-1] <= 1.0 and (np.diff(k) > 0).all()):
+        raise ConfigError("an open-set keep curve needs finite rows, keeps strictly increasing within (0, 1]")
+    if (np.diff(t) > 0).any():
+        raise ConfigError("an open-set keep curve's thresholds cannot rise as the kept fraction grows")
+    return c
+
+
 def auroc(known_scores: np.ndarray, unknown_scores: np.ndarray) -> float:
     """Area under the ROC curve of telling known (higher score) from unknown windows: the probability
     that a random known window scores above a random unknown one (ties count half)."""
@@ -373,6 +404,9 @@ class Head:
         stats: window statistics read beside the embedding (:class:`StatsSpace`), or None.
         open_kind: the open-set test, one of :data:`OPEN_SET_KINDS`; None: ``mahalanobis`` with a
             precision, else ``cosine``.
+        keep_curve: (K, 2) float64 rows ``(keep, threshold)``: the threshold that keeps each fraction of the
+            known validation windows known (:func:`keep_curve`), keeps strictly increasing; None: only
+            ``threshold`` is known. :meth:`at_keep` reads it.
     """
 
     kind: str
@@ -385,6 +419,7 @@ class Head:
     reject: tuple[str, ...] = ()
     stats: StatsSpace | None = None
     open_kind: str | None = None
+    keep_curve: np.ndarray | None = None
 
     @property
     def score_kind(self) -> str | None:
@@ -412,6 +447,29 @@ class Head:
         if self.open_kind == "euclidean":
             return euclidean_scores(self.vectors(embeddings, windows), self.prototypes)
         return open_set_scores(embeddings, self.prototypes)
+
+    def at_keep(self, keep: float) -> Head:
+        """This head with the threshold that keeps ``keep`` of the known validation windows known, read from
+        :attr:`keep_curve` (linear between its points, exact at them). ConfigError, saying what to do, when
+        the head has no open-set test or no curve, or ``keep`` lies outside the curve."""
+        if self.threshold is None:
+            raise ConfigError(
+                "this bundle has no open-set test, so there is no threshold to set; export one with an "
+                "open-set test (mujo-edge export without --no-open-set)"
+            )
+        if self.keep_curve is None:
+            raise ConfigError(
+                "this bundle records its open-set threshold at one keep fraction only (it predates the keep "
+                "curve, or its test was not chosen on validation windows); export it again (mujo-edge "
+                "export --open-set-keep F) to change the threshold"
+            )
+        lo, hi = float(self.keep_curve[0, 0]), float(self.keep_curve[-1, 0])
+        if not lo <= keep <= hi:
+            raise ConfigError(
+                f"open-set keep must be in [{lo:g}, {hi:g}] (the fractions this bundle recorded), got {keep}"
+            )
+        thr = float(np.interp(keep, self.keep_curve[:, 0], self.keep_curve[:, 1]))
+        return replace(self, threshold=thr)
 
     def __post_init__(self) -> None:
         if self.kind not in HEAD_KINDS:
@@ -461,6 +519,8 @@ class Head:
         }
         if len(dims) > 1:
             raise ShapeError(f"the head's weight and prototypes expect embeddings of different sizes {dims}")
+        if self.keep_curve is not None:
+            self.keep_curve = check_keep_curve(self.keep_curve, self.prototypes is not None)
         self.reject = tuple(self.reject)
         if self.reject:
             missing = [r for r in self.reject if r not in self.labels]
@@ -687,7 +747,7 @@ def taught_open_set(
         protos = euclidean_centres(e, y, n_classes, 1)
     else:
         protos = class_prototypes(e, y, n_classes)
-    thr = base.threshold
+    thr, curve = base.threshold, base.keep_curve
     if (counts >= 3).all():
         sums = np.zeros((n_classes, e.shape[1]))
         np.add.at(sums, y, e)
@@ -700,7 +760,7 @@ def taught_open_set(
             loo = -(d * d).sum(1)
         else:
             loo = (e * unit_rows(loo_means)).sum(1)
-        thr = choose_threshold(loo, keep)
+        thr, curve = choose_threshold(loo, keep), keep_curve(loo, keep)
     return Head(
         head.kind,
         head.labels,
@@ -712,6 +772,7 @@ def taught_open_set(
         tuple(reject),
         stats=stats,
         open_kind=kind,
+        keep_curve=curve,
     )
 
 
@@ -763,13 +824,14 @@ def with_open_set(
                 "the mahalanobis test has one mean per class; per_class > 1 needs kind='cosine' or 'euclidean'"
             )
         protos, prec = class_gaussians(train_x, train_y, n_classes)
-        thr = choose_threshold(mahalanobis_scores(val_x, protos, prec), keep)
+        val_scores = mahalanobis_scores(val_x, protos, prec)
     elif kind == "cosine":
         protos = class_centres(train_x, train_y, n_classes, per_class, seed)
-        thr = choose_threshold(open_set_scores(val_x, protos), keep)
+        val_scores = open_set_scores(val_x, protos)
     else:
         protos = euclidean_centres(train_x, train_y, n_classes, per_class, seed)
-        thr = choose_threshold(euclidean_scores(val_x, protos), keep)
+        val_scores = euclidean_scores(val_x, protos)
+    thr = choose_threshold(val_scores, keep)
     return Head(
         head.kind,
         head.labels,
@@ -781,4 +843,5 @@ def with_open_set(
         reject=rejected,
         stats=stats,
         open_kind=kind,
+        keep_curve=keep_curve(val_scores, keep),
     )

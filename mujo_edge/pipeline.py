@@ -50,7 +50,7 @@ from mujo_edge.clock import (
     refit_clocks,
 )
 from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
-from mujo_edge.errors import ShapeError
+from mujo_edge.errors import ConfigError, ShapeError
 from mujo_edge.events import ActivityEvent, build_events, new_event
 from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid, start_lockstep
 from mujo_edge.heads import Head
@@ -997,13 +997,21 @@ class Pipeline:
         now: Callable[[], float] | None = None,
         calibrate: bool = True,
         wrist: str | Mapping[str, str] = "right",
+        open_set_keep: float | None = None,
     ) -> Pipeline:
         """A pipeline running ``bundle`` (a :class:`mujo_edge.bundle.Bundle`) with its calibration, head and
-        open-set test."""
+        open-set test; ``open_set_keep``: the test's threshold moved to the one that keeps that fraction of
+        the bundle's known validation windows known (:meth:`mujo_edge.heads.Head.at_keep`; None: the
+        bundle's own)."""
+        head = getattr(bundle, "head", None)
+        if open_set_keep is not None:
+            if head is None:
+                raise ConfigError("open_set_keep needs a bundle with an open-set test; this one has no head")
+            head = head.at_keep(open_set_keep)
         return cls(
             bundle.runner(fmt, threads),
             bundle.labels,
-            head=getattr(bundle, "head", None),
+            head=head,
             calibration=bundle.calibration if calibrate else None,
             smooth=smooth,
             now=now,

@@ -483,6 +483,7 @@ def score_stream(
         int(settings.get("smooth") or 1),
         live=False,
         wrist=settings.get("wrist", "right"),
+        open_set_keep=settings.get("open_set_keep"),
     )
     replayed: list[Any] = []
     latency_ms: list[float] = []

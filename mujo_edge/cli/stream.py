@@ -96,10 +96,19 @@ def cmd_stream(args: argparse.Namespace) -> int:
     specs = _device_specs(args)
     bundle = open_bundle(args.bundle)
     wrists = {s.name: s.wrist for s in specs}
-    pipeline = make_pipeline(bundle, args.format, args.threads, args.smooth, live=True, wrist=wrists)
+    pipeline = make_pipeline(
+        bundle,
+        args.format,
+        args.threads,
+        args.smooth,
+        live=True,
+        wrist=wrists,
+        open_set_keep=args.open_set_keep,
+    )
     writer = EventWriter(args.events) if args.events else None
     settings = {
         "smooth": args.smooth,
+        "open_set_keep": args.open_set_keep,
         "format": args.format,
         "bundle_sha256": bundle_digest(bundle),
         "wrist": wrists,
@@ -283,7 +292,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
     # Recordings made before the wrist setting existed were streamed unmirrored ("right").
     wrist = args.wrist if args.wrist is not None else recorded.get("wrist", "right")
-    pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False, wrist=wrist)
+    keep = args.open_set_keep if args.open_set_keep is not None else recorded.get("open_set_keep")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int | float)):
+        raise DataError(
+            f"the recording's header names open_set_keep {keep!r}, not a fraction; give --open-set-keep F"
+        )
+    pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False, wrist=wrist, open_set_keep=keep)
     events = replay_events(paths, pipeline)
     if args.events:
         with EventWriter(args.events) as w:
@@ -393,6 +407,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", metavar="FILE", help="record raw notifications (one file per device)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--smooth", type=int, default=1, help="average probabilities over the last K windows")
+    p.add_argument(
+        "--open-set-keep",
+        type=float,
+        metavar="F",
+        help="move the open-set threshold to the one that keeps fraction F (0.5-1) of the bundle's known "
+        "validation windows known: lower F flags more windows 'unknown' (default: the bundle's own, 0.95)",
+    )
     p.add_argument("--no-live", action="store_true", help="print plain event lines instead of the live view")
     p.set_defaults(func=cmd_stream)
 
@@ -405,6 +426,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("recording", nargs="+", help="recording file(s) from `mujo-edge stream --record`")
     _common(r)
     r.add_argument("--smooth", type=int, default=None, help="override the recorded smoothing")
+    r.add_argument(
+        "--open-set-keep", type=float, metavar="F", help="override the recorded open-set keep fraction"
+    )
     r.add_argument(
         "--wrist",
         choices=("left", "right"),

@@ -202,7 +202,7 @@ def teach_bundle(
 ) -> tuple[Any, dict[str, Any]]:
     """Fit the head on the examples and write the new bundle; returns it and a report (counts, seconds)."""
     from mujo_edge.constants import UNKNOWN_LABEL
-    from mujo_edge.heads import fit_head, taught_open_set
+    from mujo_edge.heads import fit_head, looser_curve, taught_open_set
 
     if UNKNOWN_LABEL in labels:
         raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
@@ -252,7 +252,11 @@ def teach_bundle(
         # Same metric as the base bundle's test (its precision, or its statistics' space), whose threshold
         # was chosen on hundreds of validation windows: a few examples underestimate how far a known window
         # may lie from its class mean, so the looser of the two thresholds is kept.
-        head = dataclasses.replace(head, threshold=float(min(head.threshold, base_thr)))
+        head = dataclasses.replace(
+            head,
+            threshold=float(min(head.threshold, base_thr)),
+            keep_curve=looser_curve(head.keep_curve, bundle.head.keep_curve),
+        )
     t2 = time.perf_counter()
     taught = bundle.derive(
         out,

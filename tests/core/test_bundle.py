@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +395,30 @@ def test_corruption_matrix_gives_clear_errors_never_tracebacks(tmp_path: Path) -
         attempt()
     assert outcomes["refused"] + outcomes["opened"] == 310
     assert outcomes["refused"] >= 280  # almost every damage is caught; a flip in zip padding may not matter
+
+
+def test_the_open_set_keep_curve_survives_the_bundle_and_is_validated(tmp_path: Path) -> None:
+    b = Bundle.open(_open_set_bundle(tmp_path / "o.mujo"))
+    assert b.head.keep_curve is None  # a test recorded at one keep only
+    curve = np.array([[0.5, -2.0], [0.9, -4.0], [0.95, -5.0], [1.0, -9.0]])
+    d = Bundle.open(b.derive(tmp_path / "c.mujo", head=replace(b.head, keep_curve=curve)).path)
+    np.testing.assert_array_equal(d.head.keep_curve, curve)
+    assert d.manifest["open_set"]["keep_curve"]["keep"] == [0.5, 0.9, 0.95, 1.0]
+    assert d.head.at_keep(0.9).threshold == -4.0 and d.head.at_keep(0.95).threshold == d.open_set_threshold
+    # a new head without a curve drops it: no stale curve beside another threshold
+    assert "keep_curve" not in b.derive(tmp_path / "n.mujo", head=b.head).manifest["open_set"]
+    for bad in (
+        {"keep": [0.9, 0.5], "threshold": [-1.0, -2.0]},
+        {"keep": [0.5, 0.9], "threshold": [-2.0, -1.0]},
+        {"keep": [0.5, 0.9], "threshold": [-2.0]},
+        {"keep": [0.5, 1.5], "threshold": [-2.0, -3.0]},
+        [0.5, -2.0],
+    ):
+        _edit_manifest(
+            tmp_path / "c.mujo",
+            tmp_path / "bad.mujo",
+            lambda m, bad=bad: m["open_set"].__setitem__("keep_curve", bad),
+            rehash=True,
+        )
+        with pytest.raises(BundleError, match="open_set keep_curve must hold keep"):
+            Bundle.open(tmp_path / "bad.mujo")

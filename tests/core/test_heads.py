@@ -14,6 +14,8 @@ from mujo_edge.heads import (
     class_gaussians,
     class_prototypes,
     fit_head,
+    keep_curve,
+    looser_curve,
     mahalanobis_scores,
     taught_open_set,
     text_head,
@@ -152,3 +154,69 @@ def test_bad_heads_are_refused() -> None:
         Head("linear", ["a", "b"], weight=np.zeros((3, 4)))
     with pytest.raises(ConfigError, match="both prototypes and a threshold"):
         Head("logits", ["a"], prototypes=np.zeros((1, 4)))
+
+
+def test_the_keep_curve_moves_the_threshold_as_the_validation_windows_say() -> None:
+    rng = np.random.default_rng(2)
+    centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
+    y = rng.integers(0, 2, 400)
+    train = centers[y] + rng.standard_normal((400, 4))
+    val = centers[rng.integers(0, 2, 300)] + rng.standard_normal((300, 4))
+    h = with_open_set(Head("logits", ["a", "b"]), train, y, val, kind="cosine", keep=0.93)
+    curve = h.keep_curve
+    assert curve is not None and curve[0, 0] == 0.5 and curve[-1, 0] == 1.0
+    assert 0.93 in curve[:, 0] and (np.diff(curve[:, 1]) <= 0).all()
+    # the bundle's own keep gives its own threshold back exactly; every other keeps what it says
+    assert h.at_keep(0.93).threshold == h.threshold
+    s = h.scores(val)
+    for keep in (0.5, 0.8, 0.9, 0.99):
+        thr = h.at_keep(keep).threshold
+        assert thr == choose_threshold(s, keep)
+        assert (s >= thr).mean() == pytest.approx(keep, abs=1 / 300)
+    # between two recorded fractions: linear between their thresholds
+    mid = h.at_keep(0.805).threshold
+    assert mid == pytest.approx((h.at_keep(0.8).threshold + h.at_keep(0.81).threshold) / 2)
+    assert h.at_keep(0.8).keep_curve is curve  # the curve stays: the keep can move again
+
+
+def test_a_keep_the_head_cannot_give_is_refused_with_what_to_do() -> None:
+    rng = np.random.default_rng(3)
+    e = rng.standard_normal((60, 4))
+    y = np.arange(60) % 2
+    h = with_open_set(Head("logits", ["a", "b"]), e, y, e, kind="cosine")
+    for keep in (0.3, 1.2, float("nan")):
+        with pytest.raises(ConfigError, match=r"keep must be in \[0.5, 1\]"):
+            h.at_keep(keep)
+    with pytest.raises(ConfigError, match="no open-set test"):
+        Head("logits", ["a", "b"]).at_keep(0.9)
+    old = Head("logits", ["a", "b"], prototypes=h.prototypes, threshold=h.threshold)
+    with pytest.raises(ConfigError, match="export it again"):
+        old.at_keep(0.9)
+    for bad, message in (
+        (np.array([[0.9, 0.1], [0.8, 0.2]]), "strictly increasing"),
+        (np.array([[0.8, 0.1], [0.9, 0.2]]), "cannot rise"),
+        (np.array([0.8, 0.1]), r"\(K, 2\)"),
+    ):
+        with pytest.raises((ConfigError, ShapeError), match=message):
+            Head("logits", ["a", "b"], prototypes=h.prototypes, threshold=h.threshold, keep_curve=bad)
+    with pytest.raises(ConfigError, match="belongs to an open-set test"):
+        Head("logits", ["a", "b"], keep_curve=h.keep_curve)
+
+
+def test_a_taught_threshold_keeps_a_curve_of_its_own_or_the_base_one() -> None:
+    rng = np.random.default_rng(4)
+    centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
+    y = rng.integers(0, 2, 200)
+    e = centers[y] + rng.standard_normal((200, 4))
+    base = with_open_set(Head("logits", ["a", "b"]), e, y, e, kind="cosine")
+    taught = fit_head(e[:20], y[:20], ["a", "b"])
+    own = taught_open_set(taught, e[:20], y[:20], base)
+    assert own.keep_curve is not None and own.at_keep(0.95).threshold == own.threshold
+    few = taught_open_set(taught, e[:3], np.array([0, 1, 0]), base)  # too few for the leave-one-out
+    assert few.threshold == base.threshold and few.keep_curve is base.keep_curve
+    loose = looser_curve(own.keep_curve, base.keep_curve)
+    assert loose is not None
+    np.testing.assert_array_equal(loose[:, 1], np.minimum(own.keep_curve[:, 1], base.keep_curve[:, 1]))
+    assert looser_curve(own.keep_curve, None) is None
+    assert looser_curve(own.keep_curve, own.keep_curve[:-1]) is None
+    assert keep_curve(np.arange(10.0), 0.95)[:, 0].tolist().count(0.95) == 1

@@ -280,8 +280,24 @@ def test_default_bundle_replays_identically_with_its_real_runner(tmp_path: Path,
     from mujo_edge.constants import UNKNOWN_LABEL
 
     # every event is one of the bundle's labels, or the open-set answer for a window it does not know
-    labels = {*Bundle.open(DEFAULT_BUNDLE).labels, UNKNOWN_LABEL}
+    bundle = Bundle.open(DEFAULT_BUNDLE)
+    labels = {*bundle.labels, UNKNOWN_LABEL}
     assert {json.loads(line)["label"] for line in live} <= labels
+    # a stricter open-set test on the device, from the bundle's keep curve: the same windows and scores,
+    # known exactly where the score reaches the threshold that keeps 60 % of the validation windows
+    strict = tmp_path / "strict.jsonl"
+    assert main(["replay", str(raw), "--events", str(strict), "--open-set-keep", "0.6"]) == 0
+    thr = bundle.head.at_keep(0.6).threshold
+    assert thr is not None and bundle.open_set_threshold is not None and thr > bundle.open_set_threshold
+    before = [json.loads(line) for line in live]
+    after = [json.loads(line) for line in strict.read_text().splitlines()]
+    assert [(e["t_start"], e["score"]) for e in after] == [(e["t_start"], e["score"]) for e in before]
+    for e in after:  # (scores are rounded to 1e-4 in events)
+        assert e["known"] == (e["score"] >= thr) or abs(e["score"] - thr) < 1e-4
+    assert sum(not e["known"] for e in after) >= sum(not e["known"] for e in before)
+    # a fraction the curve does not hold is refused before any event is written
+    assert main(["replay", str(raw), "--events", str(tmp_path / "x.jsonl"), "--open-set-keep", "0.3"]) == 2
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_gateway_keeps_serving_when_one_watch_is_missing(

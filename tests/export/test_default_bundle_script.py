@@ -102,6 +102,10 @@ def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
     w = Bundle.open(words)
     assert w.labels == ["walking", "cycling", "push-ups", "brushing teeth"]
     assert w.head.kind == "linear" and w.head.score_kind == "cosine" and w.open_set_threshold is not None
+    # every exported test records its keep curve: the device can move the threshold along it
+    for bundle in (b, w):
+        assert bundle.head.at_keep(0.95).threshold == bundle.open_set_threshold
+        assert (bundle.head.at_keep(0.8).threshold or 0.0) >= (bundle.open_set_threshold or 0.0)
     assert w.file_bytes(w.model().file) == b.file_bytes(b.model().file)
 
     # the open-set test with several cosine prototypes per label (same verified model)
