@@ -14,6 +14,10 @@
    watch) of known and unknown activities, done by ``--workout-subjects`` synthetic subjects, streamed
    through Pipeline.from_bundle: how many windows of the unknown activities come out "unknown", and the
    accuracy of the known ones with and without the test.
+4. ``--report-keeps 0.9,0.85,0.8``: the same figures at the thresholds the bundle's keep curve gives for
+   those fractions (``mujo-edge stream --open-set-keep F``; each chosen on the validation subjects like the
+   default), reported beside the bundle's own, never used to choose it. The workout's windows are re-read
+   at each threshold from their events' open-set scores (rounded to 1e-4, as events carry them).
 Writes the open-set bundle with ``--write B2`` (Bundle.derive).
 """
 
@@ -50,10 +54,13 @@ def msp(logits: np.ndarray) -> np.ndarray:
     return (p / p.sum(1, keepdims=True)).max(1)
 
 
-def workout(bundle: Bundle, known: list[str], unknown: list[str], seeds: list[int]) -> dict:
+def workout(
+    bundle: Bundle, known: list[str], unknown: list[str], seeds: list[int], keeps: list[float]
+) -> dict:
     """The scripted workout done by one synthetic subject per seed (subjects differ in style and tempo;
-    one subject alone can sit far from the corpus in one activity), windows pooled over the subjects."""
-    rows: list[tuple[str, str, str]] = []
+    one subject alone can sit far from the corpus in one activity), windows pooled over the subjects;
+    ``keeps``: the same figures at the thresholds the bundle's keep curve gives for those fractions."""
+    rows: list[tuple[str, str, str, float | None]] = []
     script: list[dict] = []
     events = 0
     for seed in seeds:
@@ -62,7 +69,19 @@ def workout(bundle: Bundle, known: list[str], unknown: list[str], seeds: list[in
         events += n_events
     kn = [r for r in rows if r[0] in known]
     un = [r for r in rows if r[0] in unknown]
+    at_keep = {}
+    for k in keeps:
+        thr = bundle.head.at_keep(k).threshold
+        assert thr is not None
+        label = {id(r): (r[2] if r[3] is not None and r[3] >= thr else UNKNOWN_LABEL) for r in rows}
+        at_keep[str(k)] = {
+            "threshold": thr,
+            "known_accuracy_with_test": float(np.mean([label[id(r)] == r[0] for r in kn])) if kn else None,
+            "known_kept": float(np.mean([label[id(r)] != UNKNOWN_LABEL for r in kn])) if kn else None,
+            "unknown_rejected": float(np.mean([label[id(r)] == UNKNOWN_LABEL for r in un])) if un else None,
+        }
     return {
+        "at_keep": at_keep,
         "script": script,
         "seeds": seeds,
         "events": events,
@@ -82,7 +101,7 @@ def workout(bundle: Bundle, known: list[str], unknown: list[str], seeds: list[in
 
 def _workout_rows(
     bundle: Bundle, known: list[str], unknown: list[str], seed: int
-) -> tuple[list[dict], int, list[tuple[str, str, str]]]:
+) -> tuple[list[dict], int, list[tuple[str, str, str, float | None]]]:
     from mujo_edge.pipeline import Pipeline
     from mujo_edge.samples import SampleBatch
     from mujo_edge.training.synth.motion import EXERCISES, NON_ACTIVITY
@@ -111,7 +130,7 @@ def _workout_rows(
         truth = vals[counts.argmax()]
         if counts.max() < 0.8 * idx.size or truth == NON_ACTIVITY:
             continue  # windows over a transition or a rest: no single truth
-        rows.append((truth, e.label, e.nearest or e.label))
+        rows.append((truth, e.label, e.nearest or e.label, e.score))
     return script, len(events), rows
 
 
@@ -134,6 +153,12 @@ def main() -> None:
     p.add_argument("--workout-known", default="")
     p.add_argument("--workout-unknown", default="")
     p.add_argument("--workout-subjects", type=int, default=5, help="synthetic subjects doing the workout")
+    p.add_argument(
+        "--report-keeps",
+        type=lambda v: [float(x) for x in v.split(",") if x.strip()],
+        default=[],
+        help="also report the figures at these keep fractions of the bundle's keep curve",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kind", default="mahalanobis", choices=("mahalanobis", "cosine", "euclidean"))
     p.add_argument("--per-class", type=int, default=1, help="prototypes per class (k-means centres)")
@@ -198,7 +223,16 @@ def main() -> None:
         "known_accuracy_all": float((pred == y_te).mean()),
         "known_accuracy_kept": float((pred[kept] == y_te[kept]).mean()),
         "unknown": {},
+        "at_keep": {},
     }
+    for k in a.report_keeps:
+        thr = head.at_keep(k).threshold
+        kk = s_known >= thr
+        res["at_keep"][str(k)] = {
+            "threshold": thr,
+            "known_kept": float(kk.mean()),
+            "known_accuracy_kept": float((pred[kk] == y_te[kk]).mean()),
+        }
     rng = np.random.default_rng(a.seed)
     for spec in a.unknown:
         path, _, subjects = spec.partition(":")
@@ -224,6 +258,9 @@ def main() -> None:
             },
             "auroc_max_softmax": auroc(msp(lg_te), msp(lg_u)),
             "rejected_at_threshold": float((s_u < head.threshold).mean()),
+            "rejected_at_keep": {
+                str(k): float((s_u < head.at_keep(k).threshold).mean()) for k in a.report_keeps
+            },
         }
     info = {
         "chosen_on": {
@@ -247,6 +284,7 @@ def main() -> None:
             [x for x in a.workout_known.split(",") if x],
             [x for x in a.workout_unknown.split(",") if x],
             [a.seed + 1000 + i for i in range(a.workout_subjects)],
+            a.report_keeps,
         )
     elif a.write:
         b.derive(a.write, head=head, open_set_info=info)
