@@ -70,6 +70,7 @@ RECV_DECIMALS: int = 6
 EVENT_MIN_STEP_S: float = 1e-3
 #: A step advances the due devices of one rate in lockstep when at least this many share a sample count.
 LOCKSTEP_MIN_DEVICES: int = 4
+_F64 = np.dtype(np.float64)
 #: A lockstep group keeps at most this many ticks waiting as blocks (feed_arrays): past it, the devices still
 #: holding the oldest block (a watch that fell silent with samples waiting) get their samples moved to their
 #: own pending lists, so one silent watch does not keep every later tick in memory.
@@ -982,6 +983,9 @@ class Pipeline:
         # version, devices, rows); valid while _gen (samples fed another way) and the version stay.
         self._plan: tuple[list[str], int, _Group, int, list[_Device], np.ndarray] | None = None
         self._gen = 0
+        #: feed_many hands a call that is one gateway tick to feed_arrays (the same events); tests turn it
+        #: off to compare both.
+        self._ticks_as_arrays = True
 
     def wrist_of(self, device: str) -> str:
         """The wrist ``device`` is worn on (a mapping without the device means right: no mirroring)."""
@@ -1055,7 +1059,16 @@ class Pipeline:
         time) advance in lockstep as (devices, samples, 3) arrays through clock refit, grid and windows; the
         others take the per-device path. Both give the same events, bit for bit (``lockstep=False`` in the
         constructor turns the lockstep off).
+
+        A call that is one gateway tick (a batch from each of several known devices of one rate, as many
+        sensor-stamped samples each, no decoder gap) goes through :meth:`feed_arrays`, which gives every
+        device the same events and stats without a per-batch append. Across devices, the events of a call
+        come in the order the devices were processed.
         """
+        if self.lockstep and self._ticks_as_arrays and isinstance(items, list | tuple):
+            tick = self._as_tick(items)
+            if tick is not None:
+                return self.feed_arrays(*tick)
         self._per_device()
         ready: list[_Ready] = []
         due: dict[str, _Device] = {}
@@ -1075,6 +1088,42 @@ class Pipeline:
         if due:
             self._advance(list(due.values()), ready)
         return self._classify(ready) if ready else []
+
+    def _as_tick(
+        self, items: Sequence[SampleBatch | StreamStatus]
+    ) -> tuple[list[str], np.ndarray, list[float], float, np.ndarray] | None:
+        """``items`` as :meth:`feed_arrays`' arguments when they are one tick it takes without falling back
+        to :meth:`feed_many` (at least :data:`LOCKSTEP_MIN_DEVICES` batches of distinct known devices of
+        one rate, each with the same number of float64 sensor-stamped samples and no decoder gap); None
+        for anything else."""
+        if len(items) < LOCKSTEP_MIN_DEVICES:
+            return None
+        first = items[0]
+        if type(first) is not SampleBatch or first.t_sensor_s is None:
+            return None
+        rate, n = first.rate_hz, first.acc_g.shape[0]
+        if not n:
+            return None
+        get = self._devices.get
+        names: list[str] = []
+        for b in items:
+            if type(b) is not SampleBatch or b.rate_hz != rate or b.gap_before:
+                return None
+            ts = b.t_sensor_s
+            if ts is None or ts.shape[0] != n or (ts.dtype is not _F64 and ts.dtype != _F64):
+                return None  # (acc_g has ts's length: SampleBatch checks it)
+            dev = get(b.device)
+            if dev is None or dev.rate_hz != rate or dev.host_stamped:
+                return None
+            names.append(b.device)
+        if len(set(names)) < len(names):
+            return None
+        batches: Sequence[SampleBatch] = items  # type: ignore[assignment]  # (each checked above)
+        d = len(batches)
+        # (one concatenation and a reshape: np.stack makes a view of each row first, 2.5x the time)
+        acc = np.concatenate([b.acc_g for b in batches]).reshape(d, n, 3)
+        t = np.concatenate([b.t_sensor_s for b in batches]).reshape(d, n)
+        return names, acc, [b.t_recv_s for b in batches], float(rate), t
 
     def feed_arrays(
         self,

@@ -73,6 +73,7 @@ def test_feed_arrays_equals_feed_many(monkeypatch: pytest.MonkeyPatch, lockstep:
     kw = dict(calibration=pit, smooth=smooth, wrist={"w10": "left"}, lockstep=lockstep)
     a = Pipeline(Features(), LABELS, **kw)  # type: ignore[arg-type]
     b = Pipeline(Features(), LABELS, **kw)  # type: ignore[arg-type]
+    b._ticks_as_arrays = False  # one SampleBatch at a time: feed_many does not hand the ticks to feed_arrays
     by_arrays, by_batches = _run(a, arrays=True), _run(b, arrays=False)
     assert set(by_arrays) == set(by_batches) and len(by_batches) == DEVICES
     for device, events in by_batches.items():
@@ -192,3 +193,60 @@ def test_feed_arrays_devices_due_on_different_ticks() -> None:
     # every block is dropped once taken: a window hop's ticks, more while w14 is silent (10 ticks) with
     # samples waiting
     assert 2 <= waiting <= 4 + 10 + 1
+
+
+@pytest.mark.parametrize("smooth", [1, 3])
+def test_feed_many_hands_a_tick_to_feed_arrays_with_the_same_events(
+    monkeypatch: pytest.MonkeyPatch, smooth: int
+) -> None:
+    """A feed_many call that is one tick of known devices goes through feed_arrays: every device's events and
+    every stat as one SampleBatch at a time gives them, with the gaps, NaN, clock resets, left wrist and
+    devices joining and leaving of the ticks; calls it cannot take as arrays go the usual way."""
+    calls: list[int] = []
+    feed_arrays = Pipeline.feed_arrays
+
+    def counting(self, devices, *rest):  # type: ignore[no-untyped-def]
+        calls.append(len(devices))
+        return feed_arrays(self, devices, *rest)
+
+    monkeypatch.setattr(Pipeline, "feed_arrays", counting)
+    a = Pipeline(Features(), LABELS, smooth=smooth, wrist={"w10": "left"})
+    b = Pipeline(Features(), LABELS, smooth=smooth, wrist={"w10": "left"})
+    b._ticks_as_arrays = False
+    got: dict[str, list[ActivityEvent]] = {"a": [], "b": []}
+    for k, (names, acc, recv, t) in enumerate(_ticks()):
+        items = [SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)]
+        if k % 50 == 7:  # a decoder gap in one batch: the whole call goes the usual way
+            items[3] = SampleBatch(names[3], acc[3], float(recv[3]), RATE, t[3], gap_before=True)
+        for key, p in (("a", a), ("b", b)):
+            got[key] += p.feed_many(items)
+    got["a"] += a.close()
+    got["b"] += b.close()
+    assert len(got["a"]) == len(got["b"]) > 80 * DEVICES
+    # every device's events in order, every field (across devices the order of one call's events is the
+    # order the devices were processed in, as between a live run and its replay)
+    by = {k: {d: [e for e in v if e.device == d] for d in {e.device for e in v}} for k, v in got.items()}
+    assert by["a"] == by["b"]
+    assert {d: s.to_dict() for d, s in a.stats.items()} == {d: s.to_dict() for d, s in b.stats.items()}
+    assert len(calls) > TICKS // 2 and max(calls) == DEVICES  # most ticks went through as arrays
+
+
+def test_feed_many_takes_a_call_it_cannot_lay_out_as_a_tick_the_usual_way() -> None:
+    p = Pipeline(Features(), LABELS)
+    names, acc, recv, t = _ticks()[0]
+    assert (
+        p._as_tick([SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)]) is None
+    )
+    p.feed_many([SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)])
+    ok = [SampleBatch(n, acc[i], float(recv[i]), RATE, t[i]) for i, n in enumerate(names)]
+    assert p._as_tick(ok) is not None  # known devices now
+    for bad in (
+        ok[:3],  # too few devices
+        [*ok, ok[0]],  # a device twice
+        [*ok[:-1], SampleBatch(names[-1], acc[-1, :5], float(recv[-1]), RATE, t[-1, :5])],  # another length
+        [*ok[:-1], SampleBatch(names[-1], acc[-1], float(recv[-1]), RATE, t[-1].astype(np.float32))],
+        [*ok[:-1], SampleBatch(names[-1], acc[-1], float(recv[-1]), RATE)],  # host-stamped
+        [*ok[:-1], SampleBatch(names[-1], acc[-1], float(recv[-1]), 25.0, t[-1])],  # another rate
+        [*ok[:-1], SampleBatch("new", acc[-1], float(recv[-1]), RATE, t[-1])],  # a device not seen yet
+    ):
+        assert p._as_tick(bad) is None
