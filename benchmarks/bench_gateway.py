@@ -375,6 +375,41 @@ def many_devices_row(
     return cpu[0] / wins[0] * 1e6, after
 
 
+#: Phases of a gateway's first minute and after it, in 0.25 s ticks: (name, first tick, end tick).
+WARMUP_PHASES = (
+    ("tick 0: every device's first notification", 0, 1),
+    ("ticks 1-7: samples wait", 1, 8),
+    ("tick 8: the first window (2 s of samples)", 8, 9),
+    ("ticks 9-39 (to 10 s)", 9, 40),
+    ("ticks 40-239 (10-60 s: young clocks refit every 2 s)", 40, 240),
+    ("ticks 240-359 (60-90 s)", 240, 360),
+)
+
+
+def warmup_rows(devices: int, seconds: float, repeats: int) -> list[tuple[str, float, int, float]]:
+    """Where a gateway's first minute costs more than the rest: N devices fed as arrays (``feed_arrays``),
+    each tick timed alone (wall time, the best of ``repeats`` runs per tick), summed per phase of
+    :data:`WARMUP_PHASES`: (phase, ms, windows, us per window)."""
+    traffic = ticks(devices, seconds, 52.0)
+    blocks = tick_arrays(traffic)
+    best = np.full(len(traffic), np.inf)
+    wins = np.zeros(len(traffic), np.int64)
+    for _ in range(max(1, repeats)):
+        pipe = Pipeline(NoModel(), LABELS, calibration=calibration())
+        with traffic_frozen():
+            for i, (names, acc, recv, t) in enumerate(blocks):
+                c0 = time.perf_counter()
+                wins[i] = len(pipe.feed_arrays(names, acc, recv, 52.0, t))
+                best[i] = min(best[i], time.perf_counter() - c0)
+    rows = []
+    for name, a, b in WARMUP_PHASES:
+        if a >= len(traffic):
+            break
+        ms, w = float(best[a:b].sum() * 1e3), int(wins[a:b].sum())
+        rows.append((name, ms, w, ms * 1e3 / w if w else float("nan")))
+    return rows
+
+
 # ------------------------------------------------------------------------------- 5. watches per core
 def watches_row(
     bundle: object | None, watches: int, seconds: float, arrays: bool = False
@@ -422,6 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2, help="row 4: best of this many runs of each figure")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     ap.add_argument("--runners-only", action="store_true", help="rows 1 and 2 alone (the runners)")
+    ap.add_argument(
+        "--warmup",
+        action="store_true",
+        help="only the first minute of --devices devices fed as arrays, tick by tick, summed per phase",
+    )
     args = ap.parse_args(argv)
     quick = args.quick
     from rich.console import Console
@@ -432,6 +472,17 @@ def main(argv: list[str] | None = None) -> int:
         f"mujo-edge gateway benchmark: {platform.machine()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores (one used), numpy {np.__version__}"
     )
+    if args.warmup:
+        devices = 100 if quick else args.devices
+        warm = Table(
+            title=f"a gateway's first minute: {devices} devices at 52 Hz, fed as arrays, model excluded"
+        )
+        for c in ("phase", "ms (best of 3 per tick)", "windows", "us per window"):
+            warm.add_column(c, justify="right" if c != "phase" else "left")
+        for name, ms, w, us in warmup_rows(devices, 90.0, 3):
+            warm.add_row(name, f"{ms:.1f}", f"{w:,}", "-" if w == 0 else f"{us:.1f}")
+        con.print(warm)
+        return 0
     table = Table(title="issue #15's rows: now vs a reference in the same run")
     for c in ("figure", "now", "reference (same run)", "ratio"):
         table.add_column(c, justify="right" if c != "figure" else "left")
