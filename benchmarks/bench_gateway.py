@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_gateway.py [--bundle model.mujo] [--devices 1000] [--watches 2000]
                                                  [--seconds 90] [--repeats 2] [--quick]
+                                                 [--runners-only | --warmup]
 
 Rows (results recorded in docs/benchmarks.md):
 
@@ -21,6 +22,9 @@ Rows (results recorded in docs/benchmarks.md):
    ``Pipeline`` with the bundle's int8 LiteRT model, timed in wall time (and CPU time): watches per core =
    M x simulated seconds / processing seconds; once with one ``SampleBatch`` per notification, once with
    each tick as arrays (``feed_arrays``).
+
+``--warmup`` prints instead where a gateway's first minute costs more: N devices fed as arrays, each tick
+timed alone, summed per phase (the start, the first window, the young clocks' refits, after the minute).
 
 Times are medians (rows 1-2) or best of repeats (rows 3-4) of CPU time (``time.process_time``) unless the row
 says wall time. Rows 3-5 make their traffic up front and keep it out of the garbage collector's full
