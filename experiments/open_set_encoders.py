@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from open_set_scores import ints
+from open_set_scores import split_arguments
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.heads import auroc, class_centres, open_set_scores, unit_rows
@@ -39,17 +39,9 @@ PER_CLASS = (1, 4, 16, 32)
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bundle", required=True, type=Path)
+    split_arguments(p)
     p.add_argument("--teacher", required=True, type=Path, help="the fine-tuned classifier folder")
     p.add_argument("--foundation", required=True, type=Path, help="the pretrained joint-space folder")
-    p.add_argument("--data", required=True)
-    p.add_argument("--train-subjects", type=ints, required=True)
-    p.add_argument("--val-subjects", type=ints, required=True)
-    p.add_argument("--test-subjects", type=ints, required=True)
-    p.add_argument("--unknown", required=True)
-    p.add_argument("--val-unknown", required=True)
-    p.add_argument("--test-unknown", required=True)
-    p.add_argument("--real", action="append", default=[])
     p.add_argument("--train-windows", type=int, default=12000, help="training windows sampled")
     p.add_argument("--max-unknown", type=int, default=4000)
     p.add_argument("--threads", type=int, default=2)

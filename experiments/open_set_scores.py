@@ -50,17 +50,23 @@ def ints(s: str) -> list[int]:
     return [int(x) for x in s.replace("\n", ",").split(",") if x.strip()]
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def split_arguments(p: argparse.ArgumentParser, train: bool = True) -> None:
+    """The arguments every open-set experiment takes: the bundle, the known dataset and its subject splits
+    (``train``: with training subjects), the unknown dataset's validation and test activities, real
+    datasets."""
     p.add_argument("--bundle", required=True, type=Path)
     p.add_argument("--data", required=True)
-    p.add_argument("--train-subjects", type=ints, required=True)
-    p.add_argument("--val-subjects", type=ints, required=True)
-    p.add_argument("--test-subjects", type=ints, required=True)
+    for part in ("train", "val", "test") if train else ("val", "test"):
+        p.add_argument(f"--{part}-subjects", type=ints, required=True)
     p.add_argument("--unknown", required=True, help="dataset of other activities")
     p.add_argument("--val-unknown", required=True, help="its activities used to choose")
     p.add_argument("--test-unknown", required=True, help="its activities reported once")
     p.add_argument("--real", action="append", default=[], help="a real dataset, every window unknown")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    split_arguments(p)
     p.add_argument("--reject", default="", help="labels of the bundle that mean 'none of these'")
     p.add_argument("--max-unknown", type=int, default=4000)
     p.add_argument(

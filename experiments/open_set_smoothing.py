@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from open_set_scores import split_arguments
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.constants import HOP
@@ -29,13 +30,6 @@ from mujo_edge.heads import auroc
 
 #: Share of the validation subjects' known windows each threshold keeps (the bundle's own rule).
 KEEP = 0.95
-
-
-def ints(s: str) -> list[int]:
-    """Comma-separated subject ids, or a file of them."""
-    if s.strip() and not set(s.strip()) <= set("0123456789, "):
-        s = Path(s).read_text()
-    return [int(x) for x in s.replace("\n", ",").split(",") if x.strip()]
 
 
 def smoothed(scores: np.ndarray, recording: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
@@ -56,14 +50,7 @@ def smoothed(scores: np.ndarray, recording: np.ndarray, start: np.ndarray, k: in
 
 def main() -> None:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--bundle", required=True, type=Path)
-    p.add_argument("--data", required=True)
-    p.add_argument("--val-subjects", type=ints, required=True)
-    p.add_argument("--test-subjects", type=ints, required=True)
-    p.add_argument("--unknown", required=True)
-    p.add_argument("--val-unknown", required=True)
-    p.add_argument("--test-unknown", required=True)
-    p.add_argument("--real", action="append", default=[])
+    split_arguments(p, train=False)
     p.add_argument("--smooth", default="1,2,3,5,8")
     p.add_argument("--out", type=Path)
     a = p.parse_args()

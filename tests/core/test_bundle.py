@@ -236,6 +236,15 @@ def _edit_manifest(src: Path, dst: Path, edit, rehash: bool) -> None:
     _rewrite(src, dst, fn)
 
 
+def _refused_open_set_field(src: Path, key: str, value: object, message: str) -> None:
+    """A copy of ``src`` whose manifest's ``open_set[key]`` is ``value`` (hash updated) is refused, saying
+    ``message``."""
+    bad = src.with_name("bad.mujo")
+    _edit_manifest(src, bad, lambda m: m["open_set"].__setitem__(key, value), rehash=True)
+    with pytest.raises(BundleError, match=message):
+        Bundle.open(bad)
+
+
 def test_open_set_bundle_round_trip(tmp_path: Path) -> None:
     b = Bundle.open(_open_set_bundle(tmp_path / "o.mujo"))
     assert (b.labels, b.model_labels) == (["walk", "run"], LABELS)
@@ -263,14 +272,9 @@ def test_reject_labels_survive_the_bundle_and_are_validated(tmp_path: Path) -> N
     assert Bundle.open(d.derive(tmp_path / "k.mujo", calibration=None).path).head.reject == ("other",)
     assert Bundle.open(d.derive(tmp_path / "n.mujo", head=h).path).head.reject == ()
     for bad in (["jump"], ["walk", "other"], "other"):
-        _edit_manifest(
-            tmp_path / "r.mujo",
-            tmp_path / "bad.mujo",
-            lambda m, bad=bad: m["open_set"].__setitem__("reject_labels", bad),
-            rehash=True,
+        _refused_open_set_field(
+            tmp_path / "r.mujo", "reject_labels", bad, "reject_labels must be a list of some"
         )
-        with pytest.raises(BundleError, match="reject_labels must be a list of some"):
-            Bundle.open(tmp_path / "bad.mujo")
 
 
 @pytest.mark.parametrize(
@@ -414,11 +418,4 @@ def test_the_open_set_keep_curve_survives_the_bundle_and_is_validated(tmp_path: 
         {"keep": [0.5, 1.5], "threshold": [-2.0, -3.0]},
         [0.5, -2.0],
     ):
-        _edit_manifest(
-            tmp_path / "c.mujo",
-            tmp_path / "bad.mujo",
-            lambda m, bad=bad: m["open_set"].__setitem__("keep_curve", bad),
-            rehash=True,
-        )
-        with pytest.raises(BundleError, match="open_set keep_curve must hold keep"):
-            Bundle.open(tmp_path / "bad.mujo")
+        _refused_open_set_field(tmp_path / "c.mujo", "keep_curve", bad, "open_set keep_curve must hold keep")

@@ -48,12 +48,19 @@ def test_mahalanobis_of_a_unit_gaussian_is_the_squared_distance() -> None:
     np.testing.assert_allclose(s, [-4.0, -4.0], rtol=0.06)
 
 
-def test_open_set_rejects_a_far_cluster() -> None:
-    rng = np.random.default_rng(1)
+def _two_clusters(seed: int, n_val: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """(rng, 400 training embeddings, their labels, ``n_val`` validation embeddings) of two unit Gaussians
+    5 apart in 4-d."""
+    rng = np.random.default_rng(seed)
     centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
     y = rng.integers(0, 2, 400)
     train = centers[y] + rng.standard_normal((400, 4))
-    val = centers[rng.integers(0, 2, 200)] + rng.standard_normal((200, 4))
+    val = centers[rng.integers(0, 2, n_val)] + rng.standard_normal((n_val, 4))
+    return rng, train, y, val
+
+
+def test_open_set_rejects_a_far_cluster() -> None:
+    rng, train, y, val = _two_clusters(1, 200)
     far = np.array([0, 0, 6.0, 0]) + rng.standard_normal((200, 4))
     h = with_open_set(Head("logits", ["a", "b"]), train, y, val)
     assert h.score_kind == "mahalanobis"
@@ -157,11 +164,7 @@ def test_bad_heads_are_refused() -> None:
 
 
 def test_the_keep_curve_moves_the_threshold_as_the_validation_windows_say() -> None:
-    rng = np.random.default_rng(2)
-    centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
-    y = rng.integers(0, 2, 400)
-    train = centers[y] + rng.standard_normal((400, 4))
-    val = centers[rng.integers(0, 2, 300)] + rng.standard_normal((300, 4))
+    _, train, y, val = _two_clusters(2, 300)
     h = with_open_set(Head("logits", ["a", "b"]), train, y, val, kind="cosine", keep=0.93)
     curve = h.keep_curve
     assert curve is not None and curve[0, 0] == 0.5 and curve[-1, 0] == 1.0
@@ -204,10 +207,7 @@ def test_a_keep_the_head_cannot_give_is_refused_with_what_to_do() -> None:
 
 
 def test_a_taught_threshold_keeps_a_curve_of_its_own_or_the_base_one() -> None:
-    rng = np.random.default_rng(4)
-    centers = np.array([[5.0, 0, 0, 0], [0, 5.0, 0, 0]])
-    y = rng.integers(0, 2, 200)
-    e = centers[y] + rng.standard_normal((200, 4))
+    _, e, y, _ = _two_clusters(4, 1)
     base = with_open_set(Head("logits", ["a", "b"]), e, y, e, kind="cosine")
     taught = fit_head(e[:20], y[:20], ["a", "b"])
     own = taught_open_set(taught, e[:20], y[:20], base)
