@@ -257,6 +257,8 @@ class _Evil:
         return (Path.touch, (Path(self.marker),))
 
 
+# (the crafted file is a protocol-4 pickle on purpose; torch's loader warns about the protocol before refusing it)
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_a_malicious_state_pt_runs_nothing_with_or_without_resume(tiny: Path, tmp_path: Path) -> None:
     import pickle
 
