@@ -506,6 +506,10 @@ class Bundle:
             "model_labels": self.model_labels,
             "head": self.head.kind,
             "open_set_threshold": self.head.threshold,
+            # the keep fractions --open-set-keep accepts (None: the threshold cannot be moved on the device)
+            "open_set_keep_range": None
+            if self.head.keep_curve is None
+            else [float(self.head.keep_curve[0, 0]), float(self.head.keep_curve[-1, 0])],
             "rate_hz": self.rate_hz,
             "window": self.window,
             "hop": self.hop,

@@ -409,6 +409,7 @@ def test_the_open_set_keep_curve_survives_the_bundle_and_is_validated(tmp_path: 
     np.testing.assert_array_equal(d.head.keep_curve, curve)
     assert d.manifest["open_set"]["keep_curve"]["keep"] == [0.5, 0.9, 0.95, 1.0]
     assert d.head.at_keep(0.9).threshold == -4.0 and d.head.at_keep(0.95).threshold == d.open_set_threshold
+    assert d.summary()["open_set_keep_range"] == [0.5, 1.0] and b.summary()["open_set_keep_range"] is None
     # a new head without a curve drops it: no stale curve beside another threshold
     assert "keep_curve" not in b.derive(tmp_path / "n.mujo", head=b.head).manifest["open_set"]
     for bad in (
