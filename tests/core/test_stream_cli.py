@@ -107,6 +107,17 @@ def test_stream_records_and_replay_gives_the_same_events(
     assert again.read_text().splitlines() == live
     assert main(["replay", str(raw), "--events", str(tmp_path / "s1.jsonl"), "--smooth", "1"]) == 0
     assert (tmp_path / "s1.jsonl").read_text().splitlines() != live  # the override is honoured
+    assert header.meta["mujo_edge_stream"]["open_set_keep"] is None  # the bundle's own threshold
+
+    # a header whose open-set keep is not a fraction: refused with what to do, no events written
+    lines = raw.read_text().splitlines(keepends=True)
+    head = json.loads(lines[0])
+    head["meta"]["mujo_edge_stream"]["open_set_keep"] = "strict"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(head) + "\n" + "".join(lines[1:]))
+    capsys.readouterr()
+    assert main(["replay", str(bad), "--events", str(tmp_path / "b.jsonl")]) == 2
+    assert "not a fraction; give --open-set-keep F" in _said(capsys) and not (tmp_path / "b.jsonl").exists()
 
 
 def test_left_wrist_watch_is_mirrored_live_and_in_replay(
