@@ -385,7 +385,7 @@ WARMUP_PHASES = (
     ("ticks 1-7: samples wait", 1, 8),
     ("tick 8: the first window (2 s of samples)", 8, 9),
     ("ticks 9-39 (to 10 s)", 9, 40),
-    ("ticks 40-239 (10-60 s: young clocks refit every 2 s)", 40, 240),
+    ("ticks 40-239 (10-60 s: young clocks refit)", 40, 240),
     ("ticks 240-359 (60-90 s)", 240, 360),
 )
 

@@ -49,8 +49,12 @@ CLOCK_JUMP_ABOVE_COUNT: int = 5
 #: Refit at most this often (s of sensor time) once the skew is known: the fit extrapolates with its
 #: skew, and a skew error of 10 ppm moves the mapping only 0.3 ms in 30 s.
 CLOCK_REFIT_S: float = 30.0
-#: Until the fit spans this long (s), refit at every bucket: an early skew from few points is rough.
+#: Until the fit spans this long (s), refit often: an early skew from few points is rough.
 CLOCK_SETTLED_S: float = 60.0
+#: ...at most this often (s of sensor time since the fit's last point: every third 2-s bucket). A skew error
+#: of 100 ppm, rough for a young fit, moves the mapping 0.6 ms in 6 s; each refit of a lone clock costs about
+#: 50-70 us, so refitting at every bucket made a device's first minute 20 % dearer than the rest.
+CLOCK_YOUNG_REFIT_S: float = 5.0
 #: ...unless a bucket minimum falls this far under the line (a better envelope point): refit at once.
 CLOCK_REFIT_BELOW_S: float = 0.001
 #: observe_many takes up to this many points one by one (numpy's per-call cost dominates below it).
@@ -235,7 +239,8 @@ class ClockModel:
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:
         """Merge one point into the bucket minima; mark the fit :attr:`stale` when a bucket closes (at most
-        every ``CLOCK_REFIT_S`` once the fit spans ``CLOCK_SETTLED_S``)."""
+        every ``CLOCK_YOUNG_REFIT_S`` until the fit spans ``CLOCK_SETTLED_S``, every ``CLOCK_REFIT_S``
+        after, and at once for a minimum well under the line)."""
         if bid == self._bucket_id:
             if lat < self._lat_min:
                 self._t_min, self._lat_min = t_sensor_s, lat
@@ -249,7 +254,8 @@ class ClockModel:
         self._bucket_id, self._t_min, self._lat_min = bid, t_sensor_s, lat
         fit = self.fit
         young = len(self._buckets) * self.bucket_s < CLOCK_SETTLED_S  # skew still uncertain: refit often
-        if fit is None or fit.n_points <= 1 or young or t_sensor_s - fit.t_ref_s >= CLOCK_REFIT_S:
+        every = CLOCK_YOUNG_REFIT_S if young else CLOCK_REFIT_S
+        if fit is None or fit.n_points <= 1 or t_sensor_s - fit.t_ref_s >= every:
             self.stale = True
         elif lat < fit.offset_s + fit.skew * (t_sensor_s - fit.t_ref_s) - CLOCK_REFIT_BELOW_S:
             self.stale = True  # a new minimum well under the line: take it now
@@ -745,8 +751,7 @@ class ClockRows:
         young = n * self.bucket_s < CLOCK_SETTLED_S
         stale = (
             ~lined[c]
-            | young
-            | (t_p - ref >= CLOCK_REFIT_S)
+            | (t_p - ref >= np.where(young, CLOCK_YOUNG_REFIT_S, CLOCK_REFIT_S))
             | (lat_p < off + skew * (t_p - ref) - CLOCK_REFIT_BELOW_S)
         )
         # 3. the points after it, in the new open bucket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -372,3 +373,45 @@ def test_a_few_points_at_once_leave_the_state_of_each_point_observed_alone() -> 
         few.observe_many(ts.tolist(), tr.tolist())
         assert _clock_state(few) == _clock_state(alone), step
     assert alone.resets >= 5 and alone.bad_points >= 5 and alone.fit is not None
+
+
+def test_a_young_clock_refits_every_few_buckets_and_at_once_for_a_lower_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In its first minute a clock refits at most every ``CLOCK_YOUNG_REFIT_S`` (each refit of a lone clock
+    costs tens of microseconds), still within 3 ms of the truth from 10 s on; a bucket minimum well under
+    the line is taken at once."""
+    from mujo_edge import clock as clock_mod
+
+    refs: list[float] = []
+    set_fit = ClockModel._set_fit
+
+    def counting(self: ClockModel, offset: float, skew: float, t_ref: float, n_points: int) -> None:
+        refs.append(t_ref)
+        set_fit(self, offset, skew, t_ref, n_points)
+
+    monkeypatch.setattr(ClockModel, "_set_fit", counting)
+    t, err, _ = _run_clock(200.0, 1, minutes=1.5)
+    young = [r - t[0] for r in refs if 10.0 + clock_mod.CLOCK_BUCKET_S <= r - t[0] < 60.0]
+    assert len(young) <= 50 / clock_mod.CLOCK_YOUNG_REFIT_S + 2  # not every 2-s bucket (25 of them)
+    assert min(np.diff(young)) >= clock_mod.CLOCK_YOUNG_REFIT_S - clock_mod.CLOCK_BUCKET_S
+    assert np.abs(err[t >= t[0] + 10.0]).max() < 0.003
+    # the first point of the bucket after a refit: an ordinary one waits, one 5 ms under the envelope is
+    # taken at once
+    c = ClockModel()
+    i = 0
+    while True:
+        refs.clear()
+        c.observe(i * 0.5, i * 0.5 + 0.010)
+        i += 1
+        if refs and i * 0.5 > 20.0:  # a refit of a real line (more than 10 s of buckets) just happened
+            break
+    while int(i * 0.5 / clock_mod.CLOCK_BUCKET_S) == int((i - 1) * 0.5 / clock_mod.CLOCK_BUCKET_S):
+        c.observe(i * 0.5, i * 0.5 + 0.010)  # the rest of the refit's bucket
+        i += 1
+    ordinary, lower = copy.deepcopy(c), copy.deepcopy(c)
+    refs.clear()
+    ordinary.observe(i * 0.5, i * 0.5 + 0.010)
+    assert not refs
+    lower.observe(i * 0.5, i * 0.5 + 0.005)
+    assert refs and lower.fit is not None and lower.fit.offset_s < 0.010 - 0.004
