@@ -24,7 +24,7 @@ only applies with labels from a labelled calibration session. numpy only: the ru
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -189,10 +189,19 @@ class PitCalibration:
             raise CalibrationError(
                 "input holds NaN or infinite values; drop or repair those samples before calibrating"
             )
-        interp = interp_real if real else np.interp
+        return self._map(x, interp_real if real else np.interp)
+
+    def map_finite(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`apply` without its checks, for (..., C) float values with this table's channels that the
+        caller knows are finite (the pipeline's grid samples and windows): the same float32 result."""
+        return self._map(x, interp_real)
+
+    def _map(
+        self, x: np.ndarray, interp: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    ) -> np.ndarray:
         linear = self.out_of_range == "linear"
         out = np.empty(x.shape, dtype=np.float32)
-        for c in range(channels):
+        for c in range(len(self._xp)):
             xc = x[..., c]
             xp, fp = self._xp[c], self._fp[c]
             yc = interp(xc, xp, fp)

@@ -589,7 +589,7 @@ class _Group:
             p.window,
             p.hop,
             p.window + math.ceil(BAND_ROWS * g.rate_hz / rate_hz) + 4,
-            cal.apply if isinstance(cal, PitCalibration) else None,
+            cal.map_finite if isinstance(cal, PitCalibration) else None,  # (grid samples are finite)
         )
         self.clock = ClockRows()
         self.last_start = np.zeros(0)  # NaN: no event yet
@@ -1547,7 +1547,10 @@ class Pipeline:
         """:meth:`_classify` of one window of one device (a device fed on its own): the same event and stats,
         with scalars where the general case builds lists."""
         cal = self.calibration
-        x = r.x if cal is None or r.calibrated else cal.apply(r.x)
+        if cal is not None and not r.calibrated:  # (the grid's windows are finite floats)
+            x = cal.map_finite(r.x) if type(cal) is PitCalibration else cal.apply(r.x)
+        else:
+            x = r.x
         probs = self._probabilities(x)
         now = self.now() if self.now is not None else None
         dev = r.devs[0]

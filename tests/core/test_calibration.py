@@ -53,6 +53,21 @@ def test_pit_works_on_window_shaped_arrays() -> None:
     assert abs(float(pit.apply(source)[..., 0].std()) - 1.0) < 0.02
 
 
+def test_map_finite_is_apply_without_its_checks() -> None:
+    # What the pipeline calls on its finite grid samples and windows: the same float32 bits as apply, in both
+    # out-of-range modes, for float32 windows and float64 samples, values beyond the table included.
+    source, target = _gamma_normal(8)
+    rng = np.random.default_rng(8)
+    for mode in ("clamp", "linear"):
+        pit = PitCalibration.fit(source, target, n_quantiles=64, out_of_range=mode)  # type: ignore[arg-type]
+        windows = (rng.normal(0.6, 1.5, (4, 100, 3))).astype(np.float32)
+        samples = rng.normal(0.6, 3.0, (50, 3))
+        for x in (windows, samples, windows[0, ::2]):
+            got = pit.map_finite(x)
+            assert got.dtype == np.float32 and got.shape == x.shape
+            np.testing.assert_array_equal(got, pit.apply(x))
+
+
 def test_pit_is_monotone_non_decreasing() -> None:
     source, target = _gamma_normal(3)
     pit = PitCalibration.fit(source, target, n_quantiles=64)
