@@ -89,8 +89,10 @@ def test_raw_frames_round_trip(frame_type: int) -> None:
     rng = np.random.default_rng(frame_type)
     hi = 1 << (8 * (frame_type + 1) - 1)
     samples = rng.integers(-hi, hi, size=(33, 3))
+    samples[0], samples[1] = -hi, hi - 1  # both ends of the range (the sign bit)
     frame = pmd.decode_acc_frame(pmd.encode_acc_frame_raw(samples, 123456789, frame_type))
     np.testing.assert_array_equal(frame.raw, samples)
+    assert frame.raw.dtype == np.int64 and frame.raw.shape == (33, 3)
     assert not frame.compressed and frame.frame_type == frame_type and frame.timestamp_ns == 123456789
 
 

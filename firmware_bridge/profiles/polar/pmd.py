@@ -240,9 +240,9 @@ class PmdAccFrame:
         0/1/2 mG as they are. FACTOR applies to compressed frames only, as in polar-ble-sdk's ``AccData.kt``
         (``dataFromRawType0/1/2`` use the integers as sent; ``dataFromCompressedType0/1`` multiply)."""
         if not self.compressed:
-            return (self.raw.astype(np.float64) / 1000.0).astype(np.float32)
+            return (self.raw / 1000.0).astype(np.float32)  # (int64 -> float64 is exact for these values)
         scale = factor if self.frame_type == 0 else factor / 1000.0
-        return (self.raw.astype(np.float64) * scale).astype(np.float32)
+        return (self.raw * scale).astype(np.float32)
 
 
 def _sign_extend(values: np.ndarray, bits: int) -> np.ndarray:
@@ -294,6 +294,10 @@ def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+#: numpy dtypes of raw frame types 0 and 1 (int8, int16 little-endian), by byte width
+_RAW_DTYPES = {1: np.dtype("i1"), 2: np.dtype("<i2")}
+
+
 def decode_acc_frame(payload: bytes) -> PmdAccFrame:
     """Decode an ACC data frame's bytes (no scaling, no timing). ProtocolError on anything malformed."""
     if len(payload) < HEADER_BYTES:
@@ -325,9 +329,12 @@ def decode_acc_frame(payload: bytes) -> PmdAccFrame:
             raise ProtocolError(
                 f"PMD data frame: raw type {ftype} body of {len(body)} bytes; expected a non-zero multiple of {stride}"
             )
-        b = np.frombuffer(body, dtype=np.uint8).reshape(-1, width).astype(np.int64)
-        values = (b << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
-        raw = _sign_extend(values, 8 * width).reshape(-1, 3)
+        if width < 3:  # little-endian int8 / int16: numpy reads the values as they are
+            raw = np.frombuffer(body, dtype=_RAW_DTYPES[width]).astype(np.int64).reshape(-1, 3)
+        else:  # int24: three bytes per value, assembled and sign-extended
+            b = np.frombuffer(body, dtype=np.uint8).reshape(-1, width).astype(np.int64)
+            values = (b << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
+            raw = _sign_extend(values, 8 * width).reshape(-1, 3)
     return PmdAccFrame(raw=raw, timestamp_ns=timestamp_ns, frame_type=ftype, compressed=compressed)
 
 
@@ -338,13 +345,12 @@ def sample_times_ns(timestamp_ns: int, n: int, rate_hz: float, previous_ns: int 
     ``timestamp_ns``. Without one (first frame after (re)connecting): spaced at the nominal rate, ending
     at ``timestamp_ns``.
     """
-    k = np.arange(n, dtype=np.float64)
     if previous_ns is None or timestamp_ns <= previous_ns:
         delta = 1e9 / rate_hz
-        times = timestamp_ns - delta * (n - 1 - k)
+        times = float(timestamp_ns) - delta * np.arange(n - 1, -1, -1, dtype=np.float64)
     else:
         delta = (timestamp_ns - previous_ns) / n
-        times = previous_ns + delta * (k + 1)
+        times = float(previous_ns) + delta * np.arange(1, n + 1, dtype=np.float64)
     times[-1] = timestamp_ns
     return times
 
