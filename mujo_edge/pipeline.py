@@ -550,6 +550,15 @@ def _start_runs(devs: list[_Device], ready: list[_Ready]) -> None:
         dev.windows(tg[:q], xg[:q], ready)
 
 
+def _sample_map(cal: Calibrator | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What a lockstep group maps each grid sample with, once, as it arrives: a PIT table's map (elementwise;
+    its own ``map_finite`` for the grid's finite samples, a subclass's ``apply``); None for any other
+    calibration, which sees whole windows as on the per-device path."""
+    if type(cal) is PitCalibration:
+        return cal.map_finite
+    return cal.apply if isinstance(cal, PitCalibration) else None
+
+
 def _fit_skew_ppm(dev: _Device) -> float | None:
     """A device's clock skew for its stats when its windows bring none: its fit's, None for a host-stamped
     device or before the first fit."""
@@ -589,7 +598,7 @@ class _Group:
             p.window,
             p.hop,
             p.window + math.ceil(BAND_ROWS * g.rate_hz / rate_hz) + 4,
-            cal.map_finite if isinstance(cal, PitCalibration) else None,  # (grid samples are finite)
+            _sample_map(cal),
         )
         self.clock = ClockRows()
         self.last_start = np.zeros(0)  # NaN: no event yet

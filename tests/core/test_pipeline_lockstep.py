@@ -109,6 +109,27 @@ def test_lockstep_events_equal_the_per_device_path(monkeypatch: pytest.MonkeyPat
     assert solo["w9"] == slow["w9"]
 
 
+class _ShiftedPit(PitCalibration):
+    """A PIT table whose own ``apply`` adds 0.3 g afterwards (still elementwise)."""
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return super().apply(x) + np.float32(0.3)
+
+
+def test_a_pit_subclass_maps_with_its_own_apply_on_every_path() -> None:
+    # The pipeline maps windows and grid samples with PitCalibration.map_finite, which skips apply; a
+    # subclass that overrides apply must still have its apply called, in lockstep groups and alone.
+    ticks = _ticks(_traffic(30.0), 0.25)
+    rng = np.random.default_rng(1)
+    source, target = rng.normal(0, 1.1, (5000, 3)), rng.normal(0, 1.0, (5000, 3))
+    shifted = _ShiftedPit.fit(source, target)
+    fast = _events(Pipeline(Features(), LABELS, calibration=shifted, lockstep=True), ticks)
+    slow = _events(Pipeline(Features(), LABELS, calibration=shifted, lockstep=False), ticks)
+    plain = _events(Pipeline(Features(), LABELS, calibration=PitCalibration.fit(source, target)), ticks)
+    assert fast == slow
+    assert fast != plain  # (the shift changed the events: the subclass's apply ran)
+
+
 def test_lockstep_grid_equals_push_for_every_rate() -> None:
     rng = np.random.default_rng(1)
     for rate in (50.0, 52.0, 104.0, 200.0):
