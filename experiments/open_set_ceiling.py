@@ -18,7 +18,7 @@ test unknown (B) is read.
 
 Detectors:
 
-* ``cnn``: a 1-D CNN on the raw (100, 3) windows (about 60k parameters, three times the shipped student),
+* ``cnn``: a 1-D CNN on the raw (100, 3) windows (75,745 parameters, four times the shipped student),
   known vs unknown, binary cross-entropy with the two sides weighted equally, Adam;
 * ``gbt``: gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier) on 51 hand-made features
   per window: the runtime's 16 window statistics (``mujo_edge.features``), and per axis and for the norm
