@@ -250,6 +250,10 @@ def _sign_extend(values: np.ndarray, bits: int) -> np.ndarray:
     return (values ^ sign) - sign
 
 
+#: 2**i for i < bits, by delta width (0-32 bits): the weights that turn a delta's bits (LSB first) into its value
+_BIT_WEIGHTS = [np.left_shift(np.int64(1), np.arange(b, dtype=np.int64)) for b in range(33)]
+
+
 def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
     """Reference sample + delta blocks starting at ``offset`` -> (n, 3) int64."""
     if len(payload) - offset < _REF_BYTES:
@@ -285,10 +289,9 @@ def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
         else:
             block = np.frombuffer(payload, dtype=np.uint8, count=nbytes, offset=offset)
             stream = np.unpackbits(block, bitorder="little")[: bits * count * 3].reshape(count * 3, bits)
-            weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
-            deltas = _sign_extend(stream.astype(np.int64) @ weights, bits).reshape(count, 3)
+            deltas = _sign_extend(stream.astype(np.int64) @ _BIT_WEIGHTS[bits], bits).reshape(count, 3)
         offset += nbytes
-        block_values = current + np.cumsum(deltas, axis=0)
+        block_values = current + np.add.accumulate(deltas, axis=0)  # (np.cumsum without its wrapper)
         rows.append(block_values)
         current = block_values[-1]
     return np.concatenate(rows, axis=0)
