@@ -2,7 +2,8 @@
 for exactly that task on the raw windows, told about the unknown activities, on validation data only.
 
     python experiments/open_set_ceiling.py --data KNOWN_DS --labels L1,L2,.. --unknown DS \
-        --val-unknown A1,A2,.. [--epochs 12] [--out runs/...json]
+        --val-unknown A1,A2,.. [--max-unknown 8000] [--bundle B.mujo] [--foundation JOINT_DIR] [--unseen] \
+        [--epochs 12] [--out runs/...json]
 
 experiments/open_set_encoders.py found that no score over the student's, the teacher's or the frozen joint
 space's embedding reaches 0.90 on the validation unknowns, not even its ceiling, which is told about the
@@ -23,8 +24,7 @@ Detectors:
 * ``gbt``: gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier) on 51 hand-made features
   per window: the runtime's 16 window statistics (``mujo_edge.features``), and per axis and for the norm
   the 5th/25th/50th/75th/95th percentiles, the spectral centroid, the dominant frequency and the log power,
-  and the axes' pairwise correlations.
-
+  and the axes' pairwise correlations;
 * ``gbt`` on an encoder's unit embedding instead of the hand-made features (``--bundle``: the bundle's int8
   student as the runtime runs it, PIT included; ``--foundation``: the frozen pretrained joint space), the
   same detector told about the same unknowns: how much of what the raw windows carry each embedding keeps.
