@@ -550,13 +550,17 @@ def _start_runs(devs: list[_Device], ready: list[_Ready]) -> None:
         dev.windows(tg[:q], xg[:q], ready)
 
 
+def _finite_map(cal: Calibrator) -> Callable[[np.ndarray], np.ndarray]:
+    """How the pipeline maps its grid samples and windows, which are finite by construction: a PIT table's
+    ``map_finite`` (``apply`` without its checks), a subclass's or any other calibration's own ``apply``."""
+    return cal.map_finite if type(cal) is PitCalibration else cal.apply
+
+
 def _sample_map(cal: Calibrator | None) -> Callable[[np.ndarray], np.ndarray] | None:
-    """What a lockstep group maps each grid sample with, once, as it arrives: a PIT table's map (elementwise;
-    its own ``map_finite`` for the grid's finite samples, a subclass's ``apply``); None for any other
-    calibration, which sees whole windows as on the per-device path."""
-    if type(cal) is PitCalibration:
-        return cal.map_finite
-    return cal.apply if isinstance(cal, PitCalibration) else None
+    """What a lockstep group maps each grid sample with, once, as it arrives: a PIT table's map (elementwise,
+    :func:`_finite_map`); None for any other calibration, which sees whole windows as on the per-device
+    path."""
+    return _finite_map(cal) if isinstance(cal, PitCalibration) else None
 
 
 def _fit_skew_ppm(dev: _Device) -> float | None:
@@ -1556,10 +1560,7 @@ class Pipeline:
         """:meth:`_classify` of one window of one device (a device fed on its own): the same event and stats,
         with scalars where the general case builds lists."""
         cal = self.calibration
-        if cal is not None and not r.calibrated:  # (the grid's windows are finite floats)
-            x = cal.map_finite(r.x) if type(cal) is PitCalibration else cal.apply(r.x)
-        else:
-            x = r.x
+        x = r.x if cal is None or r.calibrated else _finite_map(cal)(r.x)
         probs = self._probabilities(x)
         now = self.now() if self.now is not None else None
         dev = r.devs[0]
