@@ -197,6 +197,10 @@ def main() -> None:
     rng = np.random.default_rng(a.seed)
     labels = [s for s in a.labels.split(",") if s]
     ds = Dataset.open(a.data)
+    if missing := sorted(set(labels) - set(ds.labels)):
+        p.error(
+            f"--labels names {', '.join(missing)}, which {a.data} does not hold (it has {', '.join(ds.labels)})"
+        )
     lab = np.asarray(ds.label)
     named = np.isin(np.asarray(ds.labels)[lab], labels)
     subj = np.asarray(ds.subject)
@@ -209,6 +213,10 @@ def main() -> None:
     u = Dataset.open(a.unknown)
     ul, us = np.asarray(u.label), np.asarray(u.subject)
     names = [n for n in a.val_unknown.split(",") if n]
+    if missing := sorted(set(names) - set(u.labels)):
+        p.error(
+            f"--val-unknown names {', '.join(missing)}, which {a.unknown} does not hold (it has {', '.join(u.labels)})"
+        )
     codes = [u.labels.index(n) for n in names]
     half = np.sort(np.unique(us))[: len(np.unique(us)) // 2]
     # told about the unknowns: the same activities on both sides; --unseen: every second one fitted, the
