@@ -141,12 +141,13 @@ def to_pte(
     calib_bcw: np.ndarray | None = None,
     float_modules: Collection[str] = (),
     batches: Sequence[int] = (1,),
+    per_tensor: Collection[str] = (),
 ) -> list[tuple[bytes, dict[str, Any]]]:
     """Lower ``model`` (eval, BatchNorm folded) to ExecuTorch programs, one per batch size in ``batches``
     (a fixed batch dimension, like the LiteRT models'); int8 when ``calib_bcw`` (K, 3, WINDOW) windows are
     given, except the modules named in ``float_modules``, which stay float32 (XNNPACK runs float and int8
-    ops in the same partition). Every batch size is lowered from ONE quantized module (same scales, zero
-    points and int8 weights).
+    ops in the same partition); the layers named in ``per_tensor`` get one weight scale per tensor. Every
+    batch size is lowered from ONE quantized module (same scales, zero points and int8 weights).
 
     Returns (program bytes, partition info) per batch size.
     """
@@ -159,7 +160,7 @@ def to_pte(
     if calib_bcw is not None:
         model = float_convs_as_2d(model, float_modules)
         any_batch = any(b != example.shape[0] for b in batches)
-        model, _ = quantize(model, example, calib_bcw, "executorch", float_modules, any_batch)
+        model, _ = quantize(model, example, calib_bcw, "executorch", float_modules, any_batch, per_tensor)
     out = []
     for b in batches:
         with short_constant_names():

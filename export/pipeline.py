@@ -274,20 +274,23 @@ def export_models(
     rounding_iterations: int = ADAROUND_ITERATIONS,
     float_stem: bool = True,
     batch: int = EXPORT_BATCH,
+    per_tensor_weights: str = "none",
 ) -> ExportReport:
     """Convert ``student`` (a :class:`~mujo_edge.training.distill.Student`) per format and verify each.
 
     With ``int8``, the quantized models are made from the student after
     :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (unless None) and, with
     ``rounding="adaround"``, :func:`~mujo_edge.export.rounding.round_weights` on ``data.rounding_bcw``;
-    with ``float_stem`` the first conv and its ReLU stay float32 (the model takes the float window).
+    with ``float_stem`` the first conv and its ReLU stay float32 (the model takes the float window);
+    ``per_tensor_weights`` (:data:`~mujo_edge.export.quantize.PER_TENSOR_CHOICES`) names the layers whose int8
+    weights get one scale per tensor instead of one per channel (smaller files, coarser weights).
     With ``batch`` > 1 each format also gets a batch variant of ``batch`` windows per call, converted from
     the same quantized module; it must give every verification window bit for bit the batch-1 model's
     outputs (ExportError otherwise) and is verified against the float student too. Verification always
     compares with the original float student.
     """
     from mujo_edge.export.executorch import to_pte
-    from mujo_edge.export.quantize import equalize_activations, stem_modules
+    from mujo_edge.export.quantize import equalize_activations, per_tensor_modules, stem_modules
     from mujo_edge.export.rounding import round_weights
     from mujo_edge.export.tflite import op_summary, to_tflite
     from mujo_edge.export.tflite_slim import window_major, with_probabilities
@@ -307,6 +310,7 @@ def export_models(
     calib = data.calib_bcw if int8 else None
     float_logits, float_emb = _float_outputs(model, data.test_g)
     float_modules = stem_modules(model) if int8 and float_stem else ()
+    per_tensor = per_tensor_modules(model, per_tensor_weights, float_modules) if int8 else ()
     source, equalization, rounded = model, None, None
     if int8 and equalize is not None:
         source, equalization = equalize_activations(model, data.calib_bcw, equalize)
@@ -322,6 +326,7 @@ def export_models(
             ranges_bcw=data.calib_bcw,
             iterations=rounding_iterations,
             float_modules=float_modules,
+            per_tensor=per_tensor,
         )
     models: list[ExportedModel] = []
     for fmt in formats:
@@ -333,7 +338,10 @@ def export_models(
         proofs: list[dict[str, Any]] = []  # check_probabilities' record of each .tflite variant
         if fmt == "tflite":
             # the window as it arrives, (B, W, 3): the runner copies it in without a layout change
-            blobs = [window_major(b) or b for b in to_tflite(source, example, calib, float_modules, batches)]
+            blobs = [
+                window_major(b) or b
+                for b in to_tflite(source, example, calib, float_modules, batches, per_tensor)
+            ]
             idx = _full_batch(len(data.test_g), batches[-1])
             probe_out = [o if o is None else o[idx] for o in (float_logits, float_emb)]
             for b in blobs:
@@ -352,7 +360,7 @@ def export_models(
                 micro = check_tflm(blob, _in_layout(data.test_g, entry.input_layout), logits_at).to_dict()
         else:
             for (b, info), rows in zip(
-                to_pte(source, example, calib, float_modules, batches), batches, strict=True
+                to_pte(source, example, calib, float_modules, batches, per_tensor), batches, strict=True
             ):
                 variants.append((b, _pte_entry((float_logits, float_emb), int8, window, rows), info))
             blob, entry, partitions = variants[0]
@@ -397,11 +405,9 @@ def export_models(
                 "runtime": "ai-edge-litert Interpreter"
                 if fmt == "tflite"
                 else "executorch.runtime (XNNPACK)",
-                "quantization": "PT2E static int8: per-channel symmetric weights, per-tensor activations"
-                + (f"; float32: {', '.join(float_modules)} (the stem)" if float_modules else "")
-                if int8
-                else "none (float32)",
+                "quantization": _quantization_text(float_modules, per_tensor) if int8 else "none (float32)",
                 "float_modules": list(float_modules),
+                "per_tensor_weights": list(per_tensor),
                 "equalization": equalization,
                 "weight_rounding": rounded if int8 and rounded else ("nearest" if int8 else None),
                 "partitions": partitions,
@@ -415,6 +421,15 @@ def export_models(
             log.warning("%s is not one XNNPACK partition: %s", filename, partitions)
         models.append(ExportedModel(file=mf, verification=ver, seconds=seconds))
     return ExportReport(models=models, min_agreement=min_agreement, int8=int8)
+
+
+def _quantization_text(float_modules: Sequence[str], per_tensor: Sequence[str]) -> str:
+    """The manifest's one-line description of an int8 model's quantization."""
+    weights = "symmetric weights, a scale per output channel"
+    if per_tensor:
+        weights += f" (one per tensor: {', '.join(per_tensor)})"
+    text = f"PT2E static int8: {weights}, per-tensor activations"
+    return text + (f"; float32: {', '.join(float_modules)} (the stem)" if float_modules else "")
 
 
 def _full_batch(n: int, rows: int) -> np.ndarray:

@@ -30,12 +30,20 @@ BACKENDS = ("executorch", "tflite")
 MAX_TRACE_BATCH = 4096
 
 
-def make_quantizer(backend: str, float_modules: Collection[str] = ()) -> Any:
+def make_quantizer(
+    backend: str, float_modules: Collection[str] = (), per_tensor: Collection[str] = ()
+) -> Any:
     """The PT2E quantizer of ``backend``: symmetric int8, per-channel weights, static activations.
 
     Ops inside the modules named in ``float_modules`` (paths in the exported model, e.g. ``features.0``)
     are left unannotated, so they stay float32; the quantizers' own per-module switch
-    (``set_module_name(name, None)``) is not supported by XNNPACKQuantizer.
+    (``set_module_name(name, None)``) is not supported by XNNPACKQuantizer. The weights of the convs and
+    linear layers named in ``per_tensor`` get one scale for the whole tensor instead of one per output
+    channel (the back end's per-tensor symmetric spec, [-127, 127]): their .tflite carries one float32
+    scale and one int64 zero point for the weights and one scale for the int32 bias, instead of a vector
+    of each (:func:`per_tensor_modules`). The quantizers' ``set_module_name`` cannot say this either: its
+    filter drops a conv + ReLU pattern whose ReLU is another module, so the weight specs are replaced
+    after the global annotation, as the float32 parts are dropped.
     """
     quiet_third_party()
     if backend == "executorch":
@@ -45,29 +53,76 @@ def make_quantizer(backend: str, float_modules: Collection[str] = ()) -> Any:
         )
 
         quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+        tensor_spec = get_symmetric_quantization_config(is_per_channel=False).weight
     elif backend == "tflite":
         from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
 
         quantizer = PT2EQuantizer().set_global(
             get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
         )
+        tensor_spec = get_symmetric_quantization_config(is_per_channel=False, is_dynamic=False).weight
     else:
         raise ExportError(f"unknown back end {backend!r}; expected one of {BACKENDS}")
-    if float_modules:
-        keep_float = set(float_modules)
+    if float_modules or per_tensor:
+        keep_float, flat = set(float_modules), set(per_tensor)
         annotate = quantizer.annotate
 
-        def annotate_except(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+        def annotate_plan(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
             gm = annotate(gm)
             for node in gm.graph.nodes:
-                stack = list((node.meta.get("nn_module_stack") or {}).values())
-                path = stack[-1][0] if stack else ""
-                if any(path == name or path.startswith(name + ".") for name in keep_float):
+                path = _module_path(node)
+                if _inside(path, keep_float):
                     node.meta.pop("quantization_annotation", None)
+                elif _inside(path, flat) and node.target in _WEIGHTED_OPS:
+                    qmap = node.meta["quantization_annotation"].input_qspec_map
+                    qmap[node.args[1]] = tensor_spec
             return gm
 
-        quantizer.annotate = annotate_except
+        quantizer.annotate = annotate_plan
     return quantizer
+
+
+#: The ops whose second argument is a weight that :func:`make_quantizer` may quantize per tensor.
+_WEIGHTED_OPS = (torch.ops.aten.conv1d.default, torch.ops.aten.conv2d.default, torch.ops.aten.linear.default)
+
+
+def _module_path(node: torch.fx.Node) -> str:
+    """The path of the innermost module a node of the exported graph came from ('' for none)."""
+    stack = list((node.meta.get("nn_module_stack") or {}).values())
+    return str(stack[-1][0]) if stack else ""
+
+
+def _inside(path: str, names: Collection[str]) -> bool:
+    return any(path == name or path.startswith(name + ".") for name in names)
+
+
+#: What ``per_tensor_modules`` can choose: no layer, the dense layers (pointwise convs, head, embedding), all.
+PER_TENSOR_CHOICES = ("none", "pointwise", "all")
+
+
+def per_tensor_modules(model: nn.Module, which: str, float_modules: Collection[str] = ()) -> tuple[str, ...]:
+    """Paths of the folded student's weighted layers whose int8 weights get one scale per tensor.
+
+    ``which``: ``none``; ``pointwise``, the 1x1 convs and the linear ``head`` and ``embedding`` (dense
+    products over all input channels, most of the student's channels); ``all``, the depthwise convs too.
+    Layers in ``float_modules`` stay float32 and are never listed. Each listed layer saves the .tflite
+    two float32 scales per output channel (weights, bias) and lets its int64 zero-point vector go; with
+    per-channel weights the depthwise convs, whose channels differ most, keep their own scales.
+    """
+    if which not in PER_TENSOR_CHOICES:
+        raise ExportError(
+            f"unknown per-tensor weight choice {which!r}; choose from {list(PER_TENSOR_CHOICES)}"
+        )
+    if which == "none":
+        return ()
+    names = []
+    for name, m in model.named_modules():
+        if _inside(name, float_modules) or not isinstance(m, nn.Conv1d | nn.Linear):
+            continue
+        depthwise = isinstance(m, nn.Conv1d) and m.groups > 1
+        if which == "all" or (not depthwise and (isinstance(m, nn.Linear) or m.kernel_size == (1,))):
+            names.append(name)
+    return tuple(names)
 
 
 def stem_modules(model: nn.Module) -> tuple[str, ...]:
@@ -100,12 +155,14 @@ def quantize(
     backend: str,
     float_modules: Collection[str] = (),
     any_batch: bool = False,
+    per_tensor: Collection[str] = (),
 ) -> tuple[torch.fx.GraphModule, Any]:
     """PT2E static int8 post-training quantization: returns (quantized module, the quantizer used).
 
     Observers see every calibration window (K, 3, WINDOW), one at a time as the batch-1 graph runs.
     ``model`` must be in eval mode with BatchNorm already folded (``Student.fused()``). The modules named in
-    ``float_modules`` stay float32 (see :func:`make_quantizer`). With ``any_batch`` the graph is traced with
+    ``float_modules`` stay float32 and those in ``per_tensor`` get per-tensor weights (see
+    :func:`make_quantizer`). With ``any_batch`` the graph is traced with
     a symbolic batch dimension, so the one quantized module (same observers, same scales) converts to the
     batch-1 model and to a batch-B variant alike; a batch-1 trace bakes the batch into its reshapes.
     """
@@ -115,7 +172,7 @@ def quantize(
         raise ExportError("int8 calibration needs at least one window; none was given (check --data).")
     model = model.eval()
     x = torch.from_numpy(np.ascontiguousarray(calib_bcw, np.float32))
-    quantizer = make_quantizer(backend, float_modules)
+    quantizer = make_quantizer(backend, float_modules, per_tensor)
     if any_batch:  # torch specializes a batch of 1, so trace with 2 and mark it symbolic
         two = batch_example(example, 2)
         dims = ({0: torch.export.Dim("batch", min=1, max=MAX_TRACE_BATCH)},)

@@ -11,7 +11,8 @@ which lets a layer absorb part of the error upstream).
 
 The result is a copy of the student whose weights already lie on their int8 grids, with the grid of each
 channel unchanged (its largest weight stays at +-127 steps), so PT2E's per-channel min-max observers find the
-same scales and its round-to-nearest reproduces the chosen integers exactly. Only the quantization source
+same scales and its round-to-nearest reproduces the chosen integers exactly. A layer quantized per tensor
+(``--per-tensor-weights``) is rounded on its tensor's one grid, whose largest weight likewise stays put. Only the quantization source
 changes; the exported model is still verified against the original float student.
 """
 
@@ -44,9 +45,15 @@ _QMAX = 127
 _SCALE_EPS = 2.0**-12
 
 
-def _weight_scale(w: Tensor) -> Tensor:
-    """Per-output-channel step of PT2E's symmetric per-channel min-max observer, shaped to broadcast."""
-    amax = w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True)
+def _scale_dims(w: Tensor, per_tensor: bool) -> tuple[int, ...]:
+    """The dimensions one weight step spans: all but the output channel's, or all for a per-tensor grid."""
+    return tuple(range(0 if per_tensor else 1, w.dim()))
+
+
+def _weight_scale(w: Tensor, per_tensor: bool = False) -> Tensor:
+    """Step of PT2E's symmetric min-max weight observer, per output channel (or one for the tensor), shaped
+    to broadcast."""
+    amax = w.abs().amax(dim=_scale_dims(w, per_tensor), keepdim=True)
     return (amax / _QMAX).clamp_min(_SCALE_EPS)
 
 
@@ -62,7 +69,11 @@ def _apply(layer: nn.Conv1d | nn.Linear, x: Tensor, weight: Tensor) -> Tensor:
 
 
 def activation_qparams(
-    model: nn.Module, calib_bcw: np.ndarray, backend: str, float_modules: Collection[str] = ()
+    model: nn.Module,
+    calib_bcw: np.ndarray,
+    backend: str,
+    float_modules: Collection[str] = (),
+    per_tensor: Collection[str] = (),
 ) -> dict[str, tuple[float, int]]:
     """(scale, zero point) of each activation quantization point the back end's PT2E quantizer puts on the
     folded student, calibrated on ``calib_bcw`` as :func:`~mujo_edge.export.quantize.quantize` does.
@@ -73,13 +84,15 @@ def activation_qparams(
     from mujo_edge.export.quantize import quantize
 
     example = torch.from_numpy(np.ascontiguousarray(calib_bcw[:1], np.float32))
-    converted, _ = quantize(model, example, calib_bcw, backend, float_modules)
+    converted, _ = quantize(model, example, calib_bcw, backend, float_modules, per_tensor=per_tensor)
     out: dict[str, tuple[float, int]] = {}
     for node in converted.graph.nodes:
         target = str(node.target)
         if node.op != "call_function" or "quantize_per_tensor" not in target or "dequantize" in target:
             continue
         src = node.args[0]
+        if src.op == "get_attr":  # a weight's quantization (per-tensor weights): not an activation
+            continue
         if src.op == "placeholder":
             key = "input"
         else:
@@ -100,10 +113,12 @@ def _round_layer(
     iterations: int,
     batch: int,
     gen: torch.Generator,
+    per_tensor: bool = False,
 ) -> tuple[Tensor, float, float]:
-    """The hardened AdaRound weight of one layer and its output MSE (nearest, adaptive) on the inputs."""
+    """The hardened AdaRound weight of one layer and its output MSE (nearest, adaptive) on the inputs, on the
+    layer's per-channel (or, ``per_tensor``, whole-tensor) int8 grid."""
     w = layer.weight.detach()
-    s = _weight_scale(w)
+    s = _weight_scale(w, per_tensor)
     base = torch.floor(w / s)
     rest = (w / s - base).clamp(1e-4, 1 - 1e-4)
     # Start from the soft value equal to the fractional part (the float weight itself).
@@ -140,10 +155,9 @@ def _round_layer(
         opt.step()
     with torch.no_grad():
         hard = weight((soft(v) >= 0.5).to(w.dtype))
-        # Each channel's largest weight keeps its nearest grid point: it defines the channel's step, and
+        # Each channel's (tensor's) largest weight keeps its nearest grid point: it defines the step, and
         # PT2E's min-max observer must find the same step for the chosen integers to survive conversion.
-        dims = tuple(range(1, w.dim()))
-        peak = w.abs() == w.abs().amax(dim=dims, keepdim=True)
+        peak = w.abs() == w.abs().amax(dim=_scale_dims(w, per_tensor), keepdim=True)
         hard = torch.where(peak, nearest, hard)
         e_ada = float(mse(hard))
     if e_ada > e_near:  # never worse than round-to-nearest on the calibration windows
@@ -160,6 +174,7 @@ def round_weights(
     batch: int = ADAROUND_BATCH,
     seed: int = 0,
     float_modules: Collection[str] = (),
+    per_tensor: Collection[str] = (),
 ) -> tuple[nn.Module, dict[str, Any]]:
     """A copy of the folded student whose conv and linear weights lie on their int8 grids, rounded up or
     down by AdaRound on ``calib_bcw`` (K, 3, WINDOW); returns (the copy, a per-layer summary).
@@ -169,7 +184,8 @@ def round_weights(
     quantization points (scale, zero point) are those ``backend``'s PT2E quantizer picks for ``model`` on the
     windows PT2E will calibrate on, ``ranges_bcw`` (default: ``calib_bcw``); both back ends' quantizers pick
     the same. Convs named in ``float_modules`` stay float32 in the export: their weights are left as they
-    are, and the layers after them see their float outputs.
+    are, and the layers after them see their float outputs. Layers named in ``per_tensor`` are rounded on
+    the one grid of their whole weight tensor, as the export quantizes them.
     """
     feats = list(getattr(model, "features", []))
     convs = [i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)]
@@ -182,7 +198,9 @@ def round_weights(
         raise ExportError("weight rounding needs calibration windows; none were given.")
     if iterations < 1:
         raise ExportError(f"weight rounding needs at least one iteration, got {iterations}")
-    qp = activation_qparams(model, calib_bcw if ranges_bcw is None else ranges_bcw, backend, float_modules)
+    qp = activation_qparams(
+        model, calib_bcw if ranges_bcw is None else ranges_bcw, backend, float_modules, per_tensor
+    )
     floats = {i for i in convs if f"features.{i}" in float_modules}
     needed = ["pool", "head", "embedding"] + [f"features.{i + 1}" for i in convs if i not in floats]
     if convs[0] not in floats:
@@ -219,10 +237,13 @@ def round_weights(
         with torch.no_grad():
             target = torch.relu(_apply(conv, h_float, conv.weight))
         if i not in floats:
-            w, e_near, e_ada = _round_layer(conv, h_q, target, True, iterations, batch, gen)
+            name = f"features.{i}"
+            w, e_near, e_ada = _round_layer(
+                conv, h_q, target, True, iterations, batch, gen, name in per_tensor
+            )
             with torch.no_grad():
                 conv.weight.copy_(w)
-            record(f"features.{i}", e_near, e_ada)
+            record(name, e_near, e_ada)
         with torch.no_grad():
             h_float = target
             h_q = point(torch.relu(_apply(conv, h_q, conv.weight)), f"features.{i + 1}")
@@ -232,7 +253,7 @@ def round_weights(
         lin = getattr(model, name)
         with torch.no_grad():
             target = _apply(lin, p_float, lin.weight)
-        w, e_near, e_ada = _round_layer(lin, p_q, target, False, iterations, batch, gen)
+        w, e_near, e_ada = _round_layer(lin, p_q, target, False, iterations, batch, gen, name in per_tensor)
         with torch.no_grad():
             lin.weight.copy_(w)
         record(name, e_near, e_ada)

@@ -27,11 +27,13 @@ def to_tflite(
     calib_bcw: np.ndarray | None = None,
     float_modules: Collection[str] = (),
     batches: Sequence[int] = (1,),
+    per_tensor: Collection[str] = (),
 ) -> list[bytes]:
     """Convert ``model`` (eval, BatchNorm folded) to TFLite flatbuffers, one per batch size in ``batches``
     (the input's fixed batch dimension); int8 when ``calib_bcw`` (K, 3, WINDOW) windows are given, except
     the modules named in ``float_modules``, which stay float32 (a float first layer makes the model's input
-    float32; LiteRT's XNNPACK delegate still takes the whole graph).
+    float32; LiteRT's XNNPACK delegate still takes the whole graph); the convs and linear layers named in
+    ``per_tensor`` get one weight scale per tensor (:func:`~mujo_edge.export.quantize.make_quantizer`).
 
     Every batch size is converted from ONE quantized module, so all share their scales, zero points and
     int8 weights. A batch is fixed, not dynamic: litert-torch 0.10 cannot lower a symbolic batch
@@ -48,7 +50,7 @@ def to_tflite(
     kwargs: dict[str, Any] = {}
     if calib_bcw is not None:
         any_batch = any(b != example.shape[0] for b in batches)
-        model, quantizer = quantize(model, example, calib_bcw, "tflite", float_modules, any_batch)
+        model, quantizer = quantize(model, example, calib_bcw, "tflite", float_modules, any_batch, per_tensor)
         kwargs["quant_config"] = QuantConfig(pt2e_quantizer=quantizer)
     else:
         model = model.eval()

@@ -121,6 +121,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "the raw window is not rounded to int8 (default; the model takes a float32 input), or quantize it too",
     )
     e.add_argument(
+        "--per-tensor-weights",
+        choices=("none", "pointwise", "all"),
+        default="none",
+        help="int8: layers whose weights get one scale for the whole tensor instead of one per output channel: "
+        "pointwise (the 1x1 convs, head and embedding) or all (the depthwise convs too); each such layer's "
+        "per-channel scales and int64 zero points leave the .tflite (about 16 bytes per channel), at the cost "
+        "of coarser weights, which the agreement check measures (default none)",
+    )
+    e.add_argument(
         "--rounding-windows",
         type=positive_int,
         default=4096,
@@ -462,6 +471,7 @@ def _export(args: argparse.Namespace) -> int:
             rounding=args.rounding,
             float_stem=args.stem == "float",
             batch=args.batch,
+            per_tensor_weights=args.per_tensor_weights,
         )
     table = Table(
         title=f"export of {args.student} ({'int8' if args.int8 else 'float32'}), "

@@ -466,3 +466,112 @@ def test_pte_carries_no_full_sha256_names(exported: dict) -> None:
     pte = next(m.file.data for m in exported["report"].models if m.file.format == "executorch")
     assert re.search(rb"[0-9a-f]{64}", pte) is None
     assert re.search(rb"scale_[0-9a-f]{16}", pte) is not None
+
+
+def test_per_tensor_modules_name_the_dense_layers_or_all_of_them() -> None:
+    from mujo_edge.export.quantize import per_tensor_modules, stem_modules
+
+    m = _skewed_student()  # stem features.0, then (depthwise, pointwise) pairs: features.2/4, ... 14/16
+    pointwise = ("features.4", "features.8", "features.12", "features.16", "head", "embedding")
+    assert per_tensor_modules(m, "none") == ()
+    assert per_tensor_modules(m, "pointwise") == pointwise
+    every = per_tensor_modules(m, "all", stem_modules(m))  # a float32 stem is never listed
+    assert every == ("features.2", *pointwise[:1], "features.6", pointwise[1], "features.10", pointwise[2],
+                     "features.14", pointwise[3], "head", "embedding")  # fmt: skip
+    assert per_tensor_modules(m, "all")[0] == "features.0"
+    with pytest.raises(ExportError, match="pointwise"):
+        per_tensor_modules(m, "depthwise")
+
+
+def _weight_dequants(q: torch.fx.GraphModule) -> dict[str, list[torch.Tensor]]:
+    """The dequantized weights of a converted module, by quantization granularity."""
+    consts = dict(q.named_buffers()) | dict(q.named_parameters())
+    out: dict[str, list[torch.Tensor]] = {"per_channel": [], "per_tensor": []}
+    for node in q.graph.nodes:
+        if node.op != "call_function" or "dequantize_per" not in str(node.target):
+            continue
+        if getattr(node.args[0], "op", None) != "get_attr":
+            continue  # an activation
+        qw, scale, zp = (
+            consts[a.target] if getattr(a, "op", None) == "get_attr" else a for a in node.args[:3]
+        )
+        if "per_channel" in str(node.target):
+            shape = (-1, *[1] * (qw.dim() - 1))
+            out["per_channel"].append((qw.float() - zp.view(shape)) * scale.view(shape))
+        else:
+            out["per_tensor"].append((qw.float() - float(zp)) * float(scale))
+    return out
+
+
+def test_per_tensor_weights_are_rounded_and_quantized_on_one_grid_per_tensor() -> None:
+    from mujo_edge.export.quantize import per_tensor_modules, quantize
+    from mujo_edge.export.rounding import round_weights
+
+    m = _skewed_student()
+    flat = per_tensor_modules(m, "pointwise")
+    calib = np.random.default_rng(0).normal(0, 1, (64, 3, 100)).astype(np.float32)
+    rounded, info = round_weights(m, calib, "executorch", iterations=100, per_tensor=flat)
+    assert all(layer["mse_adaround"] <= layer["mse_nearest"] for layer in info["layers"])
+    for name, before in m.named_modules():
+        if not isinstance(before, torch.nn.Conv1d | torch.nn.Linear):
+            continue
+        w0, w1 = before.weight.detach(), rounded.get_submodule(name).weight.detach()
+        if name in flat:  # one step for the tensor, max|w| / 127, and the peak on its nearest point
+            s = max(float(w0.abs().max()) / 127, 2.0**-12)
+            steps = w1 / s
+            torch.testing.assert_close(steps, steps.round(), rtol=0, atol=1e-4)
+            assert ((steps.round() - w0 / s).abs() < 1).all()
+            assert float(steps.round().abs().max()) == 127.0
+        else:  # per channel: the skewed channels would not sit on one tensor grid
+            s_c = (w1.abs().flatten(1).amax(1) / 127).clamp_min(2.0**-12)
+            steps = w1 / s_c.view(-1, *[1] * (w1.dim() - 1))
+            torch.testing.assert_close(steps, steps.round(), rtol=0, atol=1e-4)
+    # PT2E quantizes exactly the listed layers per tensor and reproduces the chosen integers.
+    for backend in ("executorch", "tflite"):
+        q, _ = quantize(rounded, torch.from_numpy(calib[:1]), calib, backend, per_tensor=flat)
+        if backend == "tflite":  # (litert-torch's module keeps the quantize ops unfolded)
+            continue
+        deq = _weight_dequants(q)
+        assert len(deq["per_tensor"]) == len(flat) and len(deq["per_channel"]) == 11 - len(
+            flat
+        )  # (stem, 4 depthwise)
+        for name in flat:
+            w = rounded.get_submodule(name).weight.detach()
+            assert any(
+                d.shape == w.shape and torch.allclose(d, w, rtol=0, atol=1e-6) for d in deq["per_tensor"]
+            )
+
+
+def test_per_tensor_weights_export_drops_the_per_channel_tables(exported: dict) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    ed = _small_export_data(exported, 32)
+    student = exported["result"].student
+    files = {}
+    for which in ("none", "all"):
+        report = export_models(
+            student,
+            LABELS,
+            100,
+            ed,
+            formats=["tflite"],
+            rounding="nearest",
+            batch=0,
+            per_tensor_weights=which,
+        )
+        m = report.models[0]
+        assert m.verification.agreement >= 0.9, which
+        assert m.file.info["partitions"]["whole_model_in_one_partition"] is True
+        files[which] = m.file
+    assert files["none"].info["per_tensor_weights"] == []
+    flat = files["all"].info["per_tensor_weights"]
+    assert "features.2" in flat and "head" in flat and "features.0" not in flat  # the float stem stays
+    assert "one per tensor: features.2" in files["all"].info["quantization"]
+    assert len(files["all"].data) < len(files["none"].data) - 500
+    it = Interpreter(model_content=files["all"].data)
+    scales = [
+        len(t["quantization_parameters"]["scales"])
+        for t in it.get_tensor_details()
+        if t["dtype"] in (np.int8, np.int32) and len(t["shape"]) >= 1
+    ]
+    assert scales and max(scales) == 1  # no per-channel vector left in the int8 part
