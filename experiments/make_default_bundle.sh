@@ -59,19 +59,9 @@ n_labels=$(tr ',' '\n' <<<"$LABELS" | grep -c .)
 
 # Subjects among those with windows of LABELS: the last 10 % test, the 10 % before them validation (at least
 # one each), unless given.
-read -r auto_test auto_val < <("$PYTHON" - "$CORPUS" "$LABELS" <<'EOF'
-import sys
-import numpy as np
-from mujo_edge.training.data.format import Dataset
-ds = Dataset.open(sys.argv[1])
-named = np.isin(np.asarray(ds.labels)[np.asarray(ds.label)], sys.argv[2].split(","))
-s = np.unique(np.asarray(ds.subject)[named]).tolist()
-if len(s) < 3:
-    sys.exit(f"{sys.argv[1]} has {len(s)} subjects with those labels; training, validation and test need at least 3")
-k = max(1, len(s) // 10)
-print(",".join(map(str, s[-k:])), ",".join(map(str, s[-2 * k : -k])))
-EOF
-)
+read -r auto_test auto_val < <("$PYTHON" "$HERE/subject_split.py" "$CORPUS" "$LABELS")
+[[ -n "$auto_test" || ( -n "${TEST_SUBJECTS:-}" && -n "${VAL_SUBJECTS:-}" ) ]] ||
+    die "no subject split of $CORPUS with those labels (above); set TEST_SUBJECTS and VAL_SUBJECTS"
 TEST_SUBJECTS=${TEST_SUBJECTS:-$auto_test}
 VAL_SUBJECTS=${VAL_SUBJECTS:-$auto_val}
 mkdir -p "$WORK"

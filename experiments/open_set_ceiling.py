@@ -46,18 +46,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from open_set_scores import bundle_embedder, torch_embedder
+from subject_split import split_subjects
 
 from mujo_edge.features import window_stats
 from mujo_edge.heads import auroc, unit_rows
 
 RATE_HZ = 50.0
-
-
-def split_subjects(subjects: np.ndarray) -> tuple[list[int], list[int], list[int]]:
-    """(training, validation, test) subjects as experiments/make_default_bundle.sh splits them."""
-    s = np.unique(subjects).tolist()
-    k = max(1, len(s) // 10)
-    return s[: -2 * k], s[-2 * k : -k], s[-k:]
 
 
 def hand_features(w: np.ndarray) -> np.ndarray:
@@ -144,32 +139,14 @@ def encoders(bundle: Path | None, foundation: Path | None) -> dict[str, Callable
     if bundle is not None:
         from mujo_edge.bundle import Bundle
 
-        b = Bundle.open(bundle)
-        runner = b.runner("tflite")
-        cal = b.calibration
-
-        def student(x: np.ndarray) -> np.ndarray:
-            x = cal.apply(x) if cal is not None else x
-            return unit_rows(
-                np.concatenate(
-                    [runner.run(x[i : i + 4096], embedding=True)[1] for i in range(0, len(x), 4096)]
-                )
-            )
-
-        out["gbt on the student embedding"] = student
+        student = bundle_embedder(Bundle.open(bundle))
+        out["gbt on the student embedding"] = lambda x: unit_rows(student(x))
     if foundation is not None:
-        import torch
-
         from mujo_edge.training.checkpoint import load_pretrained
 
         joint = load_pretrained(foundation)
-
-        @torch.no_grad()
-        def frozen(x: np.ndarray) -> np.ndarray:
-            parts = [joint.embed("acc", torch.tensor(x[i : i + 512])) for i in range(0, len(x), 512)]
-            return unit_rows(torch.cat(parts).numpy())
-
-        out["gbt on the joint-space embedding"] = frozen
+        frozen = torch_embedder(lambda x: joint.embed("acc", x))
+        out["gbt on the joint-space embedding"] = lambda x: unit_rows(frozen(x))
     return out
 
 

@@ -25,11 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from open_set_scores import split_arguments
+from open_set_scores import bundle_embedder, split_arguments, torch_embedder
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.heads import auroc, class_centres, open_set_scores, unit_rows
@@ -85,29 +84,12 @@ def main() -> None:
         keep = ~np.isin(np.asarray(d.label), [i for i, n in enumerate(d.labels) if n in b.labels])
         windows["real:" + path] = d.acc[np.flatnonzero(keep)]
 
-    runner = b.runner("tflite")
-
-    def student(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, np.float32)
-        if b.calibration is not None:
-            x = b.calibration.apply(x)
-        return np.asarray(runner.run(x, embedding=True)[1])
-
     teacher = load_classifier(a.teacher)
     joint = load_pretrained(a.foundation)
-
-    def torch_encoder(f: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
-        @torch.no_grad()
-        def run(x: np.ndarray) -> np.ndarray:
-            parts = [f(torch.tensor(np.asarray(x[i : i + 512], np.float32))) for i in range(0, len(x), 512)]
-            return torch.cat(parts).numpy()
-
-        return run
-
     encoders = {
-        "student (int8, bundle)": student,
-        "teacher (fine-tuned joint space)": torch_encoder(teacher.embed),
-        "foundation (frozen joint space)": torch_encoder(lambda x: joint.embed("acc", x)),
+        "student (int8, bundle)": bundle_embedder(b),
+        "teacher (fine-tuned joint space)": torch_embedder(teacher.embed),
+        "foundation (frozen joint space)": torch_embedder(lambda x: joint.embed("acc", x)),
     }
     res: dict = {
         "command": "python experiments/open_set_encoders.py " + " ".join(sys.argv[1:]),

@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +43,37 @@ from mujo_edge.heads import Head, StatsSpace, auroc, open_set_scores, unit_rows,
 #: Candidate weights of the window statistics and prototypes per label of the euclidean test.
 STATS_WEIGHTS = (0.2, 0.3, 0.5)
 PER_CLASS = (1, 2, 4, 8, 16, 32)
+
+
+def bundle_embedder(bundle: Bundle, batch: int = 4096) -> Callable[[np.ndarray], np.ndarray]:
+    """(N, W, 3) windows -> (N, D) embeddings of the bundle's int8 model (LiteRT), after the bundle's PIT
+    calibration, as the runtime computes them; ``batch`` windows per call."""
+    runner = bundle.runner("tflite")
+    cal = bundle.calibration
+
+    def run(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        x = cal.apply(x) if cal is not None else x
+        if not len(x):
+            raise ValueError("no windows to embed")
+        return np.concatenate(
+            [runner.run(x[i : i + batch], embedding=True)[1] for i in range(0, len(x), batch)]
+        )
+
+    return run
+
+
+def torch_embedder(f: Callable[[Any], Any], batch: int = 512) -> Callable[[np.ndarray], np.ndarray]:
+    """(N, W, 3) windows -> (N, D) float embeddings of a torch encoder ``f`` (e.g. ``JointModel.embed``),
+    without gradients, ``batch`` windows per call."""
+    import torch
+
+    @torch.no_grad()
+    def run(x: np.ndarray) -> np.ndarray:
+        parts = [f(torch.tensor(np.asarray(x[i : i + batch], np.float32))) for i in range(0, len(x), batch)]
+        return torch.cat(parts).numpy()
+
+    return run
 
 
 def ints(s: str) -> list[int]:
