@@ -12,7 +12,9 @@ STAMP  := $(VENV)/.installed
 # executorch's coremltools disagree on typing-extensions (see docs/install.md). pip resolves (with its own
 # configuration: indexes, find-links, constraints) and writes what it would install to $(REPORT); uv, when it
 # can be bootstrapped, installs exactly those files, several times faster than pip. Without uv, or if uv
-# fails, pip installs as before. UV= (empty) forces pip.
+# fails, pip installs as before. UV= (empty) forces pip. The wheels go in first and the source packages
+# after them: those build without isolation, in the venv, where setuptools loads every installed package's
+# egg_info writers (transformers' `kernels` imports huggingface_hub), so every wheel must be there first.
 UV     ?= uv>=0.5
 REPORT := $(VENV)/install-report.json
 PINS   := $(VENV)/install-pins.txt
@@ -27,8 +29,11 @@ $(STAMP): pyproject.toml setup.py
 	if [ -n "$(UV)" ] && $(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/uv "$(UV)"; then \
 	  $(BIN)/python -m pip install --quiet --dry-run --report $(REPORT) -e ".[all,dev]" \
 	  && $(BIN)/python -c '$(REPORT_TO_PINS)' $(REPORT) >$(PINS) \
-	  && { [ ! -s $(PINS) ] || $(VENV)/uv/bin/uv pip install --python $(BIN)/python --no-deps \
-	       --no-build-isolation -r $(PINS); } \
+	  && { grep '\.whl$$' $(PINS) >$(PINS).wheels; grep -v '\.whl$$' $(PINS) >$(PINS).sources; true; } \
+	  && { [ ! -s $(PINS).wheels ] || $(VENV)/uv/bin/uv pip install --python $(BIN)/python --no-deps \
+	       -r $(PINS).wheels; } \
+	  && { [ ! -s $(PINS).sources ] || $(VENV)/uv/bin/uv pip install --python $(BIN)/python --no-deps \
+	       --no-build-isolation -r $(PINS).sources; } \
 	  && $(VENV)/uv/bin/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e . \
 	  || { echo "uv install failed: installing with pip"; \
 	       $(BIN)/python -m pip install --progress-bar off -e ".[all,dev]"; }; \
