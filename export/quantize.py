@@ -69,13 +69,22 @@ def make_quantizer(
 
         def annotate_plan(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
             gm = annotate(gm)
+            done = set()
             for node in gm.graph.nodes:
                 path = _module_path(node)
                 if _inside(path, keep_float):
                     node.meta.pop("quantization_annotation", None)
-                elif _inside(path, flat) and node.target in _WEIGHTED_OPS:
-                    qmap = node.meta["quantization_annotation"].input_qspec_map
-                    qmap[node.args[1]] = tensor_spec
+                elif path in flat and node.target in _WEIGHTED_OPS:
+                    ann = node.meta.get("quantization_annotation")
+                    if ann is not None and node.args[1] in ann.input_qspec_map:
+                        ann.input_qspec_map[node.args[1]] = tensor_spec
+                        done.add(path)
+            if flat - done:
+                raise ExportError(
+                    f"per-tensor weights asked for {sorted(flat - done)}, which the {backend} quantizer "
+                    "gave no int8 weight (not a conv or linear layer of the model, or kept float32); name "
+                    "the model's quantized conv and linear layers (per_tensor_modules lists them)"
+                )
             return gm
 
         quantizer.annotate = annotate_plan
@@ -106,8 +115,8 @@ def per_tensor_modules(model: nn.Module, which: str, float_modules: Collection[s
     ``which``: ``none``; ``pointwise``, the 1x1 convs and the linear ``head`` and ``embedding`` (dense
     products over all input channels, most of the student's channels); ``all``, the depthwise convs too.
     Layers in ``float_modules`` stay float32 and are never listed. Each listed layer saves the .tflite
-    two float32 scales per output channel (weights, bias) and lets its int64 zero-point vector go; with
-    per-channel weights the depthwise convs, whose channels differ most, keep their own scales.
+    two float32 scales per output channel (weights, bias) and lets its int64 zero-point vector go;
+    ``pointwise`` leaves the depthwise convs, whose channels differ most, their per-channel scales.
     """
     if which not in PER_TENSOR_CHOICES:
         raise ExportError(

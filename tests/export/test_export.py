@@ -481,6 +481,15 @@ def test_per_tensor_modules_name_the_dense_layers_or_all_of_them() -> None:
     assert per_tensor_modules(m, "all")[0] == "features.0"
     with pytest.raises(ExportError, match="pointwise"):
         per_tensor_modules(m, "depthwise")
+    # a layer the quantizer gives no int8 weight cannot be made per-tensor: refused, not ignored
+    from mujo_edge.export.quantize import quantize
+
+    calib = np.random.default_rng(0).normal(0, 1, (4, 3, 100)).astype(np.float32)
+    for wrong in (("features.1",), ("features.99",)):  # a ReLU; no such layer
+        with pytest.raises(ExportError, match="per-tensor weights asked for"):
+            quantize(m, torch.from_numpy(calib[:1]), calib, "executorch", per_tensor=wrong)
+    with pytest.raises(ExportError, match="per-tensor weights asked for"):  # float32 and per-tensor at once
+        quantize(m, torch.from_numpy(calib[:1]), calib, "tflite", stem_modules(m), per_tensor=("features.0",))
 
 
 def _weight_dequants(q: torch.fx.GraphModule) -> dict[str, list[torch.Tensor]]:
