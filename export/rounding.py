@@ -12,8 +12,9 @@ which lets a layer absorb part of the error upstream).
 The result is a copy of the student whose weights already lie on their int8 grids, with the grid of each
 channel unchanged (its largest weight stays at +-127 steps), so PT2E's per-channel min-max observers find the
 same scales and its round-to-nearest reproduces the chosen integers exactly. A layer quantized per tensor
-(``--per-tensor-weights``) is rounded on its tensor's one grid, whose largest weight likewise stays put. Only the quantization source
-changes; the exported model is still verified against the original float student.
+(``--per-tensor-weights``) is rounded on its tensor's one grid, whose largest weight likewise stays put.
+Only the quantization source changes; the exported model is still verified against the original float
+student.
 """
 
 from __future__ import annotations
