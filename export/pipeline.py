@@ -282,7 +282,7 @@ def export_models(
     :func:`~mujo_edge.export.quantize.equalize_activations` at strength ``equalize`` (unless None) and, with
     ``rounding="adaround"``, :func:`~mujo_edge.export.rounding.round_weights` on ``data.rounding_bcw``;
     with ``float_stem`` the first conv and its ReLU stay float32 (the model takes the float window);
-    ``per_tensor_weights`` (:data:`~mujo_edge.export.quantize.PER_TENSOR_CHOICES`) names the layers whose int8
+    ``per_tensor_weights`` (:data:`~mujo_edge.constants.PER_TENSOR_CHOICES`) names the layers whose int8
     weights get one scale per tensor instead of one per channel (smaller files, coarser weights).
     With ``batch`` > 1 each format also gets a batch variant of ``batch`` windows per call, converted from
     the same quantized module; it must give every verification window bit for bit the batch-1 model's

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo_edge.constants import PER_TENSOR_CHOICES
 from mujo_edge.errors import ExportError
 from mujo_edge.noise import quiet_third_party
 
@@ -71,7 +72,7 @@ def make_quantizer(
             gm = annotate(gm)
             done = set()
             for node in gm.graph.nodes:
-                path = _module_path(node)
+                path = module_path(node)
                 if _inside(path, keep_float):
                     node.meta.pop("quantization_annotation", None)
                 elif path in flat and node.target in _WEIGHTED_OPS:
@@ -95,7 +96,7 @@ def make_quantizer(
 _WEIGHTED_OPS = (torch.ops.aten.conv1d.default, torch.ops.aten.conv2d.default, torch.ops.aten.linear.default)
 
 
-def _module_path(node: torch.fx.Node) -> str:
+def module_path(node: torch.fx.Node) -> str:
     """The path of the innermost module a node of the exported graph came from ('' for none)."""
     stack = list((node.meta.get("nn_module_stack") or {}).values())
     return str(stack[-1][0]) if stack else ""
@@ -103,10 +104,6 @@ def _module_path(node: torch.fx.Node) -> str:
 
 def _inside(path: str, names: Collection[str]) -> bool:
     return any(path == name or path.startswith(name + ".") for name in names)
-
-
-#: What ``per_tensor_modules`` can choose: no layer, the dense layers (pointwise convs, head, embedding), all.
-PER_TENSOR_CHOICES = ("none", "pointwise", "all")
 
 
 def per_tensor_modules(model: nn.Module, which: str, float_modules: Collection[str] = ()) -> tuple[str, ...]:

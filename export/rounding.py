@@ -82,7 +82,7 @@ def activation_qparams(
     Keys: ``input``, ``features.K`` (the ReLU after conv K-1), ``pool``, ``head``, ``embedding``; points
     inside a float32 part (``float_modules``) are absent.
     """
-    from mujo_edge.export.quantize import quantize
+    from mujo_edge.export.quantize import module_path, quantize
 
     example = torch.from_numpy(np.ascontiguousarray(calib_bcw[:1], np.float32))
     converted, _ = quantize(model, example, calib_bcw, backend, float_modules, per_tensor=per_tensor)
@@ -94,12 +94,7 @@ def activation_qparams(
         src = node.args[0]
         if src.op == "get_attr":  # a weight's quantization (per-tensor weights): not an activation
             continue
-        if src.op == "placeholder":
-            key = "input"
-        else:
-            stack = list((src.meta.get("nn_module_stack") or {}).values())
-            path = stack[-1][0] if stack else ""
-            key = path if path else "pool"
+        key = "input" if src.op == "placeholder" else (module_path(src) or "pool")
         if key in out:
             raise ExportError(f"weight rounding: two activation quantization points map to {key!r}")
         out[key] = (float(node.args[1]), int(node.args[2]))

@@ -40,6 +40,9 @@ OPEN_SET_KEEP: float = 0.95
 #: a device can trade false ``unknown`` flips for missed unknowns without the training data
 #: (``mujo-edge stream --open-set-keep F``): 0.50, 0.51, ..., 0.99 and 1.
 OPEN_SET_KEEP_GRID: tuple[float, ...] = tuple(k / 100 for k in range(50, 101))
+#: What ``mujo-edge export --per-tensor-weights`` can name: no layer, the dense layers (pointwise convs, head,
+#: embedding), or every quantized layer (``mujo_edge.export.quantize.per_tensor_modules``).
+PER_TENSOR_CHOICES: tuple[str, ...] = ("none", "pointwise", "all")
 #: Softmax scale of cosine heads (words and taught bundles): logits = scale * cosine.
 TEXT_HEAD_SCALE: float = 20.0
 

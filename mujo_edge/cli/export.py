@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mujo_edge.cli._args import comma_names, positive_int
-from mujo_edge.constants import OPEN_SET_KEEP, UNKNOWN_LABEL
+from mujo_edge.constants import OPEN_SET_KEEP, PER_TENSOR_CHOICES, UNKNOWN_LABEL
 
 
 def _ints(s: str) -> list[int]:
@@ -122,7 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument(
         "--per-tensor-weights",
-        choices=("none", "pointwise", "all"),
+        choices=PER_TENSOR_CHOICES,
         default="none",
         help="int8: layers whose weights get one scale for the whole tensor instead of one per output channel: "
         "pointwise (the 1x1 convs, head and embedding) or all (the depthwise convs too); each such layer's "

@@ -316,6 +316,26 @@ def test_export_records_the_weight_rounding(exported: dict) -> None:
         assert all(layer["mse_adaround"] <= layer["mse_nearest"] for layer in wr["layers"])
 
 
+def _weight_dequants(q: torch.fx.GraphModule) -> dict[str, list[torch.Tensor]]:
+    """The dequantized weights of a converted module, by quantization granularity."""
+    consts = dict(q.named_buffers()) | dict(q.named_parameters())
+    out: dict[str, list[torch.Tensor]] = {"per_channel": [], "per_tensor": []}
+    for node in q.graph.nodes:
+        if node.op != "call_function" or "dequantize_per" not in str(node.target):
+            continue
+        if getattr(node.args[0], "op", None) != "get_attr":
+            continue  # an activation
+        qw, scale, zp = (
+            consts[a.target] if getattr(a, "op", None) == "get_attr" else a for a in node.args[:3]
+        )
+        if "per_channel" in str(node.target):
+            shape = (-1, *[1] * (qw.dim() - 1))
+            out["per_channel"].append((qw.float() - zp.view(shape)) * scale.view(shape))
+        else:
+            out["per_tensor"].append((qw.float() - float(zp)) * float(scale))
+    return out
+
+
 def test_adaround_lands_on_pt2e_int8_grid_and_lowers_layer_error() -> None:
     from mujo_edge.export.quantize import quantize
     from mujo_edge.export.rounding import round_weights
@@ -348,16 +368,7 @@ def test_adaround_lands_on_pt2e_int8_grid_and_lowers_layer_error() -> None:
     )
     # PT2E's own per-channel quantization reproduces the chosen integers exactly.
     q, _ = quantize(rounded, torch.from_numpy(calib[:1]), calib, "executorch")
-    consts = dict(q.named_buffers()) | dict(q.named_parameters())
-    deq = []
-    for node in q.graph.nodes:
-        if node.op == "call_function" and "dequantize_per_channel" in str(node.target):
-            qw, scale, zp = (
-                consts[a.target] if getattr(a, "op", None) == "get_attr" else a for a in node.args[:3]
-            )
-            deq.append(
-                (qw.float() - zp.view(-1, *[1] * (qw.dim() - 1))) * scale.view(-1, *[1] * (qw.dim() - 1))
-            )
+    deq = _weight_dequants(q)["per_channel"]
     assert len(deq) == len(new)
     for w_pt2e in deq:
         match = [layer for layer in new if layer.weight.shape == w_pt2e.shape]
@@ -490,26 +501,6 @@ def test_per_tensor_modules_name_the_dense_layers_or_all_of_them() -> None:
             quantize(m, torch.from_numpy(calib[:1]), calib, "executorch", per_tensor=wrong)
     with pytest.raises(ExportError, match="per-tensor weights asked for"):  # float32 and per-tensor at once
         quantize(m, torch.from_numpy(calib[:1]), calib, "tflite", stem_modules(m), per_tensor=("features.0",))
-
-
-def _weight_dequants(q: torch.fx.GraphModule) -> dict[str, list[torch.Tensor]]:
-    """The dequantized weights of a converted module, by quantization granularity."""
-    consts = dict(q.named_buffers()) | dict(q.named_parameters())
-    out: dict[str, list[torch.Tensor]] = {"per_channel": [], "per_tensor": []}
-    for node in q.graph.nodes:
-        if node.op != "call_function" or "dequantize_per" not in str(node.target):
-            continue
-        if getattr(node.args[0], "op", None) != "get_attr":
-            continue  # an activation
-        qw, scale, zp = (
-            consts[a.target] if getattr(a, "op", None) == "get_attr" else a for a in node.args[:3]
-        )
-        if "per_channel" in str(node.target):
-            shape = (-1, *[1] * (qw.dim() - 1))
-            out["per_channel"].append((qw.float() - zp.view(shape)) * scale.view(shape))
-        else:
-            out["per_tensor"].append((qw.float() - float(zp)) * float(scale))
-    return out
 
 
 def test_per_tensor_weights_are_rounded_and_quantized_on_one_grid_per_tensor() -> None:
