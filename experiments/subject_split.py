@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     from mujo_edge.training.data.format import Dataset
 
     if len(argv) != 2:
-        print(__doc__.splitlines()[2].strip(), file=sys.stderr)
+        print("usage: python experiments/subject_split.py CORPUS LABELS", file=sys.stderr)
         return 2
     ds = Dataset.open(argv[0])
     named = np.isin(np.asarray(ds.labels)[np.asarray(ds.label)], argv[1].split(","))
