@@ -193,26 +193,32 @@ def test_micro_flatbuffer_gives_tflm_the_same_bits_in_16_kb_of_flash() -> None:
         Interpreter(model_content=micro).allocate_tensors()
 
 
-def test_shipped_physio_model_is_the_window_major_rewrite_of_the_exported_one() -> None:
+def test_shipped_physio_model_fits_the_watch_with_per_tensor_pointwise_weights() -> None:
+    from ai_edge_litert import schema_py_generated as schema
+
     bundle = _default_bundle()
     entry = next(m for m in bundle.models if m.format == "tflite")
-    exported = EXPORTED.read_bytes()
-    major = window_major(exported)
-    assert major is not None
-    # so every output bit is as exported, and the runtime's softmax of the logits comes last
-    assert bundle.file_bytes(entry.file) == with_probabilities(major, 0)
+    model = bundle.file_bytes(entry.file)
+    assert len(model) == entry.info["bytes"] <= WATCH_FLASH_BYTES  # the .tflite target: 15,600 bytes
+    pointwise = ["features.4", "features.8", "features.12", "features.16", "head", "embedding"]
+    assert entry.info["per_tensor_weights"] == pointwise
+    # only the depthwise convs keep a scale per channel (weights and int32 biases); the float32 stem none
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    per_channel = [
+        t for t in m.subgraphs[0].tensors if t.quantization is not None and len(t.quantization.scale) > 1
+    ]
+    assert sorted(len(t.quantization.scale) for t in per_channel) == [16, 16, 24, 24, 32, 32, 48, 48]
+    assert all(t.shape[-1] == len(t.quantization.scale) for t in per_channel)  # (dw kernels: channels last)
+    # the export's own rewrites: window-major input, and the runtime's softmax of the logits last
     assert [o.name for o in entry.outputs] == ["logits", "embedding", PROBABILITIES]
     assert entry.input_layout == "BWC" and entry.inputs[0].shape == (1, 100, 3)
-    record = entry.info["flatbuffer"]
-    added = record["probabilities"]
+    added = entry.info["probabilities"]
     assert added["windows"] == 1002 and added["other_outputs_identical"]
     assert max(added["max_relative_difference_to_float64_softmax"].values()) < PROBABILITIES_RTOL
-    # rewritten from the bundle's earlier, slim but channels-first, model
-    first = record["previous"]
-    assert first["rewrite"].endswith("window_major") and first["input_layout_before"] == "BCW"
-    assert first["bytes_before"] == len(slim_flatbuffer(exported))
-    assert first["sha256_before"] == hashlib.sha256(slim_flatbuffer(exported)).hexdigest()
-    assert first["identical_outputs"]["windows"] == 1002  # all held-out windows, when it was rewritten
+    verified = entry.info["verification"]
+    assert verified["windows"] == 1002 and verified["agreement"] >= 0.99
+    assert entry.info["tflm"]["arena_bytes"] <= WATCH_ARENA_BYTES
+    assert entry.info["tflm"]["model_bytes"] <= WATCH_FLASH_BYTES
     assert next(m for m in bundle.models if m.format == "executorch").input_layout == "BCW"
 
 
