@@ -168,7 +168,7 @@ class ClockModel:
         self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
     ) -> None:
         if len(t_sensor_s) <= SCALAR_POINTS:  # a few points: scalar Python is cheaper than numpy calls
-            self._observe_few(t_sensor_s, t_recv_s)
+            self._observe_few([float(v) for v in t_sensor_s], [float(v) for v in t_recv_s])
             return
         t = np.asarray(t_sensor_s, dtype=np.float64)
         lat = np.asarray(t_recv_s, dtype=np.float64) - t
@@ -197,10 +197,9 @@ class ClockModel:
             j = a + int(np.argmin(lat[a:e]))
             self._add(int(bid[a]), float(t[j]), float(lat[j]))
 
-    def _observe_few(
-        self, t_sensor_s: Sequence[float] | np.ndarray, t_recv_s: Sequence[float] | np.ndarray
-    ) -> None:
-        """:meth:`_observe` of each point in turn; while a fitted line exists, the points that are its plain
+    def _observe_few(self, t_sensor_s: list[float], t_recv_s: list[float]) -> None:
+        """:meth:`_observe` of each point in turn (Python floats: the pipeline's own lists, or
+        :meth:`_observe_many`'s conversion); while a fitted line exists, the points that are its plain
         continuation (in order, within the jump limits, in the open bucket: every NaN/inf point fails these)
         only move the open bucket's minimum, kept in locals; any other point (a new bucket, a jump) takes
         :meth:`_observe` itself, and the points after it go on the same way from the state it leaves."""
@@ -212,8 +211,7 @@ class ClockModel:
             off, skew, ref, size = fit.offset_s, fit.skew, fit.t_ref_s, self.bucket_s
             t_min, lat_min = self._t_min, self._lat_min
             moved = False
-            for ts_, tr_ in pairs:
-                ts, tr = float(ts_), float(tr_)
+            for ts, tr in pairs:
                 lat = tr - ts
                 resid = lat - (off + skew * (ts - ref))  # (_observe's arithmetic)
                 if not (
@@ -234,8 +232,8 @@ class ClockModel:
                 if moved:
                     self._t_last, self._above = last, 0
                 return
-        for ts_, tr_ in pairs:  # (what is left, one by one)
-            self._observe(float(ts_), float(tr_))
+        for ts, tr in pairs:  # (what is left, one by one)
+            self._observe(ts, tr)
 
     def _add(self, bid: int, t_sensor_s: float, lat: float) -> None:
         """Merge one point into the bucket minima; mark the fit :attr:`stale` when a bucket closes (at most

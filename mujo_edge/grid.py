@@ -168,6 +168,8 @@ def _taps(source_rate_hz: float, rate_hz: float) -> np.ndarray:
 #: Batches up to this many samples are filtered by one product with a banded (Toeplitz) matrix of the
 #: taps, cheaper than three np.convolve calls below ~250 samples; longer ones use np.convolve.
 BAND_ROWS: int = 256
+#: grid offsets ``k / rate`` a grid keeps computed ahead (2 KB; a push reads its samples' times from them)
+GRID_STEPS: int = 256
 _BANDS: dict[bytes, np.ndarray] = {}
 
 
@@ -212,6 +214,10 @@ class StreamGrid:
         else:
             self.taps, self._band, self._half = None, None, 0
         self._memory = 2 * self._half  # inputs the filter keeps (taps - 1)
+        # k / rate_hz for k in [_steps_k0, _steps_k0 + _steps.size): the grid's offsets from t0, computed
+        # once per GRID_STEPS samples instead of by every push (the same division, so the same floats)
+        self._steps: np.ndarray = np.zeros(0)
+        self._steps_k0 = 0
         self.restart()
 
     @property
@@ -301,8 +307,13 @@ class StreamGrid:
         k0 = self._k
         if k_end < k0:
             return np.zeros(0), np.zeros((0, 3), np.float32)
-        g = t0 + np.arange(k0, k_end + 1) / self.rate_hz
-        self._k = k_end + 1
+        k_hi = k_end + 1
+        steps, s0 = self._steps, self._steps_k0
+        if not s0 <= k0 or k_hi > s0 + steps.size:
+            s0 = self._steps_k0 = k0
+            steps = self._steps = np.arange(k0, k0 + max(GRID_STEPS, k_hi - k0)) / self.rate_hz
+        g = t0 + steps[k0 - s0 : k_hi - s0]  # t0 + np.arange(k0, k_hi) / rate_hz
+        self._k = k_hi
         out = np.empty((g.size, 3), np.float32)
         for c in range(3):  # g >= ty[0] always: the run's grid starts at a centre time
             out[:, c] = interp_real(g, ty, y[:, c])

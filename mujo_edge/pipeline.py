@@ -183,6 +183,24 @@ def round_array(t_s: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
+_RECV_SCALE: float = 10.0**RECV_DECIMALS
+
+
+def round_recv(t_s: float) -> float:
+    """``round(t_s, RECV_DECIMALS)``, the same float, with :func:`round_times`' arithmetic on one value
+    (about a third faster than ``round``, which a clock point of every notification goes through)."""
+    p = t_s * _RECV_SCALE
+    if -4503599627370496.0 < p < 4503599627370496.0:  # |p| < 2**52 (False for NaN and inf)
+        f = math.floor(p)
+        d = p - f - 0.5
+        u = 4.0 * math.ulp(p)
+        if not -u <= d <= u:  # safely away from a half: the nearest integer is f or f + 1
+            n = f + 1 if d > 0.0 else f
+            if n:  # (a zero takes round, for the sign it gives: -0.0 below zero)
+                return n / _RECV_SCALE
+    return round(t_s, RECV_DECIMALS)
+
+
 def round_times(t_s: np.ndarray, decimals: int) -> list[float]:
     """``[round(v, decimals) for v in t_s]``, the same floats, vectorized: the product with 10**decimals is
     rounded to the nearest integer and divided back (both exact to the last bit, as Python's correctly
@@ -279,7 +297,7 @@ class _Device:
         t_recv = float(b.t_recv_s)  # (a clock point's is rounded to RECV_DECIMALS where it is taken)
         last = self.last_t
         if t is None:  # host-stamped (the device was set up so: a change of kind makes a new device)
-            t = host_stamp(n, round(t_recv, RECV_DECIMALS), self.rate_hz, last)
+            t = host_stamp(n, round_recv(t_recv), self.rate_hz, last)
             t_end = float(t[-1])
         else:
             t_end = float(t[-1])
@@ -357,7 +375,7 @@ class _Device:
         """Feed the pending clock points to the clock model (``refit``: as :meth:`take`)."""
         ct = self._clock_t
         if ct:
-            recv = [round(r, RECV_DECIMALS) for r in self._clock_r]
+            recv = [round_recv(r) for r in self._clock_r]
             clock = self.clock
             if len(ct) <= SCALAR_POINTS:  # (ClockModel.observe_many's own choice, without its calls)
                 clock._observe_few(ct, recv)
@@ -535,7 +553,7 @@ def _start_runs(devs: list[_Device], ready: list[_Ready]) -> None:
         t, x = t[keep], x[keep]
     for dev in devs:  # the clock's first point (ClockModel._observe, then refit_clocks' line of one point)
         c = dev.clock
-        ts, tr = dev._clock_t[0], round(dev._clock_r[0], RECV_DECIMALS)
+        ts, tr = dev._clock_t[0], round_recv(dev._clock_r[0])
         lat = tr - ts
         c._t_last, c._bucket_id, c._t_min, c._lat_min = ts, math.floor(ts / c.bucket_s), ts, lat
         c._set_fit(lat, 0.0, ts, 1)

@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from mujo_edge.grid import BAND_ROWS, StreamGrid
+from mujo_edge.grid import BAND_ROWS, GRID_STEPS, StreamGrid
 
 
 def _state(g: StreamGrid) -> tuple[object, ...]:
@@ -75,3 +75,26 @@ def test_continue_run_refuses_what_is_not_a_plain_continuation() -> None:
     got = g.continue_run([t[20:30]], [x[20:30]], last, gap)
     want = ref.push_finite(t[20:30], x[20:30])
     assert got is not None and np.array_equal(got[1], want[1])
+
+
+def test_grid_times_are_t0_plus_k_over_rate_across_the_kept_offsets() -> None:
+    """A grid keeps k / rate for GRID_STEPS samples ahead; the times it gives stay those of np.arange, bit for
+    bit, across refills, pushes larger than the table, a restart and a jump of k (as a lockstep group sets)."""
+    rate = 52.0
+    t = 1000.0 + np.arange(int(rate * 60)) / rate
+    x = np.zeros((t.size, 3), np.float32)
+    g = StreamGrid(rate)
+    i, times = 0, []
+    for m in [3, 7, 13, 60, 13, 2 * GRID_STEPS, 13, 1, 40, 13, 13, 13, 300, 13]:
+        times.append(g.push_finite(t[i : i + m], x[i : i + m])[0])
+        i += m
+    got = np.concatenate(times)
+    assert got.size > 2 * GRID_STEPS
+    assert np.array_equal(got, g._t0 + np.arange(got.size) / 50.0)
+    g._k += GRID_STEPS + 50  # a k past the kept offsets
+    k0 = g._k
+    out = g.push_finite(t[i : i + 700], x[i : i + 700])[0]
+    assert out.size > 100 and np.array_equal(out, g._t0 + np.arange(k0, k0 + out.size) / 50.0)
+    g.restart()
+    out = g.push_finite(t[i + 700 : i + 800], x[i + 700 : i + 800])[0]
+    assert out.size > 50 and np.array_equal(out, g._t0 + np.arange(out.size) / 50.0)

@@ -4,6 +4,8 @@ devices joining and leaving mixed in."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ import mujo_edge.pipeline as pipeline_mod
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
-from mujo_edge.pipeline import Pipeline, round_array, round_times
+from mujo_edge.pipeline import Pipeline, round_array, round_recv, round_times
 from mujo_edge.samples import SampleBatch
 from tests.core.pipeline_helpers import Features, assert_same_events
 
@@ -168,6 +170,23 @@ def test_round_times_equals_python_round() -> None:
     grid = round_array(cut.reshape(-1, 30), 6)
     assert grid.shape == (cut.size // 30, 30)
     assert np.array_equal(grid.ravel(), np.array(want[: cut.size]), equal_nan=True)
+
+
+def test_round_recv_equals_python_round_sign_of_zero_included() -> None:
+    rng = np.random.default_rng(4)
+    v = np.concatenate(
+        [
+            rng.uniform(0, 1e5, 20000),
+            rng.uniform(1.6e9, 1.8e9, 5000),  # epoch seconds: the product is near 2**52
+            rng.normal(0, 1e-6, 2000),  # around zero: -0.0 where round gives it
+            (rng.integers(-(10**11), 10**11, 5000) + 0.5) / 1e6,  # exact and near halves of the 6th decimal
+            [0.5e-6, -2.5e-7, -0.0, 0.0, np.nan, np.inf, -np.inf, 2.0**52 / 1e6, 1e20, 123.0000005],
+        ]
+    )
+    for x in v.tolist():
+        got, want = round_recv(x), round(x, 6)
+        assert got == want or (got != got and want != want), x
+        assert math.copysign(1.0, got) == math.copysign(1.0, want), x
 
 
 def test_feed_arrays_devices_due_on_different_ticks() -> None:
