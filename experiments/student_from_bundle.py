@@ -124,13 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from mujo_edge.bundle import Bundle
     from mujo_edge.export.pipeline import export_data
-    from mujo_edge.provenance import sha256_file, write_json
+    from mujo_edge.provenance import write_json
     from mujo_edge.training.checkpoint import save_weights
     from mujo_edge.training.distill import (
         STUDENT_FORMAT,
         STUDENT_SCHEMA_VERSION,
         Student,
         StudentConfig,
+        save_label_embeddings,
     )
 
     bundle = Bundle.open(args.bundle)
@@ -156,13 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     sha = save_weights(student, out / "model.safetensors")
     emb_meta = None
     if label_embeddings is not None:
-        np.save(out / "label_embeddings.npy", label_embeddings.astype(np.float32), allow_pickle=False)
-        emb_meta = {
-            "file": "label_embeddings.npy",
-            "shape": list(label_embeddings.shape),
-            "sha256": sha256_file(out / "label_embeddings.npy"),
-            "what": "the bundle's label embeddings, unchanged",
-        }
+        emb_meta = save_label_embeddings(out, label_embeddings, "the bundle's label embeddings, unchanged")
     teacher = {k: v for k, v in manifest["teacher"].items() if k != "test_macro_f1"}
     data = manifest["verification"]["data"]
     student_manifest = {

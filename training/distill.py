@@ -500,6 +500,17 @@ def _kl(s_logits: Tensor, t_logits: Tensor, temperature: float) -> float:
 
 
 # --- the STUDENT folder ----------------------------------------------------------------------------
+def save_label_embeddings(out: Path, label_embeddings: np.ndarray, what: str) -> dict[str, Any]:
+    """Write a STUDENT folder's ``label_embeddings.npy`` (L, D) float32; its manifest entry."""
+    np.save(out / "label_embeddings.npy", label_embeddings.astype(np.float32), allow_pickle=False)
+    return {
+        "file": "label_embeddings.npy",
+        "shape": list(label_embeddings.shape),
+        "sha256": sha256_file(out / "label_embeddings.npy"),
+        "what": what,
+    }
+
+
 def save_student(
     out: str | Path,
     result: DistillResult,
@@ -521,14 +532,12 @@ def save_student(
     map_sha = save_weights(result.joint_map, out / "joint_map.safetensors")
     emb_meta = None
     if label_embeddings is not None:
-        np.save(out / "label_embeddings.npy", label_embeddings.astype(np.float32), allow_pickle=False)
-        emb_meta = {
-            "file": "label_embeddings.npy",
-            "shape": list(label_embeddings.shape),
-            "sha256": sha256_file(out / "label_embeddings.npy"),
-            "what": "label texts in the student's embedding space: W^T t (t = unit teacher-joint-space "
-            "label embedding); rank labels by dot(normalize(student embedding), row)",
-        }
+        emb_meta = save_label_embeddings(
+            out,
+            label_embeddings,
+            "label texts in the student's embedding space: W^T t (t = unit teacher-joint-space label "
+            "embedding); rank labels by dot(normalize(student embedding), row)",
+        )
     scfg = result.student.cfg
     manifest = {
         "format": STUDENT_FORMAT,
