@@ -40,7 +40,9 @@ def _dequantized(interp: Any, index: int) -> np.ndarray:
     shape = [1] * value.ndim
     if scales.size > 1:
         shape[int(q["quantized_dimension"])] = scales.size
-    return ((value.astype(np.float64) - zero.reshape(shape)) * scales.reshape(shape)).astype(np.float32)
+    # (LiteRT's kernels may spread a per-tensor scale over the channels and keep one zero point)
+    zero = zero.reshape(shape) if zero.size == scales.size else zero.reshape(-1)[:1]
+    return ((value.astype(np.float64) - zero) * scales.reshape(shape)).astype(np.float32)
 
 
 def tflite_layers(model: bytes) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], dict[str, Any]]:
