@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,10 @@ import numpy as np
 CONV_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 
 
-def _dequantized(interp: Any, index: int) -> np.ndarray:
-    """A constant tensor of the interpreter in float32 (int8/int32 tensors times their scales)."""
-    detail = next(d for d in interp.get_tensor_details() if d["index"] == index)
-    value = np.asarray(interp.get_tensor(index))
+def _dequantized(interp: Any, detail: dict[str, Any]) -> np.ndarray:
+    """A constant tensor of the interpreter (its ``get_tensor_details`` entry) in float32: int8/int32
+    tensors times their scales."""
+    value = np.asarray(interp.get_tensor(detail["index"]))
     q = detail["quantization_parameters"]
     if value.dtype == np.float32 or len(q["scales"]) == 0:
         return value.astype(np.float32)
@@ -57,6 +56,7 @@ def tflite_layers(model: bytes) -> tuple[list[tuple[str, np.ndarray, np.ndarray]
     interp = Interpreter(model_content=model)
     interp.allocate_tensors()
     ops = interp._get_ops_details()
+    details = {d["index"]: d for d in interp.get_tensor_details()}
     convs: list[tuple[str, np.ndarray, np.ndarray]] = []
     dense: list[tuple[int, np.ndarray, np.ndarray]] = []
     for op in ops:
@@ -64,7 +64,7 @@ def tflite_layers(model: bytes) -> tuple[list[tuple[str, np.ndarray, np.ndarray]
         if name not in (*CONV_OPS, "FULLY_CONNECTED"):
             continue
         _, w_index, b_index = (int(i) for i in op["inputs"])
-        w, b = _dequantized(interp, w_index), _dequantized(interp, b_index)
+        w, b = _dequantized(interp, details[w_index]), _dequantized(interp, details[b_index])
         if name == "CONV_2D":
             convs.append((name, w[:, 0].transpose(0, 2, 1).copy(), b))
         elif name == "DEPTHWISE_CONV_2D":
@@ -138,17 +138,12 @@ def main(argv: list[str] | None = None) -> int:
 
     bundle = Bundle.open(args.bundle)
     manifest = bundle.manifest
-    tflite = next((m for m in manifest["models"] if m["format"] == "tflite"), None)
-    if tflite is None or tflite.get("dtype") != "int8":
+    tflite = next((m for m in bundle.models if m.format == "tflite"), None)
+    if tflite is None or tflite.dtype != "int8":
         print(f"{args.bundle} has no int8 .tflite model to read the weights from", file=sys.stderr)
         return 2
-    with zipfile.ZipFile(args.bundle) as z:
-        model = z.read(tflite["file"])
-        label_embeddings = (
-            np.load(z.open(manifest["label_embeddings"]["file"]))
-            if manifest.get("label_embeddings")
-            else None
-        )
+    model = bundle.file_bytes(tflite.file)  # (the bytes the manifest's sha256 vouches for)
+    label_embeddings = bundle.label_embeddings
     record = manifest["student"]
     student = Student(StudentConfig.from_dict(record["model"]))
     student.load_state_dict(student_state(student, model), strict=True)
@@ -190,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             "read_back_from": {
                 "bundle": args.bundle.name,
                 "content_hash": manifest["content_hash"],
-                "model": tflite["file"],
-                "model_sha256": tflite.get("sha256"),
+                "model": tflite.file,
+                "model_sha256": tflite.info.get("sha256"),
             },
         },
     }

@@ -4,7 +4,6 @@ model's function (every kernel, bias and dense layer in its place), so a re-expo
 from __future__ import annotations
 
 import importlib.util
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +21,9 @@ from mujo_edge.assets import PHYSIO_BUNDLE  # noqa: E402
 from mujo_edge.bundle import Bundle  # noqa: E402
 from mujo_edge.training.distill import Student, StudentConfig  # noqa: E402
 
+from .real_windows import real_windows  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _script() -> object:
@@ -40,13 +40,11 @@ def test_read_back_student_computes_the_int8_models_function() -> None:
     mod = _script()
     bundle = Bundle.open(PHYSIO_BUNDLE)
     entry = next(m for m in bundle.models if m.format == "tflite")
-    with zipfile.ZipFile(PHYSIO_BUNDLE) as z:
-        model = z.read(entry.file)
+    model = bundle.file_bytes(entry.file)
     student = Student(StudentConfig.from_dict(bundle.manifest["student"]["model"]))
     student.load_state_dict(mod.student_state(student, model), strict=True)  # type: ignore[attr-defined]
     student.eval()
-    acc = np.load(FIXTURES / "seglearn_test_subjects_acc_g.npz")["acc_g"]  # (7, 250, 3) held-out subjects
-    windows = np.stack([seg[k * 50 : k * 50 + 100] for seg in acc for k in range(4)])
+    windows = real_windows()
     runner = bundle.runner("tflite")
     int8_logits, int8_emb = runner.run(windows, embedding=True)
     with torch.no_grad():

@@ -46,9 +46,10 @@ from mujo_edge.export.tflm import (  # noqa: E402
     tflm_outputs,
 )
 
+from .real_windows import FIXTURES, real_windows  # noqa: E402
+
 #: The watch-firmware-sized bundle (the default bundle is for phones and gateways).
 DEFAULT = PHYSIO_BUNDLE
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The bundle's int8 .tflite as export wrote it, before the flatbuffer rewrite (fixtures/README.md).
 EXPORTED = FIXTURES / "physio_student_litert_int8_as_exported.tflite"
 EXAMPLE_C = (
@@ -77,15 +78,9 @@ def _default_bundle() -> Bundle:
     return Bundle.open(DEFAULT)
 
 
-def _real_windows() -> np.ndarray:
-    """(28, 100, 3) float32 g: 4 windows at hop 50 of each of the seven exercises, held-out subjects."""
-    acc = np.load(FIXTURES / "seglearn_test_subjects_acc_g.npz")["acc_g"]  # (7, 250, 3)
-    return np.stack([seg[k * 50 : k * 50 + 100] for seg in acc for k in range(4)])
-
-
 def _real_windows_bcw() -> np.ndarray:
     """The same windows channels first, (28, 3, 100): the layout the exported model takes."""
-    return np.ascontiguousarray(_real_windows().transpose(0, 2, 1))
+    return np.ascontiguousarray(real_windows().transpose(0, 2, 1))
 
 
 def _ops(model: bytes) -> list[str]:
@@ -115,7 +110,7 @@ def test_window_major_takes_the_window_as_it_arrives_with_every_output_bit_uncha
     assert _ops(exported).count("TRANSPOSE") == 2 and _ops(exported).count("RESHAPE") == 2
     assert "TRANSPOSE" not in _ops(major) and _ops(major).count("RESHAPE") == 1
     assert len(major) <= 17_400 < len(slim_flatbuffer(exported)), len(major)  # 17,360 bytes
-    x = _real_windows()
+    x = real_windows()
     for reference in (False, True):  # XNNPACK (what a gateway runs) and the reference kernels (TFLM's)
         np.testing.assert_array_equal(
             litert_outputs(major, x, reference), litert_outputs(exported, _real_windows_bcw(), reference)
@@ -126,7 +121,7 @@ def test_window_major_takes_the_window_as_it_arrives_with_every_output_bit_uncha
         )
 
 
-def test_slim_flatbuffer_changes_no_output_bit_on_real_windows() -> None:
+def test_slim_flatbuffer_changes_no_output_bit_onreal_windows() -> None:
     exported = EXPORTED.read_bytes()
     slim = slim_flatbuffer(exported)
     # 22,496 -> 17,760 bytes: names, converter metadata and empty tables gone, zero points and tables shared
@@ -240,7 +235,7 @@ def test_slim_bundle_rewrites_an_older_bundle_and_refuses_a_changed_model(
     for key in ("flatbuffer", "tflm", "content_hash"):
         e.pop(key, None)
     old = write_bundle_zip(tmp_path / "old.mujo", m, files)
-    windows_g = _real_windows()[:6]
+    windows_g = real_windows()[:6]
     new = slim_bundle(old.path, tmp_path / "new.mujo", windows_g)
     got = next(x for x in new.models if x.format == "tflite")
     major = window_major(exported)
@@ -289,7 +284,7 @@ def _shifted_bias(model: bytes) -> bytes:
 @needs_tflm
 def test_tflm_reproduces_litert_reference_bits_in_a_watch_sized_arena() -> None:
     model = _default_tflite()
-    x = _real_windows()  # the shipped model takes the window as it arrives (BWC)
+    x = real_windows()  # the shipped model takes the window as it arrives (BWC)
     check = check_tflm(model, x)
     assert check.windows == len(x) == 28
     assert check.model_bytes == len(micro_flatbuffer(model)) <= WATCH_FLASH_BYTES
@@ -404,7 +399,7 @@ def test_probabilities_output_is_the_runtimes_softmax_and_the_watch_drops_it() -
     assert with_probabilities(model, 0) == model  # a model that has the output comes back as it is
     assert _ops(model)[-2:] == ["DEQUANTIZE", "SOFTMAX"]
     assert micro_flatbuffer(model) == micro_flatbuffer(major)  # firmware reads the int8 logits
-    x = _real_windows()
+    x = real_windows()
     record, spec = check_probabilities(model, major, x, 0)
     assert spec == {"name": PROBABILITIES, "shape": [1, 7], "dtype": "float32", "position": 2}
     assert record["windows"] == 28 and record["other_outputs_identical"]
