@@ -94,7 +94,10 @@ def student_state(student: Any, model: bytes) -> dict[str, Any]:
         if isinstance(mods[i], nn.Conv1d) and isinstance(mods[i + 1], nn.BatchNorm1d)
     ]
     if len(pairs) != len(convs):
-        raise SystemExit(f"the model has {len(convs)} convolutions, the student {len(pairs)}: wrong --width?")
+        raise SystemExit(
+            f"the .tflite has {len(convs)} convolutions, the student its bundle's manifest describes "
+            f"{len(pairs)}: the model is not that record's distilled student (re-export it from its STUDENT folder)"
+        )
     state: dict[str, Any] = {}
     for (i, conv, bn), (_, w, b) in zip(pairs, convs, strict=True):
         if tuple(conv.weight.shape) != w.shape:
