@@ -55,7 +55,7 @@ from mujo_edge.events import ActivityEvent, build_events, new_event
 from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid, start_lockstep
 from mujo_edge.heads import Head
 from mujo_edge.samples import SampleBatch, StreamStatus
-from mujo_edge.windows import StreamWindower, WindowBatch, WindowRows
+from mujo_edge.windows import StreamWindower, WindowRows
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle
@@ -464,47 +464,53 @@ class _Device:
     def windows(self, t_grid: np.ndarray, x_grid: np.ndarray, out: list[_Ready]) -> None:
         """New grid samples of the run -> windows (appended to ``out``) and the next window's due time."""
         self.stats.grid_samples += t_grid.size
-        self.emit(self.windower.push(t_grid, x_grid, owned=True), out)  # (the grid's new arrays)
-
-    def emit(self, wins: WindowBatch, out: list[_Ready], t_host: np.ndarray | None = None) -> None:
-        """Windows the windower completed -> ``out`` with their host times (``t_host``: the host times of
-        their first samples, when the caller mapped them already); the next window's due time."""
-        count = wins.x.shape[0]
-        if count == 1 and t_host is None:  # the usual push: emit's arithmetic on one float
-            t = float(wins.t_first_s[0])
-            fit = None if self.host_stamped else self.clock.fit
-            if fit is not None:
-                t = t + fit.offset_s + fit.skew * (t - fit.t_ref_s)  # ClockModel.to_host
-            last = self.last_event_start
-            if last is not None and t < last + EVENT_MIN_STEP_S:
-                t = max(t, last + EVENT_MIN_STEP_S * 1.0)
-            self.last_event_start = t
-            span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))
-            out.append(_Ready([self], [1], wins.x, np.array((t,)), np.array((t + span_s,)), [self.new_run]))
-            self.new_run = False
-        elif count:
-            # Host times now, with the clock as it is when the window completes (not when the windows of
-            # several devices are classified together), so events depend on this device's stream alone.
-            t_start = self.to_host(wins.t_first_s) if t_host is None else t_host
-            last = self.last_event_start
-            if last is not None and t_start[0] < last + EVENT_MIN_STEP_S:
-                # event times never go back: hold them just after the last one until the mapping passes
-                t_start = np.maximum(
-                    t_start, last + EVENT_MIN_STEP_S * np.arange(1, t_start.size + 1, dtype=np.float64)
-                )
-                t_start = np.maximum.accumulate(t_start)
-            self.last_event_start = float(t_start[-1])
-            fit = None if self.host_stamped else self.clock.fit
-            span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))  # grid is uniform
-            out.append(_Ready([self], [len(wins)], wins.x, t_start, t_start + span_s, [self.new_run]))
-            self.new_run = False
+        windower = self.windower
+        one = windower.push_one(t_grid, x_grid)  # (the grid's new arrays: owned)
+        if one is not None:  # the usual push: one window
+            self._ready_one(one[0], one[1], out)
+        else:
+            wins = windower.push(t_grid, x_grid, owned=True)
+            count = len(wins)
+            if count == 1:
+                self._ready_one(wins.x, float(wins.t_first_s[0]), out)
+            elif count:
+                # Host times now, with the clock as it is when the window completes (not when the windows of
+                # several devices are classified together), so events depend on this device's stream alone.
+                t_start = self.to_host(wins.t_first_s)
+                last = self.last_event_start
+                if last is not None and t_start[0] < last + EVENT_MIN_STEP_S:
+                    # event times never go back: hold them just after the last one until the mapping passes
+                    t_start = np.maximum(
+                        t_start, last + EVENT_MIN_STEP_S * np.arange(1, t_start.size + 1, dtype=np.float64)
+                    )
+                    t_start = np.maximum.accumulate(t_start)
+                self.last_event_start = float(t_start[-1])
+                fit = None if self.host_stamped else self.clock.fit
+                span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))  # grid is uniform
+                out.append(_Ready([self], [count], wins.x, t_start, t_start + span_s, [self.new_run]))
+                self.new_run = False
         # The next window's last grid sample is computable once the input reaches it + the filter delay.
         nxt = self.grid.next_time_s
         self.due_t = (
             None
             if nxt is None
-            else nxt + (self.windower.samples_to_next_window - 1) * self._grid_dt + self._delay_s
+            else nxt + (windower.samples_to_next_window - 1) * self._grid_dt + self._delay_s
         )
+
+    def _ready_one(self, x: np.ndarray, t_first: float, out: list[_Ready]) -> None:
+        """One completed window ``x`` (1, window, 3) whose first sample is at ``t_first`` (sensor s) ->
+        ``out`` with its host times: :meth:`windows`' arithmetic on one float."""
+        t = t_first
+        fit = None if self.host_stamped else self.clock.fit
+        if fit is not None:
+            t = t + fit.offset_s + fit.skew * (t - fit.t_ref_s)  # ClockModel.to_host
+        last = self.last_event_start
+        if last is not None and t < last + EVENT_MIN_STEP_S:
+            t = max(t, last + EVENT_MIN_STEP_S * 1.0)
+        self.last_event_start = t
+        span_s = self._window_s * (1.0 + (fit.skew if fit is not None else 0.0))
+        out.append(_Ready([self], [1], x, np.array((t,)), np.array((t + span_s,)), [self.new_run]))
+        self.new_run = False
 
     def to_host(self, t: np.ndarray) -> np.ndarray:
         return t if self.host_stamped else np.asarray(self.clock.to_host(t))

@@ -103,6 +103,38 @@ class StreamWindower:
         """How many more grid samples complete the next window."""
         return self._next + self.window - self._n
 
+    def push_one(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """:meth:`push` of owned samples (``owned=True``) in its usual case, without the :class:`WindowBatch`:
+        when the push completes exactly one window that ends among the new samples, return that window
+        (1, window, 3) and the time of its first sample as a float; for any other push return None, having
+        changed nothing (the caller then takes :meth:`push`). The same window, time and buffer as
+        :meth:`push`."""
+        m = t_s.size
+        buf_t = self._buf_t
+        b = buf_t.size
+        base = self._n - b  # run index of buf[0]
+        n = self._n + m
+        window, nxt = self.window, self._next
+        s = nxt - base
+        if not 0 <= n - window - nxt < self.hop or s + window <= b:
+            return None  # no window, several, or one that ends in the buffer: push's general cut
+        self._n = n
+        new_next = self._next = nxt + self.hop
+        keep = new_next - base  # keep samples from the next start on
+        e = s + window - b  # the window's samples among the new ones
+        if s < b:
+            wx = np.concatenate((self._buf_x[s:], x[:e]))
+            t_first = float(buf_t[s])
+        else:
+            wx = x[s - b : e].copy()
+            t_first = float(t_s[s - b])
+        if keep >= b:
+            self._buf_x, self._buf_t = x[keep - b :], t_s[keep - b :]
+        else:
+            self._buf_x = np.concatenate((self._buf_x[keep:], x))
+            self._buf_t = np.concatenate((buf_t[keep:], t_s))
+        return wx[None], t_first
+
     def push(self, t_s: np.ndarray, x: np.ndarray, owned: bool = False) -> WindowBatch:
         """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows.
 
