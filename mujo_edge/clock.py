@@ -509,20 +509,26 @@ def _envelope_fit_one(x: np.ndarray, lat: np.ndarray, count: int) -> tuple[float
     active = True
     offset = skew = 0.0
     lo, hi = (count - 1) // 2, count // 2
-    add = np.add.reduce
+    # Rows x * keep, lat * keep, their product with x * keep, summed in one reduction along each row (each
+    # row's sum is the same pairwise sum as envelope_fit's over a row of its (D, P) arrays).
+    x_lat = np.array((x, lat))
+    rows = np.empty((4, p))
+    mul, add = np.multiply, np.add.reduce
     for it in range(3):
         n = float(kept)  # (keep's sum)
-        xs, ys = x * keep, lat * keep
-        sx, sy = float(add(xs)), float(add(ys))
-        den = n * float(add(xs * xs)) - sx * sx
-        sk = (n * float(add(xs * ys)) - sx * sy) / den if den > 0 else 0.0
+        mul(x_lat, keep, out=rows[:2])
+        mul(rows[0], rows[:2], out=rows[2:])
+        sx, sy, sxx, sxy = add(rows, axis=1).tolist()
+        den = n * sxx - sx * sx
+        sk = (n * sxy - sx * sy) / den if den > 0 else 0.0
         off = (sy - sk * sx) / n
         if active:
             skew, offset = sk, off
         if it == 2:
             break  # (the last pass only fits, as envelope_fit's)
         resid = lat - (offset + skew * x)
-        s = np.sort(resid[:count])
+        s = resid[:count].copy()
+        s.sort()  # (np.sort's values; the method skips the function's dispatch, a third of its time here)
         med = (float(s[lo]) + float(s[hi])) / 2
         below = valid & (resid <= med)
         n_below = int(np.count_nonzero(below))
