@@ -24,11 +24,11 @@ Writes the open-set bundle with ``--write B2`` (Bundle.derive).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from open_set_scores import print_and_write
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.constants import UNKNOWN_LABEL
@@ -288,10 +288,7 @@ def main() -> None:
         )
     elif a.write:
         b.derive(a.write, head=head, open_set_info=info)
-    print(json.dumps(res, indent=1))
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(res, indent=1) + "\n")
+    print_and_write(res, a.out)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,15 @@ def ints(s: str) -> list[int]:
     return [int(x) for x in s.replace("\n", ",").split(",") if x.strip()]
 
 
+def print_and_write(res: dict[str, Any], out: Path | None) -> None:
+    """Print an experiment's results as JSON and write them to ``out`` (its folder made) when given."""
+    text = json.dumps(res, indent=1)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+
+
 def split_arguments(p: argparse.ArgumentParser, train: bool = True) -> None:
     """The arguments every open-set experiment takes: the bundle, the known dataset and its subject splits
     (``train``: with training subjects), the unknown dataset's validation and test activities, real

@@ -18,23 +18,15 @@ each variant the share of its windows called `unknown`, called its parent label,
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
+from open_set_scores import print_and_write, split_arguments
 
 from mujo_edge.bundle import Bundle
 from mujo_edge.heads import auroc
-
-
-def ints(s: str) -> list[int]:
-    return [int(x) for x in s.split(",") if x.strip()]
-
-
-def names(s: str) -> list[str]:
-    return [x for x in s.split(",") if x]
 
 
 def variants_of(known: list[str], unknown: list[str]) -> dict[str, str]:
@@ -52,13 +44,7 @@ def variants_of(known: list[str], unknown: list[str]) -> dict[str, str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bundle", required=True, type=Path)
-    p.add_argument("--data", required=True, help="dataset of the bundle's labels (other labels are skipped)")
-    p.add_argument("--val-subjects", type=ints, required=True)
-    p.add_argument("--test-subjects", type=ints, required=True)
-    p.add_argument("--unknown", required=True, help="dataset of other activities")
-    p.add_argument("--val-unknown", type=names, required=True)
-    p.add_argument("--test-unknown", type=names, required=True)
+    split_arguments(p, train=False)  # (--real is not read: its activities have no variants here)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
 
@@ -94,8 +80,8 @@ def main() -> None:
         "rule": "long name contains a known long name",
     }
     for part, subjects, unknown in (
-        ("validation", a.val_subjects, a.val_unknown),
-        ("test", a.test_subjects, a.test_unknown),
+        ("validation", a.val_subjects, a.val_unknown.split(",")),
+        ("test", a.test_subjects, a.test_unknown.split(",")),
     ):
         var = variants_of(labels, unknown)
         k_idx = np.flatnonzero(np.isin(ds.subject, subjects) & np.isin(ds_names, labels))
@@ -127,10 +113,7 @@ def main() -> None:
             "rejected_all": round(float((s_u < head.threshold).mean()), 3),
             "rejected_without_variants": round(float((s_u[~is_var] < head.threshold).mean()), 3),
         }
-    print(json.dumps(res, indent=1))
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(res, indent=1) + "\n")
+    print_and_write(res, a.out)
 
 
 if __name__ == "__main__":
