@@ -3,8 +3,9 @@
 ``teach``: a few labelled examples of the user's own activities -> a new bundle with the same student and
 a new head (labels, weight, open-set test) fitted on the frozen embeddings with numpy/scipy
 (:mod:`mujo_edge.heads`). Examples come from a dataset folder (``mujo-edge data import csv`` makes one from
-a CSV) or from a recording (``mujo-edge stream --record``) with a segments file naming which seconds were
-which activity.
+a CSV), from a recording (``mujo-edge stream --record``) with a segments file naming which seconds were
+which activity, or from a guided recording made there and then (``--live``: :mod:`mujo_edge.cli.teach_live`
+prompts through the activities). A recording's windows are cut as the live run cut them, its wrist included.
 
 ``calibrate``: the paper's unsupervised PIT calibration as a device feature: the first minutes of a user's
 unlabelled recording are mapped, channel by channel, onto the distribution the bundle's model was trained
@@ -39,10 +40,49 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src = t.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="dataset folder with labelled windows (mujo-edge data import)")
     src.add_argument("--recording", type=Path, help="a recording made by mujo-edge stream --record")
+    src.add_argument(
+        "--live",
+        action="store_true",
+        help="prompt you through --activities one by one while recording your watch, then teach from that",
+    )
     t.add_argument(
         "--segments",
         type=Path,
         help="with --recording: CSV rows 'start_s,end_s,label', seconds from the recording's first sample",
+    )
+    t.add_argument(
+        "--wrist",
+        choices=("left", "right"),
+        default=None,
+        help="with --recording: the wrist the watch was on, overriding the recording's header (without one: "
+        "right); with --live: the wrist you wear it on (default left)",
+    )
+    live = t.add_argument_group(
+        "--live", "a guided recording: each activity is announced, recorded, then the next"
+    )
+    live.add_argument(
+        "--activities",
+        type=comma_names,
+        default=[],
+        metavar="NAMES",
+        help="comma-separated activities, in order",
+    )
+    live.add_argument("--device", metavar="NAME|ADDRESS", help="the watch to record")
+    live.add_argument(
+        "--virtual", action="store_true", help="a virtual watch whose synthetic wearer does what is asked"
+    )
+    live.add_argument("--profile", default="polar", help="device profile (default polar)")
+    live.add_argument("--seconds", type=float, default=30.0, help="seconds of each activity (default 30)")
+    live.add_argument(
+        "--rest", type=float, default=5.0, help="seconds to get ready before each activity (default 5)"
+    )
+    live.add_argument(
+        "--reps", type=int, default=10, help="repetitions to ask for in each activity's prompt (default 10)"
+    )
+    live.add_argument(
+        "--record",
+        type=Path,
+        help="where to keep the recording (default: next to --out, .jsonl); its segments go beside it (.csv)",
     )
     t.add_argument("--subjects", help="with --data: only these subjects' windows (comma-separated ids)")
     t.add_argument(
@@ -73,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     c.add_argument("--minutes", type=float, default=3.0, help="use the first MINUTES of windows (default 3)")
     c.add_argument("--out", required=True, type=Path, help="the calibrated copy of the bundle")
+    c.add_argument(
+        "--wrist",
+        choices=("left", "right"),
+        default=None,
+        help="the wrist the watch was on, overriding the recording's header (without one: right)",
+    )
     c.set_defaults(func=_calibrate)
 
 
@@ -92,13 +138,33 @@ class _Capture:
         raise NotImplementedError
 
 
-def recording_windows(bundle: Any, recording: Path, calibrate: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(N, WINDOW, 3) windows of a recording as the live pipeline makes them (clock, grid, gaps; the
-    bundle's calibration when ``calibrate``) and (N,) their start times in seconds from the first one."""
+def recorded_wrist(recording: Path) -> str | dict[str, str]:
+    """The wrist(s) the live run that made ``recording`` mirrored (``stream --wrist``, stored in its header),
+    as :class:`~mujo_edge.pipeline.Pipeline` takes them; ``"right"`` (no mirroring) for a recording without."""
+    from mujo_edge.gateway import recorded_settings
+
+    wrist = recorded_settings([recording]).get("wrist", "right")
+    ok = ("left", "right")
+    if wrist in ok or (isinstance(wrist, dict) and all(w in ok for w in wrist.values())):
+        return wrist  # type: ignore[no-any-return]
+    raise DataError(f"{recording}: its header names wrist {wrist!r}, not left or right; give --wrist")
+
+
+def recording_windows(
+    bundle: Any, recording: Path, calibrate: bool = True, wrist: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, WINDOW, 3) windows of a recording as the live pipeline made them (clock, grid, gaps, a left wrist
+    mirrored into the model's frame as the recording's header says, or as ``wrist`` overrides; the bundle's
+    calibration when ``calibrate``), and (N,) host times of each window's first and last sample (s, the
+    recording's clock, as its events carry them)."""
     from mujo_edge.cli.stream import replay_events
     from mujo_edge.heads import Head
     from mujo_edge.pipeline import Pipeline
 
+    if not recording.is_file():
+        raise DataError(
+            f"recording {recording} not found; expected a file written by `mujo-edge stream --record`"
+        )
     cap = _Capture(bundle.runner())
     probe = Head("logits", bundle.model_labels)
     p = Pipeline(
@@ -109,13 +175,13 @@ def recording_windows(bundle: Any, recording: Path, calibrate: bool = True) -> t
         hop=bundle.hop,
         rate_hz=bundle.rate_hz,
         head=probe,
+        wrist=wrist if wrist is not None else recorded_wrist(recording),
     )
     events = replay_events([recording], p)
     if not events:
         raise DataError(f"{recording} yields no complete window; record at least {bundle.window} samples")
     x = np.concatenate(cap.windows)  # what the model saw: calibrated when ``calibrate``
-    t0 = np.array([e.t_start for e in events])
-    return x, t0 - t0.min()
+    return x, np.array([e.t_start for e in events]), np.array([e.t_end for e in events])
 
 
 def read_segments(path: Path) -> list[tuple[float, float, str]]:
@@ -168,22 +234,24 @@ def examples_from_dataset(
 
 
 def examples_from_recording(
-    bundle: Any, recording: Path, segments: Path
+    bundle: Any, recording: Path, segments: Path, wrist: str | None = None
 ) -> tuple[np.ndarray, list[str], list[str]]:
-    x, t0 = recording_windows(bundle, recording)
-    span = bundle.window / bundle.rate_hz
+    """The windows of ``recording`` that lie wholly inside a segment of ``segments`` (seconds from the
+    recording's first window, 0.25 s of slack at each end), their segments' labels, and the label order."""
+    x, t_start, t_end = recording_windows(bundle, recording, wrist=wrist)
+    origin = float(t_start.min())
     keep, names = [], []
     segs = read_segments(segments)
-    for i, t in enumerate(t0.tolist()):
+    for i, (a_w, b_w) in enumerate(zip((t_start - origin).tolist(), (t_end - origin).tolist(), strict=True)):
         for a, b, lab in segs:
-            if t >= a - 0.25 and t + span <= b + 0.25:  # the whole window inside the segment
+            if a_w >= a - 0.25 and b_w <= b + 0.25:  # the whole window inside the segment
                 keep.append(i)
                 names.append(lab)
                 break
     if not keep:
         raise DataError(
             f"no window of {recording} lies inside a segment of {segments}; times are seconds from the "
-            f"recording's first window (it spans {t0.max() + span:.0f} s)"
+            f"recording's first window (it spans {float(t_end.max()) - origin:.0f} s)"
         )
     return x[keep], names, list(dict.fromkeys(lab for _, _, lab in segs))
 
@@ -289,16 +357,48 @@ def _teach(args: argparse.Namespace) -> int:
     from mujo_edge.cli._console import console
 
     base = Bundle.open(args.bundle)
+    live = [f for f in ("activities", "device", "virtual", "record") if getattr(args, f)]
+    if live and not args.live:
+        raise ConfigError(f"--{live[0]} belongs to a guided recording: add --live")
     if args.data is not None:
         x, names, labels = examples_from_dataset(base, args.data, args.subjects)
         source = {"data": str(args.data), "subjects": args.subjects}
+    elif args.live:
+        from mujo_edge.cli.teach_live import run_live, write_segments
+
+        rec, seg, segments, samples = run_live(args)
+        # the segments in --segments' time base: seconds from the recording's first window (as replayed)
+        origin = float(recording_windows(base, rec, calibrate=False)[1].min())
+        write_segments(seg, [(a - origin, b - origin, lab) for a, b, lab in segments])
+        console.print(f"recorded {samples} samples to {rec}; segments in {seg}")
+        try:
+            x, names, labels = examples_from_recording(base, rec, seg)
+            return _write_taught(args, base, x, names, labels, {"recording": str(rec), "segments": str(seg)})
+        except DataError as e:
+            raise DataError(
+                f"{e}. The recording and its segments are kept: teach again from them with `mujo-edge teach "
+                f"--bundle {args.bundle} --recording {rec} --segments {seg} --out {args.out}`"
+            ) from e
     else:
         if args.segments is None:
             raise DataError(
                 "--recording needs --segments FILE (rows start_s,end_s,label) to know what is what"
             )
-        x, names, labels = examples_from_recording(base, args.recording, args.segments)
+        x, names, labels = examples_from_recording(base, args.recording, args.segments, args.wrist)
         source = {"recording": str(args.recording), "segments": str(args.segments)}
+    return _write_taught(args, base, x, names, labels, source)
+
+
+def _write_taught(
+    args: argparse.Namespace,
+    base: Any,
+    x: np.ndarray,
+    names: list[str],
+    labels: list[str],
+    source: dict[str, Any],
+) -> int:
+    from mujo_edge.cli._console import console
+
     b, rep = teach_bundle(
         base, args.out, x, names, labels, args.method, args.per_class, args.seed, source, args.reject_labels
     )
@@ -352,7 +452,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     base = Bundle.open(args.bundle)
     if args.minutes <= 0:
         raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
-    x, t0 = recording_windows(base, args.recording, calibrate=False)
+    x, t_start, t_end = recording_windows(base, args.recording, calibrate=False, wrist=args.wrist)
+    t0 = t_start - t_start.min()
     use = t0 < args.minutes * 60.0
     calibrated_bundle(
         base,
@@ -362,6 +463,6 @@ def _calibrate(args: argparse.Namespace) -> int:
     )
     console.print(
         f"[green]wrote {args.out}[/]: PIT calibration fitted on {int(use.sum())} windows "
-        f"({min(args.minutes * 60.0, float(t0.max()) + base.window / base.rate_hz):.0f} s) of {args.recording}"
+        f"({min(args.minutes * 60.0, float(t_end.max() - t_start.min())):.0f} s) of {args.recording}"
     )
     return 0

@@ -1,0 +1,292 @@
+"""``mujo-edge teach --live`` (a guided recording, then teaching from it) and the wrist a recording was
+streamed with, which teaching and calibration read as replay does."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mujo_edge.assets import DEFAULT_BUNDLE
+from mujo_edge.bundle import Bundle
+from mujo_edge.cli import main
+from mujo_edge.cli.teach import examples_from_recording, recording_windows, teach_bundle
+from mujo_edge.cli.teach_live import SETTLE_S, GuidedPlan, live_paths, record_guided, write_segments
+from mujo_edge.errors import ConfigError, DataError, DeviceError, MujoError
+from mujo_edge.firmware_bridge.profiles import get_profile
+from mujo_edge.firmware_bridge.profiles.polar import pmd
+from mujo_edge.firmware_bridge.record import Notification, Recorder, ReplayConnector, ReplayDevice
+from mujo_edge.firmware_bridge.session import DeviceSession
+from mujo_edge.firmware_bridge.transport import host_time_s
+from mujo_edge.gateway import RECORDING_META_KEY
+from mujo_edge.samples import SampleBatch
+
+PHYSIO = Path(__file__).resolve().parents[2] / "mujo_edge" / "assets" / "shoulder_physio.mujo"
+RATE = 52.0
+FRAME = 26  # samples per notification
+
+
+def motion(steps: list[tuple[str, float]], seed: int = 0) -> np.ndarray:
+    """(n, 3) g of a watch whose wearer rests (gravity on z), swings along x at 1 Hz or shakes along y at
+    4 Hz, step by step."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for kind, seconds in steps:
+        t = np.arange(int(seconds * RATE)) / RATE
+        acc = np.zeros((t.size, 3))
+        acc[:, 2] = 1.0
+        if kind == "swing":
+            acc[:, 0] = 0.8 * np.sin(2 * np.pi * t)
+        elif kind == "shake":
+            acc[:, 1] = 0.6 * np.sin(2 * np.pi * 4.0 * t)
+        parts.append(acc + 0.02 * rng.standard_normal(acc.shape))
+    return np.concatenate(parts)
+
+
+def notifications(acc: np.ndarray, t0: float = 100.0) -> list[Notification]:
+    """PMD ACC frames of ``acc``, each received (host clock, s) ``t0`` + its last sample's time + 10 ms;
+    the replay link delivers them with these receive times, paced by their differences."""
+    n = acc.shape[0] // FRAME * FRAME
+    t = np.arange(n) / RATE
+    mg = np.round(acc[:n] * 1000).astype(np.int64)
+    t_ns = 7.0e17 + t * 1e9
+    return [
+        Notification(
+            t0 + t[b - 1] + 0.01, pmd.PMD_DATA_UUID, pmd.encode_acc_frame_raw(mg[a:b], int(t_ns[b - 1]))
+        )
+        for a, b in ((a, a + FRAME) for a in range(0, n, FRAME))
+    ]
+
+
+def guided_recording(path: Path, plan: GuidedPlan, kinds: list[str]) -> list:
+    """A guided recording of ``plan`` (real time) from a replayed watch whose wearer does ``kinds`` as
+    prompted; returns the segments on the recording's host clock."""
+    steps: list[tuple[str, float]] = []
+    for kind in kinds:
+        steps += [("rest", plan.rest_s), (kind, plan.seconds)]
+    # received on this host's clock as the link plays them (the first frame at once), as a live watch's are
+    notes = notifications(motion([*steps, ("rest", 3.0)]), t0=host_time_s() - FRAME / RATE)
+    device = ReplayDevice.for_profile("polar", {"rate_hz": RATE})
+    connector = ReplayConnector(notes, device, (pmd.PMD_DATA_UUID,), name="watch", speed=1.0)
+    profile = get_profile("polar", rate_hz=RATE)
+    said: list[str] = []
+    with Recorder(
+        path, "watch", profile, meta={RECORDING_META_KEY: {"wrist": {"watch": "right"}}}
+    ) as recorder:
+        session = DeviceSession(connector, "watch", profile, "watch", recorder=recorder)
+        segments, samples = asyncio.run(record_guided(session, plan, said.append, host_time_s))
+    assert samples >= (plan.rest_s + plan.seconds) * len(kinds) * RATE - 2 * FRAME
+    assert said[0] == "[1/2] get ready: swing in 0.5 s" and said[1].startswith(
+        "[1/2] now: swing, 10 repetitions"
+    )
+    assert said[-1] == "[2/2] stop: shake done"
+    return segments
+
+
+@pytest.mark.slow
+def test_a_guided_recording_teaches_what_was_asked(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert")
+    base = Bundle.open(PHYSIO)
+    plan = GuidedPlan(("swing", "shake"), seconds=7.0, rest_s=0.5)
+    rec = tmp_path / "me.jsonl"
+    segments = guided_recording(rec, plan, ["swing", "shake"])
+    assert [s[2] for s in segments] == ["swing", "shake"]
+    assert all(b - a == pytest.approx(plan.seconds - SETTLE_S, abs=0.2) for a, b, _ in segments)
+    # the segments on the recording's first window's clock, as teach --segments reads them
+    _, t_start, _ = recording_windows(base, rec, calibrate=False)
+    seg = tmp_path / "me.csv"
+    write_segments(seg, [(a - t_start.min(), b - t_start.min(), lab) for a, b, lab in segments])
+    rows = list(csv.reader(seg.open()))
+    assert rows[0] == ["start_s", "end_s", "label"] and [r[2] for r in rows[1:]] == ["swing", "shake"]
+    x, names, labels = examples_from_recording(base, rec, seg)
+    assert labels == ["swing", "shake"]
+    # 5 s of each activity after the settling time hold 3-4 windows of 2 s, 1 s apart; each is the
+    # activity asked for (the bundle has no calibration: the examples are the windows as recorded)
+    counts = {lab: names.count(lab) for lab in labels}
+    assert all(3 <= c <= 4 for c in counts.values()), counts
+    assert base.calibration is None
+    is_swing = np.array([n == "swing" for n in names])
+    assert (x[is_swing, :, 0].std(axis=1) > 0.4).all() and (x[is_swing, :, 1].std(axis=1) < 0.1).all()
+    assert (x[~is_swing, :, 1].std(axis=1) > 0.3).all() and (x[~is_swing, :, 0].std(axis=1) < 0.1).all()
+    b, rep = teach_bundle(base, tmp_path / "me.mujo", x, names, labels)
+    assert b.labels == ["swing", "shake"] and rep["examples"] == counts
+    test = motion([("swing", 12.0), ("shake", 12.0)], seed=3)
+    starts = range(0, test.shape[0] - 100, 50)
+    windows = np.stack([test[i : i + 100] for i in starts]).astype(np.float32)
+    got = b.classify(windows)[0]
+    edge = 12 * RATE
+    clear = [
+        (g, "swing" if i + 100 <= edge else "shake")
+        for g, i in zip(got, starts, strict=True)
+        if not i < edge < i + 100
+    ]
+    assert np.mean([g == w for g, w in clear]) >= 0.9
+
+
+def recording(path: Path, acc: np.ndarray, wrist: str) -> None:
+    """A recording of ``acc`` as `stream --record` writes it, its header naming the wrist."""
+    profile = get_profile("polar", rate_hz=RATE)
+    with Recorder(path, "watch", profile, meta={RECORDING_META_KEY: {"wrist": {"watch": wrist}}}) as r:
+        for n in notifications(acc):
+            r.write_notification(n.t_recv_s, n.char_uuid, n.payload)
+
+
+def test_teaching_and_calibration_read_the_wrist_the_recording_was_streamed_with(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert")
+    base = Bundle.open(PHYSIO)
+    acc = motion([("swing", 10.0), ("shake", 10.0)])
+    acc[:, 0] += (
+        0.3  # (x leans one way: its median, 0.3 g here, is -0.3 g in the model's frame when mirrored)
+    )
+    left, right = tmp_path / "left.jsonl", tmp_path / "right.jsonl"
+    recording(left, acc, "left")
+    recording(right, acc, "right")
+    x_left, t_left, _ = recording_windows(base, left, calibrate=False)
+    x_right, t_right, _ = recording_windows(base, right, calibrate=False)
+    # left: x mirrored into the model's right-wrist frame, as `stream` and `replay` do; y and z as measured
+    np.testing.assert_array_equal(t_left, t_right)
+    np.testing.assert_array_equal(x_left[..., 0], -x_right[..., 0])
+    np.testing.assert_array_equal(x_left[..., 1:], x_right[..., 1:])
+    # --wrist overrides the header
+    np.testing.assert_array_equal(recording_windows(base, left, calibrate=False, wrist="right")[0], x_right)
+    # a header naming no wrist is refused with what to do
+    lines = left.read_text().splitlines(keepends=True)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(lines[0].replace('"left"', '"elbow"') + "".join(lines[1:]))
+    with pytest.raises(DataError, match="not left or right; give --wrist"):
+        recording_windows(base, bad)
+    # calibrate fits its table on the windows the stream will map: the mirrored ones
+    out = tmp_path / "cal.mujo"
+    assert main(["calibrate", "--bundle", str(PHYSIO), "--recording", str(left), "--out", str(out)]) == 0
+    table = Bundle.open(out).calibration
+    assert table is not None
+    median = table.source_q[:, table.source_q.shape[1] // 2]
+    assert median[0] == pytest.approx(-0.3, abs=0.05) and median[2] == pytest.approx(1.0, abs=0.05)
+
+
+def test_guided_plans_and_files_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="at least two --activities"):
+        GuidedPlan(("squats",))
+    with pytest.raises(ConfigError, match="names one activity twice"):
+        GuidedPlan(("squats", "squats"))
+    with pytest.raises(ConfigError, match="--seconds must be > 4"):
+        GuidedPlan(("a", "b"), seconds=3.0)
+    with pytest.raises(ConfigError, match="--reps >= 1"):
+        GuidedPlan(("a", "b"), reps=0)
+    with pytest.raises(ConfigError, match="--rest must be >= 0"):
+        GuidedPlan(("a", "b"), rest_s=float("nan"))
+    with pytest.raises(ConfigError, match="--seconds must be > 4"):
+        GuidedPlan(("a", "b"), seconds=float("inf"))
+    assert GuidedPlan(("a", "b"), seconds=8.0, rest_s=2.0).workout() == [
+        {"rest": 2.0},
+        {"activity": "a", "seconds": 8.0},
+        {"rest": 2.0},
+        {"activity": "b", "seconds": 8.0},
+        {"rest": 2.5},
+    ]
+    (tmp_path / "me.jsonl").write_text("old")
+    with pytest.raises(DataError, match=r"already exists; give --record NEW\.jsonl"):
+        live_paths(tmp_path / "me.mujo", None)
+    assert live_paths(tmp_path / "me.mujo", tmp_path / "new.jsonl") == (
+        tmp_path / "new.jsonl",
+        tmp_path / "new.csv",
+    )
+
+
+def test_teach_cli_refuses_live_flags_without_live_and_live_without_a_watch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "o.mujo")
+    assert (
+        main(["teach", "--bundle", str(PHYSIO), "--data", str(tmp_path), "--activities", "a,b", "--out", out])
+        == 2
+    )
+    assert "--activities belongs to a guided recording: add --live" in capsys.readouterr().out
+    assert main(["teach", "--bundle", str(PHYSIO), "--live", "--activities", "a,b", "--out", out]) == 2
+    assert "give --device NAME|ADDRESS or --virtual" in capsys.readouterr().out
+    live = ["teach", "--bundle", str(PHYSIO), "--live", "--device", "w", "--out", out]
+    assert main([*live, "--activities", "squats"]) == 2  # (the plan is checked before any connection)
+    assert "needs at least two --activities" in capsys.readouterr().out
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+class FailingSession:
+    """A session that streams a little, then loses the watch for good."""
+
+    device_name = "watch"
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def stream(self) -> AsyncIterator[SampleBatch]:
+        for i in range(5):
+            yield SampleBatch(
+                "watch", np.zeros((26, 3), np.float32), 100.0 + i, RATE, 50.0 + i / 2 + np.arange(26) / RATE
+            )
+            await asyncio.sleep(0.01)
+        raise DeviceError("watch: gave up reconnecting after 3 attempts")
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def test_a_watch_lost_during_the_guided_recording_says_so() -> None:
+    session = FailingSession()
+    plan = GuidedPlan(("a", "b"), seconds=5.0, rest_s=0.0)
+    with pytest.raises(DeviceError, match="gave up reconnecting"):
+        asyncio.run(record_guided(session, plan, lambda m: None, host_time_s))
+    assert session.stopped
+
+    class Silent(FailingSession):
+        async def stream(self) -> AsyncIterator[SampleBatch]:
+            await asyncio.sleep(0)
+            return
+            yield  # (an async generator that ends at once)
+
+    with pytest.raises(MujoError, match="no samples from watch"):
+        asyncio.run(record_guided(Silent(), plan, lambda m: None, host_time_s))
+
+
+@pytest.mark.slow
+def test_teach_live_with_a_virtual_watch_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("bumble")
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("mujo_edge.training.synth.workout")
+    out = tmp_path / "mine.mujo"
+    code = main(
+        [
+            *(
+                "teach",
+                "--bundle",
+                str(DEFAULT_BUNDLE),
+                "--live",
+                "--virtual",
+                "--activities",
+                "squats,jumping_jacks",
+            ),
+            *("--seconds", "6", "--rest", "0.5", "--out", str(out)),
+        ]
+    )
+    said = capsys.readouterr().out
+    assert code == 0, said
+    words = " ".join(said.split())  # (the console wraps long lines)
+    assert "[2/2] now: jumping_jacks, 10 repetitions, or keep it up for 6 s" in words
+    taught = Bundle.open(out)
+    assert taught.labels == ["squats", "jumping_jacks"]
+    rows = list(csv.reader((tmp_path / "mine.csv").open()))
+    assert [r[2] for r in rows[1:]] == ["squats", "jumping_jacks"]
+    assert (tmp_path / "mine.jsonl").is_file()
+    # the same bundle again from the kept files, without moving again
+    again = tmp_path / "again.mujo"
+    args = ["teach", "--bundle", str(DEFAULT_BUNDLE), "--recording", str(tmp_path / "mine.jsonl")]
+    assert main([*args, "--segments", str(tmp_path / "mine.csv"), "--out", str(again)]) == 0
+    assert (
+        Bundle.open(again).manifest["head"]["examples_per_label"]
+        == taught.manifest["head"]["examples_per_label"]
+    )
