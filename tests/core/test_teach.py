@@ -137,7 +137,7 @@ def test_teach_cli_refuses_clearly(tmp_path: Path, capsys) -> None:
 def test_teach_runs_without_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import mujo_edge.cli.teach, mujo_edge.heads, mujo_edge.bundle\n"
+        "import mujo_edge.cli.teach, mujo_edge.cli.teach_live, mujo_edge.heads, mujo_edge.bundle\n"
         "print('ok')"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
