@@ -28,12 +28,16 @@ from mujo_edge.errors import ConfigError, DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES  # the registry; a light import
+
     t = sub.add_parser(
         "teach",
         help="a new bundle from a few labelled examples of your activities (numpy only, no torch)",
         description="Fit a classifier head on the bundle model's frozen embeddings of a few labelled windows "
         "per activity (nearest class mean, or logistic regression) and write a new bundle: same student, new "
-        "labels, head and open-set test. Runs on a runtime-only install.",
+        "labels, head and open-set test. The examples come from a dataset folder, from a recording and its "
+        "segments, or from a guided recording made now (--live: each activity announced, recorded, then the "
+        "next). Runs on a runtime-only install.",
     )
     t.add_argument("--bundle", required=True, type=Path, help="the bundle whose student to reuse")
     t.add_argument("--out", required=True, type=Path, help="the new bundle")
@@ -71,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     live.add_argument(
         "--virtual", action="store_true", help="a virtual watch whose synthetic wearer does what is asked"
     )
-    live.add_argument("--profile", default="polar", help="device profile (default polar)")
+    live.add_argument(
+        "--profile", default="polar", choices=PROFILE_NAMES, help="device profile (default polar)"
+    )
     live.add_argument("--seconds", type=float, default=30.0, help="seconds of each activity (default 30)")
     live.add_argument(
         "--rest", type=float, default=5.0, help="seconds to get ready before each activity (default 5)"
