@@ -114,7 +114,7 @@ async def record_guided(
         nonlocal samples
         async for item in session.stream():
             if isinstance(item, SampleBatch) and len(item):
-                if not samples:  # the first sample was measured its notification's span before it came
+                if not first.done():  # the first sample was measured its notification's span before it came
                     first.set_result(clock() - (len(item) - 1) / item.rate_hz)
                 samples += len(item)
 
