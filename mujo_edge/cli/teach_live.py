@@ -129,9 +129,10 @@ async def record_guided(
         if not first.done():
             if pumping in done and pumping.exception() is not None:
                 raise pumping.exception()  # type: ignore[misc]
+            when = "before its stream ended" if pumping in done else f"in {FIRST_SAMPLES_TIMEOUT_S:g} s"
             raise MujoError(
-                f"no samples from {session.device_name} in {FIRST_SAMPLES_TIMEOUT_S:g} s: is the watch on, "
-                "worn and streaming? (mujo-edge doctor checks the Bluetooth setup)"
+                f"no samples from {session.device_name} {when}: is the watch on, worn and streaming? "
+                "(mujo-edge doctor checks the Bluetooth setup)"
             )
         while not prompting.done():
             done, _ = await asyncio.wait([pumping, prompting], return_when=asyncio.FIRST_COMPLETED)

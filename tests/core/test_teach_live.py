@@ -247,7 +247,7 @@ def test_a_watch_lost_during_the_guided_recording_says_so() -> None:
             return
             yield  # (an async generator that ends at once)
 
-    with pytest.raises(MujoError, match="no samples from watch"):
+    with pytest.raises(MujoError, match="no samples from watch before its stream ended: is the watch on"):
         asyncio.run(record_guided(Silent(), plan, lambda m: None, host_time_s))
 
 
