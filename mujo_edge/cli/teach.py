@@ -75,15 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     live.add_argument(
         "--virtual", action="store_true", help="a virtual watch whose synthetic wearer does what is asked"
     )
+    live.add_argument("--profile", choices=PROFILE_NAMES, help="device profile (default polar)")
+    live.add_argument("--seconds", type=float, help="seconds of each activity (default 30)")
+    live.add_argument("--rest", type=float, help="seconds to get ready before each activity (default 5)")
     live.add_argument(
-        "--profile", default="polar", choices=PROFILE_NAMES, help="device profile (default polar)"
-    )
-    live.add_argument("--seconds", type=float, default=30.0, help="seconds of each activity (default 30)")
-    live.add_argument(
-        "--rest", type=float, default=5.0, help="seconds to get ready before each activity (default 5)"
-    )
-    live.add_argument(
-        "--reps", type=int, default=10, help="repetitions to ask for in each activity's prompt (default 10)"
+        "--reps", type=int, help="repetitions to ask for in each activity's prompt (default 10)"
     )
     live.add_argument(
         "--record",
@@ -282,18 +278,10 @@ def teach_bundle(
         raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
     present = [lab for lab in labels if lab in set(names)]
     reject = list(reject or [])
-    missing = [r for r in reject if r not in present]
-    if missing:
-        raise DataError(f"--reject-labels {missing}: no examples with that label; found {present or 'none'}")
-    if len([lab for lab in present if lab not in reject]) < 2:
-        raise DataError(
-            f"teaching needs examples of at least two activities besides the reject labels; found {present}"
-        )
+    check_taught_labels(present, reject, per_class)
     y_all = np.array([present.index(n) for n in names if n in present])
     x_all = windows_g[[i for i, n in enumerate(names) if n in present]]
     if per_class is not None:
-        if per_class < 1:
-            raise ConfigError(f"--per-class must be >= 1, got {per_class}")
         rng = np.random.default_rng(seed)
         pick = np.concatenate(
             [rng.permutation(np.flatnonzero(y_all == c))[:per_class] for c in range(len(present))]
@@ -358,24 +346,62 @@ def teach_bundle(
     return taught, {"examples": counts, "embed_s": t1 - t0, "fit_s": t2 - t1}
 
 
+#: The flags of a guided recording (``--live``), refused without it.
+LIVE_FLAGS = ("activities", "device", "virtual", "profile", "seconds", "rest", "reps", "record")
+
+
+def _live_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the guided recording's defaults where a flag was not given."""
+    defaults = {"profile": "polar", "seconds": 30.0, "rest": 5.0, "reps": 10}
+    return argparse.Namespace(
+        **{**vars(args), **{k: v for k, v in defaults.items() if getattr(args, k) is None}}
+    )
+
+
+def check_taught_labels(labels: list[str], reject: list[str] | None, per_class: int | None) -> None:
+    """What :func:`teach_bundle` refuses in its labels and settings (DataError/ConfigError say what to do)."""
+    from mujo_edge.constants import UNKNOWN_LABEL
+
+    if UNKNOWN_LABEL in labels:
+        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
+    missing = [r for r in reject or [] if r not in labels]
+    if missing:
+        raise DataError(f"--reject-labels {missing}: not among the taught labels {labels}")
+    if len([lab for lab in labels if lab not in (reject or [])]) < 2:
+        raise DataError(
+            f"teaching needs examples of at least two activities besides the reject labels; found {labels}"
+        )
+    if per_class is not None and per_class < 1:
+        raise ConfigError(f"--per-class must be >= 1, got {per_class}")
+
+
 def _teach(args: argparse.Namespace) -> int:
     from mujo_edge.bundle import Bundle
     from mujo_edge.cli._console import console
 
     base = Bundle.open(args.bundle)
-    live = [f for f in ("activities", "device", "virtual", "record") if getattr(args, f)]
+    live = [f for f in LIVE_FLAGS if getattr(args, f) not in (None, False, [])]
     if live and not args.live:
         raise ConfigError(f"--{live[0]} belongs to a guided recording: add --live")
+    if args.segments is not None and args.recording is None:
+        raise ConfigError("--segments names the activities of a --recording; --live writes its own")
+    if args.wrist is not None and args.data is not None:
+        raise ConfigError(
+            "--wrist is the wrist of a recording (--recording, --live); a dataset's windows are as stored"
+        )
     if args.data is not None:
         x, names, labels = examples_from_dataset(base, args.data, args.subjects)
         source = {"data": str(args.data), "subjects": args.subjects}
     elif args.live:
-        from mujo_edge.cli.teach_live import run_live, write_segments
+        from mujo_edge.cli.teach_live import run_live
 
-        rec, seg, segments, samples = run_live(args)
-        # the segments in --segments' time base: seconds from the recording's first window (as replayed)
-        origin = float(recording_windows(base, rec, calibrate=False)[1].min())
-        write_segments(seg, [(a - origin, b - origin, lab) for a, b, lab in segments])
+        # what teaching would refuse, refused before the user does every activity
+        check_taught_labels(args.activities, args.reject_labels, args.per_class)
+        rec, seg, samples = run_live(
+            _live_defaults(args),
+            base.window / base.rate_hz,
+            lambda r: float(recording_windows(base, r, calibrate=False)[1].min()),
+        )
         console.print(f"recorded {samples} samples to {rec}; segments in {seg}")
         try:
             x, names, labels = examples_from_recording(base, rec, seg)

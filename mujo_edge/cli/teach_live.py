@@ -19,7 +19,7 @@ import contextlib
 import csv
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class GuidedPlan:
     seconds: float = 30.0
     rest_s: float = 5.0
     reps: int = 10
+    window_s: float = 2.0  # the bundle's window, s: an activity must hold at least one after the settling
 
     def __post_init__(self) -> None:
         if len(self.activities) < 2:
@@ -52,10 +53,10 @@ class GuidedPlan:
             )
         if len(set(self.activities)) < len(self.activities):
             raise ConfigError(f"--activities names one activity twice: {list(self.activities)}")
-        if not (math.isfinite(self.seconds) and self.seconds > SETTLE_S + 2.0):
+        if not (math.isfinite(self.seconds) and self.seconds > SETTLE_S + self.window_s):
             raise ConfigError(
-                f"--seconds must be > {SETTLE_S + 2.0:g}: the first {SETTLE_S:g} s of each activity are not "
-                f"taken and a window is 2 s; got {self.seconds:g}"
+                f"--seconds must be > {SETTLE_S + self.window_s:g}: the first {SETTLE_S:g} s of each activity "
+                f"are not taken and the bundle's window is {self.window_s:g} s; got {self.seconds:g}"
             )
         if not (math.isfinite(self.rest_s) and self.rest_s >= 0) or self.reps < 1:
             raise ConfigError(f"--rest must be >= 0 and --reps >= 1; got {self.rest_s:g} and {self.reps}")
@@ -71,19 +72,30 @@ class GuidedPlan:
         return steps
 
 
+@dataclass
+class GuidedProgress:
+    """What a guided recording has so far, kept when it stops early: each finished activity's segment
+    ``(start, end, label)`` on the recording's host clock (its first :data:`SETTLE_S` left out), the host
+    time of the watch's first sample (None before it), and the samples received."""
+
+    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    first_sample_s: float | None = None
+    samples: int = 0
+
+
 async def guide(
     plan: GuidedPlan,
     first_sample: asyncio.Future[float],
     say: Callable[[str], None],
     clock: Callable[[], float],
+    segments: list[tuple[float, float, str]],
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> list[tuple[float, float, str]]:
     """Prompt through ``plan`` on a schedule that begins at ``first_sample`` (the watch's first sample, in
     ``clock``'s seconds: the recording's host clock): activity i is asked for ``rest_s`` after the previous
-    one ends. Returns each activity's segment ``(start, end, label)`` on that clock, its first
-    :data:`SETTLE_S` left out."""
+    one ends. Appends each activity's segment ``(start, end, label)`` on that clock to ``segments`` as it
+    ends, its first :data:`SETTLE_S` left out, and returns them."""
     t = await first_sample
-    segments = []
     n = len(plan.activities)
     for i, act in enumerate(plan.activities, 1):
         if plan.rest_s > 0:
@@ -100,26 +112,32 @@ async def guide(
 
 
 async def record_guided(
-    session: Any, plan: GuidedPlan, say: Callable[[str], None], clock: Callable[[], float]
-) -> tuple[list[tuple[float, float, str]], int]:
+    session: Any,
+    plan: GuidedPlan,
+    say: Callable[[str], None],
+    clock: Callable[[], float],
+    progress: GuidedProgress | None = None,
+) -> GuidedProgress:
     """Stream ``session`` (which records every notification) while :func:`guide` prompts; returns the
-    segments and how many samples arrived. A session that fails (not found, link lost for good) raises its
+    segments, the first sample's time and the samples received, filled into ``progress`` as they come (so
+    a caller keeps them when this raises). A session that fails (not found, link lost for good) raises its
     error; what it recorded until then stays in its recording."""
     from mujo_edge.samples import SampleBatch
 
+    got = progress if progress is not None else GuidedProgress()
     first: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    samples = 0
 
     async def pump() -> None:
-        nonlocal samples
         async for item in session.stream():
             if isinstance(item, SampleBatch) and len(item):
-                if not first.done():  # the first sample was measured its notification's span before it came
-                    first.set_result(clock() - (len(item) - 1) / item.rate_hz)
-                samples += len(item)
+                if got.first_sample_s is None:  # measured its notification's span before it came
+                    got.first_sample_s = clock() - (len(item) - 1) / item.rate_hz
+                    if not first.done():
+                        first.set_result(got.first_sample_s)
+                got.samples += len(item)
 
     pumping = asyncio.ensure_future(pump())
-    prompting = asyncio.ensure_future(guide(plan, first, say, clock))
+    prompting = asyncio.ensure_future(guide(plan, first, say, clock, got.segments))
     try:
         done, _ = await asyncio.wait(
             [pumping, prompting],
@@ -144,7 +162,7 @@ async def record_guided(
                     else MujoError(f"{session.device_name} stopped streaming before the last activity ended")
                 )
         await asyncio.wait([pumping], timeout=TAIL_S)
-        return prompting.result(), samples
+        return got
     finally:
         prompting.cancel()
         with contextlib.suppress(MujoError):
@@ -170,15 +188,26 @@ def live_paths(out: Path, record: Path | None) -> tuple[Path, Path]:
 
     rec = record if record is not None else out.with_suffix(".jsonl")
     seg = rec.with_suffix(".csv")
+    if seg == rec:
+        raise ConfigError(f"--record {rec}: name the recording .jsonl; its segments go beside it as .csv")
     for p in (rec, seg):
         if p.exists():
             raise DataError(f"{p} already exists; give --record NEW.jsonl or move the old files away")
     return rec, seg
 
 
-def run_live(args: argparse.Namespace) -> tuple[Path, Path, list[tuple[float, float, str]], int]:
-    """The guided recording of ``teach --live``: returns the recording, the segments file to write beside
-    it, each activity's segment on the recording's host clock, and the samples received."""
+def run_live(
+    args: argparse.Namespace, window_s: float, origin_of: Callable[[Path], float]
+) -> tuple[Path, Path, int]:
+    """The guided recording of ``teach --live`` for a bundle of ``window_s``-second windows: returns the
+    recording, its segments file and the samples received.
+
+    The segments are written in ``teach --segments``' time base, seconds from the recording's first window:
+    ``origin_of(recording)`` gives that window's host time (a replay of the recording); where it cannot,
+    the first sample's host time stands in (the same within the notification's latency). They are written
+    also when the recording stops early, for the activities that finished; a recording that received no
+    sample is removed again, so the same command can simply be repeated.
+    """
     from mujo_edge.cli._console import console
     from mujo_edge.firmware_bridge.profiles import get_profile
     from mujo_edge.firmware_bridge.record import Recorder
@@ -188,7 +217,7 @@ def run_live(args: argparse.Namespace) -> tuple[Path, Path, list[tuple[float, fl
 
     if bool(args.device) == bool(args.virtual):
         raise ConfigError("--live records one watch: give --device NAME|ADDRESS or --virtual")
-    plan = GuidedPlan(tuple(args.activities), args.seconds, args.rest, args.reps)
+    plan = GuidedPlan(tuple(args.activities), args.seconds, args.rest, args.reps, window_s)
     wrist = args.wrist or "left"
     rec, seg = live_paths(args.out, args.record)
     name = "virtual-1" if args.virtual else args.device
@@ -198,8 +227,9 @@ def run_live(args: argparse.Namespace) -> tuple[Path, Path, list[tuple[float, fl
         "wrist": {name: wrist},
         "teach": {"activities": list(plan.activities), "seconds": plan.seconds},
     }
+    progress = GuidedProgress()
 
-    async def main() -> tuple[list[tuple[float, float, str]], int]:
+    async def main() -> None:
         async with contextlib.AsyncExitStack() as stack:
             if args.virtual:
                 connector = await stack.enter_async_context(_virtual(plan, args.profile, wrist, args.seed))
@@ -214,29 +244,69 @@ def run_live(args: argparse.Namespace) -> tuple[Path, Path, list[tuple[float, fl
                 f"[bold]guided recording[/]: {', '.join(plan.activities)}; {plan.seconds:g} s each "
                 f"after {plan.rest_s:g} s to get ready; recording to {rec}"
             )
-            return await record_guided(session, plan, lambda m: console.print(m), host_time_s)
+            await record_guided(session, plan, lambda m: console.print(m), host_time_s, progress)
 
     try:
-        segments, samples = asyncio.run(main())
-    except MujoError as e:
-        if not rec.is_file() or isinstance(e, MissingDependencyError | ConfigError):
+        asyncio.run(main())
+    except BaseException as e:  # (KeyboardInterrupt too: what was recorded stays usable)
+        if not progress.samples:
+            rec.unlink(missing_ok=True)  # (a header and statuses only: nothing to keep)
             raise
-        raise DeviceError(f"{e}. What arrived until then is kept in {rec}") from e
-    return rec, seg, segments, samples
+        saved = _save_segments(seg, rec, progress, origin_of)
+        if isinstance(e, MujoError) and not isinstance(e, MissingDependencyError | ConfigError):
+            kept = f"{rec}" + (f", and the finished activities' segments in {seg}" if saved else "")
+            raise DeviceError(f"{e}. What arrived until then is kept in {kept}") from e
+        raise
+    _save_segments(seg, rec, progress, origin_of)
+    return rec, seg, progress.samples
+
+
+def _save_segments(
+    seg: Path, rec: Path, progress: GuidedProgress, origin_of: Callable[[Path], float]
+) -> bool:
+    """Write ``progress``' segments to ``seg`` relative to the recording's first window; False when there
+    are none."""
+    if not progress.segments:
+        return False
+    try:
+        origin = origin_of(rec)
+    except MujoError:  # (no complete window to replay, say): the first sample's time instead
+        assert progress.first_sample_s is not None  # (samples arrived)
+        origin = progress.first_sample_s
+    write_segments(seg, [(a - origin, b - origin, lab) for a, b, lab in progress.segments])
+    return True
+
+
+def virtual_motion(plan: GuidedPlan, rate_hz: float, seed: int, wrist: str) -> Any:
+    """(n, 3) g of a virtual wearer who does exactly what ``plan`` asks, when it asks: each step rendered
+    alone (the workout generator puts transitions of its own length between steps, which would move every
+    later activity away from its prompt) and cut or held to the step's length."""
+    import numpy as np
+
+    from mujo_edge.workouts import workout_motion
+
+    parts = []
+    for step in plan.workout():
+        n = round(float(step.get("seconds", step.get("rest", 0.0))) * rate_hz)
+        acc, _ = workout_motion([step], rate_hz, seed=seed, wrist=wrist)  # (the seed: the same wearer)
+        if len(acc) < n:
+            acc = np.concatenate([acc, np.repeat(acc[-1:], n - len(acc), axis=0)])
+        parts.append(acc[:n])
+    return np.concatenate(parts)
 
 
 @contextlib.asynccontextmanager
 async def _virtual(plan: GuidedPlan, profile_name: str, wrist: str, seed: int) -> Any:
     """A virtual watch on an in-process bumble link whose wearer follows ``plan``."""
     from mujo_edge.firmware_bridge.profiles import get_profile
-    from mujo_edge.workouts import workout_motion
 
     try:
         from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
     except ImportError as e:
         raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
     rate = get_profile(profile_name).rate_hz
-    acc, _ = workout_motion(plan.workout(), rate, seed=seed, wrist=wrist)
-    watch = VirtualWatch(profile_name, acc, rate, name="mujo-virtual-1", loop=False)
+    watch = VirtualWatch(
+        profile_name, virtual_motion(plan, rate, seed, wrist), rate, name="mujo-virtual-1", loop=False
+    )
     async with virtual_watches([watch]) as connector:
         yield connector

@@ -113,7 +113,7 @@ def test_teach_a_label_that_means_none_of_these(tmp_path: Path) -> None:
     # unknown because "other" won them (their score is set below the threshold), not by distance alone
     assert b.open_set_threshold is not None
     np.testing.assert_allclose(scores[40:], b.open_set_threshold - REJECT_MARGIN, rtol=1e-6)
-    with pytest.raises(DataError, match="no examples with that label"):
+    with pytest.raises(DataError, match="not among the taught labels"):
         teach_bundle(base, tmp_path / "u.mujo", x, names, labels, reject=["jump"])
     with pytest.raises(DataError, match="besides the reject labels"):
         teach_bundle(base, tmp_path / "u.mujo", x, names, labels, reject=["other", "shake"])

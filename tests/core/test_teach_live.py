@@ -3,8 +3,11 @@ streamed with, which teaching and calibration read as replay does."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import csv
+import sys
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.bundle import Bundle
-from mujo_edge.cli import main
+from mujo_edge.cli import main, teach_live
 from mujo_edge.cli.teach import examples_from_recording, recording_windows, teach_bundle
 from mujo_edge.cli.teach_live import SETTLE_S, GuidedPlan, live_paths, record_guided, write_segments
 from mujo_edge.errors import ConfigError, DataError, DeviceError, MujoError
@@ -78,8 +81,13 @@ def guided_recording(path: Path, plan: GuidedPlan, kinds: list[str]) -> list:
         path, "watch", profile, meta={RECORDING_META_KEY: {"wrist": {"watch": "right"}}}
     ) as recorder:
         session = DeviceSession(connector, "watch", profile, "watch", recorder=recorder)
-        segments, samples = asyncio.run(record_guided(session, plan, said.append, host_time_s))
+        got = asyncio.run(record_guided(session, plan, said.append, host_time_s))
+    segments, samples = got.segments, got.samples
     assert samples >= (plan.rest_s + plan.seconds) * len(kinds) * RATE - 2 * FRAME
+    # the schedule: from the first sample, rest, then the activity (its first SETTLE_S not taken), and so on
+    assert got.first_sample_s is not None
+    assert segments[0][0] == pytest.approx(got.first_sample_s + plan.rest_s + SETTLE_S, abs=0.05)
+    assert segments[1][0] - segments[0][1] == pytest.approx(plan.rest_s + SETTLE_S, abs=0.05)
     assert said[0] == "[1/2] get ready: swing in 0.5 s" and said[1].startswith(
         "[1/2] now: swing, 10 repetitions"
     )
@@ -95,7 +103,6 @@ def test_a_guided_recording_teaches_what_was_asked(tmp_path: Path) -> None:
     rec = tmp_path / "me.jsonl"
     segments = guided_recording(rec, plan, ["swing", "shake"])
     assert [s[2] for s in segments] == ["swing", "shake"]
-    assert all(b - a == pytest.approx(plan.seconds - SETTLE_S, abs=0.2) for a, b, _ in segments)
     # the segments on the recording's first window's clock, as teach --segments reads them
     _, t_start, _ = recording_windows(base, rec, calibrate=False)
     seg = tmp_path / "me.csv"
@@ -191,6 +198,8 @@ def test_guided_plans_and_files_refused_clearly(tmp_path: Path) -> None:
     (tmp_path / "me.jsonl").write_text("old")
     with pytest.raises(DataError, match=r"already exists; give --record NEW\.jsonl"):
         live_paths(tmp_path / "me.mujo", None)
+    with pytest.raises(ConfigError, match=r"name the recording \.jsonl"):
+        live_paths(tmp_path / "me.mujo", tmp_path / "mine.csv")  # (its segments would overwrite it)
     assert live_paths(tmp_path / "me.mujo", tmp_path / "new.jsonl") == (
         tmp_path / "new.jsonl",
         tmp_path / "new.csv",
@@ -209,8 +218,22 @@ def test_teach_cli_refuses_live_flags_without_live_and_live_without_a_watch(
     assert main(["teach", "--bundle", str(PHYSIO), "--live", "--activities", "a,b", "--out", out]) == 2
     assert "give --device NAME|ADDRESS or --virtual" in capsys.readouterr().out
     live = ["teach", "--bundle", str(PHYSIO), "--live", "--device", "w", "--out", out]
-    assert main([*live, "--activities", "squats"]) == 2  # (the plan is checked before any connection)
-    assert "needs at least two --activities" in capsys.readouterr().out
+    # the plan and the labels are checked before any connection: the user does not move in vain
+    for extra, said in (
+        (["--activities", "squats"], "at least two activities"),
+        (["--activities", "a,b", "--seconds", "3"], "the bundle's window is 2 s"),
+        (["--activities", "a,unknown"], "'unknown' is the open-set answer"),
+        (["--activities", "a,b", "--reject-labels", "c"], "not among the taught labels"),
+        (["--activities", "a,b", "--per-class", "0"], "--per-class must be >= 1"),
+        (["--activities", "a,b", "--segments", "s.csv"], "--live writes its own"),
+    ):
+        assert main([*live, *extra]) == 2, extra
+        assert said in " ".join(capsys.readouterr().out.split()), extra
+    data = ["teach", "--bundle", str(PHYSIO), "--data", str(tmp_path), "--out", out]
+    assert main([*data, "--seconds", "20"]) == 2  # (a flag of --live, not silently ignored)
+    assert "--seconds belongs to a guided recording: add --live" in capsys.readouterr().out
+    assert main([*data, "--wrist", "left"]) == 2
+    assert "a dataset's windows are as stored" in " ".join(capsys.readouterr().out.split())
     assert not (tmp_path / "o.jsonl").exists()
 
 
@@ -251,6 +274,72 @@ def test_a_watch_lost_during_the_guided_recording_says_so() -> None:
         asyncio.run(record_guided(Silent(), plan, lambda m: None, host_time_s))
 
 
+def _live_args(tmp_path: Path) -> argparse.Namespace:
+    return argparse.Namespace(
+        device="watch", virtual=False, activities=["a", "b"], seconds=10.0, rest=1.0, reps=10,
+        wrist=None, out=tmp_path / "me.mujo", record=None, profile="polar", seed=0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def no_bleak(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("mujo_edge.firmware_bridge.bleak_transport")
+    fake.BleakConnector = object  # type: ignore[attr-defined]  # (the session below never uses it)
+    monkeypatch.setitem(sys.modules, "mujo_edge.firmware_bridge.bleak_transport", fake)
+
+
+def test_a_guided_recording_stopped_early_keeps_what_it_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_bleak: None
+) -> None:
+    async def lost_in_the_second(session, plan, say, clock, progress):  # type: ignore[no-untyped-def]
+        progress.first_sample_s, progress.samples = 100.0, 600
+        progress.segments.append((103.0, 111.0, "a"))
+        raise DeviceError("watch: gave up reconnecting after 3 attempts")
+
+    monkeypatch.setattr(teach_live, "record_guided", lost_in_the_second)
+
+    def no_window(rec: Path) -> float:
+        raise DataError("no complete window")  # (then the first sample's time is the origin)
+
+    with pytest.raises(DeviceError, match=r"gave up reconnecting.*kept in .*me\.jsonl, and the finished"):
+        teach_live.run_live(_live_args(tmp_path), 2.0, no_window)
+    rows = list(csv.reader((tmp_path / "me.csv").open()))
+    assert rows[1:] == [["3.000", "11.000", "a"]]
+    assert (tmp_path / "me.jsonl").is_file()
+
+    # nothing arrived (a mistyped device, a watch that never streamed): nothing kept, the command repeatable
+    async def never_streamed(session, plan, say, clock, progress):  # type: ignore[no-untyped-def]
+        raise MujoError("no samples from watch in 60 s: is the watch on, worn and streaming?")
+
+    monkeypatch.setattr(teach_live, "record_guided", never_streamed)
+    args = _live_args(tmp_path)
+    args.record = tmp_path / "again.jsonl"
+    with pytest.raises(MujoError, match=r"^no samples from watch in 60 s"):
+        teach_live.run_live(args, 2.0, no_window)
+    assert not (tmp_path / "again.jsonl").exists() and not (tmp_path / "again.csv").exists()
+
+
+def test_the_virtual_wearer_moves_when_the_prompts_say() -> None:
+    pytest.importorskip("mujo_edge.training.synth.workout")
+    plan = GuidedPlan(("jumping_jacks", "standing", "burpees"), seconds=8.0, rest_s=3.0)
+    acc = teach_live.virtual_motion(plan, RATE, seed=1, wrist="left")
+    steps = plan.workout()
+    assert acc.shape == (round(sum(s.get("seconds", s.get("rest", 0)) for s in steps) * RATE), 3)
+    # movement (the spread of |a| over each second) high exactly in the jumping-jack steps, at their times
+    per_s = np.linalg.norm(acc, axis=1)[: int(acc.shape[0] // RATE * RATE)].reshape(-1, int(RATE)).std(axis=1)
+    t = 0.0
+    for step in steps:
+        length = step.get("seconds", step.get("rest"))
+        inner = per_s[int(t) + 1 : int(t + length) - 1]  # (whole seconds inside the step)
+        if not inner.size:
+            pass
+        elif step.get("activity") in ("jumping_jacks", "burpees"):
+            assert inner.min() > 0.3, (step, inner)
+        else:
+            assert inner.max() < 0.2, (step, inner)
+        t += length
+
+
 @pytest.mark.slow
 def test_teach_live_with_a_virtual_watch_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -259,33 +348,26 @@ def test_teach_live_with_a_virtual_watch_end_to_end(
     pytest.importorskip("ai_edge_litert")
     pytest.importorskip("mujo_edge.training.synth.workout")
     out = tmp_path / "mine.mujo"
-    code = main(
-        [
-            *(
-                "teach",
-                "--bundle",
-                str(DEFAULT_BUNDLE),
-                "--live",
-                "--virtual",
-                "--activities",
-                "squats,jumping_jacks",
-            ),
-            *("--seconds", "6", "--rest", "0.5", "--out", str(out)),
-        ]
-    )
+    teach = ["teach", "--bundle", str(DEFAULT_BUNDLE), "--live", "--virtual", "--out", str(out)]
+    code = main([*teach, "--activities", "jumping_jacks,standing", "--seconds", "6", "--rest", "0.5"])
     said = capsys.readouterr().out
     assert code == 0, said
     words = " ".join(said.split())  # (the console wraps long lines)
-    assert "[2/2] now: jumping_jacks, 10 repetitions, or keep it up for 6 s" in words
+    assert "[2/2] now: standing, 10 repetitions, or keep it up for 6 s" in words
     taught = Bundle.open(out)
-    assert taught.labels == ["squats", "jumping_jacks"]
-    rows = list(csv.reader((tmp_path / "mine.csv").open()))
-    assert [r[2] for r in rows[1:]] == ["squats", "jumping_jacks"]
-    assert (tmp_path / "mine.jsonl").is_file()
+    assert taught.labels == ["jumping_jacks", "standing"]
+    rec, seg = tmp_path / "mine.jsonl", tmp_path / "mine.csv"
+    assert [r[2] for r in list(csv.reader(seg.open()))[1:]] == ["jumping_jacks", "standing"]
+    # the examples are what the virtual wearer did when asked: jumping (|a| spread wide), standing (still)
+    x, names, _ = examples_from_recording(Bundle.open(DEFAULT_BUNDLE), rec, seg)
+    spread = np.linalg.norm(x, axis=2).std(axis=1)
+    jumping = np.array([n == "jumping_jacks" for n in names])
+    assert jumping.any() and (~jumping).any()
+    assert spread[jumping].min() > 0.3 and spread[~jumping].max() < 0.1, (names, spread)
     # the same bundle again from the kept files, without moving again
     again = tmp_path / "again.mujo"
-    args = ["teach", "--bundle", str(DEFAULT_BUNDLE), "--recording", str(tmp_path / "mine.jsonl")]
-    assert main([*args, "--segments", str(tmp_path / "mine.csv"), "--out", str(again)]) == 0
+    args = ["teach", "--bundle", str(DEFAULT_BUNDLE), "--recording", str(rec), "--segments", str(seg)]
+    assert main([*args, "--out", str(again)]) == 0
     assert (
         Bundle.open(again).manifest["head"]["examples_per_label"]
         == taught.manifest["head"]["examples_per_label"]
