@@ -306,14 +306,23 @@ def teach_bundle(
     fewest = min(v for k, v in counts.items() if k not in reject)  # the leave-one-out needs 3 of each
     loo_threshold = head.threshold
     base_thr = bundle.head.threshold
-    if (
-        head.score_kind in ("mahalanobis", "euclidean")
+    base_source = (bundle.manifest.get("head") or {}).get("source")
+    # Same metric as the base bundle's test (its precision, its statistics' space, or cosines to prototypes
+    # of windows), whose threshold was chosen on hundreds of validation windows of many subjects: a few
+    # examples of one session underestimate how far a known window of another may lie from its class mean,
+    # so the looser of the two thresholds is kept. (Not for cosines to label texts, a words bundle's test:
+    # those are no distances to windows.)
+    looser = (
+        fewest >= 3
         and head.threshold is not None
         and base_thr is not None
-    ):
-        # Same metric as the base bundle's test (its precision, or its statistics' space), whose threshold
-        # was chosen on hundreds of validation windows: a few examples underestimate how far a known window
-        # may lie from its class mean, so the looser of the two thresholds is kept.
+        and (
+            head.score_kind in ("mahalanobis", "euclidean")
+            or (head.score_kind == "cosine" and base_source != "label texts")
+        )
+    )
+    if looser:
+        assert head.threshold is not None and base_thr is not None
         head = dataclasses.replace(
             head,
             threshold=float(min(head.threshold, base_thr)),
@@ -333,7 +342,7 @@ def teach_bundle(
         if head.threshold is None
         else {
             "chosen_on": "the looser of leave-one-out over the taught examples and the base bundle's threshold"
-            if fewest >= 3 and head.precision is not None
+            if looser
             else "leave-one-out over the taught examples"
             if fewest >= 3
             else "the base bundle's threshold (fewer than 3 examples of some label)",

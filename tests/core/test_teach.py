@@ -74,6 +74,18 @@ def test_teach_on_the_default_reads_window_statistics_in_bundle_and_pipeline(tmp
     assert b.head.needs_windows and b.head.stats is not None
     assert b.head.weight is not None and b.head.weight.shape == (2, 32 + N_STATS)
     assert b.manifest["head"]["stats"] == base.manifest["head"]["stats"]
+    # its cosine test to prototypes of windows: the looser of the leave-one-out and the base's threshold
+    # (five examples of one session know less of another session's spread than the base's validation did)
+    info = b.manifest["open_set"]
+    assert b.head.score_kind == "cosine" and info["chosen_on"].startswith("the looser of leave-one-out")
+    assert b.open_set_threshold == pytest.approx(
+        min(info["leave_one_out_threshold"], base.open_set_threshold)
+    )
+    # ... but not a words bundle's test, whose cosines are to label texts, not distances to windows
+    words = base.derive(tmp_path / "w.mujo", head=base.head, head_info={"source": "label texts"})
+    w, _ = teach_bundle(words, tmp_path / "tw.mujo", x, ["swing"] * 5 + ["shake"] * 5, ["swing", "shake"])
+    assert w.manifest["open_set"]["chosen_on"] == "leave-one-out over the taught examples"
+    assert w.open_set_threshold == pytest.approx(w.manifest["open_set"]["leave_one_out_threshold"])
     labels = b.classify(np.concatenate([_windows("swing", 10, 5), _windows("shake", 10, 6)]))[0]
     assert labels[:10].count("swing") >= 9 and labels[10:].count("shake") >= 9
     # streamed: 20 s of swing then 20 s of shake, through the pipeline's own windows
