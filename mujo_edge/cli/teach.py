@@ -306,12 +306,14 @@ def teach_bundle(
     fewest = min(v for k, v in counts.items() if k not in reject)  # the leave-one-out needs 3 of each
     loo_threshold = head.threshold
     base_thr = bundle.head.threshold
+    if base_thr is not None and bundle.head.keep_curve is not None:
+        base_thr = bundle.head.at_keep(TAUGHT_BASE_KEEP).threshold  # (its loosest validated point)
     base_source = (bundle.manifest.get("head") or {}).get("source")
     # Same metric as the base bundle's test (its precision, its statistics' space, or cosines to prototypes
-    # of windows), whose threshold was chosen on hundreds of validation windows of many subjects: a few
+    # of windows), whose thresholds were chosen on hundreds of validation windows of many subjects: a few
     # examples of one session underestimate how far a known window of another may lie from its class mean,
-    # so the looser of the two thresholds is kept. (Not for cosines to label texts, a words bundle's test:
-    # those are no distances to windows.)
+    # so the looser of the two thresholds is kept, the base's at TAUGHT_BASE_KEEP of its curve. (Not for
+    # cosines to label texts, a words bundle's test: those are no distances to windows.)
     looser = (
         fewest >= 3
         and head.threshold is not None
@@ -348,12 +350,20 @@ def teach_bundle(
             else "the base bundle's threshold (fewer than 3 examples of some label)",
             "leave_one_out_threshold": None if loo_threshold is None else float(loo_threshold),
             "base_threshold": None if base_thr is None else float(base_thr),
+            "base_keep": TAUGHT_BASE_KEEP if bundle.head.keep_curve is not None else None,
             "metric": "the base bundle's" if head.precision is not None else "cosine",
         },
         name="taught: " + ", ".join(present),
     )
     return taught, {"examples": counts, "embed_s": t1 - t0, "fit_s": t2 - t1}
 
+
+#: Where on the base bundle's keep curve a taught open-set test takes the base threshold it may loosen to:
+#: the loosest point its validation windows support. Chosen on the validation activities of the unknown
+#: corpus (experiments/teach_open_set.py, experiments/2026-12-teach-live.md): one subject's examples make a
+#: tight test for everyone else, and balanced accuracy (known kept, unknown rejected) rose towards this point
+#: in every setting tried.
+TAUGHT_BASE_KEEP = 1.0
 
 #: The flags of a guided recording (``--live``), refused without it.
 LIVE_FLAGS = ("activities", "device", "virtual", "profile", "seconds", "rest", "reps", "record")

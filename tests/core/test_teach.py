@@ -53,8 +53,12 @@ def test_teach_two_new_activities_from_five_examples(tmp_path: Path) -> None:
     lying = np.zeros((10, 100, 3), np.float32)
     lying[:, :, 0] = 1.0  # still, gravity along the forearm: like neither taught activity
     assert b.classify(lying)[0] == ["unknown"] * 10
-    loo, base_thr = b.manifest["open_set"]["leave_one_out_threshold"], base.open_set_threshold
-    assert b.open_set_threshold == pytest.approx(min(loo, base_thr))  # the looser of the two
+    # the looser of the leave-one-out and the base's loosest validated threshold (its curve at keep 1.0)
+    loo, base_thr = b.manifest["open_set"]["leave_one_out_threshold"], base.head.at_keep(1.0).threshold
+    assert base_thr is not None and base_thr < (base.open_set_threshold or 0.0)
+    assert b.open_set_threshold == pytest.approx(min(loo, base_thr))
+    assert b.manifest["open_set"]["base_threshold"] == pytest.approx(base_thr)
+    assert b.manifest["open_set"]["base_keep"] == 1.0
     assert b.file_bytes(b.model().file) == base.file_bytes(base.model().file)  # same student
 
 
@@ -79,7 +83,7 @@ def test_teach_on_the_default_reads_window_statistics_in_bundle_and_pipeline(tmp
     info = b.manifest["open_set"]
     assert b.head.score_kind == "cosine" and info["chosen_on"].startswith("the looser of leave-one-out")
     assert b.open_set_threshold == pytest.approx(
-        min(info["leave_one_out_threshold"], base.open_set_threshold)
+        min(info["leave_one_out_threshold"], base.head.at_keep(1.0).threshold)
     )
     # ... but not a words bundle's test, whose cosines are to label texts, not distances to windows
     words = base.derive(tmp_path / "w.mujo", head=base.head, head_info={"source": "label texts"})
