@@ -306,8 +306,10 @@ def teach_bundle(
     fewest = min(v for k, v in counts.items() if k not in reject)  # the leave-one-out needs 3 of each
     loo_threshold = head.threshold
     base_thr = bundle.head.threshold
+    base_keep = None
     if base_thr is not None and bundle.head.keep_curve is not None:
-        base_thr = bundle.head.at_keep(TAUGHT_BASE_KEEP).threshold  # (its loosest validated point)
+        base_keep = min(TAUGHT_BASE_KEEP, float(bundle.head.keep_curve[-1, 0]))  # (a curve may end before)
+        base_thr = bundle.head.at_keep(base_keep).threshold  # (its loosest validated point)
     base_source = (bundle.manifest.get("head") or {}).get("source")
     # Same metric as the base bundle's test (its precision, its statistics' space, or cosines to prototypes
     # of windows), whose thresholds were chosen on hundreds of validation windows of many subjects: a few
@@ -350,7 +352,7 @@ def teach_bundle(
             else "the base bundle's threshold (fewer than 3 examples of some label)",
             "leave_one_out_threshold": None if loo_threshold is None else float(loo_threshold),
             "base_threshold": None if base_thr is None else float(base_thr),
-            "base_keep": TAUGHT_BASE_KEEP if bundle.head.keep_curve is not None else None,
+            "base_keep": base_keep,
             "metric": "the base bundle's" if head.precision is not None else "cosine",
         },
         name="taught: " + ", ".join(present),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,18 @@ def test_teach_two_new_activities_from_five_examples(tmp_path: Path) -> None:
     assert b.open_set_threshold == pytest.approx(min(loo, base_thr))
     assert b.manifest["open_set"]["base_threshold"] == pytest.approx(base_thr)
     assert b.manifest["open_set"]["base_keep"] == 1.0
+    # a base whose keep curve ends before 1.0 (or has none): its loosest recorded point (or its threshold)
+    short = base.derive(
+        tmp_path / "short.mujo", head=dataclasses.replace(base.head, keep_curve=base.head.keep_curve[:-3])
+    )
+    bs, _ = teach_bundle(short, tmp_path / "ts.mujo", x, names, ["swing", "shake"], method="ncm")
+    top = float(short.head.keep_curve[-1, 0])
+    assert top < 1.0 and bs.manifest["open_set"]["base_keep"] == top
+    assert bs.manifest["open_set"]["base_threshold"] == pytest.approx(short.head.at_keep(top).threshold)
+    none = base.derive(tmp_path / "none.mujo", head=dataclasses.replace(base.head, keep_curve=None))
+    bn, _ = teach_bundle(none, tmp_path / "tn.mujo", x, names, ["swing", "shake"], method="ncm")
+    assert bn.manifest["open_set"]["base_keep"] is None
+    assert bn.manifest["open_set"]["base_threshold"] == pytest.approx(base.open_set_threshold)
     assert b.file_bytes(b.model().file) == base.file_bytes(base.model().file)  # same student
 
 
