@@ -468,8 +468,8 @@ class _Device:
         one = windower.push_one(t_grid, x_grid)  # (the grid's new arrays: owned)
         if one is not None:  # the usual push: one window
             self._ready_one(one[0], one[1], out)
-        else:
-            wins = windower.push(t_grid, x_grid, owned=True)
+        else:  # (push_one declined: push's general cut, which owning the arrays does not change)
+            wins = windower.push(t_grid, x_grid)
             count = len(wins)
             if count == 1:
                 self._ready_one(wins.x, float(wins.t_first_s[0]), out)

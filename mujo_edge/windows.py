@@ -103,12 +103,12 @@ class StreamWindower:
         """How many more grid samples complete the next window."""
         return self._next + self.window - self._n
 
-    def push_one(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+    def push_one(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float, float] | None:
         """:meth:`push` of owned samples (``owned=True``) in its usual case, without the :class:`WindowBatch`:
         when the push completes exactly one window that ends among the new samples, return that window
-        (1, window, 3) and the time of its first sample as a float; for any other push return None, having
-        changed nothing (the caller then takes :meth:`push`). The same window, time and buffer as
-        :meth:`push`."""
+        (1, window, 3) and the times of its first and last samples as floats; for any other push return None,
+        having changed nothing (the caller then takes :meth:`push`, whose general cut gives the same windows).
+        ``push(owned=True)`` cuts its usual case here."""
         m = t_s.size
         buf_t = self._buf_t
         b = buf_t.size
@@ -128,19 +128,24 @@ class StreamWindower:
         else:
             wx = x[s - b : e].copy()
             t_first = float(t_s[s - b])
+        t_last = float(t_s[e - 1])
         if keep >= b:
             self._buf_x, self._buf_t = x[keep - b :], t_s[keep - b :]
         else:
             self._buf_x = np.concatenate((self._buf_x[keep:], x))
             self._buf_t = np.concatenate((buf_t[keep:], t_s))
-        return wx[None], t_first
+        return wx[None], t_first, t_last
 
     def push(self, t_s: np.ndarray, x: np.ndarray, owned: bool = False) -> WindowBatch:
         """Append grid samples ``t_s`` (m,), ``x`` (m, 3) g of the current run; return the completed windows.
 
         ``owned``: ``t_s`` (float64) and ``x`` (float32) are handed over (the caller never writes them again),
         so the buffer may keep views of them; a push that completes one window ending in them (the usual
-        one) then cuts it with one concatenation and keeps the rest without copying."""
+        one) then cuts it with one concatenation and keeps the rest without copying (:meth:`push_one`)."""
+        if owned:
+            one = self.push_one(t_s, x)
+            if one is not None:
+                return WindowBatch(one[0], np.array((one[1],)), np.array((one[2],)))
         m = t_s.size
         buf_t = self._buf_t
         b = buf_t.size
@@ -156,21 +161,6 @@ class StreamWindower:
         s = nxt - base
         new_next = self._next = nxt + count * self.hop
         keep = new_next - base  # keep samples from the next start on
-        if owned and count == 1 and s + window > b:
-            e = s + window - b  # the window's samples among the new ones
-            if s < b:
-                wx = np.concatenate((self._buf_x[s:], x[:e]))
-                t_first = buf_t[s]
-            else:
-                wx = x[s - b : e].copy()
-                t_first = t_s[s - b]
-            out = WindowBatch(wx[None], np.array((t_first,)), np.array((t_s[e - 1],)))
-            if keep >= b:
-                self._buf_x, self._buf_t = x[keep - b :], t_s[keep - b :]
-            else:
-                self._buf_x = np.concatenate((self._buf_x[keep:], x))
-                self._buf_t = np.concatenate((buf_t[keep:], t_s))
-            return out
         bx = np.concatenate((self._buf_x, x))
         bt = np.concatenate((buf_t, t_s))
         if count == 1:  # one window, cut by slicing (a copy: the buffer keeps a view of bx)

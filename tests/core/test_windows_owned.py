@@ -53,9 +53,10 @@ def test_push_one_gives_the_one_window_of_push_or_declines_untouched(window: int
             assert np.array_equal(got.x, want.x) and np.array_equal(got.t_first_s, want.t_first_s)
         else:
             taken += 1
-            wx, t_first = one
+            wx, t_first, t_last = one
             assert len(want) == 1 and wx.dtype == want.x.dtype and np.array_equal(wx, want.x)
             assert type(t_first) is float and t_first == want.t_first_s[0]
+            assert type(t_last) is float and t_last == want.t_last_s[0]
             wx[:] = 0.0  # a consumer writing its window changes nothing the windower keeps
         i += m
         assert (b._n, b._next) == (a._n, a._next)
