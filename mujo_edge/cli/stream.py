@@ -213,10 +213,7 @@ async def _virtual_connector(
     from mujo_edge.cli._console import console
     from mujo_edge.firmware_bridge.profiles import get_profile
 
-    try:
-        from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
-    except ImportError as e:
-        raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
+    VirtualWatch, virtual_watches = virtual_watch_api()
     steps = parse_script(args.script) if args.script else default_script(bundle.labels)
     watches = []
     source = ""
@@ -241,6 +238,16 @@ async def _virtual_connector(
     # Without --duration the run ends when the watches have played the workout (see _stream_async); this is
     # only a safety net should a watch never connect.
     return connector, duration if duration is not None else seconds + VIRTUAL_TIMEOUT_S, watches
+
+
+def virtual_watch_api() -> tuple[Any, Any]:
+    """``(VirtualWatch, virtual_watches)`` of the bumble virtual watches (``--virtual``);
+    MissingDependencyError names the extra to install when bumble is missing."""
+    try:
+        from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
+    except ImportError as e:
+        raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
+    return VirtualWatch, virtual_watches
 
 
 def virtual_faults(args: argparse.Namespace, workout_s: float, seed: int) -> Any:

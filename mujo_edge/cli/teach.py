@@ -271,11 +271,9 @@ def teach_bundle(
     reject: list[str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit the head on the examples and write the new bundle; returns it and a report (counts, seconds)."""
-    from mujo_edge.constants import UNKNOWN_LABEL
     from mujo_edge.heads import fit_head, looser_curve, taught_open_set
 
-    if UNKNOWN_LABEL in labels:
-        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
+    refuse_unknown_label(labels)  # (every label named, with examples or not)
     present = [lab for lab in labels if lab in set(names)]
     reject = list(reject or [])
     check_taught_labels(present, reject, per_class)
@@ -379,12 +377,17 @@ def _live_defaults(args: argparse.Namespace) -> argparse.Namespace:
     )
 
 
-def check_taught_labels(labels: list[str], reject: list[str] | None, per_class: int | None) -> None:
-    """What :func:`teach_bundle` refuses in its labels and settings (DataError/ConfigError say what to do)."""
+def refuse_unknown_label(labels: list[str]) -> None:
+    """DataError when an activity is named like the open-set answer."""
     from mujo_edge.constants import UNKNOWN_LABEL
 
     if UNKNOWN_LABEL in labels:
         raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
+
+
+def check_taught_labels(labels: list[str], reject: list[str] | None, per_class: int | None) -> None:
+    """What :func:`teach_bundle` refuses in its labels and settings (DataError/ConfigError say what to do)."""
+    refuse_unknown_label(labels)
     missing = [r for r in reject or [] if r not in labels]
     if missing:
         raise DataError(f"--reject-labels {missing}: not among the taught labels {labels}")

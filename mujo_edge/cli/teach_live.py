@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.errors import ConfigError, DeviceError, MissingDependencyError, MujoError
+from mujo_edge.errors import ConfigError, DataError, DeviceError, MissingDependencyError, MujoError
 
 #: Seconds after each "now" prompt that are not taken as examples: the user starts moving.
 SETTLE_S = 2.0
@@ -184,8 +184,6 @@ def write_segments(path: Path, segments: list[tuple[float, float, str]]) -> None
 def live_paths(out: Path, record: Path | None) -> tuple[Path, Path]:
     """The recording and segments files of a guided run: ``--record`` or OUT's name with .jsonl, and the
     recording's name with .csv. Existing files are refused (a recording is never overwritten)."""
-    from mujo_edge.errors import DataError
-
     rec = record if record is not None else out.with_suffix(".jsonl")
     seg = rec.with_suffix(".csv")
     if seg == rec:
@@ -298,12 +296,10 @@ def virtual_motion(plan: GuidedPlan, rate_hz: float, seed: int, wrist: str) -> A
 @contextlib.asynccontextmanager
 async def _virtual(plan: GuidedPlan, profile_name: str, wrist: str, seed: int) -> Any:
     """A virtual watch on an in-process bumble link whose wearer follows ``plan``."""
+    from mujo_edge.cli.stream import virtual_watch_api
     from mujo_edge.firmware_bridge.profiles import get_profile
 
-    try:
-        from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
-    except ImportError as e:
-        raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
+    VirtualWatch, virtual_watches = virtual_watch_api()
     rate = get_profile(profile_name).rate_hz
     watch = VirtualWatch(
         profile_name, virtual_motion(plan, rate, seed, wrist), rate, name="mujo-virtual-1", loop=False
