@@ -26,6 +26,10 @@ Rows (results recorded in docs/benchmarks.md):
 ``--warmup`` prints instead where a gateway's first minute costs more: N devices fed as arrays, each tick
 timed alone, summed per phase (the start, the first window, the young clocks' refits, after the minute).
 
+The process's C allocator is set as ``mujo-edge stream`` sets it (``mujo_edge.gateway.keep_heap``: on glibc
+the per-tick arrays stay in the heap instead of page-faulting in from the kernel); ``--system-allocator``
+leaves it as the process started it.
+
 Times are medians (rows 1-2) or best of repeats (rows 3-4) of CPU time (``time.process_time``) unless the row
 says wall time. Rows 3-5 make their traffic up front and keep it out of the garbage collector's full
 collections while they time the pipeline (:func:`traffic_frozen`).
@@ -49,6 +53,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 
 from mujo_edge.calibration import PitCalibration
+from mujo_edge.gateway import keep_heap
 from mujo_edge.grid import StreamGrid
 from mujo_edge.pipeline import Pipeline
 from mujo_edge.samples import SampleBatch
@@ -462,6 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     ap.add_argument("--runners-only", action="store_true", help="rows 1 and 2 alone (the runners)")
     ap.add_argument(
+        "--system-allocator",
+        action="store_true",
+        help="leave the C allocator as the process starts it (by default it is set as `mujo-edge stream` sets "
+        "it: mujo_edge.gateway.keep_heap)",
+    )
+    ap.add_argument(
         "--warmup",
         action="store_true",
         help="only the first minute of --devices devices fed as arrays, tick by tick, summed per phase",
@@ -472,9 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     con = Console()
+    allocator = "left as the process started it" if args.system_allocator else keep_heap()
     con.print(
         f"mujo-edge gateway benchmark: {platform.machine()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores (one used), numpy {np.__version__}"
+        f"{os.cpu_count()} cores (one used), numpy {np.__version__}; allocator: {allocator}"
     )
     if args.warmup:
         devices = 100 if quick else args.devices

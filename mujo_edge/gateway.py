@@ -65,6 +65,56 @@ def make_pipeline(
     )
 
 
+#: glibc's mallopt parameters and the values a gateway process sets (bytes): arrays up to 4 MB come from the
+#: heap, and the heap keeps up to 64 MB of free top instead of returning it to the kernel at every tick.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+GATEWAY_MMAP_THRESHOLD = 4 * 1024 * 1024
+GATEWAY_TRIM_THRESHOLD = 64 * 1024 * 1024
+#: The environment variables through which glibc's own settings win over :func:`keep_heap`.
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def keep_heap(environ: Mapping[str, str] | None = None) -> str:
+    """Set a gateway process's allocator so many devices' per-tick arrays stay in the heap; returns what it did.
+
+    On glibc the allocator serves arrays above its mmap threshold (128 KB at start, raised only as such
+    blocks are freed) straight from the kernel and returns the heap's free top once it exceeds twice that.
+    A gateway's tick of 1,000 devices is about 156 KB of samples, right on that line, so a new process
+    page-faults through its first minutes: about 220,000 minor faults and 25 % more time per window in the
+    first pass of ``benchmarks/bench_gateway.py``'s 1,000 devices (docs/runtime.md "A gateway process on
+    glibc"). This fixes both thresholds (4 MB, 64 MB) with ``mallopt``, as the ``MALLOC_MMAP_THRESHOLD_``
+    and ``MALLOC_TRIM_THRESHOLD_`` environment variables would before the process starts. The process then
+    keeps up to 64 MB of freed memory instead of returning it.
+
+    ``mujo-edge stream`` and ``replay`` call it; a program that runs its own gateway around
+    :class:`~mujo_edge.pipeline.Pipeline` may. It does nothing (and says why) where the C library is not
+    glibc, or when either environment variable is set, so a deployment's own setting wins: set
+    ``MALLOC_TRIM_THRESHOLD_=131072`` to keep glibc's default behaviour instead.
+    """
+    import os
+    import platform
+
+    env = os.environ if environ is None else environ
+    set_by_env = [k for k in MALLOC_ENV if k in env]
+    if set_by_env:
+        return f"left to the environment ({', '.join(set_by_env)})"
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return "not glibc: left as it is"
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return "glibc without mallopt: left as it is"
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, GATEWAY_MMAP_THRESHOLD) == 1
+    ok = mallopt(_M_TRIM_THRESHOLD, GATEWAY_TRIM_THRESHOLD) == 1 and ok
+    if not ok:
+        return "glibc refused mallopt: left as it is"
+    mb = 1 << 20
+    return f"glibc: mmap threshold {GATEWAY_MMAP_THRESHOLD // mb} MB, trim threshold {GATEWAY_TRIM_THRESHOLD // mb} MB"
+
+
 @dataclass
 class DeviceSpec:
     """One device to stream: what to look for, which profile decodes it, its stream name."""

@@ -27,6 +27,7 @@ from mujo_edge.errors import BundleError, ConfigError, DataError, MissingDepende
 from mujo_edge.gateway import (
     RECORDING_META_KEY,
     DeviceSpec,
+    keep_heap,
     make_pipeline,
     recorded_settings,
     recording_path,
@@ -95,6 +96,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     specs = _device_specs(args)
     bundle = open_bundle(args.bundle)
+    log.debug("allocator: %s", keep_heap())
     wrists = {s.name: s.wrist for s in specs}
     pipeline = make_pipeline(
         bundle,
@@ -305,6 +307,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"the recording's header names open_set_keep {keep!r}, not a fraction; give --open-set-keep F"
         )
     pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False, wrist=wrist, open_set_keep=keep)
+    log.debug("allocator: %s", keep_heap())
     events = replay_events(paths, pipeline)
     if args.events:
         with EventWriter(args.events) as w:

@@ -71,8 +71,15 @@ def replay_radio(monkeypatch: pytest.MonkeyPatch) -> dict:
 
 
 def test_stream_records_and_replay_gives_the_same_events(
-    tmp_path: Path, fake_bundle: Path, replay_radio: dict, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    fake_bundle: Path,
+    replay_radio: dict,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # both gateway commands set the allocator (tests/core/test_gateway_allocator.py)
+    allocator: list[str] = []
+    monkeypatch.setattr(stream_cli, "keep_heap", lambda: allocator.append("set") or "set")
     ev, raw = tmp_path / "events.jsonl", tmp_path / "raw.jsonl"
     code = main(
         [
@@ -81,6 +88,7 @@ def test_stream_records_and_replay_gives_the_same_events(
         ]
     )
     assert code == 0
+    assert allocator == ["set"]
     assert replay_radio["connector"].finished.is_set()
     live = ev.read_text().splitlines()
     assert len(live) > 40
@@ -104,6 +112,7 @@ def test_stream_records_and_replay_gives_the_same_events(
 
     again = tmp_path / "again.jsonl"
     assert main(["replay", str(raw), "--events", str(again)]) == 0  # smoothing 2 read from the recording
+    assert allocator == ["set", "set"]
     assert again.read_text().splitlines() == live
     assert main(["replay", str(raw), "--events", str(tmp_path / "s1.jsonl"), "--smooth", "1"]) == 0
     assert (tmp_path / "s1.jsonl").read_text().splitlines() != live  # the override is honoured
