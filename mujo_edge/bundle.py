@@ -174,10 +174,10 @@ def npy_bytes(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_bundle_zip(out: str | Path, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Bundle:
+def write_unchecked_bundle_zip(out: str | Path, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Path:
     """Write ``manifest`` (its ``files`` table and ``content_hash`` filled in here) and ``files`` as a
-    ``.mujo`` zip at ``out``, atomically (a temporary name, then rename), and return it re-opened with
-    :meth:`Bundle.open`, so a returned bundle is known to load. Raises BundleError when it does not."""
+    ``.mujo`` zip at ``out`` without checking that it loads; returns ``out``. For tests and tools that make
+    damaged bundles on purpose; everything else uses :func:`write_bundle_zip`."""
     out = Path(out)
     manifest = dict(manifest)
     manifest["files"] = {k: {"sha256": sha256_bytes(v), "bytes": len(v)} for k, v in files.items()}
@@ -185,12 +185,35 @@ def write_bundle_zip(out: str | Path, manifest: dict[str, Any], files: Mapping[s
     manifest.pop("signature", None)
     manifest["content_hash"] = manifest_content_hash(manifest)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         for k, v in files.items():
             zf.writestr(k, v)
-    tmp.replace(out)
+    return out
+
+
+def write_bundle_zip(out: str | Path, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Bundle:
+    """Write ``manifest`` (its ``files`` table and ``content_hash`` filled in here) and ``files`` as a
+    ``.mujo`` zip at ``out``, atomically (a temporary name, then rename), and return it re-opened with
+    :meth:`Bundle.open`, so a returned bundle is known to load.
+
+    The zip is opened and verified under its temporary name before it takes ``out``'s place: a bundle that
+    would not load raises BundleError and leaves ``out`` as it was (an earlier bundle there stays usable).
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise BundleError(f"{out} is a folder; give the bundle a file name (e.g. {out / 'model.mujo'})")
+    tmp = write_unchecked_bundle_zip(out.with_name(out.name + ".tmp"), manifest, files)
+    try:
+        Bundle.open(tmp)
+        tmp.replace(out)
+    except BundleError as e:
+        tmp.unlink(missing_ok=True)
+        kept = "the bundle already there is unchanged" if out.exists() else "nothing was written"
+        raise BundleError(f"the bundle made for {out} does not load, so {kept}: {e}") from e
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     return Bundle.open(out)
 
 
@@ -849,10 +872,12 @@ def _validate(manifest: dict[str, Any], files: Mapping[str, bytes], p: Path) -> 
                 )
         if len({t.position for t in entry.outputs}) != len(entry.outputs):
             raise BundleError(f"{p}: model {entry.file} names one output position twice. {_REGENERATE}")
-        if not entry.inputs or sorted(entry.inputs[0].shape) != sorted((1, 3, w)):
+        want_in = window_shape(entry.input_layout, w, 1)
+        if not entry.inputs or tuple(entry.inputs[0].shape) != want_in:
             raise BundleError(
                 f"{p}: model {entry.file} takes {entry.inputs[0].shape if entry.inputs else 'no input'}, "
-                f"but the bundle's window is {w} samples of 3 axes. {_REGENERATE}"
+                f"but the bundle's window is {w} samples of 3 axes, {want_in} in its input_layout "
+                f"{entry.input_layout}. {_REGENERATE}"
             )
         logits = entry.output("logits")
         if logits is None:
@@ -1003,7 +1028,7 @@ def _validate_batch(
         raw.get("size", n) != n
         or not 2 <= n <= MAX_BATCH
         or len(b.inputs) != 1
-        or sorted(b.inputs[0].shape[1:]) != sorted((3, w))
+        or tuple(b.inputs[0].shape) != window_shape(entry.input_layout, w, n)
     ):
         raise BundleError(
             f"{what} takes {b.inputs[0].shape if b.inputs else 'no input'}; expected a batch of 2 to "
@@ -1020,6 +1045,12 @@ def _validate_batch(
 def _embed_dim(models: list[ModelEntry]) -> int | None:
     emb = models[0].output("embedding")
     return None if emb is None else int(emb.shape[-1])
+
+
+def window_shape(layout: str, window: int, batch: int) -> tuple[int, int, int]:
+    """A model's input shape for ``batch`` windows in its ``input_layout``: BWC (batch, samples, axes), the
+    window as the pipeline holds it, or BCW (batch, axes, samples)."""
+    return (batch, window, 3) if layout == "BWC" else (batch, 3, window)
 
 
 def _model_entry(m: Mapping[str, Any], p: Path) -> ModelEntry:

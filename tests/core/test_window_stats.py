@@ -204,5 +204,12 @@ def test_bundle_keeps_the_statistics_and_refuses_damaged_ones(tmp_path) -> None:
     m = json.loads(json.dumps(again.manifest))
     m["head"]["stats"]["std"] = "wide"
     files = {n: again.file_bytes(n) for n in m["files"]}
-    with pytest.raises(BundleError, match="head stats"):
+    with pytest.raises(BundleError, match="head stats") as e:
         write_bundle_zip(tmp_path / "bad.mujo", m, files)
+    assert "nothing was written" in str(e.value) and not list(tmp_path.glob("bad.mujo*"))
+    # ... and one written over a working bundle leaves that bundle as it was
+    before = out.path.read_bytes()
+    with pytest.raises(BundleError, match="the bundle already there is unchanged"):
+        write_bundle_zip(out.path, m, files)
+    assert out.path.read_bytes() == before and Bundle.open(out.path).head.stats is not None
+    assert not list(tmp_path.glob("stats.mujo.tmp"))
