@@ -630,8 +630,18 @@ def text_label_vectors(
     phrasings through the frozen sentence encoder and the pretraining run's text encoder + projection
     (:func:`teacher_label_embeddings`), then into the student's embedding space with its map W. The dot
     with a unit student embedding is the cosine to the label text in the joint space (module doc)."""
+    from mujo_edge.training.assets import resolve_pretrained
     from mujo_edge.training.checkpoint import load_pretrained
 
     labels = list(label_texts)
-    t = teacher_label_embeddings(load_pretrained(pretrained_run), labels, label_texts)
-    return student_label_embeddings(t, load_joint_map(student_dir))
+    joint_map = load_joint_map(student_dir)  # (checked first: it is the quicker of the two to find wrong)
+    run = resolve_pretrained(pretrained_run)
+    t = teacher_label_embeddings(load_pretrained(run), labels, label_texts)
+    joint_dim = int(joint_map.weight.shape[0])
+    if t.shape[1] != joint_dim:
+        raise ArtifactError(
+            f"--pretrained {pretrained_run} embeds text in a {t.shape[1]}-d joint space, but the student in "
+            f"{student_dir} was distilled from a {joint_dim}-d one; give the pretraining run its teacher was "
+            "fine-tuned from (the teacher's manifest.json names it under 'pretrained')"
+        )
+    return student_label_embeddings(t, joint_map)

@@ -558,7 +558,11 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
             text = Path(args.labels_file).read_text(encoding="utf-8")
         except OSError as e:
             raise DataError(f"cannot read --labels-file {args.labels_file}: {e}") from e
-        if text.lstrip().startswith("{"):
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"--labels-file {args.labels_file} is not UTF-8 text ({e}); save it as UTF-8"
+            ) from e
+        if text.lstrip().startswith(("{", "[")):
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
@@ -566,9 +570,14 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
             if not isinstance(obj, dict) or not all(
                 isinstance(v, list) and all(isinstance(x, str) for x in v) for v in obj.values()
             ):
-                raise DataError(f"{args.labels_file}: expected a JSON object label -> [phrases]")
+                raise DataError(
+                    f"{args.labels_file}: expected a JSON object label -> [phrases], e.g. "
+                    f'{{"walking": ["walking", "a person walking"]}}, got a JSON {type(obj).__name__}'
+                )
             for k, v in obj.items():
-                out.setdefault(str(k).strip(), []).extend(x for x in v if x.strip())
+                if not k.strip():
+                    raise DataError(f"{args.labels_file}: a label with no name ({k!r}); name it or remove it")
+                out.setdefault(k.strip(), []).extend(x for x in v if x.strip())
         else:
             for i, line in enumerate(text.splitlines(), 1):
                 line = line.split("#", 1)[0].strip()
@@ -587,10 +596,18 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
         return None
     if len(out) < 2:
         raise ConfigError(f"a bundle from words needs at least two labels, got {list(out)}")
-    if UNKNOWN_LABEL in out:
-        raise ConfigError(
-            f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
-        )
+    folded: dict[str, str] = {}
+    for name in out:
+        if name.casefold() == UNKNOWN_LABEL:
+            raise ConfigError(
+                f"{name!r}: {UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
+            )
+        twin = folded.setdefault(name.casefold(), name)
+        if twin != name:
+            raise ConfigError(
+                f"labels {twin!r} and {name!r} differ only in case, which events cannot tell apart; "
+                "give one of them, with both phrasings (--labels-file 'label: phrase; phrase')"
+            )
     if args.pretrained is None:
         raise ConfigError("--labels needs --pretrained RUN: its text encoder embeds the label texts")
     return out

@@ -42,6 +42,8 @@ def test_labels_and_labels_file_merge_phrasings(tmp_path: Path) -> None:
         ({"labels": "walking"}, ConfigError, "at least two labels"),
         ({"labels": " , "}, ConfigError, "named no label"),
         ({"labels": "walking, unknown"}, ConfigError, "'unknown' is the open-set answer"),
+        ({"labels": "walking, Unknown"}, ConfigError, "'Unknown': 'unknown' is the open-set answer"),
+        ({"labels": "walking, Walking, cycling"}, ConfigError, "'walking' and 'Walking' differ only in case"),
         ({"labels": "walking, cycling", "pretrained": None}, ConfigError, "needs --pretrained"),
         ({"labels_file": Path("no/such/file.txt")}, DataError, "cannot read --labels-file"),
     ],
@@ -49,3 +51,19 @@ def test_labels_and_labels_file_merge_phrasings(tmp_path: Path) -> None:
 def test_bad_labels_are_refused(kw, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         _label_texts(_args(**kw))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"": ["x"], "cycling": ["bike"]}', "a label with no name"),
+        (b'{"  ": ["x"], "cycling": ["bike"]}', "a label with no name"),
+        (b'["walking", "cycling"]', "expected a JSON object label -> \\[phrases\\].*got a JSON list"),
+        (b"\xff\xfewalking\n", "is not UTF-8 text"),
+    ],
+)
+def test_bad_labels_files_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    f = tmp_path / "labels.txt"
+    f.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        _label_texts(_args(labels_file=f))

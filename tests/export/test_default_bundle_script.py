@@ -34,7 +34,9 @@ KNOWN = [
 HELD_OUT = ["boxing", "typing"]
 
 
-def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
+def test_script_builds_a_general_bundle_with_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus, run = tmp_path / "corpus", tmp_path / "pretrain"
     make_tiny_dataset(
         corpus,
@@ -107,6 +109,15 @@ def test_script_builds_a_general_bundle_with_unknown(tmp_path: Path) -> None:
         assert bundle.head.at_keep(0.95).threshold == bundle.open_set_threshold
         assert (bundle.head.at_keep(0.8).threshold or 0.0) >= (bundle.open_set_threshold or 0.0)
     assert w.file_bytes(w.model().file) == b.file_bytes(b.model().file)
+    # the shipped foundation (`--pretrained default`, resolved) is not this student's joint space: refused
+    # with what to give instead, and the words bundle already written stays as it was
+    before = words.read_bytes()
+    argv[argv.index("--pretrained") + 1] = "default"
+    capsys.readouterr()
+    assert main(argv) == 2
+    said = capsys.readouterr()
+    assert "was distilled from a" in said.out + said.err and "joint space" in said.out + said.err
+    assert words.read_bytes() == before
 
     # the open-set test with several cosine prototypes per label (same verified model)
     multi = tmp_path / "multi.mujo"
