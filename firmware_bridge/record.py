@@ -226,8 +226,16 @@ def read_header(path: str | Path) -> RecordingHeader:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"recording {path} does not exist; expected a file written by the Recorder.")
-    with open(path, encoding="utf-8") as f:
-        return _parse_header(path, f.readline())
+    with open(path, "rb") as f:
+        first = f.readline()
+    try:
+        line = first.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path} is not a recording: its first line is not UTF-8 text ({err}); expected a file written by "
+            "`mujo-edge stream --record`"
+        ) from err
+    return _parse_header(path, line)
 
 
 def read_recording(path: str | Path) -> Iterator[Record]:
@@ -238,10 +246,11 @@ def read_recording(path: str | Path) -> Iterator[Record]:
     """
     path = Path(path)
     read_header(path)
-    with open(path, encoding="utf-8") as f:
+    # (bytes: a line that is not UTF-8 is a corrupt line like any other, json.loads decodes the rest)
+    with open(path, "rb") as f:
         f.readline()
         line_no = 1
-        previous: tuple[int, str] | None = None
+        previous: tuple[int, bytes] | None = None
         for line in f:
             line_no += 1
             if previous is not None:
@@ -261,18 +270,22 @@ def read_recording(path: str | Path) -> Iterator[Record]:
                 )
 
 
-def _record_or_raise(path: Path, line_no: int, line: str) -> Record:
+def _record_or_raise(path: Path, line_no: int, line: bytes) -> Record:
     try:
         return _parse_record(json.loads(line))
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(
-            f"{path}: line {line_no} is not a valid record ({err}): {line[:80]!r}. The file is corrupt beyond a "
+            f"{path}: line {line_no} is not a valid record ({err}): {line[:80].decode('utf-8', 'replace')!r}. "
+            "The file is corrupt beyond a "
             "truncated last line; cut it at that line to keep what comes before."
         ) from err
 
 
 def replay_batches(
-    path: str | Path, profile: DeviceProfile | None = None, device: str | None = None
+    path: str | Path,
+    profile: DeviceProfile | None = None,
+    device: str | None = None,
+    decode_errors: dict[str, int] | None = None,
 ) -> Iterator[SampleBatch | StreamStatus]:
     """Decode a recording again: sample batches and connection events, in recorded order.
 
@@ -280,9 +293,13 @@ def replay_batches(
         path: The recording.
         profile: Decoder to use; default: a new one of the header's profile name (``get_profile``).
         device: Stream name for the batches; default: the header's.
+        decode_errors: When given, ``decode_errors[device]`` is kept at the number of packets skipped so far
+            (what a live session counts in ``stats.decode_errors``).
 
-    Packets that do not decode are skipped with a warning (counted in ``profile``-independent logs), exactly
-    as the live session does. The profile is reset at every ``connected`` / ``reconnected`` event.
+    Packets that do not decode are skipped with a warning and counted, exactly as the live session does. The
+    profile is reset at every ``connected`` / ``reconnected`` event and given the config recorded with it; a
+    config the profile refuses raises DataError naming the line's time, after everything before it. A
+    recording none of whose notifications decode (a header naming another profile) says so in a warning.
     """
     from mujo_edge.firmware_bridge.profiles import get_profile
 
@@ -292,23 +309,44 @@ def replay_batches(
     name = device if device is not None else header.device
     profile.device = name
     profile.reset()
-    bad = 0
+    bad = notifications = decoded = 0
     for record in read_recording(path):
         if isinstance(record, StatusRecord):
             if record.kind in ("connected", "reconnected"):
                 profile.reset()
                 if record.config:
-                    profile.apply_config(record.config)
+                    try:
+                        profile.apply_config(record.config)
+                    except (ProtocolError, DataError) as err:
+                        raise DataError(
+                            f"{path}: the {record.kind!r} record at t={record.t_recv_s:.3f} s holds a config the "
+                            f"{header.profile!r} decoder refuses ({err}); correct that line's \"config\" (or "
+                            "cut the file there: everything before it replays)"
+                        ) from err
             yield StreamStatus(name, record.t_recv_s, record.kind, record.detail)
             continue
+        notifications += 1
         try:
-            yield from profile.decode(record.char_uuid, record.t_recv_s, record.payload)
+            batches = profile.decode(record.char_uuid, record.t_recv_s, record.payload)
         except ProtocolError as err:
+            batches = []
             bad += 1
+            if decode_errors is not None:
+                decode_errors[name] = bad
             log.warning(
                 "%s: skipped a bad packet at t=%.3f s (%d so far): %s", path, record.t_recv_s, bad, err
             )
+        decoded += len(batches)
+        yield from batches
         profile.take_events()
+    if notifications and not decoded:
+        log.warning(
+            "%s: none of its %d notifications holds samples for the %r profile its header names; was it "
+            "recorded with another profile? Its header's \"profile\" decides how it is decoded",
+            path,
+            notifications,
+            header.profile,
+        )
 
 
 # ============================================================================================ replay transport

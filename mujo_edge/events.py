@@ -29,12 +29,15 @@ the same lines as the live run; processing latency goes to the pipeline's stats 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from mujo_edge.errors import DataError
+
+log = logging.getLogger(__name__)
 
 #: Required fields of an event line and their JSON types.
 EVENT_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -180,14 +183,22 @@ def new_event(
 
 class EventWriter:
     """Appends events to a JSON-lines file (or an open text ``stream``), flushing after every write so a
-    crash loses none."""
+    crash loses none.
+
+    A file that already holds something must be an events file (its first line an event): anything else, a
+    recording given as ``--events`` by mistake above all, raises DataError untouched. A last line cut by a
+    crash is dropped (with a warning) before the first new event, so the file stays readable.
+    """
 
     def __init__(self, path: str | Path | None = None, stream: IO[str] | None = None) -> None:
         if (path is None) == (stream is None):
             raise ValueError("give exactly one of path or stream")
         self.path = Path(path) if path is not None else None
         if self.path is not None:
+            if self.path.is_dir():
+                raise DataError(f"--events {self.path} is a folder; give a file name for the events")
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _check_appendable(self.path)
             self._f: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
             self._own = True
         else:
@@ -213,6 +224,41 @@ class EventWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_appendable(path: Path) -> None:
+    """EventWriter's check of an existing file (see its doc); cuts a crash-cut last line."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        first = f.readline()
+        if not first.endswith(b"\n"):  # one line, cut: the crash came during the first event
+            log.warning("%s: its only line was cut (a crash mid-write); dropped before appending", path)
+            f.truncate(0)
+            return
+        try:
+            obj = json.loads(first)
+            ActivityEvent.from_dict(obj)
+        except (ValueError, DataError) as e:
+            what = f"a {obj['format']} file" if isinstance(obj, dict) and "format" in obj else "no event"
+            raise DataError(
+                f"{path} is not an events file (its first line is {what}: {e}); events are appended to a file "
+                "that holds events or to a new one: give another path"
+            ) from e
+        f.seek(0, 2)
+        end = f.tell()
+        f.seek(max(0, end - 65536))
+        tail = f.read()
+        if tail.endswith(b"\n"):
+            return
+        cut = tail.rfind(b"\n")
+        keep = end - len(tail) + cut + 1 if cut >= 0 else 0
+        log.warning(
+            "%s: its last line was cut (%d bytes, a crash mid-write); dropped before appending new events",
+            path,
+            end - keep,
+        )
+        f.truncate(keep)
 
 
 def read_events(path: str | Path) -> list[ActivityEvent]:

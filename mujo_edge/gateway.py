@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mujo_edge.errors import MujoError
+from mujo_edge.errors import DataError, MujoError
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle
@@ -218,28 +218,84 @@ async def run_sessions(
         raise error
 
 
-def replay_items(paths: Sequence[str | Path]) -> Iterator[SampleBatch | StreamStatus]:
-    """The batches and statuses of one or many recordings, merged in receive order."""
+def replay_items(
+    paths: Sequence[str | Path], decode_errors: dict[str, int] | None = None
+) -> Iterator[SampleBatch | StreamStatus]:
+    """The batches and statuses of one or many recordings, merged in receive order; ``decode_errors``: kept
+    at each device's count of skipped packets (:func:`~mujo_edge.firmware_bridge.record.replay_batches`)."""
     from mujo_edge.firmware_bridge.record import replay_batches
 
-    streams = [replay_batches(p) for p in paths]
+    streams = [replay_batches(p, decode_errors=decode_errors) for p in paths]
     if len(streams) == 1:
         yield from streams[0]
     else:
         yield from heapq.merge(*streams, key=lambda it: it.t_recv_s)
 
 
-def replay_events(paths: Sequence[str | Path], pipeline: Pipeline, chunk: int = 256) -> list[ActivityEvent]:
-    """Every event a replay of ``paths`` yields (fed ``chunk`` items at a time)."""
+def replay_events(
+    paths: Sequence[str | Path],
+    pipeline: Pipeline,
+    chunk: int = 256,
+    on_events: Callable[[list[ActivityEvent]], None] | None = None,
+) -> list[ActivityEvent]:
+    """Every event a replay of ``paths`` yields (fed ``chunk`` items at a time), each chunk's also handed to
+    ``on_events`` as it comes. A replay that stops at a corrupt line (MujoError) first feeds and closes what
+    came before it, so ``on_events`` has had every event of those samples when the error is raised.
+    Skipped packets are counted in the pipeline's stats as a live session's are."""
     events: list[ActivityEvent] = []
+    errors: dict[str, int] = {}
+
+    def feed(items: list[Any], closing: bool = False) -> None:
+        new = pipeline.feed_many(items)
+        for name, n in errors.items():
+            pipeline.note_decode_errors(name, n)
+        if closing:
+            new += pipeline.close()
+        events.extend(new)
+        if on_events is not None and new:
+            on_events(new)
+
     buf: list[Any] = []
-    for it in replay_items(paths):
-        buf.append(it)
-        if len(buf) >= chunk:
-            events += pipeline.feed_many(buf)
-            buf = []
-    events += pipeline.feed_many(buf)
-    return events + pipeline.close()
+    try:
+        for it in replay_items(paths, errors):
+            buf.append(it)
+            if len(buf) >= chunk:
+                feed(buf)
+                buf = []
+    except MujoError:  # a corrupt line: what came before it still gives its events, then the error
+        feed(buf, closing=True)
+        raise
+    feed(buf, closing=True)
+    return events
+
+
+def recorded_wrist(paths: Sequence[str | Path]) -> dict[str, str]:
+    """The wrist each recording's live run mirrored (``stream --wrist``, stored in its header), as
+    {device: "left" | "right"} for :class:`~mujo_edge.pipeline.Pipeline`; ``"right"`` (no mirroring) for a
+    recording made before the setting existed. DataError for a header naming anything else; a header whose
+    wrists leave out its own device is replayed unmirrored with a warning."""
+    from mujo_edge.firmware_bridge.record import read_header
+
+    out: dict[str, str] = {}
+    for p in paths:
+        header = read_header(p)
+        meta = header.meta.get(RECORDING_META_KEY)
+        wrist = meta.get("wrist", "right") if isinstance(meta, dict) else "right"
+        ok = ("left", "right")
+        if not (wrist in ok or (isinstance(wrist, dict) and all(w in ok for w in wrist.values()))):
+            raise DataError(f"{p}: its header names wrist {wrist!r}, not left or right; give --wrist")
+        if isinstance(wrist, dict):
+            if header.device not in wrist:
+                log.warning(
+                    "%s: its header names the wrists of %s, not of its device %r; replayed unmirrored (right), "
+                    "give --wrist if that is wrong",
+                    p,
+                    sorted(wrist),
+                    header.device,
+                )
+            wrist = wrist.get(header.device, "right")
+        out[header.device] = wrist
+    return out
 
 
 def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:

@@ -35,6 +35,15 @@ def parse_script(spec: str) -> list[dict[str, Any]]:
     is_file = p.is_file()
     if not is_file and p.suffix == ".json":
         raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
+    if is_file and (
+        p.suffix == ".json" or p.read_text(encoding="utf-8", errors="replace").lstrip().startswith(("[", "{"))
+    ):
+        try:  # (a JSON file is JSON whichever parser reads it: a broken one would read as odd activity names)
+            json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError(
+                f"workout script {p} is not valid JSON ({e}); fix it or give the line format"
+            ) from e
     try:
         from mujo_edge.training.synth.workout import parse_script as synth_parse
     except ImportError:

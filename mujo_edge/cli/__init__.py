@@ -64,6 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # escape: messages hold brackets ("pip install 'mujo-edge[training]'") that rich would eat as markup
         console.print(f"[bold red]error:[/] {escape(str(e))}")
         return 2
+    except OSError as e:  # a file the command could not read or write (permissions, a full disk, a folder)
+        if args.verbose >= 2:
+            logging.getLogger(__name__).exception("the command stopped on a file system error")
+        console.print(
+            f"[bold red]error:[/] {escape(str(e))}; check that path (and free space), then run it again"
+            + ("" if args.verbose >= 2 else " (-vv shows where it happened)")
+        )
+        return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def positive_int(s: str) -> int:
@@ -18,6 +19,14 @@ def non_negative_int(s: str) -> int:
     v = int(s)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def positive_float(s: str) -> float:
+    """A finite number above 0 (seconds, minutes)."""
+    v = float(s)
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {s}")
     return v
 
 

@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mujo_edge.assets import DEFAULT_BUNDLE
-from mujo_edge.errors import BundleError, ConfigError, DataError, MissingDependencyError
+from mujo_edge.cli._args import non_negative_int, positive_float, positive_int
+from mujo_edge.errors import BundleError, ConfigError, DataError, MissingDependencyError, MujoError
 from mujo_edge.gateway import (
     RECORDING_META_KEY,
     DeviceSpec,
     keep_heap,
     make_pipeline,
     recorded_settings,
+    recorded_wrist,
     recording_path,
     replay_events,
     run_sessions,
@@ -94,6 +96,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from mujo_edge.cli._console import console
     from mujo_edge.events import EventWriter
 
+    if args.events and args.record and Path(args.events).resolve() == Path(args.record).resolve():
+        raise ConfigError(f"--events and --record both name {args.record}; give the events their own file")
     specs = _device_specs(args)
     bundle = open_bundle(args.bundle)
     log.debug("allocator: %s", keep_heap())
@@ -289,9 +293,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise DataError(
                 f"recording {p} not found; expected a file written by `mujo-edge stream --record`"
             )
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise ConfigError("a recording is named twice; give each once")
     recorded = recorded_settings(paths)
-    smooth = args.smooth if args.smooth is not None else int(recorded.get("smooth", 1))
+    smooth = args.smooth if args.smooth is not None else recorded.get("smooth", 1)
+    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
+        raise DataError(f"the recording's header names smooth {smooth!r}, not a count >= 1; give --smooth K")
     fmt = args.format if args.format is not None else recorded.get("format")
+    if fmt not in (None, "tflite", "executorch"):
+        raise DataError(f"the recording's header names format {fmt!r}; give --format tflite or executorch")
     bundle = open_bundle(args.bundle)
     want = recorded.get("bundle_sha256")
     if want and want != bundle_digest(bundle):
@@ -299,8 +309,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             "the recording was streamed with another bundle (sha256 %s...); events will differ from the live run",
             str(want)[:12],
         )
-    # Recordings made before the wrist setting existed were streamed unmirrored ("right").
-    wrist = args.wrist if args.wrist is not None else recorded.get("wrist", "right")
+    # (recordings made before the wrist setting existed were streamed unmirrored: "right")
+    wrist = args.wrist if args.wrist is not None else recorded_wrist(paths)
     keep = args.open_set_keep if args.open_set_keep is not None else recorded.get("open_set_keep")
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int | float)):
         raise DataError(
@@ -308,13 +318,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
     pipeline = make_pipeline(bundle, fmt, args.threads, smooth, live=False, wrist=wrist, open_set_keep=keep)
     log.debug("allocator: %s", keep_heap())
-    events = replay_events(paths, pipeline)
-    if args.events:
-        with EventWriter(args.events) as w:
-            w.write(events)
-    if args.print_events:
-        for e in events:
-            print_event(console, e)
+    writer = EventWriter(args.events) if args.events else None
+
+    def on_events(new: list[ActivityEvent]) -> None:  # written and shown as they come
+        if writer is not None:
+            writer.write(new)
+        if args.print_events:
+            for e in new:
+                print_event(console, e)
+
+    try:
+        events = replay_events(paths, pipeline, on_events=on_events)
+    except MujoError as err:
+        if writer is None or not writer.count:
+            raise
+        raise DataError(f"{err} (the {writer.count} events before it are in {writer.path})") from err
+    finally:
+        if writer is not None:
+            writer.close()
     print_summary(console, pipeline, Path(args.events) if args.events else None, len(events))
     return 0
 
@@ -330,7 +351,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=None,
         help="model runtime (default: best installed)",
     )
-    p.add_argument("--threads", type=int, default=1, help="model threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="model threads (default 1)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -365,11 +386,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the right-wrist frame; left-wrist samples are mirrored into it",
     )
     p.add_argument("--script", help="--virtual workout: a JSON file or inline 'ABD:20,rest:5,FEL:20'")
-    p.add_argument("--virtual-count", type=int, default=1, help="--virtual: how many watches (default 1)")
+    p.add_argument(
+        "--virtual-count", type=positive_int, default=1, help="--virtual: how many watches (default 1)"
+    )
     p.add_argument(
         "--speed", type=float, default=1.0, help="--virtual: play the workout this many times faster"
     )
-    p.add_argument("--seed", type=int, default=0, help="--virtual: motion seed")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="--virtual: motion seed")
     faults = p.add_argument_group(
         "--virtual faults", "what a real watch and its radio do, injected by the virtual watches (seeded)"
     )
@@ -412,10 +435,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="each send delayed by up to S seconds (default 0)",
     )
-    faults.add_argument("--fault-seed", type=int, default=0, help="seed of the random faults (default 0)")
+    faults.add_argument(
+        "--fault-seed", type=non_negative_int, default=0, help="seed of the random faults (default 0)"
+    )
     _common(p)
     p.add_argument("--record", metavar="FILE", help="record raw notifications (one file per device)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--duration", type=positive_float, default=None, help="stop after this many seconds")
     p.add_argument("--smooth", type=int, default=1, help="average probabilities over the last K windows")
     p.add_argument(
         "--open-set-keep",

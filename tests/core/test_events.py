@@ -87,6 +87,32 @@ def test_writer_flushes_each_write_and_reader_skips_a_cut_last_line(tmp_path: Pa
         read_events(tmp_path / "missing.jsonl")
 
 
+def test_writer_appends_only_to_an_events_file_and_after_a_cut_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a crash cut the last event: appending starts on a fresh line, so the whole file reads again
+    p = tmp_path / "events.jsonl"
+    p.write_text(E.to_json() + "\n" + E.to_json()[:20])
+    with EventWriter(p) as w:
+        w.write([E])
+    assert read_events(p) == [ActivityEvent.from_dict(E.to_dict())] * 2
+    assert "last line was cut" in caplog.text
+    # ... also when the cut line was the only one
+    p.write_text(E.to_json()[:20])
+    with EventWriter(p) as w:
+        w.write([E])
+    assert read_events(p) == [ActivityEvent.from_dict(E.to_dict())]
+    # a recording (or anything not events) given as the events file is refused and left as it was
+    rec = tmp_path / "rec.jsonl"
+    header = '{"format": "mujo-edge-ble-recording", "version": 1, "device": "w", "profile": "polar"}\n'
+    rec.write_text(header + '{"t": 0.0, "c": "x", "d": "00"}\n')
+    with pytest.raises(DataError, match=r"is not an events file .*a mujo-edge-ble-recording file"):
+        EventWriter(rec)
+    assert rec.read_text() == header + '{"t": 0.0, "c": "x", "d": "00"}\n'
+    with pytest.raises(DataError, match="is a folder"):
+        EventWriter(tmp_path)
+
+
 def test_one_list_of_no_activity_names() -> None:
     from mujo_edge.events import is_no_activity
 

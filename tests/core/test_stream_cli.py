@@ -5,6 +5,7 @@ same event lines. The model is a numpy stand-in bundle, so this runs without the
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -128,6 +129,51 @@ def test_stream_records_and_replay_gives_the_same_events(
     assert main(["replay", str(bad), "--events", str(tmp_path / "b.jsonl")]) == 2
     assert "not a fraction; give --open-set-keep F" in _said(capsys) and not (tmp_path / "b.jsonl").exists()
 
+    # other header settings a replay cannot use, and a recording named twice: refused with what to do
+    for key, value, said in (
+        ("smooth", "abc", "names smooth 'abc', not a count >= 1; give --smooth K"),
+        ("wrist", ["left"], "names wrist ['left'], not left or right; give --wrist"),
+        ("format", "onnx", "names format 'onnx'; give --format tflite or executorch"),
+    ):
+        head = json.loads(lines[0])
+        head["meta"]["mujo_edge_stream"][key] = value
+        bad.write_text(json.dumps(head) + "\n" + "".join(lines[1:]))
+        capsys.readouterr()
+        assert main(["replay", str(bad)]) == 2
+        assert said in _said(capsys)
+    assert main(["replay", str(raw), str(raw)]) == 2
+    assert "a recording is named twice" in _said(capsys)
+
+    # a packet that does not decode is skipped and counted in the summary, as a live session counts it
+    frames = [i for i, line in enumerate(lines) if '"d":' in line]
+    short = lines.copy()
+    rec = json.loads(short[frames[10]])
+    short[frames[10]] = json.dumps({**rec, "d": rec["d"][:4]}) + "\n"
+    skipped = tmp_path / "skipped.jsonl"
+    skipped.write_text("".join(short))
+    capsys.readouterr()
+    assert main(["replay", str(skipped)]) == 0
+    said = _said(capsys)
+    assert "skipped a bad packet" in said
+    assert re.search(r"packets not decoded\s*│\s*1\b", said), said
+
+    # a corrupt line half way: the replay stops there with what to do, and the events before it are kept
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[: len(lines) // 2]) + "{not json\n" + "".join(lines[len(lines) // 2 :]))
+    partial = tmp_path / "partial.jsonl"
+    capsys.readouterr()
+    assert main(["replay", str(cut), "--events", str(partial)]) == 2
+    said = _said(capsys)
+    kept = partial.read_text().splitlines()
+    assert "is not a valid record" in said and f"the {len(kept)} events before it are in" in said
+    assert 0 < len(kept) < len(live) and kept == live[: len(kept)]
+
+    # a file that is not text at all
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage" * 20)
+    assert main(["replay", str(binary)]) == 2
+    assert "is not a recording: its first line is not UTF-8 text" in _said(capsys)
+
 
 def test_left_wrist_watch_is_mirrored_live_and_in_replay(
     tmp_path: Path, fake_bundle: Path, replay_radio: dict
@@ -194,6 +240,9 @@ def test_workout_scripts(tmp_path: Path) -> None:
     f = tmp_path / "w.json"
     f.write_text(json.dumps([{"activity": "FEL", "seconds": 8}, {"rest": 3}]))
     assert workouts.parse_script(str(f)) == [{"activity": "FEL", "seconds": 8.0}, {"rest": 3.0}]
+    f.write_text('[{"activity": "FEL", "seconds": 8}')  # broken JSON: said so, not read as activity names
+    with pytest.raises(DataError, match="is not valid JSON"):
+        workouts.parse_script(str(f))
     steps = workouts.default_script(["PEN", "ABD", "non_activity"])
     assert workouts.script_seconds(steps) == 2 * (workouts.DEFAULT_ACTIVITY_S + workouts.DEFAULT_REST_S)
 
