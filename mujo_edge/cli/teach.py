@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import io
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mujo_edge.cli._args import comma_names
+from mujo_edge.cli._args import comma_names, positive_float
 from mujo_edge.errors import ConfigError, DataError
 
 
@@ -113,7 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument(
         "--recording", required=True, type=Path, help="a recording made by mujo-edge stream --record"
     )
-    c.add_argument("--minutes", type=float, default=3.0, help="use the first MINUTES of windows (default 3)")
+    c.add_argument(
+        "--minutes", type=positive_float, default=3.0, help="use the first MINUTES of windows (default 3)"
+    )
     c.add_argument("--out", required=True, type=Path, help="the calibrated copy of the bundle")
     c.add_argument(
         "--wrist",
@@ -140,18 +143,6 @@ class _Capture:
         raise NotImplementedError
 
 
-def recorded_wrist(recording: Path) -> str | dict[str, str]:
-    """The wrist(s) the live run that made ``recording`` mirrored (``stream --wrist``, stored in its header),
-    as :class:`~mujo_edge.pipeline.Pipeline` takes them; ``"right"`` (no mirroring) for a recording without."""
-    from mujo_edge.gateway import recorded_settings
-
-    wrist = recorded_settings([recording]).get("wrist", "right")
-    ok = ("left", "right")
-    if wrist in ok or (isinstance(wrist, dict) and all(w in ok for w in wrist.values())):
-        return wrist  # type: ignore[no-any-return]
-    raise DataError(f"{recording}: its header names wrist {wrist!r}, not left or right; give --wrist")
-
-
 def recording_windows(
     bundle: Any, recording: Path, calibrate: bool = True, wrist: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,6 +151,7 @@ def recording_windows(
     calibration when ``calibrate``), and (N,) host times of each window's first and last sample (s, the
     recording's clock, as its events carry them)."""
     from mujo_edge.cli.stream import replay_events
+    from mujo_edge.gateway import recorded_wrist
     from mujo_edge.heads import Head
     from mujo_edge.pipeline import Pipeline
 
@@ -177,7 +169,7 @@ def recording_windows(
         hop=bundle.hop,
         rate_hz=bundle.rate_hz,
         head=probe,
-        wrist=wrist if wrist is not None else recorded_wrist(recording),
+        wrist=wrist if wrist is not None else recorded_wrist([recording]),
     )
     events = replay_events([recording], p)
     if not events:
@@ -191,19 +183,24 @@ def read_segments(path: Path) -> list[tuple[float, float, str]]:
     if not path.is_file():
         raise DataError(f"segments file {path} does not exist; expected CSV rows start_s,end_s,label")
     out = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for i, row in enumerate(csv.reader(f), 1):
-            if not row or row[0].strip().startswith("#"):
-                continue
-            if i == 1 and row[0].strip().lower() in ("start_s", "start"):
-                continue
-            try:
-                a, b, lab = float(row[0]), float(row[1]), row[2].strip()
-            except (IndexError, ValueError):
-                raise DataError(f"{path}, row {i}: expected start_s,end_s,label, got {row}") from None
-            if not (np.isfinite(a) and np.isfinite(b) and b > a and lab):
-                raise DataError(f"{path}, row {i}: a segment needs start_s < end_s and a label, got {row}")
-            out.append((a, b, lab))
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # (-sig: Excel's byte-order mark is not part of row 1)
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"segments file {path} is not UTF-8 text ({e}); save it as UTF-8 (Excel: CSV UTF-8)"
+        ) from e
+    for i, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        if not row or row[0].strip().startswith("#"):
+            continue
+        if i == 1 and row[0].strip().lower() in ("start_s", "start"):
+            continue
+        try:
+            a, b, lab = float(row[0]), float(row[1]), row[2].strip()
+        except (IndexError, ValueError):
+            raise DataError(f"{path}, row {i}: expected start_s,end_s,label, got {row}") from None
+        if not (np.isfinite(a) and np.isfinite(b) and b > a and lab):
+            raise DataError(f"{path}, row {i}: a segment needs start_s < end_s and a label, got {row}")
+        out.append((a, b, lab))
     if not out:
         raise DataError(f"{path} holds no segment")
     return out
@@ -224,7 +221,12 @@ def examples_from_dataset(
         )
     idx = np.arange(len(ds))
     if subjects:
-        want = [int(s) for s in subjects.split(",") if s.strip()]
+        try:
+            want = [int(s) for s in subjects.split(",") if s.strip()]
+        except ValueError as e:
+            raise ConfigError(
+                f"--subjects {subjects!r}: give subject ids, comma-separated (e.g. 9,10)"
+            ) from e
         idx = np.flatnonzero(np.isin(np.asarray(ds.subject), want))
         if not idx.size:
             raise DataError(f"{path} has no windows of subjects {want}")
@@ -244,16 +246,39 @@ def examples_from_recording(
     origin = float(t_start.min())
     keep, names = [], []
     segs = read_segments(segments)
+    found = [0] * len(segs)
     for i, (a_w, b_w) in enumerate(zip((t_start - origin).tolist(), (t_end - origin).tolist(), strict=True)):
-        for a, b, lab in segs:
+        for j, (a, b, lab) in enumerate(segs):
             if a_w >= a - 0.25 and b_w <= b + 0.25:  # the whole window inside the segment
                 keep.append(i)
                 names.append(lab)
+                found[j] += 1
                 break
+    span = float(t_end.max()) - origin
     if not keep:
         raise DataError(
             f"no window of {recording} lies inside a segment of {segments}; times are seconds from the "
-            f"recording's first window (it spans {float(t_end.max()) - origin:.0f} s)"
+            f"recording's first window (it spans {span:.0f} s)"
+        )
+    window_s = bundle.window / bundle.rate_hz
+    empty = {lab for _, _, lab in segs} - set(names)
+    if empty:
+        why = [
+            f"{lab} {a:g}-{b:g} s ("
+            + (
+                "beyond the recording's end"
+                if a >= span
+                else f"shorter than a {window_s:g}-s window"
+                if b - a < window_s
+                else "no whole window inside it"
+            )
+            + ")"
+            for (a, b, lab), n in zip(segs, found, strict=True)
+            if lab in empty and not n
+        ]
+        raise DataError(
+            f"{segments}: no window of {recording} (it spans {span:.0f} s from its first window) lies inside "
+            f"the segments of {sorted(empty)}: {'; '.join(why)}. Correct those rows or delete them"
         )
     return x[keep], names, list(dict.fromkeys(lab for _, _, lab in segs))
 
@@ -378,11 +403,14 @@ def _live_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def refuse_unknown_label(labels: list[str]) -> None:
-    """DataError when an activity is named like the open-set answer."""
+    """DataError when an activity is named like the open-set answer (in any case: ``Unknown`` too)."""
     from mujo_edge.constants import UNKNOWN_LABEL
 
-    if UNKNOWN_LABEL in labels:
-        raise DataError(f"{UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity")
+    named = [lab for lab in labels if lab.strip().casefold() == UNKNOWN_LABEL]
+    if named:
+        raise DataError(
+            f"{named[0]!r}: {UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity"
+        )
 
 
 def check_taught_labels(labels: list[str], reject: list[str] | None, per_class: int | None) -> None:
@@ -399,10 +427,21 @@ def check_taught_labels(labels: list[str], reject: list[str] | None, per_class: 
         raise ConfigError(f"--per-class must be >= 1, got {per_class}")
 
 
+def refuse_out_is_bundle(args: argparse.Namespace) -> None:
+    """ConfigError when ``--out`` would replace ``--bundle``: the base is what teaching or calibrating
+    again starts from, so the command never writes over it."""
+    if Path(args.out).resolve() == Path(args.bundle).resolve():
+        raise ConfigError(
+            f"--out {args.out} is the --bundle itself; write the new bundle to another file (the base stays "
+            "what teaching or calibrating again starts from)"
+        )
+
+
 def _teach(args: argparse.Namespace) -> int:
     from mujo_edge.bundle import Bundle
     from mujo_edge.cli._console import console
 
+    refuse_out_is_bundle(args)
     base = Bundle.open(args.bundle)
     live = [f for f in LIVE_FLAGS if getattr(args, f) not in (None, False, [])]
     if live and not args.live:
@@ -471,6 +510,12 @@ def _write_taught(
 
 
 # --- calibrate ---------------------------------------------------------------------------------------
+#: Fewer windows than this (2 minutes at the usual 1-s hop) and calibrate warns that the table will describe
+#: the recording's few activities rather than the wearer (docs/calibration.md: the first minutes of a session
+#: cover only some of a user's activities).
+MIN_CALIBRATION_WINDOWS = 120
+
+
 def calibrated_bundle(bundle: Any, windows_g: np.ndarray, out: Path, note: dict[str, Any]) -> Any:
     """A copy of ``bundle`` at ``out`` whose PIT table maps the distribution of the user's raw (N, WINDOW,
     3) windows onto the bundle's ``calibration_target`` quantiles (the model's training distribution)."""
@@ -505,12 +550,19 @@ def _calibrate(args: argparse.Namespace) -> int:
     from mujo_edge.bundle import Bundle
     from mujo_edge.cli._console import console
 
+    refuse_out_is_bundle(args)
     base = Bundle.open(args.bundle)
-    if args.minutes <= 0:
+    if not args.minutes > 0:  # (NaN too)
         raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
     x, t_start, t_end = recording_windows(base, args.recording, calibrate=False, wrist=args.wrist)
     t0 = t_start - t_start.min()
     use = t0 < args.minutes * 60.0
+    if use.sum() < MIN_CALIBRATION_WINDOWS:
+        console.print(
+            f"[yellow]only {int(use.sum())} windows to fit on: the table will describe those seconds of "
+            f"{args.recording}, not the wearer. Record at least {MIN_CALIBRATION_WINDOWS // 60} minutes of "
+            "the user's usual activities[/]"
+        )
     calibrated_bundle(
         base,
         x[use],

@@ -175,6 +175,45 @@ def test_teaching_and_calibration_read_the_wrist_the_recording_was_streamed_with
     assert median[0] == pytest.approx(-0.3, abs=0.05) and median[2] == pytest.approx(1.0, abs=0.05)
 
 
+def test_segments_that_give_no_window_and_an_out_over_the_base_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = tmp_path / "r.jsonl"
+    recording(rec, motion([("swing", 10.0), ("shake", 10.0)]), "right")
+    seg = tmp_path / "s.csv"
+    # an activity beyond the recording's end and one shorter than a window: named, with why
+    seg.write_text("0,9,swing\n10,19,shake\n40,60,squats\n5,6,tiny\n")
+    with pytest.raises(
+        DataError, match=r"\['squats', 'tiny'\].*squats 40-60 s \(beyond the recording's end\)"
+    ):
+        examples_from_recording(Bundle.open(PHYSIO), rec, seg)
+    with pytest.raises(DataError, match=r"tiny 5-6 s \(shorter than a 2-s window\)"):
+        examples_from_recording(Bundle.open(PHYSIO), rec, seg)
+    # a segments file saved by Excel (byte-order mark before the header) reads; one not in UTF-8 says so
+    seg.write_bytes("\ufeffstart_s,end_s,label\n0,9,swing\n10,19,shake\n".encode())
+    assert set(examples_from_recording(Bundle.open(PHYSIO), rec, seg)[1]) == {"swing", "shake"}
+    seg.write_bytes(b"0,9,caf\xe9\n10,19,shake\n")
+    with pytest.raises(DataError, match="is not UTF-8 text"):
+        examples_from_recording(Bundle.open(PHYSIO), rec, seg)
+    # teach and calibrate never write over the bundle they start from
+    base = tmp_path / "base.mujo"
+    base.write_bytes(PHYSIO.read_bytes())
+    for argv in (
+        ["teach", "--bundle", str(base), "--recording", str(rec), "--segments", str(seg), "--out", str(base)],
+        ["calibrate", "--bundle", str(base), "--recording", str(rec), "--out", str(base)],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert "is the --bundle itself" in " ".join(capsys.readouterr().out.split())
+    assert base.read_bytes() == PHYSIO.read_bytes()
+    # calibrating on a few seconds warns that the table describes them, not the wearer
+    assert (
+        main(["calibrate", "--bundle", str(base), "--recording", str(rec), "--out", str(tmp_path / "c.mujo")])
+        == 0
+    )
+    assert "only 18 windows to fit on" in " ".join(capsys.readouterr().out.split())
+
+
 def test_guided_plans_and_files_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="at least two --activities"):
         GuidedPlan(("squats",))

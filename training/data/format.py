@@ -160,7 +160,8 @@ class Dataset:
                     f"{root}: content hash {digest[:12]} does not match the manifest's "
                     f"{str(manifest.get('content_hash'))[:12]}: the arrays were modified after the dataset was "
                     "written. Re-create the dataset (or, if you changed it on purpose and checked it, open it "
-                    "without verification: --no-verify-data)."
+                    "without verification: --no-verify-data of the training commands, "
+                    "Dataset.open(path, verify=False) in Python)."
                 )
         known = set(REQUIRED_ARRAYS) | set(OPTIONAL_ARRAYS)
         ds = cls(
