@@ -1573,10 +1573,11 @@ class Pipeline:
             probs = np.column_stack([probs, scores]).astype(np.float32)
         else:
             probs = np.asarray(self.runner.predict(x), dtype=np.float32)
-        if probs.shape[0] != x.shape[0] or probs.shape[1] < n_labels:
+        if probs.shape[0] != x.shape[0] or probs.shape[1] != n_labels + (self.head is not None):
             raise ShapeError(
-                f"the model returned {probs.shape} for {x.shape[0]} windows; expected "
-                f"({x.shape[0]}, {n_labels}) probabilities for labels {self.labels}"
+                f"the model returned {probs.shape[1] - (self.head is not None)} probabilities per window "
+                f"({probs.shape} for {x.shape[0]} windows) for {n_labels} labels {self.labels}; give the "
+                "labels of the model's outputs, in its order (a bundle's are Bundle.labels)"
             )
         return probs
 

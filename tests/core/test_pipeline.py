@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mujo_edge.errors import ShapeError
 from mujo_edge.events import ActivityEvent
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.simulated_session import simulate_stream
@@ -127,6 +128,16 @@ def test_gateway_state_is_per_device_and_windows_are_batched() -> None:
         assert [e for e in got if e.device == d] == ev
     assert sum(runner.calls) == len(got)
     assert max(runner.calls) >= 3  # windows of several devices went through one model call
+
+
+@pytest.mark.parametrize("labels", [["down"], ["down", "up", "sideways"]])
+def test_labels_that_do_not_match_the_model_outputs_are_refused(labels: list[str]) -> None:
+    """Too few labels would name every window by the first ones with a tiny confidence; too many would
+    name windows by labels the model has no output for: both are refused at the first window."""
+    p = Pipeline(MeanXRunner(), labels)
+    t = np.arange(300) / 50.0
+    with pytest.raises(ShapeError, match=f"2 probabilities per window .* for {len(labels)} labels"):
+        p.feed(SampleBatch("w", _motion(50.0, 6.0, 3.0), 6.0, 50.0, t))
 
 
 def test_calibration_is_applied_and_flagged() -> None:
