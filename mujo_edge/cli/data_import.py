@@ -94,7 +94,11 @@ def register(data_sub: argparse._SubParsersAction) -> None:
         choices=("s", "ms", "us", "ns"),
         help="unit of the time column (default s)",
     )
-    cs.add_argument("--force", action="store_true", help="replace a dataset already at --out")
+    cs.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a dataset already at --out (an existing file that is not a dataset folder is never replaced)",
+    )
     cs.add_argument(
         "--skip-checks",
         action="store_true",

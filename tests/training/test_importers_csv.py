@@ -9,7 +9,7 @@ import pytest
 
 from mujo_edge.cli import main
 from mujo_edge.constants import STANDARD_GRAVITY
-from mujo_edge.errors import CsvFormatError
+from mujo_edge.errors import CsvFormatError, DataError
 from mujo_edge.training.data.csv_import import import_csv
 from mujo_edge.training.data.format import Dataset
 from tests.fixtures import write_csv
@@ -199,3 +199,154 @@ def test_source_rate_is_measured_over_gap_free_runs_and_upsampling_is_recorded(t
     t, acc = _still(8.0, 10.0)
     slow = import_csv([write_csv(tmp_path / "s.csv", t, acc)], tmp_path / "slow").manifest["recordings"][0]
     assert slow["upsampled_from_hz"] == pytest.approx(10.0)
+
+
+# --- ambiguous input is refused, never guessed; --out is checked before anything is read ----------------------
+
+
+def _long_rows(extra: str = "", n: int = 120) -> list[str]:
+    """``n`` good rows at 50 Hz (2.38 s: one window), each with ``extra`` appended."""
+    return [r + extra for r in _good_rows(n)]
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "problem"),
+    [
+        ("t,ax,ay,az,az\n" + "\n".join(_long_rows(",5.0")), 1, "column 'az' appears 2 times"),
+        ("t,ax,AX,ay,az\n" + "\n".join(r.replace(",", ",0,", 1) for r in _good_rows()), 1, "'ax' appears 2"),
+        (
+            "t,ax,ay,az,label,Label\n" + "\n".join(_long_rows(",sit,stand")),
+            1,
+            "column 'label' appears 2 times",
+        ),
+        (  # Python's float() reads "1_0" as 10.0
+            "t,ax,ay,az\n" + "\n".join([*_good_rows()[:5], "0.1000,0.0,0.0,1_0", *_good_rows()[6:]]),
+            7,
+            "column az holds '1_0', not a number",
+        ),
+        ("t,ax,ay,az,subject\n" + "\n".join(_long_rows(",1_0")), 2, "subject '1_0' is not an integer"),
+        (  # a European spreadsheet export: ';' between cells, ',' in numbers
+            "t;ax;ay;az\n" + "\n".join(r.replace(",", ";").replace(".", ",") for r in _good_rows()),
+            2,
+            "column t holds '0,0000': the file uses decimal commas",
+        ),
+        (
+            "t,ax,ay,az,label\n" + "\n".join([*_long_rows(",sit")[:3], *_long_rows(",unknown")[3:]]),
+            5,
+            "the label 'unknown' is the open-set answer",
+        ),
+        (  # 'Walk ' is stripped to 'Walk', which still differs from 'walk' by case only: refused at its first row
+            "t,ax,ay,az,label\n" + "\n".join([*_long_rows(",walk")[:60], *_long_rows(",Walk ")[60:]]),
+            62,
+            "label 'Walk' differs from 'walk' (",
+        ),
+    ],
+)
+def test_ambiguous_files_are_refused_with_row_and_fix(
+    tmp_path: Path, text: str, row: int, problem: str
+) -> None:
+    f = _rows(tmp_path, text)
+    with pytest.raises(CsvFormatError) as e:
+        import_csv([f], tmp_path / "ds")
+    assert e.value.row == row
+    assert f"{f}, row {row}: " in str(e.value) and problem in str(e.value)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_decimal_commas_say_so_and_decimal_points_still_import(tmp_path: Path) -> None:
+    rows = [r.replace(",", ";") for r in _good_rows()]
+    ok = _rows(tmp_path, "t;ax;ay;az\n" + "\n".join(rows))
+    assert len(import_csv([ok], tmp_path / "ok")) == 1  # ';' with decimal points: unchanged
+    comma = tmp_path / "comma.csv"
+    comma.write_text("t;ax;ay;az\n" + "\n".join(r.replace(".", ",") for r in rows))
+    with pytest.raises(CsvFormatError, match=r"decimal commas\. convert them to decimal points"):
+        import_csv([comma], tmp_path / "ds")
+    plain = _rows(tmp_path, "t,ax,ay,az\n" + "\n".join([*_good_rows()[:3], "0.06,abc,0,1"]))
+    with pytest.raises(CsvFormatError, match=r"holds 'abc', not a number\. fix") as e:
+        import_csv([plain], tmp_path / "ds")
+    problem = str(e.value).removeprefix(f"{plain}, row 5: ")
+    assert "decimal" not in problem and "underscore" not in problem
+
+
+def test_label_unknown_given_as_flag_is_refused_and_labels_are_stripped(tmp_path: Path) -> None:
+    t, acc = _still(3.0, 50.0)
+    f = write_csv(tmp_path / "a.csv", t, acc)
+    with pytest.raises(CsvFormatError, match=r"^--label: the label 'unknown' is the open-set answer.*rename"):
+        import_csv([f], tmp_path / "ds", label=" unknown ")
+    assert not (tmp_path / "ds").exists()
+    ds = import_csv([f], tmp_path / "ds", label=" sit ")
+    assert ds.labels == ["sit"]
+    g = write_csv(tmp_path / "b.csv", t, acc, labels=[" walk "] * t.size)
+    assert import_csv([f, g], tmp_path / "two", label="walk").labels == ["walk"]  # one class, not two
+
+
+def test_labels_differing_in_case_across_files_name_both_files(tmp_path: Path) -> None:
+    t, acc = _still(3.0, 50.0)
+    a = write_csv(tmp_path / "a.csv", t, acc, labels=["walk"] * t.size)
+    b = write_csv(tmp_path / "b.csv", t, acc, labels=["run"] * 10 + ["WALK"] * (t.size - 10), subject=2)
+    with pytest.raises(CsvFormatError) as e:
+        import_csv([a, b], tmp_path / "ds")
+    assert e.value.row == 12 and str(e.value).startswith(
+        f"{b}, row 12: label 'WALK' differs from 'walk' ({a}, row 2)"
+    )
+    assert "spell each activity the same way" in str(e.value)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_identical_files_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t, acc = _still(5.0, 50.0)
+    a = write_csv(tmp_path / "a.csv", t, acc)
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(a.read_bytes())
+    with pytest.raises(CsvFormatError, match=r"given twice, so one recording would be imported twice") as e:
+        import_csv([a, a], tmp_path / "ds")
+    assert e.value.path == str(a) and e.value.row is None
+    with pytest.raises(CsvFormatError, match=rf"copy\.csv: the same bytes as {a} \(sha256 [0-9a-f]{{16}}"):
+        import_csv([a, copy], tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
+    out = tmp_path / "cli"
+    assert main(["data", "import", "csv", str(a), str(copy), "--out", str(out)]) == 2
+    assert "pass each recording once" in " ".join(capsys.readouterr().out.split()) and not out.exists()
+    b = write_csv(tmp_path / "b.csv", t, acc, subject=2)  # same samples, different file: two recordings
+    assert len(import_csv([a, b], tmp_path / "ok")) == 8
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_out_that_is_a_file_is_never_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], force: bool
+) -> None:
+    t, acc = _still(3.0, 50.0)
+    src = write_csv(tmp_path / "good.csv", t, acc)
+    before = src.read_bytes()
+    args = ["data", "import", "csv", str(src), "--out", str(src), *(["--force"] if force else [])]
+    assert main(args) == 2
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"error: --out {src} is an existing file, not a dataset folder" in said
+    assert "never replaced (not even with --force)" in said
+    assert src.read_bytes() == before
+    with pytest.raises(DataError, match=r"good\.csv is a file, not a folder; choose another --out"):
+        import_csv([src], src / "sub", overwrite=force)
+    assert src.read_bytes() == before
+
+
+def test_out_that_cannot_be_created_says_so_and_leaves_nothing(tmp_path: Path) -> None:
+    t, acc = _still(3.0, 50.0)
+    src = write_csv(tmp_path / "good.csv", t, acc)
+    if Path("/proc/self").is_dir():  # Linux: /proc accepts no new folders, even for root
+        with pytest.raises(
+            DataError, match=r"cannot create or write the dataset folder /proc/mujo_ds in /proc \("
+        ):
+            import_csv([src], "/proc/mujo_ds")
+    existing = tmp_path / "existing"
+    import_csv([src], existing)
+    with pytest.raises(
+        DataError, match="already holds a dataset; choose another --out, remove it first, or pass"
+    ):
+        import_csv([src], existing)
+    assert len(import_csv([src], existing, overwrite=True)) == 2  # 3 s: 2 windows
+    nested = tmp_path / "a" / "b" / "ds"
+    bad = _rows(tmp_path, "t,ax,ay,az\n0,0,0,1\n")
+    with pytest.raises(CsvFormatError):
+        import_csv([bad], nested)  # the probe's folders are removed again
+    assert not (tmp_path / "a").exists()
+    assert len(import_csv([src], nested)) == 2

@@ -9,8 +9,9 @@ import pytest
 
 from mujo_edge.cli import main
 from mujo_edge.constants import H36M_JOINTS
+from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import write_dataset
-from mujo_edge.training.data.show import pick_windows, view_axes
+from mujo_edge.training.data.show import figure_path, pick_windows, view_axes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -84,3 +85,63 @@ def test_show_writes_a_png(tmp_path: Path, with_pose: bool) -> None:
 def test_show_refuses_a_missing_dataset(tmp_path: Path) -> None:
     assert main(["data", "show", str(tmp_path / "nope"), "--out", str(tmp_path / "x.png")]) == 2
     assert not (tmp_path / "x.png").exists()
+
+
+# --- --out: the file written is the file named; a wrong format fails before anything is read ------------------
+
+
+def _said(capsys: pytest.CaptureFixture[str]) -> str:
+    return " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+
+
+def test_out_without_suffix_gets_png_and_the_message_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds = _dataset(tmp_path / "ds", with_pose=False)
+    assert main(["data", "show", str(ds), "--out", str(tmp_path / "noext"), "--per-class", "1"]) == 0
+    written = tmp_path / "noext.png"
+    assert written.read_bytes()[:8] == PNG_MAGIC and not (tmp_path / "noext").exists()
+    assert f"wrote {written} (" in _said(capsys)
+
+
+def test_out_folder_gets_the_dataset_name_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds = _dataset(tmp_path / "walks", with_pose=False)
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    assert main(["data", "show", str(ds), "--out", str(plots), "--per-class", "1"]) == 0
+    assert (plots / "walks.png").read_bytes()[:8] == PNG_MAGIC
+    assert not (tmp_path / "plots.png").exists()
+    assert f"wrote {plots / 'walks.png'} (" in _said(capsys)
+    new = tmp_path / "new"  # a path ending in "/" is a folder too, created when missing
+    assert main(["data", "show", str(ds), "--out", f"{new}/", "--per-class", "1"]) == 0
+    assert (new / "walks.png").read_bytes()[:8] == PNG_MAGIC
+    assert f"wrote {new / 'walks.png'} (" in _said(capsys)
+
+
+def test_unsupported_suffix_is_refused_before_reading_and_svg_pdf_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-dataset"  # refused on --out alone: the dataset is not even opened
+    assert main(["data", "show", str(missing), "--out", str(tmp_path / "s.txt")]) == 2
+    said = _said(capsys)
+    assert "'.txt' is not a picture format" in said and ".png, .svg, .pdf" in said
+    assert f"(e.g. {tmp_path / 's.png'})" in said
+    assert not (tmp_path / "s.txt").exists() and not (tmp_path / "s.png").exists()
+    ds = _dataset(tmp_path / "ds", with_pose=False)
+    assert main(["data", "show", str(ds), "--out", str(tmp_path / "s.SVG"), "--per-class", "1"]) == 0
+    assert b"<svg" in (tmp_path / "s.SVG").read_bytes()[:2000]
+    assert main(["data", "show", str(ds), "--out", str(tmp_path / "s.pdf"), "--per-class", "1"]) == 0
+    assert (tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_figure_path_rules(tmp_path: Path) -> None:
+    assert figure_path(tmp_path / "a", "data/seglearn") == tmp_path / "a.png"
+    assert figure_path(tmp_path / "a.PNG", "data/seglearn") == tmp_path / "a.PNG"
+    assert figure_path(tmp_path, "data/seglearn") == tmp_path / "seglearn.png"
+    assert figure_path("plots/", "data/seglearn") == Path("plots/seglearn.png")
+    with pytest.raises(
+        DataError, match=r"'\.jpeg' is not a picture format.*end --out in one of \.png, \.svg, \.pdf"
+    ):
+        figure_path(tmp_path / "a.jpeg", "data/seglearn")

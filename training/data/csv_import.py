@@ -9,7 +9,12 @@ One file is one recording. A header row names the columns (case-insensitive, sur
 
 Every file is validated completely before anything is written, so one bad file leaves no half-written dataset.
 Errors name the file, the row (the line number in the file: the header is row 1) and the fix. The delimiter
-(comma, semicolon, tab or bar) is taken from the header row. Sanity checks refuse what would import as
+(comma, semicolon, tab or bar) is taken from the header row. Refused as ambiguous rather than guessed: a column
+the importer reads named twice, a number with an underscore (``1_0``: Python's float() would read 10) or a
+decimal comma (``0,5``: convert the file to decimal points), the label ``unknown`` (the open-set answer of every
+bundle), two labels that differ only in case or spacing (``walk`` and ``Walk``: one activity, two classes), the
+same file content passed twice (one recording counted as two), and an ``out`` that is an existing file or a
+folder that cannot be created. Sanity checks refuse what would import as
 nonsense, each with the fix (``checks=False`` / ``--skip-checks`` turns them off): a sample rate outside
 :data:`SOURCE_RATE_RANGE_HZ` (timestamps in ms read as s, or the reverse), a value beyond :data:`MAX_ABS_G`, and a
 typical magnitude far from 1 g (m/s2 read as g, g read as m/s2, or gravity removed: a still watch must read 1 g).
@@ -24,13 +29,16 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
+import re
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, WINDOW
+from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, UNKNOWN_LABEL, WINDOW
 from mujo_edge.errors import CsvFormatError, DataError
 from mujo_edge.grid import RATE_TOLERANCE, resample_recording, split_at_gaps
 from mujo_edge.provenance import sha256_file
@@ -59,6 +67,9 @@ SOURCE_RATE_RANGE_HZ: tuple[float, float] = (4.0, 2000.0)
 MAX_ABS_G: float = 200.0
 #: The median |acc| of a wrist recording lies in this range, g (gravity dominates: a still watch reads 1 g).
 MEDIAN_NORM_RANGE_G: tuple[float, float] = (0.5, 2.5)
+#: A number written with a decimal comma (``0,5``, ``-1,25e-3``): refused, never guessed (``1,000`` may be a
+#: thousand with a thousands separator or one with a decimal comma).
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
 @dataclass
@@ -71,6 +82,7 @@ class CsvRecording:
         acc_g: (n, 3) float64, g.
         label: (n,) per-row label names.
         subject: subject id, or None when the file has no subject column.
+        rows: (n,) line number of every sample in the file (the header is row 1), for errors found later.
     """
 
     path: Path
@@ -78,6 +90,7 @@ class CsvRecording:
     acc_g: np.ndarray
     label: list[str]
     subject: int | None
+    rows: list[int] = field(default_factory=list)
 
 
 def read_csv_recording(
@@ -94,6 +107,9 @@ def read_csv_recording(
     path = Path(path)
     where = str(path)
     factor = _units_factor(units, where)
+    label = label.strip() if label is not None else None
+    if label is not None and label.casefold() == UNKNOWN_LABEL:
+        raise CsvFormatError("--label", None, *_unknown_label_refusal(label))
     if time_unit not in TIME_UNITS:
         raise CsvFormatError(
             where, None, f"unknown time unit {time_unit!r}", f"use one of {sorted(TIME_UNITS)}"
@@ -126,6 +142,16 @@ def read_csv_recording(
             f"missing column(s) {', '.join(want)} in the header {header}",
             "the header must name a time column (t, time or timestamp, or pass --time-col) and ax, ay, az",
         )
+    read = [t_name, *ACC_COLUMNS, *(n for n in ("label", "subject") if n in names)]
+    twice = next((n for n in read if names.count(n) > 1), None)
+    if twice is not None:
+        raise CsvFormatError(
+            where,
+            header_row,
+            f"column {twice!r} appears {names.count(twice)} times in the header {header} (names are "
+            "case-insensitive), so which one holds the data is ambiguous",
+            "keep one column of that name: delete or rename the others",
+        )
     col = {n: names.index(n) for n in (t_name, *ACC_COLUMNS)}
     lab_col = names.index("label") if "label" in names else None
     sub_col = names.index("subject") if "subject" in names else None
@@ -148,10 +174,21 @@ def read_csv_recording(
         for j, name in enumerate((t_name, *ACC_COLUMNS)):
             cell = row[col[name]].strip()
             try:
-                v = float(cell)
+                v = _number(cell)
             except ValueError:
+                if delimiter != "," and _DECIMAL_COMMA.fullmatch(cell):
+                    raise CsvFormatError(
+                        where,
+                        row_no,
+                        f"column {name} holds {cell!r}: the file uses decimal commas",
+                        "convert them to decimal points (export with '.' as the decimal separator)",
+                    ) from None
+                grouped = " (underscores are not accepted in numbers)" if "_" in cell else ""
                 raise CsvFormatError(
-                    where, row_no, f"column {name} holds {cell!r}, not a number", "fix or delete that row"
+                    where,
+                    row_no,
+                    f"column {name} holds {cell!r}, not a number{grouped}",
+                    "fix or delete that row",
                 ) from None
             if not math.isfinite(v):
                 raise CsvFormatError(
@@ -172,10 +209,14 @@ def read_csv_recording(
                 raise CsvFormatError(
                     where, row_no, "the label cell is empty", "label every row (or drop the column)"
                 )
+            if cell.casefold() == UNKNOWN_LABEL:
+                raise CsvFormatError(where, row_no, *_unknown_label_refusal(cell))
             labels.append(cell)
         if sub_col is not None:
             cell = row[sub_col].strip()
             try:
+                if "_" in cell:  # int() reads "1_0" as 10
+                    raise ValueError(cell)
                 s = int(cell)
             except ValueError:
                 raise CsvFormatError(
@@ -220,7 +261,25 @@ def read_csv_recording(
         _sanity(where, t_s, acc_g, units, time_unit)
     if lab_col is None:
         labels = [label or UNLABELED] * len(data)
-    return CsvRecording(path=path, t_s=t_s, acc_g=acc_g, label=labels, subject=subject)
+    return CsvRecording(
+        path=path, t_s=t_s, acc_g=acc_g, label=labels, subject=subject, rows=[r for r, _ in data]
+    )
+
+
+def _number(cell: str) -> float:
+    """``float(cell)`` without Python's digit grouping: ``1_0`` is a typo or a foreign format, not 10."""
+    if "_" in cell:
+        raise ValueError(cell)
+    return float(cell)
+
+
+def _unknown_label_refusal(label: str) -> tuple[str, str]:
+    """(problem, fix) for the label ``unknown``: ``teach`` and every bundle reserve it for the open-set answer."""
+    return (
+        f"the label {label!r} is the open-set answer of every bundle (what a model says for an activity it was "
+        "not taught), so it cannot name an activity",
+        "rename that activity (e.g. 'other')",
+    )
 
 
 def _sanity(where: str, t_s: np.ndarray, acc_g: np.ndarray, units: str, time_unit: str) -> None:
@@ -310,13 +369,32 @@ def import_csv(
         time_col, time_unit: the time column's name and unit.
         checks: sanity checks of rate and magnitude (False: ``--skip-checks``).
     Raises:
-        CsvFormatError: a file is malformed (nothing is written then).
-        DataError: the files hold no full window of gap-free data.
+        CsvFormatError: a file is malformed, two files hold the same bytes, or labels differ only in case
+            (nothing is written then).
+        DataError: the files hold no full window of gap-free data, or ``out`` is an existing file (never
+            replaced, not even with ``overwrite``), an existing dataset without ``overwrite``, or cannot be
+            created; ``out`` is checked before any file is read.
     """
     if not paths:
         raise DataError("no CSV files given; pass one or more paths")
     _units_factor(units, "--units")
+    _check_out(Path(out), overwrite)
     recs = [read_csv_recording(p, units, label, time_col, time_unit, checks) for p in paths]
+    hashes = [sha256_file(r.path) for r in recs]
+    first_with: dict[str, Path] = {}
+    for r, h in zip(recs, hashes, strict=True):
+        if h in first_with:
+            twin = first_with[h]
+            same = twin.resolve() == r.path.resolve()
+            raise CsvFormatError(
+                str(r.path),
+                None,
+                ("given twice" if same else f"the same bytes as {twin} (sha256 {h[:16]}...)")
+                + ", so one recording would be imported twice, as two recordings",
+                "pass each recording once",
+            )
+        first_with[h] = r.path
+    _refuse_case_variants(recs)
     names = sorted({lab for r in recs for lab in r.label})
     index = {n: i for i, n in enumerate(names)}
     acc, lab, subj, rec_id, start = [], [], [], [], []
@@ -354,7 +432,7 @@ def import_csv(
             {
                 "id": i,
                 "file": r.path.name,
-                "sha256": sha256_file(r.path),
+                "sha256": hashes[i],
                 "subject": int(sid),
                 "n_rows": len(r.label),
                 "source_rate_hz": round(source_rate, 3),
@@ -370,19 +448,84 @@ def import_csv(
             f"none of the {len(recs)} files has {WINDOW / RATE_HZ:g} s of gap-free data, so there is no window "
             "to write; record longer runs without pauses"
         )
-    return write_dataset(
-        out,
-        acc=np.concatenate(acc),
-        label=np.concatenate(lab),
-        subject=np.concatenate(subj),
-        recording=np.concatenate(rec_id),
-        start=np.concatenate(start),
-        labels=names,
-        name="csv-import",
-        source=", ".join(str(Path(p)) for p in paths),
-        rate_hz=RATE_HZ,
-        window=WINDOW,
-        hop=HOP,
-        extra_manifest={"recordings": recordings, "csv_units": units, "csv_time_unit": time_unit},
-        overwrite=overwrite,
-    )
+    try:
+        return write_dataset(
+            out,
+            acc=np.concatenate(acc),
+            label=np.concatenate(lab),
+            subject=np.concatenate(subj),
+            recording=np.concatenate(rec_id),
+            start=np.concatenate(start),
+            labels=names,
+            name="csv-import",
+            source=", ".join(str(Path(p)) for p in paths),
+            rate_hz=RATE_HZ,
+            window=WINDOW,
+            hop=HOP,
+            extra_manifest={"recordings": recordings, "csv_units": units, "csv_time_unit": time_unit},
+            overwrite=overwrite,
+        )
+    except OSError as e:  # checked up front; this is the disk filling up or the folder changing meanwhile
+        raise DataError(
+            f"cannot write the dataset to {out} ({e.strerror or e}); free space or choose another --out, then "
+            "import again"
+        ) from e
+
+
+def _check_out(root: Path, overwrite: bool) -> None:
+    """Refuse an ``out`` the dataset cannot be written to, before any file is read (DataError with the fix).
+
+    An existing file is never replaced, ``overwrite`` or not: it is not a dataset folder, and replacing it
+    would lose it. A folder that does not exist yet is created and removed again, which proves that it can be
+    (a read-only or virtual file system such as /proc refuses that; checking permissions alone does not, e.g.
+    for root).
+    """
+    if root.exists() and not root.is_dir():
+        raise DataError(
+            f"--out {root} is an existing file, not a dataset folder; it is never replaced (not even with "
+            "--force): choose a new folder name for --out"
+        )
+    if (root / "manifest.json").exists() and not overwrite:
+        raise DataError(
+            f"{root} already holds a dataset; choose another --out, remove it first, or pass --force to replace it"
+        )
+    base = next(p for p in (root, *root.parents) if p.exists() or p == Path(p.anchor))
+    if base.exists() and not base.is_dir():
+        raise DataError(f"cannot create --out {root}: {base} is a file, not a folder; choose another --out")
+    created = []
+    try:
+        for folder in reversed([p for p in (root, *root.parents) if p not in (base, *base.parents)]):
+            folder.mkdir()
+            created.append(folder)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as e:
+        raise DataError(
+            f"cannot create or write the dataset folder {root} in {base} ({e.strerror or e}); choose an --out in "
+            "a folder you can write to"
+        ) from e
+    finally:
+        for folder in reversed(created):
+            os.rmdir(folder)
+
+
+def _refuse_case_variants(recs: Sequence[CsvRecording]) -> None:
+    """CsvFormatError when two labels differ only in case or spacing (``walk``, ``Walk``, ``walk  ``).
+
+    They would import as two classes of one activity, each with half its windows; a spelling is a typo far more
+    often than a deliberate distinction, so it is refused with both places to fix rather than merged silently.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for r in recs:
+        for lab in dict.fromkeys(r.label):
+            row = r.rows[r.label.index(lab)] if r.rows else None
+            where = f"{r.path}" + (f", row {row}" if row is not None else "")
+            other, other_where = seen.setdefault(" ".join(lab.split()).casefold(), (lab, where))
+            if other != lab:
+                raise CsvFormatError(
+                    str(r.path),
+                    row,
+                    f"label {lab!r} differs from {other!r} ({other_where}) only in case or spacing, so one "
+                    "activity would import as two classes",
+                    "spell each activity the same way in every row and file",
+                )

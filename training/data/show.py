@@ -1,11 +1,14 @@
 """A picture of a dataset: a few windows per class, accelerometer traces beside a skeleton frame.
 
 Used by ``mujo-edge data show``: look at the data before training on it (a flipped axis, a wrong unit or an
-empty class shows at a glance). matplotlib with the Agg backend, so it runs without a display.
+empty class shows at a glance). matplotlib with the Agg backend, so it runs without a display. Where the
+picture goes is settled by :func:`figure_path` before anything is drawn, and the path returned is the file
+written, so the command names the real file.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,33 @@ H36M_BONES: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 _WRISTS = (H36M_JOINTS.index("l_wrist"), H36M_JOINTS.index("r_wrist"))
 _AXIS_COLORS = ("tab:red", "tab:green", "tab:blue")
+#: Picture formats written, by file suffix (matplotlib's Agg backend writes these without extra packages).
+FIGURE_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
+
+
+def figure_path(out: str | Path, dataset: str | Path) -> Path:
+    """The file a picture of the dataset at ``dataset`` asked for as ``out`` is written to.
+
+    - an existing folder, or a path ending in a separator: ``<dataset folder name>.png`` inside it (``--out
+      plots/`` with ``data/seglearn`` writes ``plots/seglearn.png``);
+    - no suffix: ``.png`` is added (``--out show`` writes ``show.png``);
+    - a suffix in :data:`FIGURE_SUFFIXES` (any case): as given;
+    - any other suffix: DataError listing the supported ones, raised before anything is read or drawn.
+    """
+    text = str(out)
+    path = Path(out)
+    if path.is_dir() or text.endswith(("/", os.sep)):
+        name = Path(dataset).resolve().name or "dataset"
+        return path / f"{name}.png"
+    suffix = path.suffix.lower()
+    if not suffix:
+        return path.with_name(path.name + ".png")
+    if suffix not in FIGURE_SUFFIXES:
+        raise DataError(
+            f"--out {out}: {path.suffix!r} is not a picture format this writes; end --out in one of "
+            f"{', '.join(FIGURE_SUFFIXES)} (e.g. {path.with_suffix('.png')})"
+        )
+    return path
 
 
 def pick_windows(labels: np.ndarray, per_class: int, seed: int) -> dict[int, np.ndarray]:
@@ -59,10 +89,12 @@ def view_axes(pose: np.ndarray, up_axis: str | None = None) -> tuple[int, int, f
 
 
 def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int = 0) -> Path:
-    """Draw ``per_class`` windows of every class into a PNG at ``out``; returns the path.
+    """Draw ``per_class`` windows of every class into a picture at ``out``; returns the file written.
 
-    Each window: x/y/z acceleration (g) against time (s); with pose, the skeleton at the window's middle frame
-    (up is up, the widest horizontal axis across; wrists and their paths in orange) beside it.
+    ``out`` is resolved by :func:`figure_path` (a folder gets a file inside it, a missing suffix ``.png``, an
+    unsupported suffix is refused). Each window: x/y/z acceleration (g) against time (s); with pose, the
+    skeleton at the window's middle frame (up is up, the widest horizontal axis across; wrists and their paths
+    in orange) beside it.
     """
     import matplotlib
 
@@ -71,9 +103,16 @@ def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int =
 
     if per_class < 1:
         raise DataError(f"--per-class must be at least 1, got {per_class}")
+    out = figure_path(out, ds.root)
     labels = np.asarray(ds.label)
     if labels.size == 0:
         raise DataError(f"{ds.root} holds no windows; nothing to show")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(
+            f"cannot create the folder of --out {out} ({e.strerror or e}); choose another --out"
+        ) from e
     picked = pick_windows(labels, per_class, seed)
     has_pose = ds.pose is not None
     cols = per_class * (2 if has_pose else 1)
@@ -128,10 +167,12 @@ def render_dataset(ds: Dataset, out: str | Path, per_class: int = 3, seed: int =
         fontsize=10,
     )
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=110, format=out.suffix[1:].lower())
+    except OSError as e:
+        raise DataError(f"cannot write {out} ({e.strerror or e}); choose an --out you can write to") from e
+    finally:
+        plt.close(fig)
     return out
 
 
