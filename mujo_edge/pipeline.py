@@ -279,6 +279,7 @@ class _Device:
         self._n = 0  # pending samples
         self.last_t: float | None = None  # last sample added (sensor clock, or host for host-stamped)
         self.run_last_t: float | None = None  # last sample the current run's grid has taken
+        self._warned_steps = False  # (the warning of times that cannot form a run, once per device)
         self.due_t: float | None = None  # process once last_t reaches this
         self.last_event_start: float | None = None  # host start time of the last window (all runs)
         self.new_run = True
@@ -421,6 +422,16 @@ class _Device:
         brk = (d > self.gap_s) | (d <= 0.0)
         if prev is None:
             brk[0] = False
+        if not self._warned_steps and brk.size > 4 and 2 * int(brk.sum()) > brk.size:
+            self._warned_steps = True
+            log.warning(
+                "%s: %d of %d sample times go back, stand still or jump more than %.3g s: no window can form "
+                "from them. Sensor times must be increasing seconds (not ms, not one time per batch)",
+                self.name,
+                int(brk.sum()),
+                brk.size,
+                self.gap_s,
+            )
         for f in flags:
             if f < brk.size and (f > 0 or prev is not None):
                 brk[f] = True

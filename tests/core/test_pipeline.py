@@ -140,6 +140,18 @@ def test_labels_that_do_not_match_the_model_outputs_are_refused(labels: list[str
         p.feed(SampleBatch("w", _motion(50.0, 6.0, 3.0), 6.0, 50.0, t))
 
 
+@pytest.mark.parametrize("times", ["backwards", "ms"])
+def test_sample_times_that_cannot_form_a_run_say_so(times: str, caplog: pytest.LogCaptureFixture) -> None:
+    p = Pipeline(MeanXRunner(), list(MeanXRunner.labels))
+    for k in range(8):
+        t = k * 0.5 + np.arange(25) / 50.0
+        t = t[::-1].copy() if times == "backwards" else t * 1000.0
+        assert p.feed(SampleBatch("w", _motion(50.0, 0.5, 1.0), float(k * 0.5 + 0.5), 50.0, t)) == []
+    assert p.stats["w"].gaps > 100
+    said = [r.getMessage() for r in caplog.records if "no window can form" in r.getMessage()]
+    assert len(said) == 1 and "increasing seconds" in said[0]  # once per device, not per batch
+
+
 def test_calibration_is_applied_and_flagged() -> None:
     class Shift:
         def apply(self, x: np.ndarray) -> np.ndarray:
