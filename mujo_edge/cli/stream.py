@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -266,7 +267,7 @@ def virtual_faults(args: argparse.Namespace, workout_s: float, seed: int) -> Any
         raise ConfigError(
             f"--burst must be EVERY:LEN (two whole numbers, e.g. 10:4), got {args.burst!r}"
         ) from e
-    if args.disconnect_every < 0:
+    if not (math.isfinite(args.disconnect_every) and args.disconnect_every >= 0):  # (NaN too)
         raise ConfigError(f"--disconnect-every must be >= 0 seconds, got {args.disconnect_every}")
     period = args.disconnect_every
     drops = tuple(float(t) for t in np.arange(period, workout_s, period)) if period > 0 else ()

@@ -38,6 +38,13 @@ def test_fault_flags_become_the_watch_faults() -> None:
         virtual_faults(_args(burst="ten"), 30.0, seed=0)
     with pytest.raises(ConfigError, match="drop_prob"):
         virtual_faults(_args(drop=1.5), 30.0, seed=0)
+    for every in (-1.0, float("nan")):
+        with pytest.raises(ConfigError, match="--disconnect-every must be >= 0 seconds"):
+            virtual_faults(_args(disconnect_every=every), 30.0, seed=0)
+    # counts, seeds and durations that mean nothing are refused by the parser, naming the flag
+    for argv in (["--threads", "0"], ["--virtual-count", "0"], ["--seed", "-1"], ["--duration", "nan"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["stream", "--virtual", *argv])
 
 
 @pytest.mark.parametrize("flag", ["--clock-skew", "--clock-drift"])
