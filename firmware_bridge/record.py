@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from mujo_edge.errors import DataError, DeviceError, ProtocolError
+from mujo_edge.errors import ConfigError, DataError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.profiles.device import WatchDevice
@@ -305,7 +305,15 @@ def replay_batches(
 
     header = read_header(path)
     if profile is None:
-        profile = get_profile(header.profile, rate_hz=header.rate_hz or None)
+        try:
+            profile = get_profile(header.profile, rate_hz=header.rate_hz or None)
+            if header.rate_hz:
+                profile.apply_config({"rate_hz": header.rate_hz})  # (the profile's own range check)
+        except (ConfigError, DataError) as err:
+            raise DataError(
+                f"{path}: its header's rate_hz {header.rate_hz!r} is not a rate the {header.profile!r} profile "
+                f'streams at ({err}); correct the header\'s "rate_hz"'
+            ) from err
     name = device if device is not None else header.device
     profile.device = name
     profile.reset()
@@ -320,7 +328,7 @@ def replay_batches(
                     except (ProtocolError, DataError) as err:
                         raise DataError(
                             f"{path}: the {record.kind!r} record at t={record.t_recv_s:.3f} s holds a config the "
-                            f"{header.profile!r} decoder refuses ({err}); correct that line's \"config\" (or "
+                            f'{header.profile!r} decoder refuses ({err}); correct that line\'s "config" (or '
                             "cut the file there: everything before it replays)"
                         ) from err
             yield StreamStatus(name, record.t_recv_s, record.kind, record.detail)
@@ -342,7 +350,7 @@ def replay_batches(
     if notifications and not decoded:
         log.warning(
             "%s: none of its %d notifications holds samples for the %r profile its header names; was it "
-            "recorded with another profile? Its header's \"profile\" decides how it is decoded",
+            'recorded with another profile? Its header\'s "profile" decides how it is decoded',
             path,
             notifications,
             header.profile,

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 #: Grid rate of every window the toolkit handles, Hz.
 RATE_HZ: float = 50.0
+#: The highest sensor rate a stream may claim, Hz (watch accelerometers stream 12.5-1,600 Hz; Polar's offers
+#: stop at 10,000): a higher one is a corrupt header or config, not a sensor.
+MAX_SOURCE_RATE_HZ: float = 10_000.0
 #: Samples per window (2 s at 50 Hz).
 WINDOW: int = 100
 #: Samples between window starts (1 s at 50 Hz, 50 % overlap).

@@ -11,6 +11,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from mujo_edge.constants import MAX_SOURCE_RATE_HZ
 from mujo_edge.errors import DataError, ShapeError
 
 #: What can happen to a stream's connection, as :class:`StreamStatus` reports it:
@@ -58,8 +59,10 @@ class SampleBatch:
             raise ShapeError(
                 f"SampleBatch.t_sensor_s must be ({acc.shape[0]},) to match acc_g, got {self.t_sensor_s.shape}"
             )
-        if not self.rate_hz > 0:
-            raise ShapeError(f"SampleBatch.rate_hz must be > 0, got {self.rate_hz}")
+        if not 0 < self.rate_hz <= MAX_SOURCE_RATE_HZ:
+            raise ShapeError(
+                f"SampleBatch.rate_hz must be > 0 and at most {MAX_SOURCE_RATE_HZ:g} Hz, got {self.rate_hz}"
+            )
 
     def __len__(self) -> int:
         return int(self.acc_g.shape[0])

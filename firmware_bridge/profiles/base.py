@@ -20,10 +20,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
-from mujo_edge.errors import ProtocolError
+from mujo_edge.errors import ConfigError, DataError, ProtocolError
 from mujo_edge.firmware_bridge.transport import Transport
 from mujo_edge.samples import SampleBatch, StatusKind
 
@@ -31,7 +33,79 @@ from mujo_edge.samples import SampleBatch, StatusKind
 DataCallback = Callable[[str, float, bytes], None]
 
 R = TypeVar("R")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+#: The most sensor time one frame may claim since the previous one, seconds. A longer step (a flipped
+#: timestamp bit, a clock reset, a corrupt sequence number) is not believed on one frame's word; see
+#: :class:`JumpConfirmation`. Longer than a BLE link stays silent without the connection dropping (the
+#: supervision timeout, a few seconds), after which the session reconnects and the decoder starts afresh.
+MAX_FRAME_STEP_S = 10.0
+#: Consecutive frames that must agree with each other, though not with the stream before them, before a
+#: decoder believes the jump: a new timeline, flagged ``gap_before=True`` with no samples counted lost.
+JUMP_CONFIRM_FRAMES = 3
+
+
+class JumpConfirmation(Generic[T]):
+    """Frames that do not continue a stream, held until ``frames`` of them in a row agree with each other.
+
+    One corrupt frame (a flipped timestamp bit, a far-ahead sequence number) then never moves a decoder's
+    timeline, and a real change (the device's clock was set, the watch restarted its stream and its first
+    frame was lost) is believed after a few frames instead of locking the decoder out for good. The decoder
+    says whether an item follows the last one held (``last``), in its own terms (timestamps, sequence numbers).
+    """
+
+    def __init__(self, frames: int = JUMP_CONFIRM_FRAMES) -> None:
+        self.frames = frames
+        self._run: list[T] = []
+
+    @property
+    def last(self) -> T | None:
+        """The most recent item held, None when none is."""
+        return self._run[-1] if self._run else None
+
+    def __len__(self) -> int:
+        return len(self._run)
+
+    def offer(self, item: T, follows_last: bool) -> list[T]:
+        """Hold ``item``: it extends the run when it follows the last item held, else starts a new run.
+
+        Returns the whole run, oldest first (and holds nothing any more), once it is ``frames`` long: the jump
+        is confirmed. Returns ``[]`` while it is shorter.
+        """
+        self._run = [*self._run, item] if follows_last and self._run else [item]
+        if len(self._run) < self.frames:
+            return []
+        run, self._run = self._run, []
+        return run
+
+    def clear(self) -> list[T]:
+        """Forget the run (the stream went on as before, or the connection was reset); returns what was held."""
+        run, self._run = self._run, []
+        return run
+
+
+def config_number(
+    config: Mapping[str, Any], key: str, profile: str, meaning: str, lo: float, hi: float
+) -> float | None:
+    """``config[key]`` as a float, None when the key is absent; DataError unless it is a finite number in
+    [``lo``, ``hi``] (a string, NaN, a boolean or 0 Hz in a recording's connection config is a corrupt line)."""
+    if key not in config:
+        return None
+    value = config[key]
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and lo <= number <= hi):
+        raise bad_config(profile, key, value, f"{meaning} (a finite number in [{lo:g}, {hi:g}])")
+    return number
+
+
+def bad_config(profile: str, key: str, value: Any, expected: str) -> DataError:
+    """The error for a value in a recording's connection config (``DeviceProfile.config()`` as recorded on its
+    "connected"/"reconnected" line): names the key, the value, what it must be and the fix."""
+    return DataError(
+        f"{profile} connection config: {key}={value!r} is not {expected}; set it to what the device "
+        "streamed with, or delete the key to keep the decoder's default"
+    )
 
 
 async def subscribe_control_and_data(
@@ -86,9 +160,22 @@ class DeviceProfile(abc.ABC):
     service_uuid: str = ""
     host_stamped: bool = False
 
+    #: Sample rates, Hz, a recording's connection config may hold for this profile (``apply_config``).
+    config_rate_range_hz: tuple[float, float] = (0.01, 10_000.0)
+
     def __init__(self, device: str = "", rate_hz: float = 50.0) -> None:
         self.device = device
-        self.rate_hz = float(rate_hz)
+        rate = (
+            float(rate_hz)
+            if isinstance(rate_hz, numbers.Real) and not isinstance(rate_hz, bool)
+            else math.nan
+        )
+        if not 0 < rate < math.inf:
+            raise ConfigError(
+                f"{type(self).__name__}: rate_hz={rate_hz!r}; expected a sample rate in Hz, a finite number > 0 "
+                "(leave it out for the profile's default)"
+            )
+        self.rate_hz = rate
         self.dropped_samples = 0
         self.gaps = 0
         self._events: list[tuple[StatusKind, str]] = []
@@ -119,9 +206,20 @@ class DeviceProfile(abc.ABC):
         return {"rate_hz": self.rate_hz}
 
     def apply_config(self, config: dict[str, Any]) -> None:
-        """Restore :meth:`config` when replaying a recording (after :meth:`reset`)."""
-        if "rate_hz" in config:
-            self.rate_hz = float(config["rate_hz"])
+        """Restore :meth:`config` when replaying a recording (after :meth:`reset`).
+
+        Raises DataError naming the key, its value and the fix when a value cannot be what :meth:`config`
+        wrote (not a number, NaN, 0 Hz...); nothing is changed then. Subclasses validate every key first and
+        assign after, for the same reason.
+        """
+        rate = self._config_rate(config)
+        if rate is not None:
+            self.rate_hz = rate
+
+    def _config_rate(self, config: Mapping[str, Any]) -> float | None:
+        """The recorded ``rate_hz``, checked against :attr:`config_rate_range_hz` (None when absent)."""
+        lo, hi = self.config_rate_range_hz
+        return config_number(config, "rate_hz", self.name, "a sample rate in Hz", lo, hi)
 
     def reset(self) -> None:
         """Forget per-connection state (previous frame timestamp, sequence number) after a reconnect."""

@@ -172,3 +172,36 @@ def test_the_example_in_docs_protocol_md_compiles_and_runs(tmp_path: Path) -> No
         "frame seq 1: 38 samples, 241 bytes",
         "frame seq 2: 24 samples, 157 bytes",
     ]
+
+
+def test_sample_time_of_a_stream_without_a_rate_does_not_divide_by_zero(tmp_path: Path) -> None:
+    """mujo_stream_encode() writes nothing at rate 0; mujo_stream_sample_time_us() must not divide by it
+    either (the header's example loop calls it after every encode)."""
+    source = tmp_path / "rate0.c"
+    source.write_text(
+        "\n".join(
+            [
+                "#include <stdio.h>",
+                f'#include "{HEADER}"',
+                "int main(void) {",
+                "    mujo_stream_t s; uint8_t buf[244]; int16_t xyz[6] = {0}; size_t used, len;",
+                "    mujo_stream_init(&s, 0u, MUJO_RANGE_8G);  /* an unconfigured START */",
+                "    len = mujo_stream_encode(&s, 1000u, xyz, 2, buf, sizeof buf, &used);",
+                '    printf("%u %u %u\\n", (unsigned)len, (unsigned)used, (unsigned)mujo_stream_sample_time_us(&s, 1000u, 5));',
+                "    mujo_stream_init(&s, 5000u, MUJO_RANGE_8G);",
+                '    printf("%u\\n", (unsigned)mujo_stream_sample_time_us(&s, 1000u, 5));',
+                "    return 0;",
+                "}",
+                "",
+            ]
+        )
+    )
+    exe = tmp_path / "rate0"
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Wconversion", "-pedantic", "-Werror", "-O2"]
+    build = subprocess.run(
+        [CC, *flags, "-o", str(exe), str(source)], capture_output=True, text=True, timeout=60
+    )
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, f"exit status {run.returncode} (SIGFPE is -8): {run.stderr}"
+    assert run.stdout.splitlines() == ["0 0 1000", "101000"]

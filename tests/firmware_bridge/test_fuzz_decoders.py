@@ -110,19 +110,25 @@ def test_bit_flipped_and_extended_frames(
 @FUZZ
 @given(frames=st.lists(st.integers(0, 6), min_size=1, max_size=12))
 def test_sequences_of_valid_frames_in_any_order(frames: list[int]) -> None:
-    """Reordered, repeated or missing frames: never a crash, and never a sample earlier than the last one."""
+    """Reordered, repeated or missing frames: never a crash, and never a sample earlier than the last one
+    except where a new timeline starts: a RESTART frame, or a resync (flagged as a gap, counted in resyncs)."""
     profile = MujoStreamProfile()
     data = VALID["mujo"][:-1]
     last_t = -np.inf
     for i in frames:
+        resyncs = profile.resyncs
         try:
-            (batch,) = profile.decode(stream.MUJO_DATA_UUID, 0.0, data[i % len(data)][1])
+            batches = profile.decode(stream.MUJO_DATA_UUID, 0.0, data[i % len(data)][1])
         except ProtocolError:
             continue
-        assert batch.t_sensor_s is not None
-        if batch.seq != 0:  # seq 0 carries RESTART: a new stream may start anywhere
-            assert batch.t_sensor_s[0] > last_t
-        last_t = batch.t_sensor_s[-1]
+        assert len(batches) == 1 or (profile.resyncs == resyncs + 1 and len(batches) == 3)
+        for k, batch in enumerate(batches):
+            assert batch.t_sensor_s is not None
+            resync = k == 0 and profile.resyncs > resyncs
+            assert batch.gap_before or not resync
+            if batch.seq != 0 and not resync:  # seq 0 carries RESTART: a new stream may start anywhere
+                assert batch.t_sensor_s[0] > last_t
+            last_t = batch.t_sensor_s[-1]
 
 
 @FUZZ

@@ -187,3 +187,98 @@ def test_hex_examples_in_docs_protocol_md_are_what_the_encoder_writes() -> None:
         and stream.encode_info((5000, 10000), (1, 2, 3)).hex() == "0103028813102703010203"
     )
     assert "`01 8813 02`" in doc and stream.encode_start(5000, 2).hex() == "01881302"
+
+
+# ------------------------------------------------------------------ resynchronising, time order, rate (#bh2 items 2, 3)
+def decode_all(profile: MujoStreamProfile, frames: list[bytes]) -> tuple[list, list[str]]:
+    """Every batch the frames give, and the message of every frame refused."""
+    batches, refused = [], []
+    for f in frames:
+        try:
+            batches += profile.decode(stream.MUJO_DATA_UUID, 0.0, f)
+        except ProtocolError as err:
+            refused.append(str(err))
+    return batches, refused
+
+
+@pytest.mark.parametrize("clock", ["continues", "restarts at 0"])
+def test_a_lost_restart_frame_resynchronises_after_three_frames_and_loses_nothing_else(clock: str) -> None:
+    """The watch restarts its stream (seq 0, RESTART) and that one frame is lost: the decoder used to refuse
+    every later frame as 'out of order'."""
+    profile = MujoStreamProfile()
+    first, _ = decode_all(profile, frames_for(400, per_frame=4, t0_us=10_000_000))  # seq 0..99
+    t0 = 10_000_000 + 400 * 20_000 + 3_000_000 if clock == "continues" else 0
+    second = frames_for(200, per_frame=4, t0_us=t0)  # a new stream: seq 0 (RESTART) .. 49
+    batches, refused = decode_all(profile, second[1:])  # its RESTART frame lost on the air
+    assert len(refused) == 2 and all("skipped for now: if the next" in r for r in refused)
+    assert [b.seq for b in batches] == list(range(1, 50))  # the two held frames come back with the third
+    assert [b.seq for b in batches if b.gap_before] == [1]
+    assert profile.resyncs == 1 and profile.gaps == 1 and profile.dropped_samples == 0
+    t = np.concatenate([b.t_sensor_s for b in batches])
+    np.testing.assert_allclose(t, (t0 + 80_000 + np.arange(196) * 20_000) * 1e-6, atol=1e-9)
+    assert sum(len(b) for b in first) == 400
+
+
+def test_one_frame_with_a_far_ahead_seq_is_not_believed_and_costs_nothing() -> None:
+    frames = frames_for(40, per_frame=4)
+    forged = stream.encode_frame(30000, 2 * 80_000, np.zeros((4, 3)), 5000, 2)  # seq 30000, frame 2's time
+    profile = MujoStreamProfile()
+    batches, refused = decode_all(profile, [*frames[:2], forged, *frames[2:]])
+    assert len(refused) == 1 and "seq says 29998 frames were lost after seq 1 but its t0 says 0" in refused[0]
+    assert [b.seq for b in batches] == list(range(10)) and not any(b.gap_before for b in batches)
+    assert profile.dropped_samples == 0 and profile.gaps == 0 and profile.resyncs == 0
+
+
+def test_a_time_jump_of_hours_with_one_frame_lost_counts_no_phantom_samples() -> None:
+    frames = frames_for(12, per_frame=4)
+    jumped = stream.encode_frame(2, 2**31 - 1, np.zeros((4, 3)), 5000, 2)
+    profile = MujoStreamProfile()
+    batches, refused = decode_all(profile, [frames[0], jumped, frames[2]])
+    assert len(refused) == 1 and "more than the 10 s one frame may claim" in refused[0]
+    assert [b.seq for b in batches] == [0, 2] and batches[1].gap_before
+    assert profile.dropped_samples == 4  # frame 1's four samples, not 107,374 from the jump
+
+
+def test_a_frame_going_back_in_time_is_refused_so_samples_stay_in_order() -> None:
+    c = np.zeros((5, 3))
+    profile = MujoStreamProfile()
+    frames = [
+        stream.encode_frame(0, 1_000_000, c, 5000, 2, restart=True),
+        stream.encode_frame(1, 1_100_000, c, 5000, 2),
+        stream.encode_frame(2, 500_000, c, 5000, 2),  # seq goes on, t0 goes back 0.7 s (should be 1.2 s)
+        stream.encode_frame(3, 1_300_000, c, 5000, 2),
+    ]
+    batches, refused = decode_all(profile, frames)
+    assert (
+        len(refused) == 1 and "is not after the last one of seq 1 (duplicate or out of order)" in refused[0]
+    )
+    t = np.concatenate([b.t_sensor_s for b in batches])
+    assert np.all(np.diff(t) > 0) and [b.seq for b in batches] == [0, 1, 3]
+    assert batches[-1].gap_before and profile.dropped_samples == 5  # frame 2's samples are the ones missing
+
+
+def test_a_frame_rate_far_from_the_stream_rate_is_refused() -> None:
+    c = np.zeros((5, 3))
+    profile = MujoStreamProfile()
+    batches, refused = decode_all(
+        profile,
+        [
+            stream.encode_frame(0, 0, c, 5000, 2, restart=True),
+            stream.encode_frame(1, 100_000, c, 1, 2),  # 0.01 Hz: 5 samples over 400 s
+            stream.encode_frame(2, 200_000, c, 65535, 2),
+            stream.encode_frame(3, 300_000, c, 5100, 2),  # 51 Hz: within 10 % of 50 Hz
+        ],
+    )
+    assert [b.seq for b in batches] == [0, 3] and batches[1].rate_hz == 51.0
+    assert len(refused) == 2 and "rate 0.01 Hz, but the stream began at 50 Hz" in refused[0]
+    assert batches[1].t_sensor_s[-1] < 0.4
+    # the rate a recording's config (or START) gives is the reference, from the first frame on
+    configured = MujoStreamProfile()
+    configured.apply_config({"rate_hz": 100.0})
+    with pytest.raises(ProtocolError, match="rate 50 Hz, but the stream was started at 100 Hz"):
+        configured.decode(stream.MUJO_DATA_UUID, 0.0, frames_for(4)[0])
+    # without one, a RESTART starts a stream at a new rate
+    bare = MujoStreamProfile()
+    decode_all(bare, frames_for(8))
+    (batch,) = bare.decode(stream.MUJO_DATA_UUID, 0.0, frames_for(4, rate=10000)[0])
+    assert batch.rate_hz == 100.0

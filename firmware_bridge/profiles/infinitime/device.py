@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge.firmware_bridge.profiles.base import DeviceProfile, config_number
 from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, WatchDevice
 from mujo_edge.firmware_bridge.profiles.infinitime import motion
 
@@ -33,7 +34,10 @@ class InfiniTimeDevice(WatchDevice):
 
     @classmethod
     def for_replay(cls, config: Mapping[str, Any]) -> InfiniTimeDevice:
-        return cls(STILL_G, float(config.get("rate_hz", motion.NOMINAL_RATE_HZ)))
+        """DataError (from ``config_number``) when the recorded rate cannot be one."""
+        lo, hi = DeviceProfile.config_rate_range_hz
+        rate = config_number(config, "rate_hz", "infinitime", "a sample rate in Hz", lo, hi)
+        return cls(STILL_G, rate if rate is not None else motion.NOMINAL_RATE_HZ)
 
     @property
     def stream_rate_hz(self) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.errors import DataError
+from mujo_edge.firmware_bridge.profiles.base import config_number
 from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, ControlledDevice
 from mujo_edge.firmware_bridge.profiles.mujo import stream
 
@@ -46,8 +47,12 @@ class MujoDevice(ControlledDevice):
 
     @classmethod
     def for_replay(cls, config: Mapping[str, Any]) -> MujoDevice:
-        """Accepts the recorded rate at any range (+-2 .. 16 g): a replay sends what was recorded."""
-        return cls(STILL_G, round(float(config.get("rate_hz", 50)) * 100) / 100, range_codes=(0, 1, 2, 3))
+        """Accepts the recorded rate at any range (+-2 .. 16 g): a replay sends what was recorded.
+
+        DataError (from ``config_number``) when the recorded rate is no u16 centi-Hz rate.
+        """
+        rate = config_number(config, "rate_hz", "mujo", "a sample rate in Hz", *stream.RATE_RANGE_HZ)
+        return cls(STILL_G, round((rate if rate is not None else 50) * 100) / 100, range_codes=(0, 1, 2, 3))
 
     @property
     def data_uuid(self) -> str:

@@ -44,6 +44,8 @@ MAX_SAMPLES_PER_FRAME = 255
 MAX_RANGE_CODE = 7
 SEQ_MODULO = 1 << 16
 T0_MODULO = 1 << 32
+#: Sample rates a frame's u16 centi-Hz field can carry, Hz.
+RATE_RANGE_HZ: tuple[float, float] = (0.01, 655.35)
 
 OP_START = 0x01
 OP_STOP = 0x02

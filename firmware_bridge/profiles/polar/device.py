@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.errors import DataError
+from mujo_edge.firmware_bridge.profiles.base import config_number
 from mujo_edge.firmware_bridge.profiles.device import STILL_G, CharSpec, ControlledDevice
 from mujo_edge.firmware_bridge.profiles.polar import pmd
 
@@ -52,10 +53,13 @@ class PolarDevice(ControlledDevice):
 
     @classmethod
     def for_replay(cls, config: Mapping[str, Any], model: pmd.PmdDeviceModel | None = None) -> PolarDevice:
+        """DataError (from ``config_number``) when the recorded rate or FACTOR cannot be one."""
+        rate = config_number(config, "rate_hz", "polar", "a sample rate in Hz", *pmd.RATE_RANGE_HZ)
+        factor = config_number(config, "factor", "polar", "a PMD FACTOR", *pmd.FACTOR_RANGE)
         return cls(
             STILL_G,
-            round(float(config.get("rate_hz", 52))),
-            factor=float(config.get("factor", 1.0)),
+            round(rate if rate is not None else 52),
+            factor=factor if factor is not None else 1.0,
             model=model,
         )
 

@@ -90,6 +90,9 @@ STATUS_ALREADY_IN_STATE = 6
 
 HEADER_BYTES = 10
 _REF_BYTES = 6  # compressed reference sample: 3 x int16
+#: Range of a compressed frame's samples: the 16-bit resolution of its reference sample (deltas accumulate
+#: to samples of the same sensor, so they stay in it).
+_INT16_MIN, _INT16_MAX = -(1 << 15), (1 << 15) - 1
 
 
 def status_name(status: int) -> str:
@@ -105,12 +108,15 @@ RATE_RANGE_HZ: tuple[float, float] = (1.0, 10_000.0)
 
 
 def check_factor(value: float, where: str) -> float:
-    """``value`` as a FACTOR, or ProtocolError if it is NaN, infinite, 0, negative or out of FACTOR_RANGE."""
+    """``value`` as a FACTOR, or ProtocolError if it is NaN, infinite, 0, negative or out of FACTOR_RANGE.
+
+    The message says what is wrong only; the caller adds what happens next (skipped, start refused...).
+    """
     lo, hi = FACTOR_RANGE
     if not (math.isfinite(value) and lo <= value <= hi):
         raise ProtocolError(
             f"PMD {where}: FACTOR {value!r} is not a scale a sensor can mean (expected a finite number in "
-            f"[{lo:g}, {hi:g}]); the value is ignored. Power-cycle the sensor if this repeats."
+            f"[{lo:g}, {hi:g}])"
         )
     return float(value)
 
@@ -292,6 +298,12 @@ def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
             deltas = _sign_extend(stream.astype(np.int64) @ _BIT_WEIGHTS[bits], bits).reshape(count, 3)
         offset += nbytes
         block_values = current + np.add.accumulate(deltas, axis=0)  # (np.cumsum without its wrapper)
+        if block_values.min() < _INT16_MIN or block_values.max() > _INT16_MAX:
+            raise ProtocolError(
+                f"PMD compressed frame: a block of {count} deltas x {bits} bits ending at byte {offset} takes the "
+                f"samples to {int(np.abs(block_values).max())}, beyond the 16 bits of the reference sample; "
+                "a sensor's samples keep its resolution, so the frame is corrupt"
+            )
         rows.append(block_values)
         current = block_values[-1]
     return np.concatenate(rows, axis=0)

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from mujo_edge.errors import DeviceError, ProtocolError
-from mujo_edge.firmware_bridge.profiles.base import DataCallback, DeviceProfile, subscribe_control_and_data
+from mujo_edge.firmware_bridge.profiles.base import (
+    JUMP_CONFIRM_FRAMES,
+    MAX_FRAME_STEP_S,
+    DataCallback,
+    DeviceProfile,
+    JumpConfirmation,
+    bad_config,
+    config_number,
+    subscribe_control_and_data,
+)
 from mujo_edge.firmware_bridge.profiles.polar import pmd
 from mujo_edge.firmware_bridge.transport import Transport
 from mujo_edge.samples import SampleBatch
@@ -20,17 +33,44 @@ RESPONSE_TIMEOUT_S = 5.0
 GAP_FACTOR = 1.5
 #: Preferred ACC rates, best first: Verity Sense streams 52 Hz without SDK mode; H10 offers 200 Hz.
 PREFERRED_RATES_HZ = (52, 200)
-#: The most sensor time one frame may claim since the previous one, seconds. A longer step (a flipped
-#: timestamp bit, a clock reset) is not believed: the frame is timed at the nominal rate and no samples are
-#: counted lost, unless JUMP_CONFIRM_FRAMES frames in a row agree on the new time (a real clock change).
-MAX_FRAME_STEP_S = 10.0
-#: Consecutive frames consistent with a jumped clock before the jump is accepted.
-JUMP_CONFIRM_FRAMES = 3
+#: A frame's time step longer than MAX_FRAME_STEP_S (a flipped timestamp bit, a clock reset) is not believed:
+#: the frame is timed at the nominal rate and no samples are counted lost, unless JUMP_CONFIRM_FRAMES frames in
+#: a row agree on the new time (a real clock change). Both are shared with the other decoders (profiles.base).
+#: A sample may lie this many times beyond the sensor's declared range (its RANGE setting, +-g) before the
+#: frame is refused: room for a saturated axis after the sensor's own offset and gain correction; a value
+#: further out is no reading (a corrupt delta block decodes to thousands of g).
+RANGE_TOLERANCE = 1.25
 
 
 def _parse_control_response(payload: bytes) -> pmd.PmdResponse | None:
     """A control-point indication as a command response; None for other indications (unsolicited stops)."""
     return pmd.parse_response(payload) if payload[:1] == bytes((pmd.RESPONSE_CODE,)) else None
+
+
+#: Values a recorded PMD setting may hold, by setting id (others: any finite number >= 0).
+_SETTING_LIMITS = {pmd.SETTING_SAMPLE_RATE: pmd.RATE_RANGE_HZ, pmd.SETTING_RANGE: (1.0, 1000.0)}
+
+
+def _config_settings(value: Any) -> dict[int, float]:
+    """A recorded ``settings`` object ``{"<setting id>": value}`` as ``{id: value}``; DataError if malformed."""
+    if not isinstance(value, Mapping):
+        raise bad_config("polar", "settings", value, 'an object {"<setting id>": <value>} as config() writes')
+    out: dict[int, float] = {}
+    for key, v in value.items():
+        sid = int(key) if isinstance(key, str) and key.isascii() and key.isdigit() else None
+        if sid is None or sid not in pmd.SETTING_NAMES:
+            raise bad_config(
+                "polar",
+                "settings",
+                value,
+                f"keyed by PMD setting ids {sorted(pmd.SETTING_NAMES)} (found {key!r})",
+            )
+        lo, hi = _SETTING_LIMITS.get(sid, (0.0, math.inf))
+        name = f"settings.{key}"
+        checked = config_number({name: v}, name, "polar", f"a PMD {pmd.SETTING_NAMES[sid]}", lo, hi)
+        assert checked is not None
+        out[sid] = int(checked) if checked.is_integer() else checked
+    return out
 
 
 class PolarPmdProfile(DeviceProfile):
@@ -47,6 +87,13 @@ class PolarPmdProfile(DeviceProfile):
     interval longer than 1.5 nominal sample intervals per sample is a gap: ``gap_before=True``, the missing
     samples are counted in ``dropped_samples`` and the frame is timed at the nominal rate instead.
     ``t_sensor_s`` is Unix seconds (PMD time + 946684800 s) of the device's clock.
+
+    Frames that cannot be readings are refused (ProtocolError: the session counts and skips them, the samples
+    before are kept): more samples than MAX_FRAME_STEP_S of the nominal rate, more than GAP_FACTOR x the
+    samples the time since the previous frame holds at the nominal rate (samples closer than 1/1.5 of the
+    nominal interval, the mirror of the gap rule), or a value beyond RANGE_TOLERANCE x the declared range
+    (the RANGE setting, when known). A compressed frame's size bounds nothing: a width-0 delta block claims
+    255 samples in 2 bytes.
     """
 
     name = "polar"
@@ -60,7 +107,8 @@ class PolarPmdProfile(DeviceProfile):
         self.factor = 1.0
         self.settings: dict[int, float] = {}
         self._previous_ns: int | None = None
-        self._jumped: list[int] = []  # timestamps of the frames since an unbelieved clock jump
+        #: timestamps of the frames since an unbelieved clock jump
+        self._jumps: JumpConfirmation[int] = JumpConfirmation(JUMP_CONFIRM_FRAMES)
         #: frames whose timestamp was not believed (too far from the previous frame's), since construction
         self.time_jumps = 0
         self._responses: asyncio.Queue[pmd.PmdResponse] | None = None
@@ -72,7 +120,7 @@ class PolarPmdProfile(DeviceProfile):
     def reset(self) -> None:
         super().reset()
         self._previous_ns = None
-        self._jumped = []
+        self._jumps.clear()
 
     def config(self) -> dict[str, Any]:
         return {
@@ -81,10 +129,19 @@ class PolarPmdProfile(DeviceProfile):
             "settings": {str(k): v for k, v in self.settings.items()},
         }
 
+    config_rate_range_hz = pmd.RATE_RANGE_HZ
+
     def apply_config(self, config: dict[str, Any]) -> None:
-        super().apply_config(config)
-        self.factor = pmd.check_factor(float(config.get("factor", self.factor)), "recorded config")
-        self.settings = {int(k): v for k, v in dict(config.get("settings", {})).items()} or self.settings
+        """Restore rate, FACTOR and settings; DataError (nothing changed) when one cannot be what config() wrote."""
+        rate = self._config_rate(config)
+        lo, hi = pmd.FACTOR_RANGE
+        factor = config_number(config, "factor", self.name, "a PMD FACTOR", lo, hi)
+        settings = _config_settings(config["settings"]) if "settings" in config else None
+        if rate is not None:
+            self.rate_hz = rate
+        if factor is not None:
+            self.factor = factor
+        self.settings = settings or self.settings
 
     # -------------------------------------------------------------------------------- choosing settings
     def choose_settings(self, offered: dict[int, list[float]]) -> dict[int, float]:
@@ -177,7 +234,10 @@ class PolarPmdProfile(DeviceProfile):
         try:
             self.factor = pmd.check_factor(factor[0], "start response") if factor else 1.0
         except ProtocolError as err:
-            raise DeviceError(f"Polar device: {err}") from err
+            raise DeviceError(
+                f"Polar device: {err}; without a usable FACTOR its samples cannot be scaled, so the stream is "
+                "not used. Power-cycle the sensor and connect again."
+            ) from err
         self.rate_hz = float(self.settings[pmd.SETTING_SAMPLE_RATE])
         log.info(
             "Polar: ACC started at %.0f Hz, settings %s, factor %g", self.rate_hz, self.settings, self.factor
@@ -209,15 +269,30 @@ class PolarPmdProfile(DeviceProfile):
         frame = pmd.decode_acc_frame(payload)
         n = len(frame.raw)
         interval_ns = 1e9 / self.rate_hz
+        if n > MAX_FRAME_STEP_S * self.rate_hz:
+            raise ProtocolError(
+                f"Polar ACC frame of {n} samples, more than {MAX_FRAME_STEP_S:g} s at {self.rate_hz:g} Hz (the "
+                "most one frame may claim); a corrupt frame (compressed blocks that claim samples), skipped"
+            )
+        acc_g = frame.to_g(self.factor)
+        self._check_range(acc_g)
         gap = False
         previous = self._previous_ns
         stamp = frame.timestamp_ns
-        if previous is not None and not 0 < stamp - previous <= MAX_FRAME_STEP_S * 1e9:
+        if previous is not None and 0 < stamp - previous <= MAX_FRAME_STEP_S * 1e9:
+            if n > GAP_FACTOR * (stamp - previous) / interval_ns:
+                raise ProtocolError(
+                    f"Polar ACC frame of {n} samples {(stamp - previous) * 1e-6:.4g} ms after the previous one: at "
+                    f"{self.rate_hz:g} Hz that time holds {(stamp - previous) / interval_ns:.1f}, and more than "
+                    f"{GAP_FACTOR:g}x that is no sensor's output; a corrupt frame, skipped"
+                )
+            self._jumps.clear()
+        elif previous is not None:
             # Not believed: time the frame on from the previous one, claim nothing lost; a clock that really
             # jumped is accepted once JUMP_CONFIRM_FRAMES frames agree with each other on it.
-            agree = not self._jumped or 0 < stamp - self._jumped[-1] <= MAX_FRAME_STEP_S * 1e9
-            self._jumped = [*self._jumped, stamp] if agree else [stamp]
-            if len(self._jumped) < JUMP_CONFIRM_FRAMES:
+            last = self._jumps.last
+            agree = last is None or 0 < stamp - last <= MAX_FRAME_STEP_S * 1e9
+            if not self._jumps.offer(stamp, agree):
                 self.time_jumps += 1
                 log.warning(
                     "Polar: frame time stepped %.3g s from the previous frame; timing it at the nominal rate",
@@ -226,10 +301,10 @@ class PolarPmdProfile(DeviceProfile):
                 stamp = previous + round(n * interval_ns)
                 previous = None
             else:  # the device's clock did change: a new timeline, flagged as a gap with no loss claimed
-                self._jumped, previous, gap = [], None, True
+                previous, gap = None, True
                 self.gaps += 1
         else:
-            self._jumped = []
+            self._jumps.clear()
         if previous is not None:
             per_sample = (stamp - previous) / n
             if per_sample > GAP_FACTOR * interval_ns:
@@ -243,13 +318,25 @@ class PolarPmdProfile(DeviceProfile):
         return [
             SampleBatch(
                 device=self.device,
-                acc_g=frame.to_g(self.factor),
+                acc_g=acc_g,
                 t_recv_s=t_recv_s,
                 rate_hz=self.rate_hz,
                 t_sensor_s=times_ns * 1e-9 + pmd.PMD_EPOCH_UNIX_S,
                 gap_before=gap,
             )
         ]
+
+    def _check_range(self, acc_g: np.ndarray) -> None:
+        """ProtocolError when a sample lies beyond RANGE_TOLERANCE x the declared range (RANGE setting, g)."""
+        range_g = self.settings.get(pmd.SETTING_RANGE)
+        if not range_g or range_g <= 0 or not acc_g.size:
+            return  # no range declared (a bare decoder, an old recording): the frame format bounds the values
+        peak = float(np.abs(acc_g).max())
+        if peak > RANGE_TOLERANCE * range_g:
+            raise ProtocolError(
+                f"Polar ACC frame with a sample of {peak:.4g} g, beyond the sensor's declared range of "
+                f"+-{range_g:g} g ({RANGE_TOLERANCE:g}x allowed); a corrupt frame, skipped"
+            )
 
     def _decode_control(self, payload: bytes) -> list[SampleBatch]:
         if not payload:
@@ -259,7 +346,13 @@ class PolarPmdProfile(DeviceProfile):
             if response.ok and response.op == pmd.OP_START and response.parameters:
                 factor = pmd.parse_settings(response.parameters).get(pmd.SETTING_FACTOR)
                 if factor:
-                    self.factor = pmd.check_factor(factor[0], "F0 02 indication")  # bad: counted, skipped
+                    try:
+                        self.factor = pmd.check_factor(factor[0], "F0 02 indication")
+                    except ProtocolError as err:  # counted and skipped by the session
+                        raise ProtocolError(
+                            f"{err}; the indication is skipped and FACTOR stays {self.factor:g}. "
+                            "Power-cycle the sensor if this repeats."
+                        ) from err
             return []
         if payload[0] == pmd.OP_GET_SETTINGS:
             # Unsolicited: the device stopped the listed measurement types on its own.

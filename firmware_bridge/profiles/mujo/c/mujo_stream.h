@@ -110,8 +110,13 @@ static inline size_t mujo_stream_max_samples(size_t max_payload) {
     return n > MUJO_MAX_SAMPLES ? MUJO_MAX_SAMPLES : n;
 }
 
-/* Sensor time of sample k counted from a sample at t0_us, microseconds (wraps like t0_us). */
+/*
+ * Sensor time of sample k counted from a sample at t0_us, microseconds (wraps like t0_us). A stream of rate 0
+ * (never configured) has no sample times: t0_us is returned, as mujo_stream_encode() writes nothing for it,
+ * instead of dividing by zero.
+ */
 static inline uint32_t mujo_stream_sample_time_us(const mujo_stream_t *s, uint32_t t0_us, size_t k) {
+    if (s->rate_centihz == 0) return t0_us;
     return t0_us + (uint32_t)(((uint64_t)k * 100000000u) / s->rate_centihz);
 }
 
