@@ -98,3 +98,22 @@ def test_a_malicious_seglearn_watch_file_is_not_unpickled(tmp_path: Path) -> Non
     with pytest.raises(DataError, match="sha256"):
         load_watch(bad)
     assert not marker.exists()
+
+
+def test_a_dataset_is_never_written_over_a_file(tmp_path: Path) -> None:
+    """Every importer writes through write_dataset: an --out that is a file is refused and left as it was."""
+    ds = make_tiny_dataset(tmp_path / "src", per_label_subject=1)
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    with pytest.raises(DataError, match="is a file, not a dataset folder"):
+        write_dataset(
+            out,
+            acc=np.asarray(ds.acc),
+            label=np.asarray(ds.label),
+            subject=np.asarray(ds.subject),
+            recording=np.asarray(ds.recording),
+            start=np.asarray(ds.start),
+            labels=ds.labels,
+            overwrite=True,
+        )
+    assert out.read_text() == "mine"

@@ -324,6 +324,10 @@ def write_dataset(
     e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise DataError(
+            f"{root} is a file, not a dataset folder; choose another --out (the file is left as it is)."
+        )
     if (root / "manifest.json").exists() and not overwrite:
         raise DataError(f"{root} already holds a dataset; choose another --out or remove it first.")
     acc = np.ascontiguousarray(acc, dtype=np.float32)
