@@ -256,15 +256,19 @@ def replay_events(
             on_events(new)
 
     buf: list[Any] = []
-    try:
-        for it in replay_items(paths, errors):
-            buf.append(it)
-            if len(buf) >= chunk:
-                feed(buf)
-                buf = []
-    except MujoError:  # a corrupt line: what came before it still gives its events, then the error
-        feed(buf, closing=True)
-        raise
+    items = replay_items(paths, errors)
+    while True:
+        try:
+            it = next(items)
+        except StopIteration:
+            break
+        except MujoError:  # a corrupt line: what came before it still gives its events, then the error
+            feed(buf, closing=True)
+            raise
+        buf.append(it)
+        if len(buf) >= chunk:
+            feed(buf)
+            buf = []
     feed(buf, closing=True)
     return events
 
