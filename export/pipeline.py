@@ -102,6 +102,27 @@ class ExportReport:
         ]
 
 
+def student_dataset(student_manifest: dict[str, Any], path: str | Path) -> Any:
+    """The dataset at ``path``, opened and checked to be one the student can be exported with: its windows
+    the student's length and its labels the student's classes in the student's order (a dataset with other
+    labels, or the same in another order, would verify and fit the open-set test against the wrong
+    classes). DataError naming both otherwise."""
+    from mujo_edge.training.data.format import Dataset
+
+    ds = Dataset.open(path)
+    if ds.acc.shape[1] != student_manifest["window"]:
+        raise DataError(
+            f"{path}: windows have {ds.acc.shape[1]} samples, the student takes {student_manifest['window']}; "
+            "pass --data with the dataset the student was distilled on"
+        )
+    if list(ds.labels) != list(student_manifest["labels"]):
+        raise DataError(
+            f"{path} has labels {list(ds.labels)} but the student predicts {list(student_manifest['labels'])} "
+            "(in that order); pass --data with the dataset the student was distilled on"
+        )
+    return ds
+
+
 def export_data(
     student_manifest: dict[str, Any],
     data_dir: str | Path | None,
@@ -114,7 +135,6 @@ def export_data(
     Activation ranges are calibrated on ``calib_windows`` training windows; adaptive weight rounding, which
     fits one rounding choice per weight, sees up to ``rounding_windows`` of them (0: none are drawn).
     """
-    from mujo_edge.training.data.format import Dataset
     from mujo_edge.training.distill import apply_calibration
 
     path = data_dir or student_manifest.get("data", {}).get("path")
@@ -123,11 +143,7 @@ def export_data(
             "export needs representative windows for int8 calibration and held-out windows for verification; "
             "pass --data DIR (the dataset the student was distilled on)."
         )
-    ds = Dataset.open(path)
-    if ds.acc.shape[1] != student_manifest["window"]:
-        raise DataError(
-            f"{path}: windows have {ds.acc.shape[1]} samples, the student takes {student_manifest['window']}"
-        )
+    ds = student_dataset(student_manifest, path)
     splits = student_manifest["splits"]
     subject = np.asarray(ds.subject)
     train = np.flatnonzero(np.isin(subject, splits["train"]))
@@ -539,13 +555,12 @@ def open_set_windows(
     """Training windows (class means and covariance of the open-set test; at most ``max_train``, drawn per
     seed) and validation windows (its threshold) of the student's own subjects. Raises DataError when the
     student has no validation subjects: the threshold must not be chosen on training or test windows."""
-    from mujo_edge.training.data.format import Dataset
     from mujo_edge.training.distill import apply_calibration
 
     path = data_dir or student_manifest.get("data", {}).get("path")
     if not path:
         raise DataError("the open-set test needs the student's dataset; pass --data DIR")
-    ds = Dataset.open(path)
+    ds = student_dataset(student_manifest, path)
     splits = student_manifest["splits"]
     if not splits.get("val"):
         raise DataError(

@@ -253,6 +253,8 @@ class Bundle:
                 a file or the manifest modified after export). The message names the file and the fix.
         """
         p = Path(path)
+        if p.is_dir():
+            raise BundleError(f"{p} is a folder, not a bundle: give the .mujo file (mujo-edge export --out)")
         if not p.is_file():
             raise BundleError(f"no bundle at {p}: the file does not exist. {_REGENERATE}")
         try:
@@ -1103,4 +1105,9 @@ def upgrade_bundle(old: str | Path, out: str | Path) -> Bundle:
     """Re-pack a schema-1 bundle (no content hash) as schema 2, trusting its current content: the model's
     logits become the head, no open-set test. For a copy you trust; re-exporting is better."""
     b = Bundle.open(old, allow_unhashed=True)
+    if b.manifest.get("schema_version") != 1:
+        raise BundleError(
+            f"{old} is already a schema-{b.manifest.get('schema_version')} bundle with a content hash: nothing to "
+            "upgrade (re-packing would drop its head and open-set test); use it as it is"
+        )
     return b.derive(out, head=Head("logits", b.model_labels), note={"upgraded_from_schema": 1})

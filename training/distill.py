@@ -578,17 +578,51 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     manifest = read_manifest(
         path, STUDENT_FORMAT, STUDENT_SCHEMA_VERSION, ArtifactError, "`mujo-edge distill`"
     )
-    wpath = path / manifest["weights"]["file"]
-    if not wpath.is_file() or sha256_file(wpath) != manifest["weights"]["sha256"]:
+    try:
+        wpath = path / str(manifest["weights"]["file"])
+        want = manifest["weights"]["sha256"]
+        config = StudentConfig.from_dict(manifest["model"])
+        labels, splits = manifest["labels"], manifest["splits"]
+        if not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+            raise TypeError(f"'labels' must be a list of names, got {labels!r}")
+        if len(labels) != config.n_classes:
+            raise ValueError(f"it names {len(labels)} labels for a model of {config.n_classes} classes")
+        if not all(isinstance(splits.get(k), list) for k in ("train", "val", "test")):
+            raise TypeError(f"'splits' must hold train, val and test subject lists, got {splits!r}")
+        int(manifest["window"]), float(manifest["rate_hz"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(
+            f"{path}/manifest.json is not a student manifest this mujo-edge reads ({type(e).__name__}: {e}); "
+            "re-run distill"
+        ) from e
+    if not wpath.is_file() or sha256_file(wpath) != want:
         raise ArtifactError(
             f"{wpath} is missing or does not match its sha256 in the manifest; re-run distill."
         )
-    student = Student(StudentConfig.from_dict(manifest["model"]))
+    student = Student(config)
     try:
         student.load_state_dict(load_file(str(wpath)), strict=True)
     except RuntimeError as e:
         raise ArtifactError(f"{wpath} does not match the architecture in its manifest: {e}") from e
     return student.eval(), manifest
+
+
+def load_label_embeddings(path: str | Path, manifest: dict[str, Any]) -> np.ndarray | None:
+    """The STUDENT folder's ``label_embeddings.npy`` (L, D) float32, checked against its manifest entry
+    (sha256, one row per label); None when the student has none. ArtifactError otherwise: a file replaced
+    after distill would put someone else's label vectors into a bundle's zero-shot head."""
+    meta = manifest.get("label_embeddings")
+    if not meta:
+        return None
+    f = Path(path) / str(meta.get("file", "label_embeddings.npy"))
+    if not f.is_file() or sha256_file(f) != meta.get("sha256"):
+        raise ArtifactError(f"{f} is missing or does not match its sha256 in the manifest; re-run distill.")
+    emb = np.load(f, allow_pickle=False)
+    if emb.ndim != 2 or emb.shape[0] != len(manifest["labels"]):
+        raise ArtifactError(
+            f"{f} holds {emb.shape} label embeddings for {len(manifest['labels'])} labels; re-run distill."
+        )
+    return np.asarray(emb, np.float32)
 
 
 def student_label_embeddings(teacher_label_emb: np.ndarray, joint_map: JointMap) -> np.ndarray:

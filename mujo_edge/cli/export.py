@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--out", required=True, type=Path, help="bundle to write, e.g. model.mujo")
     e.add_argument("--int8", action="store_true", help="int8 models (default: float32 variants)")
     e.add_argument("--formats", default="tflite,executorch", help="comma-separated: tflite, executorch")
-    e.add_argument("--calib-windows", type=int, default=512, help="training windows for int8 calibration")
+    e.add_argument(
+        "--calib-windows", type=positive_int, default=512, help="training windows for int8 calibration"
+    )
     e.add_argument("--min-agreement", type=float, default=0.99, help="required top-1 agreement with float")
     e.add_argument(
         "--equalize",
@@ -403,18 +405,71 @@ def _distill(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A model file stem inside a bundle (--name): it becomes part of the files' paths in the zip.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _check_export_args(args: argparse.Namespace) -> None:
+    """What export would refuse only after minutes of work, refused before any (ConfigError)."""
+    from mujo_edge.errors import ConfigError
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; give the bundle a file name (e.g. {out / 'model.mujo'})")
+    blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise ConfigError(f"--out {out}: {blocked} is a file, not a folder; choose another --out")
+    if args.upgrade is not None:
+        return
+    if not (math.isfinite(args.min_agreement) and 0.0 < args.min_agreement <= 1.0):
+        raise ConfigError(f"--min-agreement must be a fraction in (0, 1], got {args.min_agreement}")
+    if not args.name or not set(args.name) <= _NAME_CHARS:
+        raise ConfigError(
+            f"--name {args.name!r}: use letters, digits, '_' and '-' (it names files in the bundle)"
+        )
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if not formats:
+        raise ConfigError("--formats names no format; give tflite, executorch or both")
+    if args.c_array is not None:
+        c = Path(args.c_array)
+        if c.exists() and not c.is_dir():
+            raise ConfigError(f"--c-array {c} is a file; give a folder for mujo_model.h and mujo_model.c")
+        if args.from_bundle is None and not (args.int8 and "tflite" in formats):
+            raise ConfigError(
+                "--c-array writes the int8 .tflite for TensorFlow Lite Micro: add --int8 and keep tflite in --formats"
+            )
+
+
 def _export(args: argparse.Namespace) -> int:
+    """export, with ``--out`` as it was before the command whatever step fails: the bundle is written in
+    several steps (models, then the open-set test or a words head), and a failure in a later one must not
+    leave an earlier step's bundle in place of one that was there (or a half-made one where none was)."""
+    _check_export_args(args)
+    out = Path(args.out)
+    before = out.read_bytes() if out.is_file() else None
+    try:
+        return _export_steps(args)
+    except BaseException:
+        if before is None:
+            out.unlink(missing_ok=True)
+        elif not out.is_file() or out.read_bytes() != before:
+            tmp = out.with_name(out.name + ".restore")
+            tmp.write_bytes(before)
+            tmp.replace(out)
+        raise
+
+
+def _export_steps(args: argparse.Namespace) -> int:
     from mujo_edge.noise import quiet_third_party
 
     quiet_third_party()
-    import numpy as np
     import torch
     from rich.table import Table
 
     from mujo_edge.cli._console import console
     from mujo_edge.errors import ExportError
     from mujo_edge.export.pipeline import export_data, export_models, write_export_bundle
-    from mujo_edge.training.distill import load_student
+    from mujo_edge.training.distill import load_label_embeddings, load_student
 
     torch.set_num_threads(1)
     if args.upgrade is not None:
@@ -435,6 +490,10 @@ def _export(args: argparse.Namespace) -> int:
         _, manifest = load_student(args.student)
         _reject_labels(args, manifest)
         base = Bundle.open(args.from_bundle)
+        if args.c_array is not None:
+            from mujo_edge.export.c_array import tflite_entry
+
+            tflite_entry(base)  # (--c-array of a bundle without an int8 .tflite: refused before any work)
         recorded = base.manifest.get("student", {}).get("weights_sha256")
         if base.model_labels != manifest["labels"] or (
             recorded and recorded != manifest.get("weights", {}).get("sha256")
@@ -448,6 +507,7 @@ def _export(args: argparse.Namespace) -> int:
         return _finish(args, base, manifest, label_texts)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     student, manifest = load_student(args.student)
+    label_emb = load_label_embeddings(args.student, manifest)  # (checked before minutes of export)
     _reject_labels(args, manifest)
     data = export_data(
         manifest,
@@ -528,10 +588,6 @@ def _export(args: argparse.Namespace) -> int:
             + "; ".join(report.failures())
             + ". Calibrate on more windows (--calib-windows) or export float32 (drop --int8)."
         )
-    label_emb = None
-    meta = manifest.get("label_embeddings")
-    if meta:
-        label_emb = np.load(Path(args.student) / meta["file"], allow_pickle=False)
     bundle = write_export_bundle(args.out, report, manifest, data, label_emb)
     return _finish(args, bundle, manifest, label_texts)
 

@@ -347,6 +347,16 @@ def test_schema_1_is_refused_unless_allowed_and_can_be_upgraded(tmp_path: Path) 
     new = upgrade_bundle(tmp_path / "v1.mujo", tmp_path / "v2.mujo")
     assert new.manifest["schema_version"] == 2 and new.labels == LABELS
     assert new.manifest["derived_from"]["upgraded_from_schema"] == 1
+    # a current bundle is not re-packed (that dropped its head and open-set test), in place or not
+    before = src.read_bytes()
+    for out in (tmp_path / "again.mujo", src):
+        with pytest.raises(
+            BundleError, match="already a schema-2 bundle with a content hash: nothing to upgrade"
+        ):
+            upgrade_bundle(src, out)
+    assert src.read_bytes() == before and not (tmp_path / "again.mujo").exists()
+    with pytest.raises(BundleError, match="is a folder, not a bundle"):
+        Bundle.open(tmp_path)
 
 
 def test_corruption_matrix_gives_clear_errors_never_tracebacks(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -152,29 +154,81 @@ def test_export_refuses_to_bundle_when_agreement_too_low(exported: dict, tmp_pat
     assert not (tmp_path / "x.mujo").exists()
 
 
-def test_cli_export_fails_without_writing(exported: dict, tmp_path: Path) -> None:
+def test_cli_export_fails_without_writing(
+    exported: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "strict.mujo"
-    argv = [
-        "export",
-        "--int8",
-        str(exported["root"] / "student"),
-        "--out",
-        str(out),
-        "--formats",
-        "tflite",
-        "--calib-windows",
-        "16",
-        "--min-agreement",
-        "1.01",
-        "--equalize",
-        "off",
-        "--rounding",
-        "nearest",
-        "--stem",
-        "int8",
-    ]
+    student = exported["root"] / "student"
+    base = ["export", str(student), "--out", str(out), "--formats", "tflite", "--no-batch"]
+    # settings that cannot work are refused before any work
+    for flags, said in (
+        (["--min-agreement", "1.01"], "--min-agreement must be a fraction in (0, 1]"),
+        (["--name", "../evil"], "--name '../evil': use letters, digits"),
+        (["--formats", ","], "--formats names no format"),
+        (["--c-array", str(tmp_path / "c")], "--c-array writes the int8 .tflite"),
+    ):
+        assert main([*base, *flags]) == 2
+        assert said in " ".join(capsys.readouterr().out.split())
+    assert not out.exists() and not (tmp_path / "c").exists()
+    # a step after the models fails (no validation subjects for the open-set threshold): --out is left as
+    # it was, a bundle that was there included, and nothing is left where there was none
+    noval = tmp_path / "noval"
+    shutil.copytree(student, noval)
+    m = json.loads((noval / "manifest.json").read_text())
+    m["splits"]["val"] = []
+    (noval / "manifest.json").write_text(json.dumps(m))
+    argv = ["export", str(noval), "--out", str(out), "--formats", "tflite", "--no-batch"]
     assert main(argv) == 2
+    assert "no validation subjects" in " ".join(capsys.readouterr().out.split())
     assert not out.exists()
+    out.write_bytes(b"the bundle that was here")
+    assert main(argv) == 2
+    assert out.read_bytes() == b"the bundle that was here"
+    # the student's label embeddings are checked against their sha256 before any work
+    (noval / "label_embeddings.npy").write_bytes(
+        (noval / "label_embeddings.npy").read_bytes()[:-4] + b"\0\0\0\0"
+    )
+    assert main([*argv, "--no-open-set"]) == 2
+    assert "label_embeddings.npy is missing or does not match its sha256" in capsys.readouterr().out.replace(
+        "\n", ""
+    )
+    assert out.read_bytes() == b"the bundle that was here"
+
+
+def test_export_data_must_be_the_dataset_the_student_was_distilled_on(exported: dict) -> None:
+    from mujo_edge.errors import DataError
+    from mujo_edge.export.pipeline import student_dataset
+
+    m = json.loads((exported["root"] / "student" / "manifest.json").read_text())
+    path = m["data"]["path"]
+    assert list(student_dataset(m, path).labels) == m["labels"]
+    for labels in (m["labels"][::-1], m["labels"][:-1], [*m["labels"], "extra"]):
+        with pytest.raises(DataError, match=r"but the student predicts .* pass --data with the dataset"):
+            student_dataset({**m, "labels": labels}, path)
+    with pytest.raises(DataError, match="windows have 100 samples, the student takes 50"):
+        student_dataset({**m, "window": 50}, path)
+
+
+def test_an_edited_student_manifest_is_refused_before_any_work(exported: dict, tmp_path: Path) -> None:
+    from mujo_edge.errors import ArtifactError
+    from mujo_edge.training.distill import load_student
+
+    src = exported["root"] / "student"
+    m = json.loads((src / "manifest.json").read_text())
+    for name, edit in (
+        ("no weights", lambda d: d.pop("weights")),
+        ("no splits", lambda d: d.pop("splits")),
+        ("labels null", lambda d: d.update(labels=None)),
+        ("one label too many", lambda d: d.update(labels=[*d["labels"], "extra"])),
+        ("rate text", lambda d: d.update(rate_hz="fast")),
+    ):
+        folder = tmp_path / name.replace(" ", "_")
+        shutil.copytree(src, folder)
+        d = json.loads(json.dumps(m))
+        edit(d)
+        (folder / "manifest.json").write_text(json.dumps(d))
+        with pytest.raises(ArtifactError, match="is not a student manifest this mujo-edge reads"):
+            load_student(folder)
 
 
 def test_label_embeddings_give_exact_joint_space_zero_shot_ranking() -> None:
