@@ -2,13 +2,17 @@
 
 Rows are configurations (runtime, format, dtype, threads); for every report there are columns for the
 single-window latency (p50, or the mean marked ``~`` where the tool reports no percentiles), the batched
-throughput and the peak RSS. A report that lacks a configuration shows ``-``.
+throughput and the peak RSS. A report that lacks a configuration shows ``-``; a report that holds one
+configuration twice is refused (one cell cannot show two numbers, and silently keeping one would hide the
+other). Every string from a report is escaped before rich sees it: a CPU name is text, not markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from mujo_edge.errors import ArtifactError
 
 Key = tuple[str, str, str, int]
 
@@ -37,6 +41,23 @@ def _num(v: float | int | None, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
+def _index(report: dict[str, Any], name: str) -> dict[Key, dict[str, Any]]:
+    """``report``'s results by configuration; ArtifactError naming both entries when one repeats."""
+    index: dict[Key, dict[str, Any]] = {}
+    first: dict[Key, int] = {}
+    for i, r in enumerate(report["results"]):
+        k = result_key(r)
+        if k in index:
+            raise ArtifactError(
+                f"{name}: results[{first[k]}] and results[{i}] are both runtime {k[0]}, format {k[1]}, "
+                f"dtype {k[2]}, threads {k[3]}; a report holds one entry per configuration. Delete the one "
+                "you do not want from the file, or re-create it with `mujo-edge bench`."
+            )
+        index[k] = r
+        first[k] = i
+    return index
+
+
 def _ordered_keys(reports: Sequence[dict[str, Any]]) -> list[Key]:
     keys: list[Key] = []
     for rep in reports:
@@ -48,15 +69,19 @@ def _ordered_keys(reports: Sequence[dict[str, Any]]) -> list[Key]:
 
 
 def comparison_rows(
-    reports: Sequence[dict[str, Any]],
+    reports: Sequence[dict[str, Any]], names: Sequence[str] | None = None
 ) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the side-by-side table (plain strings; used by both renderers)."""
+    """Header and rows of the side-by-side table (plain strings; used by both renderers).
+
+    ``names`` (the files) name a report in the error when it holds one configuration twice.
+    """
     header = ["runtime", "format", "dtype", "threads"]
     for i, _rep in enumerate(reports):
         tag = f"[{i + 1}]"
         header += [f"{tag} latency us", f"{tag} windows/s", f"{tag} RSS MB"]
     rows: list[list[str]] = []
-    index = [{result_key(r): r for r in rep["results"]} for rep in reports]
+    labels = list(names) if names is not None else [f"report [{i + 1}]" for i in range(len(reports))]
+    index = [_index(rep, label) for rep, label in zip(reports, labels, strict=True)]
     for key in _ordered_keys(reports):
         row = [key[0], key[1], key[2], str(key[3])]
         for idx in index:
@@ -71,11 +96,15 @@ def comparison_rows(
 
 def comparison_table(reports: Sequence[dict[str, Any]], names: Sequence[str]) -> Any:
     """A rich Table comparing ``reports`` (``names``: their file names, shown in the caption)."""
+    from rich.markup import escape
     from rich.table import Table
 
-    header, rows = comparison_rows(reports)
+    header, rows = comparison_rows(reports, names)
     caption = "   ".join(
-        f"[{i + 1}] {name}: {report_label(rep, name)}, {rep['results'][0]['source'] if rep['results'] else '?'}"
+        escape(
+            f"[{i + 1}] {name}: {report_label(rep, name)}, "
+            f"{rep['results'][0]['source'] if rep['results'] else '?'}"
+        )
         for i, (rep, name) in enumerate(zip(reports, names, strict=True))
     )
     table = Table(
@@ -84,15 +113,15 @@ def comparison_table(reports: Sequence[dict[str, Any]], names: Sequence[str]) ->
         caption_justify="left",
     )
     for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i < 3 else "right")
+        table.add_column(escape(h), justify="left" if i < 3 else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(c) for c in row))
     return table
 
 
 def markdown_comparison(reports: Sequence[dict[str, Any]], names: Sequence[str]) -> str:
     """The side-by-side table as GitHub Markdown, with a legend of the reports."""
-    header, rows = comparison_rows(reports)
+    header, rows = comparison_rows(reports, names)
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")

@@ -73,7 +73,26 @@ _TOP_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "skipped": ((list,), False),
     "provenance": ((dict,), False),
 }
-_MACHINE_REQUIRED = ("os", "arch", "cpu", "cores", "python", "libraries")
+#: ``machine`` field -> (allowed JSON types, nullable); all required. ``cores`` may be 0 on a phone whose
+#: ``nproc`` did not answer.
+_MACHINE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "os": ((str,), False),
+    "arch": ((str,), False),
+    "cpu": ((str,), False),
+    "cores": ((int,), False),
+    "python": ((str,), False),
+    "libraries": ((dict,), False),
+}
+#: Optional ``machine`` fields: present only on some machines (host / phone), null allowed.
+_MACHINE_OPTIONAL: dict[str, tuple[tuple[type, ...], bool]] = {
+    "kind": ((str,), True),
+    "cores_usable": ((int,), True),
+    "android": ((dict,), True),
+    "host": ((dict,), True),
+}
+#: Deeper nesting than this is no benchmark report (a real one is 4 levels deep); refusing it early keeps
+#: a crafted file from exhausting Python's recursion limit in the JSON decoder.
+MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -98,8 +117,18 @@ class BenchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The schema entry; raises ArtifactError when a measured number is not one (NaN, inf, negative,
+        no timed call), naming the tool and its raw output so the user looks there, not at a JSON file."""
         d = asdict(self)
-        check_result(d, where=f"result {self.name!r}")
+        try:
+            _check_result(d)
+        except _InvalidError as e:
+            raw = self.extra.get("raw_output") if isinstance(self.extra, dict) else None
+            source = f"{self.tool}'s output {raw}" if raw else f"what {self.tool} measured"
+            raise ArtifactError(
+                f"result {self.name!r} from {source}: {e}. The tool printed no usable measurement: read that "
+                "output (the run may have failed or been cut short) and run the benchmark again."
+            ) from None
         return d
 
 
@@ -137,57 +166,128 @@ def _fail(where: str, problem: str) -> ArtifactError:
     )
 
 
+class _InvalidError(Exception):
+    """What is wrong with a result, before we know whether it came from a file or from a measurement."""
+
+
 def _check_fields(
-    obj: Mapping[str, Any], spec: Mapping[str, tuple[tuple[type, ...], bool]], where: str
+    obj: Mapping[str, Any],
+    spec: Mapping[str, tuple[tuple[type, ...], bool]],
+    prefix: str = "",
+    required: bool = True,
 ) -> None:
+    """Raise _InvalidError unless every field of ``spec`` has its JSON type (``prefix``: ``machine.`` etc.)."""
     for key, (types, nullable) in spec.items():
+        name = f"{prefix}{key}"
         if key not in obj:
-            raise _fail(where, f"lacks the field {key!r}")
+            if not required:
+                continue
+            raise _InvalidError(f"lacks the field {name!r}")
         v = obj[key]
         if v is None:
             if not nullable:
-                raise _fail(
-                    where, f"field {key!r} is null but must be a {'/'.join(t.__name__ for t in types)}"
+                raise _InvalidError(
+                    f"field {name!r} is null but must be a {'/'.join(t.__name__ for t in types)}"
                 )
             continue
         # bool is an int subclass in Python; a JSON true/false is never a valid number here.
         if isinstance(v, bool) or not isinstance(v, types):
-            raise _fail(
-                where,
-                f"field {key!r} is {type(v).__name__} {v!r:.60} but must be {'/'.join(t.__name__ for t in types)}",
+            raise _InvalidError(
+                f"field {name!r} is {type(v).__name__} {v!r:.60} but must be {'/'.join(t.__name__ for t in types)}"
             )
         if isinstance(v, float) and not math.isfinite(v):
-            raise _fail(where, f"field {key!r} is {v}, not a finite number")
+            raise _InvalidError(f"field {name!r} is {v}, not a finite number")
 
 
-def check_result(r: Mapping[str, Any], where: str = "result") -> None:
-    """Raise ArtifactError unless ``r`` is a valid result entry."""
+def _check_result(r: Any) -> None:
+    """Raise _InvalidError unless ``r`` is a valid result entry."""
     if not isinstance(r, Mapping):
-        raise _fail(where, f"is a {type(r).__name__}, not an object")
-    _check_fields(r, RESULT_FIELDS, where)
+        raise _InvalidError(f"is a {type(r).__name__}, not an object")
+    _check_fields(r, RESULT_FIELDS)
     for key, allowed in (("runtime", RUNTIMES), ("format", FORMATS), ("dtype", DTYPES), ("source", SOURCES)):
         if r[key] not in allowed:
-            raise _fail(where, f"{key} {r[key]!r} is not one of {', '.join(allowed)}")
+            raise _InvalidError(f"{key} {r[key]!r} is not one of {', '.join(allowed)}")
     if r["threads"] < 1:
-        raise _fail(where, f"threads is {r['threads']}, must be >= 1")
+        raise _InvalidError(f"threads is {r['threads']}, must be >= 1")
     lat = r["latency_us"]
     missing = [k for k in LATENCY_KEYS if k not in lat]
     if missing:
-        raise _fail(where, f"latency_us lacks {missing}")
+        raise _InvalidError(f"latency_us lacks {missing}")
     for k in LATENCY_KEYS:
         v = lat[k]
         if v is None and k in _NULLABLE_LATENCY:
             continue
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise _fail(where, f"latency_us.{k} is {v!r}, must be a non-negative number")
-    if lat["n"] < 1:
-        raise _fail(where, "latency_us.n is 0: no timed call")
+            raise _InvalidError(f"latency_us.{k} is {v!r}, must be a non-negative number")
+    n = lat["n"]
+    if not isinstance(n, int) or n < 1:
+        raise _InvalidError(
+            f"latency_us.n is {n!r}, must be a whole number >= 1 (how many calls were timed)"
+            + ("; 0 means no call was timed" if n == 0 else "")
+        )
+
+
+def check_result(r: Mapping[str, Any], where: str = "result") -> None:
+    """Raise ArtifactError unless ``r`` is a valid result entry."""
+    try:
+        _check_result(r)
+    except _InvalidError as e:
+        raise _fail(where, str(e)) from None
+
+
+def _check_machine(m: Mapping[str, Any]) -> None:
+    """Raise _InvalidError unless ``machine`` has the documented types (compare/report print every field)."""
+    _check_fields(m, _MACHINE_FIELDS, "machine.")
+    _check_fields(m, _MACHINE_OPTIONAL, "machine.", required=False)
+    for key in ("cores", "cores_usable"):
+        if m.get(key) is not None and m[key] < 0:
+            raise _InvalidError(f"machine.{key} is {m[key]}, must be >= 0")
+    for lib, version in m["libraries"].items():
+        if version is not None and not isinstance(version, str):
+            raise _InvalidError(
+                f"machine.libraries[{lib!r}] is {type(version).__name__} {version!r:.60} but must be a "
+                "version string or null"
+            )
+    for key, value in (m.get("android") or {}).items():
+        if value is not None and not isinstance(value, str):
+            raise _InvalidError(
+                f"machine.android[{key!r}] is {type(value).__name__} {value!r:.60} but must be a string or null"
+            )
+
+
+def _json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of JSON ``text`` (brackets inside strings skipped), in one pass."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def validate_report(obj: Any, where: str = "benchmark report") -> dict[str, Any]:
     """Check ``obj`` against the schema and return it. Raises ArtifactError saying what is wrong."""
     if not isinstance(obj, dict):
         raise _fail(where, f"is a JSON {type(obj).__name__}, not an object")
+    version = obj.get("schema_version")
+    if obj.get("schema") == SCHEMA_NAME and (isinstance(version, bool) or not isinstance(version, int)):
+        raise _fail(
+            where,
+            f"schema_version is {type(version).__name__} {version!r:.60} but must be the number "
+            f"{SCHEMA_VERSION} (a JSON number, not a string)",
+        )
     check_format(
         obj,
         SCHEMA_NAME,
@@ -198,10 +298,11 @@ def validate_report(obj: Any, where: str = "benchmark report") -> dict[str, Any]
         "`mujo-edge bench` or `mujo-edge bench android`",
         format_key="schema",
     )
-    _check_fields(obj, _TOP_FIELDS, where)
-    absent = [k for k in _MACHINE_REQUIRED if k not in obj["machine"]]
-    if absent:
-        raise _fail(where, f"machine lacks {absent}")
+    try:
+        _check_fields(obj, _TOP_FIELDS)
+        _check_machine(obj["machine"])
+    except _InvalidError as e:
+        raise _fail(where, str(e)) from None
     for i, r in enumerate(obj["results"]):
         check_result(r, where=f"{where}, results[{i}]")
     for i, s in enumerate(obj["skipped"]):
@@ -220,8 +321,15 @@ def load_report(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ArtifactError(f"no benchmark file at {p}. Write one with `mujo-edge bench --json {p}`.")
     try:
-        obj = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        text = p.read_text()
+    except UnicodeDecodeError as e:
+        raise _fail(str(p), f"is not UTF-8 text ({e})") from e
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _fail(str(p), f"nests arrays/objects {depth} deep (a report is at most {MAX_JSON_DEPTH})")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
         raise _fail(str(p), f"is not valid JSON ({e})") from e
     return validate_report(obj, where=str(p))
 

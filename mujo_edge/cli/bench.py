@@ -12,12 +12,64 @@ Every command writes/reads the one schema of :mod:`mujo_edge.bench.schema` (docs
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.cli._args import non_negative_int, positive_int
 from mujo_edge.constants import WINDOW
+from mujo_edge.errors import ConfigError
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_output(
+    path: str | Path, flag: str, inputs: Sequence[str | Path] = (), folder: bool = False
+) -> None:
+    """Refuse an output path that cannot be written, BEFORE anything is measured or read.
+
+    A benchmark takes minutes; finding out afterwards that ``--json`` names a folder, or sits under a file,
+    would lose every number. And writing Markdown over one of the input reports would destroy it. ``folder``:
+    the path is a directory to create (``--raw-dir``) rather than a file.
+    """
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise ConfigError(f"{flag} {p} is a file, not a folder: give a folder path (it is created)")
+    elif p.is_dir():
+        raise ConfigError(f"{flag} {p} is a folder: give a file path inside it, e.g. {p / 'bench.json'}")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{flag} {p}: {parent} is a file, not a folder, so nothing can be written under it; "
+                    "choose another path"
+                )
+            break
+    for inp in inputs:
+        if _same_file(p, Path(inp)) or p.absolute() == Path(inp).absolute():
+            raise ConfigError(
+                f"{flag} {p} is one of the input files: writing there would replace it with Markdown. "
+                "Choose another output file"
+            )
+
+
+def _check_bundle(bundle: Path) -> None:
+    """A folder given as --bundle: say so (and name the bundles inside) before any work starts."""
+    if bundle.is_dir():
+        inside = sorted(x.name for x in bundle.glob("*.mujo"))
+        hint = f"; it holds {', '.join(inside[:5])}" if inside else ""
+        raise ConfigError(
+            f"--bundle {bundle} is a folder, not a bundle: give the .mujo file itself "
+            f"(what `mujo-edge export --out` wrote){hint}"
+        )
 
 
 def _print_report(report: dict[str, Any], title: str) -> None:
@@ -27,7 +79,9 @@ def _print_report(report: dict[str, Any], title: str) -> None:
     from mujo_edge.cli._console import console
 
     m = report["machine"]
-    t = Table(title=f"{title}: {m['cpu']}, {m['os']}, {m.get('cores_usable', m['cores'])} cores usable")
+    t = Table(
+        title=escape(f"{title}: {m['cpu']}, {m['os']}, {m.get('cores_usable') or m['cores']} cores usable")
+    )
     for col in (
         "runtime",
         "dtype",
@@ -48,8 +102,8 @@ def _print_report(report: dict[str, Any], title: str) -> None:
     for r in report["results"]:
         lat = r["latency_us"]
         t.add_row(
-            r["runtime"],
-            r["dtype"],
+            escape(r["runtime"]),
+            escape(r["dtype"]),
             str(r["threads"]),
             n(lat["p50"], ".1f") if lat["p50"] is not None else f"~{lat['mean']:.1f}",
             n(lat["p90"], ".1f"),
@@ -65,14 +119,21 @@ def _print_report(report: dict[str, Any], title: str) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from mujo_edge.bench.compare import markdown_report
     from mujo_edge.bench.host import bench_host
     from mujo_edge.bench.schema import write_report
     from mujo_edge.cli._console import console
 
     bundle = Path(args.bundle) if args.bundle else DEFAULT_BUNDLE
+    _check_bundle(bundle)
+    if args.json:
+        check_output(args.json, "--json")
+    if args.markdown:
+        check_output(args.markdown, "--markdown", inputs=[args.json] if args.json else [])
     console.print(
-        f"benchmarking [bold]{bundle}[/]: {args.runs} timed single-window calls after {args.warmup} warm-up, "
+        f"benchmarking [bold]{escape(str(bundle))}[/]: {args.runs} timed single-window calls after {args.warmup} warm-up, "
         f"batch {args.batch}, {args.threads} thread(s); one worker process per model"
         + (" (in-process)" if args.in_process else "")
     )
@@ -99,48 +160,69 @@ def cmd_bench(args: argparse.Namespace) -> int:
     _print_report(report, "host benchmark")
     if args.json:
         write_report(args.json, report)
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {escape(args.json)}")
     if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(markdown_report(report))
-        console.print(f"wrote {args.markdown}")
+        console.print(f"wrote {escape(args.markdown)}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from mujo_edge.bench.compare import comparison_table, markdown_comparison
     from mujo_edge.bench.schema import load_report
     from mujo_edge.cli._console import console
 
+    if args.markdown:
+        check_output(args.markdown, "--markdown", inputs=args.files)
     reports = [load_report(p) for p in args.files]
     names = [Path(p).name for p in args.files]
     console.print(comparison_table(reports, names))
     if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(markdown_comparison(reports, names))
-        console.print(f"wrote {args.markdown}")
+        console.print(f"wrote {escape(args.markdown)}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from mujo_edge.bench.compare import markdown_report
     from mujo_edge.bench.schema import load_report
     from mujo_edge.cli._console import console
 
+    if args.out:
+        check_output(args.out, "--out", inputs=args.files)
     text = "\n".join(markdown_report(load_report(p)) for p in args.files)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text)
-        console.print(f"wrote {args.out}")
+        console.print(f"wrote {escape(args.out)}")
     else:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
 def cmd_android(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from mujo_edge.bench.schema import write_report
     from mujo_edge.cli._console import console
-    from mujo_edge.phone.android import bench_android
+    from mujo_edge.errors import DeviceError
+    from mujo_edge.phone.android import FAILED_ON_PHONE, bench_android
 
     bundle = Path(args.bundle) if args.bundle else DEFAULT_BUNDLE
+    _check_bundle(bundle)
+    if args.json:
+        check_output(args.json, "--json")
     raw_dir = args.raw_dir or (Path(args.json).with_suffix("").as_posix() + "-raw" if args.json else None)
+    if raw_dir:
+        check_output(
+            raw_dir, "--raw-dir" if args.raw_dir else "the raw-output folder next to --json", folder=True
+        )
     with console.status("running on the phone over adb..."):
         report = bench_android(
             bundle,
@@ -155,10 +237,23 @@ def cmd_android(args: argparse.Namespace) -> int:
     a = report["machine"]["android"]
     _print_report(report, f"{a.get('model')} (Android {a.get('release')}, {report['machine']['cpu']})")
     if raw_dir:
-        console.print(f"raw tool outputs in {raw_dir}")
+        console.print(f"raw tool outputs in {escape(str(raw_dir))}")
     if args.json:
         write_report(args.json, report)
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {escape(args.json)}")
+    # The models that did run are written above; a model that failed on the phone is still an error.
+    failed = [x for x in report["skipped"] if x["reason"].startswith(FAILED_ON_PHONE)]
+    if failed:
+        if not report["results"]:
+            kept = "no model gave a result"
+        elif args.json:
+            kept = f"the other results are written to {args.json}"
+        else:
+            kept = "the other results are printed above; --json keeps them"
+        raise DeviceError(
+            f"{len(failed)} of {len(failed) + len(report['results'])} model(s) failed on the phone ({kept}): "
+            + " | ".join(f"{x['name']}: {x['reason'][len(FAILED_ON_PHONE) :]}" for x in failed)
+        )
     return 0
 
 

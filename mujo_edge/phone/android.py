@@ -11,14 +11,21 @@ Sequence (every step one ``adb`` call; the test pins it exactly):
    0.5 s / 1 s), then ``pull`` OUT;
 4. per ``.pte``: ``shell`` ``toybox time -v ./executor_runner --model_path=... --num_executions=W+R
    --cpu_threads=T > OUT 2>&1`` (executor_runner has no warm-up flag: the first W iterations are dropped),
-   then ``pull`` OUT; when OUT holds no timings (a runner built with the Android PAL logs to logcat),
-   ``logcat -d -v raw -s ExecuTorch`` and parse that;
+   then ``pull`` OUT; when OUT holds no executor_runner log at all (a runner built with the Android PAL
+   logs to logcat), ``logcat -d -v raw -s ExecuTorch -T <phone time before the run>`` (``shell date +%s``
+   is read just before the run) and parse the run of THIS model file there: a logcat buffer keeps older
+   runs, of other models or other settings, which must never be reported as this one;
 5. parse everything into the ONE benchmark schema (``source: "android-adb"``), raw outputs kept.
+
+A model whose run fails, or whose output holds no usable numbers, is listed in ``skipped`` with a reason
+starting with :data:`FAILED_ON_PHONE` (naming the pulled output to read); the other models' results are
+kept, and ``mujo-edge bench android`` writes them before it reports the failure.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import tempfile
 from pathlib import Path
@@ -31,7 +38,14 @@ from mujo_edge.bench.machine import host_machine, library_versions
 from mujo_edge.bench.schema import BenchResult, latency_summary, new_report
 from mujo_edge.errors import DeviceError, MujoError
 from mujo_edge.phone.adb import Adb, parse_getprop
-from mujo_edge.phone.parsers import parse_benchmark_model, parse_executor_runner, parse_time_v
+from mujo_edge.phone.parsers import (
+    ExecutorRunnerOutput,
+    executor_runner_run,
+    has_executor_runner_log,
+    parse_benchmark_model,
+    parse_executor_runner,
+    parse_time_v,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +55,8 @@ PHONE_FORMATS: dict[str, tuple[str, str, str]] = {
     "tflite": ("litert", "tflite", "benchmark_model"),
     "executorch": ("executorch", "pte", "executor_runner"),
 }
+#: How a ``skipped`` reason starts when the model ran on the phone but gave no result (not: no tool given).
+FAILED_ON_PHONE = "failed on the phone: "
 
 
 def android_machine(props: dict[str, str], cores: int | None) -> dict[str, Any]:
@@ -141,10 +157,20 @@ def bench_android(
             if not tools[program]:
                 skipped.append({"name": label, "reason": f"no --{program.replace('_', '-')} given"})
                 continue
-            if program == "benchmark_model":
-                results.append(_run_benchmark_model(adb, local, dtype, warmup, runs, threads, raw))
-            else:
-                results.append(_run_executor_runner(adb, local, dtype, warmup, runs, threads, raw))
+            run = _run_benchmark_model if program == "benchmark_model" else _run_executor_runner
+            try:
+                results.append(run(adb, local, dtype, warmup, runs, threads, raw))
+            except MujoError as e:
+                # One model's failure (its run failed, its output holds no usable number, even adb lost
+                # the phone) must not throw away the models already measured: record it, go on.
+                kept = (
+                    f" The pulled outputs are in {raw}."
+                    if raw_dir is not None
+                    else " (--raw-dir keeps them.)"
+                )
+                log.warning("%s failed on the phone; listed in skipped", label)
+                skipped.append({"name": label, "reason": FAILED_ON_PHONE + str(e) + kept})
+                continue
             log.info("measured %s on the phone", label)
         machine = android_machine(props, cores)
     settings = {"runs": runs, "warmup": warmup, "batch": 1, "threads": threads, "device_dir": DEVICE_DIR}
@@ -187,6 +213,53 @@ def executor_runner_command(model: str, executions: int, threads: int, out: str)
     return f"cd {DEVICE_DIR} && {shlex.join(args)} > {out} 2>&1"
 
 
+def _phone_time(adb: Adb) -> str | None:
+    """The phone's clock as ``logcat -T`` takes it (``sssss.mmm``), read just before a run; None when
+    ``date`` does not answer a number (then only the model path and counts tell this run's log apart)."""
+    try:
+        out = adb.shell("date +%s", check=False).strip().splitlines()
+    except DeviceError:
+        return None
+    return f"{out[-1].strip()}.000" if out and out[-1].strip().isdigit() else None
+
+
+def _tail(text: str, n: int = 200) -> str:
+    t = text.strip()
+    return f"it holds {t[-n:]!r}" if t else "it is empty"
+
+
+def _this_run(
+    text: str, model: str, executions: int, threads: int | None, where: str
+) -> ExecutorRunnerOutput:
+    """The completed executor_runner run of ``model`` with ``executions`` iterations (and ``threads`` when
+    given and logged) in ``text``; DeviceError saying ``where`` and what is wrong (the runner's own failure
+    line when it failed) for anything else. Never another model's or an older run's numbers."""
+    block = executor_runner_run(text, model)
+    if block is None:
+        loaded = sorted(set(re.findall(r"Model file (\S+) is loaded\.", text)))
+        others = f"; it holds runs of {', '.join(loaded)} only, not of this benchmark" if loaded else ""
+        raise DeviceError(
+            f"{where}: no run of {model} in it{others}. Run the printed command by hand with `adb shell` to "
+            "see what executor_runner says (docs/phone.md)."
+        )
+    try:
+        p = parse_executor_runner(block)
+    except DeviceError as e:
+        raise DeviceError(f"{where}: {e}") from None
+    if p.executions != executions or len(p.iterations_ms) != executions:
+        raise DeviceError(
+            f"{where}: the run of {model} there executed {p.executions} time(s) with {len(p.iterations_ms)} "
+            f"iteration times, not the {executions} this benchmark asked for (warm-up + runs): it is not this "
+            "run's log. Run the benchmark again."
+        )
+    if threads is not None and p.threads is not None and p.threads != threads:
+        raise DeviceError(
+            f"{where}: the run of {model} there used {p.threads} thread(s), not the {threads} asked for: it is "
+            "an older run, not this one. Run the benchmark again."
+        )
+    return p
+
+
 def _run_benchmark_model(
     adb: Adb, local: Path, dtype: str, warmup: int, runs: int, threads: int, raw: Path
 ) -> dict[str, Any]:
@@ -197,7 +270,10 @@ def _run_benchmark_model(
     )
     adb.pull(remote_out, raw / out_name)
     text = (raw / out_name).read_text(errors="replace")
-    p = parse_benchmark_model(text)
+    try:
+        p = parse_benchmark_model(text)
+    except DeviceError as e:
+        raise DeviceError(f"benchmark_model's output {out_name}: {e}") from None
     t = parse_time_v(text)
     s = p.inference
     peak = t["max_rss_kib"] / 1024.0 if "max_rss_kib" in t else p.peak_mem_mb
@@ -238,19 +314,26 @@ def _run_executor_runner(
 ) -> dict[str, Any]:
     out_name = f"executor_runner_{local.stem}.txt"
     remote_out = f"{DEVICE_DIR}/{out_name}"
-    adb.shell(
-        executor_runner_command(f"{DEVICE_DIR}/{local.name}", warmup + runs, threads, remote_out), check=False
-    )
+    model = f"{DEVICE_DIR}/{local.name}"
+    executions = warmup + runs
+    since = _phone_time(adb)
+    adb.shell(executor_runner_command(model, executions, threads, remote_out), check=False)
     adb.pull(remote_out, raw / out_name)
     text = (raw / out_name).read_text(errors="replace")
-    source_note = "stderr"
-    try:
-        p = parse_executor_runner(text)
-    except DeviceError:
-        # Built with the Android PAL: ET_LOG went to logcat, not to the file.
-        logcat = adb.run("logcat", "-d", "-v", "raw", "-s", "ExecuTorch")
-        (raw / f"logcat_{local.stem}.txt").write_text(logcat)
-        p = parse_executor_runner(logcat)
+    if has_executor_runner_log(text):  # posix PAL: this run's own log is in the file it just wrote
+        source_note = "stderr"
+        p = _this_run(text, model, executions, None, f"executor_runner's output {out_name}")
+    else:
+        # Built with the Android PAL: ET_LOG went to logcat. Only lines logged since just before this run,
+        # and only a run of this very file with these settings: the buffer keeps older runs.
+        logcat = adb.run("logcat", "-d", "-v", "raw", "-s", "ExecuTorch", *(["-T", since] if since else []))
+        logcat_name = f"logcat_{local.stem}.txt"
+        (raw / logcat_name).write_text(logcat)
+        where = (
+            f"executor_runner logged nothing to {out_name} ({_tail(text)}), so its log was read from logcat "
+            f"(kept as {logcat_name})"
+        )
+        p = _this_run(logcat, model, executions, threads, where)
         source_note = "logcat"
     t = parse_time_v(text)
     timed = np.asarray(p.iterations_ms[warmup:], dtype=np.float64) * 1e3
@@ -269,7 +352,7 @@ def _run_executor_runner(
         source="android-adb",
         tool="executor_runner",
         latency_us=lat,
-        throughput_wps=round(1e6 / float(timed.mean()), 1),
+        throughput_wps=round(1e6 / float(timed.mean()), 1) if timed.mean() > 0 else None,
         batch=1,
         load_ms=p.load_ms,
         import_ms=None,

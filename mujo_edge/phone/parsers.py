@@ -74,7 +74,7 @@ _ET_DONE = re.compile(rf"Model executed successfully (\d+) time\(s\) in {_NUM} m
 _ET_THREADS = re.compile(r"Resetting threadpool with num threads = (-?\d+)")
 _ET_FAILED = re.compile(
     r"(Execution of method \S+ failed with status 0x[0-9a-fA-F]+|Failed to parse model file \S+"
-    r"|Loading of method \S+ failed with status 0x[0-9a-fA-F]+)"
+    r"|Loading of method \S+ failed with status 0x[0-9a-fA-F]+|Backend \S+ is not registered)"
 )
 
 # --- toybox time -v -----------------------------------------------------------------------------------
@@ -207,12 +207,26 @@ def parse_executor_runner(text: str) -> ExecutorRunnerOutput:
     starts = [i for i, line in enumerate(lines) if _ET_LOADED_FILE.search(line)]
     done = [i for i, line in enumerate(lines) if _ET_DONE.search(line)]
     if not done:
-        failed = _ET_FAILED.findall(text)
-        detail = failed[-1] if failed else _tail(text)
+        failed = list(dict.fromkeys(_ET_FAILED.findall(text)))  # every distinct failure line, in order
+        iters = _ET_ITER.findall(text)
+        hint = (
+            "A .pte with XNNPACK partitions needs an executor_runner built with -DEXECUTORCH_BUILD_XNNPACK=ON "
+            "(see docs/phone.md); with the Android PAL its log goes to logcat."
+        )
+        if failed:
+            detail = "; ".join(failed[-3:])
+        elif iters:
+            detail = (
+                f"its log stops after iteration {iters[-1][0]} of {iters[-1][1]}, so the run was cut short "
+                "(killed, out of memory, or the phone disconnected?)"
+            )
+            hint = (
+                "Run the printed command by hand with `adb shell` to see why, then run the benchmark again."
+            )
+        else:
+            detail = _tail(text)
         raise DeviceError(
-            "executor_runner did not complete (no 'Model executed successfully' line): "
-            f"{detail}. A .pte with XNNPACK partitions needs an executor_runner built with "
-            "-DEXECUTORCH_BUILD_XNNPACK=ON (see docs/phone.md); with the Android PAL its log goes to logcat."
+            f"executor_runner did not complete (no 'Model executed successfully' line): {detail}. {hint}"
         )
     end = done[-1]
     begin = max((s for s in starts if s <= end), default=0)
@@ -234,6 +248,34 @@ def parse_executor_runner(text: str) -> ExecutorRunnerOutput:
         executions=int(m_done.group(1)),
         total_ms=float(m_done.group(2)),
         threads=int(threads[-1]) if threads else None,
+    )
+
+
+def executor_runner_run(text: str, model_path: str) -> str | None:
+    """The lines of the LAST run of ``model_path`` in ``text`` (a logcat buffer may hold runs of other
+    models, or older runs), from its threadpool line to just before the next run; None when no run loaded
+    that model. Pass the result to :func:`parse_executor_runner`, which says whether the run completed.
+    """
+    lines = text.splitlines()
+    starts = [(i, m.group(1)) for i, line in enumerate(lines) if (m := _ET_LOADED_FILE.search(line))]
+    ours = [i for i, path in starts if path == model_path]
+    if not ours:
+        return None
+    start = ours[-1]
+    prev = max((i for i, _ in starts if i < start), default=-1)
+    nxt = min((i for i, _ in starts if i > start), default=len(lines))
+    # "Resetting threadpool" is logged just before "Model file ... is loaded": it belongs to that run.
+    begin = next(
+        (j for j in range(start - 1, max(prev, start - 6), -1) if _ET_THREADS.search(lines[j])), start
+    )
+    end = next((j for j in range(nxt - 1, max(start, nxt - 6), -1) if _ET_THREADS.search(lines[j])), nxt)
+    return "\n".join(lines[begin:end])
+
+
+def has_executor_runner_log(text: str) -> bool:
+    """Whether ``text`` holds any line executor_runner logs (False: it logged elsewhere, e.g. logcat)."""
+    return any(
+        r.search(text) for r in (_ET_THREADS, _ET_LOADED_FILE, _ET_ITER, _ET_DONE, _ET_FAILED, _ET_LOAD_MS)
     )
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +101,7 @@ def test_exact_adb_sequence_and_parsed_report(phone: dict[str, Path]) -> None:
             f"{D}/benchmark_model_student_litert_int8.txt",
             str(raw / "benchmark_model_student_litert_int8.txt"),
         ],
+        [*s, "shell", "date +%s"],  # the phone's clock before the run: logcat -T reads only from there
         [*s, "shell", er_cmd],
         [
             *s,
@@ -148,7 +151,8 @@ def test_android_pal_runner_falls_back_to_logcat(
     monkeypatch.setenv("FAKE_ADB_ER_OUTPUT", "executor_runner_android_pal_stdout.txt")
     report = bench_android(phone["bundle"], None, phone["er"], warmup=1, runs=2)
     log = calls(phone["log"])
-    assert log[-1] == ["logcat", "-d", "-v", "raw", "-s", "ExecuTorch"]
+    assert log[-1] == ["logcat", "-d", "-v", "raw", "-s", "ExecuTorch", "-T", "1767225600.000"]
+    assert log[-4] == ["shell", "date +%s"] and log[-3][1].endswith("2>&1")  # clock read just before the run
     assert not any("benchmark_model" in " ".join(c) for c in log)  # no --benchmark-model: nothing pushed/run
     (et,) = report["results"]
     assert et["latency_us"]["n"] == 2 and et["latency_us"]["p50"] == pytest.approx(45.0)
@@ -195,3 +199,114 @@ def test_cli_android_then_compare(phone: dict[str, Path], capsys: pytest.Capture
     text = md.read_text()
     assert "| litert | tflite | int8 | 1 | ~46.3 | 21,598 | 6.0 | ~46.3 | 21,598 | 6.0 |" in text
     assert "Pixel 6 (Google Tensor)" in text
+
+
+def _fixtures_with(tmp: Path, name: str, edit: Any) -> Path:
+    """A copy of the fixtures with ``name`` rewritten by ``edit`` (str -> str)."""
+    fix = tmp / "fx"
+    shutil.copytree(FIX, fix)
+    (fix / name).write_text(edit((fix / name).read_text()))
+    return fix
+
+
+def test_stale_logcat_run_is_never_reported_as_this_one(
+    phone: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runner logged to logcat and THIS run failed; the buffer's last complete run is of old.pte (4
+    threads, 2 iterations). That run must not become this bundle's result: the failure line is quoted."""
+    monkeypatch.setenv("FAKE_ADB_ER_OUTPUT", "executor_runner_android_pal_stdout.txt")
+    monkeypatch.setenv("FAKE_ADB_LOGCAT", "executor_runner_logcat_stale_then_failed.txt")
+    out = phone["tmp"] / "phone.json"
+    argv = ["bench", "android", "--bundle", str(phone["bundle"]), "--benchmark-model", str(phone["bm"])]
+    argv += ["--executor-runner", str(phone["er"]), "--warmup", "0", "--runs", "12", "--json", str(out)]
+    assert main(argv) == 2
+    text = " ".join(capsys.readouterr().out.split())
+    assert "error: 1 of 2 model(s) failed on the phone" in text
+    assert (
+        "Backend XnnpackBackend is not registered; Loading of method forward failed with status 0x14" in text
+    )
+    report = load_report(out)  # the model that did run is kept
+    assert [r["runtime"] for r in report["results"]] == ["litert"]
+    ((skip),) = report["skipped"]
+    assert skip["name"] == "executorch int8" and "Loading of method forward failed" in skip["reason"]
+    assert "logcat_student_xnnpack_q8.txt" in skip["reason"]
+    # a buffer holding only a stale run of another model: no run of this file, refused
+    monkeypatch.setenv("FAKE_ADB_LOGCAT", "executor_runner_logcat_raw.txt")
+    fix = _fixtures_with(
+        phone["tmp"],
+        "executor_runner_logcat_raw.txt",
+        lambda t: t.split("Resetting threadpool with num threads = 1")[0],
+    )
+    monkeypatch.setenv("FAKE_ADB_FIXTURES", str(fix))
+    with pytest.raises(DeviceError, match=r"no run of .*student_xnnpack_q8.pte.*runs of .*old.pte only"):
+        _only_executorch(bench_android(phone["bundle"], None, phone["er"], warmup=0, runs=2))
+    # a run of this file, but with another iteration count: an older run, refused
+    monkeypatch.setenv("FAKE_ADB_FIXTURES", str(FIX))
+    with pytest.raises(DeviceError, match=r"executed 3 time.*not the 12 this benchmark asked for"):
+        _only_executorch(bench_android(phone["bundle"], None, phone["er"], warmup=2, runs=10))
+
+
+def _only_executorch(report: dict[str, Any]) -> dict[str, Any]:
+    """The executorch result of a run without --benchmark-model; its failure re-raised as a DeviceError."""
+    failed = [s for s in report["skipped"] if s["name"].startswith("executorch")]
+    if failed:
+        raise DeviceError(failed[0]["reason"])
+    return report
+
+
+def test_truncated_runner_output_is_an_error_not_a_logcat_run(
+    phone: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_ADB_ER_OUTPUT", "executor_runner_truncated.txt")
+    report = bench_android(phone["bundle"], None, phone["er"], warmup=0, runs=12)
+    assert report["results"] == []
+    (skip,) = [s for s in report["skipped"] if s["name"] == "executorch int8"]
+    assert "executor_runner's output executor_runner_student_xnnpack_q8.txt" in skip["reason"]
+    assert "stops after iteration 5 of 12" in skip["reason"]
+    assert not any(c[0] == "logcat" for c in calls(phone["log"]))  # its log was in the file: no logcat
+
+
+@pytest.mark.parametrize(
+    ("fixture", "edit", "problem"),
+    [
+        ("benchmark_model_int8.txt", lambda t: t.replace("avg=46.3", "avg=nan"), "latency_us.mean is nan"),
+        ("benchmark_model_int8.txt", lambda t: t.replace("count=500 ", "count=0 "), "latency_us.n is 0"),
+        (
+            "benchmark_model_int8.txt",
+            lambda t: t.replace("avg=46.3 std=12", "avg=46.3 std=12 p5=30 median=inf p95=60"),
+            "latency_us.p50 is inf",
+        ),
+        (
+            "executor_runner_xnnpack.txt",
+            lambda t: t.replace("Iteration 5 of 12: 0.032000 ms", "Iteration 5 of 12: -0.032000 ms"),
+            "latency_us.min is -32.0",
+        ),
+    ],
+)
+def test_a_bad_number_skips_that_model_and_keeps_the_other(
+    phone: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fixture: str,
+    edit: Any,
+    problem: str,
+) -> None:
+    monkeypatch.setenv("FAKE_ADB_FIXTURES", str(_fixtures_with(phone["tmp"], fixture, edit)))
+    out = phone["tmp"] / "phone.json"
+    argv = ["bench", "android", "--bundle", str(phone["bundle"]), "--benchmark-model", str(phone["bm"])]
+    argv += ["--executor-runner", str(phone["er"]), "--warmup", "2", "--runs", "10", "--json", str(out)]
+    assert main(argv) == 2
+    text = " ".join(capsys.readouterr().out.split())
+    bad, good = ("litert", "executorch") if fixture.startswith("benchmark") else ("executorch", "litert")
+    tool = "benchmark_model" if bad == "litert" else "executor_runner"
+    assert problem in text and f"{tool}'s output {tool}_student_" in text
+    assert "v1 file" not in text and "re-create" not in text
+    assert f"the other results are written to {out}" in text
+    report = load_report(out)
+    assert [r["runtime"] for r in report["results"]] == [good]
+    (skip,) = report["skipped"]
+    assert (
+        skip["name"] == f"{bad} int8"
+        and problem in skip["reason"]
+        and str(out.parent / "phone-raw") in skip["reason"]
+    )

@@ -67,6 +67,20 @@ def test_round_trip(tmp_path: Path) -> None:
         (lambda r: r["results"][0].update(threads=True), "field 'threads' is bool"),
         (lambda r: r["results"][0].update(load_ms=float("nan")), "not a finite number"),
         (lambda r: r["results"][0].update(source="cloud"), "source 'cloud'"),
+        # machine fields that compare/report print: a wrong type is refused on load, not a traceback later
+        (lambda r: r["machine"].update(android="pixel"), "'machine.android' is str 'pixel' but must be dict"),
+        (lambda r: r["machine"].update(libraries=["torch"]), "'machine.libraries' is list"),
+        (lambda r: r["machine"].update(libraries=None), "'machine.libraries' is null"),
+        (lambda r: r["machine"]["libraries"].update(torch=2), r"machine.libraries\['torch'\] is int 2"),
+        (lambda r: r["machine"].update(cpu=None), "'machine.cpu' is null but must be a str"),
+        (lambda r: r["machine"].update(cores="many"), "'machine.cores' is str 'many'"),
+        (lambda r: r["machine"].update(cores_usable=-1), "machine.cores_usable is -1, must be >= 0"),
+        (lambda r: r.update(schema_version="1"), "schema_version is str '1' but must be the number 1"),
+        (
+            lambda r: r["results"][0]["latency_us"].update(n=0.5),
+            r"latency_us.n is 0.5, must be a whole number",
+        ),
+        (lambda r: r["results"][0]["latency_us"].update(n=0), "latency_us.n is 0, .*no call was timed"),
     ],
 )
 def test_refuses_broken_files(tmp_path: Path, edit: Any, message: str) -> None:
@@ -134,3 +148,104 @@ def test_timing_primitives_measure_real_calls() -> None:
     lat, wps = measure(slow, runs=20, warmup=2, batch=8)
     assert lat["n"] == 20 and lat["p50"] is not None and lat["min"] <= lat["p50"] <= lat["max"]
     assert wps > 0 and wps < 8 * 1e6 / lat["min"] * 10  # finite and physically plausible
+
+
+def test_deeply_nested_json_is_refused_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ArtifactError, match="nests arrays/objects 100000 deep"):
+        load_report(deep)
+    # brackets inside strings are text, not nesting
+    rep = report([result()])
+    rep["machine"]["cpu"] = "[[[[" * 40
+    write_report(tmp_path / "ok.json", rep)
+    assert load_report(tmp_path / "ok.json")["machine"]["cpu"] == "[[[[" * 40
+    assert main(["bench", "report", str(deep)]) == 2
+    assert "deep.json" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cpu", ["[/]oops", "[red]x[/red] [link=file:///etc/passwd]y"])
+def test_report_strings_are_printed_as_text_not_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cpu: str
+) -> None:
+    rep = report([result()])
+    rep["machine"]["cpu"] = cpu
+    write_report(tmp_path / "m[red].json", rep)
+    monkeypatch.setattr(console, "width", 300)
+    assert main(["bench", "compare", str(tmp_path / "m[red].json")]) == 0
+    out = capsys.readouterr().out
+    assert f"[1] m[red].json: {cpu} (" in out
+
+
+def test_compare_refuses_a_repeated_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rep = report([result("litert", p50=20.0), result("executorch"), result("litert", p50=99.0)])
+    write_report(tmp_path / "dup.json", rep)
+    assert main(["bench", "compare", str(tmp_path / "dup.json")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "dup.json: results[0] and results[2] are both runtime litert, format tflite" in out
+    assert "Delete the one you do not want" in out
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_output_that_is_an_input_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    write_report(a, report([result()]))
+    write_report(b, report([result()]))
+    before = a.read_bytes()
+    flag = "--out" if command == "report" else "--markdown"
+    # the same file spelled differently is still the same file
+    assert main(["bench", command, str(a), str(b), flag, str(tmp_path / "." / "a.json")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{flag} " in out and "is one of the input files" in out
+    assert a.read_bytes() == before and load_report(a)["results"]
+
+
+def test_bench_checks_its_paths_before_measuring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mujo_edge.bench.host as host
+
+    def no_measuring(*a: Any, **kw: Any) -> dict[str, Any]:
+        raise AssertionError("measured although the output path was bad")
+
+    monkeypatch.setattr(host, "bench_host", no_measuring)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    bundle = tmp_path / "m.mujo"
+    bundle.write_bytes(b"placeholder: never opened")
+    cases = [
+        (["--json", str(tmp_path)], "is a folder: give a file path inside it"),
+        (["--json", str(a_file / "b.json")], "notes.txt is a file, not a folder"),
+        (["--markdown", str(a_file / "sub" / "b.md")], "notes.txt is a file, not a folder"),
+        (["--json", str(tmp_path / "b.json"), "--markdown", str(tmp_path / "b.json")], "is one of the input"),
+    ]
+    for extra, message in cases:
+        assert main(["bench", "--bundle", str(bundle), *extra]) == 2
+        assert message in " ".join(capsys.readouterr().out.split())
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.mujo").write_bytes(b"x")
+    assert main(["bench", "--bundle", str(tmp_path / "out")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "is a folder, not a bundle" in out and "model.mujo" in out
+
+
+def test_a_bad_measured_number_names_the_tool_output() -> None:
+    with pytest.raises(ArtifactError) as e:
+        result(
+            "litert",
+            p50=None,
+            source="android-adb",
+            tool="benchmark_model",
+            latency_us=latency_summary(None, None, None, float("nan"), 37.0, 904.0, 12.0, 500),
+            extra={"raw_output": "benchmark_model_m.txt"},
+        )
+    msg = str(e.value)
+    assert (
+        "result 'litert int8' from benchmark_model's output benchmark_model_m.txt: latency_us.mean is nan"
+        in msg
+    )
+    assert "v1 file" not in msg and "re-create" not in msg
