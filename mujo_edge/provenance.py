@@ -150,3 +150,33 @@ def check_format(
             f"{', '.join(map(str, readable))}); {todo}."
         )
     return dict(obj)
+
+
+def check_out_folder(out: str | Path, fmt: str, what: str, inputs: Mapping[str, str | Path | None]) -> None:
+    """Before a command writes the artifact folder ``out`` (manifest format ``fmt``): ConfigError when that
+    would destroy something, namely when ``out`` is one of ``inputs`` ({flag: path}), is a file, or already
+    holds another kind of artifact (a dataset, a teacher, a pretraining run...). A folder holding the same
+    kind is the command's own business (re-running it, or resuming)."""
+    from mujo_edge.errors import ConfigError
+
+    out = Path(out)
+    for flag, p in inputs.items():
+        if p is not None and Path(p).resolve() == out.resolve():
+            raise ConfigError(f"--out {out} is the {flag} itself; write the {what} to a new folder")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the {what}")
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        try:
+            found = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+        except (ValueError, OSError, AttributeError):
+            found = None
+        if found != fmt:
+            held = (
+                f"a {found}"
+                if isinstance(found, str)
+                else "something else (a manifest.json of no known kind)"
+            )
+            raise ConfigError(
+                f"--out {out} already holds {held}; write the {what} to a new folder (or remove that one first)"
+            )

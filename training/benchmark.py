@@ -762,14 +762,13 @@ def noise_control_corpus(corpus: str | Path, out: str | Path, seed: int = 0) -> 
     (with the new content hash and a ``noise_control`` record), so an interrupted copy is not a dataset.
     Returns the manifest.
     """
-    from mujo_edge.training.data.format import Dataset
+    from mujo_edge.training.data.format import Dataset, check_dataset_out
 
     corpus, out = Path(corpus), Path(out)
     ds = Dataset.open(corpus)
     if out.resolve() == corpus.resolve():
         raise DataError(f"--out {out} is the corpus itself; write the noise control to another folder")
-    if (out / "manifest.json").exists():
-        raise DataError(f"{out} already holds a dataset; choose another --out or remove it first")
+    check_dataset_out(out, False, "remove it first")
     acc = ds.acc
     n, w, c = acc.shape
     total = np.zeros(c)

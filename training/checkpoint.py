@@ -20,8 +20,10 @@ calibrated, splits, test metrics, provenance. :func:`load_classifier` reads it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +100,23 @@ def load_pretrained(run: str | Path, weights: str = "model.safetensors") -> Join
     """The pretrained :class:`JointModel` of a ``mujo-edge pretrain`` run folder (eval mode, CPU)."""
     run = Path(run)
     manifest = _read_manifest(run, JOINT_FORMAT)
-    model = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))
-    sha = manifest["weights"]["sha256"] if weights == "model.safetensors" else None
+    with _manifest_fields(run):
+        model = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))
+        sha = manifest["weights"]["sha256"] if weights == "model.safetensors" else None
     _load_into(model, run / weights, sha)
     return model.eval()
+
+
+@contextlib.contextmanager
+def _manifest_fields(folder: Path) -> Iterator[None]:
+    """ArtifactError naming the folder for a manifest field that is missing or of the wrong kind (a manifest
+    edited by hand crashed with a bare KeyError)."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(
+            f"{folder}/manifest.json lacks or mangles a field ({type(e).__name__}: {e}); re-create the artifact"
+        ) from e
 
 
 def save_classifier(out: str | Path, model: Classifier, **fields: Any) -> Path:
@@ -134,17 +149,19 @@ def load_classifier(path: str | Path) -> Classifier:
     """
     path = Path(path)
     manifest = _read_manifest(path, CLASSIFIER_FORMAT)
-    joint = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))
-    h = manifest["head"]
-    head = HeadConfig(
-        inputs=tuple(h["inputs"]),
-        n_classes=int(h["n_classes"]),
-        hidden=int(h["hidden"]),
-        dropout=float(h["dropout"]),
-        labels=list(h["labels"]),
-    )
-    model = Classifier(joint, head)
-    _load_into(model, path / "model.safetensors", manifest["weights"]["sha256"])
+    with _manifest_fields(path):
+        joint = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))
+        h = manifest["head"]
+        head = HeadConfig(
+            inputs=tuple(h["inputs"]),
+            n_classes=int(h["n_classes"]),
+            hidden=int(h["hidden"]),
+            dropout=float(h["dropout"]),
+            labels=list(h["labels"]),
+        )
+        model = Classifier(joint, head)
+        sha = manifest["weights"]["sha256"]
+    _load_into(model, path / "model.safetensors", sha)
     model.manifest = manifest  # type: ignore[assignment]
     return model.eval()
 

@@ -209,9 +209,15 @@ def load_calibration_target(run: str | Path) -> tuple[np.ndarray, np.ndarray, li
             f"{f} is missing: this pretraining run kept no corpus windows to calibrate onto; "
             "re-run `mujo-edge pretrain` or use --calibration none"
         )
-    z = np.load(f, allow_pickle=False)
-    # float32: a packaged foundation checkpoint keeps its calibration windows in float16
-    return z["acc"].astype(np.float32), z["label"], [str(s) for s in z["labels"]]
+    try:
+        z = np.load(f, allow_pickle=False)
+        # float32: a packaged foundation checkpoint keeps its calibration windows in float16
+        return z["acc"].astype(np.float32), z["label"], [str(s) for s in z["labels"]]
+    except (ValueError, OSError, KeyError) as e:  # (numpy's own text invites loading it unsafely: not here)
+        raise CalibrationError(
+            f"{f} is not a calibration sample (npz of acc, label, labels: {type(e).__name__}); re-run "
+            "`mujo-edge pretrain` (or pretrain-package) or use --calibration none"
+        ) from e
 
 
 def fit_calibration(

@@ -271,10 +271,15 @@ def _distill(args: argparse.Namespace) -> int:
         student_label_embeddings,
         teacher_calibration,
         teacher_label_embeddings,
+        teacher_outputs,
         teacher_splits,
     )
 
     torch.set_num_threads(1)
+    from mujo_edge.provenance import check_out_folder
+    from mujo_edge.training.distill import STUDENT_FORMAT
+
+    check_out_folder(args.out, STUDENT_FORMAT, "student", {"--teacher": args.teacher, "--data": args.data})
     teacher = load_classifier(args.teacher)
     tman: dict[str, Any] = dict(getattr(teacher, "manifest", {}))
     ds = Dataset.open(args.data)
@@ -284,6 +289,33 @@ def _distill(args: argparse.Namespace) -> int:
             f"{args.data} has labels {ds.labels} but the teacher predicts {labels}; distill on the dataset "
             "the teacher was fine-tuned on."
         )
+    # the label texts in the teacher's joint space, checked before training: a pretraining run that is not
+    # the teacher's (another joint dim) failed only after the whole distillation, losing the student
+    t_emb = None
+    pre = _pretrained_path(args, tman)
+    if pre is not None:
+        from mujo_edge.errors import ArtifactError
+        from mujo_edge.provenance import sha256_file
+        from mujo_edge.training.checkpoint import load_pretrained
+
+        recorded = (
+            (tman.get("pretrained") or {}).get("weights_sha256")
+            if isinstance(tman.get("pretrained"), dict)
+            else None
+        )
+        if recorded and sha256_file(Path(pre) / "model.safetensors") != recorded:
+            console.print(
+                f"[yellow]{pre}/model.safetensors is not the pretrained model the teacher was fine-tuned from "
+                "(sha256 differs): its label-text embeddings may not match the teacher's joint space[/]"
+            )
+        t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
+        teacher_dim = int(teacher_outputs(teacher, np.asarray(ds.acc[:1]))[1].shape[1])
+        if t_emb.shape[1] != teacher_dim:
+            raise ArtifactError(
+                f"--pretrained {pre} embeds text in a {t_emb.shape[1]}-d joint space, but the teacher "
+                f"{args.teacher} embeds windows in a {teacher_dim}-d one; give the pretraining run the teacher "
+                "was fine-tuned from (its manifest.json names it under 'pretrained')"
+            )
     subjects = sorted(int(s) for s in np.unique(ds.subject))
     splits = teacher_splits(tman, subjects)
     if args.test_subjects:
@@ -350,22 +382,7 @@ def _distill(args: argparse.Namespace) -> int:
             on_epoch=on_epoch,
         )
     label_emb = None
-    pre = _pretrained_path(args, tman)
-    if pre is not None:
-        from mujo_edge.provenance import sha256_file
-        from mujo_edge.training.checkpoint import load_pretrained
-
-        recorded = (
-            (tman.get("pretrained") or {}).get("weights_sha256")
-            if isinstance(tman.get("pretrained"), dict)
-            else None
-        )
-        if recorded and sha256_file(Path(pre) / "model.safetensors") != recorded:
-            console.print(
-                f"[yellow]{pre}/model.safetensors is not the pretrained model the teacher was fine-tuned from "
-                "(sha256 differs): its label-text embeddings may not match the teacher's joint space[/]"
-            )
-        t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
+    if t_emb is not None:
         label_emb = student_label_embeddings(t_emb, result.joint_map)
     else:
         console.print(

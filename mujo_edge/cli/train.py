@@ -256,6 +256,11 @@ def _interrupt_on_term() -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    if not args.search:
+        from mujo_edge.provenance import check_out_folder
+        from mujo_edge.training.checkpoint import JOINT_FORMAT
+
+        check_out_folder(args.out, JOINT_FORMAT, "pretraining run", {"--data": args.data})
     _torch(args.threads)
     _interrupt_on_term()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -385,6 +390,12 @@ def _zeroshot(args: argparse.Namespace) -> int:
     from mujo_edge.provenance import write_json
     from mujo_edge.training.zeroshot import zeroshot
 
+    if args.out is not None and (Path(args.out).is_dir() or Path(args.out).name == "manifest.json"):
+        from mujo_edge.errors import ConfigError
+
+        raise ConfigError(
+            f"--out {args.out}: give a .json file of its own for the result (not a folder or a manifest)"
+        )
     res = zeroshot(args.pretrained, args.data, calibration=args.calibration, subjects=args.subjects)
     for part in ("without_no_activity", "with_no_activity"):
         r = res[part]
@@ -401,7 +412,13 @@ def _zeroshot(args: argparse.Namespace) -> int:
 def _finetune(args: argparse.Namespace) -> int:
     _torch(1)
     from mujo_edge.cli._console import console
+    from mujo_edge.provenance import check_out_folder
+    from mujo_edge.training.checkpoint import CLASSIFIER_FORMAT
     from mujo_edge.training.finetune import finetune
+
+    check_out_folder(
+        args.out, CLASSIFIER_FORMAT, "classifier", {"--pretrained": args.pretrained, "--data": args.data}
+    )
 
     def on_epoch(epoch: int, f1: float, loss: float) -> None:
         if epoch % 10 == 0:
@@ -468,7 +485,11 @@ def _benchmark(args: argparse.Namespace) -> int:
 def _pretrain_package(args: argparse.Namespace) -> int:
     _torch(1)
     from mujo_edge.cli._console import console
+    from mujo_edge.provenance import check_out_folder
     from mujo_edge.training.assets import package_pretrained
+    from mujo_edge.training.checkpoint import JOINT_FORMAT
+
+    check_out_folder(args.out, JOINT_FORMAT, "foundation checkpoint", {"RUN": args.run})
 
     opts = {
         k: v

@@ -31,3 +31,27 @@ def test_a_script_under_the_working_folder_is_recorded_relative_to_it(
     monkeypatch.setattr("sys.argv", [str(tmp_path / "mujo_edge" / "cli" / "__main__.py"), "export"])
     assert provenance(seed=3)["command"] == "mujo-edge export"
     assert provenance(seed=3)["seed"] == 3
+
+
+def test_an_artifact_folder_is_never_written_over_another_kind(tmp_path: Path) -> None:
+    """finetune, distill, pretrain and pretrain-package replaced a dataset, a teacher or a run given as --out."""
+    from mujo_edge.errors import ConfigError
+    from mujo_edge.provenance import check_out_folder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text('{"format": "mujo-edge-dataset"}')
+    with pytest.raises(ConfigError, match="already holds a mujo-edge-dataset; write the classifier to a new"):
+        check_out_folder(data, "mujo-edge-classifier", "classifier", {})
+    with pytest.raises(ConfigError, match="is the --teacher itself"):
+        check_out_folder(data, "mujo-edge-student", "student", {"--teacher": data})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        check_out_folder(tmp_path / "file", "mujo-edge-student", "student", {})
+    (data / "manifest.json").write_text("not json")
+    with pytest.raises(ConfigError, match=r"a manifest\.json of no known kind"):
+        check_out_folder(data, "mujo-edge-student", "student", {})
+    # a new folder, or one of the same kind (a re-run), is the command's own business
+    check_out_folder(tmp_path / "new", "mujo-edge-student", "student", {"--teacher": data})
+    (data / "manifest.json").write_text('{"format": "mujo-edge-student"}')
+    check_out_folder(data, "mujo-edge-student", "student", {})

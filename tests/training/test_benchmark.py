@@ -333,6 +333,44 @@ def test_package_refuses_over_the_size_limit_and_writes_nothing(
         assets.package_pretrained(tmp_path, tmp_path / "js")
 
 
+def test_package_refuses_damaged_or_unfinished_runs(setup: dict[str, Path], tmp_path: Path) -> None:
+    """Packaging re-hashes what it writes: damaged weights would become a self-consistent foundation."""
+    import json
+    import shutil
+
+    from mujo_edge.errors import CalibrationError
+    from mujo_edge.training.checkpoint import load_classifier
+    from mujo_edge.training.finetune import load_calibration_target
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(setup["run"], damaged)
+    weights = damaged / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + bytes(8))
+    with pytest.raises(ArtifactError, match="sha256 does not match the manifest"):
+        assets.package_pretrained(damaged, tmp_path / "js")
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(setup["run"], unfinished)
+    m = json.loads((unfinished / "manifest.json").read_text())
+    (unfinished / "manifest.json").write_text(json.dumps({**m, "complete": False}))
+    with pytest.raises(ArtifactError, match="unfinished pretraining run"):
+        assets.package_pretrained(unfinished, tmp_path / "js")
+    assert not (tmp_path / "js").exists()
+    # a manifest edited by hand, a calibration sample that is not one: errors naming them, no traceback
+    edited = tmp_path / "edited"
+    shutil.copytree(setup["run"], edited)
+    (edited / "manifest.json").write_text(json.dumps({k: v for k, v in m.items() if k != "text_dim"}))
+    with pytest.raises(ArtifactError, match="lacks or mangles a field"):
+        assets.package_pretrained(edited, tmp_path / "js")
+    (unfinished / "manifest.json").write_text(json.dumps(m))
+    (unfinished / "calibration_target.npz").write_bytes(b"junk")
+    with pytest.raises(ArtifactError, match="is not the run's calibration sample"):
+        assets.package_pretrained(unfinished, tmp_path / "js")
+    with pytest.raises(CalibrationError, match="is not a calibration sample"):
+        load_calibration_target(unfinished)
+    with pytest.raises(ArtifactError):
+        load_classifier(edited)  # (a pretraining run is no classifier: the format check says so)
+
+
 def test_pretrained_default_resolves_to_the_shipped_checkpoint(
     setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -364,3 +402,29 @@ def test_pretrained_default_resolves_to_the_shipped_checkpoint(
 
     assert _pretrained_path(Namespace(pretrained="default"), {}) == shipped
     assert _pretrained_path(Namespace(pretrained=None), teacher) == shipped
+
+
+def test_training_commands_never_write_over_another_artifact(setup: dict[str, Path], capsys) -> None:
+    """finetune, distill, pretrain and pretrain-package wrote over a dataset (or their own input) given as --out."""
+    real, run = setup["real"], setup["run"]
+    before = (real / "manifest.json").read_bytes()
+    for argv, said in (
+        (
+            ["finetune", "--pretrained", str(run), "--data", str(real), "--out", str(real)],
+            "is the --data itself",
+        ),
+        (
+            ["finetune", "--pretrained", str(run), "--data", str(real), "--out", str(run)],
+            "is the --pretrained",
+        ),
+        (["distill", "--teacher", str(run), "--data", str(real), "--out", str(real)], "is the --data itself"),
+        (
+            ["pretrain", "--data", str(real), "--out", str(setup["corpus"])],
+            "already holds a mujo-edge-dataset",
+        ),
+        (["pretrain-package", str(run), "--out", str(real)], "already holds a mujo-edge-dataset"),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        assert said in " ".join(capsys.readouterr().out.split()), argv
+    assert (real / "manifest.json").read_bytes() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -117,3 +118,36 @@ def test_a_dataset_is_never_written_over_a_file(tmp_path: Path) -> None:
             overwrite=True,
         )
     assert out.read_text() == "mine"
+
+
+def test_nan_samples_are_refused_even_when_the_hash_was_recomputed(tmp_path: Path) -> None:
+    """A dataset edited and re-hashed with a NaN sample trained NaN weights in finetune and distill."""
+    from mujo_edge.provenance import content_hash
+
+    ds = make_tiny_dataset(tmp_path / "d", per_label_subject=1)
+    acc = np.load(ds.root / "acc.npy")
+    acc[3, 5, 0] = np.nan
+    np.save(ds.root / "acc.npy", acc)
+    m = json.loads((ds.root / "manifest.json").read_text())
+    m["content_hash"] = content_hash([ds.root / f"{n}.npy" for n in m["arrays"]], ds.root)
+    (ds.root / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(DataError, match=r"acc\.npy window 3 holds NaN or infinite values"):
+        Dataset.open(ds.root)
+
+
+def test_a_dataset_never_replaces_another_kind_of_artifact(tmp_path: Path) -> None:
+    """data merge --force deleted a classifier after calling it 'a dataset'."""
+    from mujo_edge.training.data.format import check_dataset_out
+
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "manifest.json").write_text('{"format": "mujo-edge-classifier"}')
+    for overwrite in (False, True):
+        with pytest.raises(
+            DataError, match="holds a mujo-edge-classifier, not a dataset; it is never replaced"
+        ):
+            check_dataset_out(teacher, overwrite)
+    ds = make_tiny_dataset(tmp_path / "d", per_label_subject=1)
+    with pytest.raises(DataError, match="already holds a dataset; choose another --out or pass --force"):
+        check_dataset_out(ds.root, False)
+    check_dataset_out(ds.root, True)

@@ -69,8 +69,14 @@ def _calibration_sample(run: Path, per_label: int, seed: int) -> dict[str, np.nd
     f = run / "calibration_target.npz"
     if not f.is_file() or per_label <= 0:
         return None
-    z = np.load(f, allow_pickle=False)
-    acc, label = z["acc"], z["label"]
+    try:
+        z = np.load(f, allow_pickle=False)
+        acc, label = z["acc"], z["label"]
+    except (ValueError, OSError, KeyError) as e:
+        raise ArtifactError(
+            f"{f} is not the run's calibration sample (npz of acc, label, labels: {e}); re-run pretraining, "
+            "or package with --calibration-windows 0"
+        ) from e
     rng = np.random.default_rng(seed)
     keep = [np.sort(rng.permutation(np.flatnonzero(label == c))[:per_label]) for c in np.unique(label)]
     k = np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
@@ -120,6 +126,16 @@ def package_pretrained(
         raise ArtifactError(f"{run} has no model.safetensors: not a finished `mujo-edge pretrain` run.")
     if out.resolve() == run.resolve():
         raise ArtifactError(f"--out {out} is the run folder itself; package into another folder.")
+    if source.get("complete") is False:
+        raise ArtifactError(
+            f"{run} is an unfinished pretraining run (its manifest says complete: false); finish it with "
+            "`mujo-edge pretrain ... --resume` before packaging"
+        )
+    # the weights as the run recorded them (packaging re-hashes what it writes, so a damaged or replaced
+    # model.safetensors would otherwise become a self-consistent foundation)
+    from mujo_edge.training.checkpoint import load_pretrained
+
+    load_pretrained(run)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as tmp_dir:
         tmp = Path(tmp_dir)

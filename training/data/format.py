@@ -30,6 +30,7 @@ map that were read would stay in the process's resident set until the whole corp
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 from collections.abc import Mapping, Sequence
@@ -118,7 +119,8 @@ class Dataset:
                 every array once). ``False`` skips it, e.g. for a corpus checked already.
         Raises:
             DataError: missing folder / manifest / array, unknown format or schema, a manifest field of the
-                wrong type, shape / dtype mismatch, an index out of range, a stale content hash.
+                wrong type, shape / dtype mismatch, an index out of range, a stale content hash, and (when
+                verifying) NaN or inf among the samples.
         """
         root = Path(path)
         manifest = read_manifest(
@@ -154,13 +156,20 @@ class Dataset:
             if name not in arrays:
                 raise DataError(f"{root}: required array {name}.npy is missing from the manifest.")
         if verify:
+            # (the samples too: a dataset edited and re-hashed with a NaN trained NaN weights without a word)
+            bad = first_non_finite_row(arrays["acc"])
+            if bad is not None:
+                raise DataError(
+                    f"{root}: acc.npy window {bad} holds NaN or infinite values; training on it would give NaN "
+                    "weights. Re-create the dataset from clean input or drop that window."
+                )
             digest = content_hash([root / f"{n}.npy" for n in manifest["arrays"]], root)
             if digest != manifest.get("content_hash"):
                 raise DataError(
                     f"{root}: content hash {digest[:12]} does not match the manifest's "
                     f"{str(manifest.get('content_hash'))[:12]}: the arrays were modified after the dataset was "
                     "written. Re-create the dataset (or, if you changed it on purpose and checked it, open it "
-                    "without verification: --no-verify-data of the training commands, "
+                    "without verification: `mujo-edge pretrain --no-verify-data`, "
                     "Dataset.open(path, verify=False) in Python)."
                 )
         known = set(REQUIRED_ARRAYS) | set(OPTIONAL_ARRAYS)
@@ -232,6 +241,41 @@ def _check_indices(ds: Dataset) -> None:
                 f"{ds.root}: text_id.npy window {int(bad[0])} points at text {int(tid[bad[0]])}, but text.npy "
                 f"has {ds.text.shape[0]} rows ({bad.size} windows out of range); re-create the dataset."
             )
+
+
+def check_dataset_out(out: Path, overwrite: bool, otherwise: str = "pass --force") -> None:
+    """DataError, before any work, when a dataset may not be written at ``out``: a file; a folder holding
+    another kind of artifact (a classifier, a pretraining run: never replaced, even when overwriting); a
+    dataset, unless ``overwrite`` (``otherwise`` says how to allow it)."""
+    if out.exists() and not out.is_dir():
+        raise DataError(
+            f"{out} is a file, not a dataset folder; choose another --out (the file is left as it is)."
+        )
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        return
+    try:
+        found = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+    except (ValueError, OSError, AttributeError):
+        found = None
+    if found != DATASET_FORMAT:
+        held = f"a {found}" if isinstance(found, str) else "a manifest.json of no known kind"
+        raise DataError(
+            f"{out} holds {held}, not a dataset; it is never replaced by one (not even with --force): choose "
+            "another --out"
+        )
+    if not overwrite:
+        raise DataError(f"{out} already holds a dataset; choose another --out or {otherwise}.")
+
+
+def first_non_finite_row(arr: np.ndarray, block: int = 4096) -> int | None:
+    """The first row of a float array holding NaN or inf (None: none, or not a float array), read in blocks
+    of rows, so a memory-mapped corpus of many GB is checked without a copy of its size."""
+    for lo in range(0, arr.shape[0] if arr.dtype.kind == "f" else 0, block):
+        rows = np.asarray(arr[lo : lo + block])
+        if not np.isfinite(rows).all():
+            return lo + int(np.argwhere(~np.isfinite(rows))[0][0])
+    return None
 
 
 def read_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -324,12 +368,7 @@ def write_dataset(
     e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
     root = Path(out)
-    if root.exists() and not root.is_dir():
-        raise DataError(
-            f"{root} is a file, not a dataset folder; choose another --out (the file is left as it is)."
-        )
-    if (root / "manifest.json").exists() and not overwrite:
-        raise DataError(f"{root} already holds a dataset; choose another --out or remove it first.")
+    check_dataset_out(root, overwrite, "remove it first")
     acc = np.ascontiguousarray(acc, dtype=np.float32)
     label = np.ascontiguousarray(label, dtype=np.int64)
     subject = np.ascontiguousarray(subject, dtype=np.int64)
@@ -369,14 +408,11 @@ def write_dataset(
             )
         arrays[k] = np.ascontiguousarray(v)
     for k, v in arrays.items():
-        # in blocks of rows: a memory-mapped corpus of many GB is checked without a copy of its size
-        for lo in range(0, v.shape[0] if v.dtype.kind == "f" else 0, 4096):
-            block = np.asarray(v[lo : lo + 4096])
-            if not np.isfinite(block).all():
-                bad = lo + int(np.argwhere(~np.isfinite(block))[0][0])
-                raise DataError(
-                    f"{root}: {k} has NaN or infinite values (first at row {bad}); clean the input first."
-                )
+        bad = first_non_finite_row(v)
+        if bad is not None:
+            raise DataError(
+                f"{root}: {k} has NaN or infinite values (first at row {bad}); clean the input first."
+            )
     root.mkdir(parents=True, exist_ok=True)
     for k, v in arrays.items():
         np.save(root / f"{k}.npy", v, allow_pickle=False)

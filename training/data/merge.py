@@ -30,7 +30,7 @@ import numpy as np
 
 from mujo_edge.errors import DataError
 
-from .format import Dataset, write_dataset
+from .format import Dataset, check_dataset_out, write_dataset
 
 #: Subject ids of a later dataset that collide with earlier ones move up by a multiple of this.
 SUBJECT_STRIDE = 10_000
@@ -68,8 +68,7 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
     out = Path(out)
     if any(Path(p).resolve() == out.resolve() for p in paths):
         raise DataError(f"--out {out} is one of the inputs; write the merge to a new folder")
-    if (out / "manifest.json").exists() and not overwrite:
-        raise DataError(f"{out} already holds a dataset; choose another --out or pass --force")
+    check_dataset_out(out, overwrite)
     sets = [Dataset.open(p, verify=True) for p in paths]
     _check_grid(sets)
 
