@@ -30,6 +30,14 @@ def positive_float(s: str) -> float:
     return v
 
 
+def fraction(s: str) -> float:
+    """A number in [0, 1] (a weight between two terms, a share)."""
+    v = float(s)
+    if not 0.0 <= v <= 1.0:  # (NaN too)
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {s}")
+    return v
+
+
 def comma_names(s: str) -> list[str]:
     """Comma-separated names, blanks around them and empty entries dropped: ``"a, b,"`` -> ``["a", "b"]``."""
     return [n.strip() for n in s.split(",") if n.strip()]

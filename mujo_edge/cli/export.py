@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.cli._args import comma_names, positive_int
+from mujo_edge.cli._args import comma_names, fraction, positive_float, positive_int
 from mujo_edge.constants import OPEN_SET_KEEP, PER_TENSOR_CHOICES, UNKNOWN_LABEL
 
 
@@ -35,16 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument("--teacher", required=True, type=Path, help="teacher folder (mujo-edge finetune --out)")
     d.add_argument("--data", required=True, type=Path, help="dataset folder the teacher was fine-tuned on")
     d.add_argument("--out", required=True, type=Path, help="STUDENT folder to write")
-    d.add_argument("--epochs", type=int, default=60)
-    d.add_argument("--batch-size", type=int, default=64)
-    d.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle schedule)")
-    d.add_argument("--temperature", type=float, default=4.0, help="softmax temperature of the soft targets")
+    d.add_argument("--epochs", type=positive_int, default=60)
+    d.add_argument("--batch-size", type=positive_int, default=64)
+    d.add_argument("--lr", type=positive_float, default=3e-3, help="peak learning rate (one-cycle schedule)")
     d.add_argument(
-        "--alpha", type=float, default=0.7, help="weight of the soft-target KL (1 - alpha: hard CE)"
+        "--temperature", type=positive_float, default=4.0, help="softmax temperature of the soft targets"
+    )
+    d.add_argument(
+        "--alpha", type=fraction, default=0.7, help="weight of the soft-target KL (1 - alpha: hard CE)"
     )
     d.add_argument("--embed-weight", type=float, default=1.0, help="weight of the joint-space cosine term")
-    d.add_argument("--width", type=int, default=32, help="stem channels; blocks scale from it")
-    d.add_argument("--embed-dim", type=int, default=32, help="student joint-space embedding size D")
+    d.add_argument("--width", type=positive_int, default=32, help="stem channels; blocks scale from it")
+    d.add_argument("--embed-dim", type=positive_int, default=32, help="student joint-space embedding size D")
     d.add_argument(
         "--activation",
         choices=("relu", "relu6"),

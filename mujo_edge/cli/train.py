@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mujo_edge.cli._args import positive_float, positive_int
 from mujo_edge.constants import (
     BENCHMARK_FRACTIONS_PCT,
     BENCHMARK_MAX_EPOCHS,
@@ -65,12 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset", choices=["demo"], help="demo: a small model and ~3000 windows, ~1 min on 2 cores"
     )
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive_float)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument(
-        "--temperature", type=float, default=0.07, help="softmax temperature (initial if learnable)"
+        "--temperature", type=positive_float, default=0.07, help="softmax temperature (initial if learnable)"
     )
     p.add_argument("--learnable-temperature", action="store_true")
     p.add_argument("--text-anchored", action="store_true", help="only (text, m) pairs (the paper's ablation)")
@@ -82,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the epoch kept as model.safetensors: lowest validation loss (default) or best acc -> label-text "
         "retrieval on the validation subjects",
     )
-    p.add_argument("--joint-dim", type=int, help=f"joint space size (default {JOINT_DIM})")
+    p.add_argument("--joint-dim", type=positive_int, help=f"joint space size (default {JOINT_DIM})")
     p.add_argument(
         "--cnn", choices=["mmfit", "wide"], help="acc/pose encoder: MM-Fit's (9-15-24) or wide (32-64-128)"
     )
@@ -100,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="max slow-down of windows (0.4: replay at 0.6-1.0x speed)",
     )
-    p.add_argument("--max-windows", type=int, help="use at most this many training windows")
+    p.add_argument("--max-windows", type=positive_int, help="use at most this many training windows")
     p.add_argument(
         "--val-subjects", type=_ints, default=(), help="comma list (default: last 10%% of subjects)"
     )
@@ -131,16 +132,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--modes", type=_names, default=("baseline", "frozen", "finetuned"))
     e.add_argument("--inputs", type=_names, default=("acc",), help="comma list of acc, pose, multimodal")
     e.add_argument("--fractions", type=_floats, default=TRAIN_FRACTIONS_PCT, help="percent, comma list")
-    e.add_argument("--seeds", type=int, default=5, help="independent runs per configuration")
+    e.add_argument("--seeds", type=positive_int, default=5, help="independent runs per configuration")
     e.add_argument(
         "--calibration", type=_names, default=("none",), help="comma list of none, unsupervised, supervised"
     )
     e.add_argument("--test-subjects", type=_ints, default=(9, 10))
     e.add_argument("--val-subjects", type=_ints, default=(8,))
-    e.add_argument("--max-epochs", type=int, default=MAX_EPOCHS)
+    e.add_argument("--max-epochs", type=positive_int, default=MAX_EPOCHS)
     e.add_argument("--patience", type=int, default=PATIENCE)
-    e.add_argument("--lr", type=float, default=LEARNING_RATE)
-    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--lr", type=positive_float, default=LEARNING_RATE)
+    e.add_argument("--batch-size", type=positive_int, default=32)
     e.add_argument("--jobs", type=int, default=1, help="parallel worker processes (one torch thread each)")
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=_evaluate)
@@ -163,10 +164,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--calibration", choices=["none", "unsupervised"], default="none")
     f.add_argument("--test-subjects", type=_ints, default=(9, 10))
     f.add_argument("--val-subjects", type=_ints, default=(8,))
-    f.add_argument("--epochs", type=int, default=MAX_EPOCHS, help="maximum epochs")
+    f.add_argument("--epochs", type=positive_int, default=MAX_EPOCHS, help="maximum epochs")
     f.add_argument("--patience", type=int, default=PATIENCE)
-    f.add_argument("--lr", type=float, default=LEARNING_RATE)
-    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--lr", type=positive_float, default=LEARNING_RATE)
+    f.add_argument("--batch-size", type=positive_int, default=32)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", default="cpu")
     f.set_defaults(func=_finetune)
@@ -198,9 +199,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"training fractions in percent, comma list (default {_csv(BENCHMARK_FRACTIONS_PCT)})",
     )
     b.add_argument("--modes", type=_names, help="comma list of scratch, linear, finetuned (default all)")
-    b.add_argument("--seeds", type=int, help=f"seeds per configuration (default {BENCHMARK_SEEDS})")
+    b.add_argument("--seeds", type=positive_int, help=f"seeds per configuration (default {BENCHMARK_SEEDS})")
     b.add_argument(
-        "--max-epochs", type=int, help=f"training-loop epochs at most (default {BENCHMARK_MAX_EPOCHS})"
+        "--max-epochs",
+        type=positive_int,
+        help=f"training-loop epochs at most (default {BENCHMARK_MAX_EPOCHS})",
     )
     b.add_argument(
         "--patience", type=int, help=f"early-stopping patience in epochs (default {BENCHMARK_PATIENCE})"
@@ -256,6 +259,15 @@ def _interrupt_on_term() -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    from mujo_edge.training.models import ALL_MODALITIES
+
+    _refuse_unknown("--modalities", tuple(args.modalities), ALL_MODALITIES)
+    if len(set(args.modalities)) < 2:
+        from mujo_edge.errors import ConfigError
+
+        raise ConfigError(
+            f"--modalities {','.join(args.modalities)}: contrastive pretraining pairs at least two"
+        )
     if not args.search:
         from mujo_edge.provenance import check_out_folder
         from mujo_edge.training.checkpoint import JOINT_FORMAT
@@ -350,10 +362,23 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_unknown(flag: str, given: tuple[str, ...], known: tuple[str, ...]) -> None:
+    """ConfigError before any work for names a comma-list flag does not know (they failed mid-run)."""
+    from mujo_edge.errors import ConfigError
+
+    unknown = [g for g in given if g not in known]
+    if unknown or not given:
+        raise ConfigError(f"{flag} {','.join(given)}: {unknown or 'nothing'} not among {', '.join(known)}")
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     _torch(1)
     from mujo_edge.cli._console import console
     from mujo_edge.training.evaluate import evaluate
+    from mujo_edge.training.finetune import CALIBRATIONS, MODES
+
+    _refuse_unknown("--modes", tuple(args.modes), MODES)
+    _refuse_unknown("--calibration", tuple(args.calibration), CALIBRATIONS)
 
     def on_result(row: dict[str, Any], k: int, total: int) -> None:
         console.print(

@@ -428,3 +428,50 @@ def test_training_commands_never_write_over_another_artifact(setup: dict[str, Pa
         assert main(argv) == 2, argv
         assert said in " ".join(capsys.readouterr().out.split()), argv
     assert (real / "manifest.json").read_bytes() == before
+
+
+def test_training_settings_that_mean_nothing_are_refused_before_any_work(tmp_path: Path, capsys) -> None:
+    """They gave tracebacks (--modalities bogus, --batch-size 0, --width 0), NaN students (--temperature 0),
+    'successful' empty runs (--epochs 0) or a failure after the first trainings (--modes bogus)."""
+    from mujo_edge.cli import build_parser
+
+    for argv in (
+        ["pretrain", "--data", "d", "--out", "o", "--epochs", "0"],
+        ["pretrain", "--data", "d", "--out", "o", "--temperature", "0"],
+        ["pretrain", "--data", "d", "--out", "o", "--joint-dim", "0"],
+        ["finetune", "--pretrained", "p", "--data", "d", "--out", "o", "--lr", "nan"],
+        ["finetune", "--pretrained", "p", "--data", "d", "--out", "o", "--batch-size", "0"],
+        ["distill", "--teacher", "t", "--data", "d", "--out", "o", "--width", "0"],
+        ["distill", "--teacher", "t", "--data", "d", "--out", "o", "--alpha", "2"],
+        ["evaluate", "--pretrained", "p", "--data", "d", "--out", "o", "--seeds", "0"],
+    ):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+    for argv, said in (
+        (
+            ["pretrain", "--data", "d", "--out", str(tmp_path / "o"), "--modalities", "bogus,acc"],
+            "['bogus'] not among",
+        ),
+        (
+            ["pretrain", "--data", "d", "--out", str(tmp_path / "o"), "--modalities", "acc"],
+            "pairs at least two",
+        ),
+        (
+            [
+                "evaluate",
+                "--pretrained",
+                "p",
+                "--data",
+                "d",
+                "--out",
+                str(tmp_path / "e"),
+                "--modes",
+                "frozen,x",
+            ],
+            "['x'] not",
+        ),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert said in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
