@@ -449,14 +449,20 @@ def _pretrain(
             f"{out} already holds a pretraining run ({RESUME_FILE}); pass --resume to continue it or choose "
             "another --out."
         )
+    if resume and not Path(out).exists():  # (a folder without a checkpoint yet: a run killed early, resumed)
+        raise ArtifactError(
+            f"--resume: there is no {out} to continue; check the path, or drop --resume to start a new run"
+        )
     loaded = load_train_state(out) if resume else None
     state = loaded[1] if loaded is not None else None
     not_exact = loaded[2] if loaded is not None else None
     if state is not None:
-        if PretrainConfig.from_dict(state["config"]).to_dict() != cfg.to_dict():
+        was, now = PretrainConfig.from_dict(state["config"]).to_dict(), cfg.to_dict()
+        if was != now:
+            changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
             raise ArtifactError(
-                f"{out}: --resume with a different configuration than the run was started with; use the "
-                "same flags or another --out."
+                f"{out}: --resume with a different configuration than the run was started with ({', '.join(changed)} "
+                "differ); use the same flags or another --out."
             )
         if state["data_hash"] != data_hash:
             raise ArtifactError(

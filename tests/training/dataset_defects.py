@@ -87,6 +87,8 @@ DEFECTS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "acc int dtype (hash fixed)": lambda r, g: (_array(r, "acc", lambda a: a.astype(np.int16)), _rehash(r)),
     "stale content hash (bit flip)": lambda r, g: _flip_byte(r, "acc", g),
     "NaN in acc (stale hash)": lambda r, g: _array(r, "acc", _nan_at(int(g.integers(1 << 20)))),
+    "NaN in acc (hash fixed)": lambda r, g: (_array(r, "acc", _nan_at(int(g.integers(1 << 20)))), _rehash(r)),
+    "a label named twice": lambda r, g: _manifest(r, lambda m: m["labels"].__setitem__(0, m["labels"][1])),
 }
 
 

@@ -108,8 +108,13 @@ def test_existing_run_is_refused_without_resume_and_resume_checks_config(tiny: P
     pretrain(tiny, tmp_path / "run", _cfg(epochs=1))
     with pytest.raises(ArtifactError, match="--resume"):
         pretrain(tiny, tmp_path / "run", _cfg(epochs=1))
-    with pytest.raises(ArtifactError, match="different configuration"):
+    with pytest.raises(
+        ArtifactError, match=r"different configuration than the run was started with \(lr differ\)"
+    ):
         pretrain(tiny, tmp_path / "run", _cfg(epochs=1, lr=1e-2), resume=True)
+    with pytest.raises(ArtifactError, match=r"--resume: there is no .* to continue; check the path"):
+        pretrain(tiny, tmp_path / "typo", _cfg(epochs=1), resume=True)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_missing_modality_is_a_clear_data_error(tmp_path: Path) -> None:

@@ -195,6 +195,12 @@ def _check_manifest(root: Path, manifest: dict[str, Any]) -> None:
             f"{where}: 'labels' must be a non-empty list of label names, found {str(labels)[:80]!r}; "
             "re-create the dataset."
         )
+    twice = sorted({v for v in labels if labels.count(v) > 1})
+    if twice:
+        raise DataError(
+            f"{where}: 'labels' names {twice} more than once, so windows of one activity would train as two "
+            "classes; re-create the dataset."
+        )
     rate = manifest.get("rate_hz")
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1e5:
         raise DataError(f"{where}: 'rate_hz' must be a positive number of Hz, found {rate!r}; re-create it.")
