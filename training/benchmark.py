@@ -180,8 +180,13 @@ def _dataset_spec(d: Any, i: int, root: Path) -> DatasetSpec:
         raise DataError(
             f"{where}.text_template {template!r}: only {{phrasing}} and {{placement}} ({e})"
         ) from e
+    name = str(d.get("name") or Path(d["data"]).name)
+    if not name or any(c in name for c in '/\\:*?"<>|') or name in (".", ".."):
+        raise DataError(
+            f"{where}.name {name!r}: it names the plot file; use letters, digits, '-', '_' or spaces"
+        )
     return DatasetSpec(
-        name=str(d.get("name") or Path(d["data"]).name),
+        name=name,
         data=str(data),
         test_subjects=_subjects(split["test"], f"{where}.split.test"),
         val_subjects=_subjects(split.get("val", []), f"{where}.split.val"),

@@ -128,6 +128,10 @@ def test_spec_paths_are_relative_to_the_spec_and_flags_override(tmp_path: Path) 
         ),
         ({"datasets": [{"data": "real", "split": {"test": ["a"]}}]}, "integer subject ids"),
         ({"datasets": [{"data": "real", "split": {"test": [5]}, "labels": {"act0": []}}]}, "non-empty list"),
+        (
+            {"datasets": [{"data": "real", "name": "a/b", "split": {"test": [5]}}]},
+            r"name 'a/b': it names the plot",
+        ),
     ],
 )
 def test_bad_specs_are_refused_with_what_to_fix(tmp_path: Path, change: dict, message: str) -> None:
