@@ -189,7 +189,7 @@ def test_hex_examples_in_docs_protocol_md_are_what_the_encoder_writes() -> None:
     assert "`01 8813 02`" in doc and stream.encode_start(5000, 2).hex() == "01881302"
 
 
-# ------------------------------------------------------------------ resynchronising, time order, rate (#bh2 items 2, 3)
+# ------------------------------------------------------------------ resynchronising, time order, rate
 def decode_all(profile: MujoStreamProfile, frames: list[bytes]) -> tuple[list, list[str]]:
     """Every batch the frames give, and the message of every frame refused."""
     batches, refused = [], []

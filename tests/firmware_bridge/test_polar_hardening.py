@@ -101,7 +101,7 @@ class _Half:
         return np.full((len(windows_g), 2), 0.5, np.float32)
 
 
-# ------------------------------------------------------------------ frames that cannot be readings (#bh2 item 4)
+# ------------------------------------------------------------------ frames that cannot be readings
 def _delta_frame(stamp: int, blocks: bytes, ref: tuple[int, int, int] = (0, 0, 1000)) -> bytes:
     """A compressed type-1 (mG) ACC frame from raw block bytes."""
     return (
