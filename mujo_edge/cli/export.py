@@ -440,8 +440,8 @@ def _check_export_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--out {out}: {blocked} is a file, not a folder; choose another --out")
     if args.upgrade is not None:
         return
-    if not (math.isfinite(args.min_agreement) and 0.0 < args.min_agreement <= 1.0):
-        raise ConfigError(f"--min-agreement must be a fraction in (0, 1], got {args.min_agreement}")
+    if not 0.0 <= args.min_agreement <= 1.0:  # (NaN too; 0 turns the gate off)
+        raise ConfigError(f"--min-agreement must be a fraction in [0, 1], got {args.min_agreement}")
     if not args.name or not set(args.name) <= _NAME_CHARS:
         raise ConfigError(
             f"--name {args.name!r}: use letters, digits, '_' and '-' (it names files in the bundle)"

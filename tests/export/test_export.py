@@ -162,7 +162,7 @@ def test_cli_export_fails_without_writing(
     base = ["export", str(student), "--out", str(out), "--formats", "tflite", "--no-batch"]
     # settings that cannot work are refused before any work
     for flags, said in (
-        (["--min-agreement", "1.01"], "--min-agreement must be a fraction in (0, 1]"),
+        (["--min-agreement", "1.01"], "--min-agreement must be a fraction in [0, 1]"),
         (["--name", "../evil"], "--name '../evil': use letters, digits"),
         (["--formats", ","], "--formats names no format"),
         (["--c-array", str(tmp_path / "c")], "--c-array writes the int8 .tflite"),

@@ -372,7 +372,8 @@ def test_nan_in_a_dataset_is_refused_with_the_file_and_window(tmp_path: Path) ->
     acc = np.load(tmp_path / "data" / "acc.npy")
     acc[17, 40, 1] = np.nan
     np.save(tmp_path / "data" / "acc.npy", acc)
-    with pytest.raises(DataError, match="content hash"):  # changed behind the manifest's back: refused
+    # verified (the default), the dataset is refused when opened, naming the window
+    with pytest.raises(DataError, match=r"acc\.npy window 17 holds NaN or infinite values"):
         pretrain(tmp_path / "data", tmp_path / "run", _cfg(epochs=1))
     # even unverified, no NaN reaches the weights: the batch holding window 17 names it
     with pytest.raises(DataError, match=r"acc\.npy \(window 17\) holds NaN"):
