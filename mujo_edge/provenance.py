@@ -152,6 +152,15 @@ def check_format(
     return dict(obj)
 
 
+def manifest_format(folder: str | Path) -> str | None:
+    """The ``format`` its ``manifest.json`` names (None: no manifest, or one of no known kind)."""
+    try:
+        found = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("format")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
+
+
 def check_out_folder(out: str | Path, fmt: str, what: str, inputs: Mapping[str, str | Path | None]) -> None:
     """Before a command writes the artifact folder ``out`` (manifest format ``fmt``): ConfigError when that
     would destroy something, namely when ``out`` is one of ``inputs`` ({flag: path}), is a file, or already
@@ -165,12 +174,8 @@ def check_out_folder(out: str | Path, fmt: str, what: str, inputs: Mapping[str, 
             raise ConfigError(f"--out {out} is the {flag} itself; write the {what} to a new folder")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder for the {what}")
-    manifest = out / "manifest.json"
-    if manifest.is_file():
-        try:
-            found = json.loads(manifest.read_text(encoding="utf-8")).get("format")
-        except (ValueError, OSError, AttributeError):
-            found = None
+    if (out / "manifest.json").is_file():
+        found = manifest_format(out)
         if found != fmt:
             held = (
                 f"a {found}"

@@ -30,7 +30,6 @@ map that were read would stay in the process's resident set until the whole corp
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 from collections.abc import Mapping, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 
 from mujo_edge.constants import AXIS_CONVENTION, H36M_JOINTS, HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError, ShapeError
-from mujo_edge.provenance import content_hash, provenance, read_manifest, write_json
+from mujo_edge.provenance import content_hash, manifest_format, provenance, read_manifest, write_json
 
 DATASET_FORMAT = "mujo-edge-dataset"
 DATASET_SCHEMA_VERSION = 1
@@ -257,13 +256,9 @@ def check_dataset_out(out: Path, overwrite: bool, otherwise: str = "pass --force
         raise DataError(
             f"{out} is a file, not a dataset folder; choose another --out (the file is left as it is)."
         )
-    manifest = out / "manifest.json"
-    if not manifest.exists():
+    if not (out / "manifest.json").exists():
         return
-    try:
-        found = json.loads(manifest.read_text(encoding="utf-8")).get("format")
-    except (ValueError, OSError, AttributeError):
-        found = None
+    found = manifest_format(out)
     if found != DATASET_FORMAT:
         held = f"a {found}" if isinstance(found, str) else "a manifest.json of no known kind"
         raise DataError(
