@@ -773,7 +773,7 @@ def noise_control_corpus(corpus: str | Path, out: str | Path, seed: int = 0) -> 
     ds = Dataset.open(corpus)
     if out.resolve() == corpus.resolve():
         raise DataError(f"--out {out} is the corpus itself; write the noise control to another folder")
-    check_dataset_out(out, False, "remove it first")
+    check_dataset_out(out, False, " or remove it first")
     acc = ds.acc
     n, w, c = acc.shape
     total = np.zeros(c)

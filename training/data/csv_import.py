@@ -42,7 +42,7 @@ from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, UNKNOWN_LABEL, W
 from mujo_edge.errors import CsvFormatError, DataError
 from mujo_edge.grid import RATE_TOLERANCE, resample_recording, split_at_gaps
 from mujo_edge.provenance import sha256_file
-from mujo_edge.training.data.format import Dataset, write_dataset
+from mujo_edge.training.data.format import Dataset, check_dataset_out, write_dataset
 from mujo_edge.windows import sliding_windows, window_starts
 
 log = logging.getLogger(__name__)
@@ -480,15 +480,7 @@ def _check_out(root: Path, overwrite: bool) -> None:
     (a read-only or virtual file system such as /proc refuses that; checking permissions alone does not, e.g.
     for root).
     """
-    if root.exists() and not root.is_dir():
-        raise DataError(
-            f"--out {root} is an existing file, not a dataset folder; it is never replaced (not even with "
-            "--force): choose a new folder name for --out"
-        )
-    if (root / "manifest.json").exists() and not overwrite:
-        raise DataError(
-            f"{root} already holds a dataset; choose another --out, remove it first, or pass --force to replace it"
-        )
+    check_dataset_out(root, overwrite, ", remove it first, or pass --force to replace it")
     base = next(p for p in (root, *root.parents) if p.exists() or p == Path(p.anchor))
     if base.exists() and not base.is_dir():
         raise DataError(f"cannot create --out {root}: {base} is a file, not a folder; choose another --out")

@@ -248,13 +248,16 @@ def _check_indices(ds: Dataset) -> None:
             )
 
 
-def check_dataset_out(out: Path, overwrite: bool, otherwise: str = "pass --force") -> None:
-    """DataError, before any work, when a dataset may not be written at ``out``: a file; a folder holding
-    another kind of artifact (a classifier, a pretraining run: never replaced, even when overwriting); a
-    dataset, unless ``overwrite`` (``otherwise`` says how to allow it)."""
+def check_dataset_out(out: str | Path, overwrite: bool, otherwise: str = " or pass --force") -> None:
+    """DataError, before any work, when a dataset may not be written at ``out``: a file (never replaced); a
+    folder holding another kind of artifact (a classifier, a pretraining run: never replaced, even when
+    overwriting); a dataset, unless ``overwrite`` (``otherwise`` says how to allow it, after "choose another
+    --out"). Every importer and writer of datasets asks this one."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise DataError(
-            f"{out} is a file, not a dataset folder; choose another --out (the file is left as it is)."
+            f"--out {out} is an existing file, not a dataset folder; it is never replaced (not even with "
+            "--force): choose a new folder name for --out"
         )
     if not (out / "manifest.json").exists():
         return
@@ -266,7 +269,7 @@ def check_dataset_out(out: Path, overwrite: bool, otherwise: str = "pass --force
             "another --out"
         )
     if not overwrite:
-        raise DataError(f"{out} already holds a dataset; choose another --out or {otherwise}.")
+        raise DataError(f"{out} already holds a dataset; choose another --out{otherwise}.")
 
 
 def first_non_finite_row(arr: np.ndarray, block: int = 4096) -> int | None:
@@ -369,7 +372,7 @@ def write_dataset(
     e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
     root = Path(out)
-    check_dataset_out(root, overwrite, "remove it first")
+    check_dataset_out(root, overwrite, " or remove it first")
     acc = np.ascontiguousarray(acc, dtype=np.float32)
     label = np.ascontiguousarray(label, dtype=np.int64)
     subject = np.ascontiguousarray(subject, dtype=np.int64)

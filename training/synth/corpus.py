@@ -408,9 +408,10 @@ def generate_corpus(
         hours, seed, n_subjects, wrist, exercises, placement_list, variants, rates, orientations
     )
     args = [(p, seed, labels, with_gyr, rate_hz, sensor, WINDOW, HOP) for p in plans]
+    from mujo_edge.training.data.format import check_dataset_out
+
     out = Path(out)
-    if (out / "manifest.json").exists() and not overwrite:
-        raise DataError(f"{out} already holds a dataset; choose another --out or pass --overwrite")
+    check_dataset_out(out, overwrite, " or pass --overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".synth-spool-", dir=out.parent) as spool_dir:
         # the windows of every session (pose: 20 KB each, acc and gyr 1.2 KB) go to spool files as sessions

@@ -209,7 +209,7 @@ def video_to_dataset(
     Raises:
         DataError: bad arguments; a video that cannot be read; nobody found in any video; no 2-s window left.
     """
-    from mujo_edge.training.data.format import write_dataset
+    from mujo_edge.training.data.format import check_dataset_out, write_dataset
     from mujo_edge.training.synth.imu import virtual_imu
     from mujo_edge.training.synth.workout import mirror_pose
 
@@ -226,8 +226,7 @@ def video_to_dataset(
         raise DataError(f"wrist must be 'left', 'right' or 'both', got {wrist!r}")
     if label is not None and not (normalize_title(label) or label.strip()):
         raise DataError(f"the label {label!r} is empty. Name the activity")
-    if (Path(out) / "manifest.json").exists() and not overwrite:
-        raise DataError(f"{out} already holds a dataset; choose another --out or pass --force")
+    check_dataset_out(out, overwrite)
     infos = [probe(v) for v in paths]  # every file checked before the slow part
     det_path, lmk_path = assets.pose_models()
     estimator = None if tracks is not None else PoseEstimator(det_path, lmk_path)

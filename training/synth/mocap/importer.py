@@ -201,15 +201,14 @@ def import_clips(
 
     Nothing is written until every clip is read and windowed; ``seed`` draws the sensor errors.
     """
-    from mujo_edge.training.data.format import write_dataset
+    from mujo_edge.training.data.format import check_dataset_out, write_dataset
     from mujo_edge.training.synth.imu import SensorModel
     from mujo_edge.training.text import normalize_text
 
     if not items:
         raise DataError("no clips to import")
     out = Path(out)
-    if (out / "manifest.json").exists() and not overwrite:
-        raise DataError(f"{out} already holds a dataset; choose another --out or pass --force")
+    check_dataset_out(out, overwrite)
     sensor = SensorModel() if sensor is None else sensor
     rng = np.random.default_rng(seed)
     labels: list[str] = []
