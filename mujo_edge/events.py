@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mujo_edge.constants import UNKNOWN_LABEL
 from mujo_edge.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -291,6 +292,17 @@ def read_events(path: str | Path) -> list[ActivityEvent]:
 #: Label names that mean "no activity", normalized (lower case; spaces, underscores and hyphens removed):
 #: MM-Fit's ``non_activity``, "no activity", rests, null classes. One list for every stage that asks.
 NO_ACTIVITY_NAMES = frozenset({"nonactivity", "noactivity", "rest", "none", "null", "idle", "other"})
+
+
+def label_key(label: str) -> str:
+    """A label name as names are compared for sameness: case and spacing ignored (``"Walk "`` is ``"walk"``)."""
+    return " ".join(label.split()).casefold()
+
+
+def is_unknown_label(label: str) -> bool:
+    """Whether ``label`` is named like the open-set answer (``unknown`` in any case), which no activity may be:
+    every bundle says it for windows unlike its labels."""
+    return label_key(label) == UNKNOWN_LABEL
 
 
 def is_no_activity(label: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from mujo_edge.cli._args import comma_names, fraction, positive_float, positive_int
 from mujo_edge.constants import OPEN_SET_KEEP, PER_TENSOR_CHOICES, UNKNOWN_LABEL
+from mujo_edge.events import is_unknown_label
 
 
 def _ints(s: str) -> list[int]:
@@ -673,7 +674,7 @@ def _label_texts(args: argparse.Namespace) -> dict[str, list[str]] | None:
         raise ConfigError(f"a bundle from words needs at least two labels, got {list(out)}")
     folded: dict[str, str] = {}
     for name in out:
-        if name.casefold() == UNKNOWN_LABEL:
+        if is_unknown_label(name):
             raise ConfigError(
                 f"{name!r}: {UNKNOWN_LABEL!r} is the open-set answer of every bundle; do not name it as a label"
             )

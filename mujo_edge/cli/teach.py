@@ -405,8 +405,9 @@ def _live_defaults(args: argparse.Namespace) -> argparse.Namespace:
 def refuse_unknown_label(labels: list[str]) -> None:
     """DataError when an activity is named like the open-set answer (in any case: ``Unknown`` too)."""
     from mujo_edge.constants import UNKNOWN_LABEL
+    from mujo_edge.events import is_unknown_label
 
-    named = [lab for lab in labels if lab.strip().casefold() == UNKNOWN_LABEL]
+    named = [lab for lab in labels if is_unknown_label(lab)]
     if named:
         raise DataError(
             f"{named[0]!r}: {UNKNOWN_LABEL!r} is the open-set answer of every bundle; rename that activity"

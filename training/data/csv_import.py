@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, UNKNOWN_LABEL, WINDOW
+from mujo_edge.constants import HOP, RATE_HZ, STANDARD_GRAVITY, WINDOW
 from mujo_edge.errors import CsvFormatError, DataError
+from mujo_edge.events import is_unknown_label, label_key
 from mujo_edge.grid import RATE_TOLERANCE, resample_recording, split_at_gaps
 from mujo_edge.provenance import sha256_file
 from mujo_edge.training.data.format import Dataset, check_dataset_out, write_dataset
@@ -108,7 +109,7 @@ def read_csv_recording(
     where = str(path)
     factor = _units_factor(units, where)
     label = label.strip() if label is not None else None
-    if label is not None and label.casefold() == UNKNOWN_LABEL:
+    if label is not None and is_unknown_label(label):
         raise CsvFormatError("--label", None, *_unknown_label_refusal(label))
     if time_unit not in TIME_UNITS:
         raise CsvFormatError(
@@ -209,7 +210,7 @@ def read_csv_recording(
                 raise CsvFormatError(
                     where, row_no, "the label cell is empty", "label every row (or drop the column)"
                 )
-            if cell.casefold() == UNKNOWN_LABEL:
+            if is_unknown_label(cell):
                 raise CsvFormatError(where, row_no, *_unknown_label_refusal(cell))
             labels.append(cell)
         if sub_col is not None:
@@ -512,7 +513,7 @@ def _refuse_case_variants(recs: Sequence[CsvRecording]) -> None:
         for lab in dict.fromkeys(r.label):
             row = r.rows[r.label.index(lab)] if r.rows else None
             where = f"{r.path}" + (f", row {row}" if row is not None else "")
-            other, other_where = seen.setdefault(" ".join(lab.split()).casefold(), (lab, where))
+            other, other_where = seen.setdefault(label_key(lab), (lab, where))
             if other != lab:
                 raise CsvFormatError(
                     str(r.path),
