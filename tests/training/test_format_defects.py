@@ -106,7 +106,7 @@ def test_a_dataset_is_never_written_over_a_file(tmp_path: Path) -> None:
     ds = make_tiny_dataset(tmp_path / "src", per_label_subject=1)
     out = tmp_path / "notes.txt"
     out.write_text("mine")
-    with pytest.raises(DataError, match="is a file, not a dataset folder"):
+    with pytest.raises(DataError, match="is an existing file, not a dataset folder; it is never replaced"):
         write_dataset(
             out,
             acc=np.asarray(ds.acc),
