@@ -254,7 +254,12 @@ class Bundle:
         """
         p = Path(path)
         if p.is_dir():
-            raise BundleError(f"{p} is a folder, not a bundle: give the .mujo file (mujo-edge export --out)")
+            inside = sorted(x.name for x in p.glob("*.mujo"))
+            hint = f"; it holds {', '.join(inside[:5])}" if inside else ""
+            raise BundleError(
+                f"{p} is a folder, not a bundle: give the .mujo file itself (what `mujo-edge export --out` "
+                f"wrote){hint}"
+            )
         if not p.is_file():
             raise BundleError(f"no bundle at {p}: the file does not exist. {_REGENERATE}")
         try:

@@ -61,17 +61,6 @@ def check_output(
             )
 
 
-def _check_bundle(bundle: Path) -> None:
-    """A folder given as --bundle: say so (and name the bundles inside) before any work starts."""
-    if bundle.is_dir():
-        inside = sorted(x.name for x in bundle.glob("*.mujo"))
-        hint = f"; it holds {', '.join(inside[:5])}" if inside else ""
-        raise ConfigError(
-            f"--bundle {bundle} is a folder, not a bundle: give the .mujo file itself "
-            f"(what `mujo-edge export --out` wrote){hint}"
-        )
-
-
 def _print_report(report: dict[str, Any], title: str) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -127,11 +116,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from mujo_edge.cli._console import console
 
     bundle = Path(args.bundle) if args.bundle else DEFAULT_BUNDLE
-    _check_bundle(bundle)
     if args.json:
         check_output(args.json, "--json")
     if args.markdown:
         check_output(args.markdown, "--markdown", inputs=[args.json] if args.json else [])
+    from mujo_edge.bundle import Bundle
+
+    Bundle.open(bundle)  # (a folder, or a damaged bundle, said before any work starts)
     console.print(
         f"benchmarking [bold]{escape(str(bundle))}[/]: {args.runs} timed single-window calls after {args.warmup} warm-up, "
         f"batch {args.batch}, {args.threads} thread(s); one worker process per model"
@@ -215,7 +206,6 @@ def cmd_android(args: argparse.Namespace) -> int:
     from mujo_edge.phone.android import FAILED_ON_PHONE, bench_android
 
     bundle = Path(args.bundle) if args.bundle else DEFAULT_BUNDLE
-    _check_bundle(bundle)
     if args.json:
         check_output(args.json, "--json")
     raw_dir = args.raw_dir or (Path(args.json).with_suffix("").as_posix() + "-raw" if args.json else None)
@@ -223,6 +213,9 @@ def cmd_android(args: argparse.Namespace) -> int:
         check_output(
             raw_dir, "--raw-dir" if args.raw_dir else "the raw-output folder next to --json", folder=True
         )
+    from mujo_edge.bundle import Bundle
+
+    Bundle.open(bundle)  # (a folder, or a damaged bundle, said before any work starts)
     with console.status("running on the phone over adb..."):
         report = bench_android(
             bundle,
