@@ -1,9 +1,14 @@
-"""argparse value types shared by the subcommands."""
+"""argparse value types, and the check of an output path, shared by the subcommands."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from mujo_edge.errors import ConfigError
 
 
 def positive_int(s: str) -> int:
@@ -41,3 +46,46 @@ def fraction(s: str) -> float:
 def comma_names(s: str) -> list[str]:
     """Comma-separated names, blanks around them and empty entries dropped: ``"a, b,"`` -> ``["a", "b"]``."""
     return [n.strip() for n in s.split(",") if n.strip()]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_output(
+    path: str | Path,
+    flag: str,
+    inputs: Sequence[str | Path] = (),
+    folder: bool = False,
+    example: str = "bench.json",
+) -> None:
+    """Refuse an output path that cannot be written, BEFORE anything is measured, read or computed (ConfigError).
+
+    A benchmark or an export takes minutes; finding out afterwards that ``--json`` names a folder, or sits under
+    a file, would lose every number. And writing over one of the inputs would destroy it. ``folder``: the path
+    is a directory to create (``--raw-dir``, ``--c-array``) rather than a file; ``example``: a file name the
+    message suggests inside a folder given for a file.
+    """
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise ConfigError(f"{flag} {p} is a file, not a folder: give a folder path (it is created)")
+    elif p.is_dir():
+        raise ConfigError(f"{flag} {p} is a folder: give a file path inside it, e.g. {p / example}")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{flag} {p}: {parent} is a file, not a folder, so nothing can be written under it; "
+                    "choose another path"
+                )
+            break
+    for inp in inputs:
+        if _same_file(p, Path(inp)) or p.absolute() == Path(inp).absolute():
+            raise ConfigError(
+                f"{flag} {p} is one of the input files: writing there would replace it with Markdown. "
+                "Choose another output file"
+            )

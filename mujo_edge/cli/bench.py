@@ -12,53 +12,12 @@ Every command writes/reads the one schema of :mod:`mujo_edge.bench.schema` (docs
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mujo_edge.assets import DEFAULT_BUNDLE
-from mujo_edge.cli._args import non_negative_int, positive_int
+from mujo_edge.cli._args import check_output, non_negative_int, positive_int
 from mujo_edge.constants import WINDOW
-from mujo_edge.errors import ConfigError
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()
-
-
-def check_output(
-    path: str | Path, flag: str, inputs: Sequence[str | Path] = (), folder: bool = False
-) -> None:
-    """Refuse an output path that cannot be written, BEFORE anything is measured or read.
-
-    A benchmark takes minutes; finding out afterwards that ``--json`` names a folder, or sits under a file,
-    would lose every number. And writing Markdown over one of the input reports would destroy it. ``folder``:
-    the path is a directory to create (``--raw-dir``) rather than a file.
-    """
-    p = Path(path)
-    if folder:
-        if p.exists() and not p.is_dir():
-            raise ConfigError(f"{flag} {p} is a file, not a folder: give a folder path (it is created)")
-    elif p.is_dir():
-        raise ConfigError(f"{flag} {p} is a folder: give a file path inside it, e.g. {p / 'bench.json'}")
-    for parent in p.absolute().parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError(
-                    f"{flag} {p}: {parent} is a file, not a folder, so nothing can be written under it; "
-                    "choose another path"
-                )
-            break
-    for inp in inputs:
-        if _same_file(p, Path(inp)) or p.absolute() == Path(inp).absolute():
-            raise ConfigError(
-                f"{flag} {p} is one of the input files: writing there would replace it with Markdown. "
-                "Choose another output file"
-            )
 
 
 def _print_report(report: dict[str, Any], title: str) -> None:

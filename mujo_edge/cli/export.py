@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.cli._args import comma_names, fraction, positive_float, positive_int
+from mujo_edge.cli._args import check_output, comma_names, fraction, positive_float, positive_int
 from mujo_edge.constants import OPEN_SET_KEEP, PER_TENSOR_CHOICES, UNKNOWN_LABEL
 from mujo_edge.events import is_unknown_label
 
@@ -433,12 +433,7 @@ def _check_export_args(args: argparse.Namespace) -> None:
     """What export would refuse only after minutes of work, refused before any (ConfigError)."""
     from mujo_edge.errors import ConfigError
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise ConfigError(f"--out {out} is a folder; give the bundle a file name (e.g. {out / 'model.mujo'})")
-    blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocked is not None:
-        raise ConfigError(f"--out {out}: {blocked} is a file, not a folder; choose another --out")
+    check_output(args.out, "--out", example="model.mujo")
     if args.upgrade is not None:
         return
     if not 0.0 <= args.min_agreement <= 1.0:  # (NaN too; 0 turns the gate off)
@@ -451,9 +446,7 @@ def _check_export_args(args: argparse.Namespace) -> None:
     if not formats:
         raise ConfigError("--formats names no format; give tflite, executorch or both")
     if args.c_array is not None:
-        c = Path(args.c_array)
-        if c.exists() and not c.is_dir():
-            raise ConfigError(f"--c-array {c} is a file; give a folder for mujo_model.h and mujo_model.c")
+        check_output(args.c_array, "--c-array", folder=True)
         if args.from_bundle is None and not (args.int8 and "tflite" in formats):
             raise ConfigError(
                 "--c-array writes the int8 .tflite for TensorFlow Lite Micro: add --int8 and keep tflite in --formats"
