@@ -671,11 +671,22 @@ def text_label_vectors(
     joint_map = load_joint_map(student_dir)  # (checked first: it is the quicker of the two to find wrong)
     run = resolve_pretrained(pretrained_run)
     t = teacher_label_embeddings(load_pretrained(run), labels, label_texts)
-    joint_dim = int(joint_map.weight.shape[0])
-    if t.shape[1] != joint_dim:
-        raise ArtifactError(
-            f"--pretrained {pretrained_run} embeds text in a {t.shape[1]}-d joint space, but the student in "
-            f"{student_dir} was distilled from a {joint_dim}-d one; give the pretraining run its teacher was "
-            "fine-tuned from (the teacher's manifest.json names it under 'pretrained')"
-        )
+    require_joint_dim(
+        pretrained_run,
+        t.shape[1],
+        int(joint_map.weight.shape[0]),
+        f"the student in {student_dir} was distilled from",
+    )
     return student_label_embeddings(t, joint_map)
+
+
+def require_joint_dim(pretrained: str | Path, text_dim: int, joint_dim: int, whose: str) -> None:
+    """ArtifactError when the pretraining run's text vectors (``text_dim``) cannot live in the joint space a
+    teacher or student was made in (``joint_dim``; ``whose`` says which, ending in a verb): another run than
+    the teacher's, found before any training or export rather than as a failed matrix product after it."""
+    if text_dim != joint_dim:
+        raise ArtifactError(
+            f"--pretrained {pretrained} embeds text in a {text_dim}-d joint space, but {whose} a {joint_dim}-d one; "
+            "give the pretraining run the teacher was fine-tuned from (the teacher's manifest.json names it under "
+            "'pretrained')"
+        )

@@ -297,9 +297,9 @@ def _distill(args: argparse.Namespace) -> int:
     t_emb = None
     pre = _pretrained_path(args, tman)
     if pre is not None:
-        from mujo_edge.errors import ArtifactError
         from mujo_edge.provenance import sha256_file
         from mujo_edge.training.checkpoint import load_pretrained
+        from mujo_edge.training.distill import require_joint_dim
 
         recorded = (
             (tman.get("pretrained") or {}).get("weights_sha256")
@@ -313,12 +313,7 @@ def _distill(args: argparse.Namespace) -> int:
             )
         t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
         teacher_dim = int(teacher_outputs(teacher, np.asarray(ds.acc[:1]))[1].shape[1])
-        if t_emb.shape[1] != teacher_dim:
-            raise ArtifactError(
-                f"--pretrained {pre} embeds text in a {t_emb.shape[1]}-d joint space, but the teacher "
-                f"{args.teacher} embeds windows in a {teacher_dim}-d one; give the pretraining run the teacher "
-                "was fine-tuned from (its manifest.json names it under 'pretrained')"
-            )
+        require_joint_dim(pre, t_emb.shape[1], teacher_dim, f"the teacher {args.teacher} embeds windows in")
     subjects = sorted(int(s) for s in np.unique(ds.subject))
     splits = teacher_splits(tman, subjects)
     if args.test_subjects:

@@ -376,7 +376,10 @@ def test_package_refuses_damaged_or_unfinished_runs(setup: dict[str, Path], tmp_
 
 
 def test_pretrained_default_resolves_to_the_shipped_checkpoint(
-    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    setup: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(assets, "JOINT_SPACE_DIR", tmp_path / "missing")
     with pytest.raises(ArtifactError, match="shipped foundation checkpoint is not installed"):
@@ -406,6 +409,17 @@ def test_pretrained_default_resolves_to_the_shipped_checkpoint(
 
     assert _pretrained_path(Namespace(pretrained="default"), {}) == shipped
     assert _pretrained_path(Namespace(pretrained=None), teacher) == shipped
+    # a pretraining run whose joint space is not the teacher's: refused before distilling, not after
+    foundation = Path(__file__).resolve().parents[2] / "training" / "assets" / "joint_space"
+    argv = [
+        "distill", "--teacher", str(tmp_path / "teacher"), "--data", str(setup["real"]),
+        "--out", str(tmp_path / "student"), "--pretrained", str(foundation), "--epochs", "1",
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert main(argv) == 2
+    said = " ".join(capsys.readouterr().out.split())
+    assert "embeds text in a 1280-d joint space, but the teacher" in said and "embeds windows in a" in said
+    assert not (tmp_path / "student").exists()
 
 
 def test_training_commands_never_write_over_another_artifact(setup: dict[str, Path], capsys) -> None:
