@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
+from mujo_edge.bundle import MODEL_FORMATS, Bundle, ModelEntry, TensorSpec
 from mujo_edge.constants import PROBABILITIES
 from mujo_edge.errors import DataError, ExportError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
@@ -30,7 +30,7 @@ from mujo_edge.runners import Runner, runner_for
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("tflite", "executorch")
+FORMATS = MODEL_FORMATS
 #: File name pattern per (format, int8): names say what they hold, as ExecuTorch's examples do.
 FILE_NAMES = {
     ("tflite", True): "{name}_litert_int8.tflite",
@@ -640,10 +640,14 @@ def add_open_set(
     )
     from mujo_edge.bundle import calibration_target_entry
 
+    # a label with fewer training windows than per_class keeps each window: record what the bundle holds
+    counts = np.bincount(windows.train_label, minlength=len(bundle.model_labels))
+    kept = [i for i, lab in enumerate(bundle.model_labels) if lab not in set(reject)]
+    held = int(min(per_class, counts[kept].max())) if kept else per_class
     return bundle.derive(
         out,
         head=head,
-        open_set_info={"keep_known": keep, "prototypes_per_class": per_class, "chosen_on": windows.info},
+        open_set_info={"keep_known": keep, "prototypes_per_class": held, "chosen_on": windows.info},
         extra={"calibration_target": calibration_target_entry(windows.train_g)},
     )
 

@@ -209,6 +209,37 @@ def teacher_splits(manifest: Mapping[str, Any], subjects: Sequence[int]) -> Spli
     return Splits(train=train, val=val, test=test)
 
 
+def student_splits(
+    manifest: Mapping[str, Any],
+    subject: np.ndarray,
+    test_subjects: Sequence[int] | None = None,
+    val_subjects: Sequence[int] | None = None,
+) -> Splits:
+    """The subjects a student trains, validates and tests on: the teacher's (:func:`teacher_splits`), with
+    ``test_subjects`` / ``val_subjects`` overriding its parts; everyone else trains.
+
+    Raises:
+        DataError: the teacher records no test subjects and none are given, or the split is not one of the
+            data (a subject missing from it, in both parts, or nobody left to train on).
+    """
+    from mujo_edge.training.data.splits import subject_split
+
+    subjects = sorted(int(s) for s in np.unique(subject))
+    splits = teacher_splits(manifest, subjects)
+    test = list(test_subjects) if test_subjects else (splits.test if splits else None)
+    if test is None:
+        raise DataError(
+            "the teacher manifest records no test subjects; pass --test-subjects (and --val-subjects) so "
+            "the student trains and tests on the same subjects as its teacher"
+        )
+    val = list(val_subjects) if val_subjects is not None else (splits.val if splits else [])
+    subject_split(subject, test, val)  # (says which subject is not in the data, or held out twice)
+    held = set(test) | set(val)
+    if splits is not None and not test_subjects and val_subjects is None:
+        return splits
+    return Splits(train=[s for s in subjects if s not in held], val=val, test=test)
+
+
 def teacher_calibration(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     """The teacher's unsupervised PIT table dict (``PitCalibration.to_dict``), or None.
 

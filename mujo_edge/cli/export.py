@@ -268,14 +268,13 @@ def _distill(args: argparse.Namespace) -> int:
     from mujo_edge.training.data.format import Dataset
     from mujo_edge.training.distill import (
         DistillConfig,
-        Splits,
         distill,
         save_student,
         student_label_embeddings,
+        student_splits,
         teacher_calibration,
         teacher_label_embeddings,
         teacher_outputs,
-        teacher_splits,
     )
 
     torch.set_num_threads(1)
@@ -292,6 +291,7 @@ def _distill(args: argparse.Namespace) -> int:
             f"{args.data} has labels {ds.labels} but the teacher predicts {labels}; distill on the dataset "
             "the teacher was fine-tuned on."
         )
+    splits = student_splits(tman, np.asarray(ds.subject), args.test_subjects, args.val_subjects)
     # the label texts in the teacher's joint space, checked before training: a pretraining run that is not
     # the teacher's (another joint dim) failed only after the whole distillation, losing the student
     t_emb = None
@@ -314,25 +314,6 @@ def _distill(args: argparse.Namespace) -> int:
         t_emb = teacher_label_embeddings(load_pretrained(pre), labels, ds.label_text)
         teacher_dim = int(teacher_outputs(teacher, np.asarray(ds.acc[:1]))[1].shape[1])
         require_joint_dim(pre, t_emb.shape[1], teacher_dim, f"the teacher {args.teacher} embeds windows in")
-    subjects = sorted(int(s) for s in np.unique(ds.subject))
-    splits = teacher_splits(tman, subjects)
-    if args.test_subjects:
-        val = args.val_subjects if args.val_subjects is not None else (splits.val if splits else [])
-        held = set(args.test_subjects) | set(val)
-        splits = Splits(
-            train=[s for s in subjects if s not in held], val=list(val), test=list(args.test_subjects)
-        )
-    elif args.val_subjects is not None and splits:
-        splits = Splits(
-            train=[s for s in subjects if s not in set(splits.test) | set(args.val_subjects)],
-            val=list(args.val_subjects),
-            test=splits.test,
-        )
-    if splits is None:
-        raise DataError(
-            f"the teacher manifest in {args.teacher} records no test subjects; pass --test-subjects (and "
-            "--val-subjects) so the student trains and tests on the same subjects as its teacher."
-        )
     calibration = teacher_calibration(tman)
     cfg = DistillConfig(
         epochs=args.epochs,
@@ -437,9 +418,14 @@ def _check_export_args(args: argparse.Namespace) -> None:
         raise ConfigError(
             f"--name {args.name!r}: use letters, digits, '_' and '-' (it names files in the bundle)"
         )
+    from mujo_edge.bundle import MODEL_FORMATS
+
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    if not formats:
-        raise ConfigError("--formats names no format; give tflite, executorch or both")
+    unknown = [f for f in formats if f not in MODEL_FORMATS]
+    if not formats or unknown:
+        said = f"names {', '.join(unknown)}, which is not a format" if unknown else "names no format"
+        raise ConfigError(f"--formats {said}; give tflite, executorch or both")
+    args.formats = formats  # (the list, for the steps below)
     if args.c_array is not None:
         check_output(args.c_array, "--c-array", folder=True)
         if args.from_bundle is None and not (args.int8 and "tflite" in formats):
@@ -513,7 +499,7 @@ def _export_steps(args: argparse.Namespace) -> int:
         if base.head.kind != "logits":
             base = base.derive(args.out, head=_logits_head(base))
         return _finish(args, base, manifest, label_texts)
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    formats: list[str] = args.formats  # (split and checked by _check_export_args)
     student, manifest = load_student(args.student)
     label_emb = load_label_embeddings(args.student, manifest)  # (checked before minutes of export)
     _reject_labels(args, manifest)
@@ -756,6 +742,12 @@ def _finish(args: argparse.Namespace, bundle: Any, manifest: dict[str, Any], lab
         bundle = bundle.derive(args.out, head=_logits_head(bundle))
     size = Path(args.out).stat().st_size
     thr = bundle.open_set_threshold
+    held = (bundle.manifest.get("open_set") or {}).get("prototypes_per_class")
+    if held is not None and held < per_class:
+        console.print(
+            f"[yellow]--open-set-prototypes {per_class}: no label has that many training windows, so each "
+            f"label keeps every one of its windows as a prototype (at most {held})[/]"
+        )
     console.print(
         f"[green]wrote {args.out}[/] ({size / 1024:.1f} KB): {len(bundle.labels)} labels "
         f"({', '.join(bundle.labels)}), formats {', '.join(bundle.formats)}, calibration "

@@ -131,6 +131,14 @@ def test_script_builds_a_general_bundle_with_unknown(
     assert m.head.prototypes.shape[0] == 3 * len(KNOWN) and -1.0 <= (m.open_set_threshold or 0.0) <= 1.0
     assert m.manifest["open_set"]["prototypes_per_class"] == 3
     assert m.file_bytes(m.model().file) == b.file_bytes(b.model().file)
+    # more prototypes than any label has windows: every window is one, and the manifest says how many
+    capsys.readouterr()
+    assert main([*argv[:5], str(tmp_path / "all.mujo"), *argv[6:-1], "100000"]) == 0
+    assert "no label has that many training windows" in " ".join(capsys.readouterr().out.split())
+    every = Bundle.open(tmp_path / "all.mujo")
+    held = every.manifest["open_set"]["prototypes_per_class"]
+    assert every.head.prototypes is not None and 3 < held < 100000
+    assert len(every.head.prototypes) <= held * len(KNOWN)
     argv[-3:] = ["mahalanobis", "--open-set-prototypes", "3"]
     assert main([*argv[:5], str(tmp_path / "bad.mujo"), *argv[6:]]) != 0
     assert not (tmp_path / "bad.mujo").exists()

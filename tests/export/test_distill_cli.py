@@ -64,3 +64,27 @@ def test_distill_cli_uses_teacher_splits_and_pit(tmp_path: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["teacher"]["path"] == str(
         (tmp_path / "teacher").resolve()
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (["--test-subjects", "99"], "subjects [99] are not in the data"),
+        (["--val-subjects", "98"], "subjects [98] are not in the data"),
+        (["--test-subjects", "3", "--val-subjects", "3"], "both test and validation"),
+        (["--test-subjects", "1,2", "--val-subjects", "3,4"], "leaves nobody to train on"),
+    ],
+)
+def test_distill_refuses_subjects_the_data_does_not_split_into(
+    tmp_path: Path, override: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A subject the data lacks used to be accepted: the student then tested on no windows at all."""
+    torch.manual_seed(0)
+    write_tiny_dataset(tmp_path / "data", tiny_windows(per_class_subject=2))
+    joint = JointModel(ModelConfig(modalities=("acc", "text"), joint_dim=16, cnn="mmfit", proj_hidden=16))
+    teacher = Classifier(joint, HeadConfig(inputs=("acc",), n_classes=3, hidden=8, labels=LABELS))
+    save_classifier(tmp_path / "teacher", teacher, splits={"test_subjects": [4], "val_subjects": [3]})
+    argv = ["distill", "--teacher", str(tmp_path / "teacher"), "--data", str(tmp_path / "data")]
+    assert main([*argv, "--out", str(tmp_path / "student"), "--epochs", "1", *override]) != 0
+    assert expected in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "student").exists()

@@ -165,6 +165,7 @@ def test_cli_export_fails_without_writing(
         (["--min-agreement", "1.01"], "--min-agreement must be a fraction in [0, 1]"),
         (["--name", "../evil"], "--name '../evil': use letters, digits"),
         (["--formats", ","], "--formats names no format"),
+        (["--formats", "tflite,onnx"], "--formats names onnx, which is not a format"),
         (["--c-array", str(tmp_path / "c")], "--c-array writes the int8 .tflite"),
     ):
         assert main([*base, *flags]) == 2
