@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,8 @@ class TrainResult:
 
     epochs: int
     best_epoch: int
-    val_f1: float
-    val_loss: float
+    val_f1: float | None  # (None: no validation windows, the last epoch is kept)
+    val_loss: float | None
 
 
 @torch.no_grad()
@@ -185,11 +186,11 @@ def train_classifier(
             logits_v = val_logits()
             v_loss = float(val_loss_fn(logits_v, yv_t))
             v_f1 = macro_f1(y_val, logits_v.argmax(1).numpy())
-        else:  # no validation subjects: keep the last epoch
-            v_loss, v_f1 = 0.0, float(epoch)
+        else:  # no validation subjects: keep the last epoch (reported as no validation score)
+            v_loss, v_f1 = math.nan, math.nan
         if on_epoch:
             on_epoch(epoch, v_f1, v_loss)
-        if (v_f1, -v_loss) > (best[0], -best[1]):
+        if not len(y_val) or (v_f1, -v_loss) > (best[0], -best[1]):
             best, best_epoch, since = (v_f1, v_loss), epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
@@ -198,7 +199,13 @@ def train_classifier(
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(epochs=epoch + 1, best_epoch=best_epoch, val_f1=best[0], val_loss=best[1])
+    scored = bool(len(y_val))
+    return TrainResult(
+        epochs=epoch + 1,
+        best_epoch=best_epoch,
+        val_f1=best[0] if scored else None,
+        val_loss=best[1] if scored else None,
+    )
 
 
 def load_calibration_target(run: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -445,8 +445,14 @@ def _finetune(args: argparse.Namespace) -> int:
         args.out, CLASSIFIER_FORMAT, "classifier", {"--pretrained": args.pretrained, "--data": args.data}
     )
 
+    if not args.val_subjects:
+        console.print(
+            "[yellow]no validation subjects (--val-subjects is empty): nothing chooses the epoch, so the "
+            f"classifier is the last of {args.epochs} epochs; name validation subjects to stop early[/]"
+        )
+
     def on_epoch(epoch: int, f1: float, loss: float) -> None:
-        if epoch % 10 == 0:
+        if epoch % 10 == 0 and args.val_subjects:
             console.print(f"epoch {epoch}: val macro-F1 {f1:.3f} val loss {loss:.3f}")
 
     m = finetune(

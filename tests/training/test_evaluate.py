@@ -167,3 +167,16 @@ def test_format_cell_rounds_to_three_decimals_without_the_leading_zero() -> None
     assert format_cell((0.7346, 0.0081, 5)) == ".735 ± .008 (5)"
     assert format_cell((0.9996, 0.0004, 3), bold=True) == "**1.000 ± .000 (3)**"
     assert format_cell(None) == "—"
+
+
+def test_finetune_without_validation_subjects_keeps_the_last_epoch_and_reports_no_score(
+    setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --val-subjects "" the epoch number used to be recorded as the validation macro-F1 (3.0)."""
+    run, real = setup
+    argv = ["finetune", "--pretrained", str(run), "--data", str(real), "--out", str(tmp_path / "t")]
+    assert main([*argv, "--val-subjects", "", "--epochs", "3", "--lr", "3e-3"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no validation subjects (--val-subjects is empty)" in out and "last of 3 epochs" in out
+    metrics = json.loads((tmp_path / "t" / "manifest.json").read_text())["metrics"]
+    assert metrics["val_macro_f1"] is None and metrics["best_epoch"] == 2 and metrics["epochs"] == 3
