@@ -72,6 +72,19 @@ def test_merge_refuses_other_grids_and_overwrites(tmp_path: Path) -> None:
     assert not (tmp_path / "m").exists()
 
 
+def test_merge_refuses_a_dataset_given_twice_or_copied(tmp_path: Path) -> None:
+    """Each window would be counted twice, as windows of new subjects that no split tells apart."""
+    import shutil
+
+    a = make_tiny_dataset(tmp_path / "a", n_labels=2, per_label_subject=1, subjects=(1,))
+    shutil.copytree(a.root, tmp_path / "copy")
+    with pytest.raises(DataError, match="is given twice"):
+        merge_datasets([a.root, tmp_path / "a" / "."], tmp_path / "m")
+    with pytest.raises(DataError, match=r"copy holds the same arrays as .*a: merging would count"):
+        merge_datasets([a.root, tmp_path / "copy"], tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
 def test_cli_data_merge(tmp_path: Path) -> None:
     make_tiny_dataset(tmp_path / "a", n_labels=2, per_label_subject=1, subjects=(1,))
     make_tiny_dataset(tmp_path / "b", n_labels=3, per_label_subject=1, subjects=(1,))

@@ -49,6 +49,22 @@ def _check_grid(sets: list[Dataset]) -> None:
                 )
 
 
+def _check_distinct(sets: list[Dataset]) -> None:
+    """Refuse a dataset given twice, by path or as a copy: merging it would count every window twice (as
+    windows of new subjects, so no split would notice)."""
+    seen: dict[Any, Dataset] = {}
+    for ds in sets:
+        for key in (("path", ds.root.resolve()), ("content", ds.manifest.get("content_hash"))):
+            if key[1] is None:
+                continue
+            if key in seen:
+                same = "is given twice" if key[0] == "path" else f"holds the same arrays as {seen[key].root}"
+                raise DataError(
+                    f"{ds.root} {same}: merging would count each of its windows twice; give each dataset once"
+                )
+            seen[key] = ds
+
+
 def _subject_offset(ids: np.ndarray, used: set[int]) -> int:
     offset = 0
     while used & {int(s) + offset for s in ids}:
@@ -70,6 +86,7 @@ def merge_datasets(paths: Sequence[str | Path], out: str | Path, overwrite: bool
         raise DataError(f"--out {out} is one of the inputs; write the merge to a new folder")
     check_dataset_out(out, overwrite)
     sets = [Dataset.open(p, verify=True) for p in paths]
+    _check_distinct(sets)
     _check_grid(sets)
 
     labels: list[str] = []
