@@ -53,9 +53,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
             orientation=args.orientation,
         )
     gen = ds.manifest["generator"]
+    present = len(ds.manifest["subjects"])
+    subjects = f"{present} subjects"
+    if present < gen["subjects"]:  # (a short corpus has fewer sessions than subjects)
+        subjects += f" (of {gen['subjects']} asked: too few sessions for each to get one; raise --hours)"
     console.print(
         f"[green]wrote[/] {ds.root}: {len(ds)} windows ({len(ds) * ds.manifest['hop'] / ds.rate_hz / 3600:.2f} h "
-        f"at hop {ds.manifest['hop']}), {len(ds.labels)} labels, {gen['subjects']} subjects, "
+        f"at hop {ds.manifest['hop']}), {len(ds.labels)} labels, {subjects}, "
         f"{gen['sessions']} sessions, {len(gen['placements'])} placements, "
         f"{ds.text.shape[0] if ds.text is not None else 0} texts, "
         f"modalities {', '.join(ds.modalities)}; {time.perf_counter() - t0:.1f} s; "
@@ -90,7 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", type=float, default=2.0, help="hours of data (about 3600 windows per hour)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed -> identical arrays")
     p.add_argument(
-        "--subjects", type=int, default=None, help="synthetic subjects (default 20 per hour, >= 10)"
+        "--subjects",
+        type=int,
+        default=None,
+        help="synthetic subjects, at least 1 (default: 20 per hour, at least 10 and at most 1000)",
     )
     p.add_argument(
         "--wrist",

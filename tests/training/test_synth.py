@@ -211,7 +211,9 @@ def test_left_wrist_sessions_are_stored_in_the_right_wrist_frame() -> None:
     assert conv.acc_g[:5, 0].mean() < -0.7 < 0.7 < device.acc_g[:5, 0].mean()
 
 
-def test_cli_data_synth_writes_a_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_data_synth_writes_a_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import mujo_edge.training.text as text_mod
     from mujo_edge.cli import main
 
@@ -233,5 +235,9 @@ def test_cli_data_synth_writes_a_dataset(tmp_path: Path, monkeypatch: pytest.Mon
     ds = Dataset.open(out, verify=True)
     assert ds.labels == ["squats", "PEN", NON_ACTIVITY] and ds.gyr is not None
     assert ds.manifest["generator"]["wrist"] == "right"
+    # the summary counts the subjects the corpus holds: 72 s of sessions cannot give each of 10 one
+    present = len(ds.manifest["subjects"])
+    assert present < ds.manifest["generator"]["subjects"] == 10
+    assert f"{present} subjects (of 10 asked" in " ".join(capsys.readouterr().out.split())
     assert main(argv) == 2  # refuses to overwrite
     assert main([*argv, "--overwrite", "--activities", "yoga"]) == 2  # unknown activity: a clear error
