@@ -79,6 +79,8 @@ _ET_FAILED = re.compile(
 
 # --- toybox time -v -----------------------------------------------------------------------------------
 _TIME_RSS = re.compile(r"Max RSS \(KiB\): (\d+)")
+#: A ``time -v`` Max RSS above this (1 TiB) is not a phone's: the output is garbled.
+MAX_PLAUSIBLE_RSS_KIB = 2**30
 _TIME_REAL = re.compile(rf"Real time \(s\): {_NUM}")
 
 
@@ -285,6 +287,12 @@ def parse_time_v(text: str) -> dict[str, float]:
     rss = _TIME_RSS.findall(text)
     if rss:
         out["max_rss_kib"] = float(rss[-1])
+        if out["max_rss_kib"] > MAX_PLAUSIBLE_RSS_KIB:
+            raise DeviceError(
+                f"time -v reported a Max RSS of {out['max_rss_kib']:.0f} KiB, more than "
+                f"{MAX_PLAUSIBLE_RSS_KIB // 2**20} GiB, which no phone has: the output is garbled. Re-run the "
+                "benchmark; if it repeats, run the printed command by hand with `adb shell`"
+            )
     real = _TIME_REAL.findall(text)
     if real:
         out["real_s"] = float(real[-1])

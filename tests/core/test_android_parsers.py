@@ -38,6 +38,16 @@ def test_benchmark_model_full_output() -> None:
     assert parse_time_v(read("benchmark_model_int8.txt")) == {"max_rss_kib": 6124.0, "real_s": 0.071342}
 
 
+def test_time_v_refuses_a_max_rss_no_phone_has() -> None:
+    """A garbled ``time -v`` (here 1e23 MB) used to go into the report as the model's peak memory."""
+    text = read("benchmark_model_int8.txt").replace(
+        "Max RSS (KiB): 6124", "Max RSS (KiB): 99999999999999999999999999"
+    )
+    assert text != read("benchmark_model_int8.txt")
+    with pytest.raises(DeviceError, match="no phone has: the output is garbled"):
+        parse_time_v(text)
+
+
 def test_benchmark_model_all_same_percentiles_and_old_memory_line() -> None:
     p = parse_benchmark_model(read("benchmark_model_percentiles_old_memory.txt"))
     # warm-up: one run, printed by the all-same branch as "count=1 curr=1.23457e+06"
