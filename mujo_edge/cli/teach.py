@@ -189,6 +189,7 @@ def read_segments(path: Path) -> list[tuple[float, float, str]]:
         raise DataError(
             f"segments file {path} is not UTF-8 text ({e}); save it as UTF-8 (Excel: CSV UTF-8)"
         ) from e
+    rows: list[int] = []  # (the file's row of each segment, for messages)
     for i, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         if not row or row[0].strip().startswith("#"):
             continue
@@ -201,8 +202,17 @@ def read_segments(path: Path) -> list[tuple[float, float, str]]:
         if not (np.isfinite(a) and np.isfinite(b) and b > a and lab):
             raise DataError(f"{path}, row {i}: a segment needs start_s < end_s and a label, got {row}")
         out.append((a, b, lab))
+        rows.append(i)
     if not out:
         raise DataError(f"{path} holds no segment")
+    for j, (a, b, lab) in enumerate(out):  # (a window in two activities' segments cannot be both)
+        for k in range(j):
+            if out[k][2] != lab and out[k][0] < b and a < out[k][1]:
+                raise DataError(
+                    f"{path}, rows {rows[k]} and {rows[j]}: {out[k][2]} {out[k][0]:g}-{out[k][1]:g} s and "
+                    f"{lab} {a:g}-{b:g} s overlap, so their shared seconds would be taught as both; "
+                    "correct the times so each second has one activity"
+                )
     return out
 
 

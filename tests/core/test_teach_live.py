@@ -182,12 +182,12 @@ def test_segments_that_give_no_window_and_an_out_over_the_base_are_refused(
     recording(rec, motion([("swing", 10.0), ("shake", 10.0)]), "right")
     seg = tmp_path / "s.csv"
     # an activity beyond the recording's end and one shorter than a window: named, with why
-    seg.write_text("0,9,swing\n10,19,shake\n40,60,squats\n5,6,tiny\n")
+    seg.write_text("0,9,swing\n10,19,shake\n40,60,squats\n9.2,9.8,tiny\n")
     with pytest.raises(
         DataError, match=r"\['squats', 'tiny'\].*squats 40-60 s \(beyond the recording's end\)"
     ):
         examples_from_recording(Bundle.open(PHYSIO), rec, seg)
-    with pytest.raises(DataError, match=r"tiny 5-6 s \(shorter than a 2-s window\)"):
+    with pytest.raises(DataError, match=r"tiny 9.2-9.8 s \(shorter than a 2-s window\)"):
         examples_from_recording(Bundle.open(PHYSIO), rec, seg)
     # a segments file saved by Excel (byte-order mark before the header) reads; one not in UTF-8 says so
     seg.write_bytes("\ufeffstart_s,end_s,label\n0,9,swing\n10,19,shake\n".encode())
@@ -195,6 +195,12 @@ def test_segments_that_give_no_window_and_an_out_over_the_base_are_refused(
     seg.write_bytes(b"0,9,caf\xe9\n10,19,shake\n")
     with pytest.raises(DataError, match="is not UTF-8 text"):
         examples_from_recording(Bundle.open(PHYSIO), rec, seg)
+    # two activities' segments that overlap: the shared seconds went silently to the first row's label
+    seg.write_text("start_s,end_s,label\n0,9,swing\n8,19,shake\n2,5,swing\n")
+    with pytest.raises(DataError, match=r"rows 2 and 3: swing 0-9 s and shake 8-19 s overlap"):
+        examples_from_recording(Bundle.open(PHYSIO), rec, seg)
+    seg.write_text("0,9,swing\n2,5,swing\n10,19,shake\n")  # (the same activity twice is fine)
+    assert set(examples_from_recording(Bundle.open(PHYSIO), rec, seg)[1]) == {"swing", "shake"}
     # teach and calibrate never write over the bundle they start from
     base = tmp_path / "base.mujo"
     base.write_bytes(PHYSIO.read_bytes())
