@@ -698,8 +698,9 @@ def benchmark(
     """
     from mujo_edge.training.assets import resolve_pretrained
     from mujo_edge.training.checkpoint import read_joint_manifest
-    from mujo_edge.training.evaluate import open_record, run_pool
+    from mujo_edge.training.evaluate import check_workers, open_record, run_pool
 
+    check_workers(device, jobs)
     out = Path(out)
     models = {"pretrained": str(pretrained)} | ({"control": str(control)} if control is not None else {})
     weights = {m: read_joint_manifest(resolve_pretrained(p))["weights"]["sha256"] for m, p in models.items()}

@@ -299,7 +299,9 @@ def finetune(
     Returns the manifest written.
     """
     from mujo_edge.training.data.splits import sample_fraction, subject_split
+    from mujo_edge.training.evaluate import check_workers
 
+    check_workers(device, 1)
     if calibration not in ("none", "unsupervised"):
         raise CalibrationError(
             f"a deployable classifier can carry only an unsupervised calibration (got {calibration!r}): "

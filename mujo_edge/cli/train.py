@@ -142,7 +142,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--patience", type=int, default=PATIENCE)
     e.add_argument("--lr", type=positive_float, default=LEARNING_RATE)
     e.add_argument("--batch-size", type=positive_int, default=32)
-    e.add_argument("--jobs", type=int, default=1, help="parallel worker processes (one torch thread each)")
+    e.add_argument(
+        "--jobs", type=positive_int, default=1, help="parallel worker processes (one torch thread each)"
+    )
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=_evaluate)
 
@@ -208,7 +210,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--patience", type=int, help=f"early-stopping patience in epochs (default {BENCHMARK_PATIENCE})"
     )
-    b.add_argument("--jobs", type=int, default=1, help="parallel worker processes (one torch thread each)")
+    b.add_argument(
+        "--jobs", type=positive_int, default=1, help="parallel worker processes (one torch thread each)"
+    )
     b.add_argument("--device", default="cpu")
     b.set_defaults(func=_benchmark)
 

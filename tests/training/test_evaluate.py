@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="evaluation needs torch (training extra)")
 
 from mujo_edge.cli import main  # noqa: E402
-from mujo_edge.errors import ArtifactError, CalibrationError  # noqa: E402
+from mujo_edge.errors import ArtifactError, CalibrationError, ConfigError  # noqa: E402
 from mujo_edge.metrics import macro_f1  # noqa: E402
 from mujo_edge.training.checkpoint import load_classifier, load_pretrained  # noqa: E402
 from mujo_edge.training.evaluate import format_cell, markdown_table  # noqa: E402
@@ -180,3 +180,23 @@ def test_finetune_without_validation_subjects_keeps_the_last_epoch_and_reports_n
     assert "no validation subjects (--val-subjects is empty)" in out and "last of 3 epochs" in out
     metrics = json.loads((tmp_path / "t" / "manifest.json").read_text())["metrics"]
     assert metrics["val_macro_f1"] is None and metrics["best_epoch"] == 2 and metrics["epochs"] == 3
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda"])
+def test_training_commands_refuse_a_device_this_host_lacks_before_any_run(
+    setup: tuple[Path, Path], tmp_path: Path, device: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch's own RuntimeError / AssertionError tracebacks came at the first run, after the data loaded."""
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this host has a CUDA GPU")
+    run, real = setup
+    for cmd in (["finetune", "--out", str(tmp_path / "t")], ["evaluate", "--out", str(tmp_path / "r")]):
+        argv = [cmd[0], "--pretrained", str(run), "--data", str(real), *cmd[1:], "--device", device]
+        assert main(argv) != 0
+        said = " ".join(capsys.readouterr().out.split())
+        assert ("torch sees no CUDA GPU" if device == "cuda" else "use cpu or cuda") in said
+    assert not (tmp_path / "t").exists() and not (tmp_path / "r").exists()
+    from mujo_edge.training.evaluate import check_workers
+
+    with pytest.raises(ConfigError, match="--jobs must be a whole number >= 1"):
+        check_workers("cpu", 0)
