@@ -90,6 +90,11 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         if self.select not in SELECT_METRICS:  # refused before any training, not after the first epoch
             raise ConfigError(f"select {self.select!r} unknown; use one of {', '.join(SELECT_METRICS)}")
+        if self.batch_size < 2:  # (a batch of one has no negatives: its loss is 0 whatever the weights)
+            raise ConfigError(
+                f"batch size {self.batch_size}: contrastive pretraining contrasts each window with the others "
+                "of its batch, so it needs at least 2 (the paper uses 256)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -362,7 +362,12 @@ def _pretrain(args: argparse.Namespace) -> int:
             verify_data=not args.no_verify_data,
         )
     if res:
-        console.print(f"[green]pretrained[/] {args.out}: best epoch {res['best'].get('epoch')} {res['best']}")
+        best = res["best"]
+        scores = ", ".join(f"{k} {best[k]:.3f}" for k in ("val_loss", "val_top1", "val_top5") if k in best)
+        console.print(
+            f"[green]pretrained[/] {args.out}: best epoch {best.get('epoch')} ({scores or 'no validation'}; "
+            f"chosen by {cfg.select})"
+        )
     return 0
 
 

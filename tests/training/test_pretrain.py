@@ -414,3 +414,9 @@ def test_select_keeps_the_epoch_with_the_best_retrieval(tiny: Path, tmp_path: Pa
 def test_an_unknown_select_is_refused_before_training() -> None:
     with pytest.raises(ConfigError, match="select 'accuracy' unknown"):
         _cfg(select="accuracy")
+
+
+def test_a_batch_of_one_is_refused_before_training() -> None:
+    """With one window a batch has no negatives: the run 'trained' to a loss near 0 and learned nothing."""
+    with pytest.raises(ConfigError, match=r"batch size 1: contrastive pretraining .* at least 2"):
+        _cfg(batch_size=1)
