@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from mujo_edge.cli._args import non_negative_int
+
 if TYPE_CHECKING:
     from mujo_edge.training.data.format import Dataset
 
@@ -156,7 +158,7 @@ def _mocap_common(p: argparse.ArgumentParser) -> None:
         help="wear the device elsewhere: waist, left_pocket, right_pocket, left_upper_arm, right_upper_arm, "
         "chest, left_ankle, right_ankle (default: a watch on --wrist)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the sensor errors (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the sensor errors (default 0)")
     p.add_argument("--force", action="store_true", help="replace a dataset already at --out")
 
 

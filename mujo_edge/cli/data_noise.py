@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mujo_edge.cli._args import non_negative_int
+
 
 def register(data_sub: argparse._SubParsersAction) -> None:
     p = data_sub.add_parser(
@@ -14,7 +16,7 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("corpus", metavar="CORPUS", help="dataset folder (mujo-edge data synth)")
     p.add_argument("--out", required=True, help="folder to write the control corpus to")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     p.set_defaults(func=_noise_control)
 
 

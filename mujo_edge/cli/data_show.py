@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from mujo_edge.cli._args import non_negative_int
+
 
 def register(data_sub: argparse._SubParsersAction) -> None:
     p = data_sub.add_parser("show", help="plot a few windows per class of a dataset into a PNG")
@@ -19,7 +21,7 @@ def register(data_sub: argparse._SubParsersAction) -> None:
         "folder (or a path ending in /) gets DATASET-NAME.png inside it",
     )
     p.add_argument("--per-class", type=int, default=3, help="windows per class (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="which windows are drawn (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="which windows are drawn (default 0)")
     p.set_defaults(func=_show)
 
 

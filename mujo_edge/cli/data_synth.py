@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from mujo_edge.cli._args import non_negative_int, positive_int
+
 #: Default --source-rates (Hz); the generator's DEFAULT_SOURCE_RATES_HZ, repeated here so that building the
 #: parser imports no training code (a test checks they agree).
 DEFAULT_SOURCE_RATES_HZ = (10.0, 12.5, 20.0, 25.0, 26.0, 32.0, 50.0, 52.0, 64.0, 100.0)
@@ -92,7 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output dataset folder")
     p.add_argument("--hours", type=float, default=2.0, help="hours of data (about 3600 windows per hour)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; same seed -> identical arrays")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="random seed; same seed -> identical arrays"
+    )
     p.add_argument(
         "--subjects",
         type=int,
@@ -134,7 +138,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--with-gyr", action="store_true", help="also write the virtual gyroscope (gyr.npy)")
     p.add_argument("--activities", default=None, help="comma-separated exercises to include (default all)")
     p.add_argument(
-        "--workers", type=int, default=1, help="rendering processes (output does not depend on it)"
+        "--workers", type=positive_int, default=1, help="rendering processes (output does not depend on it)"
     )
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
     p.set_defaults(func=cmd_synth)

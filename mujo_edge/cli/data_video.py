@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mujo_edge.cli._args import non_negative_int
+
 
 def register(data_sub: argparse._SubParsersAction) -> None:
     p = data_sub.add_parser(
@@ -32,7 +34,9 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--trim", action="store_true", help="drop the first and last 15 %% of every video")
     p.add_argument("--with-gyr", action="store_true", help="also write the virtual gyroscope (gyr.npy)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the virtual sensor's noise (default 0)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the virtual sensor's noise (default 0)"
+    )
     p.add_argument("--force", action="store_true", help="replace a dataset already at --out")
     p.set_defaults(func=_video)
 

@@ -10,7 +10,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.cli._args import check_output, comma_names, fraction, positive_float, positive_int
+from mujo_edge.cli._args import (
+    check_output,
+    comma_names,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from mujo_edge.constants import OPEN_SET_KEEP, PER_TENSOR_CHOICES, UNKNOWN_LABEL
 from mujo_edge.events import is_unknown_label
 
@@ -66,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="pretraining RUN, or `default` (the shipped foundation checkpoint), whose text encoder embeds the "
         "label texts (for on-device zero-shot); if omitted: the one the teacher's manifest names, if any",
     )
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=non_negative_int, default=0)
     d.set_defaults(func=_distill)
 
     e = sub.add_parser(
@@ -143,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument("--data", type=Path, help="dataset (default: the one recorded in the student manifest)")
     e.add_argument("--name", default="student", help="model file stem inside the bundle")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=non_negative_int, default=0)
     e.add_argument(
         "--c-array",
         type=Path,

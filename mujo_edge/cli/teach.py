@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge.cli._args import comma_names, positive_float
+from mujo_edge.cli._args import comma_names, non_negative_int, positive_float
 from mujo_edge.errors import ConfigError, DataError
 
 
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="comma-separated taught labels that mean 'none of these' (say, examples labelled other of what "
         "you do besides your activities): windows closest to them come out unknown",
     )
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=non_negative_int, default=0)
     t.set_defaults(func=_teach)
 
     c = sub.add_parser(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mujo_edge.cli._args import positive_float, positive_int
+from mujo_edge.cli._args import non_negative_int, positive_float, positive_int
 from mujo_edge.constants import (
     BENCHMARK_FRACTIONS_PCT,
     BENCHMARK_MAX_EPOCHS,
@@ -109,7 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--checkpoint-every", type=int, default=200, help="also checkpoint every N steps (0: per epoch)"
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument(
@@ -170,7 +170,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--patience", type=int, default=PATIENCE)
     f.add_argument("--lr", type=positive_float, default=LEARNING_RATE)
     f.add_argument("--batch-size", type=positive_int, default=32)
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--seed", type=non_negative_int, default=0)
     f.add_argument("--device", default="cpu")
     f.set_defaults(func=_finetune)
 
