@@ -698,7 +698,8 @@ def benchmark(
     """
     from mujo_edge.training.assets import resolve_pretrained
     from mujo_edge.training.checkpoint import read_joint_manifest
-    from mujo_edge.training.evaluate import check_workers, open_record, run_pool
+    from mujo_edge.training.distributed import check_workers
+    from mujo_edge.training.evaluate import open_record, run_pool
 
     check_workers(device, jobs)
     out = Path(out)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from mujo_edge.errors import DeviceError
+from mujo_edge.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ def resolve_device(device: str, local_rank: int = 0) -> str:
             )
         return device if ":" in device else f"cuda:{local_rank}"
     raise DeviceError(f"unknown device {device!r}: use cpu or cuda")
+
+
+def check_workers(device: str, jobs: int) -> None:
+    """Refuse a torch device this host lacks and a worker count below 1 before any run (DeviceError /
+    ConfigError naming the flag), instead of torch's traceback at the first run."""
+    resolve_device(device)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs must be a whole number >= 1 (worker processes), got {jobs!r}")
 
 
 def init_distributed(device: str = "cpu") -> DistInfo:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
-from mujo_edge.errors import ConfigError, DataError
+from mujo_edge.errors import DataError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.assets import resolve_pretrained
@@ -185,16 +185,6 @@ def plan_runs(
     ]
 
 
-def check_workers(device: str, jobs: int) -> None:
-    """Refuse a torch device this host lacks and a worker count below 1 before any run (DeviceError /
-    ConfigError naming the flag), instead of torch's traceback at the first run."""
-    from mujo_edge.training.distributed import resolve_device
-
-    resolve_device(device)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"--jobs must be a whole number >= 1 (worker processes), got {jobs!r}")
-
-
 def evaluate(
     pretrained: str | Path,
     data: str | Path,
@@ -216,6 +206,8 @@ def evaluate(
     on_result: Callable[[dict[str, Any], int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the protocol grid into ``out`` (resumable), then write the table and boxplots. Returns results."""
+    from mujo_edge.training.distributed import check_workers
+
     check_workers(device, jobs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -299,7 +299,7 @@ def finetune(
     Returns the manifest written.
     """
     from mujo_edge.training.data.splits import sample_fraction, subject_split
-    from mujo_edge.training.evaluate import check_workers
+    from mujo_edge.training.distributed import check_workers
 
     check_workers(device, 1)
     if calibration not in ("none", "unsupervised"):

@@ -196,7 +196,7 @@ def test_training_commands_refuse_a_device_this_host_lacks_before_any_run(
         said = " ".join(capsys.readouterr().out.split())
         assert ("torch sees no CUDA GPU" if device == "cuda" else "use cpu or cuda") in said
     assert not (tmp_path / "t").exists() and not (tmp_path / "r").exists()
-    from mujo_edge.training.evaluate import check_workers
+    from mujo_edge.training.distributed import check_workers
 
     with pytest.raises(ConfigError, match="--jobs must be a whole number >= 1"):
         check_workers("cpu", 0)
