@@ -34,6 +34,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
 import zipfile
 import zlib
@@ -252,6 +253,12 @@ class Bundle:
                 a field of the wrong type or out of range, labels that do not match the model's output size,
                 a file or the manifest modified after export). The message names the file and the fix.
         """
+        if not isinstance(path, str | os.PathLike) or not str(path):
+            raise BundleError(
+                f"Bundle.open takes the path of a .mujo file (a str or Path), got {type(path).__name__} {path!r}"
+            )
+        if not isinstance(allow_unhashed, bool):
+            raise ConfigError(f"allow_unhashed must be True or False, got {allow_unhashed!r}")
         p = Path(path)
         if p.is_dir():
             inside = sorted(x.name for x in p.glob("*.mujo"))
@@ -356,7 +363,7 @@ class Bundle:
         """The verified bytes of a file inside the bundle (e.g. a model file named in ``models``)."""
         try:
             return self._files[name]
-        except KeyError:
+        except (KeyError, TypeError):  # (TypeError: a name that is no str, e.g. a list)
             raise BundleError(
                 f"{self.path} has no file {name!r}; it holds {', '.join(sorted(self._files))}."
             ) from None
@@ -399,6 +406,12 @@ class Bundle:
 
     def model(self, fmt: str | None = None, dtype: str | None = None) -> ModelEntry:
         """The model entry of format ``fmt`` (and ``dtype``; int8 preferred), first available if None."""
+        for what, v in (("fmt", fmt), ("dtype", dtype)):
+            if v is not None and not isinstance(v, str):
+                raise ConfigError(
+                    f"{what} must be a str or None, got {type(v).__name__} {v!r}; this bundle holds "
+                    f"{', '.join(f'{m.format}/{m.dtype}' for m in self.models)}"
+                )
         cands = [m for m in self.models if fmt is None or m.format == fmt]
         if dtype is not None:
             cands = [m for m in cands if m.dtype == dtype]
@@ -421,6 +434,8 @@ class Bundle:
         """
         from mujo_edge.runners import make_runner, runtime_available
 
+        if not isinstance(threads, int | np.integer) or isinstance(threads, bool) or threads < 1:
+            raise ConfigError(f"threads must be an int >= 1 (CPU threads for the model), got {threads!r}")
         if fmt is None:
             usable = [f for f in MODEL_FORMATS if f in self.formats and runtime_available(f)]
             # With no usable runtime, make_runner raises the precise MissingDependencyError.
@@ -434,7 +449,8 @@ class Bundle:
         """The bundle's answer for (B, WINDOW, 3) windows in g (after :attr:`calibration`): per window its
         label (:data:`~mujo_edge.constants.UNKNOWN_LABEL` when the open-set test rejects it), the (B, L)
         probabilities over :attr:`labels` and the (B,) open-set scores (+inf without a test)."""
-        r = runner if runner is not None else self.runner()
+        windows_g = _windows(windows_g)
+        r = _runner(runner, "run") if runner is not None else self.runner()
         logits, emb = r.run(windows_g, embedding=self.head.needs_embedding)
         probs, scores = self.head(logits, emb, windows_g)
         known = self.head.known(scores)
@@ -459,7 +475,8 @@ class Bundle:
                 f"{self.path} carries no label embeddings, so zero-shot is not available with it; distill "
                 "with the pretraining run (mujo-edge distill --pretrained RUN) and re-export."
             )
-        r = runner if runner is not None else self.runner()
+        windows_g = _windows(windows_g)
+        r = _runner(runner, "embed") if runner is not None else self.runner()
         emb = r.embed(windows_g)
         if emb.shape[1] != table.shape[1]:
             raise BundleError(
@@ -493,6 +510,17 @@ class Bundle:
             note: recorded under ``derived_from`` with this bundle's name and content hash.
             extra: further manifest fields to set (e.g. ``calibration_target``); covered by the hash.
         """
+        if not isinstance(out, str | os.PathLike) or not str(out):
+            raise BundleError(f"derive: out must be the path of the new .mujo file, got {out!r}")
+        if head is not None and not isinstance(head, Head):
+            raise ConfigError(
+                f"derive: head must be a Head (e.g. Bundle.head, fit_head's) or None, got {head!r}"
+            )
+        if calibration is not _KEEP and calibration is not None and not isinstance(calibration, Mapping):
+            raise ConfigError(
+                "derive: calibration must be a PitCalibration.to_dict() table or None (to drop it), got "
+                f"{type(calibration).__name__}"
+            )
         m = json.loads(json.dumps(self.manifest))
         drop = (HEAD_WEIGHT_FILE, OPEN_SET_FILE, OPEN_SET_PRECISION_FILE)
         files = {k: v for k, v in self._files.items() if k not in drop}
@@ -562,6 +590,31 @@ class Bundle:
 
     def __repr__(self) -> str:
         return f"Bundle({str(self.path)!r}, labels={len(self.labels)}, formats={self.formats})"
+
+
+def _windows(windows_g: Any) -> np.ndarray:
+    """``windows_g`` as an array of numbers for a runner (its shape is the runner's to check); ShapeError for
+    strings, objects, complex or bool values."""
+    try:
+        x = np.asarray(windows_g)
+    except (TypeError, ValueError) as e:  # ragged nested lists
+        raise ShapeError(f"windows must be a (B, WINDOW, 3) array of numbers in g ({e})") from e
+    if x.dtype.kind not in "fiu":
+        raise ShapeError(
+            f"windows must be a (B, WINDOW, 3) array of real numbers in g, got dtype {x.dtype}; pass a numeric "
+            "array"
+        )
+    return x
+
+
+def _runner(runner: Any, need: str) -> Runner:
+    """``runner`` when it has the method ``need`` a runner has; ConfigError otherwise."""
+    if not callable(getattr(runner, need, None)):
+        raise ConfigError(
+            f"runner must be one of this bundle's runners (Bundle.runner()), got {type(runner).__name__}"
+        )
+    r: Runner = runner
+    return r
 
 
 class _ModelView:

@@ -65,6 +65,13 @@ def _as_channels(x: np.ndarray, name: str) -> np.ndarray:
     return flat
 
 
+def _count(v: Any, name: str) -> int:
+    """``v`` as a sample count (an int >= 0); CalibrationError otherwise."""
+    if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 0:
+        raise CalibrationError(f"{name} must be a count of samples (an int >= 0), got {v!r}")
+    return int(v)
+
+
 def _compact(v: np.ndarray) -> list[float]:
     """float32 values as JSON floats with 9 significant digits (exact for float32)."""
     return [float(f"{x:.9g}") for x in np.asarray(v, dtype=np.float32)]
@@ -88,11 +95,28 @@ class PitCalibration:
         n_source: int = 0,
         n_target: int = 0,
     ) -> None:
-        source_q = np.asarray(source_q, dtype=np.float32)
-        target_q = np.asarray(target_q, dtype=np.float32)
-        if source_q.ndim != 2 or source_q.shape != target_q.shape or source_q.shape[1] < 2:
+        tables = []
+        for name, q in (("source_q", source_q), ("target_q", target_q)):
+            try:
+                a = np.asarray(q)
+            except (TypeError, ValueError) as e:  # ragged nested lists
+                raise CalibrationError(
+                    f"{name} must be a (C, Q) array of numbers ({e}); re-fit the calibration"
+                ) from e
+            if a.dtype.kind not in "fiu":
+                raise CalibrationError(
+                    f"{name} must be a (C, Q) array of numbers, got dtype {a.dtype}; re-fit the calibration"
+                )
+            tables.append(a.astype(np.float32, copy=False))
+        source_q, target_q = tables
+        if (
+            source_q.ndim != 2
+            or source_q.shape != target_q.shape
+            or source_q.shape[0] < 1
+            or source_q.shape[1] < 2
+        ):
             raise CalibrationError(
-                "source and target quantile tables must both be (C, Q) with Q >= 2, got "
+                "source and target quantile tables must both be (C, Q) with C >= 1 and Q >= 2, got "
                 f"{source_q.shape} and {target_q.shape}"
             )
         if not (np.isfinite(source_q).all() and np.isfinite(target_q).all()):
@@ -104,8 +128,8 @@ class PitCalibration:
         self.source_q = source_q
         self.target_q = target_q
         self.out_of_range: OutOfRange = out_of_range
-        self.n_source = int(n_source)
-        self.n_target = int(n_target)
+        self.n_source = _count(n_source, "n_source")
+        self.n_target = _count(n_target, "n_target")
         self._xp: list[np.ndarray] = []
         self._fp: list[np.ndarray] = []
         self._slopes: list[tuple[float, float]] = []
@@ -149,8 +173,8 @@ class PitCalibration:
         Raises:
             CalibrationError: empty input, NaN/inf, different channel counts, n_quantiles < 2.
         """
-        if n_quantiles < 2:
-            raise CalibrationError(f"n_quantiles must be >= 2, got {n_quantiles}")
+        if not isinstance(n_quantiles, int | np.integer) or isinstance(n_quantiles, bool) or n_quantiles < 2:
+            raise CalibrationError(f"n_quantiles must be an int >= 2, got {n_quantiles!r}")
         src = _as_channels(source, "source")
         tgt = _as_channels(target, "target")
         if src.shape[1] != tgt.shape[1]:
@@ -184,6 +208,10 @@ class PitCalibration:
                 "pass the same channels the calibration was fitted on"
             )
         real = x.dtype.kind == "f"
+        if not real and x.dtype.kind not in "iu":
+            raise CalibrationError(
+                f"input must hold real numbers (float or int), got dtype {x.dtype}; pass a numeric array"
+            )
         # (a finite sum says every value is finite; a non-finite one may be an overflow: then each value)
         if not (real and math.isfinite(np.add.reduce(x, axis=None))) and not np.isfinite(x).all():
             raise CalibrationError(
@@ -247,8 +275,8 @@ class PitCalibration:
             source_q,
             target_q,
             out_of_range=d.get("out_of_range", "clamp"),
-            n_source=int(d.get("n_source", 0)),
-            n_target=int(d.get("n_target", 0)),
+            n_source=d.get("n_source", 0),
+            n_target=d.get("n_target", 0),
         )
 
     def __repr__(self) -> str:
@@ -279,8 +307,22 @@ class SupervisedPit:
     """
 
     def __init__(self, tables: Mapping[int, PitCalibration]) -> None:
+        if not isinstance(tables, Mapping):
+            raise CalibrationError(
+                f"a supervised PIT takes a mapping class index -> PitCalibration, got {type(tables).__name__}"
+            )
         if not tables:
             raise CalibrationError("a supervised PIT needs at least one class table")
+        for k, v in tables.items():
+            if (
+                not isinstance(k, int | np.integer)
+                or isinstance(k, bool)
+                or not isinstance(v, PitCalibration)
+            ):
+                raise CalibrationError(
+                    f"a supervised PIT maps int class indices to PitCalibration tables, got {k!r} -> "
+                    f"{type(v).__name__}; fit one with SupervisedPit.fit"
+                )
         channels = {t.channels for t in tables.values()}
         if len(channels) != 1:
             raise CalibrationError(f"class tables disagree on the channel count: {sorted(channels)}")

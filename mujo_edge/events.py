@@ -28,10 +28,14 @@ the same lines as the live run; processing latency goes to the pipeline's stats 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,6 +73,18 @@ class ActivityEvent:
     score: float | None = None  # open-set score, None without an open-set test
     nearest: str | None = None  # the label an unknown window would otherwise have had
 
+    def __post_init__(self) -> None:
+        # (the pipeline builds its events with new_event, without this check: its fields are right by making)
+        for name in ("device", "label"):
+            if not isinstance(getattr(self, name), str):
+                raise DataError(f"ActivityEvent.{name} must be a str, got {getattr(self, name)!r}")
+        for name in ("t_start", "t_end", "confidence", "score"):
+            v = getattr(self, name)
+            if (v is not None or name != "score") and (not isinstance(v, Real) or isinstance(v, bool)):
+                raise DataError(f"ActivityEvent.{name} must be a number, got {type(v).__name__} {v!r}")
+        if self.nearest is not None and not isinstance(self.nearest, str):
+            raise DataError(f"ActivityEvent.nearest must be a label name or None, got {self.nearest!r}")
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "t_start": round(float(self.t_start), 3),
@@ -99,6 +115,8 @@ class ActivityEvent:
                 raise DataError(f"event {d} lacks the field '{name}'; fields are {list(EVENT_FIELDS)}")
             if not isinstance(d[name], typ) or isinstance(d[name], bool):
                 raise DataError(f"event field '{name}' must be {typ}, got {d[name]!r}")
+            if typ is not str and not math.isfinite(d[name]):  # (JSON readers take NaN and Infinity)
+                raise DataError(f"event field '{name}' must be a finite number, got {d[name]!r}")
         if not d["t_end"] >= d["t_start"]:
             raise DataError(f"event ends before it starts: t_start={d['t_start']}, t_end={d['t_end']}")
         if not 0.0 <= d["confidence"] <= 1.0:
@@ -110,6 +128,9 @@ class ActivityEvent:
             raise DataError(f"event field 'known' must be true or false, got {known!r}")
         if score is not None and (not isinstance(score, (int, float)) or isinstance(score, bool)):
             raise DataError(f"event field 'score' must be a number, got {score!r}")
+        for flag in EVENT_FLAGS:
+            if not isinstance(d.get(flag, False), bool):
+                raise DataError(f"event field '{flag}' must be true or false, got {d[flag]!r}")
         if nearest is not None and not isinstance(nearest, str):
             raise DataError(f"event field 'nearest' must be a label name, got {nearest!r}")
         return cls(
@@ -118,8 +139,8 @@ class ActivityEvent:
             t_end=float(d["t_end"]),
             label=d["label"],
             confidence=float(d["confidence"]),
-            calibrated=bool(d.get("calibrated", False)),
-            upsampled=bool(d.get("upsampled", False)),
+            calibrated=d.get("calibrated", False),
+            upsampled=d.get("upsampled", False),
             known=known,
             score=None if score is None else float(score),
             nearest=nearest,
@@ -193,14 +214,31 @@ class EventWriter:
 
     def __init__(self, path: str | Path | None = None, stream: IO[str] | None = None) -> None:
         if (path is None) == (stream is None):
-            raise ValueError("give exactly one of path or stream")
+            raise DataError(
+                "EventWriter takes exactly one of path (a file name) or stream (an open text stream)"
+            )
+        if path is not None and (not isinstance(path, str | os.PathLike) or not str(path)):
+            raise DataError(f"EventWriter's path must be a file name (a str or Path), got {path!r}")
+        if stream is not None and (
+            not callable(getattr(stream, "write", None))
+            or isinstance(stream, io.RawIOBase | io.BufferedIOBase)
+        ):
+            raise DataError(
+                f"EventWriter's stream must be an open text stream (events are text lines), got "
+                f"{type(stream).__name__}: open the file in text mode ('a' or 'w', not 'ab')"
+            )
         self.path = Path(path) if path is not None else None
         if self.path is not None:
             if self.path.is_dir():
                 raise DataError(f"--events {self.path} is a folder; give a file name for the events")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _check_appendable(self.path)
-            self._f: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _check_appendable(self.path)
+                self._f: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            except OSError as e:  # a folder that cannot be made (a file on the way, no permission)
+                raise DataError(
+                    f"cannot write events to {self.path} ({e}); give a file name in a folder you can write to"
+                ) from e
             self._own = True
         else:
             assert stream is not None
@@ -208,13 +246,30 @@ class EventWriter:
         self.count = 0
 
     def write(self, events: Iterable[ActivityEvent]) -> None:
-        wrote = False
+        """Append ``events`` (a list, as the pipeline returns them), one line each. Every item is checked
+        before the first is written: a bad one raises DataError and none of the call's events is written."""
+        if isinstance(events, ActivityEvent) or not isinstance(events, Iterable):
+            raise DataError(
+                f"EventWriter.write takes a list of ActivityEvent, got {type(events).__name__}: pass the list "
+                "Pipeline.feed returned (wrap one event in a list)"
+            )
+        lines = []
         for e in events:
-            self._f.write(e.to_json() + "\n")
-            self.count += 1
-            wrote = True
-        if wrote:
-            self._f.flush()
+            if not isinstance(e, ActivityEvent):
+                raise DataError(
+                    f"EventWriter.write takes ActivityEvent items, got {type(e).__name__} {e!r}: write the "
+                    "events a pipeline returned (ActivityEvent.from_dict reads a dict)"
+                )
+            lines.append(e.to_json() + "\n")
+        if not lines:
+            return
+        if getattr(self._f, "closed", False):
+            raise DataError(
+                f"this EventWriter ({self.path or 'its stream'}) is closed; open a new one to append events"
+            )
+        self._f.write("".join(lines))
+        self.count += len(lines)
+        self._f.flush()
 
     def close(self) -> None:
         if self._own and not self._f.closed:
@@ -237,10 +292,11 @@ def _check_appendable(path: Path) -> None:
             log.warning("%s: its only line was cut (a crash mid-write); dropped before appending", path)
             f.truncate(0)
             return
+        obj: Any = None
         try:
             obj = json.loads(first)
             ActivityEvent.from_dict(obj)
-        except (ValueError, DataError) as e:
+        except (ValueError, RecursionError, DataError) as e:  # (UnicodeDecodeError is a ValueError)
             what = f"a {obj['format']} file" if isinstance(obj, dict) and "format" in obj else "no event"
             raise DataError(
                 f"{path} is not an events file (its first line is {what}: {e}); events are appended to a file "
@@ -265,20 +321,29 @@ def _check_appendable(path: Path) -> None:
 def read_events(path: str | Path) -> list[ActivityEvent]:
     """Read an events file; a truncated last line (a crash mid-write) is skipped, any other bad line raises
     DataError naming the line."""
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise DataError(f"read_events takes the path of an events file (a str or Path), got {path!r}")
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p} is a folder; give the events file (JSON lines written by `mujo-edge stream`)")
     if not p.is_file():
         raise DataError(
             f"events file {p} not found; expected a JSON-lines file written by `mujo-edge stream`"
         )
-    lines = p.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{p} is not a text file ({e}); expected a JSON-lines file written by `mujo-edge stream`"
+        ) from e
     out = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == len(lines):
+        except (json.JSONDecodeError, RecursionError) as e:
+            if i == len(lines) and isinstance(e, json.JSONDecodeError):
                 break  # a line cut by a crash
             raise DataError(f"{p}, line {i}: not JSON ({e}); each line must be one event object") from e
         try:

@@ -55,9 +55,19 @@ MIN_WINDOW = 4 * N_BANDS
 def window_stats(windows: np.ndarray) -> np.ndarray:
     """(N, :data:`N_STATS`) float32 statistics of (N, W, 3) windows in g (module docstring).
 
-    Raises ShapeError for another shape, a window shorter than :data:`MIN_WINDOW` samples, or a value
-    that is not finite (what the runners refuse too)."""
-    x = np.asarray(windows, np.float32)
+    Raises ShapeError for another shape, values that are not real numbers, a window shorter than
+    :data:`MIN_WINDOW` samples, or a value that is not finite (what the runners refuse too)."""
+    try:
+        x = np.asarray(windows)
+    except (TypeError, ValueError) as e:  # ragged nested lists
+        raise ShapeError(
+            f"window statistics need (N, W, 3) windows of numbers ({e}); pass a numeric array"
+        ) from e
+    if x.dtype.kind not in "fiu":
+        raise ShapeError(
+            f"window statistics need windows of real numbers in g, got dtype {x.dtype}; pass a numeric array"
+        )
+    x = x.astype(np.float32, copy=False)
     if x.ndim != 3 or x.shape[2] != 3:
         raise ShapeError(f"window statistics need (N, W, 3) windows, got shape {x.shape}")
     if x.shape[1] < MIN_WINDOW:
@@ -65,6 +75,8 @@ def window_stats(windows: np.ndarray) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ShapeError("a window holds NaN or infinite values; drop or repair it before classifying")
     n, w = x.shape[0], x.shape[1]
+    if not n:  # no windows: no statistics (the spectrum's reshape needs a row)
+        return np.empty((0, N_STATS), np.float32)
     norm = np.sqrt((x * x).sum(axis=2))
     bins = (w // 4) // N_BANDS * N_BANDS
     spectrum = np.abs(np.fft.rfft(norm - norm.mean(axis=1, keepdims=True), axis=1))[:, 1 : 1 + bins]

@@ -439,6 +439,9 @@ class Head:
     def scores(self, embeddings: np.ndarray, windows: np.ndarray | None = None) -> np.ndarray:
         """(B,) float32 open-set scores of (B, D) embeddings (higher = better known); ``windows`` (B, W, 3)
         for a ``euclidean`` test over statistics."""
+        return self._scores(self._embeddings(embeddings), windows)
+
+    def _scores(self, embeddings: np.ndarray, windows: np.ndarray | None) -> np.ndarray:
         if self.prototypes is None:
             return np.full(len(embeddings), np.inf, np.float32)
         if self.open_kind == "mahalanobis":
@@ -464,6 +467,11 @@ class Head:
                 "export --open-set-keep F) to change the threshold"
             )
         lo, hi = float(self.keep_curve[0, 0]), float(self.keep_curve[-1, 0])
+        if not isinstance(keep, int | float | np.integer | np.floating) or isinstance(keep, bool):
+            raise ConfigError(
+                f"open-set keep must be a number in [{lo:g}, {hi:g}] (the fraction of known windows to keep), "
+                f"got {type(keep).__name__} {keep!r}"
+            )
         if not lo <= keep <= hi:
             raise ConfigError(
                 f"open-set keep must be in [{lo:g}, {hi:g}] (the fractions this bundle recorded), got {keep}"
@@ -545,6 +553,17 @@ class Head:
         """Whether the head reads the model's embedding output (linear heads and open-set tests do)."""
         return self.kind == "linear" or self.prototypes is not None
 
+    def _embeddings(self, embeddings: np.ndarray) -> np.ndarray:
+        """``embeddings`` as a (B, D) array of numbers with the D this head expects; ShapeError otherwise."""
+        e = np.asarray(embeddings)
+        d = self.embed_dim
+        if e.ndim != 2 or e.dtype.kind not in "fiu" or (d is not None and e.shape[1] != d):
+            raise ShapeError(
+                f"this head reads (B, {'D' if d is None else d}) embeddings of numbers, got {e.dtype} {e.shape}: "
+                "pass the embedding output of the bundle's own model (runner.run)"
+            )
+        return e
+
     @staticmethod
     def _embed_dim_of(a: np.ndarray, extra: int) -> int:
         return int(a.shape[1]) - extra
@@ -567,6 +586,25 @@ class Head:
         when the head reads their statistics (:attr:`needs_windows`)."""
         if self.needs_embedding and embeddings is None:
             raise ShapeError("this head reads the model's embedding output, but none was given")
+        logits = np.asarray(logits)
+        if logits.ndim != 2 or logits.dtype.kind not in "fiu":
+            raise ShapeError(
+                f"this head reads (B, C) logits of numbers, got {logits.dtype} {logits.shape}: pass the logits "
+                "output of the bundle's own model (runner.run)"
+            )
+        if embeddings is not None and self.needs_embedding:
+            embeddings = self._embeddings(embeddings)
+            if len(embeddings) != len(logits):
+                raise ShapeError(
+                    f"{len(logits)} rows of logits but {len(embeddings)} embeddings; give one per window"
+                )
+        return self.outputs(logits, embeddings, windows)
+
+    def outputs(
+        self, logits: np.ndarray, embeddings: np.ndarray | None, windows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What calling the head gives, without checking its inputs: for a caller whose arrays come from the
+        bundle's own runner (the pipeline, once per window)."""
         vectors = None
         if self.needs_windows:
             assert embeddings is not None
@@ -584,7 +622,7 @@ class Head:
             v = vectors if vectors is not None else unit_rows(embeddings)
             scores = euclidean_scores(v, self.prototypes)
         else:
-            scores = self.scores(embeddings)
+            scores = self._scores(embeddings, windows)
         if self.reject:
             assert self.threshold is not None
             rejected = np.isin(probs.argmax(axis=1), self._reject_idx)
@@ -595,9 +633,14 @@ class Head:
 
     def known(self, scores: np.ndarray) -> np.ndarray:
         """(B,) bool: which windows the model knows (always True without an open-set test)."""
+        s = np.asarray(scores)
+        if s.dtype.kind not in "fiu":
+            raise ShapeError(
+                f"open-set scores must be numbers, got dtype {s.dtype}: pass Head.scores' output"
+            )
         if self.threshold is None:
-            return np.ones(np.shape(scores), bool)
-        return np.asarray(scores) >= self.threshold
+            return np.ones(s.shape, bool)
+        return s >= self.threshold
 
 
 def text_head(label_vectors: np.ndarray, labels: Sequence[str], scale: float = TEXT_HEAD_SCALE) -> Head:

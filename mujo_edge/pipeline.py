@@ -49,12 +49,12 @@ from mujo_edge.clock import (
     host_stamp,
     refit_clocks,
 )
-from mujo_edge.constants import HOP, RATE_HZ, UNKNOWN_LABEL, WINDOW
-from mujo_edge.errors import ConfigError, ShapeError
+from mujo_edge.constants import HOP, MAX_SOURCE_RATE_HZ, RATE_HZ, UNKNOWN_LABEL, WINDOW
+from mujo_edge.errors import ConfigError, DataError, ShapeError
 from mujo_edge.events import ActivityEvent, build_events, new_event
 from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid, start_lockstep
 from mujo_edge.heads import Head
-from mujo_edge.samples import SampleBatch, StreamStatus
+from mujo_edge.samples import SampleBatch, StreamStatus, is_number, real_array
 from mujo_edge.windows import StreamWindower, WindowRows
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ RECV_DECIMALS: int = 6
 EVENT_MIN_STEP_S: float = 1e-3
 #: A step advances the due devices of one rate in lockstep when at least this many share a sample count.
 LOCKSTEP_MIN_DEVICES: int = 4
-_F64 = np.dtype(np.float64)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 #: A lockstep group keeps at most this many ticks waiting as blocks (feed_arrays): past it, the devices still
 #: holding the oldest block (a watch that fell silent with samples waiting) get their samples moved to their
 #: own pending lists, so one silent watch does not keep every later tick in memory.
@@ -138,6 +138,10 @@ class StreamStats:
 
     def latency_quantile_ms(self, q: float) -> float | None:
         """Quantile ``q`` of recent window-end -> event latencies, ms (live runs only)."""
+        if not (is_number(q) and 0.0 <= q <= 1.0):
+            raise ConfigError(
+                f"the latency quantile q must be a number in [0, 1] (0.5: the median), got {q!r}"
+            )
         return float(np.quantile(np.asarray(self.latency_ms), q)) if self.latency_ms else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -975,6 +979,79 @@ class _Group:
         ready.append(_Ready(members, ks[with_w].tolist(), wins, t_start, t_end, new_run, ppm, calibrated))
 
 
+def _whole(v: object, least: int) -> bool:
+    """Whether ``v`` is an int (not a bool) of at least ``least``."""
+    return isinstance(v, int | np.integer) and not isinstance(v, bool) and bool(v >= least)
+
+
+def _check_settings(
+    runner: object,
+    labels: object,
+    calibration: object,
+    smooth: object,
+    now: object,
+    window: object,
+    hop: object,
+    rate_hz: object,
+    wrist: object,
+    head: object,
+    lockstep: object,
+) -> None:
+    """:class:`Pipeline`'s arguments: ConfigError naming the one that cannot work (ShapeError for ``smooth``
+    and ``wrist``), before any sample is taken."""
+    if head is not None and not isinstance(head, Head):
+        raise ConfigError(f"head must be a bundle's head (Bundle.head) or None, got {type(head).__name__}")
+    need = "predict" if head is None else "run"
+    if not callable(getattr(runner, need, None)):
+        raise ConfigError(
+            f"runner must be a model with a {need}(windows) method, got {type(runner).__name__}: pass "
+            "Bundle.runner(), or build the pipeline with Pipeline.from_bundle"
+        )
+    if head is None and (
+        isinstance(labels, str)
+        or not isinstance(labels, Sequence)
+        or not labels
+        or not all(isinstance(x, str) for x in labels)
+    ):
+        raise ConfigError(
+            f"labels must be a non-empty list of label names (str), one per model output, got {labels!r}: "
+            "a bundle's are Bundle.labels"
+        )
+    if calibration is not None and not callable(getattr(calibration, "apply", None)):
+        raise ConfigError(
+            f"calibration must be a PitCalibration (Bundle.calibration) or None, got {type(calibration).__name__}"
+        )
+    if not _whole(smooth, 1):
+        raise ShapeError(f"smooth must be a whole number of windows >= 1 (1: no smoothing), got {smooth!r}")
+    if now is not None and not callable(now):
+        raise ConfigError(
+            f"now must be a function returning the host time (e.g. time.monotonic) or None, got {now!r}"
+        )
+    if not (_whole(window, 1) and _whole(hop, 1) and hop <= window):  # type: ignore[operator]
+        raise ConfigError(
+            f"window and hop must be whole numbers of grid samples with 0 < hop <= window, got window={window!r}, "
+            f"hop={hop!r}: a bundle's are Bundle.window and Bundle.hop"
+        )
+    if not (is_number(rate_hz) and 0 < rate_hz <= MAX_SOURCE_RATE_HZ):  # type: ignore[operator]
+        raise ConfigError(
+            f"rate_hz (the grid rate) must be a number > 0 and at most {MAX_SOURCE_RATE_HZ:g} Hz, got "
+            f"{rate_hz!r}: a bundle's is Bundle.rate_hz"
+        )
+    if isinstance(wrist, str):
+        wrists: Iterable[object] = [wrist]
+    elif isinstance(wrist, Mapping) and all(isinstance(k, str) for k in wrist):
+        wrists = wrist.values()
+    else:
+        raise ShapeError(
+            f"wrist must be one of {WRISTS} or a mapping device name -> one of them, got {wrist!r}"
+        )
+    for w in wrists:
+        if w not in WRISTS:
+            raise ShapeError(f"wrist must be one of {WRISTS}, got {w!r}")
+    if not isinstance(lockstep, bool | np.bool_):
+        raise ConfigError(f"lockstep must be True or False, got {lockstep!r}")
+
+
 class Pipeline:
     """Streaming activity recognition for one or many devices.
 
@@ -1010,8 +1087,7 @@ class Pipeline:
         head: Head | None = None,
         lockstep: bool = True,
     ) -> None:
-        if smooth < 1:
-            raise ShapeError(f"smooth must be >= 1 windows, got {smooth}")
+        _check_settings(runner, labels, calibration, smooth, now, window, hop, rate_hz, wrist, head, lockstep)
         self.runner = runner
         self.head = head
         self.labels = list(head.labels) if head is not None else list(labels)
@@ -1019,9 +1095,6 @@ class Pipeline:
         self.smooth = int(smooth)
         self.now = now
         self.window, self.hop, self.rate_hz = int(window), int(hop), float(rate_hz)
-        for w in [wrist] if isinstance(wrist, str) else wrist.values():
-            if w not in WRISTS:
-                raise ShapeError(f"wrist must be one of {WRISTS}, got {w!r}")
         self.wrist = wrist if isinstance(wrist, str) else dict(wrist)
         self.lockstep = bool(lockstep)
         self.stats: dict[str, StreamStats] = {}
@@ -1034,6 +1107,9 @@ class Pipeline:
         #: feed_many hands a call that is one gateway tick to feed_arrays (the same events); tests turn it
         #: off to compare both.
         self._ticks_as_arrays = True
+        # windows a call had completed when it failed on a bad item: classified first by the next call that
+        # classifies (or close), so an error loses none
+        self._held: list[_Ready] = []
 
     def wrist_of(self, device: str) -> str:
         """The wrist ``device`` is worn on (a mapping without the device means right: no mirroring)."""
@@ -1055,6 +1131,13 @@ class Pipeline:
         open-set test; ``open_set_keep``: the test's threshold moved to the one that keeps that fraction of
         the bundle's known validation windows known (:meth:`mujo_edge.heads.Head.at_keep`; None: the
         bundle's own)."""
+        if not callable(getattr(bundle, "runner", None)):  # (a Bundle, or anything with its attributes)
+            raise ConfigError(
+                f"Pipeline.from_bundle takes an opened bundle, got {type(bundle).__name__} {bundle!r}: open it "
+                "with Bundle.open(path) first"
+            )
+        if not isinstance(calibrate, bool | np.bool_):
+            raise ConfigError(f"calibrate must be True or False, got {calibrate!r}")
         head = getattr(bundle, "head", None)
         if open_set_keep is not None:
             if head is None:
@@ -1112,27 +1195,43 @@ class Pipeline:
         sensor-stamped samples each, no decoder gap) goes through :meth:`feed_arrays`, which gives every
         device the same events and stats without a per-batch append. Across devices, the events of a call
         come in the order the devices were processed.
+
+        An item that is no SampleBatch or StreamStatus raises ShapeError; the items before it are taken, and
+        the windows they completed come first in the events of the next call that returns any (or of
+        :meth:`close`): feed the items after it again, not those before.
         """
         if self.lockstep and self._ticks_as_arrays and isinstance(items, list | tuple):
             tick = self._as_tick(items)
             if tick is not None:
                 return self.feed_arrays(*tick)
+        if not isinstance(items, Iterable) or isinstance(items, SampleBatch | StreamStatus | str):
+            raise ShapeError(
+                f"Pipeline.feed_many takes a list of SampleBatch or StreamStatus items, got {type(items).__name__}: "
+                "pass one item to Pipeline.feed, or several in a list"
+            )
         self._per_device()
         ready: list[_Ready] = []
         due: dict[str, _Device] = {}
-        for item in items:
-            if isinstance(item, SampleBatch):
-                if item.device in due:  # a second batch of a due device: its pending samples go first
-                    due.pop(item.device).process(ready)
-                self._batch(item, ready, due)
-            elif isinstance(item, StreamStatus):
-                if item.device in due:
-                    due.pop(item.device).process(ready)
-                self._status(item, ready)
-            else:
-                raise ShapeError(
-                    f"Pipeline.feed takes SampleBatch or StreamStatus, got {type(item).__name__}"
-                )
+        try:
+            for item in items:
+                if isinstance(item, SampleBatch):
+                    if item.device in due:  # a second batch of a due device: its pending samples go first
+                        due.pop(item.device).process(ready)
+                    self._batch(item, ready, due)
+                elif isinstance(item, StreamStatus):
+                    if item.device in due:
+                        due.pop(item.device).process(ready)
+                    self._status(item, ready)
+                else:
+                    raise ShapeError(
+                        f"Pipeline.feed takes SampleBatch or StreamStatus, got {type(item).__name__}: make one "
+                        "SampleBatch per notification"
+                    )
+        except BaseException:
+            # the items before the bad one are taken; the windows they completed wait for the next call
+            # (the due devices' samples stay pending until their next batch)
+            self._held += ready
+            raise
         if due:
             self._advance(list(due.values()), ready)
         return self._classify(ready) if ready else []
@@ -1194,9 +1293,22 @@ class Pipeline:
             rate_hz: the nominal rate of every one of these devices, Hz.
             t_sensor_s: (D, n) float64 sensor time of each sample, s (host-stamped devices use
                 :meth:`feed_many`).
+
+        Raises ShapeError, before taking any row, for arrays of another shape or of values that are not real
+        numbers, and for a rate that is not a number in (0, MAX_SOURCE_RATE_HZ].
         """
-        acc_g, t_sensor_s = np.asarray(acc_g, np.float32), np.asarray(t_sensor_s)  # as SampleBatch holds it
-        recv = np.asarray(t_recv_s, np.float64)
+        if isinstance(devices, str) or not hasattr(devices, "__len__"):
+            raise ShapeError(
+                f"feed_arrays: devices must be a list of D device names, got {type(devices).__name__} {devices!r}"
+            )
+        if not is_number(rate_hz) or not 0 < rate_hz <= MAX_SOURCE_RATE_HZ:
+            raise ShapeError(
+                f"feed_arrays: rate_hz must be a number > 0 and at most {MAX_SOURCE_RATE_HZ:g} Hz, got {rate_hz!r}"
+            )
+        # as SampleBatch holds them: float32 samples, float times (ShapeError for non-numeric values)
+        acc_g = real_array(acc_g, _F32, "feed_arrays: acc_g")
+        t_sensor_s = real_array(t_sensor_s, _F64, "feed_arrays: t_sensor_s", keep_float=True)
+        recv = real_array(t_recv_s, _F64, "feed_arrays: t_recv_s")
         d = len(devices)
         if acc_g.ndim != 3 or acc_g.shape[0] != d or acc_g.shape[2] != 3:
             raise ShapeError(f"feed_arrays: acc_g must be ({d}, n, 3) g for {d} devices, got {acc_g.shape}")
@@ -1206,8 +1318,6 @@ class Pipeline:
                 f"feed_arrays: t_sensor_s must be ({d}, {n}) and t_recv_s ({d},) to match acc_g {acc_g.shape}, "
                 f"got {t_sensor_s.shape} and {recv.shape}"
             )
-        if not rate_hz > 0:
-            raise ShapeError(f"feed_arrays: rate_hz must be > 0, got {rate_hz}")
         plan = self._plan
         group = self._groups.get(float(rate_hz)) if self.lockstep else None
         if (
@@ -1382,14 +1492,23 @@ class Pipeline:
             group.release(group.members())
         for dev in self._devices.values():
             self._end(dev, ready, cut=False)
-        return self._classify(ready) if ready else []
+        return self._classify(ready) if ready or self._held else []
 
     def note_failure(self, device: str, reason: str) -> None:
         """Record that the device's session failed (shown by the live view and summary)."""
+        if not isinstance(device, str) or not isinstance(reason, str):
+            raise DataError(
+                f"note_failure takes the device name and the reason as str, got {device!r} and {reason!r}"
+            )
         self.stats.setdefault(device, StreamStats(device)).error = reason
 
     def note_decode_errors(self, device: str, total: int) -> None:
         """Record the session's count of packets that did not decode (for the stats and live view)."""
+        if not isinstance(device, str) or not _whole(total, 0):
+            raise DataError(
+                f"note_decode_errors takes the device name (str) and the session's count of packets that did "
+                f"not decode (an int >= 0), got {device!r} and {total!r}"
+            )
         self.stats.setdefault(device, StreamStats(device)).decode_errors = int(total)
 
     # -- internals ----------------------------------------------------------------------------------
@@ -1465,6 +1584,8 @@ class Pipeline:
             self._end(dev, ready, cut=s.kind != "stopped")
 
     def _classify(self, ready: list[_Ready]) -> list[ActivityEvent]:
+        if self._held:  # windows a failed call had completed: theirs are the first events
+            ready, self._held = [*self._held, *ready], []
         if len(ready) == 1 and len(ready[0].devs) == 1 and ready[0].x.shape[0] == 1:
             return self._classify_one(ready[0])
         return self._classify_many(ready)
@@ -1579,7 +1700,7 @@ class Pipeline:
         n_labels = len(self.labels)
         if self.head is not None:
             logits, emb = self.runner.run(x, embedding=self.head.needs_embedding)
-            probs, scores = self.head(logits, emb, x)  # x: the windows, for a head reading their statistics
+            probs, scores = self.head.outputs(logits, emb, x)  # x: the windows, for a statistics head
             # score rides along as one more column, so the smoother averages it with the probabilities
             probs = np.column_stack([probs, scores]).astype(np.float32)
         else:
