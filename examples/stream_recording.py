@@ -15,10 +15,12 @@ import argparse
 from mujo_edge import ActivityEvent, Bundle, Pipeline
 from mujo_edge.assets import DEFAULT_BUNDLE
 from mujo_edge.firmware_bridge.record import replay_batches
+from mujo_edge.gateway import recorded_wrist
 
 
 def stream_recording(recording: str, bundle: str = str(DEFAULT_BUNDLE)) -> None:
-    pipeline = Pipeline.from_bundle(Bundle.open(bundle))  # its runner, calibration, window and rate
+    # the bundle's runner, calibration, window and rate; the watch's wrist as the recording's header names it
+    pipeline = Pipeline.from_bundle(Bundle.open(bundle), wrist=recorded_wrist([recording]))
     for item in replay_batches(recording):  # SampleBatch (g, receive times) and StreamStatus, in order
         for event in pipeline.feed(item):
             show(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -34,6 +35,35 @@ def test_stream_recording_prints_one_event_per_window(tmp_path: Path) -> None:
     assert all(line.match(x) for x in out), out
     starts = [float(x.split()[1].split("-")[0]) for x in out]
     assert [round(b - a, 2) for a, b in itertools.pairwise(starts)] == [1.0] * 18  # hop 50 at 50 Hz
+
+
+def test_stream_recording_reads_the_wrist_from_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A left watch's windows read unmirrored look unlike every activity: the example, like `replay`, takes
+    the wrist the recording's header names."""
+    pytest.importorskip("ai_edge_litert", reason="the example runs the bundle's .tflite (extra `runtime`)")
+    import runpy
+
+    from mujo_edge.pipeline import Pipeline
+
+    _run(EXAMPLES / "replay_with_faults.py", "--out", tmp_path)
+    lines = (tmp_path / "left.jsonl").read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["meta"]["mujo_edge_stream"] = {"wrist": "left"}  # (what `mujo-edge stream --record` writes)
+    recording = tmp_path / "left_wrist.jsonl"
+    recording.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    wrists = []
+    from_bundle = Pipeline.from_bundle
+
+    def spy(bundle: object, **kw: object) -> Pipeline:
+        wrists.append(kw.get("wrist", "right"))
+        return from_bundle(bundle, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pipeline, "from_bundle", spy)
+    example = runpy.run_path(str(EXAMPLES / "stream_recording.py"))
+    example["stream_recording"](str(recording))
+    assert wrists == [{"left": "left"}] and capsys.readouterr().out.count("\n") == 19
 
 
 def test_readme_shows_the_stream_recording_example() -> None:
