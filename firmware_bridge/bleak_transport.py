@@ -81,7 +81,7 @@ def device_error(
         )
     if isinstance(err, (FileNotFoundError, ConnectionRefusedError)):
         return DeviceError(
-            f"no Bluetooth adapter found: {action} failed because the system D-Bus or BlueZ is not reachable "
+            f"no Bluetooth adapter found: {action} {who} failed because the system D-Bus or BlueZ is not reachable "
             f"({name}: {err}). {_NO_ADAPTER_FIX}"
         )
     bleak_error = _bleak_error(err, action, who)

@@ -226,7 +226,15 @@ async def _virtual_connector(
     source = ""
     for i, spec in enumerate(specs):
         rate = get_profile(spec.profile).rate_hz
-        acc, source = workout_motion(steps, rate, seed=args.seed + i, wrist=spec.wrist)
+        try:
+            acc, source = workout_motion(steps, rate, seed=args.seed + i, wrist=spec.wrist)
+        except DataError as e:
+            if args.script:
+                raise
+            raise DataError(
+                f"the virtual watch cannot perform every label of {bundle.path.name} ({e}); give it a workout "
+                "of activities it knows with --script, e.g. --script 'walking:20,rest:5,squats:20'"
+            ) from e
         faults = virtual_faults(args, script_seconds(steps), seed=args.fault_seed + i)
         watches.append(
             VirtualWatch(

@@ -304,6 +304,26 @@ def test_stream_virtual_watch_over_bumble_then_replay(tmp_path: Path, fake_bundl
     assert again.read_text().splitlines() == live
 
 
+def test_virtual_watch_with_labels_it_cannot_perform_says_to_give_a_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A taught bundle's labels (here two made-up activities) are not all the virtual watch can perform."""
+    pytest.importorskip("bumble", reason="the virtual watch needs bumble (the dev extra)")
+    from mujo_edge.assets import PHYSIO_BUNDLE
+    from mujo_edge.bundle import Bundle
+    from mujo_edge.heads import Head
+
+    physio = Bundle.open(PHYSIO_BUNDLE)
+    d = physio.head.embed_dim or 0
+    head = Head(
+        "linear", ["mopping", "juggling"], weight=np.zeros((2, d), np.float32), bias=np.zeros(2, np.float32)
+    )
+    odd = physio.derive(tmp_path / "odd.mujo", head=head)
+    assert main(["stream", "--virtual", "--bundle", str(odd.path), "--no-live", "--duration", "3"]) == 2
+    said = _said(capsys)
+    assert "cannot perform every label of odd.mujo" in said and "with --script" in said
+
+
 def test_live_view_renders_activity_and_health() -> None:
     import io
 

@@ -40,7 +40,7 @@ def find(target: str = "Polar Sense B5", timeout_s: float = 10) -> Any:
     [
         (
             FileNotFoundError(2, "No such file or directory"),
-            r"^no Bluetooth adapter found: scanning for failed",
+            r"^no Bluetooth adapter found: scanning for device 'Polar Sense B5' failed",
         ),
         (
             ConnectionRefusedError(111, "Connection refused"),
