@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mujo_edge._arrays import real_array
 from mujo_edge.constants import PROBABILITIES, UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, ConfigError, MujoError, ShapeError
 from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace, check_keep_curve
@@ -595,16 +596,7 @@ class Bundle:
 def _windows(windows_g: Any) -> np.ndarray:
     """``windows_g`` as an array of numbers for a runner (its shape is the runner's to check); ShapeError for
     strings, objects, complex or bool values."""
-    try:
-        x = np.asarray(windows_g)
-    except (TypeError, ValueError) as e:  # ragged nested lists
-        raise ShapeError(f"windows must be a (B, WINDOW, 3) array of numbers in g ({e})") from e
-    if x.dtype.kind not in "fiu":
-        raise ShapeError(
-            f"windows must be a (B, WINDOW, 3) array of real numbers in g, got dtype {x.dtype}; pass a numeric "
-            "array"
-        )
-    return x
+    return real_array(windows_g, np.dtype(np.float32), "windows ((B, WINDOW, 3) in g)", keep_float=True)
 
 
 def _runner(runner: Any, need: str) -> Runner:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mujo_edge._arrays import real_array
 from mujo_edge._numpy_core import interp_real
 from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError
@@ -95,20 +96,10 @@ class PitCalibration:
         n_source: int = 0,
         n_target: int = 0,
     ) -> None:
-        tables = []
-        for name, q in (("source_q", source_q), ("target_q", target_q)):
-            try:
-                a = np.asarray(q)
-            except (TypeError, ValueError) as e:  # ragged nested lists
-                raise CalibrationError(
-                    f"{name} must be a (C, Q) array of numbers ({e}); re-fit the calibration"
-                ) from e
-            if a.dtype.kind not in "fiu":
-                raise CalibrationError(
-                    f"{name} must be a (C, Q) array of numbers, got dtype {a.dtype}; re-fit the calibration"
-                )
-            tables.append(a.astype(np.float32, copy=False))
-        source_q, target_q = tables
+        source_q, target_q = (
+            real_array(q, np.dtype(np.float32), f"{name} (the (C, Q) quantile table)", error=CalibrationError)
+            for name, q in (("source_q", source_q), ("target_q", target_q))
+        )
         if (
             source_q.ndim != 2
             or source_q.shape != target_q.shape

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mujo_edge._arrays import real_array
 from mujo_edge.errors import ShapeError
 
 #: Names the definition of :func:`window_stats` in a bundle's manifest; a new definition gets a new name.
@@ -57,17 +58,7 @@ def window_stats(windows: np.ndarray) -> np.ndarray:
 
     Raises ShapeError for another shape, values that are not real numbers, a window shorter than
     :data:`MIN_WINDOW` samples, or a value that is not finite (what the runners refuse too)."""
-    try:
-        x = np.asarray(windows)
-    except (TypeError, ValueError) as e:  # ragged nested lists
-        raise ShapeError(
-            f"window statistics need (N, W, 3) windows of numbers ({e}); pass a numeric array"
-        ) from e
-    if x.dtype.kind not in "fiu":
-        raise ShapeError(
-            f"window statistics need windows of real numbers in g, got dtype {x.dtype}; pass a numeric array"
-        )
-    x = x.astype(np.float32, copy=False)
+    x = real_array(windows, np.dtype(np.float32), "the windows of window statistics ((N, W, 3) in g)")
     if x.ndim != 3 or x.shape[2] != 3:
         raise ShapeError(f"window statistics need (N, W, 3) windows, got shape {x.shape}")
     if x.shape[1] < MIN_WINDOW:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from mujo_edge._arrays import is_number, real_array
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.clock import (
@@ -54,7 +55,7 @@ from mujo_edge.errors import ConfigError, DataError, ShapeError
 from mujo_edge.events import ActivityEvent, build_events, new_event
 from mujo_edge.grid import BAND_ROWS, GridRows, StreamGrid, start_lockstep
 from mujo_edge.heads import Head
-from mujo_edge.samples import SampleBatch, StreamStatus, is_number, real_array
+from mujo_edge.samples import SampleBatch, StreamStatus
 from mujo_edge.windows import StreamWindower, WindowRows
 
 if TYPE_CHECKING:

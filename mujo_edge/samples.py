@@ -7,10 +7,11 @@ model, 50 Hz grid, windows) consumes them. Neither side knows about the other's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
+from mujo_edge._arrays import is_number, real_array
 from mujo_edge.constants import MAX_SOURCE_RATE_HZ
 from mujo_edge.errors import DataError, ShapeError
 
@@ -24,34 +25,6 @@ from mujo_edge.errors import DataError, ShapeError
 StatusKind = Literal["connected", "disconnected", "reconnected", "device_stopped", "stopped"]
 #: Every :data:`StatusKind`, in the order above.
 STATUS_KINDS: tuple[StatusKind, ...] = get_args(StatusKind)
-
-
-def is_number(v: object) -> bool:
-    """Whether ``v`` is one real number (a Python or numpy int or float; not a bool, a string or an array)."""
-    return type(v) is float or (isinstance(v, int | np.integer | np.floating) and not isinstance(v, bool))
-
-
-def real_array(x: Any, dtype: np.dtype[Any], what: str, keep_float: bool = False) -> np.ndarray:
-    """``x`` (an array or a nested list of numbers) as an array of ``dtype``; ShapeError, saying what to pass,
-    for anything else (strings, objects, complex or bool values, ragged lists). An array that already has
-    ``dtype`` (any float dtype with ``keep_float``) is returned as it is."""
-    a: np.ndarray = x
-    if type(a) is not np.ndarray:
-        try:
-            a = np.asarray(x)
-        except (TypeError, ValueError) as e:  # ragged nested lists
-            raise ShapeError(
-                f"{what} must be an array of numbers, got a {type(x).__name__} that numpy cannot make one of "
-                f"({e}): pass a numeric numpy array (or equal-length rows of numbers)"
-            ) from None
-    if a.dtype != dtype and not (keep_float and a.dtype.kind == "f"):
-        if a.dtype.kind not in "fiu":
-            got = f"dtype {a.dtype}" if a.ndim else f"a {type(x).__name__}"
-            raise ShapeError(
-                f"{what} must hold real numbers (float or int), got {got}: pass a numeric numpy array"
-            )
-        a = a.astype(dtype)
-    return a
 
 
 _F32 = np.dtype(np.float32)
