@@ -270,7 +270,8 @@ def teacher_outputs(teacher: nn.Module, acc_g: np.ndarray, batch: int = 256) -> 
     teacher.eval()
     logits, emb = [], []
     for i in range(0, len(acc_g), batch):
-        x = torch.from_numpy(np.ascontiguousarray(acc_g[i : i + batch], np.float32))
+        # (a copy: a slice of a memory-mapped dataset is read-only, which torch warns about)
+        x = torch.from_numpy(np.array(acc_g[i : i + batch], np.float32))
         e = teacher.embed(x)  # type: ignore[operator]
         emb.append(e)
         logits.append(teacher(x))
@@ -283,7 +284,7 @@ def student_logits(student: nn.Module, acc_g: np.ndarray, batch: int = 512) -> T
     was = student.training
     student.eval()
     out = [
-        student(torch.from_numpy(np.ascontiguousarray(acc_g[i : i + batch], np.float32)).transpose(1, 2))[0]
+        student(torch.from_numpy(np.array(acc_g[i : i + batch], np.float32)).transpose(1, 2))[0]
         for i in range(0, len(acc_g), batch)
     ]
     student.train(was)
