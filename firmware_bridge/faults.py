@@ -16,12 +16,21 @@ Each simulator injects the faults it can model (:data:`INJECTED_BY`) and refuses
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+from typing import Any
 
+import numpy as np
+
+from mujo_edge._checks import is_number
 from mujo_edge.errors import ConfigError
 
 #: Largest sensor clock error a simulated watch accepts, parts per million (a cheap crystal is +-20..100 ppm).
 MAX_CLOCK_SKEW_PPM = 200.0
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        self._check_types()
         problems = []
         if not 0.0 <= self.drop_prob < 1.0:
             problems.append(f"drop_prob={self.drop_prob} (expected 0 <= p < 1)")
@@ -96,6 +106,37 @@ class Faults:
         if problems:
             raise ConfigError("faults out of range: " + "; ".join(problems) + ". Fix the values.")
 
+    def _check_types(self) -> None:
+        """ConfigError naming every field of the wrong type (a str, None, a bool for a number, a float for a
+        count); index sets and disconnect times given as lists or sets are taken as frozensets and tuples."""
+        problems = []
+        for name in ("drop_indices", "corrupt_indices"):
+            value = getattr(self, name)
+            if isinstance(value, set | frozenset | list | tuple) and all(_is_int(i) for i in value):
+                object.__setattr__(self, name, frozenset(int(i) for i in value))
+            else:
+                problems.append(f"{name}={value!r} (expected a set of frame indices, whole numbers)")
+        for name in ("burst_every", "burst_len", "scan_failures", "first_scan_failures", "seed"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 0:
+                problems.append(f"{name}={value!r} (expected a whole number >= 0)")
+        for name in ("drop_prob", "latency_mean_s", "latency_max_s", "jitter_s"):
+            if not is_number(getattr(self, name)):
+                problems.append(f"{name}={getattr(self, name)!r} (expected a number)")
+        for name in ("clock_skew_ppm", "clock_offset_s"):
+            value = getattr(self, name)
+            if not (is_number(value) and math.isfinite(value)):
+                problems.append(f"{name}={value!r} (expected a finite number)")
+        times = self.disconnect_at_s
+        if isinstance(times, list | tuple) and all(is_number(t) and math.isfinite(t) for t in times):
+            object.__setattr__(self, "disconnect_at_s", tuple(float(t) for t in times))
+        else:
+            problems.append(f"disconnect_at_s={times!r} (expected a tuple of finite times in seconds)")
+        if not (is_number(self.down_s) and math.isfinite(self.down_s)):
+            problems.append(f"down_s={self.down_s!r} (expected a finite number of seconds)")
+        if problems:
+            raise ConfigError("faults of the wrong type: " + "; ".join(problems) + ". Fix the values.")
+
     def changed(self) -> list[str]:
         """Names of the faults set away from their defaults (``seed`` excluded: it injects nothing)."""
         return [f.name for f in fields(self) if f.name != "seed" and getattr(self, f.name) != f.default]
@@ -103,6 +144,8 @@ class Faults:
     def require_injectable(self, simulator: str) -> None:
         """Raise ConfigError naming each fault set here that ``simulator`` (a key of :data:`INJECTED_BY`)
         cannot inject."""
+        if simulator not in INJECTED_BY:
+            raise ConfigError(f"no simulator {simulator!r}; expected one of {', '.join(INJECTED_BY)}")
         cannot = [name for name in self.changed() if name not in INJECTED_BY[simulator]]
         if cannot:
             raise ConfigError(

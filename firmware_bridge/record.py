@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from mujo_edge import _checks
+from mujo_edge._checks import is_number
 from mujo_edge.errors import ConfigError, DataError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
@@ -103,7 +106,21 @@ class Recorder:
     ) -> None:
         import time
 
-        self.path = Path(path)
+        from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES
+
+        self.path = _checks.path(path, "Recorder: path")
+        _checks.text(device, "Recorder: device", "name the stream (its address or a name of your choice)")
+        if not isinstance(profile, DeviceProfile) and profile not in PROFILE_NAMES:
+            raise ConfigError(
+                f"Recorder: profile {profile!r} is neither a DeviceProfile nor a profile name; expected one of "
+                f"{', '.join(PROFILE_NAMES)}, the profile that decodes the notifications"
+            )
+        if meta is not None:
+            _checks.mapping(meta, "Recorder: meta", "keep free-form facts as {name: value}")
+        if rate_hz is not None:
+            _checks.number(
+                rate_hz, "Recorder: rate_hz", fix="give the nominal sample rate in Hz or leave it out"
+            )
         if self.path.exists():
             raise DataError(
                 f"recording {self.path} already exists; expected a new file. "
@@ -128,29 +145,54 @@ class Recorder:
             "meta": dict(meta or {}),
             "provenance": provenance(),
         }
+        line = _json_line(header, "Recorder: meta")  # before the file exists: a refused header leaves none
         self._f: IO[str] | None = open(self.path, "x", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self._write(header)
+        self._f.write(line)
+        self._f.flush()
         self.records = 0
 
-    def _write(self, obj: dict[str, Any]) -> None:
+    def _write(self, obj: dict[str, Any], what: str) -> None:
         if self._f is None:
             raise DataError(f"recording {self.path} is closed; cannot write to it any more")
-        self._f.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._f.write(_json_line(obj, what))
         self._f.flush()
 
+    def _time(self, t_recv_s: Any, what: str) -> float:
+        if not (is_number(t_recv_s) and math.isfinite(t_recv_s)):
+            raise DataError(
+                f"{what}: t_recv_s must be a finite number, got {type(t_recv_s).__name__} {t_recv_s!r}: pass "
+                "the host's monotonic receive time in seconds; nothing was written"
+            )
+        return round(float(t_recv_s), 6)
+
     def write_notification(self, t_recv_s: float, char_uuid: str, payload: bytes) -> None:
-        """Append one raw notification."""
-        self._write({"t": round(float(t_recv_s), 6), "c": char_uuid, "d": bytes(payload).hex()})
+        """Append one raw notification (DataError, with nothing written, for arguments a replay cannot read)."""
+        what = "Recorder.write_notification"
+        t = self._time(t_recv_s, what)
+        _checks.text(char_uuid, f"{what}: char_uuid", "pass the characteristic's UUID", DataError)
+        data = payload if type(payload) is bytes else _checks.payload_bytes(payload, f"{what}: payload")
+        self._write({"t": t, "c": char_uuid, "d": data.hex()}, what)
         self.records += 1
 
     def write_status(
         self, t_recv_s: float, kind: StatusKind, detail: str = "", config: dict[str, Any] | None = None
     ) -> None:
-        """Append one connection event (with the profile's decoding ``config`` on connected/reconnected)."""
-        obj: dict[str, Any] = {"t": round(float(t_recv_s), 6), "s": kind, "detail": detail}
+        """Append one connection event (with the profile's decoding ``config`` on connected/reconnected).
+
+        DataError, with nothing written, for a kind, detail or config a replay could not read back."""
+        what = "Recorder.write_status"
+        t = self._time(t_recv_s, what)
+        if kind not in STATUS_KINDS:
+            raise DataError(
+                f"{what}: kind {kind!r} is not a connection event; expected one of {', '.join(STATUS_KINDS)}"
+            )
+        _checks.text(detail, f"{what}: detail", "describe the event in words, or leave it out", DataError)
+        obj: dict[str, Any] = {"t": t, "s": kind, "detail": detail}
         if config is not None:
-            obj["config"] = config
-        self._write(obj)
+            obj["config"] = _checks.mapping(
+                config, f"{what}: config", "pass DeviceProfile.config()", DataError
+            )
+        self._write(obj, f"{what}: config")
         self.records += 1
 
     def flush(self) -> None:
@@ -169,6 +211,17 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _json_line(obj: dict[str, Any], what: str) -> str:
+    """One record as a JSON line; DataError naming ``what`` for a value JSON cannot hold (an object, NaN)."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n"
+    except (TypeError, ValueError) as err:
+        raise DataError(
+            f"{what} holds a value a recording cannot keep ({err}); use str, numbers (finite), bools, None, "
+            "lists and dicts. Nothing was written"
+        ) from None
 
 
 def _parse_header(path: Path, line: str) -> RecordingHeader:
@@ -223,7 +276,7 @@ def _parse_record(obj: Any) -> Record:
 
 def read_header(path: str | Path) -> RecordingHeader:
     """The header of a recording (raises DataError if the file is not a recording of a known version)."""
-    path = Path(path)
+    path = _checks.path(path, "recording")
     if not path.is_file():
         raise DataError(f"recording {path} does not exist; expected a file written by the Recorder.")
     with open(path, "rb") as f:
@@ -244,7 +297,7 @@ def read_recording(path: str | Path) -> Iterator[Record]:
     A truncated LAST line (a crash mid-write) is skipped with a warning; a corrupt line anywhere else raises
     DataError naming the line, after every record before it has been yielded.
     """
-    path = Path(path)
+    path = _checks.path(path, "recording")
     read_header(path)
     # (bytes: a line that is not UTF-8 is a corrupt line like any other, json.loads decodes the rest)
     with open(path, "rb") as f:
@@ -303,6 +356,18 @@ def replay_batches(
     """
     from mujo_edge.firmware_bridge.profiles import get_profile
 
+    if profile is not None and not isinstance(profile, DeviceProfile):
+        raise ConfigError(
+            f"replay_batches: profile must be a DeviceProfile (get_profile(name)) or None for the header's, got "
+            f"{type(profile).__name__} {profile!r}"
+        )
+    if device is not None:
+        _checks.text(device, "replay_batches: device", "name the stream, or leave it out for the header's")
+    if decode_errors is not None and not isinstance(decode_errors, dict):
+        raise ConfigError(
+            f"replay_batches: decode_errors must be a dict (it is kept at {{device: packets skipped}}), got "
+            f"{type(decode_errors).__name__}"
+        )
     header = read_header(path)
     if profile is None:
         try:
@@ -367,6 +432,11 @@ class ReplayDevice:
     """
 
     def __init__(self, device: WatchDevice) -> None:
+        if not isinstance(device, WatchDevice):
+            raise ConfigError(
+                f"ReplayDevice needs a WatchDevice, got {type(device).__name__}: use "
+                "ReplayDevice.for_profile(name, config)"
+            )
         self.device = device
         self.profile_name = device.profile
 
@@ -375,7 +445,12 @@ class ReplayDevice:
         """A device that accepts what the profile will ask, at the recorded ``config`` (rate, factor)."""
         from mujo_edge.firmware_bridge.profiles import device_model
 
-        return cls(device_model(profile_name).for_replay(config or {}))
+        model = device_model(profile_name)
+        if config is not None:
+            config = _checks.mapping(
+                config, "ReplayDevice.for_profile: config", "pass a recorded DeviceProfile.config()"
+            )
+        return cls(model.for_replay(config or {}))
 
     @property
     def streaming(self) -> bool:
@@ -443,8 +518,36 @@ class ReplayConnector(Connector):
         mtu: int = 247,
     ) -> None:
         faults = faults if faults is not None else Faults()
+        if not isinstance(faults, Faults):
+            raise ConfigError(f"ReplayConnector: faults must be a Faults, got {type(faults).__name__}")
         faults.require_injectable("replay transport")
-        self.notifications = list(notifications)
+        if isinstance(notifications, str | bytes) or not isinstance(notifications, Sequence | Iterator):
+            raise ConfigError(
+                f"ReplayConnector: notifications must be a list of Notification, got {type(notifications).__name__}"
+            )
+        notifications = list(notifications)
+        bad = next((n for n in notifications if not isinstance(n, Notification)), None)
+        if bad is not None:
+            raise ConfigError(
+                f"ReplayConnector: notifications must be Notification records (read_recording gives them), got "
+                f"{type(bad).__name__} {bad!r:.60}"
+            )
+        if not isinstance(device, ReplayDevice):
+            raise ConfigError(
+                f"ReplayConnector: device must be a ReplayDevice (ReplayDevice.for_profile(name)), got "
+                f"{type(device).__name__}"
+            )
+        data_uuids = _uuids(data_uuids, "data_uuids")
+        service_uuids = _uuids(service_uuids, "service_uuids")
+        if speed is not None:
+            _checks.number(
+                speed, "ReplayConnector: speed", fix="1 is real time, 10 ten times faster; None: at once"
+            )
+        _checks.text(name, "ReplayConnector: name", "give the name the replayed watch advertises")
+        _checks.text(address, "ReplayConnector: address", "give the address the replayed watch has")
+        if _checks.count(mtu, "ReplayConnector: mtu", 23, "an ATT MTU is 23 to 517") > 517:
+            raise ConfigError(f"ReplayConnector: mtu must be an ATT MTU between 23 and 517, got {mtu}")
+        self.notifications = notifications
         self.device = device
         self.data_uuids = tuple(u.lower() for u in data_uuids)
         self.faults = faults
@@ -500,7 +603,11 @@ class ReplayConnector(Connector):
         return self.cursor
 
     def matches(self, target: str) -> bool:
-        t = target.strip().lower()
+        t = (
+            _checks.text(target, "find: target", "give the advertised name, address or service UUID")
+            .strip()
+            .lower()
+        )
         return t in (self.name.lower(), self.address.lower()) or t in self.service_uuids
 
     async def find(self, target: str, timeout_s: float) -> Transport:
@@ -531,6 +638,11 @@ class ReplayConnector(Connector):
             self.lost += 1
         self._pending_scan_failures = self.faults.scan_failures
         self.device.disconnected()
+
+
+def _uuids(values: Any, what: str) -> tuple[str, ...]:
+    """A tuple of characteristic / service UUIDs (str); ConfigError for one UUID given alone or a non-str."""
+    return tuple(_checks.names(values, f"ReplayConnector: {what}", "wrap a single UUID in a tuple"))
 
 
 class ReplayTransport(Transport):

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mujo_edge.errors import DeviceError, MujoError, ProtocolError
+from mujo_edge import _checks
+from mujo_edge.errors import ConfigError, DeviceError, MujoError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import DeviceProfile
 from mujo_edge.firmware_bridge.transport import Connector, Transport, host_time_s
 from mujo_edge.samples import SampleBatch, StatusKind, StreamStatus
@@ -46,6 +48,17 @@ class Backoff:
     initial_s: float = 0.5
     max_s: float = 30.0
     factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        initial = _checks.number(
+            self.initial_s, "Backoff: initial_s", hi=3600.0, above_lo=False, fix="seconds"
+        )
+        top = _checks.number(self.max_s, "Backoff: max_s", hi=3600.0, above_lo=False, fix="seconds")
+        _checks.number(
+            self.factor, "Backoff: factor", 1.0, 100.0, above_lo=False, fix="1 waits the same each time"
+        )
+        if top < initial:
+            raise ConfigError(f"Backoff: max_s={self.max_s} is below initial_s={self.initial_s}; raise max_s")
 
     def delays_s(self) -> Iterator[float]:
         """Endless delays in seconds: 0.5, 1, 2, 4, ... 30, 30, ..."""
@@ -153,6 +166,43 @@ class DeviceSession:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = host_time_s,
     ) -> None:
+        if connector is None:  # (duck-typed otherwise: anything with ``find`` can stand in for one)
+            raise ConfigError(
+                f"DeviceSession: connector must be a Connector (BleakConnector, ReplayConnector...), got "
+                f"{type(connector).__name__}"
+            )
+        _checks.text(target, "DeviceSession: target", "give the advertised name, address or service UUID")
+        if not isinstance(profile, DeviceProfile):
+            raise ConfigError(
+                f"DeviceSession: profile must be a DeviceProfile, got {type(profile).__name__} {profile!r}: "
+                "pass get_profile(name)"
+            )
+        _checks.text(
+            device_name,
+            "DeviceSession: device_name",
+            "name the stream (its address or a name of your choice)",
+        )
+        if recorder is not None and not callable(getattr(recorder, "write_notification", None)):
+            raise ConfigError(
+                f"DeviceSession: recorder must be a Recorder or None, got {type(recorder).__name__}"
+            )
+        if not isinstance(backoff, Backoff):
+            raise ConfigError(f"DeviceSession: backoff must be a Backoff, got {type(backoff).__name__}")
+        for name, value in (("scan_timeout_s", scan_timeout_s), ("connect_timeout_s", connect_timeout_s)):
+            if not math.isfinite(
+                _checks.number(value, f"DeviceSession: {name}", fix="give seconds, e.g. 10")
+            ):
+                raise ConfigError(f"DeviceSession: {name} must be finite, got {value}")
+        if max_reconnect_attempts is not None:
+            _checks.count(
+                max_reconnect_attempts, "DeviceSession: max_reconnect_attempts", 1, "or None to retry forever"
+            )
+        if not isinstance(retry_first_connect, bool):
+            raise ConfigError(
+                f"DeviceSession: retry_first_connect must be True or False, got {retry_first_connect!r}"
+            )
+        if not callable(sleep) or not callable(clock):
+            raise ConfigError("DeviceSession: sleep and clock must be callables (asyncio.sleep, host_time_s)")
         self.connector = connector
         self.target = target
         self.profile = profile

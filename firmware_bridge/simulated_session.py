@@ -11,10 +11,14 @@ from one :class:`~mujo_edge.firmware_bridge.faults.Faults`. The ground truth com
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from mujo_edge import _checks
+from mujo_edge._checks import real_array
+from mujo_edge.errors import ConfigError, ShapeError
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.samples import SampleBatch, StreamStatus
 
@@ -57,8 +61,21 @@ def simulate_stream(
         t0_host_s / t0_sensor_s: host and sensor clock readings at the first sample.
         link_latency_s: the link's own latency of every notification, host seconds.
     """
-    f = faults or Faults()
+    f = faults if faults is not None else Faults()
+    if not isinstance(f, Faults):
+        raise ConfigError(f"simulate_stream: faults must be a Faults, got {type(f).__name__}")
     f.require_injectable("simulated session stream")
+    acc_g = real_array(acc_g, np.dtype(np.float32), "simulate_stream: acc_g", keep_float=True)
+    if acc_g.ndim != 2 or acc_g.shape[1] != 3:
+        raise ShapeError(f"simulate_stream: acc_g must be (n, 3) in g, got shape {acc_g.shape}")
+    rate_hz = _checks.number(rate_hz, "simulate_stream: rate_hz", fix="give the device's sample rate in Hz")
+    if not math.isfinite(rate_hz):
+        raise ConfigError(f"simulate_stream: rate_hz must be finite, got {rate_hz}")
+    _checks.text(device, "simulate_stream: device", "name the stream")
+    batch = _checks.count(batch, "simulate_stream: batch", 1, "samples per notification")
+    for name, value in (("t0_host_s", t0_host_s), ("t0_sensor_s", t0_sensor_s)):
+        _checks.finite(value, f"simulate_stream: {name}", "a clock reading in seconds")
+    _checks.number(link_latency_s, "simulate_stream: link_latency_s", hi=60.0, above_lo=False, fix="seconds")
     rng = np.random.default_rng(f.seed)
     n = acc_g.shape[0]
     t_host = t0_host_s + np.arange(n) / rate_hz

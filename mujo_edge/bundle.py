@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge._arrays import real_array
+from mujo_edge._checks import real_array
 from mujo_edge.constants import PROBABILITIES, UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, ConfigError, MujoError, ShapeError
 from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace, check_keep_curve

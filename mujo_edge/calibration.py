@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mujo_edge._arrays import real_array
+from mujo_edge._checks import real_array
 from mujo_edge._numpy_core import interp_real
 from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError

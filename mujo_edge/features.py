@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mujo_edge._arrays import real_array
+from mujo_edge._checks import real_array
 from mujo_edge.errors import ShapeError
 
 #: Names the definition of :func:`window_stats` in a bundle's manifest; a new definition gets a new name.

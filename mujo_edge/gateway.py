@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mujo_edge.errors import DataError, MujoError
+from mujo_edge.errors import ConfigError, DataError, MujoError
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle
@@ -94,6 +94,10 @@ def keep_heap(environ: Mapping[str, str] | None = None) -> str:
     import os
     import platform
 
+    if environ is not None and not isinstance(environ, Mapping):
+        raise ConfigError(
+            f"keep_heap: environ must be a mapping like os.environ, got {type(environ).__name__}"
+        )
     env = os.environ if environ is None else environ
     set_by_env = [k for k in MALLOC_ENV if k in env]
     if set_by_env:
@@ -127,6 +131,12 @@ class DeviceSpec:
 
 def recording_path(base: str, device: str, n_devices: int) -> Path:
     """``--record FILE`` for one device; ``FILE`` with ``-<device>`` before the suffix for several."""
+    if not isinstance(base, str | Path) or not str(base) or not Path(base).name:
+        raise ConfigError(f"--record needs a file name, got {base!r}")
+    if not isinstance(device, str):
+        raise ConfigError(f"recording_path: device must be the stream's name as a str, got {device!r}")
+    if isinstance(n_devices, bool) or not isinstance(n_devices, int) or n_devices < 1:
+        raise ConfigError(f"recording_path: n_devices must be a whole number >= 1, got {n_devices!r}")
     p = Path(base)
     if n_devices == 1:
         return p
@@ -225,7 +235,7 @@ def replay_items(
     at each device's count of skipped packets (:func:`~mujo_edge.firmware_bridge.record.replay_batches`)."""
     from mujo_edge.firmware_bridge.record import replay_batches
 
-    streams = [replay_batches(p, decode_errors=decode_errors) for p in paths]
+    streams = [replay_batches(p, decode_errors=decode_errors) for p in _paths(paths)]
     if len(streams) == 1:
         yield from streams[0]
     else:
@@ -242,6 +252,11 @@ def replay_events(
     ``on_events`` as it comes. A replay that stops at a corrupt line (MujoError) first feeds and closes what
     came before it, so ``on_events`` has had every event of those samples when the error is raised.
     Skipped packets are counted in the pipeline's stats as a live session's are."""
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ConfigError(f"replay_events: chunk must be a whole number of items >= 1, got {chunk!r}")
+    if not callable(getattr(pipeline, "feed_many", None)):
+        raise ConfigError(f"replay_events needs a Pipeline (make_pipeline), got {type(pipeline).__name__}")
+    _paths(paths)
     events: list[ActivityEvent] = []
     errors: dict[str, int] = {}
 
@@ -273,6 +288,19 @@ def replay_events(
     return events
 
 
+def _paths(paths: Any) -> list[str | Path]:
+    """``paths`` when it is a list or tuple of file paths; DataError otherwise (a lone path is no list)."""
+    if isinstance(paths, str | Path) or not isinstance(paths, Sequence):
+        raise DataError(
+            f"recordings must be given as a list of paths, got {type(paths).__name__} {paths!r:.80}: wrap a single "
+            "path in a list"
+        )
+    bad = [p for p in paths if not isinstance(p, str | Path)]
+    if bad:
+        raise DataError(f"a recording path must be a str or pathlib.Path, got {bad[0]!r}")
+    return list(paths)
+
+
 def recorded_wrist(paths: Sequence[str | Path]) -> dict[str, str]:
     """The wrist each recording's live run mirrored (``stream --wrist``, stored in its header), as
     {device: "left" | "right"} for :class:`~mujo_edge.pipeline.Pipeline`; ``"right"`` (no mirroring) for a
@@ -281,7 +309,7 @@ def recorded_wrist(paths: Sequence[str | Path]) -> dict[str, str]:
     from mujo_edge.firmware_bridge.record import read_header
 
     out: dict[str, str] = {}
-    for p in paths:
+    for p in _paths(paths):
         header = read_header(p)
         meta = header.meta.get(RECORDING_META_KEY)
         wrist = meta.get("wrist", "right") if isinstance(meta, dict) else "right"
@@ -306,7 +334,7 @@ def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:
     """The pipeline settings the live run stored in the recordings' headers (empty when absent)."""
     from mujo_edge.firmware_bridge.record import read_header
 
-    for p in paths:
+    for p in _paths(paths):
         meta = read_header(p).meta.get(RECORDING_META_KEY)
         if isinstance(meta, dict):
             return meta

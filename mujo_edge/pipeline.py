@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from mujo_edge._arrays import is_number, real_array
+from mujo_edge import _checks
+from mujo_edge._checks import is_number, real_array
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.clock import (
@@ -1008,16 +1009,10 @@ def _check_settings(
             f"runner must be a model with a {need}(windows) method, got {type(runner).__name__}: pass "
             "Bundle.runner(), or build the pipeline with Pipeline.from_bundle"
         )
-    if head is None and (
-        isinstance(labels, str)
-        or not isinstance(labels, Sequence)
-        or not labels
-        or not all(isinstance(x, str) for x in labels)
+    if head is None and not _checks.names(
+        labels, "labels", "one name per model output; a bundle's are Bundle.labels"
     ):
-        raise ConfigError(
-            f"labels must be a non-empty list of label names (str), one per model output, got {labels!r}: "
-            "a bundle's are Bundle.labels"
-        )
+        raise ConfigError("labels is empty: give one name per model output; a bundle's are Bundle.labels")
     if calibration is not None and not callable(getattr(calibration, "apply", None)):
         raise ConfigError(
             f"calibration must be a PitCalibration (Bundle.calibration) or None, got {type(calibration).__name__}"

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from mujo_edge._arrays import is_number, real_array
+from mujo_edge._checks import is_number, real_array
 from mujo_edge.constants import MAX_SOURCE_RATE_HZ
 from mujo_edge.errors import DataError, ShapeError
 

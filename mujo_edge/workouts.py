@@ -9,12 +9,15 @@ else from real seglearn watch recordings; both are imported inside the functions
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mujo_edge import _checks
+from mujo_edge._checks import is_number
 from mujo_edge.constants import RATE_HZ
 from mujo_edge.errors import DataError, MissingDependencyError
 from mujo_edge.events import is_no_activity
@@ -31,8 +34,14 @@ def parse_script(spec: str) -> list[dict[str, Any]]:
     With the training extra installed the generator's own parser reads it (reps, long names, rest kinds);
     without it, JSON lists and the inline form of activities in seconds are understood.
     """
+    if not isinstance(spec, str | Path):
+        raise DataError(
+            f"a workout script is a file path or an inline 'ABD:20,rest:5', got {type(spec).__name__} {spec!r:.60}"
+        )
     p = Path(spec)
     is_file = p.is_file()
+    if isinstance(spec, Path) and not is_file:
+        raise DataError(f"workout script {p} not found; give an existing file or an inline 'ABD:20,rest:5'")
     if not is_file and p.suffix == ".json":
         raise DataError(f"workout script {p} not found; give a JSON file or an inline 'ABD:20,rest:5'")
     if is_file and (
@@ -91,6 +100,7 @@ def _step_dict(step: Any) -> dict[str, Any]:
 
 def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:
     """Every activity of the bundle once, with rests between (a "no activity" label is rested, not performed)."""
+    _checks.names(labels, "default_script's labels", "pass the bundle's labels (Bundle.labels)", DataError)
     steps: list[dict[str, Any]] = []
     for lab in labels:
         if is_no_activity(lab):
@@ -101,7 +111,51 @@ def default_script(labels: Sequence[str]) -> list[dict[str, Any]]:
 
 def script_seconds(steps: Sequence[dict[str, Any]]) -> float:
     """The script's length in seconds, rests included."""
-    return float(sum(float(s.get("seconds", s.get("rest", 0))) for s in steps))
+    return float(sum(_step_seconds(s, i) for i, s in enumerate(_step_list(steps))))
+
+
+def _step_list(steps: Any) -> list[dict[str, Any]]:
+    """``steps`` when it is a list of step dicts; DataError saying what a script is otherwise."""
+    return _checks.names(
+        steps,
+        "a workout script",
+        "give steps like {'activity': 'ABD', 'seconds': 20} or {'rest': 5}; read a text script with parse_script",
+        DataError,
+        kind=dict,
+    )
+
+
+def _step_seconds(step: dict[str, Any], i: int, reps: bool = True) -> float:
+    """The length of step ``i``: its positive, finite ``seconds`` (an activity) or ``rest`` (0 for a set given in
+    ``reps``, which only the synthetic generator times, and only when ``reps``); DataError for anything else."""
+    key = (
+        "rest"
+        if "rest" in step
+        else "reps"
+        if reps and "reps" in step and "seconds" not in step
+        else "seconds"
+    )
+    value: Any = step.get(key)
+    if ("rest" not in step and "activity" not in step) or not (is_number(value) and 0 < value < math.inf):
+        raise DataError(
+            f"workout step {i + 1} {step!r:.60} must be {{'activity': NAME, 'seconds': S}} or {{'rest': S}} "
+            "with S a positive number of seconds"
+        )
+    return 0.0 if key == "reps" else float(value)
+
+
+def _motion_args(steps: Any, rate_hz: Any, seed: Any, wrist: Any, reps: bool = True) -> list[dict[str, Any]]:
+    """The checked steps of :func:`workout_motion`; DataError for a bad step, rate, seed or wrist."""
+    checked = _step_list(steps)
+    for i, step in enumerate(checked):
+        _step_seconds(step, i, reps)
+    if not (is_number(rate_hz) and 0 < rate_hz <= 10_000):
+        raise DataError(f"a workout's rate_hz must be a number of Hz > 0 and <= 10000, got {rate_hz!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise DataError(f"a workout's seed must be a whole number >= 0, got {seed!r}")
+    if wrist not in ("left", "right"):
+        raise DataError(f"wrist must be 'left' or 'right', got {wrist!r}")
+    return checked
 
 
 def workout_motion(
@@ -113,6 +167,7 @@ def workout_motion(
     Uses the synthetic workout generator (``mujo_edge.training.synth``, numpy only) when installed, else
     real recordings of the seglearn watch dataset (the 7 shoulder exercises; rests as a still, hanging arm).
     """
+    steps = _motion_args(steps, rate_hz, seed, wrist)
     try:
         from mujo_edge.training.synth import simulate_workout  # type: ignore[attr-defined]
     except ImportError:
@@ -128,6 +183,7 @@ def seglearn_motion(
 ) -> np.ndarray:
     """(n, 3) float32 g: real seglearn recordings of each step's exercise (rests: a still, hanging arm),
     resampled to ``rate_hz``, in the device axes of a watch on ``wrist``."""
+    steps = _motion_args(steps, rate_hz, seed, wrist, reps=False)
     try:
         from mujo_edge.training.data.seglearn import SEGLEARN_LABELS, load_watch
     except ImportError as e:

@@ -12,6 +12,7 @@ name                  devices                                          samples
 from __future__ import annotations
 
 import importlib
+import inspect
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +27,11 @@ PROFILE_NAMES = ("polar", "infinitime", "mujo")
 
 
 def _folder(name: str) -> ModuleType:
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"a device profile is named by a str, got {type(name).__name__} {name!r}; expected one of "
+            f"{', '.join(PROFILE_NAMES)}"
+        )
     key = name.strip().lower()
     if key not in PROFILE_NAMES:
         raise ConfigError(
@@ -39,6 +45,12 @@ def get_profile(name: str, **options: Any) -> DeviceProfile:
     """A new profile by registry name; ``options`` go to its constructor (``device=``, ``rate_hz=``...)."""
     cls: type[DeviceProfile] = _folder(name).PROFILE
     options = {k: v for k, v in options.items() if v is not None}
+    known = [p for p in inspect.signature(cls).parameters if p != "self"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"the {cls.name} profile has no option {', '.join(unknown)}; its options are {', '.join(known)}"
+        )
     return cls(**options)
 
 

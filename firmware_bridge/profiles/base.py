@@ -25,6 +25,8 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from mujo_edge import _checks
+from mujo_edge._checks import is_number
 from mujo_edge.errors import ConfigError, DataError, ProtocolError
 from mujo_edge.firmware_bridge.transport import Transport
 from mujo_edge.samples import SampleBatch, StatusKind
@@ -90,6 +92,11 @@ def config_number(
 ) -> float | None:
     """``config[key]`` as a float, None when the key is absent; DataError unless it is a finite number in
     [``lo``, ``hi``] (a string, NaN, a boolean or 0 Hz in a recording's connection config is a corrupt line)."""
+    if not isinstance(config, Mapping):
+        raise DataError(
+            f"{profile} connection config must be a dict as DeviceProfile.config() writes, got "
+            f"{type(config).__name__} {config!r:.60}"
+        )
     if key not in config:
         return None
     value = config[key]
@@ -164,7 +171,9 @@ class DeviceProfile(abc.ABC):
     config_rate_range_hz: tuple[float, float] = (0.01, 10_000.0)
 
     def __init__(self, device: str = "", rate_hz: float = 50.0) -> None:
-        self.device = device
+        self.device = _checks.text(
+            device, f"{type(self).__name__}: device", "name the stream (its address or a name of your choice)"
+        )
         rate = (
             float(rate_hz)
             if isinstance(rate_hz, numbers.Real) and not isinstance(rate_hz, bool)
@@ -235,6 +244,25 @@ class DeviceProfile(abc.ABC):
 
     def _event(self, kind: StatusKind, detail: str) -> None:
         self._events.append((kind, detail))
+
+    def _arguments(self, char_uuid: Any, t_recv_s: Any, payload: Any) -> bytes:
+        """``payload`` as bytes after checking ``decode``'s arguments, before any state changes: a bad call
+        leaves the decoder as it was. O(1) for the arguments a session passes (str, float, bytes)."""
+        if type(char_uuid) is not str:
+            raise DataError(
+                f"{self.name} decode: char_uuid must be the characteristic's UUID as a str, got "
+                f"{type(char_uuid).__name__} {char_uuid!r}"
+            )
+        if not (type(t_recv_s) is float or is_number(t_recv_s)):  # (NaN passes: the pipeline drops such times)
+            raise DataError(
+                f"{self.name} decode: t_recv_s must be a number, got {type(t_recv_s).__name__} "
+                f"{t_recv_s!r}: pass the host's monotonic receive time in seconds (transport.host_time_s())"
+            )
+        return (
+            payload
+            if type(payload) is bytes
+            else _checks.payload_bytes(payload, f"{self.name} decode: payload")
+        )
 
     def _need(self, payload: bytes, n: int, what: str) -> None:
         """Raise a ProtocolError unless ``payload`` holds at least ``n`` bytes."""

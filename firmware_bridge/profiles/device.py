@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mujo_edge._checks import is_number, real_array
 from mujo_edge.errors import DataError, ShapeError
 
 #: The motion of a replayed watch: it never sends it (the replay sends the recorded frames).
@@ -54,16 +55,24 @@ class WatchDevice(abc.ABC):
     #: Whether the watch streams now (set by its control protocol or a subscription).
     streaming: bool = False
 
+    #: Sample rates, Hz, a watch of this model can stream (what its frames' rate fields carry).
+    rate_range_hz: tuple[float, float] = (0.01, 10_000.0)
+
     def __init__(self, acc_g: np.ndarray, rate_hz: float, loop: bool = True) -> None:
-        acc = np.asarray(acc_g, dtype=np.float32)
+        acc = real_array(acc_g, np.dtype(np.float32), "a virtual watch's acc_g")
         if acc.ndim != 2 or acc.shape[1] != 3 or len(acc) == 0:
             raise ShapeError(
                 f"a virtual watch needs acc_g of shape (n, 3) with n >= 1, in g; got {acc.shape}"
             )
         if not np.isfinite(acc).all():
             raise DataError("a virtual watch's acc_g contains NaN or inf; clean the motion first")
-        if not rate_hz > 0:
-            raise DataError(f"a virtual watch needs rate_hz > 0, got {rate_hz}")
+        lo, hi = self.rate_range_hz
+        rate = float(rate_hz) if is_number(rate_hz) else math.nan
+        if not lo <= rate <= hi:
+            raise DataError(
+                f"a virtual watch needs rate_hz, the rate of acc_g, as a number from {lo:g} to {hi:g} Hz for "
+                f"{self.profile or type(self).__name__}; got {type(rate_hz).__name__} {rate_hz!r}"
+            )
         self.acc_g = acc
         self.rate_hz = float(rate_hz)
         self.loop = loop

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge.errors import DataError, MissingDependencyError
+from mujo_edge import _checks
+from mujo_edge._checks import is_number
+from mujo_edge.errors import ConfigError, DataError, MissingDependencyError
 from mujo_edge.firmware_bridge.faults import Faults
 from mujo_edge.firmware_bridge.profiles import device_model
 from mujo_edge.firmware_bridge.profiles.device import WatchDevice
@@ -123,11 +126,29 @@ class VirtualWatch:
         **device_options: Any,
     ) -> None:
         require_bumble()
-        if not speed > 0:
-            raise DataError(f"a virtual watch's speed must be > 0 (1 = real time), got {speed}")
-        if not 23 <= max_mtu <= 517:
-            raise DataError(f"max_mtu must be an ATT MTU between 23 and 517, got {max_mtu}")
-        self.device: WatchDevice = device_model(profile)(acc_g, rate_hz, loop, **device_options)
+        if not (is_number(speed) and 0 < speed < math.inf):
+            raise DataError(
+                f"a virtual watch's speed must be a finite number > 0 (1 = real time), got {speed!r}"
+            )
+        if isinstance(max_mtu, bool) or not isinstance(max_mtu, int) or not 23 <= max_mtu <= 517:
+            raise DataError(f"max_mtu must be an ATT MTU, a whole number between 23 and 517, got {max_mtu!r}")
+        if name is not None:
+            _checks.text(
+                name, "a virtual watch's name", "give the name it advertises, or leave it out", DataError
+            )
+        if faults is not None and not isinstance(faults, Faults):
+            raise ConfigError(f"a virtual watch's faults must be a Faults, got {type(faults).__name__}")
+        model = device_model(profile)
+        known = [
+            p for p in inspect.signature(model).parameters if p not in ("self", "acc_g", "rate_hz", "loop")
+        ]
+        unknown = sorted(set(device_options) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"a virtual {model.profile} watch has no option {', '.join(unknown)}; its options are "
+                f"{', '.join(known) or 'none'}"
+            )
+        self.device: WatchDevice = model(acc_g, rate_hz, bool(loop), **device_options)
         self.profile = self.device.profile
         self.name = name or self.device.default_name
         self.faults = faults or Faults()

@@ -17,6 +17,7 @@ import struct
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.errors import ProtocolError
 
 MOTION_SERVICE_UUID = "00030000-78fc-48fe-8e23-433b3a1942d0"
@@ -32,6 +33,8 @@ MOTION_BYTES = 6
 
 def decode_motion(payload: bytes) -> np.ndarray:
     """6 bytes ``int16 LE x, y, z`` -> (1, 3) float32 in g. ProtocolError for any other length."""
+    if type(payload) is not bytes:
+        payload = _checks.payload_bytes(payload, "InfiniTime motion value")
     if len(payload) != MOTION_BYTES:
         raise ProtocolError(
             f"InfiniTime motion value: expected {MOTION_BYTES} bytes (3 x int16 LE), got {len(payload)} "
@@ -49,6 +52,8 @@ def encode_motion(acc_g: np.ndarray) -> bytes:
 
 def decode_step_count(payload: bytes) -> int:
     """4 bytes u32 LE -> steps."""
+    if type(payload) is not bytes:
+        payload = _checks.payload_bytes(payload, "InfiniTime step count")
     if len(payload) != 4:
         raise ProtocolError(f"InfiniTime step count: expected 4 bytes (u32 LE), got {len(payload)}")
     return int(struct.unpack("<I", payload)[0])

@@ -50,6 +50,7 @@ class InfiniTimeProfile(DeviceProfile):
         """Nothing to send: the watch stops notifying when the link closes."""
 
     def decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
+        payload = self._arguments(char_uuid, t_recv_s, payload)
         if char_uuid.lower() != motion.MOTION_VALUES_UUID:
             return []
         return [

@@ -28,6 +28,7 @@ class MujoDevice(ControlledDevice):
     profile = "mujo"
     service_uuid = stream.MUJO_SERVICE_UUID
     default_name = "MuJo Watch"
+    rate_range_hz = stream.RATE_RANGE_HZ
 
     def __init__(
         self,
@@ -37,6 +38,17 @@ class MujoDevice(ControlledDevice):
         range_codes: tuple[int, ...] = (1, 2, 3),
     ) -> None:
         super().__init__(acc_g, rate_hz, loop)
+        if (
+            isinstance(range_codes, str)
+            or not isinstance(range_codes, tuple | list)
+            or not range_codes
+            or not all(isinstance(c, int) and 0 <= c <= stream.MAX_RANGE_CODE for c in range_codes)
+        ):
+            raise DataError(
+                f"a MuJo watch's range_codes must be a tuple of range codes 0..{stream.MAX_RANGE_CODE} "
+                f"(+-2^(code+1) g), got {range_codes!r}"
+            )
+        range_codes = tuple(range_codes)
         self.rate_centihz = round(self.rate_hz * 100)
         if abs(self.rate_centihz - self.rate_hz * 100) > 1e-6:
             raise DataError(f"MuJo stream rates are in 0.01 Hz; got {rate_hz}. Resample the motion first.")

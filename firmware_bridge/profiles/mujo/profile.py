@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge.errors import DeviceError, ProtocolError
+from mujo_edge.errors import ConfigError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import (
     JUMP_CONFIRM_FRAMES,
     MAX_FRAME_STEP_S,
@@ -158,13 +158,24 @@ class MujoStreamProfile(DeviceProfile):
     host_stamped = False
 
     def __init__(self, device: str = "", rate_hz: float | None = None, range_g: float | None = None) -> None:
-        super().__init__(device=device, rate_hz=rate_hz or 50.0)
+        super().__init__(device=device, rate_hz=50.0 if rate_hz is None else rate_hz)
+        lo, hi = stream.RATE_RANGE_HZ
+        if rate_hz is not None and not lo <= self.rate_hz <= hi:
+            raise ConfigError(
+                f"MujoStreamProfile: rate_hz={rate_hz!r} is beyond what a MuJo frame carries ({lo:g} to {hi:g} "
+                "Hz, in 0.01 Hz); request a rate the watch lists, or leave it out for its default"
+            )
+        if range_g is not None:
+            try:
+                stream.range_code_for_g(range_g)
+            except ValueError as err:
+                raise ConfigError(f"MujoStreamProfile: range_g={range_g!r}: {err}; or leave it out") from None
         self.requested_rate_hz = rate_hz
         self.requested_range_g = range_g
         self.info: stream.MujoInfo | None = None
         self._responses: asyncio.Queue[tuple[int, int]] | None = None
         #: the rate START negotiated or the caller configured, centi-Hz (None: take the first frame's)
-        self._started_centihz: int | None = round(rate_hz * 100) if rate_hz else None
+        self._started_centihz: int | None = None if rate_hz is None else round(self.rate_hz * 100)
         #: new timelines accepted without a RESTART flag (see the class docstring), since construction
         self.resyncs = 0
         self._held: JumpConfirmation[_Held] = JumpConfirmation(JUMP_CONFIRM_FRAMES)
@@ -266,6 +277,7 @@ class MujoStreamProfile(DeviceProfile):
 
     # -------------------------------------------------------------------------------- decoding
     def decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
+        payload = self._arguments(char_uuid, t_recv_s, payload)
         uuid = char_uuid.lower()
         if uuid == stream.MUJO_CONTROL_UUID:
             stream.decode_response(payload)

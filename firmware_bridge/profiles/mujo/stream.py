@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.errors import ProtocolError
 
 MUJO_SERVICE_UUID = "c842ee00-5d13-4718-ac9c-b14bd3cd8bfc"
@@ -83,6 +84,8 @@ def counts_per_g(range_code: int) -> int:
 
 def range_code_for_g(range_g: float) -> int:
     """The range code whose full scale is ``range_g`` (2, 4, 8, 16 ... g)."""
+    if isinstance(range_g, bool) or not isinstance(range_g, int | float):
+        raise ValueError(f"range {range_g!r} is not a number of g; give 2, 4, 8 or 16")
     for code in range(MAX_RANGE_CODE + 1):
         if 2 ** (code + 1) == range_g:
             return code
@@ -144,6 +147,8 @@ def encode_frame(
 
 def decode_frame(payload: bytes) -> MujoFrame:
     """Parse and verify one data frame. ProtocolError names what is wrong (length, version, CRC, fields)."""
+    if type(payload) is not bytes:
+        payload = _checks.payload_bytes(payload, "MuJo stream frame")
     if len(payload) < OVERHEAD_BYTES + SAMPLE_BYTES:
         raise ProtocolError(
             f"MuJo stream frame: expected at least {OVERHEAD_BYTES + SAMPLE_BYTES} bytes (header, 1 sample, CRC), "
@@ -238,6 +243,8 @@ def encode_info(rates_centihz: Sequence[int], range_codes: Sequence[int], channe
 
 
 def decode_info(data: bytes) -> MujoInfo:
+    if type(data) is not bytes:
+        data = _checks.payload_bytes(data, "MuJo info")
     if len(data) < 4:
         raise ProtocolError(f"MuJo info: expected at least 4 bytes, got {len(data)} ({data.hex()})")
     version, channels, r = data[0], data[1], data[2]
@@ -267,6 +274,8 @@ def encode_response(op: int, status: int = STATUS_OK) -> bytes:
 
 def decode_response(data: bytes) -> tuple[int, int]:
     """``F0 <op> <status>`` -> (op, status)."""
+    if type(data) is not bytes:
+        data = _checks.payload_bytes(data, "MuJo control response")
     if len(data) != 3 or data[0] != RESPONSE_CODE:
         raise ProtocolError(
             f"MuJo control: expected a response 'F0 <op> <status>', got {data.hex() or 'nothing'}"

@@ -27,6 +27,7 @@ class PolarDevice(ControlledDevice):
     profile = "polar"
     service_uuid = pmd.PMD_SERVICE_UUID
     default_name = "Polar Sense"
+    rate_range_hz = pmd.RATE_RANGE_HZ
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.errors import ProtocolError
 
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
@@ -123,6 +124,8 @@ def check_factor(value: float, where: str) -> float:
 
 def parse_settings(data: bytes) -> dict[int, list[float]]:
     """``<id> <count> <value>...`` -> {id: [values]}; FACTOR (id 5) as float32, others as unsigned ints."""
+    if type(data) is not bytes:
+        data = _checks.payload_bytes(data, "PMD settings")
     out: dict[int, list[float]] = {}
     offset = 0
     while offset < len(data):
@@ -188,6 +191,8 @@ class PmdResponse:
 
 def parse_response(data: bytes) -> PmdResponse:
     """Parse a control-point response; ProtocolError unless it starts with ``F0`` and has 4+ bytes."""
+    if type(data) is not bytes:
+        data = _checks.payload_bytes(data, "PMD control-point response")
     if len(data) < 4 or data[0] != RESPONSE_CODE:
         raise ProtocolError(
             f"PMD control point: expected a response 'F0 <op> <type> <status> ...', got {data[:16].hex() or 'nothing'}"
@@ -211,6 +216,8 @@ def encode_response(
 
 def parse_features(data: bytes) -> set[int]:
     """``0F <bitmask...>`` -> set of measurement types the device can stream."""
+    if type(data) is not bytes:
+        data = _checks.payload_bytes(data, "PMD features")
     if len(data) < 2 or data[0] != FEATURE_READ_RESPONSE:
         raise ProtocolError(f"PMD features: expected '0F <bitmask>', got {data[:16].hex() or 'nothing'}")
     return {8 * i + bit for i, byte in enumerate(data[1:]) for bit in range(8) if byte >> bit & 1}
@@ -315,6 +322,8 @@ _RAW_DTYPES = {1: np.dtype("i1"), 2: np.dtype("<i2")}
 
 def decode_acc_frame(payload: bytes) -> PmdAccFrame:
     """Decode an ACC data frame's bytes (no scaling, no timing). ProtocolError on anything malformed."""
+    if type(payload) is not bytes:
+        payload = _checks.payload_bytes(payload, "PMD data frame")
     if len(payload) < HEADER_BYTES:
         raise ProtocolError(
             f"PMD data frame: expected at least {HEADER_BYTES} header bytes, got {len(payload)} ({payload.hex()})"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.errors import DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.base import (
     JUMP_CONFIRM_FRAMES,
@@ -101,7 +102,11 @@ class PolarPmdProfile(DeviceProfile):
     host_stamped = False
 
     def __init__(self, device: str = "", rate_hz: float | None = None, range_g: int | None = None) -> None:
-        super().__init__(device=device, rate_hz=rate_hz or PREFERRED_RATES_HZ[0])
+        super().__init__(device=device, rate_hz=PREFERRED_RATES_HZ[0] if rate_hz is None else rate_hz)
+        if range_g is not None:
+            _checks.number(
+                range_g, "PolarPmdProfile: range_g", fix="give the range in g (2, 4, 8, 16) or leave it out"
+            )
         self.requested_rate_hz = rate_hz
         self.requested_range_g = range_g
         self.factor = 1.0
@@ -261,6 +266,7 @@ class PolarPmdProfile(DeviceProfile):
 
     # -------------------------------------------------------------------------------- decoding
     def decode(self, char_uuid: str, t_recv_s: float, payload: bytes) -> list[SampleBatch]:
+        payload = self._arguments(char_uuid, t_recv_s, payload)
         uuid = char_uuid.lower()
         if uuid == pmd.PMD_CONTROL_UUID:
             return self._decode_control(payload)
