@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mujo_edge import _checks
 from mujo_edge.errors import ConfigError, DataError, MujoError
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def replay_items(
     at each device's count of skipped packets (:func:`~mujo_edge.firmware_bridge.record.replay_batches`)."""
     from mujo_edge.firmware_bridge.record import replay_batches
 
-    streams = [replay_batches(p, decode_errors=decode_errors) for p in _paths(paths)]
+    streams = [replay_batches(p, decode_errors=decode_errors) for p in _checks.paths(paths, "recordings")]
     if len(streams) == 1:
         yield from streams[0]
     else:
@@ -256,7 +257,7 @@ def replay_events(
         raise ConfigError(f"replay_events: chunk must be a whole number of items >= 1, got {chunk!r}")
     if not callable(getattr(pipeline, "feed_many", None)):
         raise ConfigError(f"replay_events needs a Pipeline (make_pipeline), got {type(pipeline).__name__}")
-    _paths(paths)
+    _checks.paths(paths, "recordings")
     events: list[ActivityEvent] = []
     errors: dict[str, int] = {}
 
@@ -288,19 +289,6 @@ def replay_events(
     return events
 
 
-def _paths(paths: Any) -> list[str | Path]:
-    """``paths`` when it is a list or tuple of file paths; DataError otherwise (a lone path is no list)."""
-    if isinstance(paths, str | Path) or not isinstance(paths, Sequence):
-        raise DataError(
-            f"recordings must be given as a list of paths, got {type(paths).__name__} {paths!r:.80}: wrap a single "
-            "path in a list"
-        )
-    bad = [p for p in paths if not isinstance(p, str | Path)]
-    if bad:
-        raise DataError(f"a recording path must be a str or pathlib.Path, got {bad[0]!r}")
-    return list(paths)
-
-
 def recorded_wrist(paths: Sequence[str | Path]) -> dict[str, str]:
     """The wrist each recording's live run mirrored (``stream --wrist``, stored in its header), as
     {device: "left" | "right"} for :class:`~mujo_edge.pipeline.Pipeline`; ``"right"`` (no mirroring) for a
@@ -309,7 +297,7 @@ def recorded_wrist(paths: Sequence[str | Path]) -> dict[str, str]:
     from mujo_edge.firmware_bridge.record import read_header
 
     out: dict[str, str] = {}
-    for p in _paths(paths):
+    for p in _checks.paths(paths, "recordings"):
         header = read_header(p)
         meta = header.meta.get(RECORDING_META_KEY)
         wrist = meta.get("wrist", "right") if isinstance(meta, dict) else "right"
@@ -334,7 +322,7 @@ def recorded_settings(paths: Sequence[str | Path]) -> dict[str, Any]:
     """The pipeline settings the live run stored in the recordings' headers (empty when absent)."""
     from mujo_edge.firmware_bridge.record import read_header
 
-    for p in _paths(paths):
+    for p in _checks.paths(paths, "recordings"):
         meta = read_header(p).meta.get(RECORDING_META_KEY)
         if isinstance(meta, dict):
             return meta
