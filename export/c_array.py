@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mujo_edge._checks import path
 from mujo_edge.bundle import Bundle, ModelEntry
 from mujo_edge.errors import ExportError
 
@@ -57,7 +58,11 @@ def tflite_entry(bundle: Bundle) -> ModelEntry:
 
 def c_sources(bundle: Bundle, name: str = C_ARRAY_NAME) -> dict[str, str]:
     """``{"NAME.h": header, "NAME.c": source}`` for the bundle's int8 ``.tflite``."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    if not isinstance(bundle, Bundle):
+        raise ExportError(
+            f"expected an opened Bundle, got {type(bundle).__name__} {bundle!r:.60}: pass Bundle.open(path)"
+        )
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ExportError(f"the C array name must be a C identifier (letters, digits, _), got {name!r}")
     from mujo_edge.export.tflite_slim import micro_flatbuffer
 
@@ -220,10 +225,15 @@ def c_sources(bundle: Bundle, name: str = C_ARRAY_NAME) -> dict[str, str]:
 
 def write_c_array(bundle: Bundle, out_dir: str | Path, name: str = C_ARRAY_NAME) -> list[Path]:
     """Write ``NAME.h`` and ``NAME.c`` for the bundle's int8 ``.tflite`` into ``out_dir``; returns the paths."""
-    out = Path(out_dir)
+    out = path(out_dir, "out_dir")
+    if out.exists() and not out.is_dir():
+        raise ExportError(
+            f"out_dir {out} is an existing file, not a folder; it is never replaced: choose a folder"
+        )
+    sources = c_sources(bundle, name)  # every check before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fname, text in c_sources(bundle, name).items():
+    for fname, text in sources.items():
         p = out / fname
         p.write_text(text)
         paths.append(p)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mujo_edge._checks import count, real_array
 from mujo_edge.constants import PROBABILITIES, PROBABILITIES_RTOL
 from mujo_edge.errors import ExportError, MissingDependencyError
 
@@ -178,6 +179,28 @@ def _micro_outputs(it: Any) -> list[dict[str, Any]]:
     return [d for d in it.get_output_details() if d["name"] != PROBABILITIES]
 
 
+def _model_bytes(model: Any) -> bytes:
+    """A .tflite flatbuffer as bytes; ExportError for a path or anything else."""
+    if isinstance(model, bytes | bytearray | memoryview):
+        return bytes(model)
+    raise ExportError(
+        f"model must be the .tflite file's bytes, got {type(model).__name__} {model!r:.60}: pass "
+        "Path(file).read_bytes()"
+    )
+
+
+def _windows(windows: Any) -> np.ndarray:
+    """Float32 windows (N, ...), N >= 1 and finite; ExportError otherwise."""
+    x = real_array(windows, np.dtype(np.float32), "windows", error=ExportError)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ExportError(
+            f"windows must be (N, ...) with N >= 1 in the model's input layout, got shape {x.shape}"
+        )
+    if not np.isfinite(x).all():
+        raise ExportError("windows hold NaN or infinite values: pass clean windows")
+    return x
+
+
 def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> TflmCheck:
     """Run ``model`` under LiteRT and its TFLM rewrite (:func:`~mujo_edge.export.tflite_slim.
     micro_flatbuffer`) under TFLM on ``windows`` (N, ...) in the model's own input layout (float windows;
@@ -189,6 +212,9 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
         ExportError: TFLM cannot load or run the model (an op or op version its kernels lack), or the
             arena it needs is larger than :data:`PROBE_ARENA_BYTES`.
     """
+    model = _model_bytes(model)
+    windows = _windows(windows)
+    count(logits_position, "logits_position", 0, "pass the index of the logits output", ExportError)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from mujo_edge.export.tflite_slim import micro_flatbuffer
@@ -209,6 +235,8 @@ def check_tflm(model: bytes, windows: np.ndarray, logits_position: int = 0) -> T
     inp = ref.get_input_details()[0]
     scale, zp = inp["quantization"]
     n_out = len(_micro_outputs(ref))
+    if logits_position >= n_out:
+        raise ExportError(f"logits_position {logits_position} names no output: the model has {n_out}")
     worst_ref = worst_fast = differing = differing_ref = same_top1 = 0
     logits_pos = logits_position
     for x in windows:

@@ -32,7 +32,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from mujo_edge.errors import ArtifactError
+from mujo_edge._checks import path as path_of
+from mujo_edge.errors import ArtifactError, ConfigError
 from mujo_edge.provenance import check_format, read_manifest, sha256_file, write_json
 from mujo_edge.training.models import Classifier, HeadConfig, JointModel, ModelConfig
 
@@ -93,12 +94,12 @@ def write_joint_manifest(run: Path, model: JointModel, weights_sha: str, **field
 
 
 def read_joint_manifest(run: str | Path) -> dict[str, Any]:
-    return _read_manifest(Path(run), JOINT_FORMAT)
+    return _read_manifest(path_of(run, "run (a folder written by `mujo-edge pretrain`)"), JOINT_FORMAT)
 
 
 def load_pretrained(run: str | Path, weights: str = "model.safetensors") -> JointModel:
     """The pretrained :class:`JointModel` of a ``mujo-edge pretrain`` run folder (eval mode, CPU)."""
-    run = Path(run)
+    run = path_of(run, "load_pretrained: run (a folder written by `mujo-edge pretrain`)")
     manifest = _read_manifest(run, JOINT_FORMAT)
     with _manifest_fields(run):
         model = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))
@@ -113,7 +114,7 @@ def _manifest_fields(folder: Path) -> Iterator[None]:
     edited by hand crashed with a bare KeyError)."""
     try:
         yield
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as e:
         raise ArtifactError(
             f"{folder}/manifest.json lacks or mangles a field ({type(e).__name__}: {e}); re-create the artifact"
         ) from e
@@ -147,7 +148,7 @@ def load_classifier(path: str | Path) -> Classifier:
     ``.labels`` holds the class names, ``.embed(acc_g)`` the joint-space projection (B, JOINT_DIM),
     ``.manifest`` the whole manifest (rate, window, calibration table, metrics).
     """
-    path = Path(path)
+    path = path_of(path, "load_classifier: path (a folder written by `mujo-edge finetune`)")
     manifest = _read_manifest(path, CLASSIFIER_FORMAT)
     with _manifest_fields(path):
         joint = JointModel(ModelConfig.from_dict(manifest["model"]), text_dim=int(manifest["text_dim"]))

@@ -40,8 +40,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from mujo_edge._checks import count, number
+from mujo_edge._checks import path as a_path
 from mujo_edge.constants import HOP, JOINT_DIM, RATE_HZ, WINDOW
-from mujo_edge.errors import ArtifactError, DataError
+from mujo_edge.errors import ArtifactError, ConfigError, DataError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, read_manifest, sha256_file, write_json
 
@@ -320,6 +322,37 @@ class DistillConfig:
     input_noise_g: float = 0.03
     seed: int = 0
     max_params: int = MAX_STUDENT_PARAMS
+
+    def __post_init__(self) -> None:
+        # refused here, before the teacher runs over the data, not as NaN losses or a torch error mid-training
+        count(self.epochs, "epochs", 1, "pass how many passes over the data to train")
+        count(self.batch_size, "batch_size", 2, "pass e.g. 64 (batch norm needs two windows a batch)")
+        number(self.lr, "lr", hi=1e30, fix="pass a learning rate such as 3e-3")
+        number(self.weight_decay, "weight_decay", hi=10.0, above_lo=False, fix="pass e.g. 1e-4 (0: none)")
+        number(self.temperature, "temperature", hi=100.0, fix="pass the soft-target temperature, e.g. 4")
+        number(
+            self.alpha, "alpha", hi=1.0, above_lo=False, fix="pass the soft-target weight in [0, 1], e.g. 0.7"
+        )
+        number(
+            self.embed_weight,
+            "embed_weight",
+            hi=1e3,
+            above_lo=False,
+            fix="pass e.g. 1.0 (0: no joint-space term)",
+        )
+        count(self.width, "width", 1, "pass the stem's channel count, e.g. 32")
+        count(self.embed_dim, "embed_dim", 1, "pass the student's embedding size, e.g. 32")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        number(
+            self.input_noise_g,
+            "input_noise_g",
+            hi=10.0,
+            above_lo=False,
+            fix="pass a std in g, e.g. 0.03 (0: none)",
+        )
+        count(self.seed, "seed", 0, "pass a whole-number random seed")
+        count(self.max_params, "max_params", 1, f"pass the parameter limit, e.g. {MAX_STUDENT_PARAMS}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -606,7 +639,7 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     """The student of a STUDENT folder (eval mode) and its manifest. Raises ArtifactError when unreadable."""
     from safetensors.torch import load_file
 
-    path = Path(path)
+    path = a_path(path, "load_student: path (a folder written by `mujo-edge distill`)")
     manifest = read_manifest(
         path, STUDENT_FORMAT, STUDENT_SCHEMA_VERSION, ArtifactError, "`mujo-edge distill`"
     )

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge._checks import count, names, number, path
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
-from mujo_edge.errors import DataError
+from mujo_edge.errors import ConfigError, DataError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.assets import resolve_pretrained
@@ -207,9 +208,32 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run the protocol grid into ``out`` (resumable), then write the table and boxplots. Returns results."""
     from mujo_edge.training.distributed import check_workers
+    from mujo_edge.training.finetune import CALIBRATIONS, MODES, check_schedule, subject_ids
 
+    # the whole grid is checked before the results folder is made or a run starts
+    for what, given, known in (
+        ("modes", modes, MODES),
+        ("inputs", inputs, INPUTS),
+        ("calibrations", calibrations, CALIBRATIONS),
+    ):
+        fix = f"pass a list of {', '.join(known)}"
+        unknown = [v for v in names(given, what, fix) if v not in known]
+        if unknown or not given:
+            raise ConfigError(f"{what} {list(given)!r} names {unknown or 'nothing'}: {fix}")
+    fix = "pass training fractions in percent, e.g. [1, 10, 100]"
+    if isinstance(fractions_pct, str) or not isinstance(fractions_pct, Sequence) or not fractions_pct:
+        raise ConfigError(
+            f"fractions_pct must be a non-empty list of numbers, got {fractions_pct!r:.60}: {fix}"
+        )
+    for f in fractions_pct:
+        number(f, "each of fractions_pct", 0.0, 100.0, fix=fix)
+    count(seeds, "seeds", 1, "pass how many seeds each cell is run with")
+    count(jobs, "jobs", 1, "pass how many runs go in parallel")
+    check_schedule(lr, max_epochs, patience, batch_size, 0)
+    subject_ids(test_subjects, "test_subjects")
+    subject_ids(val_subjects, "val_subjects")
     check_workers(device, jobs)
-    out = Path(out)
+    out = path(out, "out")
     out.mkdir(parents=True, exist_ok=True)
     ctx = EvalContext(
         str(pretrained),

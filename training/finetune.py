@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mujo_edge._checks import count, number, path
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
-from mujo_edge.errors import CalibrationError, DataError
+from mujo_edge.errors import CalibrationError, ConfigError, DataError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance
 from mujo_edge.training.assets import resolve_pretrained
@@ -40,6 +41,25 @@ log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("baseline", "frozen", "finetuned")
 CALIBRATIONS: tuple[str, ...] = ("none", "unsupervised", "supervised")
+
+
+def check_schedule(lr: Any, max_epochs: Any, patience: Any, batch_size: Any, seed: Any) -> None:
+    """ConfigError, before any data is read, for a training setting a classifier cannot be trained with."""
+    number(lr, "lr", hi=1e30, fix="pass a learning rate such as 1e-3")
+    count(max_epochs, "max_epochs", 1, "pass the most epochs to train")
+    count(patience, "patience", 0, "pass the epochs without improvement before stopping")
+    count(batch_size, "batch_size", 1, "pass e.g. 32")
+    count(seed, "seed", 0, "pass a whole-number random seed")
+
+
+def subject_ids(values: Any, what: str) -> tuple[int, ...]:
+    """A list of subject ids as a tuple of ints; ConfigError for a single str, floats or other values."""
+    ok = isinstance(values, Sequence) and not isinstance(values, str)
+    if not ok or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values):
+        raise ConfigError(
+            f"{what} must be a list of subject ids, got {type(values).__name__} {values!r:.60}: pass e.g. [9, 10]"
+        )
+    return tuple(int(v) for v in values)
 
 
 @dataclass
@@ -100,7 +120,9 @@ def build_classifier(
 ) -> Classifier:
     """A classifier for ``mode``: baseline re-initialises the joint model's architecture from ``seed``."""
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    count(seed, "seed", 0, "pass a whole-number random seed")
+    count(hidden, "hidden", 1, "pass the head's hidden size, e.g. 256")
     torch.manual_seed(seed)
     base = JointModel(joint.cfg, text_dim=joint.text_dim) if mode == "baseline" else copy.deepcopy(joint)
     head = HeadConfig(inputs=tuple(inputs), n_classes=len(labels), hidden=hidden, labels=list(labels))
@@ -130,6 +152,9 @@ def train_classifier(
         y_train / y_val: (N,) class indices.
         mode: baseline | frozen | finetuned (frozen keeps encoder + projection fixed and in eval mode).
     """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    check_schedule(lr, max_epochs, patience, batch_size, seed)
     if len(y_train) == 0:
         raise DataError("no training windows: the fraction or split left nothing to train on")
     model.to(device).train()
@@ -256,7 +281,7 @@ def fit_calibration(
             )
         mapped = np.array([lookup[labels[c].lower()] for c in range(len(labels))])
         return SupervisedPit.fit(acc_train, mapped[y_train], target, t_lab)
-    raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {kind!r}")
+    raise CalibrationError(f"calibration must be one of {CALIBRATIONS}, got {kind!r}")
 
 
 def apply_calibration(
@@ -302,6 +327,11 @@ def finetune(
     from mujo_edge.training.distributed import check_workers
 
     check_workers(device, 1)
+    check_schedule(lr, max_epochs, patience, batch_size, seed)
+    number(fraction, "fraction", 0.0, 1.0, fix="pass the share of training windows, e.g. 0.1 for 10 %")
+    test_subjects = subject_ids(test_subjects, "test_subjects")
+    val_subjects = subject_ids(val_subjects, "val_subjects")
+    path(out, "out")
     if calibration not in ("none", "unsupervised"):
         raise CalibrationError(
             f"a deployable classifier can carry only an unsupervised calibration (got {calibration!r}): "

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from mujo_edge._checks import count, names, number
 from mujo_edge.constants import JOINT_DIM, N_JOINTS, WINDOW
 from mujo_edge.errors import ArtifactError, ConfigError, ShapeError
 
@@ -55,20 +56,48 @@ class ModelConfig:
     learnable_temperature: bool = False
 
     def __post_init__(self) -> None:
-        self.modalities = tuple(self.modalities)
+        mods = names(
+            self.modalities,
+            "modalities",
+            f"pass a tuple of names from {ALL_MODALITIES}, e.g. ('acc', 'text')",
+        )
+        self.modalities = tuple(mods)
         unknown = [m for m in self.modalities if m not in ALL_MODALITIES]
         if unknown or len(self.modalities) < 1:
-            raise ValueError(f"modalities must be a subset of {ALL_MODALITIES}, got {self.modalities}")
+            raise ConfigError(
+                f"modalities must be a non-empty subset of {ALL_MODALITIES}, got {self.modalities}: drop {unknown}"
+                if unknown
+                else f"modalities is empty: name at least one of {ALL_MODALITIES}"
+            )
         if self.cnn not in CNN_CHANNELS:
-            raise ValueError(f"cnn must be one of {sorted(CNN_CHANNELS)}, got {self.cnn!r}")
+            raise ConfigError(f"cnn must be one of {sorted(CNN_CHANNELS)}, got {self.cnn!r}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
-        if self.proj_layers < 1:
-            raise ValueError(f"proj_layers must be >= 1, got {self.proj_layers}")
+            raise ConfigError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        for name, lo in (
+            ("joint_dim", 1),
+            ("window", 1),
+            ("proj_layers", 1),
+            ("proj_hidden", 1),
+            ("text_hidden", 1),
+            ("video_dim", 0),
+            ("video_hidden", 1),
+        ):
+            count(getattr(self, name), name, lo, "pass a whole number")
         if "video" in self.modalities and self.video_dim <= 0:
-            raise ValueError("the video modality needs video_dim (the feature size F of video.npy)")
-        if not 0 < self.temperature < 10:
-            raise ValueError(f"temperature must be in (0, 10), got {self.temperature}")
+            raise ConfigError("the video modality needs video_dim (the feature size F of video.npy)")
+        number(self.dropout, "dropout", 0.0, 1.0, above_lo=False, fix="pass a probability such as 0.1")
+        if self.dropout >= 1:
+            raise ConfigError(
+                f"dropout must be below 1, got {self.dropout!r}: 1 drops every unit; pass e.g. 0.1"
+            )
+        number(self.temperature, "temperature", 0.0, 10.0, fix="pass e.g. 0.07")
+        if self.temperature >= 10:
+            raise ConfigError(f"temperature must be in (0, 10), got {self.temperature!r}: pass e.g. 0.07")
+        if not isinstance(self.learnable_temperature, bool):
+            raise ConfigError(
+                f"learnable_temperature must be True or False, got {type(self.learnable_temperature).__name__} "
+                f"{self.learnable_temperature!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

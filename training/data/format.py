@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge._checks import count, mapping, names, number, path, real_array
+from mujo_edge._checks import text as a_str
 from mujo_edge.constants import AXIS_CONVENTION, H36M_JOINTS, HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError, ShapeError
 from mujo_edge.provenance import content_hash, manifest_format, provenance, read_manifest, write_json
@@ -121,7 +123,11 @@ class Dataset:
                 wrong type, shape / dtype mismatch, an index out of range, a stale content hash, and (when
                 verifying) NaN or inf among the samples.
         """
-        root = Path(path)
+        root = _path(path, "Dataset.open: path")
+        if not isinstance(verify, bool):
+            raise DataError(
+                f"Dataset.open: verify must be True or False, got {type(verify).__name__} {verify!r}"
+            )
         manifest = read_manifest(
             root,
             DATASET_FORMAT,
@@ -340,6 +346,49 @@ def _validate(
         raise ShapeError(f"{where}: video must be ({n}, F) features, got {video.shape}")
 
 
+#: Manifest fields write_dataset derives from its arguments and arrays; extra_manifest may not replace them.
+_WRITTEN_FIELDS = frozenset(
+    {"format", "schema_version", "rate_hz", "window", "hop", "labels", "n_windows", "arrays", "content_hash"}
+)
+
+
+def _path(value: Any, what: str) -> Path:
+    return path(value, what)
+
+
+def _floats(x: Any, what: str) -> np.ndarray:
+    """An array argument of real numbers (float16 pose kept as it is); ShapeError for strings, objects, None."""
+    if x is None:
+        raise ShapeError(f"{what} is required: pass a numeric numpy array")
+    a = real_array(x, np.dtype(np.float32), what, keep_float=True)
+    return a if a.dtype in (np.float32, np.float16) else a.astype(np.float32)
+
+
+def _ints(x: Any, what: str) -> np.ndarray:
+    """A contiguous int64 array of whole numbers; ShapeError for fractions, strings, objects."""
+    if x is None:
+        raise ShapeError(f"{what} is required: pass an (N,) integer numpy array")
+    a = real_array(x, np.dtype(np.int64), what, keep_float=True)
+    if a.dtype.kind == "f":
+        if not (np.isfinite(a).all() and (a == np.round(a)).all()):
+            raise ShapeError(
+                f"{what} must hold whole numbers, got fractional or non-finite values: pass integers"
+            )
+        a = a.astype(np.int64)
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _numeric(x: Any, what: str) -> np.ndarray:
+    """A contiguous array of numbers (bool, int or float) in its own dtype; ShapeError for anything else."""
+    try:
+        a = np.ascontiguousarray(x)
+    except (TypeError, ValueError) as e:
+        raise ShapeError(f"{what} must be an array of numbers ({e}): pass a numeric numpy array") from None
+    if a.dtype.kind not in "biuf":
+        raise ShapeError(f"{what} must hold numbers, got dtype {a.dtype}: pass a numeric numpy array")
+    return a
+
+
 def write_dataset(
     out: str | Path,
     *,
@@ -371,18 +420,59 @@ def write_dataset(
     write never leaves a half-valid dataset behind. ``extra_arrays``: more per-window arrays (first axis N,
     e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
-    root = Path(out)
+    root = _path(out, "write_dataset: out")
+    if not isinstance(overwrite, bool):
+        raise DataError(
+            f"write_dataset: overwrite must be True or False, got {type(overwrite).__name__} {overwrite!r}"
+        )
     check_dataset_out(root, overwrite, " or remove it first")
-    acc = np.ascontiguousarray(acc, dtype=np.float32)
-    label = np.ascontiguousarray(label, dtype=np.int64)
-    subject = np.ascontiguousarray(subject, dtype=np.int64)
-    recording = np.ascontiguousarray(recording, dtype=np.int64)
-    start = np.ascontiguousarray(start, dtype=np.int64)
+    # every argument is checked before the first file is written: a failed call leaves no half-made dataset
+    # and an existing one (overwrite=True) as it was
+    acc = np.ascontiguousarray(_floats(acc, f"{root}: acc"), dtype=np.float32)
+    label = _ints(label, f"{root}: label")
+    subject = _ints(subject, f"{root}: subject")
+    recording = _ints(recording, f"{root}: recording")
+    start = _ints(start, f"{root}: start")
+    pose, gyr, video, text = (
+        None if v is None else _floats(v, f"{root}: {k}")
+        for k, v in (("pose", pose), ("gyr", gyr), ("video", video), ("text", text))
+    )
     _validate(acc, label, subject, recording, start, pose, gyr, video, where=str(root))
+    rate_hz = number(rate_hz, f"{root}: rate_hz", hi=1e5, fix="pass the sample rate in Hz", error=DataError)
+    window = count(window, f"{root}: window", 1, "pass the samples per window", error=DataError)
+    hop = count(hop, f"{root}: hop", 1, "pass the samples between window starts", error=DataError)
     if acc.shape[1] != window:
         raise ShapeError(f"{root}: acc windows have {acc.shape[1]} samples but window={window}")
+    labels = names(labels, f"{root}: labels", "pass the label names, e.g. ['squat', 'lunge']", DataError)
     if len(labels) == 0:
         raise DataError(f"{root}: a dataset needs at least one label name")
+    twice = sorted({v for v in labels if labels.count(v) > 1})
+    if twice:
+        raise DataError(f"{root}: labels names {twice} more than once; give each activity one label name")
+    fix_text = "pass {label name: [titles or descriptions]}"
+    label_text = mapping(label_text or {}, f"{root}: label_text", fix_text, DataError)
+    for k, v in label_text.items():
+        a_str(k, f"{root}: a label_text key", fix_text, DataError)
+        names(v, f"{root}: label_text[{k!r}]", fix_text, DataError)
+    name = a_str(name, f"{root}: name", "pass the dataset's name", DataError)
+    source = a_str(source, f"{root}: source", "pass where the data came from", DataError)
+    if seed is not None:
+        seed = count(seed, f"{root}: seed", 0, "pass the seed that made the data, or None", DataError)
+    fix_extra = "pass {field name: JSON value}"
+    extra_manifest = mapping(extra_manifest or {}, f"{root}: extra_manifest", fix_extra, DataError)
+    clash = sorted(set(extra_manifest) & _WRITTEN_FIELDS)
+    if clash:
+        raise DataError(
+            f"{root}: extra_manifest may not set {clash}, which write_dataset derives from the arrays; pass "
+            "them as write_dataset's own arguments"
+        )
+    fix_arrays = "pass {array name: (N, ...) per-window array}"
+    extra_arrays = mapping(extra_arrays or {}, f"{root}: extra_arrays", fix_arrays, DataError)
+    for k in extra_arrays:
+        if not (isinstance(k, str) and k.isidentifier()):
+            raise DataError(
+                f"{root}: extra array name {k!r} must be a plain identifier (it becomes <name>.npy): {fix_arrays}"
+            )
     if label.size and (label.min() < 0 or label.max() >= len(labels)):
         raise DataError(
             f"{root}: label indices must be in [0, {len(labels)}), found {label.min()}..{label.max()}"
@@ -398,9 +488,15 @@ def write_dataset(
         if v is not None:
             keep16 = k == "pose" and np.asarray(v).dtype == np.float16  # large corpora store pose in half
             arrays[k] = np.ascontiguousarray(v, dtype=np.float16 if keep16 else np.float32)
+    if text is not None and text_id is None:
+        raise ShapeError(f"{root}: text needs text_id beside it (the text row each window is paired with)")
     if text_id is not None:
-        if text is None or text_id.shape != label.shape:
-            raise ShapeError(f"{root}: text_id must be ({label.shape[0]},) and needs text.npy beside it")
+        text_id = _ints(text_id, f"{root}: text_id")
+        if text is None or text_id.shape != label.shape or text.ndim != 2:
+            raise ShapeError(
+                f"{root}: text_id must be ({label.shape[0]},) and needs text (T, D) beside it, got "
+                f"{text_id.shape} and {None if text is None else text.shape}"
+            )
         if text_id.size and (text_id.min() < 0 or text_id.max() >= text.shape[0]):
             raise DataError(f"{root}: text_id indices must be in [0, {text.shape[0]})")
         arrays["text_id"] = np.ascontiguousarray(text_id, dtype=np.int64)
@@ -410,7 +506,7 @@ def write_dataset(
                 f"{root}: extra array {k!r} must have a new name and one row per window ({label.shape[0]}, ...), "
                 f"got shape {np.shape(v)}"
             )
-        arrays[k] = np.ascontiguousarray(v)
+        arrays[k] = _numeric(v, f"{root}: extra array {k!r}")
     for k, v in arrays.items():
         bad = first_non_finite_row(v)
         if bad is not None:

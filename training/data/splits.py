@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mujo_edge._checks import count, is_number, number, real_array
 from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import Dataset
 
@@ -25,15 +26,38 @@ class Split(NamedTuple):
     test: np.ndarray
 
 
+def _index_array(x: object, what: str) -> np.ndarray:
+    """An (N,) int64 array of whole numbers; DataError naming ``what`` for strings, fractions, 2-D arrays."""
+    a = real_array(x, np.dtype(np.int64), what, keep_float=True, error=DataError)
+    if a.dtype.kind == "f" and not (np.isfinite(a).all() and (a == np.round(a)).all()):
+        raise DataError(f"{what} must hold whole numbers, got fractional or non-finite values: pass integers")
+    if a.ndim != 1:
+        raise DataError(f"{what} must be one-dimensional (N,), got shape {a.shape}")
+    return a.astype(np.int64, copy=False)
+
+
 def _subjects_of(data: Dataset | np.ndarray) -> np.ndarray:
-    subject = np.asarray(data.subject if isinstance(data, Dataset) else data)
-    if subject.ndim != 1:
-        raise DataError(f"expected a Dataset or an (N,) subject array, got shape {subject.shape}")
-    return subject.astype(np.int64, copy=False)
+    if isinstance(data, Dataset):
+        return np.asarray(data.subject).astype(np.int64, copy=False)
+    return _index_array(data, "expected a Dataset or an (N,) subject array; the subject array")
 
 
-def _ids(values: Iterable[int] | int) -> set[int]:
-    return {int(values)} if isinstance(values, int | np.integer) else {int(v) for v in values}
+def _ids(values: Iterable[int] | int, what: str) -> set[int]:
+    if isinstance(values, int | np.integer) and not isinstance(values, bool):
+        return {int(values)}
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise DataError(
+            f"{what} must be a subject id or a list of them, got {type(values).__name__} {values!r:.60}: pass "
+            "e.g. [9, 10]"
+        )
+    out = set()
+    for v in values:
+        if not isinstance(v, int | np.integer) or isinstance(v, bool):
+            raise DataError(
+                f"{what} must hold whole-number subject ids, got {type(v).__name__} {v!r}: pass e.g. [9, 10]"
+            )
+        out.add(int(v))
+    return out
 
 
 def subject_split(
@@ -54,7 +78,7 @@ def subject_split(
             left to train on.
     """
     subject = _subjects_of(data)
-    test, val = _ids(test_subjects), _ids(val_subjects)
+    test, val = _ids(test_subjects, "test_subjects"), _ids(val_subjects, "val_subjects")
     present = set(np.unique(subject).tolist())
     unknown = sorted((test | val) - present)
     if unknown:
@@ -90,6 +114,9 @@ def leave_subjects_out(
     """
     subject = _subjects_of(data)
     ids = np.unique(subject)
+    group_size = count(group_size, "group_size", 1, "pass how many subjects each fold tests on", DataError)
+    n_val = count(n_val, "n_val", 0, "pass how many subjects each fold validates on (0: none)", DataError)
+    seed = count(seed, "seed", 0, "pass a whole-number random seed", DataError)
     if group_size < 1 or n_val < 0 or group_size + n_val >= ids.size:
         raise DataError(
             f"{ids.size} subjects cannot give folds of {group_size} test + {n_val} val subjects with anyone "
@@ -108,6 +135,11 @@ def predefined_split(dataset: Dataset, test: str = "test") -> Split:
     The manifest entry looks like ``{"by": "recording", "train": [...], "val": [...], "test": [...],
     "unseen": [...]}``; ``test`` picks which held-out list tests (``"test"`` or ``"unseen"``).
     """
+    if not isinstance(dataset, Dataset):
+        raise DataError(
+            f"predefined_split needs an opened Dataset, got {type(dataset).__name__} {dataset!r:.60}: pass "
+            "Dataset.open(folder)"
+        )
     splits = dataset.manifest.get("splits")
     if not isinstance(splits, dict) or "train" not in splits:
         raise DataError(
@@ -146,11 +178,12 @@ def sample_fraction(
     Returns:
         sorted int64 window indices, a subset of ``idx``.
     """
-    if not 0.0 < fraction <= 1.0:
-        hint = " (it looks like a percentage: divide by 100)" if 1.0 < fraction <= 100.0 else ""
-        raise DataError(f"fraction must be in (0, 1], got {fraction}{hint}")
-    labels = np.asarray(labels)
-    idx = np.unique(np.asarray(idx, dtype=np.int64))
+    pct = is_number(fraction) and 1.0 < fraction <= 100.0
+    hint = " (it looks like a percentage: divide by 100)" if pct else ""
+    fraction = number(fraction, "fraction", 0.0, 1.0, fix=f"pass e.g. 0.02 for 2 %{hint}", error=DataError)
+    seed = count(seed, "seed", 0, "pass a whole-number random seed", DataError)
+    labels = _index_array(labels, "labels (the class index of every window)")
+    idx = np.unique(_index_array(idx, "idx (the window indices to sample from)"))
     if idx.size and (idx[0] < 0 or idx[-1] >= labels.shape[0]):
         raise DataError(f"indices must be in [0, {labels.shape[0]}), found {idx[0]}..{idx[-1]}")
     rng = np.random.default_rng(seed)

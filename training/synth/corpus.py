@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mujo_edge import __version__
+from mujo_edge._checks import count, number
 from mujo_edge.constants import HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError
 from mujo_edge.windows import sliding_windows, window_starts
@@ -372,14 +373,33 @@ def generate_corpus(
         the written :class:`mujo_edge.training.data.format.Dataset`.
     """
 
-    if not hours > 0:
-        raise DataError(f"--hours must be positive, got {hours}")
+    hours = number(
+        hours,
+        "hours",
+        hi=1e5,
+        fix="pass a positive number of hours of sessions to render, e.g. 2",
+        error=DataError,
+    )
+    seed = count(seed, "seed", 0, "pass a whole-number random seed", DataError)
+    if subjects is not None:
+        subjects = count(subjects, "subjects", 1, "pass how many synthetic subjects (or None)", DataError)
+    workers = count(workers, "workers", 1, "pass how many processes render sessions", DataError)
+    rate_hz = number(
+        rate_hz, "rate_hz", hi=1e4, fix="pass the output sample rate in Hz, e.g. 50", error=DataError
+    )
     if wrist not in (None, "left", "right", "both"):
         raise DataError(f"wrist must be left, right or both, got {wrist!r}")
     placement_list = resolve_placements(placements)
     if wrist is not None:  # --wrist restricts to watches on the wrists
         placement_list = list(WRIST_PLACEMENTS) if wrist == "both" else [f"{wrist}_wrist"]
-    variants = [v.strip() for v in variants if v.strip()]
+    # a single str is a comma-separated list, as for placements (not its letters)
+    if isinstance(variants, str):
+        variants = variants.split(",")
+    if isinstance(activities, str):
+        activities = [a for a in activities.split(",") if a.strip()]
+    variants = [v.strip() for v in variants if isinstance(v, str) and v.strip()] + [
+        repr(v) for v in variants if not isinstance(v, str)
+    ]
     if not variants or any(v not in VARIANTS for v in variants):
         raise DataError(f"variants must be among {', '.join(VARIANTS)}, got {', '.join(variants) or 'none'}")
     if orientation not in ("worn", "random", "both"):

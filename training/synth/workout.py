@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mujo_edge._checks import count, names, number, real_array
 from mujo_edge.constants import H36M_JOINTS, RATE_HZ
 from mujo_edge.errors import DataError
 
@@ -148,6 +149,11 @@ def parse_script(script: Sequence[Any] | str | Path) -> list[Step]:
         return parse_script_text(text, str(path))
     if isinstance(script, str):
         return parse_script_text(script, "script")
+    if not isinstance(script, Sequence):
+        raise DataError(
+            f"the workout script must be a list of steps, script text or a script file path, got "
+            f"{type(script).__name__} {script!r:.60}: pass e.g. [{{'activity': 'ABD', 'seconds': 30}}]"
+        )
     steps = [_step_from(item, f"script step {i + 1}") for i, item in enumerate(script)]
     if not steps:
         raise DataError(
@@ -355,8 +361,27 @@ def simulate_workout(
     Returns:
         :class:`WorkoutRecording` with per-sample labels matching the script.
     """
+    # arguments first, so a wrong one is named here and not by numpy deep inside the renderer
+    seed = count(seed, "seed", 0, "pass a whole-number random seed", DataError)
+    rate_hz = number(
+        rate_hz, "rate_hz", hi=1e4, fix="pass the output sample rate in Hz, e.g. 50", error=DataError
+    )
+    if frame not in ("device", "convention"):
+        raise DataError(f"frame must be 'device' or 'convention', got {frame!r}")
+    if sensor is not None and not isinstance(sensor, SensorModel):
+        raise DataError(
+            f"sensor must be a SensorModel, got {type(sensor).__name__}: pass SensorModel(...) or None"
+        )
+    if style is not None and not isinstance(style, Style):
+        raise DataError(f"style must be a Style, got {type(style).__name__}: pass Style.sample(rng) or None")
+    if mounting is not None:
+        m = real_array(mounting, np.dtype(np.float64), "mounting", error=DataError)
+        if m.shape != (3, 3) or not np.allclose(m @ m.T, np.eye(3), atol=1e-6):
+            raise DataError(f"mounting must be a (3, 3) rotation (orthonormal columns), got shape {m.shape}")
+        mounting = m
     steps = parse_script(script)
-    labels = list(labels) if labels is not None else [*EXERCISES, NON_ACTIVITY]
+    fix = "pass the label names, e.g. ['squats', 'non_activity'], or None"
+    labels = names(labels, "labels", fix, DataError) if labels is not None else [*EXERCISES, NON_ACTIVITY]
     missing = sorted({s.activity for s in steps if s.activity != "rest" and s.activity not in labels})
     if missing or NON_ACTIVITY not in labels:
         raise DataError(
