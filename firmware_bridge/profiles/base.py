@@ -253,7 +253,8 @@ class DeviceProfile(abc.ABC):
                 f"{self.name} decode: char_uuid must be the characteristic's UUID as a str, got "
                 f"{type(char_uuid).__name__} {char_uuid!r}"
             )
-        if not (type(t_recv_s) is float or is_number(t_recv_s)):  # (NaN passes: the pipeline drops such times)
+        # (NaN passes: the pipeline drops such times and counts them)
+        if not (type(t_recv_s) is float or is_number(t_recv_s)):
             raise DataError(
                 f"{self.name} decode: t_recv_s must be a number, got {type(t_recv_s).__name__} "
                 f"{t_recv_s!r}: pass the host's monotonic receive time in seconds (transport.host_time_s())"
