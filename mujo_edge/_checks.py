@@ -8,7 +8,7 @@ comparison per notification and never a pass over the payload.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +107,14 @@ def finite(value: Any, what: str, fix: str = "", error: type[MujoError] = Config
     return float(value)
 
 
+def is_whole(v: object) -> bool:
+    """Whether ``v`` is one whole number (a Python or numpy int; not a bool, a float or a str)."""
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
 def count(value: Any, what: str, lo: int = 0, fix: str = "", error: type[MujoError] = ConfigError) -> int:
     """``value`` as an int when it is an integer (not a bool or a float) >= ``lo``; ``error`` otherwise."""
-    if not (isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= lo):
+    if not (is_whole(value) and value >= lo):
         raise error(
             f"{what} must be a whole number >= {lo}, got {type(value).__name__} {value!r}"
             + (f": {fix}" if fix else "")
@@ -162,3 +167,17 @@ def names(
             f"{what} must be a list of {kind.__name__}, got {type(values).__name__} {values!r:.80}: {fix}"
         )
     return list(values)
+
+
+def ids(values: Any, what: str, fix: str, error: type[MujoError] = ConfigError) -> tuple[int, ...]:
+    """``values`` (a list, tuple or other iterable of whole numbers, e.g. subject ids) as a tuple of ints;
+    ``error`` for a single str (not a list of ids, whatever it would split into), floats or bools."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise error(
+            f"{what} must be a list of whole numbers, got {type(values).__name__} {values!r:.60}: {fix}"
+        )
+    out = list(values)
+    bad = [v for v in out if not is_whole(v)]
+    if bad:
+        raise error(f"{what} must hold whole numbers, got {type(bad[0]).__name__} {bad[0]!r}: {fix}")
+    return tuple(int(v) for v in out)

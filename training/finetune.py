@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mujo_edge._checks import count, number, path
+from mujo_edge._checks import count, ids, number, path
 from mujo_edge.constants import LEARNING_RATE, MAX_EPOCHS, PATIENCE
 from mujo_edge.errors import CalibrationError, ConfigError, DataError
 from mujo_edge.metrics import macro_f1
@@ -54,12 +54,7 @@ def check_schedule(lr: Any, max_epochs: Any, patience: Any, batch_size: Any, see
 
 def subject_ids(values: Any, what: str) -> tuple[int, ...]:
     """A list of subject ids as a tuple of ints; ConfigError for a single str, floats or other values."""
-    ok = isinstance(values, Sequence) and not isinstance(values, str)
-    if not ok or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values):
-        raise ConfigError(
-            f"{what} must be a list of subject ids, got {type(values).__name__} {values!r:.60}: pass e.g. [9, 10]"
-        )
-    return tuple(int(v) for v in values)
+    return ids(values, what, "pass e.g. [9, 10]")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from mujo_edge._checks import count, number, text
+from mujo_edge._checks import count, ids, number, text
 from mujo_edge.errors import ArtifactError, ConfigError, DataError, TrainingError
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.checkpoint import (
@@ -111,12 +111,7 @@ class PretrainConfig:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         fix = "pass subject ids, e.g. (8,), or () to hold out the last tenth of the subjects"
-        vs = self.val_subjects
-        if isinstance(vs, str | bytes) or not isinstance(vs, Sequence) or not all(_is_id(v) for v in vs):
-            raise ConfigError(
-                f"val_subjects must be a tuple of subject ids, got {type(vs).__name__} {vs!r:.60}: {fix}"
-            )
-        self.val_subjects = tuple(int(v) for v in vs)
+        self.val_subjects = ids(self.val_subjects, "val_subjects", fix)
         count(self.seed, "seed", 0, "pass a whole-number random seed")
         count(self.checkpoint_every, "checkpoint_every", 0, "pass steps between checkpoints (0: per epoch)")
         count(self.max_windows, "max_windows", 0, "pass the most training windows to use (0: all)")
@@ -139,11 +134,6 @@ class PretrainConfig:
         d["model"] = ModelConfig.from_dict(d["model"])
         d["val_subjects"] = tuple(d.get("val_subjects", ()))
         return cls(**d)
-
-
-def _is_id(v: object) -> bool:
-    """Whether ``v`` is a whole number (a Python or numpy int; not a bool, a float or a str)."""
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
 def selection_score(select: str, metrics: dict[str, float], train_loss: float) -> float:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mujo_edge._checks import count, is_number, number, real_array
+from mujo_edge._checks import count, ids, is_number, is_whole, number, real_array
 from mujo_edge.errors import DataError
 from mujo_edge.training.data.format import Dataset
 
@@ -43,21 +43,9 @@ def _subjects_of(data: Dataset | np.ndarray) -> np.ndarray:
 
 
 def _ids(values: Iterable[int] | int, what: str) -> set[int]:
-    if isinstance(values, int | np.integer) and not isinstance(values, bool):
-        return {int(values)}
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise DataError(
-            f"{what} must be a subject id or a list of them, got {type(values).__name__} {values!r:.60}: pass "
-            "e.g. [9, 10]"
-        )
-    out = set()
-    for v in values:
-        if not isinstance(v, int | np.integer) or isinstance(v, bool):
-            raise DataError(
-                f"{what} must hold whole-number subject ids, got {type(v).__name__} {v!r}: pass e.g. [9, 10]"
-            )
-        out.add(int(v))
-    return out
+    if is_whole(values):
+        return {int(values)}  # type: ignore[arg-type]
+    return set(ids(values, what, "pass a subject id or a list of them, e.g. [9, 10]", DataError))
 
 
 def subject_split(
