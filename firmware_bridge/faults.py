@@ -18,19 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
 
-import numpy as np
-
-from mujo_edge._checks import is_number
+from mujo_edge._checks import is_number, is_whole
 from mujo_edge.errors import ConfigError
 
 #: Largest sensor clock error a simulated watch accepts, parts per million (a cheap crystal is +-20..100 ppm).
 MAX_CLOCK_SKEW_PPM = 200.0
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -112,13 +105,13 @@ class Faults:
         problems = []
         for name in ("drop_indices", "corrupt_indices"):
             value = getattr(self, name)
-            if isinstance(value, set | frozenset | list | tuple) and all(_is_int(i) for i in value):
+            if isinstance(value, set | frozenset | list | tuple) and all(is_whole(i) for i in value):
                 object.__setattr__(self, name, frozenset(int(i) for i in value))
             else:
                 problems.append(f"{name}={value!r} (expected a set of frame indices, whole numbers)")
         for name in ("burst_every", "burst_len", "scan_failures", "first_scan_failures", "seed"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 0:
+            if not is_whole(value) or value < 0:
                 problems.append(f"{name}={value!r} (expected a whole number >= 0)")
         for name in ("drop_prob", "latency_mean_s", "latency_max_s", "jitter_s"):
             if not is_number(getattr(self, name)):

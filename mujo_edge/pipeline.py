@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from mujo_edge import _checks
-from mujo_edge._checks import is_number, real_array
+from mujo_edge._checks import is_number, is_whole, real_array
 from mujo_edge.axes import LEFT_WRIST_ACC_SIGNS
 from mujo_edge.calibration import PitCalibration
 from mujo_edge.clock import (
@@ -983,7 +983,7 @@ class _Group:
 
 def _whole(v: object, least: int) -> bool:
     """Whether ``v`` is an int (not a bool) of at least ``least``."""
-    return isinstance(v, int | np.integer) and not isinstance(v, bool) and bool(v >= least)
+    return is_whole(v) and bool(v >= least)  # type: ignore[operator]
 
 
 def _check_settings(

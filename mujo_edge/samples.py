@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from mujo_edge._checks import is_number, real_array
+from mujo_edge._checks import is_number, is_whole, real_array
 from mujo_edge.constants import MAX_SOURCE_RATE_HZ
 from mujo_edge.errors import DataError, ShapeError
 
@@ -103,9 +103,7 @@ class SampleBatch:
                 f"SampleBatch.t_recv_s must be a number, got {type(self.t_recv_s).__name__} {self.t_recv_s!r}: "
                 "pass the host's monotonic time of the notification in seconds as a float"
             )
-        if self.seq is not None and not (
-            isinstance(self.seq, int | np.integer) and not isinstance(self.seq, bool)
-        ):
+        if self.seq is not None and not is_whole(self.seq):
             raise DataError(
                 f"SampleBatch.seq must be an int or None, got {type(self.seq).__name__} {self.seq!r}: pass the "
                 "device's sequence number, or None when its protocol has none"
