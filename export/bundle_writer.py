@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_SCHEMA_VERSION,
@@ -26,7 +27,7 @@ from mujo_edge.bundle import (
     write_bundle_zip,
 )
 from mujo_edge.constants import ACC_AXES, AXIS_CONVENTION, HOP, RATE_HZ, WINDOW
-from mujo_edge.errors import ExportError
+from mujo_edge.errors import ExportError, ShapeError
 from mujo_edge.heads import Head
 from mujo_edge.provenance import provenance, sha256_bytes
 
@@ -85,9 +86,39 @@ def write_bundle(
     renamed, then re-opened with :meth:`Bundle.open`, so a returned bundle is known to load. Raises
     ExportError on inconsistent input.
     """
-    out = Path(out)
-    if not models:
+    out = _checks.path(out, "write_bundle: out")
+    labels = _checks.names(labels, "labels", "pass the model's class names in logit order", ExportError)
+    if not labels:
+        raise ExportError("labels names no classes: pass the model's class names in logit order")
+    if models is None or not models:
         raise ExportError("a bundle needs at least one model; none was given.")
+    models = _checks.names(models, "models", "pass a list of ModelFile", ExportError, kind=ModelFile)
+    for m in models:
+        _model_file(m)
+        if m.batch is not None:
+            _model_file(m.batch)
+    name = _checks.text(name, "name", "pass the bundle's name", ExportError)
+    rate_hz = _checks.number(
+        rate_hz, "rate_hz", 0.0, 1e6, fix="pass the sample rate in Hz", error=ExportError
+    )
+    window = _checks.count(window, "window", 1, "pass samples per window", ExportError)
+    hop = _checks.count(hop, "hop", 1, "pass samples between windows", ExportError)
+    if seed is not None:
+        seed = _checks.count(seed, "seed", 0, "pass a whole-number seed or None", ExportError)
+    if head is not None and not isinstance(head, Head):
+        raise ExportError(f"head must be a Head or None, got {type(head).__name__} {head!r:.60}")
+    for what, value in (
+        ("calibration", calibration),
+        ("label_embedding_info", label_embedding_info),
+        ("student", student),
+        ("teacher", teacher),
+        ("verification", verification),
+        ("extra", extra),
+        ("head_info", head_info),
+        ("open_set_info", open_set_info),
+    ):
+        if value is not None:
+            _checks.mapping(value, what, "pass a dict or None", ExportError)
     for m in models:
         if m.format not in MODEL_FORMATS or m.input_layout not in INPUT_LAYOUTS:
             raise ExportError(
@@ -106,7 +137,9 @@ def write_bundle(
     files.update({f"models/{m.batch.filename}": m.batch.data for m in models if m.batch is not None})
     emb_meta: dict[str, Any] | None = None
     if label_embeddings is not None:
-        emb = np.asarray(label_embeddings, np.float32)
+        emb = _checks.real_array(label_embeddings, np.dtype(np.float32), "label_embeddings")
+        if not np.isfinite(emb).all():
+            raise ShapeError("label embeddings hold NaN or inf: pass finite (L, D) label vectors")
         if emb.ndim != 2 or emb.shape[0] != len(labels):
             raise ExportError(
                 f"label embeddings must be ({len(labels)}, D), one row per label; got {emb.shape}."
@@ -165,6 +198,32 @@ def write_bundle(
         return write_bundle_zip(out, manifest, files)
     except ValueError as e:  # a non-finite number in the manifest (JSON cannot hold it)
         raise ExportError(f"the bundle manifest for {out} holds a value JSON cannot store: {e}") from e
+
+
+def _model_file(m: ModelFile) -> None:
+    """ExportError naming the field of a :class:`ModelFile` whose type the manifest cannot use."""
+    fix = "build ModelFile from the converter's bytes and tensor_dict() specs"
+    if not isinstance(m.data, bytes):
+        raise ExportError(f"model {m.filename!r}: data must be bytes, got {type(m.data).__name__}: {fix}")
+    name = _checks.text(m.filename, "a model's filename", fix, ExportError)
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ExportError(f"model filename {name!r} must be a plain file name (no folders): {fix}")
+    for what, specs in (("inputs", m.inputs), ("outputs", m.outputs)):
+        if (
+            isinstance(specs, str)
+            or not isinstance(specs, Sequence)
+            or not all(isinstance(d, Mapping) and isinstance(d.get("name"), str) for d in specs)
+        ):
+            raise ExportError(
+                f"model {name}: {what} must be a list of tensor dicts with a name, got {specs!r:.60}: {fix}"
+            )
+    for what, value in (("format", m.format), ("dtype", m.dtype), ("input_layout", m.input_layout)):
+        _checks.text(value, f"model {name}: {what}", fix, ExportError)
+    _checks.mapping(m.info, f"model {name}: info", fix, ExportError)
+    if m.batch is not None and not isinstance(m.batch, ModelFile):
+        raise ExportError(
+            f"model {name}: batch must be a ModelFile or None, got {type(m.batch).__name__}: {fix}"
+        )
 
 
 def _batch_entry(b: ModelFile) -> dict[str, Any]:

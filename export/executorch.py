@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo_edge import _checks
+from mujo_edge.errors import ExportError
 from mujo_edge.noise import quiet_third_party
 
 #: Alignment of the program's data segments, bytes.
@@ -25,6 +27,11 @@ CONSTANT_NAME_DIGITS = 16
 
 def partition_info(graph_module: torch.fx.GraphModule) -> dict[str, Any]:
     """How the lowered graph splits: XNNPACK delegate calls and the ops left to ExecuTorch's CPU kernels."""
+    if not isinstance(graph_module, torch.fx.GraphModule):
+        raise ExportError(
+            f"partition_info needs the lowered program's graph module, got {type(graph_module).__name__}: pass "
+            "edge.exported_program().graph_module"
+        )
     delegates = 0
     cpu_ops: list[str] = []
     for node in graph_module.graph.nodes:
@@ -55,6 +62,9 @@ def short_constant_names(digits: int = CONSTANT_NAME_DIGITS) -> Iterator[None]:
     different tensors keeps the full digest for the second. Where the serializer no longer names constants
     this way, nothing is changed.
     """
+    digits = _checks.count(
+        digits, "digits", 0, "pass how many hex digits of each sha256 to keep", ExportError
+    )
     try:
         from executorch.backends.xnnpack.operators import node_visitor
     except ImportError:
@@ -124,6 +134,10 @@ class Conv1dAs2d(nn.Module):
 def float_convs_as_2d(model: nn.Module, float_modules: Collection[str]) -> nn.Module:
     """A copy of ``model`` with each Conv1d named in ``float_modules`` replaced by :class:`Conv1dAs2d`
     (same path, so the float32 annotation still applies), or ``model`` itself when none is."""
+    from mujo_edge.export.quantize import checked_module, checked_names
+
+    model = checked_module(model, "float_convs_as_2d: model")
+    float_modules = checked_names(float_modules, "float_modules")
     names = [n for n, m in model.named_modules() if n in float_modules and isinstance(m, nn.Conv1d)]
     if not names:
         return model
@@ -151,11 +165,14 @@ def to_pte(
 
     Returns (program bytes, partition info) per batch size.
     """
+    from mujo_edge.export.quantize import batch_example, checked_conversion, quantize
+
+    model, example, calib_bcw, float_modules, per_tensor, batches = checked_conversion(
+        "to_pte", model, example, calib_bcw, float_modules, per_tensor, batches
+    )
     quiet_third_party()
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower
-
-    from mujo_edge.export.quantize import batch_example, quantize
 
     if calib_bcw is not None:
         model = float_convs_as_2d(model, float_modules)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from mujo_edge import _checks
 from mujo_edge.bundle import MODEL_FORMATS, Bundle, ModelEntry, TensorSpec
 from mujo_edge.constants import PROBABILITIES
-from mujo_edge.errors import DataError, ExportError
+from mujo_edge.errors import ArtifactError, ConfigError, DataError, ExportError, ShapeError
 from mujo_edge.export.bundle_writer import ModelFile, write_bundle
 from mujo_edge.export.quantize import EQUALIZE_STRENGTH
 from mujo_edge.export.rounding import ADAROUND_ITERATIONS
@@ -102,6 +103,33 @@ class ExportReport:
         ]
 
 
+#: What to pass where a student manifest belongs.
+_MANIFEST_FIX = "pass the manifest load_student(folder) returns (its second value)"
+
+
+def _student_manifest(student_manifest: Any) -> dict[str, Any]:
+    """``student_manifest`` when it is a mapping with the keys export reads (``window``, ``labels``,
+    ``splits`` with ``train`` and ``test`` subject ids); ConfigError for another object (a path, None),
+    ArtifactError naming the key for a manifest that lacks one or holds the wrong type."""
+    m = _checks.mapping(student_manifest, "the student manifest", _MANIFEST_FIX)
+    missing = [k for k in ("window", "labels", "splits") if k not in m]
+    if missing:
+        raise ArtifactError(f"the student manifest has no {missing}: {_MANIFEST_FIX}")
+    _checks.count(m["window"], "the student manifest's window", 1, _MANIFEST_FIX, ArtifactError)
+    _checks.names(m["labels"], "the student manifest's labels", _MANIFEST_FIX, ArtifactError)
+    splits = _checks.mapping(m["splits"], "the student manifest's splits", _MANIFEST_FIX, ArtifactError)
+    for part in ("train", "test", "val"):
+        if part in splits or part != "val":
+            _checks.ids(
+                splits.get(part), f"the student manifest's splits[{part!r}]", _MANIFEST_FIX, ArtifactError
+            )
+    if not isinstance(m.get("data", {}), Mapping):
+        raise ArtifactError(
+            f"the student manifest's data must be a dict, got {m['data']!r:.60}: {_MANIFEST_FIX}"
+        )
+    return m
+
+
 def student_dataset(student_manifest: dict[str, Any], path: str | Path) -> Any:
     """The dataset at ``path``, opened and checked to be one the student can be exported with: its windows
     the student's length and its labels the student's classes in the student's order (a dataset with other
@@ -109,6 +137,7 @@ def student_dataset(student_manifest: dict[str, Any], path: str | Path) -> Any:
     classes). DataError naming both otherwise."""
     from mujo_edge.training.data.format import Dataset
 
+    student_manifest = _student_manifest(student_manifest)
     ds = Dataset.open(path)
     if ds.acc.shape[1] != student_manifest["window"]:
         raise DataError(
@@ -137,6 +166,12 @@ def export_data(
     """
     from mujo_edge.training.distill import apply_calibration
 
+    student_manifest = _student_manifest(student_manifest)
+    calib_windows = _checks.count(calib_windows, "calib_windows", 1, "pass how many windows calibrate int8")
+    rounding_windows = _checks.count(
+        rounding_windows, "rounding_windows", 0, "pass how many windows adaptive rounding sees (0: none)"
+    )
+    seed = _checks.count(seed, "seed", 0, "pass a whole-number seed")
     path = data_dir or student_manifest.get("data", {}).get("path")
     if not path:
         raise DataError(
@@ -312,14 +347,42 @@ def export_models(
     from mujo_edge.export.tflite_slim import window_major, with_probabilities
     from mujo_edge.export.tflm import check_probabilities, check_tflm, tflm_available
 
-    if batch < 0 or batch == 1:
-        raise ExportError(f"the batch variant needs a batch of at least 2 windows (0: none), got {batch}")
+    if not _checks.is_whole(batch) or batch < 0 or batch == 1:
+        raise ExportError(
+            f"the batch variant needs a batch of at least 2 windows (0: none), got {type(batch).__name__} {batch!r}"
+        )
     batches = (1, batch) if batch else (1,)
+    formats = _checks.names(formats, "formats", f"choose some of {list(FORMATS)}", ExportError)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
     if rounding not in ROUNDINGS:
         raise ExportError(f"unknown weight rounding {rounding!r}; choose from {list(ROUNDINGS)}")
+    student, labels, window, data = _export_inputs(student, labels, window, data)
+    for what, flag in (("int8", int8), ("float_stem", float_stem)):
+        if not isinstance(flag, bool):
+            raise ExportError(f"{what} must be True or False, got {type(flag).__name__} {flag!r}")
+    min_agreement = _checks.number(
+        min_agreement,
+        "min_agreement",
+        0.0,
+        1.0,
+        above_lo=False,
+        fix="pass a fraction such as 0.99",
+        error=ExportError,
+    )
+    name = _checks.text(name, "name", "pass the file name stem, e.g. 'student'", ExportError)
+    if not name or any(c in name for c in '/\\:*?"<>|') or name in (".", ".."):
+        raise ExportError(f"name {name!r} names the model files: use letters, digits, '-' or '_'")
+    if on_step is not None and not callable(on_step):
+        raise ExportError(f"on_step must be a function of one str or None, got {type(on_step).__name__}")
+    if equalize is not None and not (_checks.is_number(equalize) and 0.0 <= equalize <= 1.0):
+        raise ExportError(
+            f"equalize must be None or a strength in [0, 1], got {type(equalize).__name__} {equalize!r}"
+        )
+    rounding_iterations = _checks.count(
+        rounding_iterations, "rounding_iterations", 1, "pass optimizer steps per layer", ExportError
+    )
     torch.manual_seed(0)
     model = student.fused() if hasattr(student, "fused") else student.eval()  # type: ignore[operator]
     example = torch.from_numpy(np.ascontiguousarray(data.calib_bcw[:1]))
@@ -439,6 +502,64 @@ def export_models(
     return ExportReport(models=models, min_agreement=min_agreement, int8=int8)
 
 
+def _export_inputs(
+    student: Any, labels: Any, window: Any, data: Any
+) -> tuple[torch.nn.Module, list[str], int, ExportData]:
+    """export_models' model, labels, window and windows, checked against each other: ExportError /
+    ShapeError saying what to pass (the loaded student, its labels and window, export_data's windows)."""
+    from mujo_edge.export.quantize import checked_module, checked_windows
+
+    student = checked_module(student, "export_models: student")
+    labels = _checks.names(labels, "labels", "pass the student manifest's labels", ExportError)
+    window = _checks.count(window, "window", 1, "pass the student manifest's window", ExportError)
+    if not isinstance(data, ExportData):
+        raise ExportError(
+            f"export_models needs the export windows, got {type(data).__name__} {data!r:.60}: pass "
+            "export_data(manifest, data_dir)"
+        )
+    calib = checked_windows(data.calib_bcw, "data.calib_bcw")
+    rounding = None if data.rounding_bcw is None else checked_windows(data.rounding_bcw, "data.rounding_bcw")
+    test_g = _checks.real_array(data.test_g, np.dtype(np.float32), "data.test_g")
+    test_label = _checks.real_array(data.test_label, np.dtype(np.int64), "data.test_label")
+    shape = (window, 3)
+    if (
+        calib.shape[2:] != (window,)
+        or (rounding is not None and rounding.shape[2:] != (window,))
+        or test_g.ndim != 3
+        or test_g.shape[1:] != shape
+        or len(test_g) == 0
+        or not np.isfinite(test_g).all()
+        or test_label.shape != test_g.shape[:1]
+    ):
+        raise ShapeError(
+            f"export windows must be (K, 3, {window}) calibration windows and finite (N >= 1, {window}, 3) "
+            f"held-out windows with (N,) labels, got {calib.shape}, {test_g.shape} and {test_label.shape}: "
+            "pass export_data(manifest, data_dir) of this student"
+        )
+    data = replace(
+        data,
+        calib_bcw=calib,
+        rounding_bcw=rounding,
+        test_g=np.ascontiguousarray(test_g),
+        test_label=test_label,
+    )
+    probe = torch.from_numpy(np.ascontiguousarray(test_g[:1].transpose(0, 2, 1)))
+    try:
+        with torch.no_grad():
+            out = student.eval()(probe)
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise ExportError(
+            f"the student does not take a (1, 3, {window}) window ({e}): pass the student load_student returns"
+        ) from None
+    n_out = int(out[0].shape[-1]) if isinstance(out, tuple | list) and len(out) == 2 else -1
+    if n_out != len(labels):
+        raise ExportError(
+            f"labels names {len(labels)} classes but the student gives {n_out} logits (and must return "
+            "(logits, embedding)): pass the student's own manifest labels"
+        )
+    return student, labels, window, data
+
+
 def _quantization_text(float_modules: Sequence[str], per_tensor: Sequence[str]) -> str:
     """The manifest's one-line description of an int8 model's quantization."""
     weights = "symmetric weights, a scale per output channel"
@@ -496,6 +617,19 @@ def write_export_bundle(
     name: str = "mujo-student",
 ) -> Bundle:
     """Write the verified models into a bundle (refuses when verification failed)."""
+    _checks.path(out, "write_export_bundle: out")
+    if not isinstance(report, ExportReport):
+        raise ExportError(
+            f"write_export_bundle needs export_models' report, got {type(report).__name__} {report!r:.60}"
+        )
+    student_manifest = _student_manifest(student_manifest)
+    if not isinstance(data, ExportData):
+        raise ExportError(
+            f"write_export_bundle needs the export windows, got {type(data).__name__}: pass export_data's result"
+        )
+    missing = [k for k in ("rate_hz", "hop", "model") if k not in student_manifest]
+    if missing:
+        raise ArtifactError(f"the student manifest has no {missing}: {_MANIFEST_FIX}")
     if not report.passed:
         raise ExportError(
             "verification failed, no bundle written: " + "; ".join(report.failures()) + ". Calibrate on more "
@@ -557,6 +691,9 @@ def open_set_windows(
     student has no validation subjects: the threshold must not be chosen on training or test windows."""
     from mujo_edge.training.distill import apply_calibration
 
+    student_manifest = _student_manifest(student_manifest)
+    max_train = _checks.count(max_train, "max_train", 1, "pass how many training windows to draw at most")
+    seed = _checks.count(seed, "seed", 0, "pass a whole-number seed")
     path = data_dir or student_manifest.get("data", {}).get("path")
     if not path:
         raise DataError("the open-set test needs the student's dataset; pass --data DIR")
@@ -591,6 +728,41 @@ def open_set_windows(
     )
 
 
+def _opened(bundle: Any, what: str) -> Bundle:
+    """``bundle`` when it is an opened :class:`Bundle`; ConfigError otherwise (a path, None)."""
+    if not isinstance(bundle, Bundle):
+        raise ConfigError(
+            f"{what} needs an opened bundle, got {type(bundle).__name__} {bundle!r:.60}: pass Bundle.open(path)"
+        )
+    return bundle
+
+
+def _windows_for(bundle: Bundle, windows: Any, what: str) -> LabelledWindows:
+    """``windows`` checked against ``bundle``: a :class:`LabelledWindows` of finite (N, WINDOW, 3) windows
+    with (N,) labels among the bundle model's classes; ConfigError / ShapeError saying what to pass."""
+    if not isinstance(windows, LabelledWindows):
+        raise ConfigError(
+            f"{what} needs the student's labelled windows, got {type(windows).__name__} {windows!r:.60}: "
+            "pass open_set_windows(manifest, data)"
+        )
+    n_labels = len(bundle.model_labels)
+    for part in ("train", "val"):
+        g = _checks.real_array(getattr(windows, f"{part}_g"), np.dtype(np.float32), f"windows.{part}_g", True)
+        y = _checks.real_array(getattr(windows, f"{part}_label"), np.dtype(np.int64), f"windows.{part}_label")
+        if g.ndim != 3 or g.shape[1:] != (bundle.window, 3) or len(g) == 0 or not np.isfinite(g).all():
+            raise ShapeError(
+                f"windows.{part}_g must be finite (N >= 1, {bundle.window}, 3) windows in g, got shape {g.shape}"
+                + (" with NaN or inf" if g.ndim == 3 and g.shape[1:] == (bundle.window, 3) and len(g) else "")
+                + ": pass open_set_windows(manifest, data) of the bundle's student"
+            )
+        if y.shape != (len(g),) or not (int(y.min()) >= 0 and int(y.max()) < n_labels):
+            raise ShapeError(
+                f"windows.{part}_label must be ({len(g)},) label indices in [0, {n_labels}), got shape {y.shape}: "
+                "pass one label of the bundle's model per window"
+            )
+    return windows
+
+
 def _embed(bundle: Bundle, windows_g: np.ndarray) -> np.ndarray:
     """The bundle model's (N, D) embeddings, as the device computes them (best installed runtime)."""
     emb = bundle.runner().run(windows_g, embedding=True)[1]
@@ -618,8 +790,22 @@ def add_open_set(
     threshold; a window they win is unknown). ``stats_weight``: the head carries the windows' statistics
     (:class:`mujo_edge.heads.StatsSpace`, standardized on the training windows) with this weight, which
     heads taught on the bundle read, and a ``euclidean`` test too."""
-    from mujo_edge.heads import Head, StatsSpace, with_open_set
+    from mujo_edge.heads import OPEN_SET_KINDS, Head, StatsSpace, with_open_set
 
+    bundle = _opened(bundle, "add_open_set")
+    _checks.path(out, "add_open_set: out")
+    windows = _windows_for(bundle, windows, "add_open_set")
+    keep = _checks.number(keep, "keep", 0.0, 1.0, fix="the fraction of known windows to accept")
+    if _checks.text(kind, "kind", f"choose one of {list(OPEN_SET_KINDS)}") not in OPEN_SET_KINDS:
+        raise ConfigError(f"kind must be one of {list(OPEN_SET_KINDS)}, got {kind!r}")
+    per_class = _checks.count(per_class, "per_class", 1, "pass prototypes per class")
+    seed = _checks.count(seed, "seed", 0, "pass a whole-number seed")
+    reject = _checks.names(reject, "reject", "pass a list of the bundle's label names (or ())")
+    unknown = [r for r in reject if r not in bundle.model_labels]
+    if unknown:
+        raise ConfigError(f"reject names {unknown}, which are not the bundle's labels {bundle.model_labels}")
+    if stats_weight is not None:
+        stats_weight = _checks.number(stats_weight, "stats_weight", 0.0, fix="pass a weight > 0 or None")
     if bundle.head.kind != "logits":
         raise ExportError("the open-set test is fitted on a bundle whose head is its model's logits")
     stats = None if stats_weight is None else StatsSpace.fit(windows.train_g, stats_weight)
@@ -669,8 +855,36 @@ def words_bundle(
     from mujo_edge.constants import TEXT_HEAD_SCALE
     from mujo_edge.heads import Head, choose_threshold, keep_curve, text_head, unit_rows
 
+    bundle = _opened(bundle, "words_bundle")
+    _checks.path(out, "words_bundle: out")
+    windows = _windows_for(bundle, windows, "words_bundle")
+    keep = _checks.number(keep, "keep", 0.0, 1.0, fix="the fraction of known windows to accept")
+    fix = 'map each new label to its phrasings, e.g. {"walk": ["walking"]}'
+    texts = _checks.mapping(label_texts, "label_texts", fix)
+    if not texts:
+        raise ConfigError(f"label_texts names no labels: {fix}")
+    for lab, phrasings in texts.items():
+        _checks.text(lab, "a label_texts key", fix)
+        _checks.names(phrasings, f"label_texts[{lab!r}]", fix)
+    vectors = _checks.real_array(vectors, np.dtype(np.float32), "vectors", True)
+    own_vectors = _checks.real_array(own_vectors, np.dtype(np.float32), "own_vectors", True)
+    dim = vectors.shape[1] if vectors.ndim == 2 else -1
+    for what, v, rows in (
+        ("vectors", vectors, len(texts)),
+        ("own_vectors", own_vectors, len(bundle.model_labels)),
+    ):
+        if v.shape != (rows, dim) or not np.isfinite(v).all():
+            raise ShapeError(
+                f"{what} must be finite ({rows}, D) label vectors (D the same for both), got shape {v.shape}: "
+                "pass text_label_vectors of the label texts (vectors) and of the student's labels (own_vectors)"
+            )
     head = text_head(vectors, list(label_texts))
     e = unit_rows(_embed(bundle, windows.val_g))
+    if e.shape[1] != dim:
+        raise ShapeError(
+            f"vectors have {dim} dimensions but the bundle's model embeds in {e.shape[1]}: pass label vectors "
+            "in the student's embedding space (text_label_vectors)"
+        )
     own = (e @ np.asarray(own_vectors, np.float32).T)[np.arange(len(e)), windows.val_label]
     thr = choose_threshold(own, keep)
     head = Head(

@@ -22,13 +22,88 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo_edge import _checks
 from mujo_edge.constants import PER_TENSOR_CHOICES
-from mujo_edge.errors import ExportError
+from mujo_edge.errors import ExportError, ShapeError
 from mujo_edge.noise import quiet_third_party
 
 BACKENDS = ("executorch", "tflite")
 #: Largest batch a module quantized with ``any_batch`` is traced for.
 MAX_TRACE_BATCH = 4096
+
+
+def checked_module(model: Any, what: str) -> nn.Module:
+    """``model`` when it is a torch module; ExportError saying what to pass otherwise (a path, None)."""
+    if not isinstance(model, nn.Module):
+        raise ExportError(
+            f"{what} must be a torch module, got {type(model).__name__} {model!r:.60}: pass the loaded, "
+            "folded student (load_student(folder)[0].fused())"
+        )
+    return model
+
+
+def checked_windows(windows: Any, what: str) -> np.ndarray:
+    """``windows`` as contiguous float32 (K, 3, WINDOW) windows in g (the model's layout); ShapeError for
+    anything else (strings, complex values, another shape, NaN or inf). K may be 0: each caller says what
+    it needs windows for."""
+    a = _checks.real_array(windows, np.dtype(np.float32), what)
+    if a.ndim != 3 or a.shape[1] != 3 or not np.isfinite(a).all():
+        raise ShapeError(
+            f"{what} must be finite (K, 3, WINDOW) windows in g (channels first), got shape {a.shape}"
+            + (" with NaN or inf" if a.ndim == 3 and a.shape[1] == 3 else "")
+            + ": pass ExportData.calib_bcw (toolkit windows transposed to (K, 3, WINDOW))"
+        )
+    return np.ascontiguousarray(a)
+
+
+def checked_example(example: Any, what: str = "example") -> torch.Tensor:
+    """``example`` when it is a (B >= 1, 3, WINDOW) float tensor; ExportError otherwise."""
+    if not (
+        isinstance(example, torch.Tensor)
+        and example.dim() == 3
+        and example.shape[0] >= 1
+        and example.shape[1] == 3
+        and example.is_floating_point()
+    ):
+        shown = tuple(example.shape) if isinstance(example, torch.Tensor | np.ndarray) else repr(example)[:40]
+        raise ExportError(
+            f"{what} must be a float torch tensor (B >= 1, 3, WINDOW), got {type(example).__name__} {shown}: "
+            "pass torch.from_numpy(calib_bcw[:1])"
+        )
+    return example
+
+
+def checked_names(values: Any, what: str) -> tuple[str, ...]:
+    """Module paths (``features.0``) as a tuple; ExportError for a single str (not a list of paths)."""
+    return tuple(_checks.names(values, what, "pass module paths such as ('features.0',)", ExportError))
+
+
+def checked_batches(batches: Any) -> tuple[int, ...]:
+    """Batch sizes as a non-empty tuple of ints >= 1; ExportError otherwise."""
+    out = _checks.ids(batches, "batches", "pass batch sizes such as (1, 64)", ExportError)
+    if not out or min(out) < 1:
+        raise ExportError(f"batches must name batch sizes >= 1, got {list(out)}: pass e.g. (1, 64)")
+    return out
+
+
+def checked_conversion(
+    who: str,
+    model: Any,
+    example: Any,
+    calib_bcw: Any,
+    float_modules: Any,
+    per_tensor: Any,
+    batches: Any,
+) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+    """The arguments of a converter (``to_tflite``, ``to_pte``), each checked as above, in their order."""
+    return (
+        checked_module(model, f"{who}: model"),
+        checked_example(example),
+        None if calib_bcw is None else checked_windows(calib_bcw, "calib_bcw"),
+        checked_names(float_modules, "float_modules"),
+        checked_names(per_tensor, "per_tensor"),
+        checked_batches(batches),
+    )
 
 
 def make_quantizer(
@@ -46,6 +121,8 @@ def make_quantizer(
     filter drops a conv + ReLU pattern whose ReLU is another module, so the weight specs are replaced
     after the global annotation, as the float32 parts are dropped.
     """
+    float_modules = checked_names(float_modules, "float_modules")
+    per_tensor = checked_names(per_tensor, "per_tensor")
     quiet_third_party()
     if backend == "executorch":
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
@@ -115,6 +192,8 @@ def per_tensor_modules(model: nn.Module, which: str, float_modules: Collection[s
     two float32 scales per output channel (weights, bias) and lets its int64 zero-point vector go;
     ``pointwise`` leaves the depthwise convs, whose channels differ most, their per-channel scales.
     """
+    model = checked_module(model, "per_tensor_modules: model")
+    float_modules = checked_names(float_modules, "float_modules")
     if which not in PER_TENSOR_CHOICES:
         raise ExportError(
             f"unknown per-tensor weight choice {which!r}; choose from {list(PER_TENSOR_CHOICES)}"
@@ -139,7 +218,7 @@ def stem_modules(model: nn.Module) -> tuple[str, ...]:
     largest single source of int8 error on the shipped student (docs/export.md); in float32 it costs a few
     hundred bytes and no XNNPACK partition.
     """
-    feats = list(getattr(model, "features", []))
+    feats = list(getattr(checked_module(model, "stem_modules: model"), "features", []))
     first = next((i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)), None)
     if first is None:
         raise ExportError("a float32 stem needs the student's Conv1d layers in `features`; use --stem int8")
@@ -151,6 +230,8 @@ def stem_modules(model: nn.Module) -> tuple[str, ...]:
 
 def batch_example(example: torch.Tensor, batch: int) -> torch.Tensor:
     """A (batch, ...) tracing input made of ``example``'s first row (only its shape matters)."""
+    example = checked_example(example)
+    batch = _checks.count(batch, "batch", 1, "pass the batch size to trace for", ExportError)
     return example[:1].expand(batch, *example.shape[1:]).contiguous()
 
 
@@ -174,6 +255,9 @@ def quantize(
     """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
+    model = checked_module(model, "quantize: model")
+    example = checked_example(example)
+    calib_bcw = checked_windows(calib_bcw, "calib_bcw")
     if len(calib_bcw) == 0:
         raise ExportError("int8 calibration needs at least one window; none was given (check --data).")
     model = model.eval()
@@ -220,8 +304,13 @@ def equalize_activations(
     Conv1d -> ReLU, then a global average pool, ``head`` and ``embedding``. Returns (the copy, a summary:
     per conv, the mean channel range as a fraction of the tensor's before and after).
     """
-    if not 0.0 <= strength <= 1.0:
-        raise ExportError(f"equalization strength must be in [0, 1], got {strength}")
+    if not (_checks.is_number(strength) and 0.0 <= strength <= 1.0):
+        raise ExportError(
+            f"equalization strength must be a number in [0, 1], got {type(strength).__name__} {strength!r}: "
+            "pass 0 (none) to 1 (full), or skip equalization"
+        )
+    model = checked_module(model, "equalize_activations: model")
+    calib_bcw = checked_windows(calib_bcw, "calib_bcw")
     feats = list(getattr(model, "features", []))
     convs = [i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)]
     if not convs or any(

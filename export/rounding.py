@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mujo_edge import _checks
 from mujo_edge.errors import ExportError
 
 #: Optimizer steps per layer. The paper uses 10k-20k for ImageNet networks; 2,000 reach the same
@@ -82,8 +83,12 @@ def activation_qparams(
     Keys: ``input``, ``features.K`` (the ReLU after conv K-1), ``pool``, ``head``, ``embedding``; points
     inside a float32 part (``float_modules``) are absent.
     """
-    from mujo_edge.export.quantize import module_path, quantize
+    from mujo_edge.export.quantize import checked_module, checked_windows, module_path, quantize
 
+    model = checked_module(model, "activation_qparams: model")
+    calib_bcw = checked_windows(calib_bcw, "calib_bcw")
+    if len(calib_bcw) == 0:
+        raise ExportError("activation ranges need calibration windows; none were given.")
     example = torch.from_numpy(np.ascontiguousarray(calib_bcw[:1], np.float32))
     converted, _ = quantize(model, example, calib_bcw, backend, float_modules, per_tensor=per_tensor)
     out: dict[str, tuple[float, int]] = {}
@@ -183,7 +188,20 @@ def round_weights(
     are, and the layers after them see their float outputs. Layers named in ``per_tensor`` are rounded on
     the one grid of their whole weight tensor, as the export quantizes them.
     """
-    feats = list(getattr(model, "features", []))
+    from mujo_edge.export.quantize import checked_module, checked_names, checked_windows
+
+    feats = list(getattr(checked_module(model, "round_weights: model"), "features", []))
+    calib_bcw = checked_windows(calib_bcw, "calib_bcw")
+    if ranges_bcw is not None:
+        ranges_bcw = checked_windows(ranges_bcw, "ranges_bcw")
+    if not (_checks.is_whole(iterations) and iterations >= 1):
+        raise ExportError(
+            f"weight rounding needs at least one iteration, got {type(iterations).__name__} {iterations!r}"
+        )
+    batch = _checks.count(batch, "batch", 1, "pass calibration windows per optimizer step", ExportError)
+    seed = _checks.count(seed, "seed", 0, "pass a whole-number seed", ExportError)
+    float_modules = checked_names(float_modules, "float_modules")
+    per_tensor = checked_names(per_tensor, "per_tensor")
     convs = [i for i, m in enumerate(feats) if isinstance(m, nn.Conv1d)]
     if not convs or any(i + 1 >= len(feats) or type(feats[i + 1]) is not nn.ReLU for i in convs):
         raise ExportError(

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo_edge import _checks
+from mujo_edge.errors import ExportError
 from mujo_edge.noise import quiet_third_party
 
 
@@ -40,11 +42,15 @@ def to_tflite(
     (``broadcast_in_dim`` with a negative size), and resizing a batch-1 model's input fails in the XNNPACK
     delegate's reshape.
     """
+    from mujo_edge.export.quantize import batch_example, checked_conversion, quantize
+
+    model, example, calib_bcw, float_modules, per_tensor, batches = checked_conversion(
+        "to_tflite", model, example, calib_bcw, float_modules, per_tensor, batches
+    )
     quiet_third_party()
     import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
 
-    from mujo_edge.export.quantize import batch_example, quantize
     from mujo_edge.export.tflite_slim import slim_flatbuffer
 
     kwargs: dict[str, Any] = {}
@@ -76,8 +82,19 @@ def op_summary(model: bytes) -> dict[str, Any]:
     """
     from ai_edge_litert.interpreter import Interpreter
 
-    it = Interpreter(model_content=model, num_threads=1)
-    it.allocate_tensors()
+    if not isinstance(model, bytes | bytearray | memoryview):
+        raise ExportError(
+            f"op_summary needs the .tflite flatbuffer's bytes, got {type(model).__name__} {model!r:.60}: "
+            "pass to_tflite's output (or Path(file).read_bytes())"
+        )
+    model = _checks.payload_bytes(model, "op_summary: model")
+    try:
+        it = Interpreter(model_content=model, num_threads=1)
+        it.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        raise ExportError(
+            f"op_summary: the bytes are not a .tflite model LiteRT loads ({e}): pass to_tflite's output"
+        ) from None
     details = it._get_ops_details()  # the only op listing the interpreter API offers
     delegates = [o for o in details if o["op_name"] == "DELEGATE"]
     model_in = {d["index"] for d in it.get_input_details()}

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from mujo_edge import _checks
 from mujo_edge.constants import (
     BENCHMARK_FRACTIONS_PCT,
     BENCHMARK_MAX_EPOCHS,
@@ -50,7 +51,7 @@ from mujo_edge.constants import (
     BENCHMARK_SHOTS,
     LEARNING_RATE,
 )
-from mujo_edge.errors import DataError, MissingDependencyError
+from mujo_edge.errors import ConfigError, DataError, MissingDependencyError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import content_hash, provenance, write_json
 
@@ -125,7 +126,12 @@ def _subjects(v: Any, where: str) -> tuple[int, ...]:
 def _read_spec_file(path: Path) -> Any:
     if not path.is_file():
         raise DataError(f"benchmark spec {path} does not exist; write one (docs/benchmark-protocol.md).")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(
+            f"benchmark spec {path} cannot be read as text ({e}); pass a JSON or YAML spec file."
+        ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -180,15 +186,21 @@ def _dataset_spec(d: Any, i: int, root: Path) -> DatasetSpec:
         raise DataError(
             f"{where}.text_template {template!r}: only {{phrasing}} and {{placement}} ({e})"
         ) from e
+    for key in ("name", "placement"):
+        if key in d and not isinstance(d[key], str):
+            raise DataError(f"{where}.{key} must be a string, found {type(d[key]).__name__} {d[key]!r}")
     name = str(d.get("name") or Path(d["data"]).name)
     if not name or any(c in name for c in '/\\:*?"<>|') or name in (".", ".."):
         raise DataError(
             f"{where}.name {name!r}: it names the plot file; use letters, digits, '-', '_' or spaces"
         )
+    test = _subjects(split["test"], f"{where}.split.test")
+    if not test:
+        raise DataError(f"{where}.split.test names no subjects; list the held-out test subjects")
     return DatasetSpec(
         name=name,
         data=str(data),
-        test_subjects=_subjects(split["test"], f"{where}.split.test"),
+        test_subjects=test,
         val_subjects=_subjects(split.get("val", []), f"{where}.split.val"),
         train_subjects=_subjects(split["train"], f"{where}.split.train") if "train" in split else None,
         labels=phr,
@@ -204,7 +216,7 @@ def load_spec(path: str | Path, **overrides: Any) -> BenchmarkSpec:
     Raises:
         DataError: unreadable file, unknown keys, wrong types, no datasets, duplicate names, bad values.
     """
-    path = Path(path)
+    path = _checks.path(path, "the benchmark spec")
     raw = _read_spec_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("datasets"), list) or not raw["datasets"]:
         raise DataError(
@@ -219,18 +231,13 @@ def load_spec(path: str | Path, **overrides: Any) -> BenchmarkSpec:
     if dup:
         raise DataError(f"{path}: dataset names {dup} appear twice; give each dataset its own name")
     settings = {k: raw[k] for k in _SPEC_KEYS - {"datasets"} if k in raw}
+    unknown = sorted(k for k in overrides if k not in _SPEC_KEYS - {"datasets"})
+    if unknown:
+        raise ConfigError(
+            f"load_spec got unknown settings {unknown}; override some of {sorted(_SPEC_KEYS - {'datasets'})}"
+        )
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    spec = BenchmarkSpec(
-        datasets=datasets,
-        shots=tuple(int(k) for k in settings.get("shots", BENCHMARK_SHOTS)),
-        fractions_pct=tuple(float(f) for f in settings.get("fractions_pct", BENCHMARK_FRACTIONS_PCT)),
-        modes=tuple(settings.get("modes", MODES)),
-        seeds=int(settings.get("seeds", BENCHMARK_SEEDS)),
-        max_epochs=int(settings.get("max_epochs", BENCHMARK_MAX_EPOCHS)),
-        patience=int(settings.get("patience", BENCHMARK_PATIENCE)),
-        lr=float(settings.get("lr", LEARNING_RATE)),
-        batch_size=int(settings.get("batch_size", 32)),
-    )
+    spec = BenchmarkSpec(datasets=datasets, **_settings(settings, path))
     bad_modes = [m for m in spec.modes if m not in MODES]
     if bad_modes:
         raise DataError(f"modes {bad_modes} are unknown; choose from {list(MODES)}")
@@ -244,6 +251,49 @@ def load_spec(path: str | Path, **overrides: Any) -> BenchmarkSpec:
             f"seeds, max_epochs and patience must be >= 1, found {spec.seeds}, {spec.max_epochs}, {spec.patience}"
         )
     return spec
+
+
+def _settings(settings: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The spec's settings (file values, then overrides), type-checked: DataError naming the setting."""
+
+    def fractions() -> tuple[float, ...]:
+        what = f"{path}: fractions_pct"
+        values = settings.get("fractions_pct", BENCHMARK_FRACTIONS_PCT)
+        if not isinstance(values, list | tuple):
+            raise DataError(
+                f"{what} must be a list of percentages, got {type(values).__name__} {values!r:.60}: "
+                "write e.g. [10, 100]"
+            )
+        return tuple(
+            _checks.finite(v, f"{what}[{i}]", "write a percentage", DataError) for i, v in enumerate(values)
+        )
+
+    def whole(key: str, default: int) -> int:
+        return _checks.count(
+            settings.get(key, default), f"{path}: {key}", 1, "write a whole number", DataError
+        )
+
+    lr = _checks.finite(
+        settings.get("lr", LEARNING_RATE), f"{path}: lr", "write a positive number", DataError
+    )
+    if lr <= 0:
+        raise DataError(f"{path}: lr must be a number > 0, got {lr!r}: write a positive learning rate")
+    return {
+        "shots": _checks.ids(
+            settings.get("shots", BENCHMARK_SHOTS), f"{path}: shots", "write e.g. [1, 5, 10]", DataError
+        ),
+        "fractions_pct": fractions(),
+        "modes": tuple(
+            _checks.names(
+                settings.get("modes", MODES), f"{path}: modes", f"choose some of {list(MODES)}", DataError
+            )
+        ),
+        "seeds": whole("seeds", BENCHMARK_SEEDS),
+        "max_epochs": whole("max_epochs", BENCHMARK_MAX_EPOCHS),
+        "patience": whole("patience", BENCHMARK_PATIENCE),
+        "lr": lr,
+        "batch_size": whole("batch_size", 32),
+    }
 
 
 # --- which windows train ---------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from mujo_edge.errors import DataError
+from mujo_edge import _checks
+from mujo_edge.errors import ConfigError, DataError, ShapeError
 from mujo_edge.events import is_no_activity
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance
@@ -36,10 +37,41 @@ TOPK = (1, 3, 5)
 def topk_macro_f1(sim: np.ndarray, y: np.ndarray, k: int) -> float:
     """Macro-F1 (over the classes of ``y``) where a window is correct if ``y`` is in its top-k labels by
     ``sim`` (N, L), else its prediction is the top-1 label."""
+    sim, y = _scores(sim, y)
+    k = _checks.count(k, "k", 1, "pass how many top labels count as a hit")
     order = np.argsort(-sim, axis=1)
     hit = (order[:, :k] == y[:, None]).any(1)
     pred = np.where(hit, y, order[:, 0])
     return macro_f1(y, pred, labels=np.unique(y))
+
+
+def _scores(sim: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``sim`` (N, L) finite similarities and ``y`` (N,) label indices in [0, L), checked."""
+    sim = _checks.real_array(sim, np.dtype(np.float64), "sim", keep_float=True)
+    if sim.ndim != 2 or not np.isfinite(sim).all():
+        raise ShapeError(
+            f"sim must be finite (N windows, L labels) similarities, got shape {sim.shape}"
+            + ("" if sim.ndim != 2 else " with NaN or inf")
+            + ": pass one row of label similarities per window"
+        )
+    y = _checks.real_array(y, np.dtype(np.int64), "y")
+    if y.shape != sim.shape[:1] or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < sim.shape[1]):
+        raise ShapeError(
+            f"y must be ({len(sim)},) label indices in [0, {sim.shape[1]}), one per row of sim, got shape "
+            f"{y.shape}: pass each window's true label as a column of sim"
+        )
+    return sim, y
+
+
+def _label_texts(label_texts: Any) -> dict[str, list[str]]:
+    """``label_texts`` (label name -> phrasings) as a dict of lists; ConfigError for a single str phrasing
+    (not a list of them, whatever it would split into) or non-str names."""
+    fix = 'map each label name to a list of phrasings, e.g. {"walk": ["walking", "a walk"]}'
+    out = {}
+    for name, texts in _checks.mapping(label_texts, "label_texts", fix).items():
+        _checks.text(name, "a label_texts key", fix)
+        out[name] = _checks.names(texts, f"label_texts[{name!r}]", fix)
+    return out
 
 
 @torch.no_grad()
@@ -47,6 +79,18 @@ def label_embeddings(model: Any, label_texts: Sequence[Sequence[str]]) -> np.nda
     """(L, joint_dim) unit vectors: per label the normalized mean of its projected, encoded texts."""
     from mujo_edge.training.text import encode_texts, normalize_text
 
+    if not callable(getattr(model, "embed", None)):
+        raise ConfigError(
+            f"label_embeddings needs the loaded pretrained model, got {type(model).__name__} {model!r:.60}: "
+            "pass load_pretrained(run)"
+        )
+    fix = "pass one list of phrasings per label"
+    if isinstance(label_texts, str) or not isinstance(label_texts, Sequence):
+        raise ConfigError(
+            f"label_texts must be a list of phrasing lists, got {type(label_texts).__name__} "
+            f"{label_texts!r:.60}: {fix}"
+        )
+    label_texts = [_checks.names(t, f"label_texts[{i}]", fix) for i, t in enumerate(label_texts)]
     flat = [normalize_text(t) for texts in label_texts for t in texts]
     owner = np.repeat(np.arange(len(label_texts)), [len(t) for t in label_texts])
     z = torch.nn.functional.normalize(
@@ -62,6 +106,16 @@ def label_embeddings(model: Any, label_texts: Sequence[Sequence[str]]) -> np.nda
 def chance_topk_macro_f1(y: np.ndarray, n_candidates: int, k: int, draws: int = 20, seed: int = 0) -> float:
     """Chance level of :func:`topk_macro_f1`: its mean over ``draws`` uniformly random similarity rankings of
     ``n_candidates`` labels for the windows ``y`` (about k / n_candidates)."""
+    n_candidates = _checks.count(n_candidates, "n_candidates", 1, "pass how many labels are ranked")
+    draws = _checks.count(draws, "draws", 1, "pass how many random rankings to average")
+    k = _checks.count(k, "k", 1, "pass how many top labels count as a hit")
+    seed = _checks.count(seed, "seed", 0, "pass a whole-number seed")
+    y = _checks.real_array(y, np.dtype(np.int64), "y")
+    if y.ndim != 1 or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < n_candidates):
+        raise ShapeError(
+            f"y must be (N,) label indices in [0, {n_candidates}), got shape {y.shape}: pass each window's "
+            "true label index"
+        )
     rng = np.random.default_rng(seed)
     return float(np.mean([topk_macro_f1(rng.random((len(y), n_candidates)), y, k) for _ in range(draws)]))
 
@@ -84,8 +138,16 @@ def zeroshot(
     """
     from mujo_edge.training.checkpoint import load_pretrained
     from mujo_edge.training.data.format import Dataset
-    from mujo_edge.training.finetune import apply_calibration, fit_calibration
+    from mujo_edge.training.finetune import CALIBRATIONS, apply_calibration, fit_calibration
 
+    _checks.path(pretrained, "pretrained")
+    _checks.path(data, "data")
+    if _checks.text(calibration, "calibration", f"choose one of {list(CALIBRATIONS)}") not in CALIBRATIONS:
+        raise ConfigError(f"calibration must be one of {list(CALIBRATIONS)}, got {calibration!r}")
+    if subjects is not None:
+        subjects = _checks.ids(subjects, "subjects", "pass a list of subject ids, or None for all", DataError)
+    texts_given = {} if label_texts is None else _label_texts(label_texts)
+    batch_size = _checks.count(batch_size, "batch_size", 1, "pass windows per forward pass")
     model = load_pretrained(resolve_pretrained(pretrained))
     for m in ("acc", "text"):
         if m not in model.cfg.modalities:
@@ -102,6 +164,11 @@ def zeroshot(
         raise DataError(f"no windows of subjects {subjects} in {data}")
     y = np.asarray(ds.label, dtype=np.int64)[idx]
     labels = ds.labels
+    unknown = sorted(set(texts_given) - set(labels))
+    if unknown:
+        raise DataError(
+            f"label_texts names {unknown}, which {data} does not have ({labels}): name only its labels"
+        )
     acc = np.asarray(ds.acc, dtype=np.float32)[idx]
     cal = fit_calibration(pretrained, calibration, acc, y, labels)
     acc = apply_calibration(cal, acc, y, labels, pretrained)
@@ -113,7 +180,7 @@ def zeroshot(
             for i in range(0, len(acc), batch_size)
         ]
     ).numpy()
-    texts = {**ds.label_text, **{k: list(v) for k, v in (label_texts or {}).items()}}
+    texts = {**ds.label_text, **texts_given}
     activity = [i for i, n in enumerate(labels) if not is_no_activity(n)]
     emb = label_embeddings(model, [texts.get(labels[i]) or [labels[i]] for i in activity])
     no_act = emb.mean(0)
