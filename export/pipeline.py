@@ -622,6 +622,11 @@ def write_export_bundle(
         raise ExportError(
             f"write_export_bundle needs export_models' report, got {type(report).__name__} {report!r:.60}"
         )
+    if not report.passed:
+        raise ExportError(
+            "verification failed, no bundle written: " + "; ".join(report.failures()) + ". Calibrate on more "
+            "windows (--calib-windows), export float32 (drop --int8), or lower --min-agreement knowingly."
+        )
     student_manifest = _student_manifest(student_manifest)
     if not isinstance(data, ExportData):
         raise ExportError(
@@ -630,11 +635,6 @@ def write_export_bundle(
     missing = [k for k in ("rate_hz", "hop", "model") if k not in student_manifest]
     if missing:
         raise ArtifactError(f"the student manifest has no {missing}: {_MANIFEST_FIX}")
-    if not report.passed:
-        raise ExportError(
-            "verification failed, no bundle written: " + "; ".join(report.failures()) + ". Calibrate on more "
-            "windows (--calib-windows), export float32 (drop --int8), or lower --min-agreement knowingly."
-        )
     metrics = student_manifest.get("metrics", {})
     return write_bundle(
         out,
