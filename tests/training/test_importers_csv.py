@@ -80,6 +80,15 @@ def _good_rows(n: int = 120, rate_hz: float = 50.0) -> list[str]:
     return [f"{i / rate_hz:.4f},0.0,0.0,1.0" for i in range(n)]
 
 
+def _refused_at(tmp_path: Path, f: Path, row: int, problem: str) -> None:
+    """import_csv refuses ``f`` naming the file, the row and the problem, and writes no dataset."""
+    with pytest.raises(CsvFormatError) as e:
+        import_csv([f], tmp_path / "ds")
+    assert e.value.row == row
+    assert f"{f}, row {row}: " in str(e.value) and problem in str(e.value)
+    assert not (tmp_path / "ds").exists()
+
+
 @pytest.mark.parametrize(
     ("make", "row", "problem"),
     [
@@ -106,11 +115,7 @@ def _good_rows(n: int = 120, rate_hz: float = 50.0) -> list[str]:
 )
 def test_bad_files_name_file_row_and_fix(tmp_path: Path, make, row: int, problem: str) -> None:  # type: ignore[no-untyped-def]
     f = _rows(tmp_path, make())
-    with pytest.raises(CsvFormatError) as e:
-        import_csv([f], tmp_path / "ds")
-    assert e.value.row == row
-    assert f"{f}, row {row}: " in str(e.value) and problem in str(e.value)
-    assert not (tmp_path / "ds").exists()
+    _refused_at(tmp_path, f, row, problem)
 
 
 def test_empty_file_and_unknown_units(tmp_path: Path) -> None:
@@ -246,11 +251,7 @@ def test_ambiguous_files_are_refused_with_row_and_fix(
     tmp_path: Path, text: str, row: int, problem: str
 ) -> None:
     f = _rows(tmp_path, text)
-    with pytest.raises(CsvFormatError) as e:
-        import_csv([f], tmp_path / "ds")
-    assert e.value.row == row
-    assert f"{f}, row {row}: " in str(e.value) and problem in str(e.value)
-    assert not (tmp_path / "ds").exists()
+    _refused_at(tmp_path, f, row, problem)
 
 
 def test_decimal_commas_say_so_and_decimal_points_still_import(tmp_path: Path) -> None:
