@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from mujo_edge._checks import is_number
 from mujo_edge.constants import OPEN_SET_KEEP, OPEN_SET_KEEP_GRID, TEXT_HEAD_SCALE
 from mujo_edge.errors import ConfigError, ShapeError
 from mujo_edge.features import N_STATS, STATS_VERSION, window_stats
@@ -467,7 +468,7 @@ class Head:
                 "export --open-set-keep F) to change the threshold"
             )
         lo, hi = float(self.keep_curve[0, 0]), float(self.keep_curve[-1, 0])
-        if not isinstance(keep, int | float | np.integer | np.floating) or isinstance(keep, bool):
+        if not is_number(keep):
             raise ConfigError(
                 f"open-set keep must be a number in [{lo:g}, {hi:g}] (the fraction of known windows to keep), "
                 f"got {type(keep).__name__} {keep!r}"

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from mujo_edge._checks import count, mapping, names, number, path, real_array
+from mujo_edge._checks import count, mapping, names, number, real_array
+from mujo_edge._checks import path as _checks_path
 from mujo_edge._checks import text as a_str
 from mujo_edge.constants import AXIS_CONVENTION, H36M_JOINTS, HOP, N_JOINTS, RATE_HZ, WINDOW
 from mujo_edge.errors import DataError, ShapeError
@@ -123,7 +124,7 @@ class Dataset:
                 wrong type, shape / dtype mismatch, an index out of range, a stale content hash, and (when
                 verifying) NaN or inf among the samples.
         """
-        root = _path(path, "Dataset.open: path")
+        root = _checks_path(path, "Dataset.open: path")
         if not isinstance(verify, bool):
             raise DataError(
                 f"Dataset.open: verify must be True or False, got {type(verify).__name__} {verify!r}"
@@ -352,10 +353,6 @@ _WRITTEN_FIELDS = frozenset(
 )
 
 
-def _path(value: Any, what: str) -> Path:
-    return path(value, what)
-
-
 def _floats(x: Any, what: str) -> np.ndarray:
     """An array argument of real numbers (float16 pose kept as it is); ShapeError for strings, objects, None."""
     if x is None:
@@ -420,7 +417,7 @@ def write_dataset(
     write never leaves a half-valid dataset behind. ``extra_arrays``: more per-window arrays (first axis N,
     e.g. the synthetic corpus's ``placement``), written as ``<name>.npy`` and opened into ``Dataset.extra``.
     """
-    root = _path(out, "write_dataset: out")
+    root = _checks_path(out, "write_dataset: out")
     if not isinstance(overwrite, bool):
         raise DataError(
             f"write_dataset: overwrite must be True or False, got {type(overwrite).__name__} {overwrite!r}"
