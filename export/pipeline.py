@@ -351,7 +351,7 @@ def export_models(
         raise ExportError(
             f"the batch variant needs a batch of at least 2 windows (0: none), got {type(batch).__name__} {batch!r}"
         )
-    batches = (1, batch) if batch else (1,)
+    batches: tuple[int, ...] = (1, batch) if batch else (1,)
     formats = _checks.names(formats, "formats", f"choose some of {list(FORMATS)}", ExportError)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:

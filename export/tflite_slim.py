@@ -159,7 +159,8 @@ def _int8_biases(m: Any, sg: Any) -> set[int]:
     """Tensors used only as the int32 bias of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED ops."""
     from ai_edge_litert import schema_py_generated as schema
 
-    bias, other = set(), set()
+    bias: set[int] = set()
+    other: set[int] = set()
     for op in sg.operators or []:
         ins = [int(i) for i in np.asarray(op.inputs).tolist()]
         is_bias = (

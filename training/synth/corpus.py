@@ -681,10 +681,10 @@ def pair_texts(
                     ids.append(index[text])
                 composed_ids[(ki, pi, vi)] = ids
     text_id = np.zeros(kind.size, dtype=np.int64)
-    for ki, ids in by_kind.items():
+    for ki, pool in by_kind.items():
         m = kind == ki
         if m.any():
-            text_id[m] = ids[rng.integers(0, ids.size, int(m.sum()))]
+            text_id[m] = pool[rng.integers(0, pool.size, int(m.sum()))]
     composed = rng.random(kind.size) < PLACEMENT_TEXT_SHARE
     combo = (kind * len(PLACEMENT_NAMES) + placement) * len(VARIANTS) + variant
     uniq, inverse = np.unique(combo, return_inverse=True)

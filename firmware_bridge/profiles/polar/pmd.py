@@ -28,6 +28,7 @@ import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -317,7 +318,7 @@ def _decode_deltas(payload: bytes, offset: int) -> np.ndarray:
 
 
 #: numpy dtypes of raw frame types 0 and 1 (int8, int16 little-endian), by byte width
-_RAW_DTYPES = {1: np.dtype("i1"), 2: np.dtype("<i2")}
+_RAW_DTYPES: dict[int, np.dtype[Any]] = {1: np.dtype("i1"), 2: np.dtype("<i2")}
 
 
 def decode_acc_frame(payload: bytes) -> PmdAccFrame:
