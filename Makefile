@@ -74,7 +74,7 @@ test: $(STAMP) system-deps video-assets lint package
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy mujo_edge
+	BIN=$(BIN) .ci/typecheck
 	BIN=$(BIN) .ci/lint-imports
 
 # The wheel and the sdist (python -m build, with the venv's setuptools), into build/dist; .ci/check_dist.py checks

@@ -267,7 +267,7 @@ def _parse_record(obj: Any) -> Record:
             raise ValueError(f"unknown connection event {kind!r} (expected one of {', '.join(STATUS_KINDS)})")
         return StatusRecord(
             float(obj["t"]),
-            kind,  # type: ignore[arg-type]  # checked against STATUS_KINDS just above
+            kind,  # (checked against STATUS_KINDS just above)
             str(obj.get("detail", "")),
             dict(config) if config is not None else None,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ def parse_script(spec: str) -> list[dict[str, Any]]:
             raise DataError(
                 f"workout script {p} is not valid JSON ({e}); fix it or give the line format"
             ) from e
+    synth_parse: Callable[[str | Path], list[Any]] | None
     try:
         from mujo_edge.training.synth.workout import parse_script as synth_parse
     except ImportError:
@@ -168,8 +169,9 @@ def workout_motion(
     real recordings of the seglearn watch dataset (the 7 shoulder exercises; rests as a still, hanging arm).
     """
     steps = _motion_args(steps, rate_hz, seed, wrist)
+    simulate_workout: Callable[..., Any] | None
     try:
-        from mujo_edge.training.synth import simulate_workout  # type: ignore[attr-defined]
+        from mujo_edge.training.synth import simulate_workout
     except ImportError:
         simulate_workout = None
     if simulate_workout is not None:

@@ -78,7 +78,11 @@ def embed_windows(model: Classifier, x: Inputs, device: str = "cpu", batch_size:
         for i in range(0, n, batch_size)
     ]
     model.train(was)
-    return torch.cat(out).numpy() if out else np.zeros((0, model.head[0].in_features), np.float32)
+    return (
+        torch.cat(out).numpy()
+        if out
+        else np.zeros((0, model.joint_cfg.joint_dim * len(model.inputs)), np.float32)
+    )
 
 
 def class_weights(y: np.ndarray, n_classes: int) -> Tensor:

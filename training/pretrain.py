@@ -237,11 +237,11 @@ class PretrainData:
             if not np.isfinite(arr).all():
                 row = int(np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0])
                 win = int(sidx[row])
-                what = (
-                    f"text.npy row {int(self.ds.text_id[win])} (text of window {win})"
-                    if m == "text"
-                    else f"{m}.npy (window {win})"
-                )
+                if m == "text":
+                    assert self.ds.text_id is not None
+                    what = f"text.npy row {int(self.ds.text_id[win])} (text of window {win})"
+                else:
+                    what = f"{m}.npy (window {win})"
                 raise DataError(
                     f"{self.ds.root}: {what} holds NaN or infinite values; training "
                     "would produce NaN weights. Re-create the dataset from clean input or drop that window."

@@ -162,7 +162,7 @@ class ControlledDevice(WatchDevice):
 
     model: StreamControl
 
-    @property  # type: ignore[override]
+    @property
     def streaming(self) -> bool:
         return self.model.streaming
 

@@ -53,7 +53,7 @@ class VirtualLink:
         from bumble.link import LocalLink
         from bumble.transport.common import AsyncPipeSink
 
-        link = LocalLink()
+        link = LocalLink()  # type: ignore[no-untyped-call]  # (bumble's constructor has no annotations)
         for i, watch in enumerate(self.watches):
             await watch.attach(link, watch_address(i))
         controller = Controller("mujo-central", link=link, public_address=CENTRAL_ADDRESS)

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from mujo_edge.errors import MujoError
 from mujo_edge.training.assets import DEFAULT_PRETRAINED as FOUNDATION
@@ -114,7 +114,7 @@ def workout_script(scale: Scale, exercises: tuple[str, ...] = SHOULDER_EXERCISES
 
 
 #: The wrist the virtual watch is worn on (the stream mirrors it into the models' right-wrist frame).
-WORKOUT_WRIST = "left"
+WORKOUT_WRIST: Final = "left"
 #: The Polar profile's sample rate the virtual watch streams at (the stream stage renders motion at it).
 POLAR_RATE_HZ = 52.0
 

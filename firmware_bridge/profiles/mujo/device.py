@@ -29,6 +29,7 @@ class MujoDevice(ControlledDevice):
     service_uuid = stream.MUJO_SERVICE_UUID
     default_name = "MuJo Watch"
     rate_range_hz = stream.RATE_RANGE_HZ
+    model: stream.MujoDeviceModel
 
     def __init__(
         self,

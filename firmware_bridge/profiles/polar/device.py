@@ -28,6 +28,7 @@ class PolarDevice(ControlledDevice):
     service_uuid = pmd.PMD_SERVICE_UUID
     default_name = "Polar Sense"
     rate_range_hz = pmd.RATE_RANGE_HZ
+    model: pmd.PmdDeviceModel
 
     def __init__(
         self,
