@@ -129,6 +129,7 @@ class StreamStats:
     last_confidence: float = 0.0
     label_counts: dict[str, int] = field(default_factory=dict)  # windows per recognized label (and unknown)
     unknown: int = 0  # windows the open-set test rejected (label "unknown")
+    model_errors: int = 0  # windows the model gave NaN for (reported as unknown, confidence 0)
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     _rate_n: int = 0
     _rate_span_s: float = 0.0
@@ -1106,6 +1107,7 @@ class Pipeline:
         # windows a call had completed when it failed on a bad item: classified first by the next call that
         # classifies (or close), so an error loses none
         self._held: list[_Ready] = []
+        self._model_failure_said = False  # (the NaN-output error is logged once)
 
     def wrist_of(self, device: str) -> str:
         """The wrist ``device`` is worn on (a mapping without the device means right: no mirroring)."""
@@ -1616,21 +1618,31 @@ class Pipeline:
         best = p.argmax(axis=1).tolist()
         conf = _max(p, axis=1).tolist()
         rows = len(best)
-        if self.head is not None and self.head.threshold is not None:
+        head = self.head
+        scored = head is not None and head.threshold is not None
+        if head is not None and scored:
             score = probs[:, n_labels]
-            known: list[bool] = self.head.known(score).tolist()
+            known: list[bool] = head.known(score).tolist()
             score_l: list[float | None] = score.tolist()
         else:
             known = [True] * rows
             score_l = [None] * rows
         labels = self.labels
         names = [labels[k] for k in best]
+        # rows the model gave NaN for (no answer): one sum tells whether there are any
+        answer = probs[:, : n_labels + scored]
+        total = answer.sum()
+        failed: list[int] = np.isnan(answer).any(axis=1).nonzero()[0].tolist() if total != total else []
+        for f in failed:
+            known[f], conf[f], score_l[f] = False, 0.0, None
         nearest: list[str | None]
         if all(known):
             out, nearest = names, [None] * rows
         else:
             out = [lab if k else UNKNOWN_LABEL for lab, k in zip(names, known, strict=True)]
             nearest = [None if k else lab for lab, k in zip(names, known, strict=True)]
+            for f in failed:
+                nearest[f] = None
         devices: list[str] = []
         upsampled: list[bool] = []
         t_start: list[float] = []
@@ -1677,6 +1689,8 @@ class Pipeline:
                 devices += [dev.name] * n
                 upsampled += [dev.grid.upsampled] * n
                 i = e
+        if failed:
+            self._model_failed(ready, failed)
         return build_events(
             devices,
             t_start,
@@ -1689,6 +1703,22 @@ class Pipeline:
             score_l,
             nearest,
         )
+
+    def _model_failed(self, ready: list[_Ready], rows: list[int]) -> None:
+        """Count the windows ``rows`` (indices into ``ready``'s windows, in order) the model gave NaN for in
+        their devices' stats, and say once per pipeline what that means."""
+        devs = [dev for r in ready for dev, n in zip(r.devs, r.counts, strict=True) for _ in range(n)]
+        for f in rows:
+            devs[f].stats.model_errors += 1
+        if not self._model_failure_said:
+            self._model_failure_said = True
+            log.error(
+                "the model returned NaN for %d window(s) (first: %s); they are reported as unknown with "
+                "confidence 0. A model that gives NaN for finite windows is damaged or not the bundle's: "
+                "export it again (mujo-edge export) or reinstall the bundle",
+                len(rows),
+                devs[rows[0]].name,
+            )
 
     def _probabilities(self, x: np.ndarray) -> np.ndarray:
         """The model's (B, labels) probabilities of the (calibrated) windows ``x``, with the head's open-set
@@ -1732,6 +1762,9 @@ class Pipeline:
             known = bool(self.head.known(score_a)[0])
             score = float(score_a[0])
         name = self.labels[best]
+        if conf != conf or score != score:  # NaN: the model gave no answer
+            known, conf, score = False, 0.0, None
+            self._model_failed([r], [0])
         label = name if known else UNKNOWN_LABEL
         st = dev.stats
         st.windows += 1
@@ -1753,6 +1786,6 @@ class Pipeline:
             dev.grid.upsampled,
             known,
             score,
-            None if known else name,
+            None if known or score is None else name,
         )
         return [event]

@@ -172,6 +172,8 @@ def summary_table(stats: dict[str, StreamStats]) -> Table:
         lambda s: f"{_fmt(s.latency_quantile_ms(0.5))}/{_fmt(s.latency_quantile_ms(0.95))}",
     )
     row("clock skew ppm", lambda s: "host-stamped" if s.host_stamped else _fmt(s.clock_skew_ppm, "+.0f"))
+    if any(s.model_errors for s in stats.values()):
+        row("windows the model gave NaN for", lambda s: _warn(s.model_errors))
     if any(s.error for s in stats.values()):
         row("failed", lambda s: f"[red]{s.error}[/]" if s.error else "")
     return t

@@ -1,0 +1,107 @@
+"""A model that returns NaN for some windows (a damaged model): those windows come out ``unknown`` with
+confidence 0, counted in the stats and logged once, and the events stay writable and readable."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from mujo_edge.events import EventWriter, read_events
+from mujo_edge.heads import Head
+from mujo_edge.pipeline import Pipeline
+from mujo_edge.samples import SampleBatch
+
+LABELS = ["still", "moving"]
+
+
+class Damaged:
+    """Probabilities from the window's spread, NaN for every window whose mean x is above 0."""
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:
+        s = windows_g.std(axis=(1, 2))
+        p = np.stack([1.0 / (1.0 + s), s / (1.0 + s)], axis=1).astype(np.float32)
+        p[windows_g[:, :, 0].mean(axis=1) > 0] = np.nan
+        return p
+
+
+class NanEmbedding:
+    """Finite logits, and an embedding that is NaN where the window's mean x is above 0 (the open-set
+    score then is NaN)."""
+
+    def run(self, windows_g: np.ndarray, embedding: bool = True):
+        m = windows_g[:, :, 0].mean(axis=1)
+        logits = np.stack([-m, m], axis=1).astype(np.float32)
+        emb = np.stack([np.ones_like(m), np.where(m > 0, np.nan, m)], axis=1).astype(np.float32)
+        return logits, (emb if embedding else None)
+
+
+def _motion(seconds: float) -> np.ndarray:
+    """50 Hz samples whose x is -0.5 g for the first half and +0.5 g for the second."""
+    t = np.arange(int(50 * seconds)) / 50.0
+    x = np.where(t < seconds / 2, -0.5, 0.5)
+    return np.stack([x, 0.2 * np.sin(2 * np.pi * t), np.ones_like(t)], 1).astype(np.float32)
+
+
+def _run(model: object, batch: int, head: Head | None = None) -> tuple[Pipeline, list]:
+    acc = _motion(40.0)
+    t = np.arange(len(acc)) / 50.0
+    p = Pipeline(model, LABELS, head=head)
+    events = []
+    for a in range(0, len(acc), batch):
+        b = min(len(acc), a + batch)
+        events += p.feed(SampleBatch("w", acc[a:b], 100.0 + t[b - 1], 50.0, 1e4 + t[a:b]))
+    return p, events + p.close()
+
+
+@pytest.mark.parametrize("batch", [25, 500])  # (one window per call, and many: both classify paths)
+def test_windows_the_model_gives_nan_for_come_out_unknown_and_are_counted(batch, tmp_path, caplog) -> None:
+    with caplog.at_level(logging.ERROR, logger="mujo_edge.pipeline"):
+        p, events = _run(Damaged(), batch)
+    failed = [e for e in events if e.t_end - 100.0 > 21.0]  # every window with samples of the second half
+    fine = [e for e in events if e.t_end - 100.0 <= 20.0]
+    assert failed and fine
+    assert all(e.label == "unknown" and not e.known and e.confidence == 0.0 for e in failed)
+    assert all(e.score is None and e.nearest is None for e in failed)
+    assert all(e.known and e.label in LABELS and 0.5 <= e.confidence <= 1.0 for e in fine)
+    st = p.stats["w"]
+    assert st.model_errors == st.unknown == st.label_counts["unknown"] == sum(not e.known for e in events)
+    assert st.last_confidence == 0.0 and st.last_label == "unknown"
+    said = [r for r in caplog.records if "returned NaN" in r.getMessage()]
+    assert len(said) == 1 and "mujo-edge export" in said[0].getMessage()
+    w = EventWriter(tmp_path / "events.jsonl")
+    w.write(events)
+    w.close()
+    back = read_events(tmp_path / "events.jsonl")  # (the file rounds the confidence to 4 decimals)
+    assert [(e.label, e.known, e.score, e.nearest) for e in back] == [
+        (e.label, e.known, e.score, e.nearest) for e in events
+    ]
+    assert [e.confidence for e in back] == pytest.approx([e.confidence for e in events], abs=1e-4)
+
+
+def test_both_classify_paths_give_the_same_events_for_a_damaged_model() -> None:
+    one, a = _run(Damaged(), 25)
+    many, b = _run(Damaged(), 500)
+    assert [(e.t_start, e.label, e.confidence, e.known, e.score) for e in a] == [
+        (e.t_start, e.label, e.confidence, e.known, e.score) for e in b
+    ]
+    a_st, b_st = one.stats["w"].to_dict(), many.stats["w"].to_dict()
+    assert a_st.pop("batches_in") == 80 and b_st.pop("batches_in") == 4
+    assert a_st == b_st
+
+
+@pytest.mark.parametrize("batch", [25, 500])
+def test_a_nan_open_set_score_is_no_answer_either(batch) -> None:
+    head = Head(
+        "logits",
+        LABELS,
+        prototypes=np.array([[1.0, -0.5], [1.0, 0.5]], np.float32),
+        threshold=0.5,
+        open_kind="cosine",
+    )
+    p, events = _run(NanEmbedding(), batch, head=head)
+    failed = [e for e in events if e.t_end - 100.0 > 21.0]
+    assert failed and all(not e.known and e.score is None and e.confidence == 0.0 for e in failed)
+    assert all(e.known and e.score is not None and e.score == e.score for e in events if e not in failed)
+    assert p.stats["w"].model_errors == len(failed)
