@@ -35,7 +35,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,11 @@ class DatasetSpec:
     #: how a phrasing becomes a zero-shot text; fields {phrasing} and {placement}.
     text_template: str = "{phrasing}"
 
+    def __post_init__(self) -> None:
+        check_disjoint_subjects(
+            self.test_subjects, self.val_subjects, self.train_subjects, f"dataset {self.name!r}"
+        )
+
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
@@ -113,6 +118,36 @@ _SPEC_KEYS = {
     "batch_size",
 }
 _DATASET_KEYS = {"name", "data", "split", "labels", "placement", "text_template"}
+
+
+def _ids_given(v: Any) -> list[Any]:
+    """The subject ids of a split part as given (one id or a collection of them; anything else: none, for the
+    type checks further on to name; an iterator is not consumed)."""
+    if isinstance(v, int | np.integer):
+        return [int(v)]
+    if not isinstance(v, Collection) or isinstance(v, str | bytes):
+        return []
+    try:
+        return [int(s) if isinstance(s, np.integer) else s for s in v]
+    except TypeError:
+        return []
+
+
+def check_disjoint_subjects(test: Any, val: Any = (), train: Any = None, where: str = "the split") -> None:
+    """DataError when a subject is in two parts of a split: train and test, validation and test, train and
+    validation. A test score on subjects the model trained on (or was chosen on) is not a held-out score.
+    ``train`` None: every subject that is neither test nor validation, disjoint by construction."""
+    parts = [("train", _ids_given(train))] if train is not None else []
+    parts += [("val", _ids_given(val)), ("test", _ids_given(test))]
+    for i, (a, ids_a) in enumerate(parts):
+        for b, ids_b in parts[i + 1 :]:
+            both = sorted({s for s in ids_a if isinstance(s, int)} & {s for s in ids_b if isinstance(s, int)})
+            if both:
+                how = "trained on" if a == "train" else "was chosen on"
+                raise DataError(
+                    f"{where}: subjects {both} are in both {a} {ids_a} and {b} {ids_b}, so the {b} score would "
+                    f"be measured on subjects the model {how}: make the {a} and {b} subjects disjoint"
+                )
 
 
 def _subjects(v: Any, where: str) -> tuple[int, ...]:
@@ -197,12 +232,15 @@ def _dataset_spec(d: Any, i: int, root: Path) -> DatasetSpec:
     test = _subjects(split["test"], f"{where}.split.test")
     if not test:
         raise DataError(f"{where}.split.test names no subjects; list the held-out test subjects")
+    val = _subjects(split.get("val", []), f"{where}.split.val")
+    train = _subjects(split["train"], f"{where}.split.train") if "train" in split else None
+    check_disjoint_subjects(test, val, train, f"{where}.split ({name})")  # (DatasetSpec checks too, unplaced)
     return DatasetSpec(
         name=name,
         data=str(data),
         test_subjects=test,
-        val_subjects=_subjects(split.get("val", []), f"{where}.split.val"),
-        train_subjects=_subjects(split["train"], f"{where}.split.train") if "train" in split else None,
+        val_subjects=val,
+        train_subjects=train,
         labels=phr,
         placement=str(d.get("placement", "")),
         text_template=template,
@@ -379,12 +417,7 @@ def split_of(ds: Any, d: DatasetSpec) -> Any:
     split = subject_split(ds, d.test_subjects, d.val_subjects)
     if d.train_subjects is None:
         return split
-    subject = np.asarray(ds.subject)
-    clash = sorted(set(d.train_subjects) & (set(d.test_subjects) | set(d.val_subjects)))
-    if clash:
-        raise DataError(
-            f"{d.name}: subjects {clash} are both training and test/validation subjects; pick one"
-        )
+    subject = np.asarray(ds.subject)  # (DatasetSpec has checked that train, val and test are disjoint)
     missing = sorted(set(d.train_subjects) - set(np.unique(subject).tolist()))
     if missing:
         raise DataError(f"{d.name}: training subjects {missing} are not in {d.data}")

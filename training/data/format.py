@@ -451,6 +451,12 @@ def write_dataset(
     for k, v in label_text.items():
         a_str(k, f"{root}: a label_text key", fix_text, DataError)
         names(v, f"{root}: label_text[{k!r}]", fix_text, DataError)
+    unknown = [k for k in label_text if k not in labels]
+    if unknown:
+        raise DataError(
+            f"{root}: label_text has text for {unknown}, which are not labels of this dataset ({list(labels)}): "
+            "give text only for its labels (leave the others out)"
+        )
     name = a_str(name, f"{root}: name", "pass the dataset's name", DataError)
     source = a_str(source, f"{root}: source", "pass where the data came from", DataError)
     if seed is not None:
