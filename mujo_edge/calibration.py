@@ -35,6 +35,10 @@ from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError
 from mujo_edge.provenance import check_format
 
+#: The most quantiles per channel a table may have: 2 * 3 channels * 65,536 float32 numbers is about 5 MB
+#: of JSON in a bundle, far beyond what a user's minutes of samples resolve.
+MAX_PIT_QUANTILES = 65_536
+
 PIT_FORMAT = "mujo-edge-pit"
 SUPERVISED_PIT_FORMAT = "mujo-edge-supervised-pit"
 PIT_SCHEMA_VERSION = 1
@@ -159,13 +163,19 @@ class PitCalibration:
         Args:
             source: (..., C) real data, channels last, e.g. (N, 100, 3) windows or (n, 3) samples in g.
             target: (..., C) virtual (training) data with the same C.
-            n_quantiles: quantiles per channel (>= 2).
+            n_quantiles: quantiles per channel, 2 to :data:`MAX_PIT_QUANTILES`.
             out_of_range: behaviour beyond the fitted source range, ``"clamp"`` or ``"linear"``.
         Raises:
-            CalibrationError: empty input, NaN/inf, different channel counts, n_quantiles < 2.
+            CalibrationError: empty input, NaN/inf, different channel counts, n_quantiles out of range.
         """
         if not isinstance(n_quantiles, int | np.integer) or isinstance(n_quantiles, bool) or n_quantiles < 2:
             raise CalibrationError(f"n_quantiles must be an int >= 2, got {n_quantiles!r}")
+        if n_quantiles > MAX_PIT_QUANTILES:
+            raise CalibrationError(
+                f"n_quantiles {n_quantiles} is more than a table can use (at most {MAX_PIT_QUANTILES}; the "
+                f"tables travel in the bundle as JSON): the default {PIT_QUANTILES} is enough for a few "
+                "minutes of samples"
+            )
         src = _as_channels(source, "source")
         tgt = _as_channels(target, "target")
         if src.shape[1] != tgt.shape[1]:

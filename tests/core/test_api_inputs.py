@@ -357,6 +357,8 @@ def test_pit_tables_refuse_arguments_of_the_wrong_kind(pit: PitCalibration) -> N
     for n in ("16", 16.5, None, True):
         with pytest.raises(CalibrationError, match="n_quantiles must be an int >= 2"):
             PitCalibration.fit(src, src, n_quantiles=n)  # type: ignore[arg-type]
+    with pytest.raises(CalibrationError, match="at most 65536"):  # (was numpy's MemoryError)
+        PitCalibration.fit(src, src, n_quantiles=10**12)
     with pytest.raises(CalibrationError, match="n_source must be a count of samples"):
         PitCalibration(pit.source_q, pit.target_q, n_source="x")  # type: ignore[arg-type]
     with pytest.raises(CalibrationError, match="n_source must be a count of samples"):
