@@ -166,10 +166,12 @@ class DeviceSession:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = host_time_s,
     ) -> None:
-        if connector is None:  # (duck-typed otherwise: anything with ``find`` can stand in for one)
+        if isinstance(connector, str | bytes | bytearray) or not callable(getattr(connector, "find", None)):
+            # (find is the one method a session calls on it; a str's find searches text)
             raise ConfigError(
-                f"DeviceSession: connector must be a Connector (BleakConnector, ReplayConnector...), got "
-                f"{type(connector).__name__}"
+                f"DeviceSession: connector must be a Connector (BleakConnector, ReplayConnector...) or "
+                f"another object with an async find(target, timeout_s) method, got {type(connector).__name__} "
+                f"{connector!r:.60}, which has no such find method"
             )
         _checks.text(target, "DeviceSession: target", "give the advertised name, address or service UUID")
         if not isinstance(profile, DeviceProfile):

@@ -48,6 +48,41 @@ def real_array(
     return a
 
 
+def int_rows(
+    values: Any,
+    what: str,
+    bits: int,
+    dtype: np.dtype[Any],
+    fix: str,
+    error: type[MujoError],
+    max_n: int | None = None,
+) -> np.ndarray:
+    """``values`` as an (n, 3) array of ``dtype`` (wide enough for ``bits``) holding whole numbers that fit a
+    ``bits``-bit signed field, n <= ``max_n`` when given: the x, y, z samples an encoder packs. ``error``,
+    naming the first bad value, for another shape, strings, bools, NaN, fractions or values beyond the field
+    (a plain cast would wrap or truncate them into other samples). An integer array whose every value fits
+    costs no check."""
+    a: np.ndarray = values
+    if type(a) is not np.ndarray or a.dtype.kind not in "iuf":
+        a = real_array(values, np.dtype(np.float64), what, keep_float=True, error=error)
+    if a.ndim != 2 or a.shape[1] != 3 or (max_n is not None and len(a) > max_n):
+        most = "" if max_n is None else f" with n <= {max_n}"
+        raise error(f"{what} must be an (n, 3) array of x, y, z samples{most}, got shape {a.shape}")
+    if a.dtype.kind == "i" and a.dtype.itemsize * 8 <= bits:
+        return a.astype(dtype, copy=False)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    with np.errstate(invalid="ignore"):  # NaN and values beyond the dtype: found by the comparison below
+        s = a.astype(dtype)
+    ok = (s == a) & (a >= lo) & (a <= hi)
+    if ok.all():
+        return s
+    row, col = np.argwhere(~ok)[0]
+    raise error(
+        f"{what} must hold whole numbers from {lo} to {hi} (int{bits}), got {a[row, col].item()!r} at sample "
+        f"{row}, axis {'xyz'[col]}: {fix}"
+    )
+
+
 def payload_bytes(data: Any, what: str) -> bytes:
     """``data`` as bytes: bytes as they are, any other bytes-like object (bytearray, memoryview) copied;
     DataError for anything else (a hex string, a list of ints, None)."""
@@ -112,14 +147,24 @@ def is_whole(v: object) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
-def count(value: Any, what: str, lo: int = 0, fix: str = "", error: type[MujoError] = ConfigError) -> int:
-    """``value`` as an int when it is an integer (not a bool or a float) >= ``lo``; ``error`` otherwise."""
-    if not (is_whole(value) and value >= lo):
-        raise error(
-            f"{what} must be a whole number >= {lo}, got {type(value).__name__} {value!r}"
-            + (f": {fix}" if fix else "")
-        )
-    return int(value)
+def count(
+    value: Any,
+    what: str,
+    lo: int = 0,
+    fix: str = "",
+    error: type[MujoError] = ConfigError,
+    hi: int | None = None,
+) -> int:
+    """``value`` as an int when it is an integer (not a bool or a float) >= ``lo`` (and <= ``hi`` when given:
+    the values a binary field carries); ``error`` otherwise."""
+    if is_whole(value) and value >= lo and (hi is None or value <= hi):
+        return int(value)
+    if hi is None:
+        wanted, shown = f">= {lo}", f"{type(value).__name__} {value!r}"
+    else:
+        wanted = f"from {lo} to {hi}"
+        shown = str(int(value)) if is_whole(value) else f"{type(value).__name__} {value!r:.40}"
+    raise error(f"{what} must be a whole number {wanted}, got {shown}" + (f": {fix}" if fix else ""))
 
 
 def path(value: Any, what: str) -> Path:

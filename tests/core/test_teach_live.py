@@ -328,8 +328,12 @@ def _live_args(tmp_path: Path) -> argparse.Namespace:
 
 @pytest.fixture
 def no_bleak(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoRadio:
+        async def find(self, target: str, timeout_s: float) -> None:
+            raise AssertionError("the session below never connects")
+
     fake = types.ModuleType("mujo_edge.firmware_bridge.bleak_transport")
-    fake.BleakConnector = object  # type: ignore[attr-defined]  # (the session below never uses it)
+    fake.BleakConnector = NoRadio  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mujo_edge.firmware_bridge.bleak_transport", fake)
 
 

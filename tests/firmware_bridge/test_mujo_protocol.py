@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mujo_edge.errors import DeviceError, ProtocolError
+from mujo_edge.errors import ConfigError, DeviceError, ProtocolError
 from mujo_edge.firmware_bridge.profiles.mujo import MujoStreamProfile, stream
 
 
@@ -46,7 +46,7 @@ def test_frames_are_sized_to_the_mtu(mtu: int, per_frame: int) -> None:
 
 
 def test_encoder_refuses_an_mtu_that_cannot_hold_a_sample() -> None:
-    with pytest.raises(ValueError, match="ATT MTU >= 22"):
+    with pytest.raises(ConfigError, match="ATT MTU >= 22"):
         stream.MujoStreamEncoder(5000, 2, 18)
 
 
@@ -79,10 +79,16 @@ def test_bad_frames_are_protocol_errors(mutate, message: str) -> None:
 
 
 def test_zero_rate_and_bad_range_code_are_refused() -> None:
+    def forged(rate_centihz: int, range_code: int) -> bytes:
+        """A frame with a valid CRC over fields the encoder refuses to write."""
+        good = stream.encode_frame(0, 0, np.zeros((1, 3)), 5000, 2)
+        body = good[:8] + rate_centihz.to_bytes(2, "little") + bytes((range_code,)) + good[11:-2]
+        return body + stream.crc16_ccitt_false(body).to_bytes(2, "little")
+
     with pytest.raises(ProtocolError, match="sample rate 0"):
-        stream.decode_frame(stream.encode_frame(0, 0, np.zeros((1, 3)), 0, 2))
+        stream.decode_frame(forged(0, 2))
     with pytest.raises(ProtocolError, match="range code 9"):
-        stream.decode_frame(stream.encode_frame(0, 0, np.zeros((1, 3)), 5000, 9))
+        stream.decode_frame(forged(5000, 9))
 
 
 def test_sequence_gap_flags_the_next_batch_and_counts_the_lost_samples() -> None:

@@ -9,10 +9,14 @@ Source: InfiniTimeOrg/InfiniTime ``src/components/ble/MotionService.cpp``, ``doc
   the driver scales explicitly to "binary milli-g" (1 g = 1024). Either way: ``g = raw / 1024``.
 * The firmware polls the sensor ~10 Hz (its main loop; newer versions average the 200 Hz FIFO over each
   poll) and notifies only when the value CHANGED: the host cannot see drops and must stamp arrival time.
+
+The encoders refuse what their bytes cannot carry (NaN, a wrong number of axes, a step count beyond u32, a
+str or a bool where a number belongs) with ProtocolError, as the decoders do for the same fields.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 
 import numpy as np
@@ -30,6 +34,9 @@ COUNTS_PER_G = 1024.0
 NOMINAL_RATE_HZ = 10.0
 MOTION_BYTES = 6
 
+_U32 = struct.Struct("<I")
+_U32_MAX = (1 << 32) - 1
+
 
 def decode_motion(payload: bytes) -> np.ndarray:
     """6 bytes ``int16 LE x, y, z`` -> (1, 3) float32 in g. ProtocolError for any other length."""
@@ -45,8 +52,25 @@ def decode_motion(payload: bytes) -> np.ndarray:
 
 
 def encode_motion(acc_g: np.ndarray) -> bytes:
-    """(3,) g -> the 6 bytes InfiniTime notifies (rounded to counts, clipped to int16)."""
-    counts = np.clip(np.rint(np.asarray(acc_g, dtype=np.float64).reshape(3) * COUNTS_PER_G), -32768, 32767)
+    """(3,) g -> the 6 bytes InfiniTime notifies (rounded to counts, clipped to int16: the sensor saturates).
+
+    ProtocolError unless ``acc_g`` is three finite numbers (x, y, z).
+    """
+    a = _checks.real_array(
+        acc_g, np.dtype(np.float64), "InfiniTime motion value: acc_g", keep_float=True, error=ProtocolError
+    )
+    if a.size != 3:
+        raise ProtocolError(
+            f"InfiniTime motion value: acc_g must be three numbers (x, y, z in g), got shape {a.shape}: "
+            "pass one sample, e.g. acc_g[i]"
+        )
+    xyz = a.ravel().tolist()  # (three numbers: checked in Python, cheaper than a numpy pass over them)
+    if not all(map(math.isfinite, xyz)):
+        raise ProtocolError(
+            f"InfiniTime motion value: acc_g must be finite, got {xyz}: a sensor reads no NaN or "
+            "infinity; fill or drop such samples first"
+        )
+    counts = np.clip(np.rint(a.reshape(3) * COUNTS_PER_G), -32768, 32767)
     return counts.astype("<i2").tobytes()
 
 
@@ -60,4 +84,8 @@ def decode_step_count(payload: bytes) -> int:
 
 
 def encode_step_count(steps: int) -> bytes:
-    return struct.pack("<I", steps)
+    """Steps -> 4 bytes u32 LE; ProtocolError unless ``steps`` is a whole number from 0 to 2^32 - 1."""
+    n = _checks.count(steps, "InfiniTime step count: steps", 0, "the steps taken today", ProtocolError)
+    if n > _U32_MAX:
+        raise ProtocolError(f"InfiniTime step count: steps must be at most {_U32_MAX} (u32), got {n}")
+    return _U32.pack(n)

@@ -16,6 +16,11 @@ Data frame (data characteristic, notify), all little-endian::
     11+6n 2    crc                            CRC-16/CCITT-FALSE over bytes 0 .. 10+6n
 
 A frame is sized to the link: n = floor((mtu - 3 - 13) / 6), at most 255.
+
+The encoders refuse what their bytes cannot carry (a seq beyond u16, a rate of 0, a range code above 7,
+samples that are not whole int16 counts, a str or a bool where a number belongs) with ProtocolError, the
+error the decoder raises for the same fields; :class:`MujoStreamEncoder` refuses bad settings with
+ConfigError. Either comes before anything is packed, so a refused call leaves an encoder's ``seq`` as it was.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import binascii
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from mujo_edge import _checks
-from mujo_edge.errors import ProtocolError
+from mujo_edge.errors import ConfigError, MujoError, ProtocolError
 
 MUJO_SERVICE_UUID = "c842ee00-5d13-4718-ac9c-b14bd3cd8bfc"
 MUJO_INFO_UUID = "c842ee01-5d13-4718-ac9c-b14bd3cd8bfc"
@@ -63,6 +69,26 @@ STATUS_OK = 0
 STATUS_INVALID_STATE = 5
 
 _HEADER = struct.Struct("<BBHIHB")
+_U16 = struct.Struct("<H")
+_U16_MAX = 0xFFFF
+_START = struct.Struct("<BHB")
+_INT16 = np.dtype(np.int16)
+_RATE_FIX = "give the sample rate in 0.01 Hz (5000 = 50 Hz)"
+_RANGE_FIX = "give the full-scale code, +-2^(code+1) g (range_code_for_g(8) = 2)"
+
+
+def _counts(counts: Any, what: str, max_n: int | None = None) -> np.ndarray:
+    """``counts`` as an (n, 3) int16 array (n <= ``max_n`` when given); ProtocolError for anything else. An
+    int16 array is taken as it is."""
+    fix = "scale g by counts_per_g(range_code), round (np.rint) and clip to int16 first"
+    return _checks.int_rows(counts, what, 16, _INT16, fix, ProtocolError, max_n)
+
+
+def _flag(value: Any, what: str, error: type[MujoError]) -> bool:
+    """``value`` when it is True or False; ``error`` otherwise (a str or a number would set it silently)."""
+    if not isinstance(value, bool | np.bool_):
+        raise error(f"{what} must be True or False, got {type(value).__name__} {value!r:.40}")
+    return bool(value)
 
 
 def crc16_ccitt_false(data: bytes) -> int:
@@ -124,25 +150,46 @@ class MujoFrame:
         return (self.counts.astype(np.float32) / np.float32(counts_per_g(self.range_code))).astype(np.float32)
 
 
+def _t0(t0_us: Any, what: str) -> int:
+    """``t0_us`` (a whole number >= 0) wrapped to the u32 field, as the watch's microsecond clock wraps."""
+    fix = "the sensor time of the first sample in microseconds (it wraps at 2^32)"
+    return _checks.count(t0_us, what, 0, fix, ProtocolError) % T0_MODULO
+
+
+def _pack(seq: int, t0_us: int, c: np.ndarray, rate_centihz: int, range_code: int, restart: bool) -> bytes:
+    """The frame's bytes from checked fields and (n, 3) int16 counts."""
+    header = _HEADER.pack(
+        PROTOCOL_VERSION << 4 | (FLAG_RESTART if restart else 0), len(c), seq, t0_us, rate_centihz, range_code
+    )
+    body = header + c.astype("<i2").tobytes()
+    return body + _U16.pack(crc16_ccitt_false(body))
+
+
 def encode_frame(
     seq: int, t0_us: int, counts: np.ndarray, rate_centihz: int, range_code: int, restart: bool = False
 ) -> bytes:
-    """One data frame from (n, 3) int16 counts (1 <= n <= 255)."""
-    c = np.asarray(counts)
-    if c.ndim != 2 or c.shape[1] != 3 or not 1 <= len(c) <= MAX_SAMPLES_PER_FRAME:
-        raise ValueError(f"a frame carries (n, 3) samples with 1 <= n <= 255, got shape {c.shape}")
-    if c.min() < -32768 or c.max() > 32767:
-        raise ValueError("samples must be int16 counts")
-    header = _HEADER.pack(
-        PROTOCOL_VERSION << 4 | (FLAG_RESTART if restart else 0),
-        len(c),
-        seq % SEQ_MODULO,
-        t0_us % T0_MODULO,
-        rate_centihz,
-        range_code,
+    """One data frame from (n, 3) int16 counts (1 <= n <= 255); any array of whole numbers in int16 will do.
+
+    ``seq`` is 0..65535 (keep it modulo 65536), ``t0_us`` any whole number >= 0 (it wraps at 2^32 like the
+    sensor clock), ``rate_centihz`` 1..65535, ``range_code`` 0..7. ProtocolError for anything else.
+    """
+    what = "MuJo stream frame"
+    seq = _checks.count(
+        seq,
+        f"{what}: seq",
+        0,
+        "the frame counter wraps 65535 -> 0 (seq % 65536)",
+        ProtocolError,
+        hi=SEQ_MODULO - 1,
     )
-    body = header + c.astype("<i2").tobytes()
-    return body + struct.pack("<H", crc16_ccitt_false(body))
+    t0 = _t0(t0_us, f"{what}: t0_us")
+    rate = _checks.count(rate_centihz, f"{what}: rate_centihz", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
+    code = _checks.count(range_code, f"{what}: range_code", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE)
+    flag = _flag(restart, f"{what}: restart", ProtocolError)
+    c = _counts(counts, f"{what}: counts", MAX_SAMPLES_PER_FRAME)
+    if not len(c):
+        raise ProtocolError(f"{what}: counts must hold at least one sample, got shape {c.shape}")
+    return _pack(seq, t0, c, rate, code, flag)
 
 
 def decode_frame(payload: bytes) -> MujoFrame:
@@ -187,9 +234,14 @@ class MujoStreamEncoder:
     """Device-side packer: accumulates samples and emits frames sized to the link (as the C encoder does).
 
     Args:
-        rate_centihz: Sample rate in 0.01 Hz.
-        range_code: Full-scale code (counts per g = 16384 >> code).
-        max_payload_bytes: ATT MTU - 3.
+        rate_centihz: Sample rate in 0.01 Hz, 1..65535.
+        range_code: Full-scale code 0..7 (counts per g = 16384 >> code).
+        max_payload_bytes: ATT MTU - 3; at least 19 (one sample).
+        seq: Sequence number of the next frame, 0..65535.
+        restart: Flag the next frame RESTART.
+
+    ConfigError for a setting the frames cannot carry, at construction and (should one be changed since) at
+    every :meth:`encode`.
     """
 
     rate_centihz: int
@@ -199,21 +251,35 @@ class MujoStreamEncoder:
     restart: bool = True
 
     def __post_init__(self) -> None:
-        if max_samples_per_frame(self.max_payload_bytes) < 1:
-            raise ValueError(
-                f"a notification of {self.max_payload_bytes} bytes cannot hold one sample; need >= "
-                f"{OVERHEAD_BYTES + SAMPLE_BYTES} (ATT MTU >= {OVERHEAD_BYTES + SAMPLE_BYTES + 3})"
-            )
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        what = "MujoStreamEncoder"
+        _checks.count(self.rate_centihz, f"{what}: rate_centihz", 1, _RATE_FIX, ConfigError, hi=_U16_MAX)
+        _checks.count(self.range_code, f"{what}: range_code", 0, _RANGE_FIX, ConfigError, hi=MAX_RANGE_CODE)
+        _checks.count(
+            self.seq, f"{what}: seq", 0, "the next frame's sequence number", ConfigError, hi=SEQ_MODULO - 1
+        )
+        _flag(self.restart, f"{what}: restart", ConfigError)
+        fit = OVERHEAD_BYTES + SAMPLE_BYTES
+        fix = f"a notification smaller than {fit} bytes cannot hold one sample (ATT MTU >= {fit + 3}); pass ATT MTU - 3"
+        _checks.count(self.max_payload_bytes, f"{what}: max_payload_bytes", fit, fix, ConfigError)
 
     def encode(self, t0_us: int, counts: np.ndarray) -> list[bytes]:
-        """Frames for consecutive samples starting at sensor time ``t0_us``; advances ``seq``."""
-        c = np.asarray(counts).reshape(-1, 3)
+        """Frames for consecutive samples starting at sensor time ``t0_us``; advances ``seq``.
+
+        ``counts`` is (n, 3) whole numbers in int16 (n = 0 gives no frame); ``t0_us`` a whole number >= 0,
+        kept modulo 2^32 as the watch's clock wraps. ProtocolError for anything else, before ``seq`` moves.
+        """
+        self._check_settings()
+        t0 = _t0(t0_us, "MujoStreamEncoder.encode: t0_us")
+        c = _counts(counts, "MujoStreamEncoder.encode: counts")
         per = max_samples_per_frame(self.max_payload_bytes)
         frames = []
         for start in range(0, len(c), per):
-            t_us = t0_us + (start * 1_000_000 * 100) // self.rate_centihz
+            t_us = (t0 + (start * 1_000_000 * 100) // self.rate_centihz) % T0_MODULO
             frames.append(
-                encode_frame(
+                _pack(
                     self.seq, t_us, c[start : start + per], self.rate_centihz, self.range_code, self.restart
                 )
             )
@@ -234,11 +300,30 @@ class MujoInfo:
 
 
 def encode_info(rates_centihz: Sequence[int], range_codes: Sequence[int], channels: int = 3) -> bytes:
-    """``version u8, channels u8, R u8, R x rate u16, K u8, K x range code u8``."""
-    out = bytearray((PROTOCOL_VERSION, channels, len(rates_centihz)))
-    for r in rates_centihz:
-        out += struct.pack("<H", r)
-    out += bytes((len(range_codes), *range_codes))
+    """``version u8, channels u8, R u8, R x rate u16, K u8, K x range code u8``.
+
+    ProtocolError unless ``rates_centihz`` lists at most 255 rates of 1..65535, ``range_codes`` at most 255
+    codes of 0..7 and ``channels`` is 1..255.
+    """
+    what = "MuJo info"
+    rates = _checks.ids(rates_centihz, f"{what}: rates_centihz", "list rates in 0.01 Hz", ProtocolError)
+    codes = _checks.ids(range_codes, f"{what}: range_codes", "list codes 0..7", ProtocolError)
+    for i, r in enumerate(rates):
+        _checks.count(r, f"{what}: rates_centihz[{i}]", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
+    for i, c in enumerate(codes):
+        _checks.count(c, f"{what}: range_codes[{i}]", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE)
+    if len(rates) > 255 or len(codes) > 255:
+        raise ProtocolError(
+            f"{what}: lists {len(rates)} rates and {len(codes)} range codes; its one-byte counts hold at "
+            "most 255 each"
+        )
+    n_channels = _checks.count(
+        channels, f"{what}: channels", 1, "3 (x, y, z) in protocol version 1", ProtocolError, hi=255
+    )
+    out = bytearray((PROTOCOL_VERSION, n_channels, len(rates)))
+    for r in rates:
+        out += _U16.pack(r)
+    out += bytes((len(codes), *codes))
     return bytes(out)
 
 
@@ -261,7 +346,12 @@ def decode_info(data: bytes) -> MujoInfo:
 
 
 def encode_start(rate_centihz: int, range_code: int) -> bytes:
-    return struct.pack("<BHB", OP_START, rate_centihz, range_code)
+    """START, ``01 <rate u16> <range code u8>``; ProtocolError unless rate is 1..65535 and code 0..7."""
+    rate = _checks.count(rate_centihz, "MuJo START: rate_centihz", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
+    code = _checks.count(
+        range_code, "MuJo START: range_code", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE
+    )
+    return _START.pack(OP_START, rate, code)
 
 
 def encode_stop() -> bytes:
@@ -269,7 +359,23 @@ def encode_stop() -> bytes:
 
 
 def encode_response(op: int, status: int = STATUS_OK) -> bytes:
-    return bytes((RESPONSE_CODE, op, status))
+    """``F0 <op> <status>``, the answer to a control write; ProtocolError unless both are 0..255."""
+    return bytes(
+        (
+            RESPONSE_CODE,
+            _checks.count(
+                op,
+                "MuJo control response: op",
+                0,
+                "the opcode of the command answered",
+                ProtocolError,
+                hi=255,
+            ),
+            _checks.count(
+                status, "MuJo control response: status", 0, "STATUS_NAMES lists 0..5", ProtocolError, hi=255
+            ),
+        )
+    )
 
 
 def decode_response(data: bytes) -> tuple[int, int]:

@@ -19,7 +19,11 @@ Control point (``FB005C81``, read/write/indicate): read -> ``0F <feature bitmask
 ``F0 <op> <type> <status> <more> [parameters]``; settings ``<id> <count> <value LE>...``.
 
 The encoders (:func:`encode_acc_frame_raw`, :func:`encode_acc_frame_delta`, :func:`encode_response`,
-:class:`PmdDeviceModel`) exist for virtual watches and round-trip tests.
+:class:`PmdDeviceModel`) exist for virtual watches and round-trip tests. They refuse what their bytes cannot
+carry (a byte beyond 0..255, a negative timestamp or one beyond u64, an unknown setting id or frame type,
+samples that are not whole numbers of the frame's width, a str or a bool where a number belongs) with
+ProtocolError, as the decoders do for the same fields, instead of truncating or wrapping it into other bytes.
+A FACTOR may be any float32, NaN included, so that a virtual watch can send a broken one.
 """
 
 from __future__ import annotations
@@ -155,14 +159,46 @@ def parse_settings(data: bytes) -> dict[int, list[float]]:
     return out
 
 
+_U64_MAX = (1 << 64) - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_SETTING_IDS = ", ".join(f"{k} ({v})" for k, v in SETTING_NAMES.items())
+
+
 def encode_settings(settings: Mapping[int, float | Sequence[float]]) -> bytes:
-    """{id: value or [values]} -> settings bytes (one ``<id> <count>`` group per id, ids in order)."""
+    """{id: value or [values]} -> settings bytes (one ``<id> <count>`` group per id, ids in order).
+
+    Ids are those of SETTING_NAMES; a value is a whole number that fits its setting's unsigned field, or for
+    FACTOR (id 5) any number a float32 holds; at most 255 values per id. ProtocolError for anything else.
+    """
+    given: dict[Any, Any] = _checks.mapping(
+        settings, "PMD settings", "pass {id: value or [values]}", ProtocolError
+    )
+    groups: dict[int, list[Any]] = {}
+    for sid, values in given.items():
+        if not (_checks.is_whole(sid) and sid in _SETTING_SIZE):
+            raise ProtocolError(
+                f"PMD settings: setting id {type(sid).__name__} {sid!r:.40} is not one of {_SETTING_IDS}"
+            )
+        listed = list(values) if isinstance(values, list | tuple) else [values]
+        name = f"PMD settings: {SETTING_NAMES[sid]} (id {sid})"
+        if len(listed) > 255:
+            raise ProtocolError(f"{name}: {len(listed)} values; its one-byte count holds at most 255")
+        top = (1 << 8 * _SETTING_SIZE[sid]) - 1
+        for v in listed:
+            if not _checks.is_number(v):
+                raise ProtocolError(f"{name} must be a number, got {type(v).__name__} {v!r:.40}")
+            if sid == SETTING_FACTOR:
+                if abs(v) > _FLOAT32_MAX and abs(v) != math.inf:  # (a float32 holds NaN and infinities)
+                    raise ProtocolError(f"{name} {v!r} is beyond a float32 (+-{_FLOAT32_MAX:.4g}), its field")
+            elif not (0 <= v <= top and (_checks.is_whole(v) or float(v).is_integer())):  # (NaN fails)
+                raise ProtocolError(
+                    f"{name} must be a whole number from 0 to {top} (its unsigned field), got {v!r}"
+                )
+        groups[int(sid)] = listed
     out = bytearray()
-    for sid in sorted(settings):
-        values = settings[sid]
-        seq = list(values) if isinstance(values, Sequence) else [values]
-        out += bytes((sid, len(seq)))
-        for v in seq:
+    for sid in sorted(groups):
+        out += bytes((sid, len(groups[sid])))
+        for v in groups[sid]:
             if sid == SETTING_FACTOR:
                 out += struct.pack("<f", float(v))
             else:
@@ -209,10 +245,30 @@ def parse_response(data: bytes) -> PmdResponse:
 def encode_response(
     op: int, measurement_type: int, status: int = STATUS_SUCCESS, parameters: bytes = b""
 ) -> bytes:
-    """A control-point response as a device sends it (``more`` = 0)."""
+    """A control-point response as a device sends it (``more`` = 0).
+
+    ``op``, ``measurement_type`` and ``status`` are bytes (0..255), ``parameters`` bytes sent with SUCCESS
+    only (a response with an error status ends at the status byte). ProtocolError, or DataError for
+    ``parameters`` that are not bytes, otherwise.
+    """
+    what = "PMD control-point response"
+    head = (
+        RESPONSE_CODE,
+        _checks.count(op, f"{what}: op", 0, "the opcode of the command answered", ProtocolError, hi=255),
+        _checks.count(
+            measurement_type, f"{what}: measurement_type", 0, f"ACC is {MEAS_ACC}", ProtocolError, hi=255
+        ),
+        _checks.count(status, f"{what}: status", 0, "STATUS_NAMES lists 0..14", ProtocolError, hi=255),
+    )
+    params = _checks.payload_bytes(parameters, f"{what}: parameters")
     if status != STATUS_SUCCESS:
-        return bytes((RESPONSE_CODE, op, measurement_type, status))
-    return bytes((RESPONSE_CODE, op, measurement_type, status, 0)) + parameters
+        if params:
+            raise ProtocolError(
+                f"{what}: status {status} ({status_name(status)}) carries no parameters, got "
+                f"{len(params)} bytes ({params[:16].hex()}): send them with status 0 (SUCCESS) only"
+            )
+        return bytes(head)
+    return bytes((*head, 0)) + params
 
 
 def parse_features(data: bytes) -> set[int]:
@@ -225,9 +281,24 @@ def parse_features(data: bytes) -> set[int]:
 
 
 def encode_features(measurement_types: Sequence[int]) -> bytes:
-    """The control point's read value for a device offering ``measurement_types``."""
+    """The control point's read value for a device offering ``measurement_types`` (each 0..15: the two bytes
+    of its bitmask); ProtocolError for anything else."""
+    types = _checks.ids(
+        measurement_types,
+        "PMD features: measurement_types",
+        f"list types such as {MEAS_ACC} (ACC)",
+        ProtocolError,
+    )
     mask = bytearray(2)
-    for mt in measurement_types:
+    for i, mt in enumerate(types):
+        _checks.count(
+            mt,
+            f"PMD features: measurement_types[{i}]",
+            0,
+            "the feature bitmask has two bytes",
+            ProtocolError,
+            hi=15,
+        )
         mask[mt // 8] |= 1 << (mt % 8)
     return bytes((FEATURE_READ_RESPONSE, *mask))
 
@@ -381,19 +452,43 @@ def sample_times_ns(timestamp_ns: int, n: int, rate_hz: float, previous_ns: int 
 
 
 # ------------------------------------------------------------------------------------------ encoders
+_INT64 = np.dtype(np.int64)
+
+
 def _header(timestamp_ns: int, frame_type_byte: int) -> bytes:
     return bytes((MEAS_ACC,)) + int(timestamp_ns).to_bytes(8, "little") + bytes((frame_type_byte,))
 
 
+def _samples(samples: Any, what: str, bits: int) -> np.ndarray:
+    """``samples`` as an (n, 3) int64 array, n >= 1, of whole numbers that fit ``bits``-bit signed fields;
+    ProtocolError for anything else."""
+    s = _checks.int_rows(samples, what, bits, _INT64, "round (np.rint) and clip them first", ProtocolError)
+    if not len(s):
+        raise ProtocolError(f"{what} must be an (n, 3) array of x, y, z samples, n >= 1, got shape {s.shape}")
+    return s
+
+
+def _timestamp(timestamp_ns: Any, what: str) -> int:
+    return _checks.count(
+        timestamp_ns, f"{what}: timestamp_ns", 0, "ns since 2000-01-01, a u64", ProtocolError, hi=_U64_MAX
+    )
+
+
 def encode_acc_frame_raw(samples_mg: np.ndarray, timestamp_ns: int, frame_type: int = 1) -> bytes:
-    """A raw ACC frame: (n, 3) ints in mG as int8/int16/int24 (frame type 0/1/2)."""
-    s = np.asarray(samples_mg, dtype=np.int64).reshape(-1, 3)
-    width = frame_type + 1
-    lo, hi = -(1 << (8 * width - 1)), (1 << (8 * width - 1)) - 1
-    if s.size and (s.min() < lo or s.max() > hi):
-        raise ValueError(f"samples outside int{8 * width} range [{lo}, {hi}] for raw frame type {frame_type}")
+    """A raw ACC frame: (n, 3) ints in mG as int8/int16/int24 (frame type 0/1/2), n >= 1.
+
+    ProtocolError for samples that are not whole numbers of that width, a ``timestamp_ns`` beyond u64 or
+    another frame type.
+    """
+    what = "PMD raw ACC frame"
+    ftype = _checks.count(
+        frame_type, f"{what}: frame_type", 0, "0 (int8), 1 (int16) or 2 (int24)", ProtocolError, hi=2
+    )
+    stamp = _timestamp(timestamp_ns, what)
+    width = ftype + 1
+    s = _samples(samples_mg, f"{what}: samples_mg", 8 * width)
     body = b"".join(int(v).to_bytes(width, "little", signed=True) for v in s.ravel())
-    return _header(timestamp_ns, frame_type) + body
+    return _header(stamp, ftype) + body
 
 
 def encode_acc_frame_delta(
@@ -406,14 +501,29 @@ def encode_acc_frame_delta(
     """A delta-compressed ACC frame (type 0: g/FACTOR units, type 1: mG): reference + blocks of ``block``.
 
     Each block uses the fewest bits that hold its deltas (two's complement), or ``delta_bits`` when given
-    (a device may use a wider, fixed width).
+    (a device may use a wider, fixed width, up to 32). ProtocolError for samples that are not (n, 3) whole
+    int16 numbers (n >= 1: the first is the reference), a ``timestamp_ns`` beyond u64, another frame type, a
+    ``block`` beyond 1..255 (its count is one byte) or a ``delta_bits`` too narrow for the deltas.
     """
-    s = np.asarray(samples, dtype=np.int64).reshape(-1, 3)
-    if len(s) == 0:
-        raise ValueError("a compressed frame needs at least the reference sample")
-    if s.min() < -32768 or s.max() > 32767:
-        raise ValueError("compressed PMD frames carry int16 samples; values are out of range")
-    out = bytearray(_header(timestamp_ns, 0x80 | frame_type))
+    what = "PMD compressed ACC frame"
+    ftype = _checks.count(
+        frame_type, f"{what}: frame_type", 0, "0 (g / FACTOR units) or 1 (mG)", ProtocolError, hi=1
+    )
+    stamp = _timestamp(timestamp_ns, what)
+    block = _checks.count(
+        block, f"{what}: block", 1, "deltas per block; its count is one byte", ProtocolError, hi=255
+    )
+    if delta_bits is not None:
+        delta_bits = _checks.count(
+            delta_bits,
+            f"{what}: delta_bits",
+            1,
+            "or None for the fewest bits a block needs",
+            ProtocolError,
+            hi=32,
+        )
+    s = _samples(samples, f"{what}: samples", 16)
+    out = bytearray(_header(stamp, 0x80 | ftype))
     out += s[0].astype("<i2").tobytes()
     deltas = np.diff(s, axis=0)
     for start in range(0, len(deltas), block):
@@ -422,7 +532,10 @@ def encode_acc_frame_delta(
         bits = peak.bit_length() + 1
         if delta_bits is not None:
             if delta_bits < bits:
-                raise ValueError(f"deltas need {bits} bits, delta_bits={delta_bits} is too narrow")
+                raise ProtocolError(
+                    f"{what}: the deltas of block {start // block} need {bits} bits, delta_bits={delta_bits} "
+                    "is too narrow: raise it or pass None"
+                )
             bits = delta_bits
         unsigned = (chunk.ravel() & ((1 << bits) - 1)).astype(np.int64)
         bit_rows = ((unsigned[:, None] >> np.arange(bits)) & 1).astype(np.uint8).ravel()
