@@ -158,6 +158,15 @@ def test_profile_chooses_50_hz_and_8_g_or_honours_a_request() -> None:
         MujoStreamProfile(rate_hz=52).choose(info)
 
 
+def test_profile_ignores_rates_and_range_codes_no_start_can_carry() -> None:
+    # (a listed rate 0 or range code 9 would make START raise ProtocolError at every connection attempt)
+    assert MujoStreamProfile().choose(stream.MujoInfo(1, 3, (0, 2500), (9, 3))) == (2500, 3)
+    with pytest.raises(DeviceError, match=r"no usable rates or ranges .*range codes 0\.\.7"):
+        MujoStreamProfile().choose(stream.MujoInfo(1, 3, (5000,), (8, 9)))
+    with pytest.raises(DeviceError, match=r"no usable rates or ranges"):
+        MujoStreamProfile().choose(stream.MujoInfo(1, 3, (0,), (2,)))
+
+
 def test_crc_matches_a_bitwise_reference() -> None:
     def bitwise(data: bytes) -> int:
         crc = 0xFFFF

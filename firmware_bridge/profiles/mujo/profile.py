@@ -206,22 +206,26 @@ class MujoStreamProfile(DeviceProfile):
 
     # -------------------------------------------------------------------------------- start / stop
     def choose(self, info: stream.MujoInfo) -> tuple[int, int]:
-        """(rate_centihz, range_code) to request from what the watch lists."""
-        if not info.rates_centihz or not info.range_codes:
-            raise DeviceError(f"MuJo watch lists no rates or ranges ({info}); its firmware is misconfigured")
+        """(rate_centihz, range_code) to request from what the watch lists (a rate of 0 or a range code
+        beyond 7, which no START can carry, is ignored)."""
+        rates = [r for r in info.rates_centihz if r > 0]
+        ranges = [c for c in info.range_codes if c <= stream.MAX_RANGE_CODE]
+        if not rates or not ranges:
+            raise DeviceError(
+                f"MuJo watch lists no usable rates or ranges ({info}: rates must be > 0, range codes 0..7); "
+                "its firmware is misconfigured"
+            )
         if self.requested_rate_hz:
             rate = round(self.requested_rate_hz * 100)
-            if rate not in info.rates_centihz:
+            if rate not in rates:
                 raise DeviceError(
                     f"MuJo watch does not offer {self.requested_rate_hz} Hz; it offers "
-                    f"{[r / 100 for r in info.rates_centihz]} Hz. Pick one of those."
+                    f"{[r / 100 for r in rates]} Hz. Pick one of those."
                 )
         else:
-            rate = next(
-                (r for r in PREFERRED_RATES_CENTIHZ if r in info.rates_centihz), max(info.rates_centihz)
-            )
+            rate = next((r for r in PREFERRED_RATES_CENTIHZ if r in rates), max(rates))
         codes = [stream.range_code_for_g(self.requested_range_g)] if self.requested_range_g else []
-        code = next((c for c in [*codes, 2] if c in info.range_codes), max(info.range_codes))
+        code = next((c for c in [*codes, 2] if c in ranges), max(ranges))
         return rate, code
 
     async def _command(self, transport: Transport, command: bytes) -> int:
