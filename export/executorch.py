@@ -91,7 +91,7 @@ def short_constant_names(digits: int = CONSTANT_NAME_DIGITS) -> Iterator[None]:
         def sha256(data: bytes = b"") -> _Digest:
             return _Digest(real.sha256(data).hexdigest())
 
-    node_visitor.hashlib = _ShortHashlib  # type: ignore[assignment]
+    node_visitor.hashlib = _ShortHashlib
     try:
         yield
     finally:
@@ -116,7 +116,7 @@ class Conv1dAs2d(nn.Module):
             conv.out_channels,
             (conv.kernel_size[0], 1),
             stride=(conv.stride[0], 1),
-            padding=(int(conv.padding[0]), 0),  # type: ignore[arg-type]
+            padding=(int(conv.padding[0]), 0),
             dilation=(conv.dilation[0], 1),
             groups=conv.groups,
             bias=conv.bias is not None,

@@ -152,7 +152,7 @@ def _round_layer(
             # The paper's f_reg, averaged over weights; scaled so it weighs like the normalized MSE.
             loss = loss + _LAMBDA * 100.0 * (1 - (2 * h - 1).abs().pow(beta)).mean()
         opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # (torch leaves Tensor.backward unannotated)
         opt.step()
     with torch.no_grad():
         hard = weight((soft(v) >= 0.5).to(w.dtype))

@@ -102,7 +102,7 @@ def _rewrite(model: bytes, micro: bool) -> bytes:
                 t.quantization = q = None
             zp = None if q is None else q.zeroPoint
             if micro and zp is not None and len(zp) > 1 and not np.any(zp):
-                q.zeroPoint = np.zeros(1, np.int64)  # type: ignore[union-attr]  # TFLM: one value, every channel
+                q.zeroPoint = np.zeros(1, np.int64)  # TFLM: one value, every channel
             if _buffer_empty(m.buffers[t.buffer]):
                 t.buffer = 0
             used.add(t.buffer)
@@ -513,7 +513,7 @@ def _packed_with(kind: str, base: type) -> type:
     def aligned(self: Any, builder: Any) -> int:
         builder.vector_alignment = BUFFER_ALIGNMENT
         try:
-            return base.Pack(self, builder)  # type: ignore[attr-defined,no-any-return]
+            return base.Pack(self, builder)  # type: ignore[attr-defined]
         finally:
             builder.vector_alignment = 1
 
@@ -521,7 +521,7 @@ def _packed_with(kind: str, base: type) -> type:
         k = (base.__name__, _value_key(self))
         if k not in builder.tables:
             builder.tables[k] = base.Pack(self, builder)  # type: ignore[attr-defined]
-        return builder.tables[k]  # type: ignore[no-any-return]
+        return builder.tables[k]
 
     cls = type(f"{kind.title()}{base.__name__}", (base,), {"Pack": aligned if kind == "aligned" else shared})
     _PACKING_CLASSES[key] = cls

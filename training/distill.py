@@ -468,7 +468,7 @@ def distill(
                 s_logits, s_emb, t_logits_all[idx], t_emb_all[idx], y_t[idx], joint_map, cfg, weight
             )
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # (torch leaves Tensor.backward unannotated)
             opt.step()
             sched.step()
             sums["loss"] += loss.item()

@@ -654,7 +654,7 @@ def _pretrain(
                         f"written (the last checkpoint in {out} is intact). Lower --lr or check the data."
                     )
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]  # (torch leaves Tensor.backward unannotated)
                 phase = "update"
                 opt.step()
                 sched.step()

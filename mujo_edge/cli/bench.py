@@ -209,7 +209,7 @@ def cmd_android(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bench",
         help="benchmark a bundle's models on this host (latency, throughput, load time, memory)",

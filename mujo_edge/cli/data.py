@@ -9,20 +9,22 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from mujo_edge.cli._args import shows_help
+
 #: Modules that add subcommands to ``mujo-edge data``.
 DATA_COMMAND_MODULES: tuple[str, ...] = ("data_import", "data_synth", "data_show", "data_noise", "data_video")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("data", help="create, import and inspect datasets")
     data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     for name in DATA_COMMAND_MODULES:
         importlib.import_module(f"mujo_edge.cli.{name}").register(data_sub)
     _register_merge(data_sub)
-    p.set_defaults(func=lambda _args: p.print_help() or 2)
+    p.set_defaults(func=shows_help(p))
 
 
-def _register_merge(data_sub: argparse._SubParsersAction) -> None:
+def _register_merge(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = data_sub.add_parser(
         "merge",
         help="concatenate datasets on the same grid: labels and texts united, subjects kept distinct",

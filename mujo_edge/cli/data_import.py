@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mujo_edge.cli._args import non_negative_int
+from mujo_edge.cli._args import non_negative_int, shows_help
 
 if TYPE_CHECKING:
     from mujo_edge.training.data.format import Dataset
 
 
-def register(data_sub: argparse._SubParsersAction) -> None:
+def register(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = data_sub.add_parser("import", help="import real recordings (seglearn watch data, MM-Fit, CSV)")
     src = p.add_subparsers(dest="source", metavar="SOURCE")
 
@@ -110,10 +110,10 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     cs.set_defaults(func=_csv)
 
     _register_mocap(src)
-    p.set_defaults(func=lambda _args: p.print_help() or 2)
+    p.set_defaults(func=shows_help(p))
 
 
-def _register_mocap(src: argparse._SubParsersAction) -> None:
+def _register_mocap(src: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``bvh``, ``asf``, ``deepmimic`` and ``mocap-demo``: real motion capture through the virtual watch."""
     files = {
         "bvh": "BVH files (.bvh)",

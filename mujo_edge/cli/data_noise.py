@@ -7,7 +7,7 @@ import argparse
 from mujo_edge.cli._args import non_negative_int
 
 
-def register(data_sub: argparse._SubParsersAction) -> None:
+def register(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = data_sub.add_parser(
         "noise-control",
         help="copy a corpus with its accelerometer replaced by noise of matching per-channel mean and std",

@@ -11,7 +11,7 @@ import argparse
 from mujo_edge.cli._args import non_negative_int
 
 
-def register(data_sub: argparse._SubParsersAction) -> None:
+def register(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = data_sub.add_parser("show", help="plot a few windows per class of a dataset into a PNG")
     p.add_argument("path", metavar="DIR", help="dataset folder")
     p.add_argument(

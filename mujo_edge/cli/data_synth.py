@@ -82,7 +82,7 @@ def _rates(text: str) -> list[float]:
         ) from e
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "synth",
         help="generate the synthetic corpus: procedural 3D motion, virtual IMU at every placement, texts",

@@ -7,7 +7,7 @@ import argparse
 from mujo_edge.cli._args import non_negative_int
 
 
-def register(data_sub: argparse._SubParsersAction) -> None:
+def register(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = data_sub.add_parser(
         "video",
         help="videos -> 3D pose (MediaPipe BlazePose) -> virtual wrist IMU -> dataset, labelled by chapters",

@@ -815,7 +815,7 @@ def _print_score(score: dict[str, Any]) -> None:
         console.print("per scripted exercise, windows recognized: " + ", ".join(parts))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="run the whole toolkit end to end at demo scale (what `make demo` runs)",

@@ -131,6 +131,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if core_ok else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="show which optional parts are installed and usable")
     p.set_defaults(func=cmd_doctor)

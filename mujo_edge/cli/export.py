@@ -31,7 +31,7 @@ def _ints(s: str) -> list[int]:
         ) from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser(
         "distill",
         help="train a compact accelerometer student (<= 30k params) from a fine-tuned teacher",

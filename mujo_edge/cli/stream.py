@@ -259,7 +259,7 @@ def virtual_watch_api() -> tuple[Any, Any]:
     """``(VirtualWatch, virtual_watches)`` of the bumble virtual watches (``--virtual``);
     MissingDependencyError names the extra to install when bumble is missing."""
     try:
-        from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches  # type: ignore[attr-defined]
+        from mujo_edge.firmware_bridge.virtual import VirtualWatch, virtual_watches
     except ImportError as e:
         raise MissingDependencyError("--virtual (bumble virtual watches)", "virtual", "bumble") from e
     return VirtualWatch, virtual_watches
@@ -363,7 +363,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive_int, default=1, help="model threads (default 1)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES  # the registry; a light import
 
     p = sub.add_parser(

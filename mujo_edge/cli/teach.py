@@ -28,7 +28,7 @@ from mujo_edge.cli._args import comma_names, non_negative_int, positive_float
 from mujo_edge.errors import ConfigError, DataError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from mujo_edge.firmware_bridge.profiles import PROFILE_NAMES  # the registry; a light import
 
     t = sub.add_parser(
@@ -150,8 +150,7 @@ def recording_windows(
     mirrored into the model's frame as the recording's header says, or as ``wrist`` overrides; the bundle's
     calibration when ``calibrate``), and (N,) host times of each window's first and last sample (s, the
     recording's clock, as its events carry them)."""
-    from mujo_edge.cli.stream import replay_events
-    from mujo_edge.gateway import recorded_wrist
+    from mujo_edge.gateway import recorded_wrist, replay_events
     from mujo_edge.heads import Head
     from mujo_edge.pipeline import Pipeline
 
@@ -162,7 +161,7 @@ def recording_windows(
     cap = _Capture(bundle.runner())
     probe = Head("logits", bundle.model_labels)
     p = Pipeline(
-        cap,  # type: ignore[arg-type]
+        cap,
         bundle.model_labels,
         calibration=bundle.calibration if calibrate else None,
         window=bundle.window,

@@ -48,7 +48,7 @@ def _names(s: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in s.split(",") if v.strip())
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "pretrain",
         help="learn the joint space (pairwise symmetric InfoNCE) on a multimodal corpus",

@@ -14,6 +14,7 @@ moves), ``o.X`` the other arm, ``legs.X`` both legs, ``r.X`` / ``l.X`` one leg, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -194,7 +195,7 @@ def _lib(
     )
 
 
-def _a(*moves: tuple) -> tuple[Move, ...]:
+def _a(*moves: tuple[Any, ...]) -> tuple[Move, ...]:
     return tuple(Move(*m) for m in moves)
 
 
@@ -233,7 +234,7 @@ def _walk(
     arm: float,
     elbow: float,
     base: dict[str, float] | None = None,
-    extra: tuple[tuple, ...] = (),
+    extra: tuple[tuple[Any, ...], ...] = (),
 ) -> tuple[dict[str, float], tuple[Move, ...], tuple[float, float, float]]:
     """Walking that travels ``step_m`` per step: base posture, moves and rep profile (a rep is one step)."""
     moves = _a(

@@ -73,7 +73,7 @@ def synthetic_recordings(
                 rec = simulate_workout(
                     [{"rest": 3, "kind": "standing"}, {"activity": ex, "seconds": seconds}],
                     seed=seed * 100_000 + s * 100 + i * 2 + (wrist == "left"),
-                    wrist=wrist,  # type: ignore[arg-type]
+                    wrist=wrist,
                     sensor=sensor,
                     frame="convention",
                 )
