@@ -35,7 +35,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from mujo_edge.constants import (
 from mujo_edge.errors import ConfigError, DataError, MissingDependencyError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import content_hash, provenance, write_json
+from mujo_edge.training.data.splits import check_disjoint_subjects
 
 log = logging.getLogger(__name__)
 
@@ -118,36 +119,6 @@ _SPEC_KEYS = {
     "batch_size",
 }
 _DATASET_KEYS = {"name", "data", "split", "labels", "placement", "text_template"}
-
-
-def _ids_given(v: Any) -> list[Any]:
-    """The subject ids of a split part as given (one id or a collection of them; anything else: none, for the
-    type checks further on to name; an iterator is not consumed)."""
-    if isinstance(v, int | np.integer):
-        return [int(v)]
-    if not isinstance(v, Collection) or isinstance(v, str | bytes):
-        return []
-    try:
-        return [int(s) if isinstance(s, np.integer) else s for s in v]
-    except TypeError:
-        return []
-
-
-def check_disjoint_subjects(test: Any, val: Any = (), train: Any = None, where: str = "the split") -> None:
-    """DataError when a subject is in two parts of a split: train and test, validation and test, train and
-    validation. A test score on subjects the model trained on (or was chosen on) is not a held-out score.
-    ``train`` None: every subject that is neither test nor validation, disjoint by construction."""
-    parts = [("train", _ids_given(train))] if train is not None else []
-    parts += [("val", _ids_given(val)), ("test", _ids_given(test))]
-    for i, (a, ids_a) in enumerate(parts):
-        for b, ids_b in parts[i + 1 :]:
-            both = sorted({s for s in ids_a if isinstance(s, int)} & {s for s in ids_b if isinstance(s, int)})
-            if both:
-                how = "trained on" if a == "train" else "was chosen on"
-                raise DataError(
-                    f"{where}: subjects {both} are in both {a} {ids_a} and {b} {ids_b}, so the {b} score would "
-                    f"be measured on subjects the model {how}: make the {a} and {b} subjects disjoint"
-                )
 
 
 def _subjects(v: Any, where: str) -> tuple[int, ...]:

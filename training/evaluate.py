@@ -34,6 +34,7 @@ from mujo_edge.errors import ConfigError, DataError
 from mujo_edge.metrics import macro_f1
 from mujo_edge.provenance import provenance, write_json
 from mujo_edge.training.assets import resolve_pretrained
+from mujo_edge.training.data.splits import check_disjoint_subjects
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,7 @@ def evaluate(
     check_schedule(lr, max_epochs, patience, batch_size, 0)
     subject_ids(test_subjects, "test_subjects")
     subject_ids(val_subjects, "val_subjects")
+    check_disjoint_subjects(test_subjects, val_subjects, where="evaluate")
     check_workers(device, jobs)
     out = path(out, "out")
     out.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,7 @@ def test_distill_cli_uses_teacher_splits_and_pit(tmp_path: Path) -> None:
     [
         (["--test-subjects", "99"], "subjects [99] are not in the data"),
         (["--val-subjects", "98"], "subjects [98] are not in the data"),
-        (["--test-subjects", "3", "--val-subjects", "3"], "both test and validation"),
+        (["--test-subjects", "3", "--val-subjects", "3"], "are in both val"),
         (["--test-subjects", "1,2", "--val-subjects", "3,4"], "leaves nobody to train on"),
     ],
 )

@@ -200,3 +200,15 @@ def test_training_commands_refuse_a_device_this_host_lacks_before_any_run(
 
     with pytest.raises(ConfigError, match="--jobs must be a whole number >= 1"):
         check_workers("cpu", 0)
+
+
+def test_evaluate_refuses_overlapping_subjects_before_making_its_folder(
+    setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, real = setup
+    out = tmp_path / "report"
+    base = ["evaluate", "--pretrained", str(run), "--data", str(real), "--out", str(out), "--fractions", "100"]
+    base += ["--seeds", "1", "--max-epochs", "1", "--modes", "baseline"]
+    assert main([*base, "--test-subjects", "9,10", "--val-subjects", "10"]) == 2
+    said = " ".join(capsys.readouterr().out.split())
+    assert "subjects [10] are in both val [10] and test [9, 10]" in said and not out.exists()

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from mujo_edge.errors import DataError
-from mujo_edge.training.benchmark import DatasetSpec, check_disjoint_subjects, load_spec
+from mujo_edge.training.benchmark import DatasetSpec, load_spec
 from mujo_edge.training.data.format import Dataset, write_dataset
+from mujo_edge.training.data.splits import check_disjoint_subjects
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,7 @@ def test_subject_split_errors() -> None:
     _, subjects = _labels_subjects()
     with pytest.raises(DataError, match=r"subjects \[42\] are not in the data"):
         subject_split(subjects, [42])
-    with pytest.raises(DataError, match="both test and validation"):
+    with pytest.raises(DataError, match="are in both val"):
         subject_split(subjects, [1, 2], [2])
     with pytest.raises(DataError, match="nobody to train"):
         subject_split(subjects, range(1, 11))

@@ -8,8 +8,8 @@ per class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -48,6 +48,37 @@ def _ids(values: Iterable[int] | int, what: str) -> set[int]:
     return set(ids(values, what, "pass a subject id or a list of them, e.g. [9, 10]", DataError))
 
 
+def _ids_given(v: Any) -> list[Any]:
+    """The subject ids of a split part as given (one id or a collection of them; anything else: none, for the
+    type checks further on to name; an iterator is not consumed)."""
+    if isinstance(v, int | np.integer):
+        return [int(v)]
+    if not isinstance(v, Collection) or isinstance(v, str | bytes):
+        return []
+    try:
+        return [int(s) if isinstance(s, np.integer) else s for s in v]
+    except TypeError:
+        return []
+
+
+def check_disjoint_subjects(test: Any, val: Any = (), train: Any = None, where: str = "the split") -> None:
+    """DataError when a subject is in two parts of a split: train and test, validation and test, train and
+    validation. A test score on subjects the model trained on (or was chosen on) is not a held-out score.
+    ``train`` None: every subject that is neither test nor validation, disjoint by construction. Needs no
+    data, so commands check their split with it before they make anything."""
+    parts = [("train", _ids_given(train))] if train is not None else []
+    parts += [("val", _ids_given(val)), ("test", _ids_given(test))]
+    for i, (a, ids_a) in enumerate(parts):
+        for b, ids_b in parts[i + 1 :]:
+            both = sorted({s for s in ids_a if isinstance(s, int)} & {s for s in ids_b if isinstance(s, int)})
+            if both:
+                how = "trained on" if a == "train" else "was chosen on"
+                raise DataError(
+                    f"{where}: subjects {both} are in both {a} {ids_a} and {b} {ids_b}, so the {b} score would "
+                    f"be measured on subjects the model {how}: make the {a} and {b} subjects disjoint"
+                )
+
+
 def subject_split(
     data: Dataset | np.ndarray,
     test_subjects: Iterable[int] | int,
@@ -62,8 +93,8 @@ def subject_split(
     Returns:
         :class:`Split` of disjoint window indices covering every window.
     Raises:
-        DataError: a named subject is not in the data, a subject is both test and val, or no subject is
-            left to train on.
+        DataError: a named subject is not in the data, a subject is both test and val
+            (:func:`check_disjoint_subjects`), or no subject is left to train on.
     """
     subject = _subjects_of(data)
     test, val = _ids(test_subjects, "test_subjects"), _ids(val_subjects, "val_subjects")
@@ -74,8 +105,7 @@ def subject_split(
             f"subjects {unknown} are not in the data (it has subjects {sorted(present)}); "
             "pick test/val subjects from that list"
         )
-    if test & val:
-        raise DataError(f"subjects {sorted(test & val)} are both test and validation subjects; pick one each")
+    check_disjoint_subjects(sorted(test), sorted(val))
     if not test:
         raise DataError("no test subjects given; name at least one subject to hold out")
     if not present - test - val:
