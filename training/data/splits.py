@@ -61,7 +61,9 @@ def _ids_given(v: Any) -> list[Any]:
         return []
 
 
-def check_disjoint_subjects(test: Any, val: Any = (), train: Any = None, where: str = "the split") -> None:
+def check_disjoint_subjects(
+    test: Any, val: Any = (), train: Any = None, where: str = "the subject split"
+) -> None:
     """DataError when a subject is in two parts of a split: train and test, validation and test, train and
     validation. A test score on subjects the model trained on (or was chosen on) is not a held-out score.
     ``train`` None: every subject that is neither test nor validation, disjoint by construction. Needs no
