@@ -105,3 +105,26 @@ def test_a_nan_open_set_score_is_no_answer_either(batch) -> None:
     assert failed and all(not e.known and e.score is None and e.confidence == 0.0 for e in failed)
     assert all(e.known and e.score is not None and e.score == e.score for e in events if e not in failed)
     assert p.stats["w"].model_errors == len(failed)
+
+
+def test_in_a_lockstep_tick_only_the_windows_given_nan_are_unknown() -> None:
+    t = np.arange(50 * 30) / 50.0
+    still = np.stack([-0.5 + 0 * t, 0.2 * np.sin(2 * np.pi * t), np.ones_like(t)], 1).astype(np.float32)
+    moved = still.copy()
+    moved[:, 0] = 0.5  # the Damaged model gives NaN for every window of this device
+    acc = {f"w{d}": (moved if d == 2 else still) for d in range(6)}
+    p = Pipeline(Damaged(), LABELS)
+    events = []
+    for a in range(0, len(t), 25):  # one notification per device per tick, as a gateway gets them
+        b = a + 25
+        tick = [SampleBatch(name, x[a:b], 100.0 + t[b - 1], 50.0, 1e4 + t[a:b]) for name, x in acc.items()]
+        events += p.feed_many(tick)
+    events += p.close()
+    for name in acc:
+        mine = [e for e in events if e.device == name]
+        assert mine
+        if name == "w2":
+            assert all(e.label == "unknown" and e.confidence == 0.0 for e in mine)
+            assert p.stats[name].model_errors == len(mine)
+        else:
+            assert all(e.known and e.label in LABELS for e in mine) and p.stats[name].model_errors == 0

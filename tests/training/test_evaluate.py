@@ -207,7 +207,17 @@ def test_evaluate_refuses_overlapping_subjects_before_making_its_folder(
 ) -> None:
     run, real = setup
     out = tmp_path / "report"
-    base = ["evaluate", "--pretrained", str(run), "--data", str(real), "--out", str(out), "--fractions", "100"]
+    base = [
+        "evaluate",
+        "--pretrained",
+        str(run),
+        "--data",
+        str(real),
+        "--out",
+        str(out),
+        "--fractions",
+        "100",
+    ]
     base += ["--seeds", "1", "--max-epochs", "1", "--modes", "baseline"]
     assert main([*base, "--test-subjects", "9,10", "--val-subjects", "10"]) == 2
     said = " ".join(capsys.readouterr().out.split())
