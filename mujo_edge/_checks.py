@@ -65,6 +65,8 @@ def int_rows(
     a: np.ndarray = values
     if type(a) is not np.ndarray or a.dtype.kind not in "iuf":
         a = real_array(values, np.dtype(np.float64), what, keep_float=True, error=error)
+    if a.ndim == 1 and not a.size:  # ([] : no samples)
+        a = a.reshape(0, 3)
     if a.ndim != 2 or a.shape[1] != 3 or (max_n is not None and len(a) > max_n):
         most = "" if max_n is None else f" with n <= {max_n}"
         raise error(f"{what} must be an (n, 3) array of x, y, z samples{most}, got shape {a.shape}")

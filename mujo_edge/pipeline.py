@@ -129,7 +129,7 @@ class StreamStats:
     last_confidence: float = 0.0
     label_counts: dict[str, int] = field(default_factory=dict)  # windows per recognized label (and unknown)
     unknown: int = 0  # windows the open-set test rejected (label "unknown")
-    model_errors: int = 0  # windows the model gave NaN for (reported as unknown, confidence 0)
+    model_errors: int = 0  # windows the model gave NaN or infinity for (reported as unknown, confidence 0)
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     _rate_n: int = 0
     _rate_span_s: float = 0.0
@@ -224,7 +224,8 @@ def round_times(t_s: np.ndarray, decimals: int) -> list[float]:
 
 
 class _Smoother:
-    """Mean probability over the last ``k`` windows of a run."""
+    """Mean probability over the last ``k`` windows of a run. A row holding NaN (the model gave no answer) is
+    returned as it is and left out of the mean, so it does not void the windows after it."""
 
     def __init__(self, k: int) -> None:
         self.k = k
@@ -238,6 +239,10 @@ class _Smoother:
             return probs
         out = np.empty_like(probs)
         for i, p in enumerate(probs):
+            total = p.sum()
+            if total != total:
+                out[i] = p
+                continue
             self._hist.append(p)
             out[i] = np.mean(self._hist, axis=0)
         return out
@@ -1629,10 +1634,12 @@ class Pipeline:
             score_l = [None] * rows
         labels = self.labels
         names = [labels[k] for k in best]
-        # rows the model gave NaN for (no answer): one sum tells whether there are any
+        # rows the model gave NaN or infinity for (no answer): one sum tells whether there are any
         answer = probs[:, : n_labels + scored]
-        total = answer.sum()
-        failed: list[int] = np.isnan(answer).any(axis=1).nonzero()[0].tolist() if total != total else []
+        total = float(answer.sum())
+        failed: list[int] = (
+            [] if math.isfinite(total) else (~np.isfinite(answer)).any(axis=1).nonzero()[0].tolist()
+        )
         for f in failed:
             known[f], conf[f], score_l[f] = False, 0.0, None
         nearest: list[str | None]
@@ -1713,8 +1720,8 @@ class Pipeline:
         if not self._model_failure_said:
             self._model_failure_said = True
             log.error(
-                "the model returned NaN for %d window(s) (first: %s); they are reported as unknown with "
-                "confidence 0. A model that gives NaN for finite windows is damaged or not the bundle's: "
+                "the model returned NaN or infinity for %d window(s) (first: %s); they are reported as unknown "
+                "with confidence 0. A model that does so for finite windows is damaged or not the bundle's: "
                 "export it again (mujo-edge export) or reinstall the bundle",
                 len(rows),
                 devs[rows[0]].name,
@@ -1762,7 +1769,7 @@ class Pipeline:
             known = bool(self.head.known(score_a)[0])
             score = float(score_a[0])
         name = self.labels[best]
-        if conf != conf or score != score:  # NaN: the model gave no answer
+        if not math.isfinite(conf) or (score is not None and not math.isfinite(score)):  # no answer
             known, conf, score = False, 0.0, None
             self._model_failed([r], [0])
         label = name if known else UNKNOWN_LABEL

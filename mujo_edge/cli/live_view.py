@@ -31,7 +31,7 @@ def print_event(console: Console, e: ActivityEvent) -> None:
     flags = "".join(
         (
             f" (nearest {e.nearest}{'' if e.score is None else f', score {e.score:.3g}'})"
-            if not e.known
+            if e.nearest is not None
             else "",
             " calibrated" if e.calibrated else "",
             " upsampled" if e.upsampled else "",
@@ -112,7 +112,7 @@ class LiveView:
     def render(self) -> Group:
         lines = Text()
         for e in self.recent:
-            what = e.label if e.known else f"{e.label} ~{e.nearest}"
+            what = e.label if e.nearest is None else f"{e.label} ~{e.nearest}"
             lines.append(
                 f"{e.t_start:10.3f}  {e.device:<14} {what:<10} {e.confidence:5.2f}\n",
                 style="yellow" if not e.known else "",

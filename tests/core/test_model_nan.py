@@ -128,3 +128,73 @@ def test_in_a_lockstep_tick_only_the_windows_given_nan_are_unknown() -> None:
             assert p.stats[name].model_errors == len(mine)
         else:
             assert all(e.known and e.label in LABELS for e in mine) and p.stats[name].model_errors == 0
+
+
+class Burst:
+    """The Damaged model's probabilities, NaN only for windows that reach into seconds 10-12 (mean x lifted
+    there), infinity instead of NaN with ``inf``."""
+
+    def __init__(self, inf: bool = False) -> None:
+        self.inf = inf
+
+    def predict(self, windows_g: np.ndarray) -> np.ndarray:
+        s = windows_g.std(axis=(1, 2))
+        p = np.stack([1.0 / (1.0 + s), s / (1.0 + s)], axis=1).astype(np.float32)
+        p[windows_g[:, :, 0].max(axis=1) > 0] = np.inf if self.inf else np.nan
+        return p
+
+
+def _burst_run(model: object, batch: int, smooth: int) -> tuple[Pipeline, list]:
+    t = np.arange(50 * 30) / 50.0
+    acc = np.stack(
+        [np.where((t >= 10) & (t < 12), 0.5, -0.5), 0.2 * np.sin(2 * np.pi * t), np.ones_like(t)], 1
+    )
+    acc = acc.astype(np.float32)
+    p = Pipeline(model, LABELS, smooth=smooth)
+    events = []
+    for a in range(0, len(t), batch):
+        b = min(len(t), a + batch)
+        events += p.feed(SampleBatch("w", acc[a:b], 100.0 + t[b - 1], 50.0, 1e4 + t[a:b]))
+    return p, events + p.close()
+
+
+@pytest.mark.parametrize("batch", [25, 1500])
+def test_with_smoothing_only_the_windows_the_model_failed_on_are_unknown(batch) -> None:
+    raw, plain = _burst_run(Burst(), batch, smooth=1)
+    smoothed, events = _burst_run(Burst(), batch, smooth=5)
+    failed = raw.stats["w"].model_errors
+    assert failed == sum(not e.known for e in plain) > 0
+    # a failed window is left out of the mean: it does not void the next four windows
+    assert smoothed.stats["w"].model_errors == failed == sum(not e.known for e in events)
+    assert [e.known for e in events] == [e.known for e in plain]
+
+
+@pytest.mark.parametrize("batch", [25, 1500])
+def test_infinite_probabilities_are_no_answer_either(batch, tmp_path) -> None:
+    p, events = _burst_run(Burst(inf=True), batch, smooth=1)
+    failed = [e for e in events if not e.known]
+    assert failed and all(e.label == "unknown" and e.confidence == 0.0 for e in failed)
+    assert p.stats["w"].model_errors == len(failed)
+    w = EventWriter(tmp_path / "events.jsonl")
+    w.write(events)
+    w.close()
+    assert len(read_events(tmp_path / "events.jsonl")) == len(events)
+
+
+def test_the_stream_output_shows_no_nearest_label_for_a_window_without_answer() -> None:
+    import io
+
+    from rich.console import Console
+
+    from mujo_edge.cli.live_view import LiveView, print_event
+
+    p, events = _burst_run(Burst(), 1500, smooth=1)
+    failed = [e for e in events if not e.known]
+    buf = io.StringIO()
+    con = Console(file=buf, width=160)
+    for e in failed:
+        print_event(con, e)
+    view = LiveView(con, p, ["w"], enabled=False)
+    view.add_events(failed)
+    shown = buf.getvalue() + str(view.render().renderables[1])
+    assert "unknown" in shown and "None" not in shown

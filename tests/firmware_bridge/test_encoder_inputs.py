@@ -364,3 +364,19 @@ def test_a_connector_without_find_is_refused_at_construction(connector: Any) -> 
     )
     assert type(connector).__name__ in message
     assert session(StandIn()).connector.__class__ is StandIn  # duck typing: any object with find will do
+
+
+def test_no_samples_give_no_frame_whether_an_empty_array_or_an_empty_list() -> None:
+    enc = stream.MujoStreamEncoder(5000, 2, 244)
+    assert enc.encode(0, np.zeros((0, 3), np.int16)) == [] and enc.encode(0, []) == []
+    assert enc.seq == 0 and enc.restart
+
+
+def test_a_start_the_virtual_polar_watch_cannot_answer_leaves_it_stopped() -> None:
+    # (its FACTOR beyond a float32: the response cannot be made, so the watch must not start streaming)
+    model = pmd.PmdDeviceModel(factor=1e39)
+    start = bytes((pmd.OP_START, pmd.MEAS_ACC)) + pmd.encode_settings(
+        {pmd.SETTING_SAMPLE_RATE: 52, pmd.SETTING_RESOLUTION: 16, pmd.SETTING_RANGE: 8}
+    )
+    refused(ProtocolError, lambda: model.handle_command(start), "beyond a float32")
+    assert not model.streaming and model.selected == {}

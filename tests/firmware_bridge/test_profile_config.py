@@ -37,7 +37,6 @@ GOOD = {"rate_hz": 52.0, "factor": 0.5, "settings": {"0": 52, "2": 8}}
             r"settings=\{'9': 1\} is not keyed by PMD setting ids",
         ),
         ("polar", {"rate_hz": 52, "settings": {"2": math.inf}}, "settings.2=inf is not a PMD range"),
-        ("polar", {"rate_hz": 52, "settings": {"0": 52.5}}, "settings.0=52.5 is not a whole number"),
         ("mujo", {"rate_hz": 0}, "rate_hz=0 is not a sample rate"),
         (
             "mujo",

@@ -592,6 +592,7 @@ class PmdDeviceModel:
         for sid, values in chosen.items():
             if len(values) != 1 or values[0] not in self.offered.get(sid, []):
                 return [encode_response(op, mt, codes.get(sid, 5))]
-        self.selected = {sid: v[0] for sid, v in chosen.items()}
+        response = encode_response(op, mt, parameters=encode_settings({SETTING_FACTOR: self.factor}))
+        self.selected = {sid: v[0] for sid, v in chosen.items()}  # (after the response could be made)
         self.streaming = True
-        return [encode_response(op, mt, parameters=encode_settings({SETTING_FACTOR: self.factor}))]
+        return [response]

@@ -70,8 +70,6 @@ def _config_settings(value: Any) -> dict[int, float]:
         name = f"settings.{key}"
         checked = config_number({name: v}, name, "polar", f"a PMD {pmd.SETTING_NAMES[sid]}", lo, hi)
         assert checked is not None
-        if sid != pmd.SETTING_FACTOR and not checked.is_integer():  # (START would refuse it at every attempt)
-            raise bad_config("polar", name, v, f"a whole number (a PMD {pmd.SETTING_NAMES[sid]} field)")
         out[sid] = int(checked) if checked.is_integer() else checked
     return out
 
