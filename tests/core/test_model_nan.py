@@ -37,17 +37,22 @@ class NanEmbedding:
         return logits, (emb if embedding else None)
 
 
-def _motion(seconds: float) -> np.ndarray:
-    """50 Hz samples whose x is -0.5 g for the first half and +0.5 g for the second."""
+def _motion(seconds: float, lifted: tuple[float, float] | None = None) -> np.ndarray:
+    """50 Hz samples whose x is +0.5 g in the ``lifted`` span of seconds (default: the second half), else
+    -0.5 g."""
     t = np.arange(int(50 * seconds)) / 50.0
-    x = np.where(t < seconds / 2, -0.5, 0.5)
+    a, b = lifted if lifted is not None else (seconds / 2, seconds)
+    x = np.where((t >= a) & (t < b), 0.5, -0.5)
     return np.stack([x, 0.2 * np.sin(2 * np.pi * t), np.ones_like(t)], 1).astype(np.float32)
 
 
-def _run(model: object, batch: int, head: Head | None = None) -> tuple[Pipeline, list]:
-    acc = _motion(40.0)
+def _run(
+    model: object, batch: int, head: Head | None = None, smooth: int = 1, acc: np.ndarray | None = None
+) -> tuple[Pipeline, list]:
+    """``acc`` (default: 40 s of :func:`_motion`) fed ``batch`` samples at a time; (pipeline, events)."""
+    acc = _motion(40.0) if acc is None else acc
     t = np.arange(len(acc)) / 50.0
-    p = Pipeline(model, LABELS, head=head)
+    p = Pipeline(model, LABELS, head=head, smooth=smooth)
     events = []
     for a in range(0, len(acc), batch):
         b = min(len(acc), a + batch)
@@ -145,17 +150,8 @@ class Burst:
 
 
 def _burst_run(model: object, batch: int, smooth: int) -> tuple[Pipeline, list]:
-    t = np.arange(50 * 30) / 50.0
-    acc = np.stack(
-        [np.where((t >= 10) & (t < 12), 0.5, -0.5), 0.2 * np.sin(2 * np.pi * t), np.ones_like(t)], 1
-    )
-    acc = acc.astype(np.float32)
-    p = Pipeline(model, LABELS, smooth=smooth)
-    events = []
-    for a in range(0, len(t), batch):
-        b = min(len(t), a + batch)
-        events += p.feed(SampleBatch("w", acc[a:b], 100.0 + t[b - 1], 50.0, 1e4 + t[a:b]))
-    return p, events + p.close()
+    """30 s whose seconds 10-12 the Burst model fails on."""
+    return _run(model, batch, smooth=smooth, acc=_motion(30.0, lifted=(10.0, 12.0)))
 
 
 @pytest.mark.parametrize("batch", [25, 1500])
