@@ -84,6 +84,16 @@ def _counts(counts: Any, what: str, max_n: int | None = None) -> np.ndarray:
     return _checks.int_rows(counts, what, 16, _INT16, fix, ProtocolError, max_n)
 
 
+def _rate(value: Any, what: str, error: type[MujoError] = ProtocolError) -> int:
+    """A rate field: a whole number of 0.01 Hz, 1..65535."""
+    return _checks.count(value, what, 1, _RATE_FIX, error, hi=_U16_MAX)
+
+
+def _range_code(value: Any, what: str, error: type[MujoError] = ProtocolError) -> int:
+    """A range code field, 0..MAX_RANGE_CODE."""
+    return _checks.count(value, what, 0, _RANGE_FIX, error, hi=MAX_RANGE_CODE)
+
+
 def _flag(value: Any, what: str, error: type[MujoError]) -> bool:
     """``value`` when it is True or False; ``error`` otherwise (a str or a number would set it silently)."""
     if not isinstance(value, bool | np.bool_):
@@ -183,8 +193,8 @@ def encode_frame(
         hi=SEQ_MODULO - 1,
     )
     t0 = _t0(t0_us, f"{what}: t0_us")
-    rate = _checks.count(rate_centihz, f"{what}: rate_centihz", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
-    code = _checks.count(range_code, f"{what}: range_code", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE)
+    rate = _rate(rate_centihz, f"{what}: rate_centihz")
+    code = _range_code(range_code, f"{what}: range_code")
     flag = _flag(restart, f"{what}: restart", ProtocolError)
     c = _counts(counts, f"{what}: counts", MAX_SAMPLES_PER_FRAME)
     if not len(c):
@@ -255,8 +265,8 @@ class MujoStreamEncoder:
 
     def _check_settings(self) -> None:
         what = "MujoStreamEncoder"
-        _checks.count(self.rate_centihz, f"{what}: rate_centihz", 1, _RATE_FIX, ConfigError, hi=_U16_MAX)
-        _checks.count(self.range_code, f"{what}: range_code", 0, _RANGE_FIX, ConfigError, hi=MAX_RANGE_CODE)
+        _rate(self.rate_centihz, f"{what}: rate_centihz", ConfigError)
+        _range_code(self.range_code, f"{what}: range_code", ConfigError)
         _checks.count(
             self.seq, f"{what}: seq", 0, "the next frame's sequence number", ConfigError, hi=SEQ_MODULO - 1
         )
@@ -309,9 +319,9 @@ def encode_info(rates_centihz: Sequence[int], range_codes: Sequence[int], channe
     rates = _checks.ids(rates_centihz, f"{what}: rates_centihz", "list rates in 0.01 Hz", ProtocolError)
     codes = _checks.ids(range_codes, f"{what}: range_codes", "list codes 0..7", ProtocolError)
     for i, r in enumerate(rates):
-        _checks.count(r, f"{what}: rates_centihz[{i}]", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
+        _rate(r, f"{what}: rates_centihz[{i}]")
     for i, c in enumerate(codes):
-        _checks.count(c, f"{what}: range_codes[{i}]", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE)
+        _range_code(c, f"{what}: range_codes[{i}]")
     if len(rates) > 255 or len(codes) > 255:
         raise ProtocolError(
             f"{what}: lists {len(rates)} rates and {len(codes)} range codes; its one-byte counts hold at "
@@ -347,10 +357,8 @@ def decode_info(data: bytes) -> MujoInfo:
 
 def encode_start(rate_centihz: int, range_code: int) -> bytes:
     """START, ``01 <rate u16> <range code u8>``; ProtocolError unless rate is 1..65535 and code 0..7."""
-    rate = _checks.count(rate_centihz, "MuJo START: rate_centihz", 1, _RATE_FIX, ProtocolError, hi=_U16_MAX)
-    code = _checks.count(
-        range_code, "MuJo START: range_code", 0, _RANGE_FIX, ProtocolError, hi=MAX_RANGE_CODE
-    )
+    rate = _rate(rate_centihz, "MuJo START: rate_centihz")
+    code = _range_code(range_code, "MuJo START: range_code")
     return _START.pack(OP_START, rate, code)
 
 
