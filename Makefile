@@ -25,7 +25,7 @@ REPORT_TO_PINS := import json, sys; r = json.load(open(sys.argv[1])); \
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" "setuptools>=68"
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" "setuptools>=77"
 	if [ -n "$(UV)" ] && $(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/uv "$(UV)"; then \
 	  $(BIN)/python -m pip install --quiet --dry-run --report $(REPORT) -e ".[all,dev]" \
 	  && $(BIN)/python -c '$(REPORT_TO_PINS)' $(REPORT) >$(PINS) \

@@ -13,8 +13,13 @@ MAPPED_FOLDERS = {
     "mujo_edge.firmware_bridge": "firmware_bridge",
 }
 
+#: Folders of data files inside packages (no __init__.py): listed as packages, as setuptools asks of data
+#: folders; pyproject.toml's package-data says which of their files install.
+DATA_FOLDERS = ["mujo_edge.firmware_bridge.profiles.mujo.c", "mujo_edge.training.assets.joint_space"]
+
 packages = find_packages(include=["mujo_edge", "mujo_edge.*"])
 for namespace, folder in MAPPED_FOLDERS.items():
     packages += [namespace] + [f"{namespace}.{sub}" for sub in find_packages(folder)]
+packages += DATA_FOLDERS
 
 setup(packages=packages, package_dir={"mujo_edge": "mujo_edge", **MAPPED_FOLDERS})
