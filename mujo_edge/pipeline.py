@@ -223,9 +223,19 @@ def round_times(t_s: np.ndarray, decimals: int) -> list[float]:
     return out
 
 
+def _no_answer(probs: np.ndarray, cols: int) -> list[int]:
+    """Rows of the model's output whose first ``cols`` columns (the probabilities, and the open-set score
+    when the head tests it) hold NaN or infinity: windows the model gave no answer for. One sum tells whether
+    there are any."""
+    answer = probs[:, :cols]
+    if math.isfinite(float(answer.sum())):
+        return []
+    rows: list[int] = (~np.isfinite(answer)).any(axis=1).nonzero()[0].tolist()
+    return rows
+
+
 class _Smoother:
-    """Mean probability over the last ``k`` windows of a run. A row holding NaN (the model gave no answer) is
-    returned as it is and left out of the mean, so it does not void the windows after it."""
+    """Mean probability over the last ``k`` windows of a run."""
 
     def __init__(self, k: int) -> None:
         self.k = k
@@ -234,13 +244,14 @@ class _Smoother:
     def reset(self) -> None:
         self._hist.clear()
 
-    def __call__(self, probs: np.ndarray) -> np.ndarray:
+    def __call__(self, probs: np.ndarray, skip: Sequence[int] = ()) -> np.ndarray:
+        """The smoothed rows of ``probs``; the rows ``skip`` (windows the model gave no answer for) come back as
+        they are and stay out of the mean, so they do not void the windows after them."""
         if self.k <= 1:
             return probs
         out = np.empty_like(probs)
         for i, p in enumerate(probs):
-            total = p.sum()
-            if total != total:
+            if i in skip:
                 out[i] = p
                 continue
             self._hist.append(p)
@@ -1609,13 +1620,16 @@ class Pipeline:
         n_labels = len(self.labels)
         probs = self._probabilities(x)
         now = self.now() if self.now is not None else None
+        head = self.head
+        scored = head is not None and head.threshold is not None
+        failed = _no_answer(probs, n_labels + scored)
         if self.smooth > 1:
             parts, i = [], 0
             for r in ready:
                 for dev, n, new_run in zip(r.devs, r.counts, r.new_run, strict=True):
                     if new_run:
                         dev.smoother.reset()
-                    parts.append(dev.smoother(probs[i : i + n]))
+                    parts.append(dev.smoother(probs[i : i + n], [f - i for f in failed if i <= f < i + n]))
                     i += n
             probs = np.concatenate(parts)
         # Row-wise over every window at once (the same numbers as per device), then lists for the events.
@@ -1623,8 +1637,6 @@ class Pipeline:
         best = p.argmax(axis=1).tolist()
         conf = _max(p, axis=1).tolist()
         rows = len(best)
-        head = self.head
-        scored = head is not None and head.threshold is not None
         if head is not None and scored:
             score = probs[:, n_labels]
             known: list[bool] = head.known(score).tolist()
@@ -1634,12 +1646,6 @@ class Pipeline:
             score_l = [None] * rows
         labels = self.labels
         names = [labels[k] for k in best]
-        # rows the model gave NaN or infinity for (no answer): one sum tells whether there are any
-        answer = probs[:, : n_labels + scored]
-        total = float(answer.sum())
-        failed: list[int] = (
-            [] if math.isfinite(total) else (~np.isfinite(answer)).any(axis=1).nonzero()[0].tolist()
-        )
         for f in failed:
             known[f], conf[f], score_l[f] = False, 0.0, None
         nearest: list[str | None]
@@ -1754,11 +1760,13 @@ class Pipeline:
         probs = self._probabilities(x)
         now = self.now() if self.now is not None else None
         dev = r.devs[0]
-        if self.smooth > 1:
+        n_labels = len(self.labels)
+        failed: list[int] = []
+        if self.smooth > 1:  # (a window without answer stays out of the mean; unsmoothed, the scalars tell)
+            failed = _no_answer(probs, n_labels + (self.head is not None and self.head.threshold is not None))
             if r.new_run[0]:
                 dev.smoother.reset()
-            probs = dev.smoother(probs)
-        n_labels = len(self.labels)
+            probs = dev.smoother(probs, failed)
         p = probs[0, :n_labels]
         best = int(p.argmax())
         conf = float(p[best])  # (the row's maximum, as _classify's max; NaN where argmax finds one)
@@ -1769,7 +1777,7 @@ class Pipeline:
             known = bool(self.head.known(score_a)[0])
             score = float(score_a[0])
         name = self.labels[best]
-        if not math.isfinite(conf) or (score is not None and not math.isfinite(score)):  # no answer
+        if failed or not math.isfinite(conf) or (score is not None and not math.isfinite(score)):  # no answer
             known, conf, score = False, 0.0, None
             self._model_failed([r], [0])
         label = name if known else UNKNOWN_LABEL

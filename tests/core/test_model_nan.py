@@ -154,10 +154,11 @@ def _burst_run(model: object, batch: int, smooth: int) -> tuple[Pipeline, list]:
     return _run(model, batch, smooth=smooth, acc=_motion(30.0, lifted=(10.0, 12.0)))
 
 
+@pytest.mark.parametrize("inf", [False, True])
 @pytest.mark.parametrize("batch", [25, 1500])
-def test_with_smoothing_only_the_windows_the_model_failed_on_are_unknown(batch) -> None:
-    raw, plain = _burst_run(Burst(), batch, smooth=1)
-    smoothed, events = _burst_run(Burst(), batch, smooth=5)
+def test_with_smoothing_only_the_windows_the_model_failed_on_are_unknown(batch, inf) -> None:
+    raw, plain = _burst_run(Burst(inf), batch, smooth=1)
+    smoothed, events = _burst_run(Burst(inf), batch, smooth=5)
     failed = raw.stats["w"].model_errors
     assert failed == sum(not e.known for e in plain) > 0
     # a failed window is left out of the mean: it does not void the next four windows
