@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mujo_edge._checks import real_array
+from mujo_edge._checks import count, real_array
 from mujo_edge._numpy_core import interp_real
 from mujo_edge.constants import PIT_QUANTILES
 from mujo_edge.errors import CalibrationError
@@ -68,13 +68,6 @@ def _as_channels(x: np.ndarray, name: str) -> np.ndarray:
             f"{name} has NaN or infinite values (first at flat sample {row}); clean or drop them before fitting"
         )
     return flat
-
-
-def _count(v: Any, name: str) -> int:
-    """``v`` as a sample count (an int >= 0); CalibrationError otherwise."""
-    if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 0:
-        raise CalibrationError(f"{name} must be a count of samples (an int >= 0), got {v!r}")
-    return int(v)
 
 
 def _compact(v: np.ndarray) -> list[float]:
@@ -123,8 +116,12 @@ class PitCalibration:
         self.source_q = source_q
         self.target_q = target_q
         self.out_of_range: OutOfRange = out_of_range
-        self.n_source = _count(n_source, "n_source")
-        self.n_target = _count(n_target, "n_target")
+        self.n_source = count(
+            n_source, "n_source", 0, "the samples the table was fitted on", CalibrationError
+        )
+        self.n_target = count(
+            n_target, "n_target", 0, "the samples the table was fitted on", CalibrationError
+        )
         self._xp: list[np.ndarray] = []
         self._fp: list[np.ndarray] = []
         self._slopes: list[tuple[float, float]] = []
@@ -168,14 +165,10 @@ class PitCalibration:
         Raises:
             CalibrationError: empty input, NaN/inf, different channel counts, n_quantiles out of range.
         """
-        if not isinstance(n_quantiles, int | np.integer) or isinstance(n_quantiles, bool) or n_quantiles < 2:
-            raise CalibrationError(f"n_quantiles must be an int >= 2, got {n_quantiles!r}")
-        if n_quantiles > MAX_PIT_QUANTILES:
-            raise CalibrationError(
-                f"n_quantiles {n_quantiles} is more than a table can use (at most {MAX_PIT_QUANTILES}; the "
-                f"tables travel in the bundle as JSON): the default {PIT_QUANTILES} is enough for a few "
-                "minutes of samples"
-            )
+        fix = (
+            f"the default {PIT_QUANTILES} suits minutes of samples (the tables travel in the bundle as JSON)"
+        )
+        n_quantiles = count(n_quantiles, "n_quantiles", 2, fix, CalibrationError, hi=MAX_PIT_QUANTILES)
         src = _as_channels(source, "source")
         tgt = _as_channels(target, "target")
         if src.shape[1] != tgt.shape[1]:
