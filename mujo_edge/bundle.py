@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge._checks import real_array
+from mujo_edge._checks import count, real_array
 from mujo_edge.constants import PROBABILITIES, UNKNOWN_LABEL
 from mujo_edge.errors import BundleError, CalibrationError, ConfigError, MujoError, ShapeError
 from mujo_edge.heads import OPEN_SET_KINDS, REJECT_MARGIN, Head, StatsSpace, check_keep_curve
@@ -435,8 +435,7 @@ class Bundle:
         """
         from mujo_edge.runners import make_runner, runtime_available
 
-        if not isinstance(threads, int | np.integer) or isinstance(threads, bool) or threads < 1:
-            raise ConfigError(f"threads must be an int >= 1 (CPU threads for the model), got {threads!r}")
+        count(threads, "threads", 1, "CPU threads for the model", ConfigError)
         if fmt is None:
             usable = [f for f in MODEL_FORMATS if f in self.formats and runtime_available(f)]
             # With no usable runtime, make_runner raises the precise MissingDependencyError.

@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mujo_edge._checks import count
 from mujo_edge.constants import PROBABILITIES
-from mujo_edge.errors import BundleError, MissingDependencyError, ShapeError
+from mujo_edge.errors import BundleError, ConfigError, MissingDependencyError, ShapeError
 
 if TYPE_CHECKING:
     from mujo_edge.bundle import Bundle, ModelEntry, TensorSpec
@@ -125,8 +126,7 @@ class Runner:
         threads: int,
         batch_model: bytes | None = None,
     ) -> None:
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+        count(threads, "threads", 1, "CPU threads for the model", ConfigError)
         self.entry = entry
         self.rows = entry.rows  # windows per call of this model
         self.dtype = entry.dtype

@@ -178,7 +178,7 @@ def test_from_bundle_refuses_what_is_not_an_opened_bundle_or_a_setting_of_one() 
     b = Bundle.open(DEFAULT_BUNDLE)
     with pytest.raises(ConfigError, match="calibrate must be True or False"):
         Pipeline.from_bundle(b, calibrate="no")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="threads must be an int >= 1"):
+    with pytest.raises(ConfigError, match="threads must be a whole number >= 1"):
         Pipeline.from_bundle(b, threads=0)
     with pytest.raises(ConfigError, match="open-set keep must be a number in"):
         Pipeline.from_bundle(b, open_set_keep="0.9")  # type: ignore[arg-type]
@@ -519,7 +519,7 @@ def test_bundle_calls_refuse_arguments_of_the_wrong_kind(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="fmt must be a str or None, got int 3"):
         b.model(3)  # type: ignore[arg-type]
     for threads in (0, "2", True, 1.5):
-        with pytest.raises(ConfigError, match="threads must be an int >= 1"):
+        with pytest.raises(ConfigError, match="threads must be a whole number >= 1"):
             b.runner(threads=threads)  # type: ignore[arg-type]
     with pytest.raises(
         ShapeError, match=r"windows \(\(B, WINDOW, 3\) in g\) must hold real numbers .*got dtype <U1"
