@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mujo_edge._checks import count
+from mujo_edge._checks import count, real_array
 from mujo_edge.constants import PROBABILITIES
 from mujo_edge.errors import BundleError, ConfigError, MissingDependencyError, ShapeError
 
@@ -255,7 +255,8 @@ class Runner:
             and math.isfinite(np.vdot(x, self._ones))  # one BLAS call, cheaper than any numpy reduction
         ):
             return x
-        x = np.asarray(windows_g)
+        # (strings, objects, complex or bool values: ShapeError, not numpy's error further on)
+        x = real_array(windows_g, np.dtype(np.float32), "model input", keep_float=True)
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[1:] != (self.window, 3):

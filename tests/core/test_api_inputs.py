@@ -527,6 +527,16 @@ def test_bundle_calls_refuse_arguments_of_the_wrong_kind(tmp_path: Path) -> None
         b.classify(np.full((1, b.window, 3), "a"))
     with pytest.raises(ConfigError, match="runner must be one of this bundle's runners"):
         b.classify(np.zeros((1, b.window, 3), np.float32), runner="tflite")  # type: ignore[arg-type]
+    runner = b.runner("tflite")  # (its own predict / run: numpy's error for strings before)
+    for bad in (
+        np.full((1, b.window, 3), "a"),
+        np.zeros((2, b.window, 3), complex),
+        [[["x", 0, 1]] * b.window],
+    ):
+        for call in (runner.predict, runner.run):
+            with pytest.raises(ShapeError, match="model input must hold real numbers"):
+                call(bad)
+    assert runner.predict([[[0.0, 0.0, 1.0]] * b.window]).shape == (1, len(b.labels))  # (a list is an array)
     with pytest.raises(BundleError, match=r"derive: out must be the path of the new \.mujo file"):
         b.derive(None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="derive: head must be a Head"):
