@@ -144,6 +144,14 @@ def finite(value: Any, what: str, fix: str = "", error: type[MujoError] = Config
     return float(value)
 
 
+def flag(value: Any, what: str, error: type[MujoError] = ConfigError) -> bool:
+    """``value`` as a bool when it is True or False (numpy's too); ``error`` otherwise (a str or a number would
+    set it silently)."""
+    if not isinstance(value, bool | np.bool_):
+        raise error(f"{what} must be True or False, got {type(value).__name__} {value!r:.40}")
+    return bool(value)
+
+
 def is_whole(v: object) -> bool:
     """Whether ``v`` is one whole number (a Python or numpy int; not a bool, a float or a str)."""
     return isinstance(v, int | np.integer) and not isinstance(v, bool)

@@ -1061,8 +1061,7 @@ def _check_settings(
     for w in wrists:
         if w not in WRISTS:
             raise ShapeError(f"wrist must be one of {WRISTS}, got {w!r}")
-    if not isinstance(lockstep, bool | np.bool_):
-        raise ConfigError(f"lockstep must be True or False, got {lockstep!r}")
+    _checks.flag(lockstep, "lockstep")
 
 
 class Pipeline:
@@ -1150,8 +1149,7 @@ class Pipeline:
                 f"Pipeline.from_bundle takes an opened bundle, got {type(bundle).__name__} {bundle!r}: open it "
                 "with Bundle.open(path) first"
             )
-        if not isinstance(calibrate, bool | np.bool_):
-            raise ConfigError(f"calibrate must be True or False, got {calibrate!r}")
+        _checks.flag(calibrate, "calibrate")
         head = getattr(bundle, "head", None)
         if open_set_keep is not None:
             if head is None:
@@ -1718,8 +1716,8 @@ class Pipeline:
         )
 
     def _model_failed(self, ready: list[_Ready], rows: list[int]) -> None:
-        """Count the windows ``rows`` (indices into ``ready``'s windows, in order) the model gave NaN for in
-        their devices' stats, and say once per pipeline what that means."""
+        """Count the windows ``rows`` (indices into ``ready``'s windows, in order) the model gave NaN or
+        infinity for in their devices' stats, and say once per pipeline what that means."""
         devs = [dev for r in ready for dev, n in zip(r.devs, r.counts, strict=True) for _ in range(n)]
         for f in rows:
             devs[f].stats.model_errors += 1

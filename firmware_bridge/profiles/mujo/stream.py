@@ -94,13 +94,6 @@ def _range_code(value: Any, what: str, error: type[MujoError] = ProtocolError) -
     return _checks.count(value, what, 0, _RANGE_FIX, error, hi=MAX_RANGE_CODE)
 
 
-def _flag(value: Any, what: str, error: type[MujoError]) -> bool:
-    """``value`` when it is True or False; ``error`` otherwise (a str or a number would set it silently)."""
-    if not isinstance(value, bool | np.bool_):
-        raise error(f"{what} must be True or False, got {type(value).__name__} {value!r:.40}")
-    return bool(value)
-
-
 def crc16_ccitt_false(data: bytes) -> int:
     """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0 (check("123456789") = 0x29B1).
 
@@ -195,7 +188,7 @@ def encode_frame(
     t0 = _t0(t0_us, f"{what}: t0_us")
     rate = _rate(rate_centihz, f"{what}: rate_centihz")
     code = _range_code(range_code, f"{what}: range_code")
-    flag = _flag(restart, f"{what}: restart", ProtocolError)
+    flag = _checks.flag(restart, f"{what}: restart", ProtocolError)
     c = _counts(counts, f"{what}: counts", MAX_SAMPLES_PER_FRAME)
     if not len(c):
         raise ProtocolError(f"{what}: counts must hold at least one sample, got shape {c.shape}")
@@ -270,7 +263,7 @@ class MujoStreamEncoder:
         _checks.count(
             self.seq, f"{what}: seq", 0, "the next frame's sequence number", ConfigError, hi=SEQ_MODULO - 1
         )
-        _flag(self.restart, f"{what}: restart", ConfigError)
+        _checks.flag(self.restart, f"{what}: restart", ConfigError)
         fit = OVERHEAD_BYTES + SAMPLE_BYTES
         fix = f"a notification smaller than {fit} bytes cannot hold one sample (ATT MTU >= {fit + 3}); pass ATT MTU - 3"
         _checks.count(self.max_payload_bytes, f"{what}: max_payload_bytes", fit, fix, ConfigError)
