@@ -8,7 +8,7 @@ per class.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,23 +42,15 @@ def _subjects_of(data: Dataset | np.ndarray) -> np.ndarray:
     return _index_array(data, "expected a Dataset or an (N,) subject array; the subject array")
 
 
-def _ids(values: Iterable[int] | int, what: str) -> set[int]:
+def _id_list(values: Iterable[int] | int, what: str) -> list[int]:
+    """Subject ids as given (one id or a list of them), in their order; DataError for anything else."""
     if is_whole(values):
-        return {int(values)}  # type: ignore[arg-type]
-    return set(ids(values, what, "pass a subject id or a list of them, e.g. [9, 10]", DataError))
+        return [int(values)]  # type: ignore[arg-type]
+    return list(ids(values, what, "pass a subject id or a list of them, e.g. [9, 10]", DataError))
 
 
-def _ids_given(v: Any) -> list[Any]:
-    """The subject ids of a split part as given (one id or a collection of them; anything else: none, for the
-    type checks further on to name; an iterator is not consumed)."""
-    if isinstance(v, int | np.integer):
-        return [int(v)]
-    if not isinstance(v, Collection) or isinstance(v, str | bytes):
-        return []
-    try:
-        return [int(s) if isinstance(s, np.integer) else s for s in v]
-    except TypeError:
-        return []
+def _ids(values: Iterable[int] | int, what: str) -> set[int]:
+    return set(_id_list(values, what))
 
 
 def check_disjoint_subjects(
@@ -68,11 +60,12 @@ def check_disjoint_subjects(
     validation. A test score on subjects the model trained on (or was chosen on) is not a held-out score.
     ``train`` None: every subject that is neither test nor validation, disjoint by construction. Needs no
     data, so commands check their split with it before they make anything."""
-    parts = [("train", _ids_given(train))] if train is not None else []
-    parts += [("val", _ids_given(val)), ("test", _ids_given(test))]
+    given = [("train", train)] if train is not None else []
+    given += [("val", val), ("test", test)]
+    parts = [(name, _id_list(v, f"{where}: {name} subjects")) for name, v in given]
     for i, (a, ids_a) in enumerate(parts):
         for b, ids_b in parts[i + 1 :]:
-            both = sorted({s for s in ids_a if isinstance(s, int)} & {s for s in ids_b if isinstance(s, int)})
+            both = sorted(set(ids_a) & set(ids_b))
             if both:
                 how = "trained on" if a == "train" else "was chosen on"
                 raise DataError(
