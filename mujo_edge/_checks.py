@@ -73,6 +73,10 @@ def int_rows(
     if a.dtype.kind == "i" and a.dtype.itemsize * 8 <= bits:
         return a.astype(dtype, copy=False)
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    # integers whose dtype holds them exactly: their range is their min and max (two reductions)
+    exact = a.dtype.kind == "i" or (a.dtype.kind == "u" and a.dtype.itemsize < 8)
+    if exact and (not a.size or (int(a.min()) >= lo and int(a.max()) <= hi)):
+        return a.astype(dtype, copy=False)
     with np.errstate(invalid="ignore"):  # NaN and values beyond the dtype: found by the comparison below
         s = a.astype(dtype)
     ok = (s == a) & (a >= lo) & (a <= hi)
